@@ -1,0 +1,173 @@
+#include "storage/connection_pool.h"
+
+#include <pqxx/pqxx>
+
+#include "absl/memory/memory.h"
+#include "absl/strings/str_cat.h"
+#include "storage/pqxx_status.h"
+
+namespace plantmon::storage {
+
+PooledConnection::PooledConnection(ConnectionPool* pool,
+                                   std::unique_ptr<PoolSlot> slot)
+    : pool_(pool), slot_(std::move(slot)) {}
+
+PooledConnection::PooledConnection(PooledConnection&& other) noexcept
+    : pool_(other.pool_), slot_(std::move(other.slot_)) {
+  other.pool_ = nullptr;
+}
+
+PooledConnection& PooledConnection::operator=(
+    PooledConnection&& other) noexcept {
+  if (this != &other) {
+    if (slot_ != nullptr) pool_->Release(std::move(slot_));
+    pool_ = other.pool_;
+    slot_ = std::move(other.slot_);
+    other.pool_ = nullptr;
+  }
+  return *this;
+}
+
+PooledConnection::~PooledConnection() {
+  if (slot_ != nullptr) pool_->Release(std::move(slot_));
+}
+
+void PooledConnection::PrepareOnce(const std::string& name,
+                                   const std::string& sql) {
+  if (slot_->prepared.contains(name)) return;
+  slot_->connection->prepare(name, sql);
+  slot_->prepared.insert(name);
+}
+
+ConnectionPool::ConnectionPool(const DatabaseConfig& config)
+    : config_(config), connection_string_(LibpqConnectionString(config)) {}
+
+ConnectionPool::~ConnectionPool() {
+  absl::MutexLock lock(&mu_);
+  idle_.clear();
+}
+
+absl::StatusOr<std::unique_ptr<ConnectionPool>> ConnectionPool::Create(
+    const DatabaseConfig& config) {
+  if (config.pool_size < 1 || config.max_overflow < 0) {
+    return absl::InvalidArgumentError(
+        "pool_size must be at least 1 and max_overflow at least 0");
+  }
+  if (config.acquire_timeout <= absl::ZeroDuration() ||
+      config.max_lifetime <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "acquire_timeout and max_lifetime must be positive");
+  }
+  return absl::WrapUnique(new ConnectionPool(config));
+}
+
+absl::StatusOr<std::unique_ptr<PoolSlot>> ConnectionPool::Open() {
+  try {
+    auto slot = std::make_unique<PoolSlot>();
+    slot->connection = std::make_unique<pqxx::connection>(connection_string_);
+    slot->opened_at = absl::Now();
+    return slot;
+  } catch (const std::exception& error) {
+    // libpq's message names host and port but never the password.
+    std::fprintf(stderr, "storage: cannot connect to %s: %s\n",
+                 DatabaseUrl(config_).c_str(), error.what());
+    return absl::UnavailableError("the database is unavailable");
+  }
+}
+
+bool ConnectionPool::IsUsable(PoolSlot& slot) {
+  if (slot.broken || !slot.connection->is_open()) return false;
+  if (absl::Now() - slot.opened_at > config_.max_lifetime) return false;
+  try {
+    // A pre-ping that also catches a connection left inside a transaction:
+    // outside one, each statement runs in its own implicit transaction, so
+    // the two timestamps are equal.
+    pqxx::nontransaction ping(*slot.connection);
+    return ping.exec1("SELECT transaction_timestamp() = statement_timestamp()")
+        .front()
+        .as<bool>();
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+absl::StatusOr<PooledConnection> ConnectionPool::Acquire(absl::Time deadline) {
+  deadline = std::min(deadline, absl::Now() + config_.acquire_timeout);
+  std::unique_ptr<PoolSlot> slot;
+  {
+    absl::MutexLock lock(&mu_);
+    auto can_proceed = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return !idle_.empty() || open_ < MaxConnections();
+    };
+    if (!mu_.AwaitWithDeadline(absl::Condition(&can_proceed), deadline)) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "no database connection became free within ",
+          absl::FormatDuration(config_.acquire_timeout), " (all ",
+          MaxConnections(), " in use)"));
+    }
+    if (!idle_.empty()) {
+      slot = std::move(idle_.back());
+      idle_.pop_back();
+    } else {
+      ++open_;  // Reserve the slot before connecting outside the lock.
+    }
+  }
+  if (slot != nullptr && !IsUsable(*slot)) {
+    // Replace it; the reservation carries over to the new connection.
+    slot.reset();
+  }
+  if (slot == nullptr) {
+    absl::StatusOr<std::unique_ptr<PoolSlot>> opened = Open();
+    if (!opened.ok()) {
+      ForgetConnection();
+      return opened.status();
+    }
+    slot = *std::move(opened);
+  }
+  return PooledConnection(this, std::move(slot));
+}
+
+void ConnectionPool::Release(std::unique_ptr<PoolSlot> slot) {
+  bool keep = !slot->broken && slot->connection->is_open() &&
+              absl::Now() - slot->opened_at <= config_.max_lifetime;
+  if (keep) {
+    absl::MutexLock lock(&mu_);
+    if (static_cast<int>(idle_.size()) < config_.pool_size) {
+      idle_.push_back(std::move(slot));
+      return;
+    }
+  }
+  // Broken, too old, or an overflow connection: close it before giving the
+  // reservation back, so the server never sees more than MaxConnections().
+  slot.reset();
+  ForgetConnection();
+}
+
+void ConnectionPool::ForgetConnection() {
+  absl::MutexLock lock(&mu_);
+  --open_;
+}
+
+absl::Status ConnectionPool::Ping() {
+  absl::StatusOr<PooledConnection> connection = Acquire();
+  if (!connection.ok()) return connection.status();
+  try {
+    pqxx::nontransaction ping(connection->get());
+    ping.exec("SELECT 1");
+    return absl::OkStatus();
+  } catch (const std::exception& error) {
+    connection->MarkBroken();
+    return StatusFromException(error);
+  }
+}
+
+ConnectionPool::Stats ConnectionPool::GetStats() const {
+  absl::MutexLock lock(&mu_);
+  Stats stats;
+  stats.open = open_;
+  stats.idle = static_cast<int>(idle_.size());
+  stats.in_use = open_ - stats.idle;
+  return stats;
+}
+
+}  // namespace plantmon::storage

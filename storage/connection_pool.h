@@ -1,0 +1,117 @@
+#ifndef PLANTMON_STORAGE_CONNECTION_POOL_H_
+#define PLANTMON_STORAGE_CONNECTION_POOL_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <pqxx/connection>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "storage/database_config.h"
+
+namespace plantmon::storage {
+
+class ConnectionPool;
+
+// One libpqxx connection plus what the pool knows about it.
+struct PoolSlot {
+  std::unique_ptr<pqxx::connection> connection;
+  absl::Time opened_at;
+  // Names of statements prepared on this connection (prepared lazily).
+  absl::flat_hash_set<std::string> prepared;
+  // Set when an error showed the connection can no longer be trusted.
+  bool broken = false;
+};
+
+// A connection checked out of the pool: move-only, used by one thread at a
+// time, returned to the pool when destroyed. A connection marked broken, or
+// closed, is discarded instead of returned.
+class PooledConnection {
+ public:
+  PooledConnection(PooledConnection&& other) noexcept;
+  PooledConnection& operator=(PooledConnection&& other) noexcept;
+  PooledConnection(const PooledConnection&) = delete;
+  PooledConnection& operator=(const PooledConnection&) = delete;
+  ~PooledConnection();
+
+  pqxx::connection& get() { return *slot_->connection; }
+  pqxx::connection* operator->() { return slot_->connection.get(); }
+
+  // Prepares `sql` under `name` on this connection unless already done.
+  void PrepareOnce(const std::string& name, const std::string& sql);
+
+  // Makes the pool discard this connection when it is returned.
+  void MarkBroken() { slot_->broken = true; }
+
+ private:
+  friend class ConnectionPool;
+  PooledConnection(ConnectionPool* pool, std::unique_ptr<PoolSlot> slot);
+
+  ConnectionPool* pool_;
+  std::unique_ptr<PoolSlot> slot_;
+};
+
+// A thread-safe pool of libpqxx connections with the seed's semantics: keeps
+// up to `pool_size` idle connections, opens up to `max_overflow` more on
+// demand (closed again when returned to a full pool), checks each connection
+// before handing it out and replaces it when broken, recycles connections
+// older than `max_lifetime`, and bounds the wait for a free connection.
+class ConnectionPool {
+ public:
+  struct Stats {
+    int open = 0;    // connections in use, idle, or being opened
+    int idle = 0;    // connections waiting in the pool
+    int in_use = 0;  // connections checked out
+  };
+
+  // Creates the pool. Opens no connection: the server must start even while
+  // the database is down.
+  static absl::StatusOr<std::unique_ptr<ConnectionPool>> Create(
+      const DatabaseConfig& config);
+
+  ~ConnectionPool();
+
+  // Checks a connection out, waiting at most the configured acquire timeout
+  // (or until `deadline`, if earlier). RESOURCE_EXHAUSTED when none became
+  // free in time, UNAVAILABLE when the database cannot be reached.
+  absl::StatusOr<PooledConnection> Acquire(
+      absl::Time deadline = absl::InfiniteFuture());
+
+  // Checks out a connection and runs a trivial query: OK when the database
+  // answers.
+  absl::Status Ping();
+
+  Stats GetStats() const;
+  const DatabaseConfig& config() const { return config_; }
+
+ private:
+  friend class PooledConnection;
+  explicit ConnectionPool(const DatabaseConfig& config);
+
+  int MaxConnections() const {
+    return config_.pool_size + config_.max_overflow;
+  }
+  absl::StatusOr<std::unique_ptr<PoolSlot>> Open();
+  // True if `slot` is alive, young enough and not inside a transaction.
+  bool IsUsable(PoolSlot& slot);
+  void Release(std::unique_ptr<PoolSlot> slot);
+  // Gives back a reservation for a connection that was closed or never opened.
+  void ForgetConnection();
+
+  const DatabaseConfig config_;
+  const std::string connection_string_;
+
+  mutable absl::Mutex mu_;
+  // Most recently returned last, so hot connections are reused first.
+  std::vector<std::unique_ptr<PoolSlot>> idle_ ABSL_GUARDED_BY(mu_);
+  int open_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace plantmon::storage
+
+#endif  // PLANTMON_STORAGE_CONNECTION_POOL_H_

@@ -1,0 +1,68 @@
+#ifndef PLANTMON_STORAGE_DATABASE_CONFIG_H_
+#define PLANTMON_STORAGE_DATABASE_CONFIG_H_
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace plantmon::storage {
+
+// Connection and pool settings. Defaults follow the seed's "Environment
+// Configuration" and "Connection Pooling" sections.
+struct DatabaseConfig {
+  std::string host = "localhost";
+  int port = 5432;
+  std::string user = "iot_user";
+  std::string password = "iot_password";
+  std::string dbname = "iot_plant_db";
+
+  // Connections kept open (the seed's "10 base connections").
+  int pool_size = 10;
+  // Extra connections opened on demand and closed when returned ("20 overflow").
+  int max_overflow = 20;
+  // How long Acquire() waits for a free connection before RESOURCE_EXHAUSTED.
+  absl::Duration acquire_timeout = absl::Seconds(30);
+  // Connections older than this are closed and replaced ("recycles after 1 hour").
+  absl::Duration max_lifetime = absl::Hours(1);
+  // libpq connect_timeout.
+  absl::Duration connect_timeout = absl::Seconds(5);
+};
+
+// Looks a variable up by name; returns nullopt when unset.
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+
+// Reads the process environment.
+std::optional<std::string> ProcessEnv(const std::string& name);
+
+// Parses the KEY=VALUE lines of a .env file: blank lines and `#` comments are
+// skipped, an optional `export ` prefix is allowed and one pair of matching
+// quotes around the value is removed. A line without `=` is an error that
+// names its line number.
+absl::StatusOr<std::map<std::string, std::string>> ParseDotEnv(
+    const std::string& contents);
+
+// Layers the process environment over a .env file at `dotenv_path` (the
+// environment wins). A missing file is not an error.
+absl::StatusOr<EnvLookup> EnvWithDotEnv(const std::string& dotenv_path);
+
+// Builds the configuration from POSTGRES_DB_{HOST,PORT,USER,PASSWORD,NAME} and
+// PLANTMON_DB_POOL_{SIZE,MAX_OVERFLOW,TIMEOUT_MS,RECYCLE_SECONDS}. A malformed
+// value is INVALID_ARGUMENT naming the variable.
+absl::StatusOr<DatabaseConfig> DatabaseConfigFromEnv(const EnvLookup& env);
+
+// The seed's get_database_url(): postgresql://user:***@host:port/db, with the
+// password masked unless `reveal_password` is set.
+std::string DatabaseUrl(const DatabaseConfig& config,
+                        bool reveal_password = false);
+
+// A libpq keyword/value connection string with every value quoted, so that
+// spaces, quotes or backslashes in a password cannot change its meaning.
+std::string LibpqConnectionString(const DatabaseConfig& config);
+
+}  // namespace plantmon::storage
+
+#endif  // PLANTMON_STORAGE_DATABASE_CONFIG_H_

@@ -1,0 +1,201 @@
+#include "storage/migration_runner.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+#include <pqxx/pqxx>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "storage/sha256.h"
+#include "storage/transaction.h"
+
+namespace plantmon::storage {
+namespace {
+
+// pg_advisory_lock key shared by every migration runner ("plantmon" in hex).
+constexpr int64_t kMigrationLockKey = 0x706c616e746d6f6e;
+
+constexpr char kCreateMigrationsTable[] = R"sql(
+  CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    integer PRIMARY KEY,
+    name       text NOT NULL,
+    checksum   text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+  ))sql";
+
+absl::StatusOr<std::vector<AppliedMigration>> ReadApplied(
+    pqxx::transaction_base& transaction) {
+  std::vector<AppliedMigration> applied;
+  pqxx::row exists = transaction.exec1(
+      "SELECT to_regclass('schema_migrations') IS NOT NULL");
+  if (!exists.front().as<bool>()) return applied;
+  for (const pqxx::row& row : transaction.exec(
+           "SELECT version, name, checksum, "
+           "(extract(epoch FROM applied_at) * 1000000)::bigint "
+           "FROM schema_migrations ORDER BY version")) {
+    AppliedMigration migration;
+    migration.version = row[0].as<int>();
+    migration.name = row[1].as<std::string>();
+    migration.checksum = row[2].as<std::string>();
+    migration.applied_at = absl::FromUnixMicros(row[3].as<int64_t>());
+    applied.push_back(std::move(migration));
+  }
+  return applied;
+}
+
+// Splits known migrations into pending ones after checking that what the
+// database applied matches them.
+absl::StatusOr<std::vector<Migration>> PendingAfterChecks(
+    const std::vector<AppliedMigration>& applied,
+    const std::vector<Migration>& migrations) {
+  std::set<int> applied_versions;
+  for (const AppliedMigration& done : applied) {
+    auto known = std::find_if(
+        migrations.begin(), migrations.end(),
+        [&](const Migration& m) { return m.version == done.version; });
+    if (known == migrations.end()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the database has migration ", done.name,
+          " applied, which this build does not know: it was migrated by a "
+          "newer version"));
+    }
+    if (known->checksum != done.checksum) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "migration ", known->name,
+          " was edited after it was applied (checksum ", known->checksum,
+          ", applied ", done.checksum,
+          "); add a new migration instead of changing an applied one"));
+    }
+    applied_versions.insert(done.version);
+  }
+  std::vector<Migration> pending;
+  for (const Migration& migration : migrations) {
+    if (!applied_versions.count(migration.version)) {
+      pending.push_back(migration);
+    }
+  }
+  return pending;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<Migration>> MigrationsFromFiles(
+    const std::vector<EmbeddedFile>& files) {
+  std::vector<Migration> migrations;
+  std::set<int> versions;
+  for (const EmbeddedFile& file : files) {
+    absl::string_view name = file.name;
+    size_t underscore = name.find('_');
+    int version = 0;
+    if (underscore == absl::string_view::npos ||
+        !absl::EndsWith(name, ".sql") ||
+        !absl::SimpleAtoi(name.substr(0, underscore), &version) ||
+        version <= 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "migration file ", name, " is not named NNNN_description.sql"));
+    }
+    if (!versions.insert(version).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("two migration files have version ", version));
+    }
+    migrations.push_back(
+        {version, file.name, file.contents, Sha256Hex(file.contents)});
+  }
+  std::sort(migrations.begin(), migrations.end(),
+            [](const Migration& a, const Migration& b) {
+              return a.version < b.version;
+            });
+  return migrations;
+}
+
+const std::vector<Migration>& BuiltInMigrations() {
+  static const auto* migrations = [] {
+    absl::StatusOr<std::vector<Migration>> parsed =
+        MigrationsFromFiles(EmbeddedMigrationFiles());
+    if (!parsed.ok()) {
+      // A build-time mistake in migrations/: nothing sensible can run.
+      std::fprintf(stderr, "%s\n", parsed.status().ToString().c_str());
+      std::abort();
+    }
+    return new std::vector<Migration>(*std::move(parsed));
+  }();
+  return *migrations;
+}
+
+absl::StatusOr<std::vector<Migration>> ApplyMigrations(
+    ConnectionPool& pool, const std::vector<Migration>& migrations) {
+  return RunWithConnection(
+      pool,
+      [&](PooledConnection& connection)
+          -> absl::StatusOr<std::vector<Migration>> {
+        {
+          pqxx::nontransaction session(connection.get());
+          session.exec_params("SELECT pg_advisory_lock($1)",
+                              kMigrationLockKey);
+          session.exec(kCreateMigrationsTable);
+        }
+        std::vector<AppliedMigration> applied;
+        {
+          pqxx::read_transaction read(connection.get());
+          absl::StatusOr<std::vector<AppliedMigration>> read_applied =
+              ReadApplied(read);
+          if (!read_applied.ok()) return read_applied.status();
+          applied = *std::move(read_applied);
+        }
+        absl::StatusOr<std::vector<Migration>> pending =
+            PendingAfterChecks(applied, migrations);
+        if (pending.ok()) {
+          for (const Migration& migration : *pending) {
+            pqxx::work transaction(connection.get());
+            transaction.exec(migration.sql);
+            transaction.exec_params(
+                "INSERT INTO schema_migrations (version, name, checksum) "
+                "VALUES ($1, $2, $3)",
+                migration.version, migration.name, migration.checksum);
+            transaction.commit();
+          }
+        }
+        pqxx::nontransaction session(connection.get());
+        session.exec_params("SELECT pg_advisory_unlock($1)",
+                            kMigrationLockKey);
+        return pending;
+      });
+}
+
+absl::StatusOr<MigrationStatus> GetMigrationStatus(
+    ConnectionPool& pool, const std::vector<Migration>& migrations) {
+  return RunInTransaction(
+      pool, [&](pqxx::work& transaction) -> absl::StatusOr<MigrationStatus> {
+        absl::StatusOr<std::vector<AppliedMigration>> applied =
+            ReadApplied(transaction);
+        if (!applied.ok()) return applied.status();
+        absl::StatusOr<std::vector<Migration>> pending =
+            PendingAfterChecks(*applied, migrations);
+        if (!pending.ok()) return pending.status();
+        return MigrationStatus{*std::move(applied), *std::move(pending)};
+      });
+}
+
+absl::Status CheckSchemaIsCurrent(ConnectionPool& pool,
+                                  const std::vector<Migration>& migrations) {
+  absl::StatusOr<MigrationStatus> status =
+      GetMigrationStatus(pool, migrations);
+  if (!status.ok()) return status.status();
+  if (status->pending.empty()) return absl::OkStatus();
+  std::vector<std::string> names;
+  for (const Migration& migration : status->pending) {
+    names.push_back(migration.name);
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "the database schema is not current; pending migrations: ",
+      absl::StrJoin(names, ", "),
+      " (run `plantmon_db migrate` or start the server with --migrate)"));
+}
+
+}  // namespace plantmon::storage

@@ -1,0 +1,35 @@
+#ifndef PLANTMON_STORAGE_PQXX_STATUS_H_
+#define PLANTMON_STORAGE_PQXX_STATUS_H_
+
+#include <exception>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace plantmon::storage {
+
+// Payload key under which a constraint violation carries the constraint's
+// name, so callers can turn "users_email_key" into a message about emails.
+inline constexpr absl::string_view kConstraintPayloadKey =
+    "type.plantmon.dev/constraint";
+
+// Maps an exception thrown by libpqxx (or anything else caught in storage/)
+// to a status, by SQLSTATE where there is one (see docs/errors.md). The
+// message never contains SQL; unexpected errors become INTERNAL with the
+// details written to the server log only.
+absl::Status StatusFromException(const std::exception& error);
+
+// Maps a SQLSTATE code to the canonical status code.
+absl::StatusCode StatusCodeFromSqlState(absl::string_view sqlstate);
+
+// The constraint named by a status from StatusFromException, if any.
+std::optional<std::string> ViolatedConstraint(const absl::Status& status);
+
+// True if the error means the connection can no longer be trusted.
+bool IsConnectionError(const std::exception& error);
+
+}  // namespace plantmon::storage
+
+#endif  // PLANTMON_STORAGE_PQXX_STATUS_H_

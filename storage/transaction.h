@@ -1,0 +1,113 @@
+#ifndef PLANTMON_STORAGE_TRANSACTION_H_
+#define PLANTMON_STORAGE_TRANSACTION_H_
+
+// Scoped transactions and parametrized statements over the pool: the C++
+// counterparts of the seed's connect_to_db(), execute_query() and
+// execute_update(). Every libpqxx exception is caught here and returned as a
+// status; values always travel as parameters, never inside the SQL text.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include <pqxx/pqxx>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "storage/connection_pool.h"
+#include "storage/pqxx_status.h"
+
+// libpqxx 6.4 already passes std::optional<T> parameters (nullopt as NULL)
+// through its optional-like string_traits in <pqxx/internal/type_utils.hxx>.
+
+namespace plantmon::storage {
+
+namespace internal {
+
+inline bool IsOk(const absl::Status& status) { return status.ok(); }
+template <typename T>
+bool IsOk(const absl::StatusOr<T>& status_or) {
+  return status_or.ok();
+}
+
+}  // namespace internal
+
+// Reads a nullable column.
+template <typename T>
+std::optional<T> OptionalField(const pqxx::field& field) {
+  if (field.is_null()) return std::nullopt;
+  return field.as<T>();
+}
+
+// Runs `body(pqxx::work&)` in one transaction on a pooled connection. `body`
+// returns absl::Status or absl::StatusOr<T>: the transaction commits when it
+// is OK and rolls back otherwise, or when anything throws. Exceptions become
+// statuses (StatusFromException); a connection whose error shows it can no
+// longer be trusted is discarded rather than returned to the pool.
+template <typename Body>
+auto RunInTransaction(ConnectionPool& pool, Body&& body,
+                      absl::Time deadline = absl::InfiniteFuture())
+    -> decltype(body(std::declval<pqxx::work&>())) {
+  absl::StatusOr<PooledConnection> connection = pool.Acquire(deadline);
+  if (!connection.ok()) return connection.status();
+  try {
+    pqxx::work transaction(connection->get());
+    auto result = body(transaction);
+    if (internal::IsOk(result)) {
+      transaction.commit();
+    } else {
+      transaction.abort();
+    }
+    return result;
+  } catch (const std::exception& error) {
+    if (IsConnectionError(error)) connection->MarkBroken();
+    return StatusFromException(error);
+  }
+}
+
+// Same, but hands `body` the connection itself, for work that must span
+// several transactions or hold session state (advisory locks).
+template <typename Body>
+auto RunWithConnection(ConnectionPool& pool, Body&& body)
+    -> decltype(body(std::declval<PooledConnection&>())) {
+  absl::StatusOr<PooledConnection> connection = pool.Acquire();
+  if (!connection.ok()) return connection.status();
+  try {
+    return body(*connection);
+  } catch (const std::exception& error) {
+    // Session state (locks, settings) may be left behind: do not reuse.
+    connection->MarkBroken();
+    return StatusFromException(error);
+  }
+}
+
+// Runs a parametrized query in its own transaction and returns its rows.
+template <typename... Args>
+absl::StatusOr<pqxx::result> ExecuteQuery(ConnectionPool& pool,
+                                          const std::string& sql,
+                                          const Args&... args) {
+  return RunInTransaction(
+      pool, [&](pqxx::work& transaction) -> absl::StatusOr<pqxx::result> {
+        return transaction.exec_params(sql, args...);
+      });
+}
+
+// Runs a parametrized INSERT/UPDATE/DELETE in its own transaction, commits,
+// and returns the number of affected rows.
+template <typename... Args>
+absl::StatusOr<int64_t> ExecuteUpdate(ConnectionPool& pool,
+                                      const std::string& sql,
+                                      const Args&... args) {
+  return RunInTransaction(
+      pool, [&](pqxx::work& transaction) -> absl::StatusOr<int64_t> {
+        return static_cast<int64_t>(
+            transaction.exec_params(sql, args...).affected_rows());
+      });
+}
+
+}  // namespace plantmon::storage
+
+#endif  // PLANTMON_STORAGE_TRANSACTION_H_

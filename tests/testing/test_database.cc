@@ -1,0 +1,108 @@
+#include "tests/testing/test_database.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "storage/migration_runner.h"
+
+namespace plantmon::testing {
+namespace {
+
+[[noreturn]] void Die(const std::string& message) {
+  std::fprintf(stderr, "test database: %s\n", message.c_str());
+  std::exit(1);
+}
+
+std::string RequiredEnv(const char* name) {
+  const char* value = std::getenv(name);
+  if (value == nullptr || *value == '\0') {
+    Die(absl::StrCat(name,
+                     " is not set: run the tests through tools/test, which "
+                     "starts PostgreSQL and passes its settings"));
+  }
+  return value;
+}
+
+std::string RandomSuffix() {
+  std::random_device device;
+  std::mt19937_64 generator(device());
+  return absl::StrCat(absl::Hex(generator(), absl::kZeroPad16));
+}
+
+}  // namespace
+
+TestDatabase::TestDatabase(storage::DatabaseConfig admin, std::string name)
+    : admin_(std::move(admin)), name_(std::move(name)) {}
+
+std::unique_ptr<TestDatabase> TestDatabase::CreateOrDie(bool migrate) {
+  storage::DatabaseConfig admin;
+  admin.host = RequiredEnv("PLANTMON_TEST_PGHOST");
+  admin.port = std::atoi(RequiredEnv("PLANTMON_TEST_PGPORT").c_str());
+  admin.user = RequiredEnv("PLANTMON_TEST_PGUSER");
+  admin.password = RequiredEnv("PLANTMON_TEST_PGPASSWORD");
+  admin.dbname = "postgres";
+  std::string name = absl::StrCat("plantmon_test_", RandomSuffix());
+  try {
+    pqxx::connection connection(storage::LibpqConnectionString(admin));
+    pqxx::nontransaction create(connection);
+    create.exec(absl::StrCat("CREATE DATABASE ", connection.quote_name(name)));
+  } catch (const std::exception& error) {
+    Die(absl::StrCat("cannot create ", name, " on ",
+                     storage::DatabaseUrl(admin), ": ", error.what()));
+  }
+  auto database =
+      std::unique_ptr<TestDatabase>(new TestDatabase(admin, std::move(name)));
+  if (migrate) {
+    std::unique_ptr<storage::ConnectionPool> pool = database->NewPool(1, 0);
+    absl::StatusOr<std::vector<storage::Migration>> applied =
+        storage::ApplyMigrations(*pool, storage::BuiltInMigrations());
+    if (!applied.ok()) Die(applied.status().ToString());
+  }
+  return database;
+}
+
+TestDatabase::~TestDatabase() {
+  try {
+    pqxx::connection connection(storage::LibpqConnectionString(admin_));
+    pqxx::nontransaction drop(connection);
+    drop.exec(absl::StrCat("DROP DATABASE IF EXISTS ",
+                           connection.quote_name(name_), " WITH (FORCE)"));
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "test database: cannot drop %s: %s\n", name_.c_str(),
+                 error.what());
+  }
+}
+
+storage::DatabaseConfig TestDatabase::Config(int pool_size,
+                                             int max_overflow) const {
+  storage::DatabaseConfig config = admin_;
+  config.dbname = name_;
+  config.pool_size = pool_size;
+  config.max_overflow = max_overflow;
+  config.acquire_timeout = absl::Seconds(10);
+  return config;
+}
+
+std::unique_ptr<storage::ConnectionPool> TestDatabase::NewPool(
+    int pool_size, int max_overflow) const {
+  absl::StatusOr<std::unique_ptr<storage::ConnectionPool>> pool =
+      storage::ConnectionPool::Create(Config(pool_size, max_overflow));
+  if (!pool.ok()) Die(pool.status().ToString());
+  return *std::move(pool);
+}
+
+std::unique_ptr<pqxx::connection> TestDatabase::Connect() const {
+  storage::DatabaseConfig config = Config();
+  return std::make_unique<pqxx::connection>(
+      storage::LibpqConnectionString(config));
+}
+
+pqxx::result TestDatabase::Query(const std::string& sql) const {
+  std::unique_ptr<pqxx::connection> connection = Connect();
+  pqxx::nontransaction query(*connection);
+  return query.exec(sql);
+}
+
+}  // namespace plantmon::testing

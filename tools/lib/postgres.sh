@@ -1,0 +1,55 @@
+# Shell helpers for a private PostgreSQL 15 cluster; sourced by tools/run and tools/test.
+# initdb and postgres refuse to run as root, so as root the cluster belongs to the
+# `postgres` system user (created by the postgresql package).
+
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+
+pg_as_owner() {
+  if [[ $EUID -eq 0 ]]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+# Prints a TCP port on 127.0.0.1 that nothing listens on.
+pg_free_port() {
+  /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# pg_init_cluster DATADIR SUPERUSER PASSWORD: creates the cluster unless it exists.
+pg_init_cluster() {
+  local datadir=$1 superuser=$2 password=$3
+  if [[ -f "$datadir/PG_VERSION" ]]; then
+    return 0
+  fi
+  mkdir -p "$datadir"
+  chmod 700 "$datadir"
+  [[ $EUID -eq 0 ]] && chown postgres:postgres "$datadir"
+  local pwfile
+  pwfile=$(mktemp)
+  printf '%s\n' "$password" >"$pwfile"
+  [[ $EUID -eq 0 ]] && chown postgres "$pwfile"
+  pg_as_owner "$PG_BIN/initdb" --pgdata="$datadir" --username="$superuser" \
+    --pwfile="$pwfile" --auth=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 \
+    >"$datadir.initdb.log" 2>&1 || { cat "$datadir.initdb.log" >&2; rm -f "$pwfile"; return 1; }
+  rm -f "$pwfile"
+}
+
+# pg_start_cluster DATADIR PORT [extra postgres -c settings...]: starts it on 127.0.0.1:PORT, TCP only.
+pg_start_cluster() {
+  local datadir=$1 port=$2
+  shift 2
+  local options="-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=''"
+  local setting
+  for setting in "$@"; do options="$options -c $setting"; done
+  pg_as_owner "$PG_BIN/pg_ctl" --pgdata="$datadir" --log="$datadir/server.log" \
+    --options="$options" --wait --timeout=60 start >/dev/null
+}
+
+pg_stop_cluster() {
+  local datadir=$1
+  if [[ -f "$datadir/postmaster.pid" ]]; then
+    pg_as_owner "$PG_BIN/pg_ctl" --pgdata="$datadir" --mode=fast --wait stop >/dev/null 2>&1 || true
+  fi
+}
