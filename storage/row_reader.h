@@ -1,0 +1,107 @@
+#ifndef PLANTMON_STORAGE_ROW_READER_H_
+#define PLANTMON_STORAGE_ROW_READER_H_
+
+// Helpers shared by the repositories for reading rows and binding updates.
+
+#include <optional>
+#include <string>
+
+#include <pqxx/pqxx>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "storage/models.h"
+#include "storage/transaction.h"
+
+namespace plantmon::storage {
+
+// SQL expression for a timestamptz column as integer microseconds since the
+// epoch: exact, and free of time-zone and text-format questions.
+#define PLANTMON_EPOCH_US(column) \
+  "(extract(epoch FROM " column ") * 1000000)::bigint"
+
+// Reads the columns of a row in order.
+class RowReader {
+ public:
+  explicit RowReader(const pqxx::row& row) : row_(row) {}
+
+  template <typename T>
+  T Next() {
+    return row_[index_++].as<T>();
+  }
+  template <typename T>
+  std::optional<T> NextOptional() {
+    const pqxx::field field = row_[index_++];
+    if (field.is_null()) return std::nullopt;
+    return field.as<T>();
+  }
+  absl::Time NextTime() { return absl::FromUnixMicros(Next<int64_t>()); }
+  std::optional<absl::Time> NextOptionalTime() {
+    std::optional<int64_t> micros = NextOptional<int64_t>();
+    if (!micros.has_value()) return std::nullopt;
+    return absl::FromUnixMicros(*micros);
+  }
+
+ private:
+  const pqxx::row& row_;
+  int index_ = 0;
+};
+
+// An update's (is-set, value) pair, bound as two parameters of a fixed
+// statement: `col = CASE WHEN $n THEN $n+1 ELSE col END`.
+template <typename T>
+bool IsSet(const FieldUpdate<T>& update) {
+  return update.has_value();
+}
+template <typename T>
+std::optional<T> ValueOf(const FieldUpdate<T>& update) {
+  return update;
+}
+template <typename T>
+std::optional<T> ValueOf(const FieldUpdate<std::optional<T>>& update) {
+  if (!update.has_value()) return std::nullopt;
+  return *update;
+}
+
+inline absl::Status NotFound(absl::string_view what, int64_t id) {
+  return absl::NotFoundError(absl::StrCat(what, " ", id, " not found"));
+}
+
+// Runs a statement that returns at most one row and reads it with `read`.
+template <typename T, typename Read, typename... Args>
+absl::StatusOr<T> QueryOne(ConnectionPool& pool, absl::string_view what,
+                           int64_t id, Read read, const std::string& sql,
+                           const Args&... args) {
+  return RunInTransaction(pool, [&](pqxx::work& transaction) -> absl::StatusOr<T> {
+    pqxx::result rows = transaction.exec_params(sql, args...);
+    if (rows.empty()) return NotFound(what, id);
+    return read(rows[0]);
+  });
+}
+
+template <typename T, typename Read, typename... Args>
+absl::StatusOr<std::vector<T>> QueryMany(ConnectionPool& pool, Read read,
+                                         const std::string& sql,
+                                         const Args&... args) {
+  return RunInTransaction(
+      pool, [&](pqxx::work& transaction) -> absl::StatusOr<std::vector<T>> {
+        std::vector<T> values;
+        for (const pqxx::row& row : transaction.exec_params(sql, args...)) {
+          values.push_back(read(row));
+        }
+        return values;
+      });
+}
+
+// Runs a statement on the row `id` of `what`: NOT_FOUND when it touched none.
+inline absl::Status UpdateById(ConnectionPool& pool, absl::string_view what,
+                               const std::string& sql, int64_t id) {
+  absl::StatusOr<int64_t> affected = ExecuteUpdate(pool, sql, id);
+  if (!affected.ok()) return affected.status();
+  return *affected == 0 ? NotFound(what, id) : absl::OkStatus();
+}
+
+}  // namespace plantmon::storage
+
+#endif  // PLANTMON_STORAGE_ROW_READER_H_
