@@ -15,6 +15,9 @@ struct EmbeddedFile {
 // The files of migrations/*.sql, sorted by name.
 const std::vector<EmbeddedFile>& EmbeddedMigrationFiles();
 
+// storage/demo_data.sql.
+const std::vector<EmbeddedFile>& EmbeddedDemoDataFiles();
+
 }  // namespace plantmon::storage
 
 #endif  // PLANTMON_STORAGE_EMBEDDED_FILE_H_

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# End-to-end test of the database CLI against the PostgreSQL from tools/test:
+# init, status, seed twice without duplicates, reset with and without --yes.
+set -euo pipefail
+
+cli="$TEST_SRCDIR/$TEST_WORKSPACE/tools/plantmon_db"
+: "${PLANTMON_TEST_PGHOST:?run through tools/test}"
+export POSTGRES_DB_HOST=$PLANTMON_TEST_PGHOST
+export POSTGRES_DB_PORT=$PLANTMON_TEST_PGPORT
+export POSTGRES_DB_USER=$PLANTMON_TEST_PGUSER
+export POSTGRES_DB_PASSWORD=$PLANTMON_TEST_PGPASSWORD
+export POSTGRES_DB_NAME="plantmon_cli_test_$$_$RANDOM"
+export PGPASSWORD=$PLANTMON_TEST_PGPASSWORD
+cd "$TEST_TMPDIR"  # no stray .env
+
+sql() {
+  psql -X -q -t -A -h "$POSTGRES_DB_HOST" -p "$POSTGRES_DB_PORT" -U "$POSTGRES_DB_USER" \
+    -d "${2:-$POSTGRES_DB_NAME}" -c "$1"
+}
+cleanup() { sql "DROP DATABASE IF EXISTS $POSTGRES_DB_NAME WITH (FORCE)" postgres >/dev/null || true; }
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+expect_eq() { [[ "$1" == "$2" ]] || fail "$3: expected '$2', got '$1'"; }
+
+out=$("$cli" init)
+[[ "$out" == *"created database"* ]] || fail "init did not create the database: $out"
+[[ "$out" == *"applied 0001_initial_schema.sql"* ]] || fail "init did not migrate: $out"
+[[ "$out" != *"$POSTGRES_DB_PASSWORD"* ]] || fail "init printed the password"
+
+out=$("$cli" init)
+[[ "$out" == *"found database"* && "$out" == *"schema is up to date"* ]] || fail "second init: $out"
+
+out=$("$cli" status)
+[[ "$out" == *"0 pending"* ]] || fail "status: $out"
+
+"$cli" seed >/dev/null
+counts() {
+  sql "SELECT (SELECT count(*) FROM users) || ',' || (SELECT count(*) FROM manufacturers) || ',' ||
+              (SELECT count(*) FROM device_types) || ',' || (SELECT count(*) FROM plant_types) || ',' ||
+              (SELECT count(*) FROM devices) || ',' || (SELECT count(*) FROM plants) || ',' ||
+              (SELECT count(*) FROM plant_device_assignments) || ',' ||
+              (SELECT count(*) FROM alert_rules) || ',' || (SELECT count(*) FROM sensor_data)"
+}
+first=$(counts)
+"$cli" seed >/dev/null
+second=$(counts)
+expect_eq "$second" "$first" "seeding twice changed the data"
+
+IFS=, read -r users makers dtypes ptypes devices plants assignments rules readings <<<"$first"
+expect_eq "$users" 1 "demo users"
+(( makers >= 3 )) || fail "only $makers manufacturers"
+(( ptypes >= 10 )) || fail "only $ptypes plant species"
+(( dtypes >= 4 && devices >= 4 && plants >= 2 && assignments >= 4 && rules >= 2 )) || fail "thin demo data: $first"
+# Seven days every ten minutes per sensor.
+per_device=$(sql "SELECT min(c) FROM (SELECT count(*) c FROM sensor_data GROUP BY device_id) x")
+(( per_device >= 7 * 24 * 6 )) || fail "only $per_device readings per device"
+anomalies=$(sql "SELECT count(*) FROM sensor_data WHERE is_anomaly")
+(( anomalies > 0 && anomalies < readings / 50 )) || fail "$anomalies anomalies of $readings"
+span=$(sql "SELECT extract(epoch FROM max(\"timestamp\") - min(\"timestamp\"))::int / 3600 FROM sensor_data")
+(( span >= 167 )) || fail "readings span only $span hours"
+hash=$(sql "SELECT password_hash FROM users")
+[[ "$hash" == '$2b$12$'* ]] || fail "demo password is not bcrypt cost 12: $hash"
+
+if "$cli" reset >/dev/null 2>&1; then fail "reset without --yes succeeded"; fi
+expect_eq "$(sql 'SELECT count(*) FROM users')" 1 "reset without --yes deleted data"
+
+"$cli" reset --yes >/dev/null
+expect_eq "$(sql 'SELECT count(*) FROM users')" 0 "reset left users"
+expect_eq "$(sql 'SELECT count(*) FROM schema_migrations')" 1 "reset did not migrate"
+
+if POSTGRES_DB_PORT=abc "$cli" status 2>err.txt; then fail "malformed port accepted"; fi
+grep -q POSTGRES_DB_PORT err.txt || fail "malformed port error does not name the variable"
+
+if "$cli" frobnicate 2>/dev/null; then fail "unknown command accepted"; fi
+echo "PASS"

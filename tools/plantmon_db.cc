@@ -1,0 +1,148 @@
+// plantmon_db: the database manager (the seed's db_manager.py).
+//
+//   plantmon_db init          create the database if missing, then migrate
+//   plantmon_db migrate       apply pending migrations
+//   plantmon_db status        list applied and pending migrations
+//   plantmon_db seed          load the demo data (idempotent)
+//   plantmon_db reset --yes   drop everything, then migrate
+//
+// Connection settings come from POSTGRES_DB_* in the environment or ./.env.
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "services/auth/password_hasher.h"
+#include "storage/connection_pool.h"
+#include "storage/database_admin.h"
+#include "storage/database_config.h"
+#include "storage/migration_runner.h"
+
+namespace plantmon {
+namespace {
+
+constexpr char kUsage[] =
+    "usage: plantmon_db <command>\n"
+    "  init          create the database if missing, then apply migrations\n"
+    "  migrate       apply pending migrations\n"
+    "  status        show applied and pending migrations\n"
+    "  seed          load the demo data (safe to repeat)\n"
+    "  reset --yes   drop all tables and data, then apply migrations\n"
+    "Connection: POSTGRES_DB_HOST, _PORT, _USER, _PASSWORD, _NAME (environment or ./.env)\n";
+
+constexpr char kDemoPassword[] = "plantmon-demo";
+
+int Fail(const absl::Status& status) {
+  std::fprintf(stderr, "plantmon_db: %s\n", status.ToString().c_str());
+  return 1;
+}
+
+int Migrate(storage::ConnectionPool& pool) {
+  absl::StatusOr<std::vector<storage::Migration>> applied =
+      storage::ApplyMigrations(pool, storage::BuiltInMigrations());
+  if (!applied.ok()) return Fail(applied.status());
+  if (applied->empty()) {
+    std::printf("schema is up to date\n");
+  }
+  for (const storage::Migration& migration : *applied) {
+    std::printf("applied %s\n", migration.name.c_str());
+  }
+  return 0;
+}
+
+int Status(storage::ConnectionPool& pool) {
+  absl::StatusOr<storage::MigrationStatus> status =
+      storage::GetMigrationStatus(pool, storage::BuiltInMigrations());
+  if (!status.ok()) return Fail(status.status());
+  for (const storage::AppliedMigration& migration : status->applied) {
+    std::printf("applied  %s  %s\n", migration.name.c_str(),
+                absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", migration.applied_at,
+                                 absl::UTCTimeZone())
+                    .c_str());
+  }
+  for (const storage::Migration& migration : status->pending) {
+    std::printf("pending  %s\n", migration.name.c_str());
+  }
+  std::printf("%zu applied, %zu pending\n", status->applied.size(),
+              status->pending.size());
+  return 0;
+}
+
+int Seed(storage::ConnectionPool& pool) {
+  if (absl::Status current =
+          storage::CheckSchemaIsCurrent(pool, storage::BuiltInMigrations());
+      !current.ok()) {
+    return Fail(current);
+  }
+  absl::StatusOr<auth::PasswordHasher> hasher = auth::PasswordHasher::Create();
+  if (!hasher.ok()) return Fail(hasher.status());
+  absl::StatusOr<std::string> hash = hasher->Hash(kDemoPassword);
+  if (!hash.ok()) return Fail(hash.status());
+  if (absl::Status seeded = storage::SeedDemoData(pool, *hash); !seeded.ok()) {
+    return Fail(seeded);
+  }
+  std::printf("demo data loaded; sign in as %s (or %s) with password %s\n",
+              storage::kDemoUserEmail, storage::kDemoUserName, kDemoPassword);
+  return 0;
+}
+
+int Run(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 ||
+      std::strcmp(argv[1], "-h") == 0) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string command = argv[1];
+  std::vector<std::string> arguments(argv + 2, argv + argc);
+
+  absl::StatusOr<storage::EnvLookup> env = storage::EnvWithDotEnv(".env");
+  if (!env.ok()) return Fail(env.status());
+  absl::StatusOr<storage::DatabaseConfig> config =
+      storage::DatabaseConfigFromEnv(*env);
+  if (!config.ok()) return Fail(config.status());
+  config->pool_size = 1;
+  config->max_overflow = 0;
+
+  if (command == "init") {
+    absl::StatusOr<bool> created = storage::CreateDatabaseIfMissing(*config);
+    if (!created.ok()) return Fail(created.status());
+    std::printf("%s database %s\n", *created ? "created" : "found",
+                storage::DatabaseUrl(*config).c_str());
+  } else if (command != "migrate" && command != "status" &&
+             command != "seed" && command != "reset") {
+    std::fprintf(stderr, "plantmon_db: unknown command \"%s\"\n%s",
+                 command.c_str(), kUsage);
+    return 2;
+  }
+  if (command == "reset" &&
+      (arguments.size() != 1 || arguments[0] != "--yes")) {
+    std::fprintf(stderr,
+                 "plantmon_db: reset deletes every table and all data in %s; "
+                 "run `plantmon_db reset --yes` to confirm\n",
+                 storage::DatabaseUrl(*config).c_str());
+    return 2;
+  }
+
+  absl::StatusOr<std::unique_ptr<storage::ConnectionPool>> pool =
+      storage::ConnectionPool::Create(*config);
+  if (!pool.ok()) return Fail(pool.status());
+
+  if (command == "init" || command == "migrate") return Migrate(**pool);
+  if (command == "status") return Status(**pool);
+  if (command == "seed") return Seed(**pool);
+  // reset
+  if (absl::Status dropped = storage::DropAllObjects(**pool); !dropped.ok()) {
+    return Fail(dropped);
+  }
+  std::printf("dropped all tables in %s\n",
+              storage::DatabaseUrl(*config).c_str());
+  return Migrate(**pool);
+}
+
+}  // namespace
+}  // namespace plantmon
+
+int main(int argc, char** argv) { return plantmon::Run(argc, argv); }
