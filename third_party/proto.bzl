@@ -10,7 +10,7 @@ load("@rules_cc//cc:defs.bzl", "cc_library")
 _PROTOC = "/usr/bin/protoc"
 _GRPC_PLUGIN = "/usr/bin/grpc_cpp_plugin"
 
-def cc_grpc_proto_library(name, protos, import_root = None, srcs = None, grpc = True, deps = [], visibility = None):
+def cc_grpc_proto_library(name, protos, import_root = None, srcs = None, grpc = True, deps = [], headers_only = False, visibility = None):
     """Generates C++ (and gRPC C++) code for `protos`.
 
     Args:
@@ -20,6 +20,9 @@ def cc_grpc_proto_library(name, protos, import_root = None, srcs = None, grpc = 
       srcs: the proto files as labels when they live in this package (defaults to `protos`).
       grpc: also run the gRPC plugin.
       deps: cc_library targets of imported protos.
+      headers_only: compile no sources; a system library in `deps` already
+        defines the generated classes (linking both would register the
+        descriptors twice and abort at start-up).
       visibility: visibility of the cc_library.
     """
     package = native.package_name()
@@ -58,7 +61,7 @@ def cc_grpc_proto_library(name, protos, import_root = None, srcs = None, grpc = 
     )
     cc_library(
         name = name,
-        srcs = sources,
+        srcs = [] if headers_only else sources,
         hdrs = headers,
         includes = ["."],
         deps = deps + ["@system_libs//:grpcpp"],

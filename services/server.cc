@@ -1,0 +1,109 @@
+#include "services/server.h"
+
+#include <cstdio>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+
+#include "absl/memory/memory.h"
+#include "absl/strings/str_cat.h"
+#include "storage/migration_runner.h"
+
+namespace plantmon::services {
+
+PlantmonServer::PlantmonServer(const ServerOptions& options)
+    : options_(options) {}
+
+PlantmonServer::~PlantmonServer() { Shutdown(absl::ZeroDuration()); }
+
+absl::StatusOr<std::unique_ptr<PlantmonServer>> PlantmonServer::Start(
+    const ServerOptions& options) {
+  auto server = absl::WrapUnique(new PlantmonServer(options));
+  absl::StatusOr<std::unique_ptr<storage::ConnectionPool>> pool =
+      storage::ConnectionPool::Create(options.database);
+  if (!pool.ok()) return pool.status();
+  server->pool_ = *std::move(pool);
+
+  absl::Status schema = server->PrepareSchema();
+  if (!schema.ok()) {
+    if (schema.code() != absl::StatusCode::kUnavailable) return schema;
+    std::fprintf(stderr,
+                 "plantmon: database %s is unreachable; serving NOT_SERVING "
+                 "until it is back\n",
+                 storage::DatabaseUrl(options.database).c_str());
+  }
+
+  server->health_ = std::make_unique<HealthService>(std::vector<std::string>{});
+
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen_address,
+                           grpc::InsecureServerCredentials(), &server->port_);
+  builder.RegisterService(server->health_.get());
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr || server->port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options.listen_address));
+  }
+  server->CheckDatabaseOnce();
+  server->monitor_ = std::thread([raw = server.get()] { raw->MonitorDatabase(); });
+  return server;
+}
+
+absl::Status PlantmonServer::PrepareSchema() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (schema_ready_) return absl::OkStatus();
+  }
+  absl::Status status;
+  if (options_.migrate) {
+    absl::StatusOr<std::vector<storage::Migration>> applied =
+        storage::ApplyMigrations(*pool_, storage::BuiltInMigrations());
+    status = applied.status();
+    if (applied.ok()) {
+      for (const storage::Migration& migration : *applied) {
+        std::fprintf(stderr, "plantmon: applied migration %s\n",
+                     migration.name.c_str());
+      }
+    }
+  } else {
+    status = storage::CheckSchemaIsCurrent(*pool_, storage::BuiltInMigrations());
+  }
+  if (status.ok()) {
+    absl::MutexLock lock(&mu_);
+    schema_ready_ = true;
+  }
+  return status;
+}
+
+void PlantmonServer::CheckDatabaseOnce() {
+  absl::Status schema = PrepareSchema();
+  bool serving = schema.ok() && pool_->Ping().ok();
+  health_->SetServing(serving);
+}
+
+void PlantmonServer::MonitorDatabase() {
+  while (!stop_monitor_.WaitForNotificationWithTimeout(
+      options_.health_check_interval)) {
+    CheckDatabaseOnce();
+  }
+}
+
+void PlantmonServer::Shutdown(absl::Duration grace) {
+  if (shut_down_) return;
+  shut_down_ = true;
+  if (health_ != nullptr) health_->Shutdown();
+  if (!stop_monitor_.HasBeenNotified()) stop_monitor_.Notify();
+  if (monitor_.joinable()) monitor_.join();
+  if (server_ != nullptr) {
+    server_->Shutdown(std::chrono::system_clock::now() +
+                      absl::ToChronoMilliseconds(grace));
+  }
+}
+
+void PlantmonServer::Wait() {
+  if (server_ != nullptr) server_->Wait();
+}
+
+}  // namespace plantmon::services

@@ -1,0 +1,75 @@
+#ifndef PLANTMON_SERVICES_SERVER_H_
+#define PLANTMON_SERVICES_SERVER_H_
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <grpcpp/server.h>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "services/health_service.h"
+#include "storage/connection_pool.h"
+#include "storage/database_config.h"
+
+namespace plantmon::services {
+
+struct ServerOptions {
+  // host:port; port 0 picks a free one (read it back with port()).
+  std::string listen_address = "127.0.0.1:50051";
+  storage::DatabaseConfig database;
+  // Apply pending migrations instead of refusing to serve an old schema.
+  bool migrate = false;
+  // How often the database is checked for the health service.
+  absl::Duration health_check_interval = absl::Seconds(1);
+};
+
+// The gRPC server: reflection, grpc.health.v1.Health and the plantmon
+// services over one connection pool. Health is SERVING only while the
+// database answers and its schema is current; the server starts (NOT_SERVING)
+// when the database is down and turns SERVING by itself once it is back.
+class PlantmonServer {
+ public:
+  // Fails with FAILED_PRECONDITION when the database is reachable but its
+  // schema is not current (and `migrate` is off), or was changed by hand.
+  static absl::StatusOr<std::unique_ptr<PlantmonServer>> Start(
+      const ServerOptions& options);
+
+  ~PlantmonServer();
+
+  int port() const { return port_; }
+  // Stops accepting calls, lets calls in flight finish within `grace`, then
+  // cancels the rest.
+  void Shutdown(absl::Duration grace = absl::Seconds(10));
+  // Blocks until the server has shut down.
+  void Wait();
+
+ private:
+  explicit PlantmonServer(const ServerOptions& options);
+
+  // Brings the schema up to date (or checks it). OK once it is current.
+  absl::Status PrepareSchema();
+  void MonitorDatabase();
+  void CheckDatabaseOnce();
+
+  const ServerOptions options_;
+  std::unique_ptr<storage::ConnectionPool> pool_;
+  std::unique_ptr<HealthService> health_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+
+  absl::Mutex mu_;
+  bool schema_ready_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Notification stop_monitor_;
+  std::thread monitor_;
+  bool shut_down_ = false;
+};
+
+}  // namespace plantmon::services
+
+#endif  // PLANTMON_SERVICES_SERVER_H_

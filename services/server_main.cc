@@ -1,0 +1,75 @@
+// plantmon_server: serves the Plantmon gRPC API.
+//
+// Configuration: POSTGRES_DB_* and PLANTMON_DB_POOL_* (environment or ./.env),
+// PLANTMON_LISTEN_ADDR (default 127.0.0.1:50051). Flags: --migrate applies
+// pending migrations at start-up. SIGTERM/SIGINT shut down gracefully.
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "services/server.h"
+#include "storage/database_config.h"
+
+namespace {
+
+int Run(int argc, char** argv) {
+  plantmon::services::ServerOptions options;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--migrate") == 0) {
+      options.migrate = true;
+    } else {
+      std::fprintf(stderr, "usage: plantmon_server [--migrate]\n");
+      return 2;
+    }
+  }
+  absl::StatusOr<plantmon::storage::EnvLookup> env =
+      plantmon::storage::EnvWithDotEnv(".env");
+  if (!env.ok()) {
+    std::fprintf(stderr, "plantmon: %s\n", env.status().ToString().c_str());
+    return 1;
+  }
+  absl::StatusOr<plantmon::storage::DatabaseConfig> database =
+      plantmon::storage::DatabaseConfigFromEnv(*env);
+  if (!database.ok()) {
+    std::fprintf(stderr, "plantmon: %s\n", database.status().ToString().c_str());
+    return 1;
+  }
+  options.database = *database;
+  if (std::optional<std::string> address = (*env)("PLANTMON_LISTEN_ADDR")) {
+    options.listen_address = *address;
+  }
+
+  // Block the shutdown signals in every thread; main waits for them below.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  absl::StatusOr<std::unique_ptr<plantmon::services::PlantmonServer>> server =
+      plantmon::services::PlantmonServer::Start(options);
+  if (!server.ok()) {
+    std::fprintf(stderr, "plantmon: cannot start: %s\n",
+                 server.status().ToString().c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "plantmon: serving on port %d (database %s)\n",
+               (*server)->port(),
+               plantmon::storage::DatabaseUrl(options.database).c_str());
+  std::fflush(stderr);
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  std::fprintf(stderr, "plantmon: %s received, shutting down\n",
+               strsignal(signal_number));
+  (*server)->Shutdown();
+  (*server)->Wait();
+  std::fprintf(stderr, "plantmon: stopped\n");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return Run(argc, argv); }
