@@ -13,8 +13,8 @@
 --  * sensor_data keeps every query shape the seed's indexes serve, with a
 --    cheaper set: (device_id, timestamp) also serves device_id alone; a BRIN
 --    index serves time ranges across devices (rows arrive in time order); a
---    partial index serves the rare is_anomaly = true lookups. Ingest is about
---    twice as fast as with four B-trees (docs/benchmarks.md).
+--    partial index serves the rare is_anomaly = true lookups. COPY ingest is about
+--    1.5x as fast as with the seed's four B-trees (docs/benchmarks.md).
 --  * created_at/updated_at are kept by the database: defaults plus a trigger
 --    that moves updated_at on every UPDATE, whatever client wrote the row.
 
