@@ -30,6 +30,7 @@ struct User {
   absl::Time created_at;
   absl::Time updated_at;
   std::optional<absl::Time> last_login;
+  bool is_admin = false;
 };
 
 struct UserUpdate {
@@ -118,6 +119,130 @@ struct PlantTypeUpdate {
   FieldUpdate<std::optional<std::string>> care_instructions;
 };
 
+struct Device {
+  int64_t id = 0;
+  int64_t user_id = 0;
+  int64_t device_type_id = 0;
+  std::string unique_identifier;
+  std::string device_name;
+  bool is_active = true;
+  std::optional<absl::Time> last_data_received;
+  std::optional<absl::Time> last_heartbeat;
+  std::optional<std::string> location_description;
+  std::optional<double> battery_level;
+  std::optional<int32_t> rssi;
+  absl::Time created_at;
+  absl::Time updated_at;
+};
+
+struct DeviceUpdate {
+  FieldUpdate<int64_t> device_type_id;
+  FieldUpdate<std::string> device_name;
+  FieldUpdate<bool> is_active;
+  FieldUpdate<std::optional<std::string>> location_description;
+  FieldUpdate<std::optional<double>> battery_level;
+  FieldUpdate<std::optional<int32_t>> rssi;
+};
+
+struct Plant {
+  int64_t id = 0;
+  int64_t user_id = 0;
+  int64_t plant_type_id = 0;
+  std::string plant_name;
+  std::optional<std::string> location;
+  std::optional<absl::Time> planting_date;
+  std::optional<absl::Time> last_watered;
+  bool is_healthy = true;
+  std::optional<std::string> health_status;
+  std::optional<std::string> notes;
+  absl::Time created_at;
+  absl::Time updated_at;
+};
+
+struct PlantUpdate {
+  FieldUpdate<int64_t> plant_type_id;
+  FieldUpdate<std::string> plant_name;
+  FieldUpdate<std::optional<std::string>> location;
+  FieldUpdate<std::optional<absl::Time>> planting_date;
+  FieldUpdate<std::optional<absl::Time>> last_watered;
+  FieldUpdate<bool> is_healthy;
+  FieldUpdate<std::optional<std::string>> health_status;
+  FieldUpdate<std::optional<std::string>> notes;
+};
+
+struct PlantDeviceAssignment {
+  int64_t id = 0;
+  int64_t plant_id = 0;
+  int64_t device_id = 0;
+  std::string assignment_type;
+  bool is_active = true;
+  absl::Time created_at;
+  absl::Time updated_at;
+};
+
+struct PlantDeviceAssignmentUpdate {
+  FieldUpdate<std::string> assignment_type;
+  FieldUpdate<bool> is_active;
+};
+
+// The seed's AlertSeverityEnum and AlertStatusEnum, stored lowercase.
+enum class AlertSeverity { kInfo, kWarning, kCritical };
+enum class AlertStatus { kActive, kAcknowledged, kResolved };
+
+struct AlertRule {
+  int64_t id = 0;
+  int64_t user_id = 0;
+  int64_t plant_id = 0;
+  std::string rule_name;
+  std::string rule_type;
+  std::string parameter_name;
+  std::string condition_operator;
+  double threshold_value = 0;
+  AlertSeverity severity = AlertSeverity::kWarning;
+  bool is_active = true;
+  absl::Time created_at;
+  absl::Time updated_at;
+};
+
+struct AlertRuleUpdate {
+  FieldUpdate<std::string> rule_name;
+  FieldUpdate<std::string> rule_type;
+  FieldUpdate<std::string> parameter_name;
+  FieldUpdate<std::string> condition_operator;
+  FieldUpdate<double> threshold_value;
+  FieldUpdate<AlertSeverity> severity;
+  FieldUpdate<bool> is_active;
+};
+
+struct Alert {
+  int64_t id = 0;
+  int64_t user_id = 0;
+  int64_t plant_id = 0;
+  int64_t rule_id = 0;
+  AlertSeverity severity = AlertSeverity::kWarning;
+  AlertStatus status = AlertStatus::kActive;
+  std::string message;
+  std::optional<double> triggered_value;
+  std::optional<double> threshold_value;
+  absl::Time triggered_at;
+  std::optional<absl::Time> acknowledged_at;
+  std::optional<absl::Time> resolved_at;
+  absl::Time created_at;
+  absl::Time updated_at;
+};
+
+struct SensorReading {
+  int64_t id = 0;
+  int64_t device_id = 0;
+  double measurement_value = 0;
+  std::optional<std::string> measurement_unit;
+  int32_t data_quality = 100;
+  bool is_anomaly = false;
+  absl::Time timestamp;
+  absl::Time received_at;
+  std::optional<std::string> raw_data;
+};
+
 // Keyset paging: rows with id > after_id, ordered by id, at most `limit`.
 struct PageRequest {
   int64_t after_id = 0;
@@ -126,6 +251,16 @@ struct PageRequest {
 
 const char* DeviceKindName(DeviceKind kind);
 std::optional<DeviceKind> DeviceKindFromName(const std::string& name);
+const char* AlertSeverityName(AlertSeverity severity);
+std::optional<AlertSeverity> AlertSeverityFromName(const std::string& name);
+const char* AlertStatusName(AlertStatus status);
+std::optional<AlertStatus> AlertStatusFromName(const std::string& name);
+
+// Optional time as optional epoch microseconds, the form statements take.
+inline std::optional<int64_t> OptionalMicros(const std::optional<absl::Time>& time) {
+  if (!time.has_value()) return std::nullopt;
+  return absl::ToUnixMicros(*time);
+}
 
 }  // namespace plantmon::storage
 

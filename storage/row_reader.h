@@ -64,6 +64,24 @@ std::optional<T> ValueOf(const FieldUpdate<std::optional<T>>& update) {
   return *update;
 }
 
+// A time update as the epoch microseconds a statement takes.
+inline std::optional<int64_t> MicrosOf(
+    const FieldUpdate<std::optional<absl::Time>>& update) {
+  if (!update.has_value()) return std::nullopt;
+  return OptionalMicros(*update);
+}
+
+// True if `sql` (taking one id parameter) returns a row.
+inline bool Exists(pqxx::work& transaction, const std::string& sql,
+                   int64_t id) {
+  return !transaction.exec_params(sql, id).empty();
+}
+template <typename... Args>
+bool ExistsWith(pqxx::work& transaction, const std::string& sql,
+                const Args&... args) {
+  return !transaction.exec_params(sql, args...).empty();
+}
+
 inline absl::Status NotFound(absl::string_view what, int64_t id) {
   return absl::NotFoundError(absl::StrCat(what, " ", id, " not found"));
 }
@@ -94,12 +112,20 @@ absl::StatusOr<std::vector<T>> QueryMany(ConnectionPool& pool, Read read,
       });
 }
 
-// Runs a statement on the row `id` of `what`: NOT_FOUND when it touched none.
-inline absl::Status UpdateById(ConnectionPool& pool, absl::string_view what,
-                               const std::string& sql, int64_t id) {
-  absl::StatusOr<int64_t> affected = ExecuteUpdate(pool, sql, id);
+// Runs a statement meant to touch the row `id` of `what` (parameters `args`):
+// NOT_FOUND when it touched none.
+template <typename... Args>
+absl::Status UpdateOne(ConnectionPool& pool, absl::string_view what, int64_t id,
+                       const std::string& sql, const Args&... args) {
+  absl::StatusOr<int64_t> affected = ExecuteUpdate(pool, sql, args...);
   if (!affected.ok()) return affected.status();
   return *affected == 0 ? NotFound(what, id) : absl::OkStatus();
+}
+
+// UpdateOne for statements whose only parameter is the id.
+inline absl::Status UpdateById(ConnectionPool& pool, absl::string_view what,
+                               const std::string& sql, int64_t id) {
+  return UpdateOne(pool, what, id, sql, id);
 }
 
 }  // namespace plantmon::storage

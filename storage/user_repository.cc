@@ -1,5 +1,6 @@
 #include "storage/user_repository.h"
 
+#include "absl/strings/escaping.h"
 #include "storage/pqxx_status.h"
 #include "storage/row_reader.h"
 #include "storage/transaction.h"
@@ -10,7 +11,7 @@ namespace {
 constexpr char kColumns[] =
     "id, email, username, password_hash, first_name, last_name, phone_number, "
     "is_active, is_verified, " PLANTMON_EPOCH_US("created_at") ", "
-    PLANTMON_EPOCH_US("updated_at") ", " PLANTMON_EPOCH_US("last_login");
+    PLANTMON_EPOCH_US("updated_at") ", " PLANTMON_EPOCH_US("last_login") ", is_admin";
 
 User ReadUser(const pqxx::row& row) {
   RowReader reader(row);
@@ -27,6 +28,7 @@ User ReadUser(const pqxx::row& row) {
   user.created_at = reader.NextTime();
   user.updated_at = reader.NextTime();
   user.last_login = reader.NextOptionalTime();
+  user.is_admin = reader.Next<bool>();
   return user;
 }
 
@@ -132,6 +134,71 @@ absl::StatusOr<User> UserRepository::SetPasswordHash(
 absl::Status UserRepository::RecordLogin(int64_t id) {
   return UpdateById(pool_, "user", "UPDATE users SET last_login = now() WHERE id = $1",
                     id);
+}
+
+absl::Status UserRepository::SetAdmin(const std::string& email, bool is_admin) {
+  absl::StatusOr<int64_t> affected = ExecuteUpdate(
+      pool_, "UPDATE users SET is_admin = $2 WHERE email = $1", email, is_admin);
+  if (!affected.ok()) return affected.status();
+  if (*affected == 0) {
+    return absl::NotFoundError(absl::StrCat("no user has email ", email));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Session> UserRepository::CreateSession(
+    int64_t user_id, const std::string& token_sha256, absl::Time expires_at) {
+  return RunInTransaction(
+      pool_, [&](pqxx::work& transaction) -> absl::StatusOr<Session> {
+        pqxx::row row = transaction.exec_params1(
+            "INSERT INTO user_sessions (user_id, token_hash, expires_at) "
+            "VALUES ($1, decode($2, 'hex'), "
+            "'epoch'::timestamptz + $3 * interval '1 microsecond') RETURNING id",
+            user_id, absl::BytesToHexString(token_sha256),
+            absl::ToUnixMicros(expires_at));
+        return Session{row[0].as<int64_t>(), user_id, expires_at};
+      });
+}
+
+absl::StatusOr<SessionUser> UserRepository::FindSession(
+    const std::string& token_sha256) {
+  return RunInTransaction(
+      pool_, [&](pqxx::work& transaction) -> absl::StatusOr<SessionUser> {
+        pqxx::result sessions = transaction.exec_params(
+            "SELECT id, user_id, " PLANTMON_EPOCH_US("expires_at")
+            " FROM user_sessions WHERE token_hash = decode($1, 'hex') "
+            "AND revoked_at IS NULL AND expires_at > now()",
+            absl::BytesToHexString(token_sha256));
+        if (sessions.empty()) return absl::NotFoundError("no such session");
+        RowReader reader(sessions[0]);
+        SessionUser found;
+        found.session.id = reader.Next<int64_t>();
+        found.session.user_id = reader.Next<int64_t>();
+        found.session.expires_at = reader.NextTime();
+        pqxx::result users = transaction.exec_params(
+            std::string("SELECT ") + kColumns +
+                " FROM users WHERE id = $1 AND is_active",
+            found.session.user_id);
+        if (users.empty()) return absl::NotFoundError("no such session");
+        found.user = ReadUser(users[0]);
+        return found;
+      });
+}
+
+absl::Status UserRepository::RevokeSession(int64_t session_id) {
+  return UpdateById(pool_, "session",
+                    "UPDATE user_sessions SET revoked_at = now() "
+                    "WHERE id = $1 AND revoked_at IS NULL",
+                    session_id);
+}
+
+absl::Status UserRepository::RevokeOtherSessions(int64_t user_id,
+                                                 int64_t keep_session_id) {
+  return ExecuteUpdate(pool_,
+                       "UPDATE user_sessions SET revoked_at = now() "
+                       "WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL",
+                       user_id, keep_session_id)
+      .status();
 }
 
 absl::Status UserRepository::Delete(int64_t id) {

@@ -6,10 +6,23 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "storage/connection_pool.h"
 #include "storage/models.h"
 
 namespace plantmon::storage {
+
+// A sign-in session; the token itself is never stored, only its SHA-256.
+struct Session {
+  int64_t id = 0;
+  int64_t user_id = 0;
+  absl::Time expires_at;
+};
+
+struct SessionUser {
+  Session session;
+  User user;
+};
 
 struct UserFilter {
   std::optional<bool> is_active;
@@ -34,6 +47,19 @@ class UserRepository {
                                        const std::string& password_hash);
   // Sets last_login to now.
   absl::Status RecordLogin(int64_t id);
+  // Grants or takes away administrator rights.
+  absl::Status SetAdmin(const std::string& email, bool is_admin);
+  // Records a session for `token_sha256` (32 raw bytes).
+  absl::StatusOr<Session> CreateSession(int64_t user_id,
+                                        const std::string& token_sha256,
+                                        absl::Time expires_at);
+  // The session and user behind a token: NOT_FOUND when the token is
+  // unknown, expired or revoked, or its user is disabled.
+  absl::StatusOr<SessionUser> FindSession(const std::string& token_sha256);
+  absl::Status RevokeSession(int64_t session_id);
+  // Revokes every session of the user except `keep_session_id`.
+  absl::Status RevokeOtherSessions(int64_t user_id, int64_t keep_session_id);
+
   // Deletes the user and, by cascade, everything the user owns.
   absl::Status Delete(int64_t id);
 

@@ -1,0 +1,72 @@
+#ifndef PLANTMON_STORAGE_ALERT_REPOSITORY_H_
+#define PLANTMON_STORAGE_ALERT_REPOSITORY_H_
+
+#include <optional>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "storage/connection_pool.h"
+#include "storage/models.h"
+
+namespace plantmon::storage {
+
+struct AlertRuleFilter {
+  std::optional<int64_t> plant_id;
+  std::optional<bool> is_active;
+};
+
+struct AlertFilter {
+  std::optional<int64_t> plant_id;
+  std::optional<AlertStatus> status;
+  std::optional<AlertSeverity> severity;
+  std::optional<absl::Time> triggered_after;   // inclusive
+  std::optional<absl::Time> triggered_before;  // exclusive
+};
+
+// The `alert_rules` and `alerts` tables, scoped to an owner. The alert
+// lifecycle (ACTIVE -> ACKNOWLEDGED -> RESOLVED) is enforced here, in the
+// UPDATE's WHERE clause, so concurrent calls cannot skip a state.
+class AlertRepository {
+ public:
+  explicit AlertRepository(ConnectionPool& pool) : pool_(pool) {}
+
+  // NOT_FOUND when the plant is missing or not the owner's.
+  absl::StatusOr<AlertRule> CreateRule(int64_t owner_id, const AlertRule& rule);
+  absl::StatusOr<AlertRule> GetRule(int64_t owner_id, int64_t id);
+  absl::StatusOr<std::vector<AlertRule>> ListRules(
+      int64_t owner_id, const AlertRuleFilter& filter, const PageRequest& page);
+  absl::StatusOr<AlertRule> UpdateRule(int64_t owner_id, int64_t id,
+                                       const AlertRuleUpdate& update);
+  absl::Status DeleteRule(int64_t owner_id, int64_t id);
+
+  // Records an alert for `rule_id` (owner, plant and severity from the rule).
+  absl::StatusOr<Alert> CreateAlert(int64_t owner_id, int64_t rule_id,
+                                    const std::string& message,
+                                    std::optional<double> triggered_value,
+                                    absl::Time triggered_at);
+  absl::StatusOr<Alert> GetAlert(int64_t owner_id, int64_t id);
+  // Newest first (by id).
+  absl::StatusOr<std::vector<Alert>> ListAlerts(int64_t owner_id,
+                                                const AlertFilter& filter,
+                                                const PageRequest& page);
+  // ACTIVE -> ACKNOWLEDGED; FAILED_PRECONDITION from any other state.
+  absl::StatusOr<Alert> Acknowledge(int64_t owner_id, int64_t id);
+  // ACTIVE or ACKNOWLEDGED -> RESOLVED; FAILED_PRECONDITION when resolved.
+  absl::StatusOr<Alert> Resolve(int64_t owner_id, int64_t id);
+  // Acknowledges every ACTIVE alert of the owner, or of one of its plants
+  // (NOT_FOUND for a plant that is not the owner's). Returns the count.
+  absl::StatusOr<int64_t> AcknowledgeAll(int64_t owner_id,
+                                         std::optional<int64_t> plant_id);
+
+ private:
+  absl::StatusOr<Alert> Transition(int64_t owner_id, int64_t id,
+                                   const std::string& sql,
+                                   absl::string_view allowed_from);
+
+  ConnectionPool& pool_;
+};
+
+}  // namespace plantmon::storage
+
+#endif  // PLANTMON_STORAGE_ALERT_REPOSITORY_H_
