@@ -8,9 +8,67 @@
 
 #include "absl/memory/memory.h"
 #include "absl/strings/str_cat.h"
+#include "services/access_log.h"
+#include "services/alert_service.h"
+#include "services/auth/authenticator.h"
+#include "services/auth/password_hasher.h"
+#include "services/device_service.h"
+#include "services/plant_service.h"
+#include "services/telemetry_service.h"
+#include "services/user_service.h"
+#include "storage/alert_repository.h"
+#include "storage/catalog_repository.h"
+#include "storage/device_repository.h"
 #include "storage/migration_runner.h"
+#include "storage/plant_repository.h"
+#include "storage/telemetry_repository.h"
+#include "storage/user_repository.h"
 
 namespace plantmon::services {
+
+struct ServiceBundle {
+  ServiceBundle(storage::ConnectionPool& pool, auth::PasswordHasher password_hasher,
+                absl::Duration token_lifetime)
+      : users(pool),
+        catalog(pool),
+        devices(pool),
+        plants(pool),
+        alerts(pool),
+        telemetry(pool),
+        hasher(password_hasher),
+        authenticator(users, token_lifetime),
+        user_service(users, authenticator, hasher),
+        device_service(catalog, devices, authenticator),
+        plant_service(catalog, plants, authenticator),
+        alert_service(alerts, authenticator),
+        telemetry_service(telemetry, authenticator) {}
+
+  storage::UserRepository users;
+  storage::CatalogRepository catalog;
+  storage::DeviceRepository devices;
+  storage::PlantRepository plants;
+  storage::AlertRepository alerts;
+  storage::TelemetryRepository telemetry;
+  auth::PasswordHasher hasher;
+  auth::Authenticator authenticator;
+  UserServiceImpl user_service;
+  DeviceServiceImpl device_service;
+  PlantServiceImpl plant_service;
+  AlertServiceImpl alert_service;
+  TelemetryServiceImpl telemetry_service;
+
+  std::vector<grpc::Service*> All() {
+    return {&user_service, &device_service, &plant_service, &alert_service,
+            &telemetry_service};
+  }
+  static std::vector<std::string> Names() {
+    return {v1::UserService::service_full_name(),
+            v1::DeviceService::service_full_name(),
+            v1::PlantService::service_full_name(),
+            v1::AlertService::service_full_name(),
+            v1::TelemetryService::service_full_name()};
+  }
+};
 
 PlantmonServer::PlantmonServer(const ServerOptions& options)
     : options_(options) {}
@@ -34,13 +92,27 @@ absl::StatusOr<std::unique_ptr<PlantmonServer>> PlantmonServer::Start(
                  storage::DatabaseUrl(options.database).c_str());
   }
 
-  server->health_ = std::make_unique<HealthService>(std::vector<std::string>{});
+  absl::StatusOr<auth::PasswordHasher> hasher =
+      auth::PasswordHasher::Create(options.bcrypt_cost);
+  if (!hasher.ok()) return hasher.status();
+  server->services_ = std::make_unique<ServiceBundle>(*server->pool_, *hasher,
+                                                      options.token_lifetime);
+  server->health_ = std::make_unique<HealthService>(ServiceBundle::Names());
 
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen_address,
                            grpc::InsecureServerCredentials(), &server->port_);
   builder.RegisterService(server->health_.get());
+  for (grpc::Service* service : server->services_->All()) {
+    builder.RegisterService(service);
+  }
+  if (options.access_log) {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+        interceptors;
+    interceptors.push_back(std::make_unique<AccessLogInterceptorFactory>());
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  }
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(

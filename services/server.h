@@ -27,7 +27,16 @@ struct ServerOptions {
   bool migrate = false;
   // How often the database is checked for the health service.
   absl::Duration health_check_interval = absl::Seconds(1);
+  // bcrypt cost for new password hashes (10 at least).
+  int bcrypt_cost = 12;
+  // How long an access token from Login stays valid.
+  absl::Duration token_lifetime = absl::Hours(24);
+  // One line per call (method, code, latency) on stderr.
+  bool access_log = true;
 };
+
+// The services and what they are built on, owned by the server.
+struct ServiceBundle;
 
 // The gRPC server: reflection, grpc.health.v1.Health and the plantmon
 // services over one connection pool. Health is SERVING only while the
@@ -59,6 +68,7 @@ class PlantmonServer {
 
   const ServerOptions options_;
   std::unique_ptr<storage::ConnectionPool> pool_;
+  std::unique_ptr<ServiceBundle> services_;
   std::unique_ptr<HealthService> health_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

@@ -1,7 +1,8 @@
 // plantmon_server: serves the Plantmon gRPC API.
 //
 // Configuration: POSTGRES_DB_* and PLANTMON_DB_POOL_* (environment or ./.env),
-// PLANTMON_LISTEN_ADDR (default 127.0.0.1:50051). Flags: --migrate applies
+// PLANTMON_LISTEN_ADDR (default 127.0.0.1:50051), PLANTMON_BCRYPT_COST (12),
+// PLANTMON_TOKEN_TTL_SECONDS (86400). Flags: --migrate applies
 // pending migrations at start-up. SIGTERM/SIGINT shut down gracefully.
 
 #include <csignal>
@@ -9,6 +10,7 @@
 #include <cstring>
 #include <string>
 
+#include "absl/strings/numbers.h"
 #include "services/server.h"
 #include "storage/database_config.h"
 
@@ -39,6 +41,27 @@ int Run(int argc, char** argv) {
   options.database = *database;
   if (std::optional<std::string> address = (*env)("PLANTMON_LISTEN_ADDR")) {
     options.listen_address = *address;
+  }
+  if (std::optional<std::string> cost = (*env)("PLANTMON_BCRYPT_COST")) {
+    if (!absl::SimpleAtoi(*cost, &options.bcrypt_cost) || options.bcrypt_cost < 10 ||
+        options.bcrypt_cost > 31) {
+      std::fprintf(stderr,
+                   "plantmon: environment variable PLANTMON_BCRYPT_COST has malformed "
+                   "value \"%s\": expected an integer from 10 to 31\n",
+                   cost->c_str());
+      return 1;
+    }
+  }
+  if (std::optional<std::string> ttl = (*env)("PLANTMON_TOKEN_TTL_SECONDS")) {
+    int seconds = 0;
+    if (!absl::SimpleAtoi(*ttl, &seconds) || seconds < 60) {
+      std::fprintf(stderr,
+                   "plantmon: environment variable PLANTMON_TOKEN_TTL_SECONDS has "
+                   "malformed value \"%s\": expected an integer of at least 60\n",
+                   ttl->c_str());
+      return 1;
+    }
+    options.token_lifetime = absl::Seconds(seconds);
   }
 
   // Block the shutdown signals in every thread; main waits for them below.

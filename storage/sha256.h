@@ -7,7 +7,10 @@
 
 namespace plantmon::storage {
 
-// Lower-case hex SHA-256 of `data` (OpenSSL libcrypto).
+// The 32-byte SHA-256 digest of `data` (OpenSSL libcrypto).
+std::string Sha256(absl::string_view data);
+
+// Lower-case hex SHA-256 of `data`.
 std::string Sha256Hex(absl::string_view data);
 
 }  // namespace plantmon::storage

@@ -5,6 +5,7 @@
 //   plantmon_db status        list applied and pending migrations
 //   plantmon_db seed          load the demo data (idempotent)
 //   plantmon_db reset --yes   drop everything, then migrate
+//   plantmon_db grant-admin EMAIL / revoke-admin EMAIL
 //
 // Connection settings come from POSTGRES_DB_* in the environment or ./.env.
 
@@ -20,6 +21,7 @@
 #include "storage/database_admin.h"
 #include "storage/database_config.h"
 #include "storage/migration_runner.h"
+#include "storage/user_repository.h"
 
 namespace plantmon {
 namespace {
@@ -31,6 +33,8 @@ constexpr char kUsage[] =
     "  status        show applied and pending migrations\n"
     "  seed          load the demo data (safe to repeat)\n"
     "  reset --yes   drop all tables and data, then apply migrations\n"
+    "  grant-admin EMAIL    make the account an administrator\n"
+    "  revoke-admin EMAIL   take administrator rights away\n"
     "Connection: POSTGRES_DB_HOST, _PORT, _USER, _PASSWORD, _NAME (environment or ./.env)\n";
 
 constexpr char kDemoPassword[] = "plantmon-demo";
@@ -112,7 +116,8 @@ int Run(int argc, char** argv) {
     std::printf("%s database %s\n", *created ? "created" : "found",
                 storage::DatabaseUrl(*config).c_str());
   } else if (command != "migrate" && command != "status" &&
-             command != "seed" && command != "reset") {
+             command != "seed" && command != "reset" &&
+             command != "grant-admin" && command != "revoke-admin") {
     std::fprintf(stderr, "plantmon_db: unknown command \"%s\"\n%s",
                  command.c_str(), kUsage);
     return 2;
@@ -130,6 +135,21 @@ int Run(int argc, char** argv) {
       storage::ConnectionPool::Create(*config);
   if (!pool.ok()) return Fail(pool.status());
 
+  if (command == "grant-admin" || command == "revoke-admin") {
+    if (arguments.size() != 1) {
+      std::fprintf(stderr, "plantmon_db: usage: plantmon_db %s EMAIL\n",
+                   command.c_str());
+      return 2;
+    }
+    bool grant = command == "grant-admin";
+    storage::UserRepository users(**pool);
+    if (absl::Status set = users.SetAdmin(arguments[0], grant); !set.ok()) {
+      return Fail(set);
+    }
+    std::printf("%s is %s an administrator\n", arguments[0].c_str(),
+                grant ? "now" : "no longer");
+    return 0;
+  }
   if (command == "init" || command == "migrate") return Migrate(**pool);
   if (command == "status") return Status(**pool);
   if (command == "seed") return Seed(**pool);

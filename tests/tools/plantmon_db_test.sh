@@ -62,6 +62,12 @@ span=$(sql "SELECT extract(epoch FROM max(\"timestamp\") - min(\"timestamp\"))::
 hash=$(sql "SELECT password_hash FROM users")
 [[ "$hash" == '$2b$12$'* ]] || fail "demo password is not bcrypt cost 12: $hash"
 
+"$cli" grant-admin demo@plantmon.dev | grep -q "now an administrator" || fail "grant-admin"
+expect_eq "$(sql "SELECT is_admin FROM users WHERE email = 'demo@plantmon.dev'")" t "grant-admin did not set is_admin"
+"$cli" revoke-admin demo@plantmon.dev >/dev/null
+expect_eq "$(sql "SELECT is_admin FROM users WHERE email = 'demo@plantmon.dev'")" f "revoke-admin"
+if "$cli" grant-admin nobody@example.com 2>/dev/null; then fail "grant-admin of an unknown email succeeded"; fi
+
 if "$cli" reset >/dev/null 2>&1; then fail "reset without --yes succeeded"; fi
 expect_eq "$(sql 'SELECT count(*) FROM users')" 1 "reset without --yes deleted data"
 

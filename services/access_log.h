@@ -1,0 +1,26 @@
+#ifndef PLANTMON_SERVICES_ACCESS_LOG_H_
+#define PLANTMON_SERVICES_ACCESS_LOG_H_
+
+#include <cstdio>
+#include <memory>
+
+#include <grpcpp/support/server_interceptor.h>
+
+namespace plantmon::services {
+
+// Writes one line per call to `out`: method, status code and latency. No
+// request contents, metadata or status messages, so no secrets reach the log.
+class AccessLogInterceptorFactory
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit AccessLogInterceptorFactory(std::FILE* out = stderr) : out_(out) {}
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override;
+
+ private:
+  std::FILE* out_;
+};
+
+}  // namespace plantmon::services
+
+#endif  // PLANTMON_SERVICES_ACCESS_LOG_H_

@@ -1,0 +1,72 @@
+#include "services/auth/authenticator.h"
+
+#include <openssl/rand.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/string_view.h"
+#include "storage/sha256.h"
+
+namespace plantmon::auth {
+namespace {
+
+constexpr size_t kTokenBytes = 32;
+constexpr size_t kMaxTokenLength = 128;
+
+absl::Status Unauthenticated() {
+  return absl::UnauthenticatedError(
+      "a valid access token is required: send `authorization: Bearer <token>` "
+      "from UserService.Login");
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> NewRandomToken() {
+  unsigned char bytes[kTokenBytes];
+  if (RAND_bytes(bytes, sizeof(bytes)) != 1) {
+    return absl::InternalError("cannot draw random bytes for a token");
+  }
+  std::string token;
+  absl::WebSafeBase64Escape(
+      absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)),
+      &token);
+  return token;
+}
+
+absl::StatusOr<Caller> Authenticator::Authenticate(
+    const grpc::ServerContext& context) {
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find("authorization");
+  if (it == metadata.end()) return Unauthenticated();
+  absl::string_view value(it->second.data(), it->second.size());
+  value = absl::StripAsciiWhitespace(value);
+  if (value.size() < 7 || !absl::EqualsIgnoreCase(value.substr(0, 7), "bearer ")) {
+    return Unauthenticated();
+  }
+  absl::string_view token = absl::StripAsciiWhitespace(value.substr(7));
+  if (token.empty() || token.size() > kMaxTokenLength) return Unauthenticated();
+  absl::StatusOr<storage::SessionUser> found =
+      users_.FindSession(storage::Sha256(token));
+  if (!found.ok()) {
+    if (found.status().code() == absl::StatusCode::kNotFound) {
+      return Unauthenticated();
+    }
+    return found.status();  // e.g. UNAVAILABLE: not the caller's fault
+  }
+  return Caller{std::move(found->user), found->session.id};
+}
+
+absl::StatusOr<IssuedToken> Authenticator::IssueToken(int64_t user_id) {
+  absl::StatusOr<std::string> token = NewRandomToken();
+  if (!token.ok()) return token.status();
+  absl::Time expires_at = absl::Now() + token_lifetime_;
+  absl::StatusOr<storage::Session> session =
+      users_.CreateSession(user_id, storage::Sha256(*token), expires_at);
+  if (!session.ok()) return session.status();
+  // The database keeps microseconds; report what it stored.
+  return IssuedToken{*std::move(token),
+                     absl::FromUnixMicros(absl::ToUnixMicros(expires_at))};
+}
+
+}  // namespace plantmon::auth

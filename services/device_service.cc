@@ -1,0 +1,457 @@
+#include "services/device_service.h"
+
+#include "services/handler.h"
+#include "services/pagination.h"
+#include "services/proto_mapping.h"
+#include "services/status_macros.h"
+#include "services/validation.h"
+
+namespace plantmon::services {
+namespace {
+
+using auth::Caller;
+
+absl::Status CheckManufacturer(const v1::Manufacturer& value) {
+  RETURN_IF_ERROR(CheckText(value.name(), "manufacturer.name", 255, true));
+  RETURN_IF_ERROR(CheckOptionalText(value.has_description(), value.description(),
+                                    "manufacturer.description", kMaxTextBytes));
+  if (value.has_contact_email()) {
+    RETURN_IF_ERROR(CheckEmail(value.contact_email(), "manufacturer.contact_email"));
+  }
+  RETURN_IF_ERROR(CheckOptionalText(value.has_website(), value.website(),
+                                    "manufacturer.website", 255));
+  return absl::OkStatus();
+}
+
+absl::Status CheckDeviceType(const v1::DeviceType& value) {
+  RETURN_IF_ERROR(CheckText(value.name(), "device_type.name", 255, true));
+  RETURN_IF_ERROR(CheckOptionalText(value.has_description(), value.description(),
+                                    "device_type.description", kMaxTextBytes));
+  RETURN_IF_ERROR(CheckOptionalText(value.has_communication_interface(),
+                                    value.communication_interface(),
+                                    "device_type.communication_interface", 100));
+  RETURN_IF_ERROR(CheckOptionalText(value.has_supported_functions(),
+                                    value.supported_functions(),
+                                    "device_type.supported_functions", kMaxTextBytes));
+  RETURN_IF_ERROR(CheckOptionalText(value.has_data_unit(), value.data_unit(),
+                                    "device_type.data_unit", 50));
+  if (value.has_min_value()) {
+    RETURN_IF_ERROR(CheckFinite(value.min_value(), "device_type.min_value"));
+  }
+  if (value.has_max_value()) {
+    RETURN_IF_ERROR(CheckFinite(value.max_value(), "device_type.max_value"));
+  }
+  if (value.has_min_value() && value.has_max_value() &&
+      value.min_value() > value.max_value()) {
+    return absl::InvalidArgumentError(
+        "device_type.min_value must not exceed device_type.max_value");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckDevice(const v1::Device& value) {
+  RETURN_IF_ERROR(CheckText(value.device_name(), "device.device_name", 255, true));
+  RETURN_IF_ERROR(CheckOptionalText(value.has_location_description(),
+                                    value.location_description(),
+                                    "device.location_description", 255));
+  if (value.has_battery_level()) {
+    RETURN_IF_ERROR(CheckRange(value.battery_level(), "device.battery_level", 0, 100));
+  }
+  if (value.has_rssi()) {
+    RETURN_IF_ERROR(CheckRange(value.rssi(), "device.rssi", -200, 50));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+// --- manufacturers ----------------------------------------------------------
+
+grpc::Status DeviceServiceImpl::CreateManufacturer(
+    grpc::ServerContext* context, const v1::CreateManufacturerRequest* request,
+    v1::Manufacturer* response) {
+  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
+    const v1::Manufacturer& value = request->manufacturer();
+    RETURN_IF_ERROR(CheckManufacturer(value));
+    RETURN_IF_ERROR(RequireAdmin(caller));
+    storage::Manufacturer row;
+    row.name = value.name();
+    row.description = OptionalField(value.has_description(), value.description());
+    row.contact_email = OptionalField(value.has_contact_email(), value.contact_email());
+    row.website = OptionalField(value.has_website(), value.website());
+    row.is_verified = value.is_verified();
+    ASSIGN_OR_RETURN(storage::Manufacturer created, catalog_.CreateManufacturer(row));
+    *response = ToProto(created);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status DeviceServiceImpl::GetManufacturer(
+    grpc::ServerContext* context, const v1::GetManufacturerRequest* request,
+    v1::Manufacturer* response) {
+  return HandleAuthenticated(authenticator_, context, [&](const Caller&) -> absl::Status {
+    RETURN_IF_ERROR(CheckId(request->id(), "id"));
+    ASSIGN_OR_RETURN(storage::Manufacturer found, catalog_.GetManufacturer(request->id()));
+    *response = ToProto(found);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status DeviceServiceImpl::ListManufacturers(
+    grpc::ServerContext* context, const v1::ListManufacturersRequest* request,
+    v1::ListManufacturersResponse* response) {
+  return HandleAuthenticated(authenticator_, context, [&](const Caller&) {
+    return PageById(
+        QueryFingerprint("ListManufacturers"), request->page_size(),
+        request->page_token(),
+        [&](const storage::PageRequest& page) { return catalog_.ListManufacturers(page); },
+        [&](const storage::Manufacturer& row) { *response->add_manufacturers() = ToProto(row); },
+        response->mutable_next_page_token());
+  });
+}
+
+grpc::Status DeviceServiceImpl::UpdateManufacturer(
+    grpc::ServerContext* context, const v1::UpdateManufacturerRequest* request,
+    v1::Manufacturer* response) {
+  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
+    const v1::Manufacturer& value = request->manufacturer();
+    RETURN_IF_ERROR(CheckId(value.id(), "manufacturer.id"));
+    ASSIGN_OR_RETURN(std::set<std::string> paths,
+                     CheckUpdateMask(request->update_mask(),
+                                     {"name", "description", "contact_email", "website",
+                                      "is_verified"}));
+    storage::ManufacturerUpdate update;
+    if (paths.count("name")) {
+      RETURN_IF_ERROR(CheckText(value.name(), "manufacturer.name", 255, true));
+      update.name = value.name();
+    }
+    if (paths.count("description")) {
+      RETURN_IF_ERROR(CheckOptionalText(value.has_description(), value.description(),
+                                        "manufacturer.description", kMaxTextBytes));
+      update.description = OptionalField(value.has_description(), value.description());
+    }
+    if (paths.count("contact_email")) {
+      if (value.has_contact_email()) {
+        RETURN_IF_ERROR(CheckEmail(value.contact_email(), "manufacturer.contact_email"));
+      }
+      update.contact_email = OptionalField(value.has_contact_email(), value.contact_email());
+    }
+    if (paths.count("website")) {
+      RETURN_IF_ERROR(CheckOptionalText(value.has_website(), value.website(),
+                                        "manufacturer.website", 255));
+      update.website = OptionalField(value.has_website(), value.website());
+    }
+    if (paths.count("is_verified")) update.is_verified = value.is_verified();
+    RETURN_IF_ERROR(RequireAdmin(caller));
+    ASSIGN_OR_RETURN(storage::Manufacturer updated,
+                     catalog_.UpdateManufacturer(value.id(), update));
+    *response = ToProto(updated);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status DeviceServiceImpl::DeleteManufacturer(
+    grpc::ServerContext* context, const v1::DeleteManufacturerRequest* request,
+    google::protobuf::Empty* /*response*/) {
+  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
+    RETURN_IF_ERROR(CheckId(request->id(), "id"));
+    RETURN_IF_ERROR(RequireAdmin(caller));
+    return catalog_.DeleteManufacturer(request->id());
+  });
+}
+
+// --- device types -----------------------------------------------------------
+
+grpc::Status DeviceServiceImpl::CreateDeviceType(
+    grpc::ServerContext* context, const v1::CreateDeviceTypeRequest* request,
+    v1::DeviceType* response) {
+  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
+    const v1::DeviceType& value = request->device_type();
+    RETURN_IF_ERROR(CheckId(value.manufacturer_id(), "device_type.manufacturer_id"));
+    RETURN_IF_ERROR(CheckDeviceType(value));
+    ASSIGN_OR_RETURN(std::optional<storage::DeviceKind> kind,
+                     DeviceKindFromProto(value.device_type(), "device_type.device_type"));
+    if (!kind.has_value()) {
+      return absl::InvalidArgumentError(
+          "device_type.device_type is required (SENSOR, ACTUATOR or COMBINED)");
+    }
+    RETURN_IF_ERROR(RequireAdmin(caller));
+    storage::DeviceType row;
+    row.manufacturer_id = value.manufacturer_id();
+    row.name = value.name();
+    row.device_type = *kind;
+    row.description = OptionalField(value.has_description(), value.description());
+    row.communication_interface = OptionalField(value.has_communication_interface(),
+                                                 value.communication_interface());
+    row.supported_functions =
+        OptionalField(value.has_supported_functions(), value.supported_functions());
+    row.data_unit = OptionalField(value.has_data_unit(), value.data_unit());
+    row.min_value = OptionalField(value.has_min_value(), value.min_value());
+    row.max_value = OptionalField(value.has_max_value(), value.max_value());
+    // A new model is available for registration unless said otherwise.
+    row.is_active = true;
+    ASSIGN_OR_RETURN(storage::DeviceType created, catalog_.CreateDeviceType(row));
+    *response = ToProto(created);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status DeviceServiceImpl::GetDeviceType(grpc::ServerContext* context,
+                                              const v1::GetDeviceTypeRequest* request,
+                                              v1::DeviceType* response) {
+  return HandleAuthenticated(authenticator_, context, [&](const Caller&) -> absl::Status {
+    RETURN_IF_ERROR(CheckId(request->id(), "id"));
+    ASSIGN_OR_RETURN(storage::DeviceType found, catalog_.GetDeviceType(request->id()));
+    *response = ToProto(found);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status DeviceServiceImpl::ListDeviceTypes(
+    grpc::ServerContext* context, const v1::ListDeviceTypesRequest* request,
+    v1::ListDeviceTypesResponse* response) {
+  return HandleAuthenticated(authenticator_, context, [&](const Caller&) -> absl::Status {
+    storage::DeviceTypeFilter filter;
+    if (request->has_manufacturer_id()) {
+      RETURN_IF_ERROR(CheckId(request->manufacturer_id(), "manufacturer_id"));
+      filter.manufacturer_id = request->manufacturer_id();
+    }
+    ASSIGN_OR_RETURN(filter.device_type,
+                     DeviceKindFromProto(request->device_type(), "device_type"));
+    if (request->has_is_active()) filter.is_active = request->is_active();
+    QueryFingerprint query("ListDeviceTypes");
+    query.AddOptional("manufacturer_id", request->has_manufacturer_id(),
+                      request->manufacturer_id());
+    query.Add("device_type", request->device_type());
+    query.AddOptional("is_active", request->has_is_active(), int64_t{request->is_active()});
+    return PageById(
+        query, request->page_size(), request->page_token(),
+        [&](const storage::PageRequest& page) { return catalog_.ListDeviceTypes(filter, page); },
+        [&](const storage::DeviceType& row) { *response->add_device_types() = ToProto(row); },
+        response->mutable_next_page_token());
+  });
+}
+
+grpc::Status DeviceServiceImpl::UpdateDeviceType(
+    grpc::ServerContext* context, const v1::UpdateDeviceTypeRequest* request,
+    v1::DeviceType* response) {
+  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
+    const v1::DeviceType& value = request->device_type();
+    RETURN_IF_ERROR(CheckId(value.id(), "device_type.id"));
+    ASSIGN_OR_RETURN(std::set<std::string> paths,
+                     CheckUpdateMask(request->update_mask(),
+                                     {"manufacturer_id", "name", "device_type", "description",
+                                      "communication_interface", "supported_functions",
+                                      "data_unit", "min_value", "max_value", "is_active"}));
+    storage::DeviceTypeUpdate update;
+    if (paths.count("manufacturer_id")) {
+      RETURN_IF_ERROR(CheckId(value.manufacturer_id(), "device_type.manufacturer_id"));
+      update.manufacturer_id = value.manufacturer_id();
+    }
+    if (paths.count("name")) {
+      RETURN_IF_ERROR(CheckText(value.name(), "device_type.name", 255, true));
+      update.name = value.name();
+    }
+    if (paths.count("device_type")) {
+      ASSIGN_OR_RETURN(std::optional<storage::DeviceKind> kind,
+                       DeviceKindFromProto(value.device_type(), "device_type.device_type"));
+      if (!kind.has_value()) {
+        return absl::InvalidArgumentError("device_type.device_type must not be UNSPECIFIED");
+      }
+      update.device_type = *kind;
+    }
+    if (paths.count("description")) {
+      RETURN_IF_ERROR(CheckOptionalText(value.has_description(), value.description(),
+                                        "device_type.description", kMaxTextBytes));
+      update.description = OptionalField(value.has_description(), value.description());
+    }
+    if (paths.count("communication_interface")) {
+      RETURN_IF_ERROR(CheckOptionalText(value.has_communication_interface(),
+                                        value.communication_interface(),
+                                        "device_type.communication_interface", 100));
+      update.communication_interface = OptionalField(value.has_communication_interface(),
+                                                      value.communication_interface());
+    }
+    if (paths.count("supported_functions")) {
+      RETURN_IF_ERROR(CheckOptionalText(value.has_supported_functions(),
+                                        value.supported_functions(),
+                                        "device_type.supported_functions", kMaxTextBytes));
+      update.supported_functions =
+          OptionalField(value.has_supported_functions(), value.supported_functions());
+    }
+    if (paths.count("data_unit")) {
+      RETURN_IF_ERROR(CheckOptionalText(value.has_data_unit(), value.data_unit(),
+                                        "device_type.data_unit", 50));
+      update.data_unit = OptionalField(value.has_data_unit(), value.data_unit());
+    }
+    // A bound against the stored other bound is checked by the database.
+    if (paths.count("min_value")) {
+      if (value.has_min_value()) {
+        RETURN_IF_ERROR(CheckFinite(value.min_value(), "device_type.min_value"));
+      }
+      update.min_value = OptionalField(value.has_min_value(), value.min_value());
+    }
+    if (paths.count("max_value")) {
+      if (value.has_max_value()) {
+        RETURN_IF_ERROR(CheckFinite(value.max_value(), "device_type.max_value"));
+      }
+      update.max_value = OptionalField(value.has_max_value(), value.max_value());
+    }
+    if (paths.count("is_active")) update.is_active = value.is_active();
+    RETURN_IF_ERROR(RequireAdmin(caller));
+    ASSIGN_OR_RETURN(storage::DeviceType updated, catalog_.UpdateDeviceType(value.id(), update));
+    *response = ToProto(updated);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status DeviceServiceImpl::DeleteDeviceType(
+    grpc::ServerContext* context, const v1::DeleteDeviceTypeRequest* request,
+    google::protobuf::Empty* /*response*/) {
+  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
+    RETURN_IF_ERROR(CheckId(request->id(), "id"));
+    RETURN_IF_ERROR(RequireAdmin(caller));
+    return catalog_.DeleteDeviceType(request->id());
+  });
+}
+
+// --- devices ----------------------------------------------------------------
+
+grpc::Status DeviceServiceImpl::CreateDevice(grpc::ServerContext* context,
+                                             const v1::CreateDeviceRequest* request,
+                                             v1::Device* response) {
+  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
+    const v1::Device& value = request->device();
+    RETURN_IF_ERROR(CheckId(value.device_type_id(), "device.device_type_id"));
+    RETURN_IF_ERROR(
+        CheckText(value.unique_identifier(), "device.unique_identifier", 255, true));
+    RETURN_IF_ERROR(CheckDevice(value));
+    storage::Device row;
+    row.device_type_id = value.device_type_id();
+    row.unique_identifier = value.unique_identifier();
+    row.device_name = value.device_name();
+    row.is_active = true;
+    row.location_description =
+        OptionalField(value.has_location_description(), value.location_description());
+    row.battery_level = OptionalField(value.has_battery_level(), value.battery_level());
+    if (value.has_rssi()) row.rssi = value.rssi();
+    ASSIGN_OR_RETURN(storage::Device created, devices_.Create(caller.user_id(), row));
+    *response = ToProto(created);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status DeviceServiceImpl::GetDevice(grpc::ServerContext* context,
+                                          const v1::GetDeviceRequest* request,
+                                          v1::Device* response) {
+  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
+    RETURN_IF_ERROR(CheckId(request->id(), "id"));
+    ASSIGN_OR_RETURN(storage::Device found, devices_.Get(caller.user_id(), request->id()));
+    *response = ToProto(found);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status DeviceServiceImpl::ListDevices(grpc::ServerContext* context,
+                                            const v1::ListDevicesRequest* request,
+                                            v1::ListDevicesResponse* response) {
+  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
+    storage::DeviceFilter filter;
+    if (request->has_is_active()) filter.is_active = request->is_active();
+    if (request->has_device_type_id()) {
+      RETURN_IF_ERROR(CheckId(request->device_type_id(), "device_type_id"));
+      filter.device_type_id = request->device_type_id();
+    }
+    QueryFingerprint query("ListDevices");
+    query.AddOptional("is_active", request->has_is_active(), int64_t{request->is_active()});
+    query.AddOptional("device_type_id", request->has_device_type_id(),
+                      request->device_type_id());
+    return PageById(
+        query, request->page_size(), request->page_token(),
+        [&](const storage::PageRequest& page) {
+          return devices_.List(caller.user_id(), filter, page);
+        },
+        [&](const storage::Device& row) { *response->add_devices() = ToProto(row); },
+        response->mutable_next_page_token());
+  });
+}
+
+grpc::Status DeviceServiceImpl::UpdateDevice(grpc::ServerContext* context,
+                                             const v1::UpdateDeviceRequest* request,
+                                             v1::Device* response) {
+  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
+    const v1::Device& value = request->device();
+    RETURN_IF_ERROR(CheckId(value.id(), "device.id"));
+    ASSIGN_OR_RETURN(std::set<std::string> paths,
+                     CheckUpdateMask(request->update_mask(),
+                                     {"device_type_id", "device_name", "is_active",
+                                      "location_description", "battery_level", "rssi"}));
+    storage::DeviceUpdate update;
+    if (paths.count("device_type_id")) {
+      RETURN_IF_ERROR(CheckId(value.device_type_id(), "device.device_type_id"));
+      update.device_type_id = value.device_type_id();
+    }
+    if (paths.count("device_name")) {
+      RETURN_IF_ERROR(CheckText(value.device_name(), "device.device_name", 255, true));
+      update.device_name = value.device_name();
+    }
+    if (paths.count("is_active")) update.is_active = value.is_active();
+    if (paths.count("location_description")) {
+      RETURN_IF_ERROR(CheckOptionalText(value.has_location_description(),
+                                        value.location_description(),
+                                        "device.location_description", 255));
+      update.location_description =
+          OptionalField(value.has_location_description(), value.location_description());
+    }
+    if (paths.count("battery_level")) {
+      if (value.has_battery_level()) {
+        RETURN_IF_ERROR(CheckRange(value.battery_level(), "device.battery_level", 0, 100));
+      }
+      update.battery_level = OptionalField(value.has_battery_level(), value.battery_level());
+    }
+    if (paths.count("rssi")) {
+      if (value.has_rssi()) {
+        RETURN_IF_ERROR(CheckRange(value.rssi(), "device.rssi", -200, 50));
+      }
+      update.rssi = value.has_rssi() ? std::optional<int32_t>(value.rssi()) : std::nullopt;
+    }
+    ASSIGN_OR_RETURN(storage::Device updated,
+                     devices_.Update(caller.user_id(), value.id(), update));
+    *response = ToProto(updated);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status DeviceServiceImpl::DeleteDevice(grpc::ServerContext* context,
+                                             const v1::DeleteDeviceRequest* request,
+                                             google::protobuf::Empty* /*response*/) {
+  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
+    RETURN_IF_ERROR(CheckId(request->id(), "id"));
+    return devices_.Delete(caller.user_id(), request->id());
+  });
+}
+
+grpc::Status DeviceServiceImpl::RecordHeartbeat(grpc::ServerContext* context,
+                                                const v1::RecordHeartbeatRequest* request,
+                                                v1::Device* response) {
+  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
+    RETURN_IF_ERROR(CheckId(request->device_id(), "device_id"));
+    std::optional<double> battery;
+    if (request->has_battery_level()) {
+      RETURN_IF_ERROR(CheckRange(request->battery_level(), "battery_level", 0, 100));
+      battery = request->battery_level();
+    }
+    std::optional<int32_t> rssi;
+    if (request->has_rssi()) {
+      RETURN_IF_ERROR(CheckRange(request->rssi(), "rssi", -200, 50));
+      rssi = request->rssi();
+    }
+    ASSIGN_OR_RETURN(storage::Device updated,
+                     devices_.RecordHeartbeat(caller.user_id(), request->device_id(),
+                                              battery, rssi));
+    *response = ToProto(updated);
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace plantmon::services

@@ -1,0 +1,41 @@
+#ifndef PLANTMON_SERVICES_HANDLER_H_
+#define PLANTMON_SERVICES_HANDLER_H_
+
+// The shape every RPC handler takes: authenticate, run a body that validates,
+// authorizes, calls storage and maps, then convert its status once.
+
+#include <grpcpp/server_context.h>
+#include <grpcpp/support/status.h>
+
+#include "absl/status/status.h"
+#include "services/auth/authenticator.h"
+#include "services/grpc_status.h"
+
+namespace plantmon::services {
+
+// For methods that need a signed-in caller: `body(const auth::Caller&)`
+// returns absl::Status.
+template <typename Body>
+grpc::Status HandleAuthenticated(auth::Authenticator& authenticator,
+                                 grpc::ServerContext* context, Body&& body) {
+  absl::StatusOr<auth::Caller> caller = authenticator.Authenticate(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  return ToGrpcStatus(body(*caller));
+}
+
+// For the public methods (sign-up, login): `body()` returns absl::Status.
+template <typename Body>
+grpc::Status HandlePublic(Body&& body) {
+  return ToGrpcStatus(body());
+}
+
+// Catalogue writes and user management.
+inline absl::Status RequireAdmin(const auth::Caller& caller) {
+  if (caller.is_admin()) return absl::OkStatus();
+  return absl::PermissionDeniedError(
+      "only administrators can do this (grant with `plantmon_db grant-admin`)");
+}
+
+}  // namespace plantmon::services
+
+#endif  // PLANTMON_SERVICES_HANDLER_H_

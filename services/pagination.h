@@ -1,0 +1,93 @@
+#ifndef PLANTMON_SERVICES_PAGINATION_H_
+#define PLANTMON_SERVICES_PAGINATION_H_
+
+// Keyset pagination with opaque page tokens. A token carries the position of
+// the last row returned and a fingerprint of the query (method and filters),
+// so a token used with another query is INVALID_ARGUMENT rather than a
+// silently wrong page. Tokens stay valid across server restarts and across
+// servers sharing a database (the fingerprint is SHA-256, not a seeded hash).
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "storage/models.h"
+
+namespace plantmon::services {
+
+inline constexpr int kDefaultPageSize = 50;
+inline constexpr int kMaxPageSize = 500;
+
+struct PageCursor {
+  // Rows to return: page_size, defaulted and capped.
+  int page_size = kDefaultPageSize;
+  // The keyset position to continue after; empty on the first page.
+  std::vector<int64_t> position;
+};
+
+// Builds the fingerprint of a query from its method and filter values.
+class QueryFingerprint {
+ public:
+  explicit QueryFingerprint(absl::string_view method);
+  QueryFingerprint& Add(absl::string_view name, absl::string_view value);
+  QueryFingerprint& Add(absl::string_view name, int64_t value);
+  template <typename T>
+  QueryFingerprint& AddOptional(absl::string_view name, bool present,
+                                const T& value) {
+    if (present) Add(name, value);
+    return *this;
+  }
+  const std::string& text() const { return text_; }
+
+ private:
+  std::string text_;
+};
+
+// Validates page_size (negative is INVALID_ARGUMENT; 0 means the default;
+// above the maximum is capped) and decodes page_token for this query.
+absl::StatusOr<PageCursor> ParsePage(int32_t page_size,
+                                     const std::string& page_token,
+                                     const QueryFingerprint& query,
+                                     size_t position_size);
+
+// The token for the page after `position`.
+std::string MakePageToken(const QueryFingerprint& query,
+                          const std::vector<int64_t>& position);
+
+// Trims `rows` (fetched with one extra row) to the page size and returns the
+// next page token, or "" on the last page. `position_of` gives a row's key.
+template <typename Row, typename PositionOf>
+std::string FinishPage(std::vector<Row>& rows, const PageCursor& cursor,
+                       const QueryFingerprint& query, PositionOf position_of) {
+  if (static_cast<int>(rows.size()) <= cursor.page_size) return "";
+  rows.resize(cursor.page_size);
+  return MakePageToken(query, position_of(rows.back()));
+}
+
+// One page of a list ordered by id: parses the token, fetches one row more
+// than the page size through `fetch(storage::PageRequest)`, hands each row of
+// the page to `emit`, and sets `next_page_token`. Inserts between pages never
+// make a walk repeat or skip a row, since each page starts after an id.
+template <typename Fetch, typename Emit>
+absl::Status PageById(const QueryFingerprint& query, int32_t page_size,
+                      const std::string& page_token, Fetch&& fetch, Emit&& emit,
+                      std::string* next_page_token) {
+  absl::StatusOr<PageCursor> cursor = ParsePage(page_size, page_token, query, 1);
+  if (!cursor.ok()) return cursor.status();
+  storage::PageRequest page;
+  page.after_id = cursor->position.empty() ? 0 : cursor->position[0];
+  page.limit = cursor->page_size + 1;
+  auto rows = fetch(page);
+  if (!rows.ok()) return rows.status();
+  *next_page_token = FinishPage(*rows, *cursor, query, [](const auto& row) {
+    return std::vector<int64_t>{row.id};
+  });
+  for (const auto& row : *rows) emit(row);
+  return absl::OkStatus();
+}
+
+}  // namespace plantmon::services
+
+#endif  // PLANTMON_SERVICES_PAGINATION_H_

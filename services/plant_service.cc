@@ -1,0 +1,414 @@
+#include "services/plant_service.h"
+
+#include "services/handler.h"
+#include "services/pagination.h"
+#include "services/proto_mapping.h"
+#include "services/status_macros.h"
+#include "services/validation.h"
+
+namespace plantmon::services {
+namespace {
+
+using auth::Caller;
+
+// Checks one plant-type field named by `path` (create checks them all).
+absl::Status CheckPlantTypeField(const v1::PlantType& value,
+                                 const std::string& path) {
+  if (path == "name") return CheckText(value.name(), "plant_type.name", 255, true);
+  if (path == "scientific_name") {
+    return CheckOptionalText(value.has_scientific_name(), value.scientific_name(),
+                             "plant_type.scientific_name", 255);
+  }
+  if (path == "description") {
+    return CheckOptionalText(value.has_description(), value.description(),
+                             "plant_type.description", kMaxTextBytes);
+  }
+  if (path == "care_instructions") {
+    return CheckOptionalText(value.has_care_instructions(), value.care_instructions(),
+                             "plant_type.care_instructions", kMaxTextBytes);
+  }
+  if (path == "optimal_temperature" && value.has_optimal_temperature()) {
+    return CheckRange(value.optimal_temperature(), "plant_type.optimal_temperature",
+                      -50, 70);
+  }
+  if (path == "optimal_humidity" && value.has_optimal_humidity()) {
+    return CheckRange(value.optimal_humidity(), "plant_type.optimal_humidity", 0, 100);
+  }
+  if (path == "optimal_light" && value.has_optimal_light()) {
+    return CheckRange(value.optimal_light(), "plant_type.optimal_light", 0, 200000);
+  }
+  if (path == "water_frequency_days" && value.has_water_frequency_days()) {
+    return CheckRange(value.water_frequency_days(), "plant_type.water_frequency_days", 1,
+                      3650);
+  }
+  return absl::OkStatus();
+}
+
+constexpr std::initializer_list<absl::string_view> kPlantTypeFields = {
+    "name", "scientific_name", "description", "optimal_temperature",
+    "optimal_humidity", "optimal_light", "water_frequency_days", "care_instructions"};
+
+constexpr std::initializer_list<absl::string_view> kPlantFields = {
+    "plant_type_id", "plant_name", "location", "planting_date",
+    "last_watered", "is_healthy", "health_status", "notes"};
+
+absl::StatusOr<std::optional<absl::Time>> OptionalTime(
+    bool present, const google::protobuf::Timestamp& value, absl::string_view field) {
+  if (!present) return std::optional<absl::Time>();
+  ASSIGN_OR_RETURN(absl::Time time, TimeFromProto(value, field));
+  return std::optional<absl::Time>(time);
+}
+
+absl::Status CheckPlantField(const v1::Plant& value, const std::string& path) {
+  if (path == "plant_type_id") return CheckId(value.plant_type_id(), "plant.plant_type_id");
+  if (path == "plant_name") return CheckText(value.plant_name(), "plant.plant_name", 255, true);
+  if (path == "location") {
+    return CheckOptionalText(value.has_location(), value.location(), "plant.location", 255);
+  }
+  if (path == "health_status") {
+    return CheckOptionalText(value.has_health_status(), value.health_status(),
+                             "plant.health_status", 50);
+  }
+  if (path == "notes") {
+    return CheckOptionalText(value.has_notes(), value.notes(), "plant.notes", kMaxTextBytes);
+  }
+  if (path == "planting_date") {
+    return OptionalTime(value.has_planting_date(), value.planting_date(),
+                        "plant.planting_date")
+        .status();
+  }
+  if (path == "last_watered") {
+    return OptionalTime(value.has_last_watered(), value.last_watered(),
+                        "plant.last_watered")
+        .status();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+// --- plant types ------------------------------------------------------------
+
+grpc::Status PlantServiceImpl::CreatePlantType(grpc::ServerContext* context,
+                                               const v1::CreatePlantTypeRequest* request,
+                                               v1::PlantType* response) {
+  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
+    const v1::PlantType& value = request->plant_type();
+    for (absl::string_view field : kPlantTypeFields) {
+      RETURN_IF_ERROR(CheckPlantTypeField(value, std::string(field)));
+    }
+    RETURN_IF_ERROR(RequireAdmin(caller));
+    storage::PlantType row;
+    row.name = value.name();
+    row.scientific_name = OptionalField(value.has_scientific_name(), value.scientific_name());
+    row.description = OptionalField(value.has_description(), value.description());
+    row.optimal_temperature =
+        OptionalField(value.has_optimal_temperature(), value.optimal_temperature());
+    row.optimal_humidity = OptionalField(value.has_optimal_humidity(), value.optimal_humidity());
+    row.optimal_light = OptionalField(value.has_optimal_light(), value.optimal_light());
+    row.water_frequency_days =
+        OptionalField(value.has_water_frequency_days(), value.water_frequency_days());
+    row.care_instructions =
+        OptionalField(value.has_care_instructions(), value.care_instructions());
+    ASSIGN_OR_RETURN(storage::PlantType created, catalog_.CreatePlantType(row));
+    *response = ToProto(created);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status PlantServiceImpl::GetPlantType(grpc::ServerContext* context,
+                                            const v1::GetPlantTypeRequest* request,
+                                            v1::PlantType* response) {
+  return HandleAuthenticated(authenticator_, context, [&](const Caller&) -> absl::Status {
+    RETURN_IF_ERROR(CheckId(request->id(), "id"));
+    ASSIGN_OR_RETURN(storage::PlantType found, catalog_.GetPlantType(request->id()));
+    *response = ToProto(found);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status PlantServiceImpl::ListPlantTypes(grpc::ServerContext* context,
+                                              const v1::ListPlantTypesRequest* request,
+                                              v1::ListPlantTypesResponse* response) {
+  return HandleAuthenticated(authenticator_, context, [&](const Caller&) -> absl::Status {
+    storage::PlantTypeFilter filter;
+    if (request->has_name()) {
+      RETURN_IF_ERROR(CheckText(request->name(), "name", 255, true));
+      filter.name = request->name();
+    }
+    QueryFingerprint query("ListPlantTypes");
+    query.AddOptional("name", request->has_name(), request->name());
+    return PageById(
+        query, request->page_size(), request->page_token(),
+        [&](const storage::PageRequest& page) { return catalog_.ListPlantTypes(filter, page); },
+        [&](const storage::PlantType& row) { *response->add_plant_types() = ToProto(row); },
+        response->mutable_next_page_token());
+  });
+}
+
+grpc::Status PlantServiceImpl::UpdatePlantType(grpc::ServerContext* context,
+                                               const v1::UpdatePlantTypeRequest* request,
+                                               v1::PlantType* response) {
+  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
+    const v1::PlantType& value = request->plant_type();
+    RETURN_IF_ERROR(CheckId(value.id(), "plant_type.id"));
+    ASSIGN_OR_RETURN(std::set<std::string> paths,
+                     CheckUpdateMask(request->update_mask(), kPlantTypeFields));
+    storage::PlantTypeUpdate update;
+    for (const std::string& path : paths) {
+      RETURN_IF_ERROR(CheckPlantTypeField(value, path));
+    }
+    if (paths.count("name")) update.name = value.name();
+    if (paths.count("scientific_name")) {
+      update.scientific_name = OptionalField(value.has_scientific_name(), value.scientific_name());
+    }
+    if (paths.count("description")) {
+      update.description = OptionalField(value.has_description(), value.description());
+    }
+    if (paths.count("optimal_temperature")) {
+      update.optimal_temperature =
+          OptionalField(value.has_optimal_temperature(), value.optimal_temperature());
+    }
+    if (paths.count("optimal_humidity")) {
+      update.optimal_humidity =
+          OptionalField(value.has_optimal_humidity(), value.optimal_humidity());
+    }
+    if (paths.count("optimal_light")) {
+      update.optimal_light = OptionalField(value.has_optimal_light(), value.optimal_light());
+    }
+    if (paths.count("water_frequency_days")) {
+      update.water_frequency_days =
+          OptionalField(value.has_water_frequency_days(), value.water_frequency_days());
+    }
+    if (paths.count("care_instructions")) {
+      update.care_instructions =
+          OptionalField(value.has_care_instructions(), value.care_instructions());
+    }
+    RETURN_IF_ERROR(RequireAdmin(caller));
+    ASSIGN_OR_RETURN(storage::PlantType updated, catalog_.UpdatePlantType(value.id(), update));
+    *response = ToProto(updated);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status PlantServiceImpl::DeletePlantType(grpc::ServerContext* context,
+                                               const v1::DeletePlantTypeRequest* request,
+                                               google::protobuf::Empty* /*response*/) {
+  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
+    RETURN_IF_ERROR(CheckId(request->id(), "id"));
+    RETURN_IF_ERROR(RequireAdmin(caller));
+    return catalog_.DeletePlantType(request->id());
+  });
+}
+
+// --- plants -----------------------------------------------------------------
+
+grpc::Status PlantServiceImpl::CreatePlant(grpc::ServerContext* context,
+                                           const v1::CreatePlantRequest* request,
+                                           v1::Plant* response) {
+  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
+    const v1::Plant& value = request->plant();
+    for (absl::string_view field : kPlantFields) {
+      RETURN_IF_ERROR(CheckPlantField(value, std::string(field)));
+    }
+    storage::Plant row;
+    row.plant_type_id = value.plant_type_id();
+    row.plant_name = value.plant_name();
+    row.location = OptionalField(value.has_location(), value.location());
+    ASSIGN_OR_RETURN(row.planting_date, OptionalTime(value.has_planting_date(),
+                                                     value.planting_date(), "plant.planting_date"));
+    ASSIGN_OR_RETURN(row.last_watered, OptionalTime(value.has_last_watered(),
+                                                    value.last_watered(), "plant.last_watered"));
+    // New plants start healthy; alerts change that.
+    row.is_healthy = true;
+    row.health_status = OptionalField(value.has_health_status(), value.health_status());
+    row.notes = OptionalField(value.has_notes(), value.notes());
+    ASSIGN_OR_RETURN(storage::Plant created, plants_.CreatePlant(caller.user_id(), row));
+    *response = ToProto(created);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status PlantServiceImpl::GetPlant(grpc::ServerContext* context,
+                                        const v1::GetPlantRequest* request,
+                                        v1::Plant* response) {
+  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
+    RETURN_IF_ERROR(CheckId(request->id(), "id"));
+    ASSIGN_OR_RETURN(storage::Plant found, plants_.GetPlant(caller.user_id(), request->id()));
+    *response = ToProto(found);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status PlantServiceImpl::ListPlants(grpc::ServerContext* context,
+                                          const v1::ListPlantsRequest* request,
+                                          v1::ListPlantsResponse* response) {
+  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
+    storage::PlantFilter filter;
+    if (request->has_is_healthy()) filter.is_healthy = request->is_healthy();
+    if (request->has_plant_type_id()) {
+      RETURN_IF_ERROR(CheckId(request->plant_type_id(), "plant_type_id"));
+      filter.plant_type_id = request->plant_type_id();
+    }
+    if (request->has_plant_type_name()) {
+      RETURN_IF_ERROR(CheckText(request->plant_type_name(), "plant_type_name", 255, true));
+      filter.plant_type_name = request->plant_type_name();
+    }
+    QueryFingerprint query("ListPlants");
+    query.AddOptional("is_healthy", request->has_is_healthy(), int64_t{request->is_healthy()});
+    query.AddOptional("plant_type_id", request->has_plant_type_id(), request->plant_type_id());
+    query.AddOptional("plant_type_name", request->has_plant_type_name(),
+                      request->plant_type_name());
+    return PageById(
+        query, request->page_size(), request->page_token(),
+        [&](const storage::PageRequest& page) {
+          return plants_.ListPlants(caller.user_id(), filter, page);
+        },
+        [&](const storage::Plant& row) { *response->add_plants() = ToProto(row); },
+        response->mutable_next_page_token());
+  });
+}
+
+grpc::Status PlantServiceImpl::UpdatePlant(grpc::ServerContext* context,
+                                           const v1::UpdatePlantRequest* request,
+                                           v1::Plant* response) {
+  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
+    const v1::Plant& value = request->plant();
+    RETURN_IF_ERROR(CheckId(value.id(), "plant.id"));
+    ASSIGN_OR_RETURN(std::set<std::string> paths,
+                     CheckUpdateMask(request->update_mask(), kPlantFields));
+    for (const std::string& path : paths) RETURN_IF_ERROR(CheckPlantField(value, path));
+    storage::PlantUpdate update;
+    if (paths.count("plant_type_id")) update.plant_type_id = value.plant_type_id();
+    if (paths.count("plant_name")) update.plant_name = value.plant_name();
+    if (paths.count("location")) {
+      update.location = OptionalField(value.has_location(), value.location());
+    }
+    if (paths.count("planting_date")) {
+      ASSIGN_OR_RETURN(update.planting_date,
+                       OptionalTime(value.has_planting_date(), value.planting_date(),
+                                    "plant.planting_date"));
+    }
+    if (paths.count("last_watered")) {
+      ASSIGN_OR_RETURN(update.last_watered,
+                       OptionalTime(value.has_last_watered(), value.last_watered(),
+                                    "plant.last_watered"));
+    }
+    if (paths.count("is_healthy")) update.is_healthy = value.is_healthy();
+    if (paths.count("health_status")) {
+      update.health_status = OptionalField(value.has_health_status(), value.health_status());
+    }
+    if (paths.count("notes")) update.notes = OptionalField(value.has_notes(), value.notes());
+    ASSIGN_OR_RETURN(storage::Plant updated,
+                     plants_.UpdatePlant(caller.user_id(), value.id(), update));
+    *response = ToProto(updated);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status PlantServiceImpl::DeletePlant(grpc::ServerContext* context,
+                                           const v1::DeletePlantRequest* request,
+                                           google::protobuf::Empty* /*response*/) {
+  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
+    RETURN_IF_ERROR(CheckId(request->id(), "id"));
+    return plants_.DeletePlant(caller.user_id(), request->id());
+  });
+}
+
+// --- assignments --------------------------------------------------------------
+
+grpc::Status PlantServiceImpl::CreatePlantDeviceAssignment(
+    grpc::ServerContext* context, const v1::CreatePlantDeviceAssignmentRequest* request,
+    v1::PlantDeviceAssignment* response) {
+  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
+    const v1::PlantDeviceAssignment& value = request->plant_device_assignment();
+    RETURN_IF_ERROR(CheckId(value.plant_id(), "plant_device_assignment.plant_id"));
+    RETURN_IF_ERROR(CheckId(value.device_id(), "plant_device_assignment.device_id"));
+    RETURN_IF_ERROR(CheckOneOf(value.assignment_type(),
+                               "plant_device_assignment.assignment_type", kAssignmentTypes));
+    storage::PlantDeviceAssignment row;
+    row.plant_id = value.plant_id();
+    row.device_id = value.device_id();
+    row.assignment_type = value.assignment_type();
+    row.is_active = true;
+    ASSIGN_OR_RETURN(storage::PlantDeviceAssignment created,
+                     plants_.CreateAssignment(caller.user_id(), row));
+    *response = ToProto(created);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status PlantServiceImpl::GetPlantDeviceAssignment(
+    grpc::ServerContext* context, const v1::GetPlantDeviceAssignmentRequest* request,
+    v1::PlantDeviceAssignment* response) {
+  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
+    RETURN_IF_ERROR(CheckId(request->id(), "id"));
+    ASSIGN_OR_RETURN(storage::PlantDeviceAssignment found,
+                     plants_.GetAssignment(caller.user_id(), request->id()));
+    *response = ToProto(found);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status PlantServiceImpl::ListPlantDeviceAssignments(
+    grpc::ServerContext* context, const v1::ListPlantDeviceAssignmentsRequest* request,
+    v1::ListPlantDeviceAssignmentsResponse* response) {
+  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
+    storage::AssignmentFilter filter;
+    if (request->has_plant_id()) {
+      RETURN_IF_ERROR(CheckId(request->plant_id(), "plant_id"));
+      filter.plant_id = request->plant_id();
+    }
+    if (request->has_device_id()) {
+      RETURN_IF_ERROR(CheckId(request->device_id(), "device_id"));
+      filter.device_id = request->device_id();
+    }
+    if (request->has_is_active()) filter.is_active = request->is_active();
+    QueryFingerprint query("ListPlantDeviceAssignments");
+    query.AddOptional("plant_id", request->has_plant_id(), request->plant_id());
+    query.AddOptional("device_id", request->has_device_id(), request->device_id());
+    query.AddOptional("is_active", request->has_is_active(), int64_t{request->is_active()});
+    return PageById(
+        query, request->page_size(), request->page_token(),
+        [&](const storage::PageRequest& page) {
+          return plants_.ListAssignments(caller.user_id(), filter, page);
+        },
+        [&](const storage::PlantDeviceAssignment& row) {
+          *response->add_plant_device_assignments() = ToProto(row);
+        },
+        response->mutable_next_page_token());
+  });
+}
+
+grpc::Status PlantServiceImpl::UpdatePlantDeviceAssignment(
+    grpc::ServerContext* context, const v1::UpdatePlantDeviceAssignmentRequest* request,
+    v1::PlantDeviceAssignment* response) {
+  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
+    const v1::PlantDeviceAssignment& value = request->plant_device_assignment();
+    RETURN_IF_ERROR(CheckId(value.id(), "plant_device_assignment.id"));
+    ASSIGN_OR_RETURN(std::set<std::string> paths,
+                     CheckUpdateMask(request->update_mask(), {"assignment_type", "is_active"}));
+    storage::PlantDeviceAssignmentUpdate update;
+    if (paths.count("assignment_type")) {
+      RETURN_IF_ERROR(CheckOneOf(value.assignment_type(),
+                                 "plant_device_assignment.assignment_type", kAssignmentTypes));
+      update.assignment_type = value.assignment_type();
+    }
+    if (paths.count("is_active")) update.is_active = value.is_active();
+    ASSIGN_OR_RETURN(storage::PlantDeviceAssignment updated,
+                     plants_.UpdateAssignment(caller.user_id(), value.id(), update));
+    *response = ToProto(updated);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status PlantServiceImpl::DeletePlantDeviceAssignment(
+    grpc::ServerContext* context, const v1::DeletePlantDeviceAssignmentRequest* request,
+    google::protobuf::Empty* /*response*/) {
+  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
+    RETURN_IF_ERROR(CheckId(request->id(), "id"));
+    return plants_.DeleteAssignment(caller.user_id(), request->id());
+  });
+}
+
+}  // namespace plantmon::services

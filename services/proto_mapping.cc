@@ -1,0 +1,301 @@
+#include "services/proto_mapping.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace plantmon::services {
+namespace {
+
+absl::Status UnknownEnum(absl::string_view field, int value) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, " has unknown value ", value));
+}
+
+}  // namespace
+
+void SetTimestamp(absl::Time time, google::protobuf::Timestamp* out) {
+  int64_t micros = absl::ToUnixMicros(time);
+  int64_t seconds = micros / 1000000;
+  int64_t remainder = micros % 1000000;
+  if (remainder < 0) {
+    remainder += 1000000;
+    --seconds;
+  }
+  out->set_seconds(seconds);
+  out->set_nanos(static_cast<int32_t>(remainder * 1000));
+}
+
+v1::User ToProto(const storage::User& user) {
+  v1::User out;
+  out.set_id(user.id);
+  out.set_email(user.email);
+  out.set_username(user.username);
+  if (user.first_name) out.set_first_name(*user.first_name);
+  if (user.last_name) out.set_last_name(*user.last_name);
+  if (user.phone_number) out.set_phone_number(*user.phone_number);
+  out.set_is_active(user.is_active);
+  out.set_is_verified(user.is_verified);
+  SetTimestamp(user.created_at, out.mutable_created_at());
+  SetTimestamp(user.updated_at, out.mutable_updated_at());
+  if (user.last_login) SetTimestamp(*user.last_login, out.mutable_last_login());
+  out.set_is_admin(user.is_admin);
+  return out;
+}
+
+v1::Manufacturer ToProto(const storage::Manufacturer& manufacturer) {
+  v1::Manufacturer out;
+  out.set_id(manufacturer.id);
+  out.set_name(manufacturer.name);
+  if (manufacturer.description) out.set_description(*manufacturer.description);
+  if (manufacturer.contact_email) {
+    out.set_contact_email(*manufacturer.contact_email);
+  }
+  if (manufacturer.website) out.set_website(*manufacturer.website);
+  out.set_is_verified(manufacturer.is_verified);
+  SetTimestamp(manufacturer.created_at, out.mutable_created_at());
+  SetTimestamp(manufacturer.updated_at, out.mutable_updated_at());
+  return out;
+}
+
+v1::DeviceType ToProto(const storage::DeviceType& device_type) {
+  v1::DeviceType out;
+  out.set_id(device_type.id);
+  out.set_manufacturer_id(device_type.manufacturer_id);
+  out.set_name(device_type.name);
+  out.set_device_type(ToProto(device_type.device_type));
+  if (device_type.description) out.set_description(*device_type.description);
+  if (device_type.communication_interface) {
+    out.set_communication_interface(*device_type.communication_interface);
+  }
+  if (device_type.supported_functions) {
+    out.set_supported_functions(*device_type.supported_functions);
+  }
+  if (device_type.data_unit) out.set_data_unit(*device_type.data_unit);
+  if (device_type.min_value) out.set_min_value(*device_type.min_value);
+  if (device_type.max_value) out.set_max_value(*device_type.max_value);
+  out.set_is_active(device_type.is_active);
+  SetTimestamp(device_type.created_at, out.mutable_created_at());
+  SetTimestamp(device_type.updated_at, out.mutable_updated_at());
+  return out;
+}
+
+v1::Device ToProto(const storage::Device& device) {
+  v1::Device out;
+  out.set_id(device.id);
+  out.set_user_id(device.user_id);
+  out.set_device_type_id(device.device_type_id);
+  out.set_unique_identifier(device.unique_identifier);
+  out.set_device_name(device.device_name);
+  out.set_is_active(device.is_active);
+  if (device.last_data_received) {
+    SetTimestamp(*device.last_data_received, out.mutable_last_data_received());
+  }
+  if (device.last_heartbeat) {
+    SetTimestamp(*device.last_heartbeat, out.mutable_last_heartbeat());
+  }
+  if (device.location_description) {
+    out.set_location_description(*device.location_description);
+  }
+  if (device.battery_level) out.set_battery_level(*device.battery_level);
+  if (device.rssi) out.set_rssi(*device.rssi);
+  SetTimestamp(device.created_at, out.mutable_created_at());
+  SetTimestamp(device.updated_at, out.mutable_updated_at());
+  return out;
+}
+
+v1::PlantType ToProto(const storage::PlantType& plant_type) {
+  v1::PlantType out;
+  out.set_id(plant_type.id);
+  out.set_name(plant_type.name);
+  if (plant_type.scientific_name) {
+    out.set_scientific_name(*plant_type.scientific_name);
+  }
+  if (plant_type.description) out.set_description(*plant_type.description);
+  if (plant_type.optimal_temperature) {
+    out.set_optimal_temperature(*plant_type.optimal_temperature);
+  }
+  if (plant_type.optimal_humidity) {
+    out.set_optimal_humidity(*plant_type.optimal_humidity);
+  }
+  if (plant_type.optimal_light) out.set_optimal_light(*plant_type.optimal_light);
+  if (plant_type.water_frequency_days) {
+    out.set_water_frequency_days(*plant_type.water_frequency_days);
+  }
+  if (plant_type.care_instructions) {
+    out.set_care_instructions(*plant_type.care_instructions);
+  }
+  SetTimestamp(plant_type.created_at, out.mutable_created_at());
+  SetTimestamp(plant_type.updated_at, out.mutable_updated_at());
+  return out;
+}
+
+v1::Plant ToProto(const storage::Plant& plant) {
+  v1::Plant out;
+  out.set_id(plant.id);
+  out.set_user_id(plant.user_id);
+  out.set_plant_type_id(plant.plant_type_id);
+  out.set_plant_name(plant.plant_name);
+  if (plant.location) out.set_location(*plant.location);
+  if (plant.planting_date) {
+    SetTimestamp(*plant.planting_date, out.mutable_planting_date());
+  }
+  if (plant.last_watered) {
+    SetTimestamp(*plant.last_watered, out.mutable_last_watered());
+  }
+  out.set_is_healthy(plant.is_healthy);
+  if (plant.health_status) out.set_health_status(*plant.health_status);
+  if (plant.notes) out.set_notes(*plant.notes);
+  SetTimestamp(plant.created_at, out.mutable_created_at());
+  SetTimestamp(plant.updated_at, out.mutable_updated_at());
+  return out;
+}
+
+v1::PlantDeviceAssignment ToProto(const storage::PlantDeviceAssignment& value) {
+  v1::PlantDeviceAssignment out;
+  out.set_id(value.id);
+  out.set_plant_id(value.plant_id);
+  out.set_device_id(value.device_id);
+  out.set_assignment_type(value.assignment_type);
+  out.set_is_active(value.is_active);
+  SetTimestamp(value.created_at, out.mutable_created_at());
+  SetTimestamp(value.updated_at, out.mutable_updated_at());
+  return out;
+}
+
+v1::AlertRule ToProto(const storage::AlertRule& rule) {
+  v1::AlertRule out;
+  out.set_id(rule.id);
+  out.set_user_id(rule.user_id);
+  out.set_plant_id(rule.plant_id);
+  out.set_rule_name(rule.rule_name);
+  out.set_rule_type(rule.rule_type);
+  out.set_parameter_name(rule.parameter_name);
+  out.set_condition_operator(rule.condition_operator);
+  out.set_threshold_value(rule.threshold_value);
+  out.set_severity(ToProto(rule.severity));
+  out.set_is_active(rule.is_active);
+  SetTimestamp(rule.created_at, out.mutable_created_at());
+  SetTimestamp(rule.updated_at, out.mutable_updated_at());
+  return out;
+}
+
+v1::Alert ToProto(const storage::Alert& alert) {
+  v1::Alert out;
+  out.set_id(alert.id);
+  out.set_user_id(alert.user_id);
+  out.set_plant_id(alert.plant_id);
+  out.set_rule_id(alert.rule_id);
+  out.set_severity(ToProto(alert.severity));
+  out.set_status(ToProto(alert.status));
+  out.set_message(alert.message);
+  if (alert.triggered_value) out.set_triggered_value(*alert.triggered_value);
+  if (alert.threshold_value) out.set_threshold_value(*alert.threshold_value);
+  SetTimestamp(alert.triggered_at, out.mutable_triggered_at());
+  if (alert.acknowledged_at) {
+    SetTimestamp(*alert.acknowledged_at, out.mutable_acknowledged_at());
+  }
+  if (alert.resolved_at) {
+    SetTimestamp(*alert.resolved_at, out.mutable_resolved_at());
+  }
+  SetTimestamp(alert.created_at, out.mutable_created_at());
+  SetTimestamp(alert.updated_at, out.mutable_updated_at());
+  return out;
+}
+
+v1::SensorData ToProto(const storage::SensorReading& reading) {
+  v1::SensorData out;
+  out.set_id(reading.id);
+  out.set_device_id(reading.device_id);
+  out.set_measurement_value(reading.measurement_value);
+  if (reading.measurement_unit) {
+    out.set_measurement_unit(*reading.measurement_unit);
+  }
+  out.set_data_quality(reading.data_quality);
+  out.set_is_anomaly(reading.is_anomaly);
+  SetTimestamp(reading.timestamp, out.mutable_timestamp());
+  SetTimestamp(reading.received_at, out.mutable_received_at());
+  if (reading.raw_data) out.set_raw_data(*reading.raw_data);
+  return out;
+}
+
+v1::DeviceKind ToProto(storage::DeviceKind kind) {
+  switch (kind) {
+    case storage::DeviceKind::kSensor:
+      return v1::DEVICE_KIND_SENSOR;
+    case storage::DeviceKind::kActuator:
+      return v1::DEVICE_KIND_ACTUATOR;
+    case storage::DeviceKind::kCombined:
+      return v1::DEVICE_KIND_COMBINED;
+  }
+  return v1::DEVICE_KIND_UNSPECIFIED;
+}
+
+v1::AlertSeverity ToProto(storage::AlertSeverity severity) {
+  switch (severity) {
+    case storage::AlertSeverity::kInfo:
+      return v1::ALERT_SEVERITY_INFO;
+    case storage::AlertSeverity::kWarning:
+      return v1::ALERT_SEVERITY_WARNING;
+    case storage::AlertSeverity::kCritical:
+      return v1::ALERT_SEVERITY_CRITICAL;
+  }
+  return v1::ALERT_SEVERITY_UNSPECIFIED;
+}
+
+v1::AlertStatus ToProto(storage::AlertStatus status) {
+  switch (status) {
+    case storage::AlertStatus::kActive:
+      return v1::ALERT_STATUS_ACTIVE;
+    case storage::AlertStatus::kAcknowledged:
+      return v1::ALERT_STATUS_ACKNOWLEDGED;
+    case storage::AlertStatus::kResolved:
+      return v1::ALERT_STATUS_RESOLVED;
+  }
+  return v1::ALERT_STATUS_UNSPECIFIED;
+}
+
+absl::StatusOr<std::optional<storage::DeviceKind>> DeviceKindFromProto(
+    int value, absl::string_view field) {
+  switch (value) {
+    case v1::DEVICE_KIND_UNSPECIFIED:
+      return std::nullopt;
+    case v1::DEVICE_KIND_SENSOR:
+      return storage::DeviceKind::kSensor;
+    case v1::DEVICE_KIND_ACTUATOR:
+      return storage::DeviceKind::kActuator;
+    case v1::DEVICE_KIND_COMBINED:
+      return storage::DeviceKind::kCombined;
+  }
+  return UnknownEnum(field, value);
+}
+
+absl::StatusOr<std::optional<storage::AlertSeverity>> AlertSeverityFromProto(
+    int value, absl::string_view field) {
+  switch (value) {
+    case v1::ALERT_SEVERITY_UNSPECIFIED:
+      return std::nullopt;
+    case v1::ALERT_SEVERITY_INFO:
+      return storage::AlertSeverity::kInfo;
+    case v1::ALERT_SEVERITY_WARNING:
+      return storage::AlertSeverity::kWarning;
+    case v1::ALERT_SEVERITY_CRITICAL:
+      return storage::AlertSeverity::kCritical;
+  }
+  return UnknownEnum(field, value);
+}
+
+absl::StatusOr<std::optional<storage::AlertStatus>> AlertStatusFromProto(
+    int value, absl::string_view field) {
+  switch (value) {
+    case v1::ALERT_STATUS_UNSPECIFIED:
+      return std::nullopt;
+    case v1::ALERT_STATUS_ACTIVE:
+      return storage::AlertStatus::kActive;
+    case v1::ALERT_STATUS_ACKNOWLEDGED:
+      return storage::AlertStatus::kAcknowledged;
+    case v1::ALERT_STATUS_RESOLVED:
+      return storage::AlertStatus::kResolved;
+  }
+  return UnknownEnum(field, value);
+}
+
+}  // namespace plantmon::services

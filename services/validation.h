@@ -1,0 +1,71 @@
+#ifndef PLANTMON_SERVICES_VALIDATION_H_
+#define PLANTMON_SERVICES_VALIDATION_H_
+
+// Request checks shared by the services. Every failure is INVALID_ARGUMENT
+// with a message that names the field, checked before any SQL runs.
+
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "google/protobuf/field_mask.pb.h"
+#include "google/protobuf/timestamp.pb.h"
+
+namespace plantmon::services {
+
+// A positive id that fits the integer id columns.
+absl::Status CheckId(int64_t id, absl::string_view field);
+
+// At most `max_bytes` bytes (the seed's String(n)), no NUL bytes (PostgreSQL
+// text cannot hold them), and not empty or blank when `required`.
+absl::Status CheckText(const std::string& value, absl::string_view field,
+                       size_t max_bytes, bool required);
+absl::Status CheckOptionalText(bool present, const std::string& value,
+                               absl::string_view field, size_t max_bytes);
+
+// Unbounded text columns (Text in the seed) still get a sane cap.
+inline constexpr size_t kMaxTextBytes = 65536;
+
+// An email address: text with one '@' and no spaces.
+absl::Status CheckEmail(const std::string& value, absl::string_view field);
+
+// A finite number, optionally within [min, max].
+absl::Status CheckFinite(double value, absl::string_view field);
+absl::Status CheckRange(double value, absl::string_view field, double min,
+                        double max);
+
+// One of `allowed`.
+absl::Status CheckOneOf(const std::string& value, absl::string_view field,
+                        std::initializer_list<absl::string_view> allowed);
+
+// A valid google.protobuf.Timestamp in years 1-9999, as absl::Time
+// (truncated to microseconds, PostgreSQL's precision).
+absl::StatusOr<absl::Time> TimeFromProto(const google::protobuf::Timestamp& value,
+                                         absl::string_view field);
+
+// The paths of an update mask, each checked against the updatable fields of
+// the resource. An empty mask, a repeated path, or a path that is unknown or
+// read-only is INVALID_ARGUMENT.
+absl::StatusOr<std::set<std::string>> CheckUpdateMask(
+    const google::protobuf::FieldMask& mask,
+    std::initializer_list<absl::string_view> updatable);
+
+// The seed's vocabularies.
+inline constexpr std::initializer_list<absl::string_view> kAssignmentTypes = {
+    "soil_moisture", "temperature", "humidity", "light", "pump"};
+inline constexpr std::initializer_list<absl::string_view> kRuleTypes = {
+    "threshold", "range", "deviation"};
+inline constexpr std::initializer_list<absl::string_view> kParameterNames = {
+    "soil_moisture", "temperature", "humidity", "light"};
+inline constexpr std::initializer_list<absl::string_view> kConditionOperators = {
+    "<", ">", "==", "!="};
+
+}  // namespace plantmon::services
+
+#endif  // PLANTMON_SERVICES_VALIDATION_H_
