@@ -1,0 +1,293 @@
+#include "services/user_service.h"
+
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+#include "tests/testing/api_fixture.h"
+
+namespace plantmon {
+namespace {
+
+using ::grpc::StatusCode;
+using ::plantmon::testing::ApiTest;
+using ::plantmon::testing::SignedInUser;
+
+class UserServiceTest : public ApiTest {};
+
+v1::CreateUserRequest SignUpRequest(const std::string& name) {
+  v1::CreateUserRequest request;
+  request.mutable_user()->set_email(name + "@example.com");
+  request.mutable_user()->set_username(name);
+  request.set_password("correct horse battery");
+  return request;
+}
+
+TEST_F(UserServiceTest, SignUpReturnsTheAccountWithServerSetFields) {
+  v1::CreateUserRequest request = SignUpRequest("alice");
+  request.mutable_user()->set_first_name("Alice");
+  request.mutable_user()->set_is_admin(true);  // ignored: not for clients to set
+  request.mutable_user()->set_id(999);         // ignored
+  v1::User user;
+  ASSERT_TRUE(users_->CreateUser(Context().get(), request, &user).ok());
+  EXPECT_GT(user.id(), 0);
+  EXPECT_NE(user.id(), 999);
+  EXPECT_EQ(user.email(), "alice@example.com");
+  EXPECT_EQ(user.first_name(), "Alice");
+  EXPECT_FALSE(user.has_last_name());
+  EXPECT_TRUE(user.is_active());
+  EXPECT_FALSE(user.is_admin());
+  EXPECT_GT(user.created_at().seconds(), 0);
+  EXPECT_FALSE(user.has_last_login());
+  std::string stored = database_->Query("SELECT password_hash FROM users WHERE id = " +
+                                        std::to_string(user.id()))[0][0]
+                           .as<std::string>();
+  EXPECT_EQ(stored.rfind("$2b$10$", 0), 0u) << stored;
+}
+
+TEST_F(UserServiceTest, SignUpRejectsBadInputWithInvalidArgumentNamingTheField) {
+  struct Case {
+    std::string label;
+    std::function<void(v1::CreateUserRequest&)> mutate;
+    std::string field;
+  };
+  std::vector<Case> cases = {
+      {"no email", [](auto& r) { r.mutable_user()->clear_email(); }, "user.email"},
+      {"bad email", [](auto& r) { r.mutable_user()->set_email("not-an-email"); }, "user.email"},
+      {"long email",
+       [](auto& r) { r.mutable_user()->set_email(std::string(250, 'a') + "@x.com"); },
+       "user.email"},
+      {"no username", [](auto& r) { r.mutable_user()->clear_username(); }, "user.username"},
+      {"username with @", [](auto& r) { r.mutable_user()->set_username("a@b"); },
+       "user.username"},
+      {"long username",
+       [](auto& r) { r.mutable_user()->set_username(std::string(101, 'u')); }, "user.username"},
+      {"long phone", [](auto& r) { r.mutable_user()->set_phone_number(std::string(21, '1')); },
+       "user.phone_number"},
+      {"short password", [](auto& r) { r.set_password("short"); }, "password"},
+      {"long password", [](auto& r) { r.set_password(std::string(73, 'p')); }, "password"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.label);
+    v1::CreateUserRequest request = SignUpRequest("invalid_case");
+    c.mutate(request);
+    v1::User user;
+    grpc::Status status = users_->CreateUser(Context().get(), request, &user);
+    EXPECT_EQ(status.error_code(), StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(status.error_message().find(c.field), std::string::npos) << status.error_message();
+  }
+  EXPECT_EQ(database_->Query("SELECT count(*) FROM users WHERE username = 'invalid_case'")[0][0]
+                .as<int>(),
+            0);
+}
+
+TEST_F(UserServiceTest, DuplicateEmailOrUsernameIsAlreadyExists) {
+  v1::User user;
+  ASSERT_TRUE(users_->CreateUser(Context().get(), SignUpRequest("bob"), &user).ok());
+  v1::CreateUserRequest same_email = SignUpRequest("bob2");
+  same_email.mutable_user()->set_email("bob@example.com");
+  grpc::Status status = users_->CreateUser(Context().get(), same_email, &user);
+  EXPECT_EQ(status.error_code(), StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(status.error_message(), "a user with this email already exists");
+  v1::CreateUserRequest same_name = SignUpRequest("bob");
+  same_name.mutable_user()->set_email("bob3@example.com");
+  EXPECT_EQ(users_->CreateUser(Context().get(), same_name, &user).error_code(),
+            StatusCode::ALREADY_EXISTS);
+}
+
+TEST_F(UserServiceTest, LoginByEmailOrUsernameSetsLastLoginAndReturnsAWorkingToken) {
+  v1::User created;
+  ASSERT_TRUE(users_->CreateUser(Context().get(), SignUpRequest("carol"), &created).ok());
+  for (const std::string login : {"carol", "carol@example.com"}) {
+    v1::LoginRequest request;
+    request.set_login(login);
+    request.set_password("correct horse battery");
+    v1::LoginResponse response;
+    ASSERT_TRUE(users_->Login(Context().get(), request, &response).ok());
+    EXPECT_EQ(response.access_token().size(), 43u);
+    EXPECT_EQ(response.user().id(), created.id());
+    EXPECT_TRUE(response.user().has_last_login());
+    int64_t lifetime = response.expires_at().seconds() - std::time(nullptr);
+    EXPECT_GT(lifetime, 23 * 3600);
+    EXPECT_LE(lifetime, 24 * 3600 + 5);
+    v1::User current;
+    ASSERT_TRUE(users_->GetCurrentUser(Context(response.access_token()).get(),
+                                       v1::GetCurrentUserRequest(), &current)
+                    .ok());
+    EXPECT_EQ(current.id(), created.id());
+  }
+  // Only a hash of the token is stored.
+  EXPECT_EQ(database_->Query("SELECT count(*) FROM user_sessions WHERE user_id = " +
+                             std::to_string(created.id()) +
+                             " AND octet_length(token_hash) = 32")[0][0]
+                .as<int>(),
+            2);
+}
+
+TEST_F(UserServiceTest, WrongPasswordAndUnknownLoginGetTheSameAnswer) {
+  SignedInUser dave = SignUp("dave");
+  v1::LoginRequest wrong;
+  wrong.set_login("dave");
+  wrong.set_password("password-not-dave");
+  v1::LoginResponse response;
+  grpc::Status wrong_status = users_->Login(Context().get(), wrong, &response);
+  v1::LoginRequest unknown;
+  unknown.set_login("nobody-here");
+  unknown.set_password("password-not-dave");
+  grpc::Status unknown_status = users_->Login(Context().get(), unknown, &response);
+  EXPECT_EQ(wrong_status.error_code(), StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(unknown_status.error_code(), StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(wrong_status.error_message(), unknown_status.error_message());
+  v1::LoginRequest empty;
+  EXPECT_EQ(users_->Login(Context().get(), empty, &response).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(UserServiceTest, LogoutRevokesOnlyThatToken) {
+  SignedInUser erin = SignUp("erin");
+  std::string second = LoginToken("erin", "password-erin");
+  google::protobuf::Empty empty;
+  ASSERT_TRUE(users_->Logout(Context(erin.token).get(), v1::LogoutRequest(), &empty).ok());
+  v1::User user;
+  EXPECT_EQ(users_->GetCurrentUser(Context(erin.token).get(), {}, &user).error_code(),
+            StatusCode::UNAUTHENTICATED);
+  EXPECT_TRUE(users_->GetCurrentUser(Context(second).get(), {}, &user).ok());
+}
+
+TEST_F(UserServiceTest, ChangePasswordRevokesOtherSessionsAndNeedsTheCurrentPassword) {
+  SignedInUser frank = SignUp("frank");
+  std::string other = LoginToken("frank", "password-frank");
+  v1::ChangePasswordRequest wrong;
+  wrong.set_current_password("not-franks-password");
+  wrong.set_new_password("brand-new-password");
+  google::protobuf::Empty empty;
+  EXPECT_EQ(users_->ChangePassword(Context(frank.token).get(), wrong, &empty).error_code(),
+            StatusCode::PERMISSION_DENIED);
+  v1::ChangePasswordRequest too_short;
+  too_short.set_current_password("password-frank");
+  too_short.set_new_password("short");
+  EXPECT_EQ(users_->ChangePassword(Context(frank.token).get(), too_short, &empty).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+
+  v1::ChangePasswordRequest change;
+  change.set_current_password("password-frank");
+  change.set_new_password("brand-new-password");
+  ASSERT_TRUE(users_->ChangePassword(Context(frank.token).get(), change, &empty).ok());
+  v1::User user;
+  EXPECT_TRUE(users_->GetCurrentUser(Context(frank.token).get(), {}, &user).ok());
+  EXPECT_EQ(users_->GetCurrentUser(Context(other).get(), {}, &user).error_code(),
+            StatusCode::UNAUTHENTICATED);
+  v1::LoginRequest old_login;
+  old_login.set_login("frank");
+  old_login.set_password("password-frank");
+  v1::LoginResponse response;
+  EXPECT_EQ(users_->Login(Context().get(), old_login, &response).error_code(),
+            StatusCode::UNAUTHENTICATED);
+  EXPECT_FALSE(LoginToken("frank", "brand-new-password").empty());
+}
+
+TEST_F(UserServiceTest, ExpiredTokensAndDisabledAccountsAreRefused) {
+  SignedInUser gina = SignUp("gina");
+  std::string expiring = LoginToken("gina", "password-gina");
+  database_->Query(
+      "UPDATE user_sessions SET expires_at = now() - interval '1 second' WHERE id = "
+      "(SELECT max(id) FROM user_sessions WHERE user_id = " +
+      std::to_string(gina.user.id()) + ")");
+  v1::User user;
+  EXPECT_EQ(users_->GetCurrentUser(Context(expiring).get(), {}, &user).error_code(),
+            StatusCode::UNAUTHENTICATED);
+  EXPECT_TRUE(users_->GetCurrentUser(Context(gina.token).get(), {}, &user).ok());
+
+  // An administrator disables the account: its tokens stop, it cannot log in.
+  v1::UpdateUserRequest disable;
+  disable.mutable_user()->set_id(gina.user.id());
+  disable.mutable_user()->set_is_active(false);
+  disable.mutable_update_mask()->add_paths("is_active");
+  ASSERT_TRUE(users_->UpdateUser(Context(admin_->token).get(), disable, &user).ok());
+  EXPECT_EQ(users_->GetCurrentUser(Context(gina.token).get(), {}, &user).error_code(),
+            StatusCode::UNAUTHENTICATED);
+  v1::LoginRequest login;
+  login.set_login("gina");
+  login.set_password("password-gina");
+  v1::LoginResponse response;
+  EXPECT_EQ(users_->Login(Context().get(), login, &response).error_code(),
+            StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(UserServiceTest, UsersSeeThemselvesAndAdministratorsSeeEveryone) {
+  SignedInUser hank = SignUp("hank");
+  SignedInUser ivy = SignUp("ivy");
+  v1::GetUserRequest get;
+  get.set_id(ivy.user.id());
+  v1::User user;
+  EXPECT_EQ(users_->GetUser(Context(hank.token).get(), get, &user).error_code(),
+            StatusCode::NOT_FOUND);
+  ASSERT_TRUE(users_->GetUser(Context(ivy.token).get(), get, &user).ok());
+  EXPECT_EQ(user.username(), "ivy");
+  ASSERT_TRUE(users_->GetUser(Context(admin_->token).get(), get, &user).ok());
+
+  v1::ListUsersResponse list;
+  EXPECT_EQ(users_->ListUsers(Context(hank.token).get(), {}, &list).error_code(),
+            StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(users_->ListUsers(Context(admin_->token).get(), {}, &list).ok());
+  EXPECT_GE(list.users_size(), 3);
+
+  v1::UpdateUserRequest escalate;
+  escalate.mutable_user()->set_id(hank.user.id());
+  escalate.mutable_user()->set_is_verified(true);
+  escalate.mutable_update_mask()->add_paths("is_verified");
+  EXPECT_EQ(users_->UpdateUser(Context(hank.token).get(), escalate, &user).error_code(),
+            StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(UserServiceTest, UpdateChangesOnlyMaskedFieldsAndRejectsBadMasks) {
+  SignedInUser jack = SignUp("jack");
+  v1::UpdateUserRequest request;
+  request.mutable_user()->set_id(jack.user.id());
+  request.mutable_user()->set_first_name("Jack");
+  request.mutable_user()->set_last_name("Ignored");
+  request.mutable_update_mask()->add_paths("first_name");
+  v1::User user;
+  ASSERT_TRUE(users_->UpdateUser(Context(jack.token).get(), request, &user).ok());
+  EXPECT_EQ(user.first_name(), "Jack");
+  EXPECT_FALSE(user.has_last_name());
+  EXPECT_EQ(user.email(), "jack@example.com");
+
+  for (const char* path : {"password_hash", "id", "created_at", "is_admin", "nonsense"}) {
+    SCOPED_TRACE(path);
+    v1::UpdateUserRequest bad;
+    bad.mutable_user()->set_id(jack.user.id());
+    bad.mutable_update_mask()->add_paths(path);
+    grpc::Status status = users_->UpdateUser(Context(jack.token).get(), bad, &user);
+    EXPECT_EQ(status.error_code(), StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(status.error_message().find(path), std::string::npos);
+  }
+  v1::UpdateUserRequest empty_mask;
+  empty_mask.mutable_user()->set_id(jack.user.id());
+  EXPECT_EQ(users_->UpdateUser(Context(jack.token).get(), empty_mask, &user).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(UserServiceTest, DeletingAnAccountRemovesEverythingItOwned) {
+  SignedInUser kim = SignUp("kim");
+  v1::DeviceType type = MakeDeviceType("Kim probe");
+  v1::PlantType species = MakePlantType("Kim fern");
+  MakeDevice(kim, type.id(), "kim-device-1");
+  MakePlant(kim, species.id(), "Kim's fern");
+  v1::DeleteUserRequest request;
+  request.set_id(kim.user.id());
+  google::protobuf::Empty empty;
+  ASSERT_TRUE(users_->DeleteUser(Context(kim.token).get(), request, &empty).ok());
+  const std::string id = std::to_string(kim.user.id());
+  for (const char* table : {"users WHERE id", "devices WHERE user_id", "plants WHERE user_id",
+                            "user_sessions WHERE user_id"}) {
+    EXPECT_EQ(database_->Query(std::string("SELECT count(*) FROM ") + table + " = " + id)[0][0]
+                  .as<int>(),
+              0)
+        << table;
+  }
+  v1::User user;
+  EXPECT_EQ(users_->GetCurrentUser(Context(kim.token).get(), {}, &user).error_code(),
+            StatusCode::UNAUTHENTICATED);
+}
+
+}  // namespace
+}  // namespace plantmon

@@ -1,0 +1,153 @@
+#include "tests/testing/api_fixture.h"
+
+#include <atomic>
+
+#include "absl/strings/str_cat.h"
+
+namespace plantmon::testing {
+
+TestDatabase* ApiTest::database_ = nullptr;
+services::PlantmonServer* ApiTest::server_ = nullptr;
+std::shared_ptr<grpc::Channel> ApiTest::channel_;
+std::unique_ptr<v1::UserService::Stub> ApiTest::users_;
+std::unique_ptr<v1::DeviceService::Stub> ApiTest::devices_;
+std::unique_ptr<v1::PlantService::Stub> ApiTest::plants_;
+std::unique_ptr<v1::AlertService::Stub> ApiTest::alerts_;
+std::unique_ptr<v1::TelemetryService::Stub> ApiTest::telemetry_;
+SignedInUser* ApiTest::admin_ = nullptr;
+
+void ApiTest::SetUpTestSuite() {
+  database_ = TestDatabase::CreateOrDie().release();
+  services::ServerOptions options;
+  options.listen_address = "127.0.0.1:0";
+  options.database = database_->Config(/*pool_size=*/4, /*max_overflow=*/8);
+  options.bcrypt_cost = 10;  // the minimum: keeps sign-ups fast in tests
+  absl::StatusOr<std::unique_ptr<services::PlantmonServer>> server =
+      services::PlantmonServer::Start(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  server_ = server->release();
+  channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
+                                 grpc::InsecureChannelCredentials());
+  users_ = v1::UserService::NewStub(channel_);
+  devices_ = v1::DeviceService::NewStub(channel_);
+  plants_ = v1::PlantService::NewStub(channel_);
+  alerts_ = v1::AlertService::NewStub(channel_);
+  telemetry_ = v1::TelemetryService::NewStub(channel_);
+  admin_ = new SignedInUser(SignUpAdmin("admin"));
+}
+
+void ApiTest::TearDownTestSuite() {
+  delete admin_;
+  admin_ = nullptr;
+  users_.reset();
+  devices_.reset();
+  plants_.reset();
+  alerts_.reset();
+  telemetry_.reset();
+  channel_.reset();
+  delete server_;
+  server_ = nullptr;
+  delete database_;
+  database_ = nullptr;
+}
+
+std::unique_ptr<grpc::ClientContext> ApiTest::Context(const std::string& token) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  if (!token.empty()) context->AddMetadata("authorization", "Bearer " + token);
+  return context;
+}
+
+std::string ApiTest::LoginToken(const std::string& login, const std::string& password) {
+  v1::LoginRequest request;
+  request.set_login(login);
+  request.set_password(password);
+  v1::LoginResponse response;
+  grpc::Status status = users_->Login(Context().get(), request, &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return response.access_token();
+}
+
+SignedInUser ApiTest::SignUp(const std::string& name) {
+  v1::CreateUserRequest request;
+  request.mutable_user()->set_email(name + "@example.com");
+  request.mutable_user()->set_username(name);
+  request.set_password("password-" + name);
+  SignedInUser signed_in;
+  grpc::Status status = users_->CreateUser(Context().get(), request, &signed_in.user);
+  EXPECT_TRUE(status.ok()) << name << ": " << status.error_message();
+  signed_in.token = LoginToken(name, "password-" + name);
+  return signed_in;
+}
+
+SignedInUser ApiTest::SignUpAdmin(const std::string& name) {
+  SignedInUser admin = SignUp(name);
+  database_->Query("UPDATE users SET is_admin = true WHERE id = " +
+                   std::to_string(admin.user.id()));
+  admin.user.set_is_admin(true);
+  return admin;
+}
+
+namespace {
+std::string UniqueSuffix() {
+  static std::atomic<int> counter{0};
+  return std::to_string(++counter);
+}
+}  // namespace
+
+v1::DeviceType ApiTest::MakeDeviceType(const std::string& name) {
+  v1::CreateManufacturerRequest maker;
+  maker.mutable_manufacturer()->set_name(name + " Inc. " + UniqueSuffix());
+  v1::Manufacturer manufacturer;
+  grpc::Status status =
+      devices_->CreateManufacturer(Context(admin_->token).get(), maker, &manufacturer);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  v1::CreateDeviceTypeRequest request;
+  request.mutable_device_type()->set_manufacturer_id(manufacturer.id());
+  request.mutable_device_type()->set_name(name);
+  request.mutable_device_type()->set_device_type(v1::DEVICE_KIND_SENSOR);
+  request.mutable_device_type()->set_data_unit("%");
+  request.mutable_device_type()->set_min_value(0);
+  request.mutable_device_type()->set_max_value(100);
+  v1::DeviceType device_type;
+  status = devices_->CreateDeviceType(Context(admin_->token).get(), request, &device_type);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return device_type;
+}
+
+v1::PlantType ApiTest::MakePlantType(const std::string& name) {
+  v1::CreatePlantTypeRequest request;
+  request.mutable_plant_type()->set_name(name);
+  request.mutable_plant_type()->set_optimal_temperature(22);
+  request.mutable_plant_type()->set_optimal_humidity(60);
+  v1::PlantType plant_type;
+  grpc::Status status =
+      plants_->CreatePlantType(Context(admin_->token).get(), request, &plant_type);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return plant_type;
+}
+
+v1::Device ApiTest::MakeDevice(const SignedInUser& owner, int64_t device_type_id,
+                               const std::string& unique_identifier) {
+  v1::CreateDeviceRequest request;
+  request.mutable_device()->set_device_type_id(device_type_id);
+  request.mutable_device()->set_unique_identifier(unique_identifier);
+  request.mutable_device()->set_device_name("Device " + unique_identifier);
+  v1::Device device;
+  grpc::Status status = devices_->CreateDevice(Context(owner.token).get(), request, &device);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return device;
+}
+
+v1::Plant ApiTest::MakePlant(const SignedInUser& owner, int64_t plant_type_id,
+                             const std::string& name) {
+  v1::CreatePlantRequest request;
+  request.mutable_plant()->set_plant_type_id(plant_type_id);
+  request.mutable_plant()->set_plant_name(name);
+  v1::Plant plant;
+  grpc::Status status = plants_->CreatePlant(Context(owner.token).get(), request, &plant);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return plant;
+}
+
+}  // namespace plantmon::testing

@@ -1,0 +1,63 @@
+#ifndef PLANTMON_TESTS_TESTING_API_FIXTURE_H_
+#define PLANTMON_TESTS_TESTING_API_FIXTURE_H_
+
+// A real server on port 0 over a fresh database, with real gRPC clients.
+
+#include <memory>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "gtest/gtest.h"
+#include "plantmon/v1/alert.grpc.pb.h"
+#include "plantmon/v1/device.grpc.pb.h"
+#include "plantmon/v1/plant.grpc.pb.h"
+#include "plantmon/v1/telemetry.grpc.pb.h"
+#include "plantmon/v1/user.grpc.pb.h"
+#include "services/server.h"
+#include "tests/testing/test_database.h"
+
+namespace plantmon::testing {
+
+struct SignedInUser {
+  v1::User user;
+  std::string token;
+};
+
+class ApiTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite();
+  static void TearDownTestSuite();
+
+  // A context carrying `token` as `authorization: Bearer <token>`.
+  static std::unique_ptr<grpc::ClientContext> Context(const std::string& token = "");
+
+  // Signs up `name` (name@example.com, password "password-<name>") and logs in.
+  static SignedInUser SignUp(const std::string& name);
+  // Signs up and grants administrator rights.
+  static SignedInUser SignUpAdmin(const std::string& name);
+  static std::string LoginToken(const std::string& login, const std::string& password);
+
+  // Catalogue entries made by an administrator, for tests of other resources.
+  static v1::DeviceType MakeDeviceType(const std::string& name);
+  static v1::PlantType MakePlantType(const std::string& name);
+  static v1::Device MakeDevice(const SignedInUser& owner, int64_t device_type_id,
+                               const std::string& unique_identifier);
+  static v1::Plant MakePlant(const SignedInUser& owner, int64_t plant_type_id,
+                             const std::string& name);
+
+  static TestDatabase* database_;
+  static services::PlantmonServer* server_;
+  static std::shared_ptr<grpc::Channel> channel_;
+  static std::unique_ptr<v1::UserService::Stub> users_;
+  static std::unique_ptr<v1::DeviceService::Stub> devices_;
+  static std::unique_ptr<v1::PlantService::Stub> plants_;
+  static std::unique_ptr<v1::AlertService::Stub> alerts_;
+  static std::unique_ptr<v1::TelemetryService::Stub> telemetry_;
+  // An administrator signed up for the suite.
+  static SignedInUser* admin_;
+};
+
+}  // namespace plantmon::testing
+
+#endif  // PLANTMON_TESTS_TESTING_API_FIXTURE_H_
