@@ -85,7 +85,8 @@ absl::Status ExplainCatalogError(absl::Status status) {
         "this manufacturer already has a device type with this name");
   }
   if (*constraint == "device_types_manufacturer_id_fkey") {
-    return absl::FailedPreconditionError("the manufacturer does not exist");
+    // A reference to a missing row reads like any other missing row.
+    return absl::NotFoundError("the manufacturer does not exist");
   }
   if (*constraint == "device_types_value_range_check") {
     return absl::InvalidArgumentError("min_value must not exceed max_value");

@@ -97,7 +97,7 @@ TEST_F(CatalogRepositoryTest, DeviceTypesFilterByManufacturerAndKind) {
   EXPECT_CODE(catalog_->CreateDeviceType(again), absl::StatusCode::kAlreadyExists);
   again.name = "Orphan";
   again.manufacturer_id = sonoff.id + 1000;
-  EXPECT_CODE(catalog_->CreateDeviceType(again), absl::StatusCode::kFailedPrecondition);
+  EXPECT_CODE(catalog_->CreateDeviceType(again), absl::StatusCode::kNotFound);
 
   DeviceTypeUpdate backwards;
   backwards.min_value = std::optional<double>(100);

@@ -1,0 +1,184 @@
+#include "services/device_service.h"
+
+#include <cmath>
+
+#include "gtest/gtest.h"
+#include "tests/testing/api_fixture.h"
+
+namespace plantmon {
+namespace {
+
+using ::grpc::StatusCode;
+using ::plantmon::testing::ApiTest;
+using ::plantmon::testing::SignedInUser;
+
+class DeviceServiceTest : public ApiTest {};
+
+TEST_F(DeviceServiceTest, OnlyAdministratorsWriteTheCatalogueButEveryoneReadsIt) {
+  SignedInUser user = SignUp("catalog_reader");
+  v1::CreateManufacturerRequest create;
+  create.mutable_manufacturer()->set_name("Sonoff");
+  create.mutable_manufacturer()->set_website("https://sonoff.tech");
+  v1::Manufacturer manufacturer;
+  grpc::Status denied = devices_->CreateManufacturer(Context(user.token).get(), create, &manufacturer);
+  EXPECT_EQ(denied.error_code(), StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(devices_->CreateManufacturer(Context(admin_->token).get(), create, &manufacturer).ok());
+  EXPECT_EQ(manufacturer.website(), "https://sonoff.tech");
+  EXPECT_FALSE(manufacturer.has_description());
+
+  v1::GetManufacturerRequest get;
+  get.set_id(manufacturer.id());
+  v1::Manufacturer read;
+  ASSERT_TRUE(devices_->GetManufacturer(Context(user.token).get(), get, &read).ok());
+  EXPECT_EQ(read.name(), "Sonoff");
+  EXPECT_EQ(devices_->CreateManufacturer(Context(admin_->token).get(), create, &read).error_code(),
+            StatusCode::ALREADY_EXISTS);
+
+  v1::DeleteManufacturerRequest remove;
+  remove.set_id(manufacturer.id());
+  google::protobuf::Empty empty;
+  EXPECT_EQ(devices_->DeleteManufacturer(Context(user.token).get(), remove, &empty).error_code(),
+            StatusCode::PERMISSION_DENIED);
+  EXPECT_TRUE(devices_->DeleteManufacturer(Context(admin_->token).get(), remove, &empty).ok());
+  EXPECT_EQ(devices_->GetManufacturer(Context(user.token).get(), get, &read).error_code(),
+            StatusCode::NOT_FOUND);
+}
+
+TEST_F(DeviceServiceTest, DeviceTypesValidateKindRangeAndManufacturer) {
+  v1::CreateManufacturerRequest maker;
+  maker.mutable_manufacturer()->set_name("Xiaomi");
+  v1::Manufacturer xiaomi;
+  ASSERT_TRUE(devices_->CreateManufacturer(Context(admin_->token).get(), maker, &xiaomi).ok());
+
+  v1::CreateDeviceTypeRequest request;
+  request.mutable_device_type()->set_manufacturer_id(xiaomi.id());
+  request.mutable_device_type()->set_name("Mi Flora");
+  request.mutable_device_type()->set_device_type(v1::DEVICE_KIND_SENSOR);
+  request.mutable_device_type()->set_min_value(0);
+  request.mutable_device_type()->set_max_value(100);
+  v1::DeviceType created;
+  ASSERT_TRUE(devices_->CreateDeviceType(Context(admin_->token).get(), request, &created).ok());
+  EXPECT_EQ(created.device_type(), v1::DEVICE_KIND_SENSOR);
+  EXPECT_EQ(created.max_value(), 100);
+  EXPECT_TRUE(created.is_active());
+
+  struct Case {
+    std::string label;
+    std::function<void(v1::DeviceType&)> mutate;
+    StatusCode code;
+  };
+  std::vector<Case> cases = {
+      {"unspecified kind", [](auto& d) { d.set_device_type(v1::DEVICE_KIND_UNSPECIFIED); },
+       StatusCode::INVALID_ARGUMENT},
+      {"unknown kind", [](auto& d) { d.set_device_type(static_cast<v1::DeviceKind>(42)); },
+       StatusCode::INVALID_ARGUMENT},
+      {"min above max", [](auto& d) { d.set_min_value(200); }, StatusCode::INVALID_ARGUMENT},
+      {"NaN bound", [](auto& d) { d.set_max_value(std::nan("")); }, StatusCode::INVALID_ARGUMENT},
+      {"no name", [](auto& d) { d.clear_name(); }, StatusCode::INVALID_ARGUMENT},
+      {"missing manufacturer", [](auto& d) { d.set_manufacturer_id(987654); },
+       StatusCode::NOT_FOUND},
+      {"duplicate", [](auto&) {}, StatusCode::ALREADY_EXISTS},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.label);
+    v1::CreateDeviceTypeRequest bad = request;
+    c.mutate(*bad.mutable_device_type());
+    v1::DeviceType out;
+    EXPECT_EQ(devices_->CreateDeviceType(Context(admin_->token).get(), bad, &out).error_code(),
+              c.code);
+  }
+
+  v1::ListDeviceTypesRequest by_maker;
+  by_maker.set_manufacturer_id(xiaomi.id());
+  by_maker.set_device_type(v1::DEVICE_KIND_SENSOR);
+  v1::ListDeviceTypesResponse listed;
+  ASSERT_TRUE(devices_->ListDeviceTypes(Context(admin_->token).get(), by_maker, &listed).ok());
+  ASSERT_EQ(listed.device_types_size(), 1);
+  EXPECT_EQ(listed.device_types(0).id(), created.id());
+}
+
+TEST_F(DeviceServiceTest, OwnersRegisterUpdateAndDeleteDevices) {
+  SignedInUser owner = SignUp("device_owner");
+  v1::DeviceType type = MakeDeviceType("Thermo");
+  v1::CreateDeviceRequest request;
+  request.mutable_device()->set_device_type_id(type.id());
+  request.mutable_device()->set_unique_identifier("AA:BB:CC:DD:EE:01");
+  request.mutable_device()->set_device_name("Living room thermometer");
+  request.mutable_device()->set_battery_level(95);
+  request.mutable_device()->set_rssi(-45);
+  request.mutable_device()->set_user_id(12345);  // ignored: the owner comes from the token
+  v1::Device device;
+  ASSERT_TRUE(devices_->CreateDevice(Context(owner.token).get(), request, &device).ok());
+  EXPECT_EQ(device.user_id(), owner.user.id());
+  EXPECT_EQ(device.battery_level(), 95);
+  EXPECT_TRUE(device.is_active());
+  EXPECT_FALSE(device.has_last_heartbeat());
+
+  EXPECT_EQ(devices_->CreateDevice(Context(owner.token).get(), request, &device).error_code(),
+            StatusCode::ALREADY_EXISTS);
+  v1::CreateDeviceRequest bad_battery = request;
+  bad_battery.mutable_device()->set_unique_identifier("other");
+  bad_battery.mutable_device()->set_battery_level(120);
+  EXPECT_EQ(devices_->CreateDevice(Context(owner.token).get(), bad_battery, &device).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+  v1::CreateDeviceRequest unknown_type = request;
+  unknown_type.mutable_device()->set_unique_identifier("other-2");
+  unknown_type.mutable_device()->set_device_type_id(999999);
+  EXPECT_EQ(devices_->CreateDevice(Context(owner.token).get(), unknown_type, &device).error_code(),
+            StatusCode::NOT_FOUND);
+
+  v1::ListDevicesResponse list;
+  ASSERT_TRUE(devices_->ListDevices(Context(owner.token).get(), {}, &list).ok());
+  ASSERT_EQ(list.devices_size(), 1);
+  const int64_t id = list.devices(0).id();
+
+  v1::UpdateDeviceRequest update;
+  update.mutable_device()->set_id(id);
+  update.mutable_device()->set_device_name("Bedroom thermometer");
+  update.mutable_device()->set_battery_level(500);  // not in the mask: ignored
+  update.mutable_update_mask()->add_paths("device_name");
+  update.mutable_update_mask()->add_paths("rssi");  // rssi unset in the message: cleared
+  ASSERT_TRUE(devices_->UpdateDevice(Context(owner.token).get(), update, &device).ok());
+  EXPECT_EQ(device.device_name(), "Bedroom thermometer");
+  EXPECT_EQ(device.battery_level(), 95);
+  EXPECT_FALSE(device.has_rssi());
+
+  v1::RecordHeartbeatRequest heartbeat;
+  heartbeat.set_device_id(id);
+  heartbeat.set_battery_level(80);
+  ASSERT_TRUE(devices_->RecordHeartbeat(Context(owner.token).get(), heartbeat, &device).ok());
+  EXPECT_TRUE(device.has_last_heartbeat());
+  EXPECT_EQ(device.battery_level(), 80);
+  heartbeat.set_battery_level(-1);
+  EXPECT_EQ(devices_->RecordHeartbeat(Context(owner.token).get(), heartbeat, &device).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+
+  v1::DeleteDeviceTypeRequest delete_type;
+  delete_type.set_id(type.id());
+  google::protobuf::Empty empty;
+  grpc::Status in_use = devices_->DeleteDeviceType(Context(admin_->token).get(), delete_type, &empty);
+  EXPECT_EQ(in_use.error_code(), StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(in_use.error_message(), "devices still use this device type");
+
+  v1::DeleteDeviceRequest remove;
+  remove.set_id(id);
+  ASSERT_TRUE(devices_->DeleteDevice(Context(owner.token).get(), remove, &empty).ok());
+  EXPECT_EQ(devices_->DeleteDevice(Context(owner.token).get(), remove, &empty).error_code(),
+            StatusCode::NOT_FOUND);
+  EXPECT_TRUE(devices_->DeleteDeviceType(Context(admin_->token).get(), delete_type, &empty).ok());
+}
+
+TEST_F(DeviceServiceTest, BadIdsAreInvalidArgument) {
+  SignedInUser owner = SignUp("bad_ids");
+  v1::Device device;
+  for (int64_t id : {int64_t{0}, int64_t{-5}, int64_t{1} << 40}) {
+    v1::GetDeviceRequest request;
+    request.set_id(id);
+    grpc::Status status = devices_->GetDevice(Context(owner.token).get(), request, &device);
+    EXPECT_EQ(status.error_code(), StatusCode::INVALID_ARGUMENT) << id;
+    EXPECT_NE(status.error_message().find("id"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace plantmon
