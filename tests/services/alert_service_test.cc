@@ -1,0 +1,192 @@
+#include "services/alert_service.h"
+
+#include "gtest/gtest.h"
+#include "storage/alert_repository.h"
+#include "tests/testing/api_fixture.h"
+
+namespace plantmon {
+namespace {
+
+using ::grpc::StatusCode;
+using ::plantmon::testing::ApiTest;
+using ::plantmon::testing::SignedInUser;
+
+class AlertServiceTest : public ApiTest {
+ protected:
+  v1::AlertRule MakeRule(const SignedInUser& owner, int64_t plant_id) {
+    v1::CreateAlertRuleRequest request;
+    request.mutable_alert_rule()->set_plant_id(plant_id);
+    request.mutable_alert_rule()->set_rule_name("Low Soil Moisture");
+    request.mutable_alert_rule()->set_rule_type("threshold");
+    request.mutable_alert_rule()->set_parameter_name("soil_moisture");
+    request.mutable_alert_rule()->set_condition_operator("<");
+    request.mutable_alert_rule()->set_threshold_value(25);
+    v1::AlertRule rule;
+    grpc::Status status = alerts_->CreateAlertRule(Context(owner.token).get(), request, &rule);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return rule;
+  }
+
+  // Alerts are raised by the alert engine; these tests record them directly.
+  int64_t RaiseAlert(const SignedInUser& owner, int64_t rule_id) {
+    auto pool = database_->NewPool(1, 0);
+    storage::AlertRepository repository(*pool);
+    absl::StatusOr<storage::Alert> alert = repository.CreateAlert(
+        owner.user.id(), rule_id, "Soil moisture dropped to 18% (threshold: 25%)", 18.0,
+        absl::Now());
+    EXPECT_TRUE(alert.ok()) << alert.status();
+    return alert->id;
+  }
+};
+
+TEST_F(AlertServiceTest, RulesValidateTheirVocabularyAndDefaultToWarning) {
+  SignedInUser owner = SignUp("rule_owner");
+  v1::Plant plant = MakePlant(owner, MakePlantType("Rule fern").id(), "Fern");
+  v1::AlertRule rule = MakeRule(owner, plant.id());
+  EXPECT_EQ(rule.severity(), v1::ALERT_SEVERITY_WARNING);
+  EXPECT_TRUE(rule.is_active());
+  EXPECT_EQ(rule.user_id(), owner.user.id());
+
+  struct Case {
+    std::string label;
+    std::function<void(v1::AlertRule&)> mutate;
+    StatusCode code;
+  };
+  std::vector<Case> cases = {
+      {"operator", [](auto& r) { r.set_condition_operator("=~"); }, StatusCode::INVALID_ARGUMENT},
+      {"rule type", [](auto& r) { r.set_rule_type("vibes"); }, StatusCode::INVALID_ARGUMENT},
+      {"parameter", [](auto& r) { r.set_parameter_name("mood"); }, StatusCode::INVALID_ARGUMENT},
+      {"NaN", [](auto& r) { r.set_threshold_value(std::nan("")); }, StatusCode::INVALID_ARGUMENT},
+      {"severity", [](auto& r) { r.set_severity(static_cast<v1::AlertSeverity>(9)); },
+       StatusCode::INVALID_ARGUMENT},
+      {"no name", [](auto& r) { r.clear_rule_name(); }, StatusCode::INVALID_ARGUMENT},
+      {"missing plant", [](auto& r) { r.set_plant_id(999999); }, StatusCode::NOT_FOUND},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.label);
+    v1::CreateAlertRuleRequest request;
+    *request.mutable_alert_rule() = rule;
+    c.mutate(*request.mutable_alert_rule());
+    v1::AlertRule out;
+    EXPECT_EQ(alerts_->CreateAlertRule(Context(owner.token).get(), request, &out).error_code(),
+              c.code);
+  }
+
+  v1::UpdateAlertRuleRequest update;
+  update.mutable_alert_rule()->set_id(rule.id());
+  update.mutable_alert_rule()->set_severity(v1::ALERT_SEVERITY_CRITICAL);
+  update.mutable_alert_rule()->set_threshold_value(10);
+  update.mutable_update_mask()->add_paths("severity");
+  update.mutable_update_mask()->add_paths("threshold_value");
+  v1::AlertRule updated;
+  ASSERT_TRUE(alerts_->UpdateAlertRule(Context(owner.token).get(), update, &updated).ok());
+  EXPECT_EQ(updated.severity(), v1::ALERT_SEVERITY_CRITICAL);
+  EXPECT_EQ(updated.threshold_value(), 10);
+  EXPECT_EQ(updated.rule_name(), "Low Soil Moisture");
+  update.mutable_update_mask()->add_paths("plant_id");  // not updatable
+  EXPECT_EQ(alerts_->UpdateAlertRule(Context(owner.token).get(), update, &updated).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(AlertServiceTest, LifecycleGoesActiveAcknowledgedResolvedAndNeverBack) {
+  SignedInUser owner = SignUp("lifecycle");
+  v1::Plant plant = MakePlant(owner, MakePlantType("Lifecycle fern").id(), "Fern");
+  v1::AlertRule rule = MakeRule(owner, plant.id());
+  int64_t first = RaiseAlert(owner, rule.id());
+  int64_t second = RaiseAlert(owner, rule.id());
+
+  v1::AcknowledgeAlertRequest acknowledge;
+  acknowledge.set_id(first);
+  v1::Alert alert;
+  ASSERT_TRUE(alerts_->AcknowledgeAlert(Context(owner.token).get(), acknowledge, &alert).ok());
+  EXPECT_EQ(alert.status(), v1::ALERT_STATUS_ACKNOWLEDGED);
+  EXPECT_TRUE(alert.has_acknowledged_at());
+  EXPECT_FALSE(alert.has_resolved_at());
+  EXPECT_EQ(alert.triggered_value(), 18);
+  EXPECT_EQ(alert.threshold_value(), 25);
+  grpc::Status again = alerts_->AcknowledgeAlert(Context(owner.token).get(), acknowledge, &alert);
+  EXPECT_EQ(again.error_code(), StatusCode::FAILED_PRECONDITION);
+
+  v1::ResolveAlertRequest resolve;
+  resolve.set_id(first);
+  ASSERT_TRUE(alerts_->ResolveAlert(Context(owner.token).get(), resolve, &alert).ok());
+  EXPECT_EQ(alert.status(), v1::ALERT_STATUS_RESOLVED);
+  EXPECT_TRUE(alert.has_resolved_at());
+  EXPECT_EQ(alerts_->ResolveAlert(Context(owner.token).get(), resolve, &alert).error_code(),
+            StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(alerts_->AcknowledgeAlert(Context(owner.token).get(), acknowledge, &alert).error_code(),
+            StatusCode::FAILED_PRECONDITION);
+
+  // ACTIVE can be resolved directly.
+  resolve.set_id(second);
+  ASSERT_TRUE(alerts_->ResolveAlert(Context(owner.token).get(), resolve, &alert).ok());
+
+  v1::ListAlertsRequest resolved;
+  resolved.set_status(v1::ALERT_STATUS_RESOLVED);
+  v1::ListAlertsResponse listed;
+  ASSERT_TRUE(alerts_->ListAlerts(Context(owner.token).get(), resolved, &listed).ok());
+  ASSERT_EQ(listed.alerts_size(), 2);
+  EXPECT_EQ(listed.alerts(0).id(), second) << "newest first";
+}
+
+TEST_F(AlertServiceTest, BulkAcknowledgeCoversTheCallersOrOnePlantsActiveAlerts) {
+  SignedInUser owner = SignUp("bulk");
+  v1::PlantType species = MakePlantType("Bulk fern");
+  v1::Plant fern = MakePlant(owner, species.id(), "Fern");
+  v1::Plant other = MakePlant(owner, species.id(), "Other fern");
+  v1::AlertRule fern_rule = MakeRule(owner, fern.id());
+  v1::AlertRule other_rule = MakeRule(owner, other.id());
+  RaiseAlert(owner, fern_rule.id());
+  RaiseAlert(owner, fern_rule.id());
+  RaiseAlert(owner, other_rule.id());
+  SignedInUser neighbour = SignUp("bulk_neighbour");
+  v1::Plant neighbour_plant = MakePlant(neighbour, species.id(), "Their fern");
+  RaiseAlert(neighbour, MakeRule(neighbour, neighbour_plant.id()).id());
+
+  v1::AcknowledgeAlertsRequest one_plant;
+  one_plant.set_plant_id(fern.id());
+  v1::AcknowledgeAlertsResponse response;
+  ASSERT_TRUE(alerts_->AcknowledgeAlerts(Context(owner.token).get(), one_plant, &response).ok());
+  EXPECT_EQ(response.acknowledged_count(), 2);
+  ASSERT_TRUE(alerts_->AcknowledgeAlerts(Context(owner.token).get(), {}, &response).ok());
+  EXPECT_EQ(response.acknowledged_count(), 1);
+  ASSERT_TRUE(alerts_->AcknowledgeAlerts(Context(owner.token).get(), {}, &response).ok());
+  EXPECT_EQ(response.acknowledged_count(), 0);
+
+  v1::AcknowledgeAlertsRequest foreign;
+  foreign.set_plant_id(neighbour_plant.id());
+  EXPECT_EQ(alerts_->AcknowledgeAlerts(Context(owner.token).get(), foreign, &response).error_code(),
+            StatusCode::NOT_FOUND);
+  v1::ListAlertsRequest active;
+  active.set_status(v1::ALERT_STATUS_ACTIVE);
+  v1::ListAlertsResponse listed;
+  ASSERT_TRUE(alerts_->ListAlerts(Context(neighbour.token).get(), active, &listed).ok());
+  EXPECT_EQ(listed.alerts_size(), 1) << "the neighbour's alert is untouched";
+}
+
+TEST_F(AlertServiceTest, ListAlertsFiltersBySeverityPlantAndTime) {
+  SignedInUser owner = SignUp("alert_filters");
+  v1::Plant plant = MakePlant(owner, MakePlantType("Filter fern").id(), "Fern");
+  v1::AlertRule rule = MakeRule(owner, plant.id());
+  RaiseAlert(owner, rule.id());
+  v1::ListAlertsRequest request;
+  request.set_plant_id(plant.id());
+  request.set_severity(v1::ALERT_SEVERITY_WARNING);
+  request.mutable_triggered_after()->set_seconds(std::time(nullptr) - 3600);
+  v1::ListAlertsResponse listed;
+  ASSERT_TRUE(alerts_->ListAlerts(Context(owner.token).get(), request, &listed).ok());
+  EXPECT_EQ(listed.alerts_size(), 1);
+  request.set_severity(v1::ALERT_SEVERITY_CRITICAL);
+  ASSERT_TRUE(alerts_->ListAlerts(Context(owner.token).get(), request, &listed).ok());
+  EXPECT_EQ(listed.alerts_size(), 0);
+  request.clear_severity();
+  request.mutable_triggered_before()->set_seconds(std::time(nullptr) - 1800);
+  ASSERT_TRUE(alerts_->ListAlerts(Context(owner.token).get(), request, &listed).ok());
+  EXPECT_EQ(listed.alerts_size(), 0);
+  request.set_status(static_cast<v1::AlertStatus>(77));
+  EXPECT_EQ(alerts_->ListAlerts(Context(owner.token).get(), request, &listed).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+}
+
+}  // namespace
+}  // namespace plantmon

@@ -1,0 +1,200 @@
+#include "services/plant_service.h"
+
+#include "gtest/gtest.h"
+#include "tests/testing/api_fixture.h"
+
+namespace plantmon {
+namespace {
+
+using ::grpc::StatusCode;
+using ::plantmon::testing::ApiTest;
+using ::plantmon::testing::SignedInUser;
+
+class PlantServiceTest : public ApiTest {};
+
+TEST_F(PlantServiceTest, PlantTypesAreAnAdministratorCatalogueWithValidatedCareValues) {
+  SignedInUser user = SignUp("gardener");
+  v1::CreatePlantTypeRequest request;
+  request.mutable_plant_type()->set_name("Monstera Deliciosa");
+  request.mutable_plant_type()->set_scientific_name("Monstera deliciosa");
+  request.mutable_plant_type()->set_optimal_temperature(22.5);
+  request.mutable_plant_type()->set_optimal_humidity(72.5);
+  request.mutable_plant_type()->set_optimal_light(1000);
+  request.mutable_plant_type()->set_water_frequency_days(7);
+  v1::PlantType created;
+  EXPECT_EQ(plants_->CreatePlantType(Context(user.token).get(), request, &created).error_code(),
+            StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(plants_->CreatePlantType(Context(admin_->token).get(), request, &created).ok());
+  EXPECT_EQ(created.optimal_humidity(), 72.5);
+  EXPECT_EQ(created.water_frequency_days(), 7);
+  EXPECT_FALSE(created.has_care_instructions());
+
+  v1::CreatePlantTypeRequest too_humid = request;
+  too_humid.mutable_plant_type()->set_name("Swamp");
+  too_humid.mutable_plant_type()->set_optimal_humidity(150);
+  grpc::Status status = plants_->CreatePlantType(Context(admin_->token).get(), too_humid, &created);
+  EXPECT_EQ(status.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("optimal_humidity"), std::string::npos);
+  v1::CreatePlantTypeRequest never = request;
+  never.mutable_plant_type()->set_name("Cactus");
+  never.mutable_plant_type()->set_water_frequency_days(0);
+  EXPECT_EQ(plants_->CreatePlantType(Context(admin_->token).get(), never, &created).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+
+  v1::ListPlantTypesRequest by_name;
+  by_name.set_name("Monstera Deliciosa");
+  v1::ListPlantTypesResponse listed;
+  ASSERT_TRUE(plants_->ListPlantTypes(Context(user.token).get(), by_name, &listed).ok());
+  ASSERT_EQ(listed.plant_types_size(), 1);
+  EXPECT_EQ(listed.plant_types(0).scientific_name(), "Monstera deliciosa");
+}
+
+TEST_F(PlantServiceTest, PlantsRoundTripWithFiltersForHealthAndSpecies) {
+  SignedInUser owner = SignUp("plant_owner");
+  v1::PlantType fern = MakePlantType("Boston Fern");
+  v1::PlantType basil = MakePlantType("Basil");
+  v1::CreatePlantRequest request;
+  request.mutable_plant()->set_plant_type_id(fern.id());
+  request.mutable_plant()->set_plant_name("Bathroom fern");
+  request.mutable_plant()->set_location("Bathroom");
+  request.mutable_plant()->mutable_planting_date()->set_seconds(1673740800);  // 2023-01-15
+  request.mutable_plant()->set_is_healthy(false);  // ignored: plants start healthy
+  v1::Plant plant;
+  ASSERT_TRUE(plants_->CreatePlant(Context(owner.token).get(), request, &plant).ok());
+  EXPECT_EQ(plant.user_id(), owner.user.id());
+  EXPECT_TRUE(plant.is_healthy());
+  EXPECT_EQ(plant.planting_date().seconds(), 1673740800);
+  EXPECT_FALSE(plant.has_last_watered());
+  MakePlant(owner, basil.id(), "Kitchen basil");
+
+  v1::UpdatePlantRequest wilt;
+  wilt.mutable_plant()->set_id(plant.id());
+  wilt.mutable_plant()->set_is_healthy(false);
+  wilt.mutable_plant()->set_health_status("Wilting");
+  wilt.mutable_update_mask()->add_paths("is_healthy");
+  wilt.mutable_update_mask()->add_paths("health_status");
+  ASSERT_TRUE(plants_->UpdatePlant(Context(owner.token).get(), wilt, &plant).ok());
+  EXPECT_EQ(plant.health_status(), "Wilting");
+
+  v1::ListPlantsRequest unhealthy;
+  unhealthy.set_is_healthy(false);
+  v1::ListPlantsResponse listed;
+  ASSERT_TRUE(plants_->ListPlants(Context(owner.token).get(), unhealthy, &listed).ok());
+  ASSERT_EQ(listed.plants_size(), 1);
+  EXPECT_EQ(listed.plants(0).id(), plant.id());
+  v1::ListPlantsRequest of_species;
+  of_species.set_plant_type_name("Basil");
+  ASSERT_TRUE(plants_->ListPlants(Context(owner.token).get(), of_species, &listed).ok());
+  ASSERT_EQ(listed.plants_size(), 1);
+  EXPECT_EQ(listed.plants(0).plant_name(), "Kitchen basil");
+
+  v1::CreatePlantRequest bad_date = request;
+  bad_date.mutable_plant()->mutable_planting_date()->set_nanos(-1);
+  EXPECT_EQ(plants_->CreatePlant(Context(owner.token).get(), bad_date, &plant).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+  v1::CreatePlantRequest unknown_species = request;
+  unknown_species.mutable_plant()->set_plant_type_id(999999);
+  EXPECT_EQ(plants_->CreatePlant(Context(owner.token).get(), unknown_species, &plant).error_code(),
+            StatusCode::NOT_FOUND);
+
+  v1::DeletePlantTypeRequest delete_type;
+  delete_type.set_id(fern.id());
+  google::protobuf::Empty empty;
+  EXPECT_EQ(plants_->DeletePlantType(Context(admin_->token).get(), delete_type, &empty).error_code(),
+            StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(PlantServiceTest, AssignmentsNeedTheCallersPlantAndDeviceAndAKnownRole) {
+  SignedInUser owner = SignUp("assigner");
+  SignedInUser stranger = SignUp("stranger");
+  v1::DeviceType type = MakeDeviceType("Probe");
+  v1::PlantType species = MakePlantType("Pothos");
+  v1::Device device = MakeDevice(owner, type.id(), "assign-dev-1");
+  v1::Device foreign_device = MakeDevice(stranger, type.id(), "assign-dev-2");
+  v1::Plant plant = MakePlant(owner, species.id(), "Pothos");
+
+  v1::CreatePlantDeviceAssignmentRequest request;
+  request.mutable_plant_device_assignment()->set_plant_id(plant.id());
+  request.mutable_plant_device_assignment()->set_device_id(device.id());
+  request.mutable_plant_device_assignment()->set_assignment_type("soil_moisture");
+  v1::PlantDeviceAssignment assignment;
+  ASSERT_TRUE(plants_->CreatePlantDeviceAssignment(Context(owner.token).get(), request,
+                                                   &assignment)
+                  .ok());
+  EXPECT_EQ(assignment.assignment_type(), "soil_moisture");
+  EXPECT_TRUE(assignment.is_active());
+  EXPECT_EQ(plants_->CreatePlantDeviceAssignment(Context(owner.token).get(), request, &assignment)
+                .error_code(),
+            StatusCode::ALREADY_EXISTS);
+
+  v1::CreatePlantDeviceAssignmentRequest foreign = request;
+  foreign.mutable_plant_device_assignment()->set_device_id(foreign_device.id());
+  grpc::Status status =
+      plants_->CreatePlantDeviceAssignment(Context(owner.token).get(), foreign, &assignment);
+  EXPECT_EQ(status.error_code(), StatusCode::NOT_FOUND);
+  v1::CreatePlantDeviceAssignmentRequest missing = request;
+  missing.mutable_plant_device_assignment()->set_device_id(987654);
+  grpc::Status missing_status =
+      plants_->CreatePlantDeviceAssignment(Context(owner.token).get(), missing, &assignment);
+  EXPECT_EQ(missing_status.error_code(), StatusCode::NOT_FOUND);
+
+  v1::CreatePlantDeviceAssignmentRequest disco = request;
+  disco.mutable_plant_device_assignment()->set_assignment_type("disco");
+  EXPECT_EQ(plants_->CreatePlantDeviceAssignment(Context(owner.token).get(), disco, &assignment)
+                .error_code(),
+            StatusCode::INVALID_ARGUMENT);
+
+  v1::ListPlantDeviceAssignmentsRequest of_plant;
+  of_plant.set_plant_id(plant.id());
+  v1::ListPlantDeviceAssignmentsResponse listed;
+  ASSERT_TRUE(
+      plants_->ListPlantDeviceAssignments(Context(owner.token).get(), of_plant, &listed).ok());
+  ASSERT_EQ(listed.plant_device_assignments_size(), 1);
+  ASSERT_TRUE(
+      plants_->ListPlantDeviceAssignments(Context(stranger.token).get(), of_plant, &listed).ok());
+  EXPECT_EQ(listed.plant_device_assignments_size(), 0);
+}
+
+TEST_F(PlantServiceTest, DeletingADeviceRemovesItsReadingsAndAssignments) {
+  SignedInUser owner = SignUp("cascade_owner");
+  v1::DeviceType type = MakeDeviceType("Cascade probe");
+  v1::PlantType species = MakePlantType("Cascade fern");
+  v1::Device device = MakeDevice(owner, type.id(), "cascade-dev");
+  v1::Plant plant = MakePlant(owner, species.id(), "Cascade fern");
+  v1::CreatePlantDeviceAssignmentRequest assign;
+  assign.mutable_plant_device_assignment()->set_plant_id(plant.id());
+  assign.mutable_plant_device_assignment()->set_device_id(device.id());
+  assign.mutable_plant_device_assignment()->set_assignment_type("temperature");
+  v1::PlantDeviceAssignment assignment;
+  ASSERT_TRUE(plants_->CreatePlantDeviceAssignment(Context(owner.token).get(), assign,
+                                                   &assignment)
+                  .ok());
+  for (int i = 0; i < 3; ++i) {
+    v1::RecordReadingRequest reading;
+    reading.mutable_sensor_data()->set_device_id(device.id());
+    reading.mutable_sensor_data()->set_measurement_value(20 + i);
+    reading.mutable_sensor_data()->set_data_quality(100);
+    reading.mutable_sensor_data()->mutable_timestamp()->set_seconds(std::time(nullptr) - 60 * i);
+    v1::SensorData stored;
+    ASSERT_TRUE(telemetry_->RecordReading(Context(owner.token).get(), reading, &stored).ok());
+  }
+  v1::DeleteDeviceRequest remove;
+  remove.set_id(device.id());
+  google::protobuf::Empty empty;
+  ASSERT_TRUE(devices_->DeleteDevice(Context(owner.token).get(), remove, &empty).ok());
+  const std::string id = std::to_string(device.id());
+  EXPECT_EQ(database_->Query("SELECT count(*) FROM sensor_data WHERE device_id = " + id)[0][0]
+                .as<int>(),
+            0);
+  v1::GetPlantDeviceAssignmentRequest get;
+  get.set_id(assignment.id());
+  EXPECT_EQ(plants_->GetPlantDeviceAssignment(Context(owner.token).get(), get, &assignment)
+                .error_code(),
+            StatusCode::NOT_FOUND);
+  v1::GetPlantRequest get_plant;
+  get_plant.set_id(plant.id());
+  EXPECT_TRUE(plants_->GetPlant(Context(owner.token).get(), get_plant, &plant).ok());
+}
+
+}  // namespace
+}  // namespace plantmon
