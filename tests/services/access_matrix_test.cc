@@ -1,0 +1,310 @@
+// The authentication and isolation matrices: every non-public method refuses
+// callers without a valid token, and a second user calling with the first
+// user's ids gets exactly what a nonexistent id gets, while nothing changes.
+#include <future>
+#include <regex>
+
+#include <grpcpp/generic/generic_stub.h>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/descriptor.h"
+#include "gtest/gtest.h"
+#include "storage/alert_repository.h"
+#include "tests/testing/api_fixture.h"
+
+namespace plantmon {
+namespace {
+
+using ::grpc::StatusCode;
+using ::plantmon::testing::ApiTest;
+using ::plantmon::testing::SignedInUser;
+
+class AccessMatrixTest : public ApiTest {
+ protected:
+  static std::shared_ptr<grpc::Channel> channel() { return channel_; }
+};
+
+constexpr const char* kServices[] = {
+    "plantmon.v1.UserService", "plantmon.v1.DeviceService", "plantmon.v1.PlantService",
+    "plantmon.v1.AlertService", "plantmon.v1.TelemetryService"};
+
+bool IsPublic(const std::string& method) {
+  return method == "/plantmon.v1.UserService/CreateUser" ||
+         method == "/plantmon.v1.UserService/Login";
+}
+
+// Calls `method` with an empty request through the generic stub.
+grpc::Status CallEmpty(const std::shared_ptr<grpc::Channel>& channel,
+                       const std::string& method, const std::string& authorization) {
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  if (!authorization.empty()) context.AddMetadata("authorization", authorization);
+  grpc::ByteBuffer request;
+  grpc::ByteBuffer response;
+  grpc::Slice empty("");
+  request = grpc::ByteBuffer(&empty, 1);
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&context, method, grpc::StubOptions(), &request, &response,
+                 [&](grpc::Status status) { done.set_value(status); });
+  return done.get_future().get();
+}
+
+TEST_F(AccessMatrixTest, EveryNonPublicMethodNeedsAValidToken) {
+  SignedInUser user = SignUp("matrix_auth");
+  std::string expired = LoginToken("matrix_auth", "password-matrix_auth");
+  database_->Query("UPDATE user_sessions SET expires_at = now() - interval '1 minute' WHERE "
+                   "id = (SELECT max(id) FROM user_sessions)");
+  std::string logged_out = LoginToken("matrix_auth", "password-matrix_auth");
+  google::protobuf::Empty empty;
+  ASSERT_TRUE(users_->Logout(Context(logged_out).get(), {}, &empty).ok());
+
+  const std::vector<std::pair<std::string, std::string>> credentials = {
+      {"no token", ""},
+      {"not bearer", "Basic " + user.token},
+      {"garbage", "Bearer not-a-real-token"},
+      {"expired", "Bearer " + expired},
+      {"logged out", "Bearer " + logged_out},
+  };
+  int checked = 0;
+  for (const char* service_name : kServices) {
+    const google::protobuf::ServiceDescriptor* service =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(service_name);
+    ASSERT_NE(service, nullptr) << service_name;
+    for (int i = 0; i < service->method_count(); ++i) {
+      const std::string method =
+          absl::StrCat("/", service->full_name(), "/", service->method(i)->name());
+      if (IsPublic(method) || service->method(i)->server_streaming() ||
+          service->method(i)->client_streaming()) {
+        continue;
+      }
+      for (const auto& [label, authorization] : credentials) {
+        grpc::Status status = CallEmpty(channel(), method, authorization);
+        EXPECT_EQ(status.error_code(), StatusCode::UNAUTHENTICATED) << method << " " << label;
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GE(checked, 5 * 45);
+  // The valid token still works, so the refusals above were about the tokens.
+  v1::User me;
+  EXPECT_TRUE(users_->GetCurrentUser(Context(user.token).get(), {}, &me).ok());
+}
+
+TEST_F(AccessMatrixTest, PublicMethodsNeedNoToken) {
+  for (const char* method : {"/plantmon.v1.UserService/CreateUser", "/plantmon.v1.UserService/Login"}) {
+    EXPECT_EQ(CallEmpty(channel(), method, "").error_code(), StatusCode::INVALID_ARGUMENT) << method;
+  }
+}
+
+// What the first user owns.
+struct Owned {
+  SignedInUser owner;
+  int64_t device = 0;
+  int64_t plant = 0;
+  int64_t assignment = 0;
+  int64_t rule = 0;
+  int64_t alert = 0;
+};
+
+std::string Normalize(const grpc::Status& status, int64_t id) {
+  return absl::StrCat(status.error_code(), ":",
+                      std::regex_replace(status.error_message(),
+                                         std::regex(absl::StrCat("\\b", id, "\\b")), "ID"));
+}
+
+TEST_F(AccessMatrixTest, AnotherUsersIdsBehaveExactlyLikeMissingOnes) {
+  Owned a;
+  a.owner = SignUp("matrix_owner");
+  v1::DeviceType type = MakeDeviceType("Matrix probe");
+  v1::PlantType species = MakePlantType("Matrix fern");
+  a.device = MakeDevice(a.owner, type.id(), "matrix-a").id();
+  a.plant = MakePlant(a.owner, species.id(), "A's fern").id();
+  {
+    v1::CreatePlantDeviceAssignmentRequest request;
+    request.mutable_plant_device_assignment()->set_plant_id(a.plant);
+    request.mutable_plant_device_assignment()->set_device_id(a.device);
+    request.mutable_plant_device_assignment()->set_assignment_type("soil_moisture");
+    v1::PlantDeviceAssignment out;
+    ASSERT_TRUE(plants_->CreatePlantDeviceAssignment(Context(a.owner.token).get(), request, &out).ok());
+    a.assignment = out.id();
+    v1::CreateAlertRuleRequest rule;
+    rule.mutable_alert_rule()->set_plant_id(a.plant);
+    rule.mutable_alert_rule()->set_rule_name("Dry");
+    rule.mutable_alert_rule()->set_rule_type("threshold");
+    rule.mutable_alert_rule()->set_parameter_name("soil_moisture");
+    rule.mutable_alert_rule()->set_condition_operator("<");
+    rule.mutable_alert_rule()->set_threshold_value(25);
+    v1::AlertRule created_rule;
+    ASSERT_TRUE(alerts_->CreateAlertRule(Context(a.owner.token).get(), rule, &created_rule).ok());
+    a.rule = created_rule.id();
+    auto pool = database_->NewPool(1, 0);
+    storage::AlertRepository repository(*pool);
+    a.alert = repository.CreateAlert(a.owner.user.id(), a.rule, "dry", 10.0, absl::Now())->id;
+    v1::RecordReadingRequest reading;
+    reading.mutable_sensor_data()->set_device_id(a.device);
+    reading.mutable_sensor_data()->set_measurement_value(30);
+    reading.mutable_sensor_data()->set_data_quality(100);
+    reading.mutable_sensor_data()->mutable_timestamp()->set_seconds(std::time(nullptr));
+    v1::SensorData stored;
+    ASSERT_TRUE(telemetry_->RecordReading(Context(a.owner.token).get(), reading, &stored).ok());
+  }
+  SignedInUser b = SignUp("matrix_intruder");
+  const int64_t b_device = MakeDevice(b, type.id(), "matrix-b").id();
+  const int64_t b_plant = MakePlant(b, species.id(), "B's fern").id();
+
+  auto snapshot = [&] {
+    std::string state;
+    for (const char* query :
+         {"SELECT string_agg(id || ':' || updated_at, ',' ORDER BY id) FROM users",
+          "SELECT string_agg(id || ':' || updated_at || ':' || coalesce(last_heartbeat::text, ''), "
+          "',' ORDER BY id) FROM devices",
+          "SELECT string_agg(id || ':' || updated_at, ',' ORDER BY id) FROM plants",
+          "SELECT string_agg(id || ':' || updated_at, ',' ORDER BY id) FROM plant_device_assignments",
+          "SELECT string_agg(id || ':' || updated_at, ',' ORDER BY id) FROM alert_rules",
+          "SELECT string_agg(id || ':' || updated_at || status, ',' ORDER BY id) FROM alerts",
+          "SELECT count(*)::text FROM sensor_data"}) {
+      state += database_->Query(query)[0][0].as<std::string>("") + "\n";
+    }
+    return state;
+  };
+  const std::string before = snapshot();
+
+  using Call = std::function<grpc::Status(int64_t id)>;
+  const std::string& t = b.token;
+  const std::vector<std::tuple<std::string, int64_t, Call>> calls = {
+      {"GetUser", a.owner.user.id(), [&](int64_t id) {
+         v1::GetUserRequest r; r.set_id(id); v1::User o;
+         return users_->GetUser(Context(t).get(), r, &o); }},
+      {"UpdateUser", a.owner.user.id(), [&](int64_t id) {
+         v1::UpdateUserRequest r; r.mutable_user()->set_id(id);
+         r.mutable_user()->set_first_name("pwned"); r.mutable_update_mask()->add_paths("first_name");
+         v1::User o; return users_->UpdateUser(Context(t).get(), r, &o); }},
+      {"DeleteUser", a.owner.user.id(), [&](int64_t id) {
+         v1::DeleteUserRequest r; r.set_id(id); google::protobuf::Empty o;
+         return users_->DeleteUser(Context(t).get(), r, &o); }},
+      {"GetDevice", a.device, [&](int64_t id) {
+         v1::GetDeviceRequest r; r.set_id(id); v1::Device o;
+         return devices_->GetDevice(Context(t).get(), r, &o); }},
+      {"UpdateDevice", a.device, [&](int64_t id) {
+         v1::UpdateDeviceRequest r; r.mutable_device()->set_id(id);
+         r.mutable_device()->set_device_name("pwned"); r.mutable_update_mask()->add_paths("device_name");
+         v1::Device o; return devices_->UpdateDevice(Context(t).get(), r, &o); }},
+      {"DeleteDevice", a.device, [&](int64_t id) {
+         v1::DeleteDeviceRequest r; r.set_id(id); google::protobuf::Empty o;
+         return devices_->DeleteDevice(Context(t).get(), r, &o); }},
+      {"RecordHeartbeat", a.device, [&](int64_t id) {
+         v1::RecordHeartbeatRequest r; r.set_device_id(id); v1::Device o;
+         return devices_->RecordHeartbeat(Context(t).get(), r, &o); }},
+      {"GetPlant", a.plant, [&](int64_t id) {
+         v1::GetPlantRequest r; r.set_id(id); v1::Plant o;
+         return plants_->GetPlant(Context(t).get(), r, &o); }},
+      {"UpdatePlant", a.plant, [&](int64_t id) {
+         v1::UpdatePlantRequest r; r.mutable_plant()->set_id(id);
+         r.mutable_plant()->set_plant_name("pwned"); r.mutable_update_mask()->add_paths("plant_name");
+         v1::Plant o; return plants_->UpdatePlant(Context(t).get(), r, &o); }},
+      {"DeletePlant", a.plant, [&](int64_t id) {
+         v1::DeletePlantRequest r; r.set_id(id); google::protobuf::Empty o;
+         return plants_->DeletePlant(Context(t).get(), r, &o); }},
+      {"CreatePlantDeviceAssignment(their plant)", a.plant, [&](int64_t id) {
+         v1::CreatePlantDeviceAssignmentRequest r;
+         r.mutable_plant_device_assignment()->set_plant_id(id);
+         r.mutable_plant_device_assignment()->set_device_id(b_device);
+         r.mutable_plant_device_assignment()->set_assignment_type("light");
+         v1::PlantDeviceAssignment o;
+         return plants_->CreatePlantDeviceAssignment(Context(t).get(), r, &o); }},
+      {"CreatePlantDeviceAssignment(their device)", a.device, [&](int64_t id) {
+         v1::CreatePlantDeviceAssignmentRequest r;
+         r.mutable_plant_device_assignment()->set_plant_id(b_plant);
+         r.mutable_plant_device_assignment()->set_device_id(id);
+         r.mutable_plant_device_assignment()->set_assignment_type("light");
+         v1::PlantDeviceAssignment o;
+         return plants_->CreatePlantDeviceAssignment(Context(t).get(), r, &o); }},
+      {"GetPlantDeviceAssignment", a.assignment, [&](int64_t id) {
+         v1::GetPlantDeviceAssignmentRequest r; r.set_id(id); v1::PlantDeviceAssignment o;
+         return plants_->GetPlantDeviceAssignment(Context(t).get(), r, &o); }},
+      {"UpdatePlantDeviceAssignment", a.assignment, [&](int64_t id) {
+         v1::UpdatePlantDeviceAssignmentRequest r; r.mutable_plant_device_assignment()->set_id(id);
+         r.mutable_update_mask()->add_paths("is_active"); v1::PlantDeviceAssignment o;
+         return plants_->UpdatePlantDeviceAssignment(Context(t).get(), r, &o); }},
+      {"DeletePlantDeviceAssignment", a.assignment, [&](int64_t id) {
+         v1::DeletePlantDeviceAssignmentRequest r; r.set_id(id); google::protobuf::Empty o;
+         return plants_->DeletePlantDeviceAssignment(Context(t).get(), r, &o); }},
+      {"CreateAlertRule", a.plant, [&](int64_t id) {
+         v1::CreateAlertRuleRequest r; r.mutable_alert_rule()->set_plant_id(id);
+         r.mutable_alert_rule()->set_rule_name("x"); r.mutable_alert_rule()->set_rule_type("threshold");
+         r.mutable_alert_rule()->set_parameter_name("light");
+         r.mutable_alert_rule()->set_condition_operator(">"); v1::AlertRule o;
+         return alerts_->CreateAlertRule(Context(t).get(), r, &o); }},
+      {"GetAlertRule", a.rule, [&](int64_t id) {
+         v1::GetAlertRuleRequest r; r.set_id(id); v1::AlertRule o;
+         return alerts_->GetAlertRule(Context(t).get(), r, &o); }},
+      {"UpdateAlertRule", a.rule, [&](int64_t id) {
+         v1::UpdateAlertRuleRequest r; r.mutable_alert_rule()->set_id(id);
+         r.mutable_update_mask()->add_paths("is_active"); v1::AlertRule o;
+         return alerts_->UpdateAlertRule(Context(t).get(), r, &o); }},
+      {"DeleteAlertRule", a.rule, [&](int64_t id) {
+         v1::DeleteAlertRuleRequest r; r.set_id(id); google::protobuf::Empty o;
+         return alerts_->DeleteAlertRule(Context(t).get(), r, &o); }},
+      {"GetAlert", a.alert, [&](int64_t id) {
+         v1::GetAlertRequest r; r.set_id(id); v1::Alert o;
+         return alerts_->GetAlert(Context(t).get(), r, &o); }},
+      {"AcknowledgeAlert", a.alert, [&](int64_t id) {
+         v1::AcknowledgeAlertRequest r; r.set_id(id); v1::Alert o;
+         return alerts_->AcknowledgeAlert(Context(t).get(), r, &o); }},
+      {"ResolveAlert", a.alert, [&](int64_t id) {
+         v1::ResolveAlertRequest r; r.set_id(id); v1::Alert o;
+         return alerts_->ResolveAlert(Context(t).get(), r, &o); }},
+      {"AcknowledgeAlerts", a.plant, [&](int64_t id) {
+         v1::AcknowledgeAlertsRequest r; r.set_plant_id(id); v1::AcknowledgeAlertsResponse o;
+         return alerts_->AcknowledgeAlerts(Context(t).get(), r, &o); }},
+      {"RecordReading", a.device, [&](int64_t id) {
+         v1::RecordReadingRequest r; r.mutable_sensor_data()->set_device_id(id);
+         r.mutable_sensor_data()->set_measurement_value(1);
+         r.mutable_sensor_data()->mutable_timestamp()->set_seconds(std::time(nullptr));
+         v1::SensorData o; return telemetry_->RecordReading(Context(t).get(), r, &o); }},
+      {"ListSensorData", a.device, [&](int64_t id) {
+         v1::ListSensorDataRequest r; r.set_device_id(id);
+         r.mutable_start_time()->set_seconds(0);
+         r.mutable_end_time()->set_seconds(std::time(nullptr) + 60);
+         v1::ListSensorDataResponse o; return telemetry_->ListSensorData(Context(t).get(), r, &o); }},
+  };
+  constexpr int64_t kMissing = 2147480000;
+  for (const auto& [name, foreign_id, call] : calls) {
+    SCOPED_TRACE(name);
+    grpc::Status foreign = call(foreign_id);
+    grpc::Status missing = call(kMissing);
+    EXPECT_EQ(foreign.error_code(), StatusCode::NOT_FOUND) << foreign.error_message();
+    EXPECT_EQ(Normalize(foreign, foreign_id), Normalize(missing, kMissing));
+  }
+
+  // Lists and filters show none of the first user's rows.
+  v1::ListDevicesResponse devices;
+  ASSERT_TRUE(devices_->ListDevices(Context(t).get(), {}, &devices).ok());
+  ASSERT_EQ(devices.devices_size(), 1);
+  EXPECT_EQ(devices.devices(0).id(), b_device);
+  v1::ListPlantsResponse plants;
+  ASSERT_TRUE(plants_->ListPlants(Context(t).get(), {}, &plants).ok());
+  ASSERT_EQ(plants.plants_size(), 1);
+  v1::ListPlantDeviceAssignmentsRequest assignments_of_a;
+  assignments_of_a.set_device_id(a.device);
+  v1::ListPlantDeviceAssignmentsResponse assignments;
+  ASSERT_TRUE(plants_->ListPlantDeviceAssignments(Context(t).get(), assignments_of_a, &assignments).ok());
+  EXPECT_EQ(assignments.plant_device_assignments_size(), 0);
+  v1::ListAlertRulesRequest rules_of_a;
+  rules_of_a.set_plant_id(a.plant);
+  v1::ListAlertRulesResponse rules;
+  ASSERT_TRUE(alerts_->ListAlertRules(Context(t).get(), rules_of_a, &rules).ok());
+  EXPECT_EQ(rules.alert_rules_size(), 0);
+  v1::ListAlertsResponse alerts;
+  ASSERT_TRUE(alerts_->ListAlerts(Context(t).get(), {}, &alerts).ok());
+  EXPECT_EQ(alerts.alerts_size(), 0);
+  v1::AcknowledgeAlertsResponse bulk;
+  ASSERT_TRUE(alerts_->AcknowledgeAlerts(Context(t).get(), {}, &bulk).ok());
+  EXPECT_EQ(bulk.acknowledged_count(), 0);
+
+  EXPECT_EQ(snapshot(), before) << "the second user's calls changed something";
+}
+
+}  // namespace
+}  // namespace plantmon
