@@ -1,0 +1,48 @@
+# Sourced by shell tests: a fresh database and a live plantmon_server on a free
+# port, both removed on exit. Needs the PostgreSQL that tools/test starts.
+#   start_plantmon_server   # sets PLANTMON_PORT and PLANTMON_SERVER_LOG
+set -euo pipefail
+
+runfiles="$TEST_SRCDIR/$TEST_WORKSPACE"
+: "${PLANTMON_TEST_PGHOST:?run through tools/test}"
+export POSTGRES_DB_HOST=$PLANTMON_TEST_PGHOST
+export POSTGRES_DB_PORT=$PLANTMON_TEST_PGPORT
+export POSTGRES_DB_USER=$PLANTMON_TEST_PGUSER
+export POSTGRES_DB_PASSWORD=$PLANTMON_TEST_PGPASSWORD
+export POSTGRES_DB_NAME="plantmon_e2e_$$_$RANDOM"
+export PLANTMON_BCRYPT_COST=10
+export PGPASSWORD=$PLANTMON_TEST_PGPASSWORD
+cd "$TEST_TMPDIR"
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+psql_admin() {
+  psql -X -q -t -A -h "$POSTGRES_DB_HOST" -p "$POSTGRES_DB_PORT" -U "$POSTGRES_DB_USER" "$@"
+}
+
+server_pid=""
+stop_plantmon_server() {
+  if [[ -n "$server_pid" ]]; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=""
+  fi
+  psql_admin -d postgres -c "DROP DATABASE IF EXISTS $POSTGRES_DB_NAME WITH (FORCE)" >/dev/null || true
+}
+trap stop_plantmon_server EXIT
+
+start_plantmon_server() {
+  "$runfiles/tools/plantmon_db" init >/dev/null
+  "$runfiles/tools/plantmon_db" seed >/dev/null
+  PLANTMON_SERVER_LOG="$TEST_TMPDIR/server.log"
+  PLANTMON_LISTEN_ADDR=127.0.0.1:0 "$runfiles/services/plantmon_server" >"$PLANTMON_SERVER_LOG" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 200); do
+    PLANTMON_PORT=$(sed -n 's/^plantmon: serving on port \([0-9]*\).*/\1/p' "$PLANTMON_SERVER_LOG")
+    [[ -n "$PLANTMON_PORT" ]] && return 0
+    kill -0 "$server_pid" 2>/dev/null || { cat "$PLANTMON_SERVER_LOG" >&2; fail "server exited"; }
+    sleep 0.05
+  done
+  cat "$PLANTMON_SERVER_LOG" >&2
+  fail "server did not start"
+}
