@@ -13,7 +13,7 @@ using auth::Caller;
 
 constexpr std::initializer_list<absl::string_view> kRuleFields = {
     "rule_name", "rule_type", "parameter_name", "condition_operator",
-    "threshold_value", "severity", "is_active"};
+    "threshold_value", "severity", "is_active", "threshold_high"};
 
 absl::Status CheckRuleField(const v1::AlertRule& value, const std::string& path) {
   if (path == "rule_name") return CheckText(value.rule_name(), "alert_rule.rule_name", 255, true);
@@ -24,8 +24,15 @@ absl::Status CheckRuleField(const v1::AlertRule& value, const std::string& path)
     return CheckOneOf(value.parameter_name(), "alert_rule.parameter_name", kParameterNames);
   }
   if (path == "condition_operator") {
+    // Range and deviation rules ignore the operator (they store '>').
+    if (value.rule_type() != "threshold" && value.condition_operator().empty()) {
+      return absl::OkStatus();
+    }
     return CheckOneOf(value.condition_operator(), "alert_rule.condition_operator",
                       kConditionOperators);
+  }
+  if (path == "threshold_high" && value.has_threshold_high()) {
+    return CheckFinite(value.threshold_high(), "alert_rule.threshold_high");
   }
   if (path == "threshold_value") {
     return CheckFinite(value.threshold_value(), "alert_rule.threshold_value");
@@ -49,13 +56,24 @@ grpc::Status AlertServiceImpl::CreateAlertRule(grpc::ServerContext* context,
     }
     ASSIGN_OR_RETURN(std::optional<storage::AlertSeverity> severity,
                      AlertSeverityFromProto(value.severity(), "alert_rule.severity"));
+    if (value.rule_type() == "range" &&
+        (!value.has_threshold_high() || value.threshold_high() < value.threshold_value())) {
+      return absl::InvalidArgumentError(
+          "range rules need alert_rule.threshold_high at or above threshold_value");
+    }
+    if (value.rule_type() == "deviation" && value.threshold_value() < 0) {
+      return absl::InvalidArgumentError(
+          "deviation rules need a threshold_value of 0 or more (a distance)");
+    }
     storage::AlertRule row;
     row.plant_id = value.plant_id();
     row.rule_name = value.rule_name();
     row.rule_type = value.rule_type();
     row.parameter_name = value.parameter_name();
-    row.condition_operator = value.condition_operator();
+    row.condition_operator =
+        value.rule_type() == "threshold" ? value.condition_operator() : ">";
     row.threshold_value = value.threshold_value();
+    if (value.rule_type() == "range") row.threshold_high = value.threshold_high();
     // The seed's default severity.
     row.severity = severity.value_or(storage::AlertSeverity::kWarning);
     row.is_active = true;
@@ -125,6 +143,9 @@ grpc::Status AlertServiceImpl::UpdateAlertRule(grpc::ServerContext* context,
       update.severity = *severity;
     }
     if (paths.count("is_active")) update.is_active = value.is_active();
+    if (paths.count("threshold_high")) {
+      update.threshold_high = OptionalField(value.has_threshold_high(), value.threshold_high());
+    }
     ASSIGN_OR_RETURN(storage::AlertRule updated,
                      alerts_.UpdateRule(caller.user_id(), value.id(), update));
     *response = ToProto(updated);
@@ -223,6 +244,41 @@ grpc::Status AlertServiceImpl::AcknowledgeAlerts(grpc::ServerContext* context,
     ASSIGN_OR_RETURN(int64_t count, alerts_.AcknowledgeAll(caller.user_id(), plant_id));
     response->set_acknowledged_count(count);
     return absl::OkStatus();
+  });
+}
+
+grpc::Status AlertServiceImpl::WatchAlerts(grpc::ServerContext* context,
+                                           const v1::WatchAlertsRequest* request,
+                                           grpc::ServerWriter<v1::WatchAlertsResponse>* writer) {
+  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
+    std::optional<int64_t> plant_id;
+    if (request->has_plant_id()) {
+      RETURN_IF_ERROR(CheckId(request->plant_id(), "plant_id"));
+      plant_id = request->plant_id();
+      // A foreign or missing plant is NOT_FOUND, as everywhere else.
+      RETURN_IF_ERROR(alerts_.CheckPlantOwned(caller.user_id(), *plant_id));
+    }
+    std::shared_ptr<storage::AlertSubscription> subscription =
+        listener_.Subscribe(caller.user_id());
+    // Sends headers now, so the client knows the watch is in place.
+    writer->SendInitialMetadata();
+    absl::Status result = absl::OkStatus();
+    while (!context->IsCancelled() && !subscription->closed()) {
+      std::optional<int64_t> alert_id = subscription->Next(absl::Milliseconds(200));
+      if (!alert_id.has_value()) continue;
+      absl::StatusOr<storage::Alert> alert = alerts_.GetAlert(caller.user_id(), *alert_id);
+      if (!alert.ok()) {
+        if (alert.status().code() == absl::StatusCode::kNotFound) continue;  // deleted since
+        result = alert.status();
+        break;
+      }
+      if (plant_id.has_value() && alert->plant_id != *plant_id) continue;
+      v1::WatchAlertsResponse change;
+      *change.mutable_alert() = ToProto(*alert);
+      if (!writer->Write(change)) break;
+    }
+    listener_.Unsubscribe(caller.user_id(), subscription);
+    return result;
   });
 }
 

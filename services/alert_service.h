@@ -3,6 +3,7 @@
 
 #include "plantmon/v1/alert.grpc.pb.h"
 #include "services/auth/authenticator.h"
+#include "storage/alert_listener.h"
 #include "storage/alert_repository.h"
 
 namespace plantmon::services {
@@ -10,9 +11,9 @@ namespace plantmon::services {
 // plantmon.v1.AlertService: the caller's alert rules and alerts.
 class AlertServiceImpl final : public v1::AlertService::Service {
  public:
-  AlertServiceImpl(storage::AlertRepository& alerts,
+  AlertServiceImpl(storage::AlertRepository& alerts, storage::AlertListener& listener,
                    auth::Authenticator& authenticator)
-      : alerts_(alerts), authenticator_(authenticator) {}
+      : alerts_(alerts), listener_(listener), authenticator_(authenticator) {}
 
   grpc::Status CreateAlertRule(grpc::ServerContext* context,
                                const v1::CreateAlertRuleRequest* request,
@@ -44,9 +45,12 @@ class AlertServiceImpl final : public v1::AlertService::Service {
   grpc::Status AcknowledgeAlerts(grpc::ServerContext* context,
                                  const v1::AcknowledgeAlertsRequest* request,
                                  v1::AcknowledgeAlertsResponse* response) override;
+  grpc::Status WatchAlerts(grpc::ServerContext* context, const v1::WatchAlertsRequest* request,
+                           grpc::ServerWriter<v1::WatchAlertsResponse>* writer) override;
 
  private:
   storage::AlertRepository& alerts_;
+  storage::AlertListener& listener_;
   auth::Authenticator& authenticator_;
 };
 

@@ -23,6 +23,15 @@ grpc::Status HandleAuthenticated(auth::Authenticator& authenticator,
   return ToGrpcStatus(body(*caller));
 }
 
+// For the ingestion methods, which also take API keys.
+template <typename Body>
+grpc::Status HandleIngestion(auth::Authenticator& authenticator,
+                             grpc::ServerContext* context, Body&& body) {
+  absl::StatusOr<auth::Caller> caller = authenticator.AuthenticateForIngestion(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  return ToGrpcStatus(body(*caller));
+}
+
 // For the public methods (sign-up, login): `body()` returns absl::Status.
 template <typename Body>
 grpc::Status HandlePublic(Body&& body) {

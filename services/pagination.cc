@@ -50,13 +50,14 @@ std::string MakePageToken(const QueryFingerprint& query,
 absl::StatusOr<PageCursor> ParsePage(int32_t page_size,
                                      const std::string& page_token,
                                      const QueryFingerprint& query,
-                                     size_t position_size) {
+                                     size_t position_size,
+                                     PageSizeLimits limits) {
   if (page_size < 0) {
     return absl::InvalidArgumentError("page_size must not be negative");
   }
   PageCursor cursor;
-  cursor.page_size = page_size == 0 ? kDefaultPageSize
-                                    : std::min<int32_t>(page_size, kMaxPageSize);
+  cursor.page_size = page_size == 0 ? limits.default_size
+                                    : std::min<int32_t>(page_size, limits.max_size);
   if (page_token.empty()) return cursor;
   if (page_token.size() > 512) return BadToken();
   std::string payload;

@@ -45,12 +45,18 @@ class QueryFingerprint {
   std::string text_;
 };
 
+struct PageSizeLimits {
+  int default_size = kDefaultPageSize;
+  int max_size = kMaxPageSize;
+};
+
 // Validates page_size (negative is INVALID_ARGUMENT; 0 means the default;
 // above the maximum is capped) and decodes page_token for this query.
 absl::StatusOr<PageCursor> ParsePage(int32_t page_size,
                                      const std::string& page_token,
                                      const QueryFingerprint& query,
-                                     size_t position_size);
+                                     size_t position_size,
+                                     PageSizeLimits limits = {});
 
 // The token for the page after `position`.
 std::string MakePageToken(const QueryFingerprint& query,

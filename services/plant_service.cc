@@ -1,5 +1,7 @@
 #include "services/plant_service.h"
 
+#include <map>
+
 #include "services/handler.h"
 #include "services/pagination.h"
 #include "services/proto_mapping.h"
@@ -408,6 +410,76 @@ grpc::Status PlantServiceImpl::DeletePlantDeviceAssignment(
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     RETURN_IF_ERROR(CheckId(request->id(), "id"));
     return plants_.DeleteAssignment(caller.user_id(), request->id());
+  });
+}
+
+// --- composite views --------------------------------------------------------
+
+grpc::Status PlantServiceImpl::GetPlantOverview(grpc::ServerContext* context,
+                                                const v1::GetPlantOverviewRequest* request,
+                                                v1::PlantOverview* response) {
+  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
+    RETURN_IF_ERROR(CheckId(request->id(), "id"));
+    ASSIGN_OR_RETURN(storage::Plant plant, plants_.GetPlant(caller.user_id(), request->id()));
+    ASSIGN_OR_RETURN(storage::PlantType species, catalog_.GetPlantType(plant.plant_type_id));
+    *response->mutable_plant() = ToProto(plant);
+    *response->mutable_plant_type() = ToProto(species);
+
+    storage::AssignmentFilter active;
+    active.plant_id = plant.id;
+    active.is_active = true;
+    ASSIGN_OR_RETURN(std::vector<storage::PlantDeviceAssignment> assignments,
+                     plants_.ListAssignments(caller.user_id(), active, {0, kMaxPageSize}));
+    std::vector<int64_t> device_ids;
+    for (const auto& assignment : assignments) device_ids.push_back(assignment.device_id);
+    std::map<int64_t, storage::SensorReading> latest;
+    if (!device_ids.empty()) {
+      ASSIGN_OR_RETURN(std::vector<storage::SensorReading> readings,
+                       telemetry_.Latest(caller.user_id(), device_ids));
+      for (auto& reading : readings) latest[reading.device_id] = reading;
+    }
+    for (const auto& assignment : assignments) {
+      v1::AssignedDevice* out = response->add_assigned_devices();
+      *out->mutable_assignment() = ToProto(assignment);
+      ASSIGN_OR_RETURN(storage::Device device,
+                       devices_.Get(caller.user_id(), assignment.device_id));
+      *out->mutable_device() = ToProto(device);
+      if (auto it = latest.find(device.id); it != latest.end()) {
+        *out->mutable_latest_reading() = ToProto(it->second);
+      }
+    }
+
+    storage::AlertFilter open;
+    open.plant_id = plant.id;
+    open.open_only = true;
+    ASSIGN_OR_RETURN(std::vector<storage::Alert> alerts,
+                     alerts_.ListAlerts(caller.user_id(), open, {0, kMaxPageSize}));
+    for (const auto& alert : alerts) *response->add_open_alerts() = ToProto(alert);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status PlantServiceImpl::ListTopAnomalousPlants(
+    grpc::ServerContext* context, const v1::ListTopAnomalousPlantsRequest* request,
+    v1::ListTopAnomalousPlantsResponse* response) {
+  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
+    if (request->limit() < 0 || request->limit() > 100) {
+      return absl::InvalidArgumentError("limit must be between 0 (meaning 5) and 100");
+    }
+    const int limit = request->limit() == 0 ? 5 : request->limit();
+    if (!request->has_start_time() || !request->has_end_time()) {
+      return absl::InvalidArgumentError("start_time and end_time are required");
+    }
+    ASSIGN_OR_RETURN(absl::Time start, TimeFromProto(request->start_time(), "start_time"));
+    ASSIGN_OR_RETURN(absl::Time end, TimeFromProto(request->end_time(), "end_time"));
+    if (end <= start) return absl::InvalidArgumentError("end_time must be after start_time");
+    ASSIGN_OR_RETURN(auto plants, plants_.TopAnomalous(caller.user_id(), start, end, limit));
+    for (const auto& [plant, count] : plants) {
+      v1::AnomalousPlant* out = response->add_plants();
+      *out->mutable_plant() = ToProto(plant);
+      out->set_anomaly_count(count);
+    }
+    return absl::OkStatus();
   });
 }
 

@@ -3,8 +3,11 @@
 
 #include "plantmon/v1/plant.grpc.pb.h"
 #include "services/auth/authenticator.h"
+#include "storage/alert_repository.h"
 #include "storage/catalog_repository.h"
+#include "storage/device_repository.h"
 #include "storage/plant_repository.h"
+#include "storage/telemetry_repository.h"
 
 namespace plantmon::services {
 
@@ -12,10 +15,15 @@ namespace plantmon::services {
 // their device assignments.
 class PlantServiceImpl final : public v1::PlantService::Service {
  public:
-  PlantServiceImpl(storage::CatalogRepository& catalog,
-                   storage::PlantRepository& plants,
-                   auth::Authenticator& authenticator)
-      : catalog_(catalog), plants_(plants), authenticator_(authenticator) {}
+  PlantServiceImpl(storage::CatalogRepository& catalog, storage::PlantRepository& plants,
+                   storage::DeviceRepository& devices, storage::TelemetryRepository& telemetry,
+                   storage::AlertRepository& alerts, auth::Authenticator& authenticator)
+      : catalog_(catalog),
+        plants_(plants),
+        devices_(devices),
+        telemetry_(telemetry),
+        alerts_(alerts),
+        authenticator_(authenticator) {}
 
   grpc::Status CreatePlantType(grpc::ServerContext* context,
                                const v1::CreatePlantTypeRequest* request,
@@ -69,10 +77,19 @@ class PlantServiceImpl final : public v1::PlantService::Service {
       grpc::ServerContext* context,
       const v1::DeletePlantDeviceAssignmentRequest* request,
       google::protobuf::Empty* response) override;
+  grpc::Status GetPlantOverview(grpc::ServerContext* context,
+                                const v1::GetPlantOverviewRequest* request,
+                                v1::PlantOverview* response) override;
+  grpc::Status ListTopAnomalousPlants(grpc::ServerContext* context,
+                                      const v1::ListTopAnomalousPlantsRequest* request,
+                                      v1::ListTopAnomalousPlantsResponse* response) override;
 
  private:
   storage::CatalogRepository& catalog_;
   storage::PlantRepository& plants_;
+  storage::DeviceRepository& devices_;
+  storage::TelemetryRepository& telemetry_;
+  storage::AlertRepository& alerts_;
   auth::Authenticator& authenticator_;
 };
 

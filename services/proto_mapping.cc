@@ -175,6 +175,7 @@ v1::AlertRule ToProto(const storage::AlertRule& rule) {
   out.set_is_active(rule.is_active);
   SetTimestamp(rule.created_at, out.mutable_created_at());
   SetTimestamp(rule.updated_at, out.mutable_updated_at());
+  if (rule.threshold_high) out.set_threshold_high(*rule.threshold_high);
   return out;
 }
 
@@ -198,6 +199,12 @@ v1::Alert ToProto(const storage::Alert& alert) {
   }
   SetTimestamp(alert.created_at, out.mutable_created_at());
   SetTimestamp(alert.updated_at, out.mutable_updated_at());
+  out.set_occurrence_count(alert.occurrence_count);
+  if (alert.latest_value) out.set_latest_value(*alert.latest_value);
+  if (alert.worst_value) out.set_worst_value(*alert.worst_value);
+  if (alert.last_triggered_at) {
+    SetTimestamp(*alert.last_triggered_at, out.mutable_last_triggered_at());
+  }
   return out;
 }
 

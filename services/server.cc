@@ -16,7 +16,10 @@
 #include "services/plant_service.h"
 #include "services/telemetry_service.h"
 #include "services/user_service.h"
+#include "storage/alert_listener.h"
 #include "storage/alert_repository.h"
+#include "storage/api_key_repository.h"
+#include "storage/ingest_repository.h"
 #include "storage/catalog_repository.h"
 #include "storage/device_repository.h"
 #include "storage/migration_runner.h"
@@ -27,28 +30,34 @@
 namespace plantmon::services {
 
 struct ServiceBundle {
-  ServiceBundle(storage::ConnectionPool& pool, auth::PasswordHasher password_hasher,
-                absl::Duration token_lifetime)
+  ServiceBundle(storage::ConnectionPool& pool, const storage::DatabaseConfig& database,
+                auth::PasswordHasher password_hasher, absl::Duration token_lifetime)
       : users(pool),
+        api_keys(pool),
         catalog(pool),
         devices(pool),
         plants(pool),
         alerts(pool),
         telemetry(pool),
+        ingest(pool),
+        listener(database),
         hasher(password_hasher),
-        authenticator(users, token_lifetime),
-        user_service(users, authenticator, hasher),
+        authenticator(users, api_keys, token_lifetime),
+        user_service(users, api_keys, authenticator, hasher),
         device_service(catalog, devices, authenticator),
-        plant_service(catalog, plants, authenticator),
-        alert_service(alerts, authenticator),
-        telemetry_service(telemetry, authenticator) {}
+        plant_service(catalog, plants, devices, telemetry, alerts, authenticator),
+        alert_service(alerts, listener, authenticator),
+        telemetry_service(telemetry, ingest, authenticator) {}
 
   storage::UserRepository users;
+  storage::ApiKeyRepository api_keys;
   storage::CatalogRepository catalog;
   storage::DeviceRepository devices;
   storage::PlantRepository plants;
   storage::AlertRepository alerts;
   storage::TelemetryRepository telemetry;
+  storage::IngestRepository ingest;
+  storage::AlertListener listener;
   auth::PasswordHasher hasher;
   auth::Authenticator authenticator;
   UserServiceImpl user_service;
@@ -95,8 +104,8 @@ absl::StatusOr<std::unique_ptr<PlantmonServer>> PlantmonServer::Start(
   absl::StatusOr<auth::PasswordHasher> hasher =
       auth::PasswordHasher::Create(options.bcrypt_cost);
   if (!hasher.ok()) return hasher.status();
-  server->services_ = std::make_unique<ServiceBundle>(*server->pool_, *hasher,
-                                                      options.token_lifetime);
+  server->services_ = std::make_unique<ServiceBundle>(*server->pool_, options.database,
+                                                      *hasher, options.token_lifetime);
   server->health_ = std::make_unique<HealthService>(ServiceBundle::Names());
 
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

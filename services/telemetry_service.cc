@@ -1,5 +1,6 @@
 #include "services/telemetry_service.h"
 
+#include "absl/strings/str_cat.h"
 #include "services/handler.h"
 #include "services/pagination.h"
 #include "services/proto_mapping.h"
@@ -11,44 +12,178 @@ namespace {
 
 // Clocks of gateways drift; a reading further in the future is refused.
 constexpr absl::Duration kMaxClockSkew = absl::Minutes(5);
+// Readings are small: a day at one a minute fits one page.
+constexpr PageSizeLimits kReadingPageLimits{1000, 10000};
+constexpr int64_t kMaxBuckets = 10000;
+constexpr size_t kMaxLatestDevices = 1000;
+
+// The checks every reading passes before it reaches storage, whichever
+// method brought it. A failure is the reason reported for that reading.
+absl::Status CheckReading(const storage::IncomingReading& reading, absl::Time now) {
+  if (reading.device_id) {
+    RETURN_IF_ERROR(CheckId(*reading.device_id, "device_id"));
+  } else if (reading.unique_identifier) {
+    RETURN_IF_ERROR(CheckText(*reading.unique_identifier, "unique_identifier", 255, true));
+  } else {
+    return absl::InvalidArgumentError("device_id or unique_identifier is required");
+  }
+  RETURN_IF_ERROR(CheckFinite(reading.measurement_value, "measurement_value"));
+  if (reading.measurement_unit) {
+    RETURN_IF_ERROR(CheckText(*reading.measurement_unit, "measurement_unit", 50, false));
+  }
+  RETURN_IF_ERROR(CheckRange(reading.data_quality, "data_quality", 0, 100));
+  if (reading.raw_data) {
+    RETURN_IF_ERROR(CheckText(*reading.raw_data, "raw_data", kMaxTextBytes, false));
+  }
+  if (reading.timestamp > now + kMaxClockSkew) {
+    return absl::InvalidArgumentError("timestamp is more than 5 minutes in the future");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<storage::IncomingReading> FromIncoming(const v1::IncomingReading& in,
+                                                      int64_t index, absl::Time now) {
+  storage::IncomingReading reading;
+  reading.index = index;
+  if (in.device_case() == v1::IncomingReading::kDeviceId) reading.device_id = in.device_id();
+  if (in.device_case() == v1::IncomingReading::kUniqueIdentifier) {
+    reading.unique_identifier = in.unique_identifier();
+  }
+  reading.measurement_value = in.measurement_value();
+  reading.measurement_unit = OptionalField(in.has_measurement_unit(), in.measurement_unit());
+  reading.data_quality = in.has_data_quality() ? in.data_quality() : 100;
+  reading.is_anomaly = OptionalField(in.has_is_anomaly(), in.is_anomaly());
+  if (!in.has_timestamp()) return absl::InvalidArgumentError("timestamp is required");
+  ASSIGN_OR_RETURN(reading.timestamp, TimeFromProto(in.timestamp(), "timestamp"));
+  reading.raw_data = OptionalField(in.has_raw_data(), in.raw_data());
+  RETURN_IF_ERROR(CheckReading(reading, now));
+  return reading;
+}
+
+// Validates a batch: good readings to store, bad ones rejected with reasons.
+void SplitBatch(const google::protobuf::RepeatedPtrField<v1::IncomingReading>& batch,
+                int64_t first_index, std::vector<storage::IncomingReading>& valid,
+                std::vector<storage::RejectedReading>& rejected) {
+  const absl::Time now = absl::Now();
+  valid.reserve(batch.size());
+  int64_t index = first_index;
+  for (const v1::IncomingReading& in : batch) {
+    absl::StatusOr<storage::IncomingReading> reading = FromIncoming(in, index, now);
+    if (reading.ok()) {
+      valid.push_back(*std::move(reading));
+    } else {
+      rejected.push_back({index, std::string(reading.status().message())});
+    }
+    ++index;
+  }
+}
+
+template <typename Response>
+void AddRejections(const storage::IngestResult& result, Response* response) {
+  for (const storage::RejectedReading& rejection : result.rejections) {
+    v1::RejectedReading* out = response->add_rejected_readings();
+    out->set_index(rejection.index);
+    out->set_reason(rejection.reason);
+  }
+}
+
+absl::StatusOr<absl::Time> RequiredTime(bool present, const google::protobuf::Timestamp& value,
+                                        absl::string_view field) {
+  if (!present) return absl::InvalidArgumentError(absl::StrCat(field, " is required"));
+  return TimeFromProto(value, field);
+}
+
+absl::Status CheckTimeRange(absl::Time start, absl::Time end) {
+  if (end <= start) return absl::InvalidArgumentError("end_time must be after start_time");
+  return absl::OkStatus();
+}
 
 }  // namespace
 
 grpc::Status TelemetryServiceImpl::RecordReading(grpc::ServerContext* context,
                                                  const v1::RecordReadingRequest* request,
                                                  v1::SensorData* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
+  return HandleIngestion(authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
     const v1::SensorData& value = request->sensor_data();
-    RETURN_IF_ERROR(CheckId(value.device_id(), "sensor_data.device_id"));
-    RETURN_IF_ERROR(CheckFinite(value.measurement_value(), "sensor_data.measurement_value"));
-    RETURN_IF_ERROR(CheckOptionalText(value.has_measurement_unit(), value.measurement_unit(),
-                                      "sensor_data.measurement_unit", 50));
-    RETURN_IF_ERROR(CheckRange(value.data_quality(), "sensor_data.data_quality", 0, 100));
-    RETURN_IF_ERROR(CheckOptionalText(value.has_raw_data(), value.raw_data(),
-                                      "sensor_data.raw_data", kMaxTextBytes));
-    if (!value.has_timestamp()) {
-      return absl::InvalidArgumentError("sensor_data.timestamp is required");
-    }
-    ASSIGN_OR_RETURN(absl::Time timestamp,
-                     TimeFromProto(value.timestamp(), "sensor_data.timestamp"));
-    if (timestamp > absl::Now() + kMaxClockSkew) {
-      return absl::InvalidArgumentError(
-          "sensor_data.timestamp is more than 5 minutes in the future");
-    }
-    storage::SensorReading reading;
+    storage::IncomingReading reading;
     reading.device_id = value.device_id();
     reading.measurement_value = value.measurement_value();
     reading.measurement_unit =
         OptionalField(value.has_measurement_unit(), value.measurement_unit());
-    // proto3 cannot tell 0 from unset for data_quality; 0 means "unusable",
-    // which is still a valid quality, so the column default is not applied.
+    // proto3 cannot tell 0 from unset here; 0 ("unusable") is a valid quality.
     reading.data_quality = value.data_quality();
-    reading.is_anomaly = value.is_anomaly();
-    reading.timestamp = timestamp;
+    if (value.is_anomaly()) reading.is_anomaly = true;
     reading.raw_data = OptionalField(value.has_raw_data(), value.raw_data());
-    ASSIGN_OR_RETURN(storage::SensorReading stored,
-                     telemetry_.Record(caller.user_id(), reading));
+    ASSIGN_OR_RETURN(reading.timestamp, RequiredTime(value.has_timestamp(), value.timestamp(),
+                                                     "sensor_data.timestamp"));
+    if (absl::Status valid = CheckReading(reading, absl::Now()); !valid.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("sensor_data.", valid.message()));
+    }
+    ASSIGN_OR_RETURN(storage::SensorReading stored, ingest_.IngestOne(caller.user_id(), reading));
     *response = ToProto(stored);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status TelemetryServiceImpl::UploadReadings(
+    grpc::ServerContext* context, grpc::ServerReader<v1::UploadReadingsRequest>* reader,
+    v1::UploadReadingsResponse* response) {
+  return HandleIngestion(authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
+    v1::UploadReadingsRequest request;
+    int64_t next_index = 0;
+    while (reader->Read(&request)) {
+      std::optional<storage::BatchKey> key;
+      if (!request.gateway_id().empty() || request.sequence() != 0) {
+        RETURN_IF_ERROR(CheckText(request.gateway_id(), "gateway_id", 255, true));
+        if (request.sequence() == 0 || request.sequence() > INT64_MAX) {
+          return absl::InvalidArgumentError("sequence must be positive with a gateway_id");
+        }
+        key = storage::BatchKey{request.gateway_id(), static_cast<int64_t>(request.sequence())};
+      }
+      std::vector<storage::IncomingReading> valid;
+      std::vector<storage::RejectedReading> rejected;
+      SplitBatch(request.readings(), next_index, valid, rejected);
+      next_index += request.readings_size();
+      ASSIGN_OR_RETURN(storage::IngestResult result,
+                       ingest_.Ingest(caller.user_id(), valid, std::move(rejected), key));
+      response->set_accepted_count(response->accepted_count() + result.accepted);
+      response->set_duplicate_count(response->duplicate_count() + result.duplicate);
+      response->set_rejected_count(response->rejected_count() + result.rejected);
+      AddRejections(result, response);
+    }
+    if (context->IsCancelled()) return absl::CancelledError("the client went away");
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status TelemetryServiceImpl::StreamReadings(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<v1::StreamReadingsResponse, v1::StreamReadingsRequest>* stream) {
+  return HandleIngestion(authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
+    v1::StreamReadingsRequest request;
+    while (stream->Read(&request)) {
+      RETURN_IF_ERROR(CheckText(request.gateway_id(), "gateway_id", 255, true));
+      if (request.sequence() == 0 || request.sequence() > INT64_MAX) {
+        return absl::InvalidArgumentError("sequence must be positive");
+      }
+      std::vector<storage::IncomingReading> valid;
+      std::vector<storage::RejectedReading> rejected;
+      SplitBatch(request.readings(), 0, valid, rejected);
+      ASSIGN_OR_RETURN(
+          storage::IngestResult result,
+          ingest_.Ingest(caller.user_id(), valid, std::move(rejected),
+                         storage::BatchKey{request.gateway_id(),
+                                           static_cast<int64_t>(request.sequence())}));
+      // Acknowledged only now: the batch is committed.
+      v1::StreamReadingsResponse ack;
+      ack.set_sequence(request.sequence());
+      ack.set_accepted_count(result.accepted);
+      ack.set_duplicate_count(result.duplicate);
+      ack.set_rejected_count(result.rejected);
+      AddRejections(result, &ack);
+      if (!stream->Write(ack)) break;
+    }
+    if (context->IsCancelled()) return absl::CancelledError("the client went away");
     return absl::OkStatus();
   });
 }
@@ -58,37 +193,125 @@ grpc::Status TelemetryServiceImpl::ListSensorData(grpc::ServerContext* context,
                                                   v1::ListSensorDataResponse* response) {
   return HandleAuthenticated(authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
     RETURN_IF_ERROR(CheckId(request->device_id(), "device_id"));
-    if (!request->has_start_time() || !request->has_end_time()) {
-      return absl::InvalidArgumentError("start_time and end_time are required");
-    }
-    ASSIGN_OR_RETURN(absl::Time start, TimeFromProto(request->start_time(), "start_time"));
-    ASSIGN_OR_RETURN(absl::Time end, TimeFromProto(request->end_time(), "end_time"));
-    if (end <= start) {
-      return absl::InvalidArgumentError("end_time must be after start_time");
+    ASSIGN_OR_RETURN(absl::Time start, RequiredTime(request->has_start_time(),
+                                                    request->start_time(), "start_time"));
+    ASSIGN_OR_RETURN(absl::Time end,
+                     RequiredTime(request->has_end_time(), request->end_time(), "end_time"));
+    RETURN_IF_ERROR(CheckTimeRange(start, end));
+    if (request->has_min_quality()) {
+      RETURN_IF_ERROR(CheckRange(request->min_quality(), "min_quality", 0, 100));
     }
     QueryFingerprint query("ListSensorData");
     query.Add("device_id", request->device_id())
         .Add("start", absl::ToUnixMicros(start))
-        .Add("end", absl::ToUnixMicros(end));
-    ASSIGN_OR_RETURN(PageCursor cursor,
-                     ParsePage(request->page_size(), request->page_token(), query, 2));
+        .Add("end", absl::ToUnixMicros(end))
+        .Add("newest_first", int64_t{request->newest_first()})
+        .Add("exclude_anomalies", int64_t{request->exclude_anomalies()})
+        .AddOptional("min_quality", request->has_min_quality(),
+                     int64_t{request->min_quality()});
+    ASSIGN_OR_RETURN(PageCursor cursor, ParsePage(request->page_size(), request->page_token(),
+                                                  query, 2, kReadingPageLimits));
     storage::ReadingQuery reading_query;
     reading_query.device_id = request->device_id();
     reading_query.start_time = start;
     reading_query.end_time = end;
     if (!cursor.position.empty()) {
-      reading_query.after = storage::ReadingCursor{
-          absl::FromUnixMicros(cursor.position[0]), cursor.position[1]};
+      reading_query.after = storage::ReadingCursor{absl::FromUnixMicros(cursor.position[0]),
+                                                   cursor.position[1]};
     }
     reading_query.limit = cursor.page_size + 1;
+    reading_query.newest_first = request->newest_first();
+    reading_query.min_quality = OptionalField(request->has_min_quality(), request->min_quality());
+    reading_query.exclude_anomalies = request->exclude_anomalies();
     ASSIGN_OR_RETURN(std::vector<storage::SensorReading> readings,
                      telemetry_.List(caller.user_id(), reading_query));
     response->set_next_page_token(
         FinishPage(readings, cursor, query, [](const storage::SensorReading& reading) {
           return std::vector<int64_t>{absl::ToUnixMicros(reading.timestamp), reading.id};
         }));
+    response->mutable_sensor_data()->Reserve(static_cast<int>(readings.size()));
     for (const storage::SensorReading& reading : readings) {
       *response->add_sensor_data() = ToProto(reading);
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status TelemetryServiceImpl::GetLatestReadings(grpc::ServerContext* context,
+                                                     const v1::GetLatestReadingsRequest* request,
+                                                     v1::GetLatestReadingsResponse* response) {
+  return HandleAuthenticated(authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
+    if (request->has_plant_id() == !request->device_ids().empty()) {
+      return absl::InvalidArgumentError("give either device_ids or plant_id");
+    }
+    std::vector<int64_t> devices;
+    if (request->has_plant_id()) {
+      RETURN_IF_ERROR(CheckId(request->plant_id(), "plant_id"));
+      ASSIGN_OR_RETURN(devices,
+                       telemetry_.ActiveDevicesOfPlant(caller.user_id(), request->plant_id()));
+    } else {
+      if (static_cast<size_t>(request->device_ids_size()) > kMaxLatestDevices) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("device_ids may name at most ", kMaxLatestDevices, " devices"));
+      }
+      for (int64_t id : request->device_ids()) {
+        RETURN_IF_ERROR(CheckId(id, "device_ids"));
+        devices.push_back(id);
+      }
+    }
+    if (devices.empty()) return absl::OkStatus();
+    ASSIGN_OR_RETURN(std::vector<storage::SensorReading> readings,
+                     telemetry_.Latest(caller.user_id(), devices));
+    for (const storage::SensorReading& reading : readings) {
+      *response->add_readings() = ToProto(reading);
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status TelemetryServiceImpl::AggregateSensorData(
+    grpc::ServerContext* context, const v1::AggregateSensorDataRequest* request,
+    v1::AggregateSensorDataResponse* response) {
+  return HandleAuthenticated(authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
+    RETURN_IF_ERROR(CheckId(request->device_id(), "device_id"));
+    ASSIGN_OR_RETURN(absl::Time start, RequiredTime(request->has_start_time(),
+                                                    request->start_time(), "start_time"));
+    ASSIGN_OR_RETURN(absl::Time end,
+                     RequiredTime(request->has_end_time(), request->end_time(), "end_time"));
+    RETURN_IF_ERROR(CheckTimeRange(start, end));
+    const absl::Duration width = absl::Seconds(request->bucket_width().seconds()) +
+                                 absl::Nanoseconds(request->bucket_width().nanos());
+    if (width < absl::Minutes(1) || width > absl::Hours(24)) {
+      return absl::InvalidArgumentError("bucket_width must be from one minute to one day");
+    }
+    const int64_t buckets = absl::Ceil(end - start, width) / width;
+    if (buckets > kMaxBuckets) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the range would make ", buckets, " buckets; the cap is ", kMaxBuckets,
+          ": widen bucket_width or narrow the range"));
+    }
+    if (request->has_min_quality()) {
+      RETURN_IF_ERROR(CheckRange(request->min_quality(), "min_quality", 0, 100));
+    }
+    storage::AggregateQuery query;
+    query.device_id = request->device_id();
+    query.start_time = start;
+    query.end_time = end;
+    query.bucket_width = width;
+    query.min_quality = OptionalField(request->has_min_quality(), request->min_quality());
+    query.exclude_anomalies = request->exclude_anomalies();
+    ASSIGN_OR_RETURN(std::vector<storage::ReadingBucket> rows,
+                     telemetry_.Aggregate(caller.user_id(), query));
+    for (const storage::ReadingBucket& row : rows) {
+      v1::SensorDataBucket* bucket = response->add_buckets();
+      SetTimestamp(row.start_time, bucket->mutable_start_time());
+      SetTimestamp(std::min(row.start_time + width, end), bucket->mutable_end_time());
+      bucket->set_count(row.count);
+      bucket->set_min_value(row.min_value);
+      bucket->set_max_value(row.max_value);
+      bucket->set_avg_value(row.avg_value);
+      bucket->set_first_value(row.first_value);
+      bucket->set_last_value(row.last_value);
     }
     return absl::OkStatus();
   });

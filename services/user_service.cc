@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/handler.h"
+#include "storage/sha256.h"
 #include "services/pagination.h"
 #include "services/proto_mapping.h"
 #include "services/status_macros.h"
@@ -41,9 +42,10 @@ absl::Status CheckCanSee(const auth::Caller& caller, int64_t user_id) {
 }  // namespace
 
 UserServiceImpl::UserServiceImpl(storage::UserRepository& users,
+                                 storage::ApiKeyRepository& api_keys,
                                  auth::Authenticator& authenticator,
                                  const auth::PasswordHasher& hasher)
-    : users_(users), authenticator_(authenticator), hasher_(hasher) {
+    : users_(users), api_keys_(api_keys), authenticator_(authenticator), hasher_(hasher) {
   absl::StatusOr<std::string> decoy = hasher_.Hash("decoy-password-never-used");
   decoy_hash_ = decoy.ok() ? *decoy : "";
 }
@@ -215,6 +217,65 @@ grpc::Status UserServiceImpl::GetCurrentUser(
     v1::User* response) {
   return HandleAuthenticated(authenticator_, context, [&](const auth::Caller& caller) {
     *response = ToProto(caller.user);
+    return absl::OkStatus();
+  });
+}
+
+namespace {
+
+v1::ApiKey ApiKeyToProto(const storage::ApiKey& key) {
+  v1::ApiKey out;
+  out.set_id(key.id);
+  out.set_name(key.name);
+  out.set_key_prefix(key.key_prefix);
+  SetTimestamp(key.created_at, out.mutable_created_at());
+  if (key.last_used_at) SetTimestamp(*key.last_used_at, out.mutable_last_used_at());
+  if (key.revoked_at) SetTimestamp(*key.revoked_at, out.mutable_revoked_at());
+  return out;
+}
+
+// API keys are managed with a login session, never with another API key
+// (Authenticate refuses keys).
+constexpr size_t kApiKeyPrefixLength = 12;
+
+}  // namespace
+
+grpc::Status UserServiceImpl::CreateApiKey(grpc::ServerContext* context,
+                                           const v1::CreateApiKeyRequest* request,
+                                           v1::CreateApiKeyResponse* response) {
+  return HandleAuthenticated(authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
+    RETURN_IF_ERROR(CheckText(request->name(), "name", 100, true));
+    ASSIGN_OR_RETURN(std::string random, auth::NewRandomToken());
+    const std::string secret = absl::StrCat(auth::kApiKeyPrefix, random);
+    ASSIGN_OR_RETURN(storage::ApiKey key,
+                     api_keys_.Create(caller.user_id(), request->name(),
+                                      secret.substr(0, kApiKeyPrefixLength),
+                                      storage::Sha256(secret)));
+    *response->mutable_api_key() = ApiKeyToProto(key);
+    response->set_secret(secret);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status UserServiceImpl::ListApiKeys(grpc::ServerContext* context,
+                                          const v1::ListApiKeysRequest* request,
+                                          v1::ListApiKeysResponse* response) {
+  return HandleAuthenticated(authenticator_, context, [&](const auth::Caller& caller) {
+    return PageById(
+        QueryFingerprint("ListApiKeys"), request->page_size(), request->page_token(),
+        [&](const storage::PageRequest& page) { return api_keys_.List(caller.user_id(), page); },
+        [&](const storage::ApiKey& key) { *response->add_api_keys() = ApiKeyToProto(key); },
+        response->mutable_next_page_token());
+  });
+}
+
+grpc::Status UserServiceImpl::RevokeApiKey(grpc::ServerContext* context,
+                                           const v1::RevokeApiKeyRequest* request,
+                                           v1::ApiKey* response) {
+  return HandleAuthenticated(authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
+    RETURN_IF_ERROR(CheckId(request->id(), "id"));
+    ASSIGN_OR_RETURN(storage::ApiKey key, api_keys_.Revoke(caller.user_id(), request->id()));
+    *response = ApiKeyToProto(key);
     return absl::OkStatus();
   });
 }

@@ -4,6 +4,7 @@
 #include "plantmon/v1/user.grpc.pb.h"
 #include "services/auth/authenticator.h"
 #include "services/auth/password_hasher.h"
+#include "storage/api_key_repository.h"
 #include "storage/user_repository.h"
 
 namespace plantmon::services {
@@ -12,6 +13,7 @@ namespace plantmon::services {
 class UserServiceImpl final : public v1::UserService::Service {
  public:
   UserServiceImpl(storage::UserRepository& users,
+                  storage::ApiKeyRepository& api_keys,
                   auth::Authenticator& authenticator,
                   const auth::PasswordHasher& hasher);
 
@@ -42,9 +44,19 @@ class UserServiceImpl final : public v1::UserService::Service {
   grpc::Status GetCurrentUser(grpc::ServerContext* context,
                               const v1::GetCurrentUserRequest* request,
                               v1::User* response) override;
+  grpc::Status CreateApiKey(grpc::ServerContext* context,
+                            const v1::CreateApiKeyRequest* request,
+                            v1::CreateApiKeyResponse* response) override;
+  grpc::Status ListApiKeys(grpc::ServerContext* context,
+                           const v1::ListApiKeysRequest* request,
+                           v1::ListApiKeysResponse* response) override;
+  grpc::Status RevokeApiKey(grpc::ServerContext* context,
+                            const v1::RevokeApiKeyRequest* request,
+                            v1::ApiKey* response) override;
 
  private:
   storage::UserRepository& users_;
+  storage::ApiKeyRepository& api_keys_;
   auth::Authenticator& authenticator_;
   const auth::PasswordHasher& hasher_;
   // A hash to verify against when the login names no account, so that an

@@ -64,7 +64,7 @@ inline constexpr std::initializer_list<absl::string_view> kRuleTypes = {
 inline constexpr std::initializer_list<absl::string_view> kParameterNames = {
     "soil_moisture", "temperature", "humidity", "light"};
 inline constexpr std::initializer_list<absl::string_view> kConditionOperators = {
-    "<", ">", "==", "!="};
+    "<", ">", "==", "!=", "<=", ">="};
 
 }  // namespace plantmon::services
 

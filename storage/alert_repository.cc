@@ -11,13 +11,16 @@ namespace {
 constexpr char kRuleColumns[] =
     "id, user_id, plant_id, rule_name, rule_type, parameter_name, "
     "condition_operator, threshold_value, severity::text, is_active, "
-    PLANTMON_EPOCH_US("created_at") ", " PLANTMON_EPOCH_US("updated_at");
+    PLANTMON_EPOCH_US("created_at") ", " PLANTMON_EPOCH_US("updated_at")
+    ", threshold_high";
 
 constexpr char kAlertColumns[] =
     "id, user_id, plant_id, rule_id, severity::text, status::text, message, "
     "triggered_value, threshold_value, " PLANTMON_EPOCH_US("triggered_at") ", "
     PLANTMON_EPOCH_US("acknowledged_at") ", " PLANTMON_EPOCH_US("resolved_at")
-    ", " PLANTMON_EPOCH_US("created_at") ", " PLANTMON_EPOCH_US("updated_at");
+    ", " PLANTMON_EPOCH_US("created_at") ", " PLANTMON_EPOCH_US("updated_at")
+    ", occurrence_count, latest_value, worst_value, "
+    PLANTMON_EPOCH_US("last_triggered_at");
 
 constexpr char kOwnedPlant[] =
     "SELECT 1 FROM plants WHERE id = $1 AND user_id = $2";
@@ -38,6 +41,7 @@ AlertRule ReadRule(const pqxx::row& row) {
   rule.is_active = reader.Next<bool>();
   rule.created_at = reader.NextTime();
   rule.updated_at = reader.NextTime();
+  rule.threshold_high = reader.NextOptional<double>();
   return rule;
 }
 
@@ -60,29 +64,80 @@ Alert ReadAlert(const pqxx::row& row) {
   alert.resolved_at = reader.NextOptionalTime();
   alert.created_at = reader.NextTime();
   alert.updated_at = reader.NextTime();
+  alert.occurrence_count = reader.Next<int64_t>();
+  alert.latest_value = reader.NextOptional<double>();
+  alert.worst_value = reader.NextOptional<double>();
+  alert.last_triggered_at = reader.NextOptionalTime();
   return alert;
+}
+
+// Parameters whose optimum plant_types records (it has none for soil moisture).
+bool SpeciesRecordsOptimum(const std::string& parameter_name) {
+  return parameter_name == "temperature" || parameter_name == "humidity" ||
+         parameter_name == "light";
+}
+
+// Deviation rules need an optimum for their parameter on the plant's species.
+absl::Status CheckDeviationHasOptimum(pqxx::work& transaction, int64_t plant_id,
+                                      const std::string& rule_type,
+                                      const std::string& parameter_name) {
+  if (rule_type != "deviation") return absl::OkStatus();
+  bool has_optimum = false;
+  if (SpeciesRecordsOptimum(parameter_name)) {
+    pqxx::result rows = transaction.exec_params(
+        "SELECT CASE $2 WHEN 'temperature' THEN t.optimal_temperature "
+        "WHEN 'humidity' THEN t.optimal_humidity "
+        "WHEN 'light' THEN t.optimal_light END IS NOT NULL "
+        "FROM plants p JOIN plant_types t ON t.id = p.plant_type_id WHERE p.id = $1",
+        plant_id, parameter_name);
+    has_optimum = !rows.empty() && rows[0][0].as<bool>();
+  }
+  if (has_optimum) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "a deviation rule needs the plant's species to have an optimal ",
+      parameter_name, ", and it has none"));
 }
 
 }  // namespace
 
+absl::Status ExplainRuleError(absl::Status status) {
+  if (ViolatedConstraint(status) == "alert_rules_range_check") {
+    return absl::InvalidArgumentError(
+        "range rules need threshold_high at or above threshold_value");
+  }
+  return status;
+}
+
+template <typename T>
+absl::StatusOr<T> ExplainedRule(absl::StatusOr<T> result) {
+  if (!result.ok()) return ExplainRuleError(result.status());
+  return result;
+}
+
 absl::StatusOr<AlertRule> AlertRepository::CreateRule(int64_t owner_id,
                                                       const AlertRule& rule) {
-  return RunInTransaction(
+  return ExplainedRule<AlertRule>(RunInTransaction(
       pool_, [&](pqxx::work& transaction) -> absl::StatusOr<AlertRule> {
         if (!ExistsWith(transaction, kOwnedPlant, rule.plant_id, owner_id)) {
           return NotFound("plant", rule.plant_id);
         }
+        if (absl::Status usable = CheckDeviationHasOptimum(
+                transaction, rule.plant_id, rule.rule_type, rule.parameter_name);
+            !usable.ok()) {
+          return usable;
+        }
         return ReadRule(transaction.exec_params1(
             std::string("INSERT INTO alert_rules (user_id, plant_id, rule_name, "
                         "rule_type, parameter_name, condition_operator, "
-                        "threshold_value, severity, is_active) VALUES "
-                        "($1, $2, $3, $4, $5, $6, $7, $8::alert_severity_enum, "
-                        "$9) RETURNING ") +
+                        "threshold_value, severity, is_active, threshold_high) "
+                        "VALUES ($1, $2, $3, $4, $5, $6, $7, "
+                        "$8::alert_severity_enum, $9, $10) RETURNING ") +
                 kRuleColumns,
             owner_id, rule.plant_id, rule.rule_name, rule.rule_type,
             rule.parameter_name, rule.condition_operator, rule.threshold_value,
-            AlertSeverityName(rule.severity), rule.is_active));
-      });
+            AlertSeverityName(rule.severity), rule.is_active,
+            rule.threshold_high));
+      }));
 }
 
 absl::StatusOr<AlertRule> AlertRepository::GetRule(int64_t owner_id,
@@ -109,26 +164,38 @@ absl::StatusOr<AlertRule> AlertRepository::UpdateRule(
     int64_t owner_id, int64_t id, const AlertRuleUpdate& update) {
   std::optional<std::string> severity;
   if (update.severity.has_value()) severity = AlertSeverityName(*update.severity);
-  return QueryOne<AlertRule>(
-      pool_, "alert rule", id, ReadRule,
-      std::string(
-          "UPDATE alert_rules SET "
-          "rule_name = CASE WHEN $3 THEN $4 ELSE rule_name END, "
-          "rule_type = CASE WHEN $5 THEN $6 ELSE rule_type END, "
-          "parameter_name = CASE WHEN $7 THEN $8 ELSE parameter_name END, "
-          "condition_operator = CASE WHEN $9 THEN $10 ELSE condition_operator END, "
-          "threshold_value = CASE WHEN $11 THEN $12::double precision ELSE threshold_value END, "
-          "severity = CASE WHEN $13 THEN $14::alert_severity_enum ELSE severity END, "
-          "is_active = CASE WHEN $15 THEN $16::boolean ELSE is_active END "
-          "WHERE id = $1 AND user_id = $2 RETURNING ") +
-          kRuleColumns,
-      id, owner_id, IsSet(update.rule_name), ValueOf(update.rule_name),
-      IsSet(update.rule_type), ValueOf(update.rule_type),
-      IsSet(update.parameter_name), ValueOf(update.parameter_name),
-      IsSet(update.condition_operator), ValueOf(update.condition_operator),
-      IsSet(update.threshold_value), ValueOf(update.threshold_value),
-      IsSet(update.severity), severity, IsSet(update.is_active),
-      ValueOf(update.is_active));
+  return ExplainedRule<AlertRule>(RunInTransaction(
+      pool_, [&](pqxx::work& transaction) -> absl::StatusOr<AlertRule> {
+        pqxx::result rows = transaction.exec_params(
+            std::string(
+                "UPDATE alert_rules SET "
+                "rule_name = CASE WHEN $3 THEN $4 ELSE rule_name END, "
+                "rule_type = CASE WHEN $5 THEN $6 ELSE rule_type END, "
+                "parameter_name = CASE WHEN $7 THEN $8 ELSE parameter_name END, "
+                "condition_operator = CASE WHEN $9 THEN $10 ELSE condition_operator END, "
+                "threshold_value = CASE WHEN $11 THEN $12::double precision ELSE threshold_value END, "
+                "severity = CASE WHEN $13 THEN $14::alert_severity_enum ELSE severity END, "
+                "is_active = CASE WHEN $15 THEN $16::boolean ELSE is_active END, "
+                "threshold_high = CASE WHEN $17 THEN $18::double precision ELSE threshold_high END "
+                "WHERE id = $1 AND user_id = $2 RETURNING ") +
+                kRuleColumns,
+            id, owner_id, IsSet(update.rule_name), ValueOf(update.rule_name),
+            IsSet(update.rule_type), ValueOf(update.rule_type),
+            IsSet(update.parameter_name), ValueOf(update.parameter_name),
+            IsSet(update.condition_operator), ValueOf(update.condition_operator),
+            IsSet(update.threshold_value), ValueOf(update.threshold_value),
+            IsSet(update.severity), severity, IsSet(update.is_active),
+            ValueOf(update.is_active), IsSet(update.threshold_high),
+            ValueOf(update.threshold_high));
+        if (rows.empty()) return NotFound("alert rule", id);
+        AlertRule rule = ReadRule(rows[0]);
+        if (absl::Status usable = CheckDeviationHasOptimum(
+                transaction, rule.plant_id, rule.rule_type, rule.parameter_name);
+            !usable.ok()) {
+          return usable;  // rolls the update back
+        }
+        return rule;
+      }));
 }
 
 absl::Status AlertRepository::DeleteRule(int64_t owner_id, int64_t id) {
@@ -175,10 +242,11 @@ absl::StatusOr<std::vector<Alert>> AlertRepository::ListAlerts(
           "AND ($5::alert_severity_enum IS NULL OR severity = $5) "
           "AND ($6::bigint IS NULL OR triggered_at >= epoch_us_to_timestamptz($6)) "
           "AND ($7::bigint IS NULL OR triggered_at < epoch_us_to_timestamptz($7)) "
+          "AND (NOT $9 OR status IN ('active', 'acknowledged')) "
           "ORDER BY id DESC LIMIT $8",
       owner_id, page.after_id, filter.plant_id, status, severity,
       OptionalMicros(filter.triggered_after),
-      OptionalMicros(filter.triggered_before), page.limit);
+      OptionalMicros(filter.triggered_before), page.limit, filter.open_only);
 }
 
 absl::StatusOr<Alert> AlertRepository::Transition(
@@ -236,6 +304,15 @@ absl::StatusOr<int64_t> AlertRepository::AcknowledgeAll(
                              owner_id, plant_id)
                 .affected_rows());
       });
+}
+
+absl::Status AlertRepository::CheckPlantOwned(int64_t owner_id, int64_t plant_id) {
+  return RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::Status {
+    if (!ExistsWith(transaction, kOwnedPlant, plant_id, owner_id)) {
+      return NotFound("plant", plant_id);
+    }
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace plantmon::storage

@@ -22,6 +22,8 @@ struct AlertFilter {
   std::optional<AlertSeverity> severity;
   std::optional<absl::Time> triggered_after;   // inclusive
   std::optional<absl::Time> triggered_before;  // exclusive
+  // Only ACTIVE and ACKNOWLEDGED alerts.
+  bool open_only = false;
 };
 
 // The `alert_rules` and `alerts` tables, scoped to an owner. The alert
@@ -58,6 +60,8 @@ class AlertRepository {
   // (NOT_FOUND for a plant that is not the owner's). Returns the count.
   absl::StatusOr<int64_t> AcknowledgeAll(int64_t owner_id,
                                          std::optional<int64_t> plant_id);
+  // OK when the plant is the owner's, NOT_FOUND otherwise.
+  absl::Status CheckPlantOwned(int64_t owner_id, int64_t plant_id);
 
  private:
   absl::StatusOr<Alert> Transition(int64_t owner_id, int64_t id,

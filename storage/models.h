@@ -202,6 +202,7 @@ struct AlertRule {
   bool is_active = true;
   absl::Time created_at;
   absl::Time updated_at;
+  std::optional<double> threshold_high;  // range rules
 };
 
 struct AlertRuleUpdate {
@@ -212,6 +213,7 @@ struct AlertRuleUpdate {
   FieldUpdate<double> threshold_value;
   FieldUpdate<AlertSeverity> severity;
   FieldUpdate<bool> is_active;
+  FieldUpdate<std::optional<double>> threshold_high;
 };
 
 struct Alert {
@@ -229,6 +231,10 @@ struct Alert {
   std::optional<absl::Time> resolved_at;
   absl::Time created_at;
   absl::Time updated_at;
+  int64_t occurrence_count = 1;
+  std::optional<double> latest_value;
+  std::optional<double> worst_value;
+  std::optional<absl::Time> last_triggered_at;
 };
 
 struct SensorReading {

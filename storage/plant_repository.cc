@@ -226,4 +226,28 @@ absl::Status PlantRepository::DeleteAssignment(int64_t owner_id, int64_t id) {
       id, owner_id);
 }
 
+absl::StatusOr<std::vector<std::pair<Plant, int64_t>>> PlantRepository::TopAnomalous(
+    int64_t owner_id, absl::Time start, absl::Time end, int limit) {
+  return RunInTransaction(
+      pool_,
+      [&](pqxx::work& transaction) -> absl::StatusOr<std::vector<std::pair<Plant, int64_t>>> {
+        std::vector<std::pair<Plant, int64_t>> plants;
+        for (const pqxx::row& row : transaction.exec_params(
+                 std::string("SELECT ") + kPlantColumns +
+                     ", c.anomaly_count FROM plants JOIN ("
+                     "SELECT a.plant_id, count(*) AS anomaly_count "
+                     "FROM plant_device_assignments a "
+                     "JOIN sensor_data s ON s.device_id = a.device_id AND s.is_anomaly "
+                     "AND s.\"timestamp\" >= epoch_us_to_timestamptz($2) "
+                     "AND s.\"timestamp\" < epoch_us_to_timestamptz($3) "
+                     "JOIN plants p ON p.id = a.plant_id AND p.user_id = $1 "
+                     "GROUP BY a.plant_id) c ON c.plant_id = plants.id "
+                     "ORDER BY c.anomaly_count DESC, plants.id LIMIT $4",
+                 owner_id, absl::ToUnixMicros(start), absl::ToUnixMicros(end), limit)) {
+          plants.emplace_back(ReadPlant(row), row[12].as<int64_t>());
+        }
+        return plants;
+      });
+}
+
 }  // namespace plantmon::storage

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "storage/connection_pool.h"
 #include "storage/models.h"
 
@@ -50,6 +51,12 @@ class PlantRepository {
   absl::StatusOr<PlantDeviceAssignment> UpdateAssignment(
       int64_t owner_id, int64_t id, const PlantDeviceAssignmentUpdate& update);
   absl::Status DeleteAssignment(int64_t owner_id, int64_t id);
+
+  // The owner's plants with the most anomalous readings (from devices
+  // assigned to them) in [start, end), most first: the seed's "top plants
+  // with most sensor anomalies", scoped to one user.
+  absl::StatusOr<std::vector<std::pair<Plant, int64_t>>> TopAnomalous(
+      int64_t owner_id, absl::Time start, absl::Time end, int limit);
 
  private:
   ConnectionPool& pool_;

@@ -1,5 +1,8 @@
 #include "storage/telemetry_repository.h"
 
+#include <set>
+
+#include "storage/pg_array.h"
 #include "storage/pqxx_status.h"
 #include "storage/row_reader.h"
 #include "storage/transaction.h"
@@ -32,34 +35,6 @@ SensorReading ReadReading(const pqxx::row& row) {
 
 }  // namespace
 
-absl::StatusOr<SensorReading> TelemetryRepository::Record(
-    int64_t owner_id, const SensorReading& reading) {
-  return RunInTransaction(
-      pool_, [&](pqxx::work& transaction) -> absl::StatusOr<SensorReading> {
-        pqxx::result stored = transaction.exec_params(
-            std::string(
-                "INSERT INTO sensor_data (device_id, measurement_value, "
-                "measurement_unit, data_quality, is_anomaly, \"timestamp\", "
-                "raw_data) SELECT d.id, $3, COALESCE($4, t.data_unit), $5, $6, "
-                "epoch_us_to_timestamptz($7), $8 FROM devices d "
-                "JOIN device_types t ON t.id = d.device_type_id "
-                "WHERE d.id = $1 AND d.user_id = $2 RETURNING ") +
-                kColumns,
-            reading.device_id, owner_id, reading.measurement_value,
-            reading.measurement_unit, reading.data_quality, reading.is_anomaly,
-            absl::ToUnixMicros(reading.timestamp), reading.raw_data);
-        if (stored.empty()) return NotFound("device", reading.device_id);
-        // A late reading never moves last_data_received back.
-        transaction.exec_params(
-            "UPDATE devices SET last_data_received = "
-            "epoch_us_to_timestamptz($2) WHERE id = $1 AND "
-            "(last_data_received IS NULL OR "
-            "last_data_received < epoch_us_to_timestamptz($2))",
-            reading.device_id, absl::ToUnixMicros(reading.timestamp));
-        return ReadReading(stored[0]);
-      });
-}
-
 absl::StatusOr<std::vector<SensorReading>> TelemetryRepository::List(
     int64_t owner_id, const ReadingQuery& query) {
   std::optional<int64_t> after_micros;
@@ -68,6 +43,23 @@ absl::StatusOr<std::vector<SensorReading>> TelemetryRepository::List(
     after_micros = absl::ToUnixMicros(query.after->timestamp);
     after_id = query.after->id;
   }
+  // Two fixed statements, one per direction, so each keeps its index scan
+  // on (device_id, timestamp) and no SQL is assembled at run time.
+  static constexpr char kFilters[] =
+      " FROM sensor_data WHERE device_id = $1 "
+      "AND \"timestamp\" >= epoch_us_to_timestamptz($2) "
+      "AND \"timestamp\" < epoch_us_to_timestamptz($3) "
+      "AND ($7::integer IS NULL OR data_quality >= $7) "
+      "AND (NOT $8 OR NOT is_anomaly) ";
+  static const std::string kOldestFirst =
+      std::string("SELECT ") + kColumns + kFilters +
+      "AND ($4::bigint IS NULL OR (\"timestamp\", id) > "
+      "(epoch_us_to_timestamptz($4), $5::bigint)) ORDER BY \"timestamp\", id LIMIT $6";
+  static const std::string kNewestFirst =
+      std::string("SELECT ") + kColumns + kFilters +
+      "AND ($4::bigint IS NULL OR (\"timestamp\", id) < "
+      "(epoch_us_to_timestamptz($4), $5::bigint)) "
+      "ORDER BY \"timestamp\" DESC, id DESC LIMIT $6";
   return RunInTransaction(
       pool_,
       [&](pqxx::work& transaction) -> absl::StatusOr<std::vector<SensorReading>> {
@@ -75,20 +67,101 @@ absl::StatusOr<std::vector<SensorReading>> TelemetryRepository::List(
           return NotFound("device", query.device_id);
         }
         std::vector<SensorReading> readings;
+        readings.reserve(query.limit);
         for (const pqxx::row& row : transaction.exec_params(
-                 std::string("SELECT ") + kColumns +
-                     " FROM sensor_data WHERE device_id = $1 "
-                     "AND \"timestamp\" >= epoch_us_to_timestamptz($2) "
-                     "AND \"timestamp\" < epoch_us_to_timestamptz($3) "
-                     "AND ($4::bigint IS NULL OR (\"timestamp\", id) > "
-                     "(epoch_us_to_timestamptz($4), $5::bigint)) "
-                     "ORDER BY \"timestamp\", id LIMIT $6",
-                 query.device_id, absl::ToUnixMicros(query.start_time),
-                 absl::ToUnixMicros(query.end_time), after_micros, after_id,
-                 query.limit)) {
+                 query.newest_first ? kNewestFirst : kOldestFirst, query.device_id,
+                 absl::ToUnixMicros(query.start_time), absl::ToUnixMicros(query.end_time),
+                 after_micros, after_id, query.limit, query.min_quality,
+                 query.exclude_anomalies)) {
           readings.push_back(ReadReading(row));
         }
         return readings;
+      });
+}
+
+absl::StatusOr<std::vector<SensorReading>> TelemetryRepository::Latest(
+    int64_t owner_id, const std::vector<int64_t>& device_ids) {
+  return RunInTransaction(
+      pool_,
+      [&](pqxx::work& transaction) -> absl::StatusOr<std::vector<SensorReading>> {
+        std::set<int64_t> owned;
+        for (const pqxx::row& row : transaction.exec_params(
+                 "SELECT id FROM devices WHERE user_id = $1 AND id = ANY($2::int[])",
+                 owner_id, PgIntArray(device_ids))) {
+          owned.insert(row[0].as<int64_t>());
+        }
+        for (int64_t id : device_ids) {
+          if (!owned.count(id)) return NotFound("device", id);
+        }
+        std::vector<SensorReading> readings;
+        // One index probe per device on (device_id, timestamp).
+        for (const pqxx::row& row : transaction.exec_params(
+                 std::string("SELECT s.* FROM unnest($1::int[]) AS d(id) "
+                             "CROSS JOIN LATERAL (SELECT ") +
+                     kColumns +
+                     " FROM sensor_data WHERE device_id = d.id "
+                     "ORDER BY \"timestamp\" DESC, id DESC LIMIT 1) s ORDER BY s.device_id",
+                 PgIntArray({owned.begin(), owned.end()}))) {
+          readings.push_back(ReadReading(row));
+        }
+        return readings;
+      });
+}
+
+absl::StatusOr<std::vector<int64_t>> TelemetryRepository::ActiveDevicesOfPlant(
+    int64_t owner_id, int64_t plant_id) {
+  return RunInTransaction(
+      pool_, [&](pqxx::work& transaction) -> absl::StatusOr<std::vector<int64_t>> {
+        if (!ExistsWith(transaction, "SELECT 1 FROM plants WHERE id = $1 AND user_id = $2",
+                        plant_id, owner_id)) {
+          return NotFound("plant", plant_id);
+        }
+        std::vector<int64_t> devices;
+        for (const pqxx::row& row : transaction.exec_params(
+                 "SELECT DISTINCT device_id FROM plant_device_assignments "
+                 "WHERE plant_id = $1 AND is_active ORDER BY device_id",
+                 plant_id)) {
+          devices.push_back(row[0].as<int64_t>());
+        }
+        return devices;
+      });
+}
+
+absl::StatusOr<std::vector<ReadingBucket>> TelemetryRepository::Aggregate(
+    int64_t owner_id, const AggregateQuery& query) {
+  return RunInTransaction(
+      pool_,
+      [&](pqxx::work& transaction) -> absl::StatusOr<std::vector<ReadingBucket>> {
+        if (!ExistsWith(transaction, kOwnedDevice, query.device_id, owner_id)) {
+          return NotFound("device", query.device_id);
+        }
+        std::vector<ReadingBucket> buckets;
+        for (const pqxx::row& row : transaction.exec_params(
+                 "SELECT " PLANTMON_EPOCH_US("bucket") ", count(*), min(v), max(v), avg(v), "
+                 "(array_agg(v ORDER BY ts, id))[1], (array_agg(v ORDER BY ts DESC, id DESC))[1] "
+                 "FROM (SELECT date_bin($4 * interval '1 microsecond', \"timestamp\", "
+                 "epoch_us_to_timestamptz($2)) AS bucket, measurement_value AS v, "
+                 "\"timestamp\" AS ts, id FROM sensor_data WHERE device_id = $1 "
+                 "AND \"timestamp\" >= epoch_us_to_timestamptz($2) "
+                 "AND \"timestamp\" < epoch_us_to_timestamptz($3) "
+                 "AND ($5::integer IS NULL OR data_quality >= $5) "
+                 "AND (NOT $6 OR NOT is_anomaly)) r GROUP BY bucket ORDER BY bucket",
+                 query.device_id, absl::ToUnixMicros(query.start_time),
+                 absl::ToUnixMicros(query.end_time),
+                 absl::ToInt64Microseconds(query.bucket_width), query.min_quality,
+                 query.exclude_anomalies)) {
+          RowReader reader(row);
+          ReadingBucket bucket;
+          bucket.start_time = reader.NextTime();
+          bucket.count = reader.Next<int64_t>();
+          bucket.min_value = reader.Next<double>();
+          bucket.max_value = reader.Next<double>();
+          bucket.avg_value = reader.Next<double>();
+          bucket.first_value = reader.Next<double>();
+          bucket.last_value = reader.Next<double>();
+          buckets.push_back(bucket);
+        }
+        return buckets;
       });
 }
 

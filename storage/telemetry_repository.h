@@ -21,8 +21,31 @@ struct ReadingQuery {
   int64_t device_id = 0;
   absl::Time start_time;  // inclusive
   absl::Time end_time;    // exclusive
+  // Continue after this row (in the direction of the order).
   std::optional<ReadingCursor> after;
   int limit = 50;
+  bool newest_first = false;
+  std::optional<int32_t> min_quality;
+  bool exclude_anomalies = false;
+};
+
+struct AggregateQuery {
+  int64_t device_id = 0;
+  absl::Time start_time;
+  absl::Time end_time;
+  absl::Duration bucket_width;
+  std::optional<int32_t> min_quality;
+  bool exclude_anomalies = false;
+};
+
+struct ReadingBucket {
+  absl::Time start_time;
+  int64_t count = 0;
+  double min_value = 0;
+  double max_value = 0;
+  double avg_value = 0;
+  double first_value = 0;
+  double last_value = 0;
 };
 
 // The `sensor_data` table, scoped to the owner of the device.
@@ -30,14 +53,20 @@ class TelemetryRepository {
  public:
   explicit TelemetryRepository(ConnectionPool& pool) : pool_(pool) {}
 
-  // Stores one reading of one of the owner's devices (NOT_FOUND otherwise).
-  // measurement_unit defaults to the device type's data_unit; the device's
-  // last_data_received only moves forward.
-  absl::StatusOr<SensorReading> Record(int64_t owner_id,
-                                       const SensorReading& reading);
-  // Readings of one of the owner's devices in [start, end), oldest first.
+  // Readings of one of the owner's devices in [start, end), by (timestamp,
+  // id) in the requested direction. NOT_FOUND for a device not the owner's.
   absl::StatusOr<std::vector<SensorReading>> List(int64_t owner_id,
                                                   const ReadingQuery& query);
+  // For each device, the reading with the newest timestamp (ties: the newest
+  // id). NOT_FOUND names the first device that is not the owner's.
+  absl::StatusOr<std::vector<SensorReading>> Latest(
+      int64_t owner_id, const std::vector<int64_t>& device_ids);
+  // The devices actively assigned to one of the owner's plants.
+  absl::StatusOr<std::vector<int64_t>> ActiveDevicesOfPlant(int64_t owner_id,
+                                                            int64_t plant_id);
+  // Buckets of `bucket_width` from start_time; empty buckets are left out.
+  absl::StatusOr<std::vector<ReadingBucket>> Aggregate(int64_t owner_id,
+                                                       const AggregateQuery& query);
 
  private:
   ConnectionPool& pool_;

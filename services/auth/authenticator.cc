@@ -34,8 +34,17 @@ absl::StatusOr<std::string> NewRandomToken() {
   return token;
 }
 
-absl::StatusOr<Caller> Authenticator::Authenticate(
+absl::StatusOr<Caller> Authenticator::Authenticate(const grpc::ServerContext& context) {
+  return AuthenticateBearer(context, /*allow_api_key=*/false);
+}
+
+absl::StatusOr<Caller> Authenticator::AuthenticateForIngestion(
     const grpc::ServerContext& context) {
+  return AuthenticateBearer(context, /*allow_api_key=*/true);
+}
+
+absl::StatusOr<Caller> Authenticator::AuthenticateBearer(const grpc::ServerContext& context,
+                                                         bool allow_api_key) {
   const auto& metadata = context.client_metadata();
   auto it = metadata.find("authorization");
   if (it == metadata.end()) return Unauthenticated();
@@ -46,15 +55,31 @@ absl::StatusOr<Caller> Authenticator::Authenticate(
   }
   absl::string_view token = absl::StripAsciiWhitespace(value.substr(7));
   if (token.empty() || token.size() > kMaxTokenLength) return Unauthenticated();
-  absl::StatusOr<storage::SessionUser> found =
-      users_.FindSession(storage::Sha256(token));
+
+  if (absl::StartsWith(token, kApiKeyPrefix)) {
+    absl::StatusOr<storage::ApiKey> key = api_keys_.FindActive(storage::Sha256(token));
+    if (!key.ok()) {
+      return key.status().code() == absl::StatusCode::kNotFound ? Unauthenticated()
+                                                                : key.status();
+    }
+    absl::StatusOr<storage::User> owner = users_.Get(key->user_id);
+    if (!owner.ok() || !owner->is_active) return Unauthenticated();
+    if (!allow_api_key) {
+      return absl::PermissionDeniedError(
+          "API keys can only upload readings; log in for everything else");
+    }
+    Caller caller{*std::move(owner), 0, key->id};
+    return caller;
+  }
+
+  absl::StatusOr<storage::SessionUser> found = users_.FindSession(storage::Sha256(token));
   if (!found.ok()) {
     if (found.status().code() == absl::StatusCode::kNotFound) {
       return Unauthenticated();
     }
     return found.status();  // e.g. UNAVAILABLE: not the caller's fault
   }
-  return Caller{std::move(found->user), found->session.id};
+  return Caller{std::move(found->user), found->session.id, 0};
 }
 
 absl::StatusOr<IssuedToken> Authenticator::IssueToken(int64_t user_id) {

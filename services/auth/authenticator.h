@@ -8,15 +8,17 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "storage/api_key_repository.h"
 #include "storage/models.h"
 #include "storage/user_repository.h"
 
 namespace plantmon::auth {
 
-// Who is calling: the account and the session of the access token.
+// Who is calling: the account, and the session or API key that proved it.
 struct Caller {
   storage::User user;
-  int64_t session_id = 0;
+  int64_t session_id = 0;  // 0 for an API key
+  int64_t api_key_id = 0;  // 0 for a login session
 
   int64_t user_id() const { return user.id; }
   bool is_admin() const { return user.is_admin; }
@@ -31,24 +33,37 @@ struct IssuedToken {
 // Only their SHA-256 is stored (user_sessions).
 class Authenticator {
  public:
-  Authenticator(storage::UserRepository& users, absl::Duration token_lifetime)
-      : users_(users), token_lifetime_(token_lifetime) {}
+  Authenticator(storage::UserRepository& users, storage::ApiKeyRepository& api_keys,
+                absl::Duration token_lifetime)
+      : users_(users), api_keys_(api_keys), token_lifetime_(token_lifetime) {}
 
   // UNAUTHENTICATED (one message for every cause, so that callers learn
   // nothing about tokens they do not hold) unless the call carries a valid,
-  // unexpired, unrevoked token of an active user.
+  // unexpired, unrevoked login token of an active user. An API key is
+  // PERMISSION_DENIED here: keys only upload readings.
   absl::StatusOr<Caller> Authenticate(const grpc::ServerContext& context);
+
+  // Like Authenticate, but an active API key of an active user is accepted
+  // too (the ingestion methods).
+  absl::StatusOr<Caller> AuthenticateForIngestion(const grpc::ServerContext& context);
 
   // Starts a session for `user_id`.
   absl::StatusOr<IssuedToken> IssueToken(int64_t user_id);
 
  private:
+  absl::StatusOr<Caller> AuthenticateBearer(const grpc::ServerContext& context,
+                                            bool allow_api_key);
+
   storage::UserRepository& users_;
+  storage::ApiKeyRepository& api_keys_;
   const absl::Duration token_lifetime_;
 };
 
 // 32 bytes from the OpenSSL CSPRNG, base64url without padding (43 chars).
 absl::StatusOr<std::string> NewRandomToken();
+
+// API key secrets carry this prefix, so the server tells them from tokens.
+inline constexpr absl::string_view kApiKeyPrefix = "pmk_";
 
 }  // namespace plantmon::auth
 

@@ -24,7 +24,8 @@ class SchemaTest : public ::testing::Test {
     // Each test starts from empty tables.
     ASSERT_OK(Exec(
         "TRUNCATE users, manufacturers, device_types, devices, plant_types, plants, "
-        "plant_device_assignments, sensor_data, alert_rules, alerts, user_sessions RESTART IDENTITY"));
+        "plant_device_assignments, sensor_data, alert_rules, alerts, user_sessions, api_keys, "
+        "ingest_batches RESTART IDENTITY"));
   }
 
   absl::Status Exec(const std::string& sql) {

@@ -91,9 +91,9 @@ TEST_F(AlertServiceTest, RulesValidateTheirVocabularyAndDefaultToWarning) {
 TEST_F(AlertServiceTest, LifecycleGoesActiveAcknowledgedResolvedAndNeverBack) {
   SignedInUser owner = SignUp("lifecycle");
   v1::Plant plant = MakePlant(owner, MakePlantType("Lifecycle fern").id(), "Fern");
-  v1::AlertRule rule = MakeRule(owner, plant.id());
-  int64_t first = RaiseAlert(owner, rule.id());
-  int64_t second = RaiseAlert(owner, rule.id());
+  // One open alert per rule: each alert here has a rule of its own.
+  int64_t first = RaiseAlert(owner, MakeRule(owner, plant.id()).id());
+  int64_t second = RaiseAlert(owner, MakeRule(owner, plant.id()).id());
 
   v1::AcknowledgeAlertRequest acknowledge;
   acknowledge.set_id(first);
@@ -134,11 +134,9 @@ TEST_F(AlertServiceTest, BulkAcknowledgeCoversTheCallersOrOnePlantsActiveAlerts)
   v1::PlantType species = MakePlantType("Bulk fern");
   v1::Plant fern = MakePlant(owner, species.id(), "Fern");
   v1::Plant other = MakePlant(owner, species.id(), "Other fern");
-  v1::AlertRule fern_rule = MakeRule(owner, fern.id());
-  v1::AlertRule other_rule = MakeRule(owner, other.id());
-  RaiseAlert(owner, fern_rule.id());
-  RaiseAlert(owner, fern_rule.id());
-  RaiseAlert(owner, other_rule.id());
+  RaiseAlert(owner, MakeRule(owner, fern.id()).id());
+  RaiseAlert(owner, MakeRule(owner, fern.id()).id());
+  RaiseAlert(owner, MakeRule(owner, other.id()).id());
   SignedInUser neighbour = SignUp("bulk_neighbour");
   v1::Plant neighbour_plant = MakePlant(neighbour, species.id(), "Their fern");
   RaiseAlert(neighbour, MakeRule(neighbour, neighbour_plant.id()).id());
@@ -162,6 +160,25 @@ TEST_F(AlertServiceTest, BulkAcknowledgeCoversTheCallersOrOnePlantsActiveAlerts)
   v1::ListAlertsResponse listed;
   ASSERT_TRUE(alerts_->ListAlerts(Context(neighbour.token).get(), active, &listed).ok());
   EXPECT_EQ(listed.alerts_size(), 1) << "the neighbour's alert is untouched";
+}
+
+TEST_F(AlertServiceTest, OneOpenAlertPerRuleIsEnforcedByTheDatabase) {
+  SignedInUser owner = SignUp("one_open");
+  v1::Plant plant = MakePlant(owner, MakePlantType("One open fern").id(), "Fern");
+  v1::AlertRule rule = MakeRule(owner, plant.id());
+  int64_t first = RaiseAlert(owner, rule.id());
+  auto pool = database_->NewPool(1, 0);
+  storage::AlertRepository repository(*pool);
+  EXPECT_EQ(repository.CreateAlert(owner.user.id(), rule.id(), "again", 1.0, absl::Now())
+                .status()
+                .code(),
+            absl::StatusCode::kAlreadyExists);
+  v1::ResolveAlertRequest resolve;
+  resolve.set_id(first);
+  v1::Alert alert;
+  ASSERT_TRUE(alerts_->ResolveAlert(Context(owner.token).get(), resolve, &alert).ok());
+  EXPECT_TRUE(repository.CreateAlert(owner.user.id(), rule.id(), "again", 1.0, absl::Now()).ok())
+      << "a resolved alert does not block a new one";
 }
 
 TEST_F(AlertServiceTest, ListAlertsFiltersBySeverityPlantAndTime) {

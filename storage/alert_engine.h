@@ -1,0 +1,73 @@
+#ifndef PLANTMON_STORAGE_ALERT_ENGINE_H_
+#define PLANTMON_STORAGE_ALERT_ENGINE_H_
+
+// The alert engine's pure part: whether a reading breaks a rule, how far, the
+// message people read, and what a batch of readings does to a rule's open
+// alert. No SQL here; storage/ingest_repository.cc applies the result inside
+// the transaction that stores the readings.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace plantmon::storage {
+
+// An active rule as the engine sees it, joined with its plant's species.
+struct RuleToEvaluate {
+  int64_t rule_id = 0;
+  int64_t user_id = 0;
+  int64_t plant_id = 0;
+  std::string rule_type;           // threshold | range | deviation
+  std::string parameter_name;      // soil_moisture | temperature | ...
+  std::string condition_operator;  // threshold rules
+  double threshold_value = 0;
+  std::optional<double> threshold_high;  // range rules
+  std::optional<double> optimum;         // deviation rules: the species' optimum
+  std::string severity;
+};
+
+struct EvaluatedReading {
+  double value = 0;
+  absl::Time timestamp;
+  std::optional<std::string> unit;
+};
+
+// True if `value` breaks `rule`. A deviation rule without an optimum never
+// fires (the species lost it after the rule was made).
+bool Violates(const RuleToEvaluate& rule, double value);
+
+// How far beyond the rule `value` is (0 when it does not break it): the
+// "worst" value of an alert is the one with the largest distance.
+double Distance(const RuleToEvaluate& rule, double value);
+
+// e.g. "Soil moisture dropped to 18% (threshold: 25%)".
+std::string AlertMessage(const RuleToEvaluate& rule, const EvaluatedReading& reading);
+
+// One change to a rule's open alert, in order.
+struct AlertChange {
+  enum class Kind {
+    // Open an alert, or extend the open one, with a run of violations.
+    kViolations,
+    // Resolve the open alert: a reading no longer breaks the rule.
+    kResolve,
+  };
+  Kind kind = Kind::kViolations;
+  int64_t count = 0;
+  EvaluatedReading first;   // of the run
+  EvaluatedReading latest;  // of the run
+  EvaluatedReading worst;   // of the run
+  absl::Time resolved_at;   // kResolve: the clearing reading's time
+};
+
+// Walks `readings` (any order; sorted here by timestamp) and returns the
+// changes they make to the rule's alert, given whether one is open now.
+std::vector<AlertChange> PlanAlertChanges(const RuleToEvaluate& rule,
+                                          std::vector<EvaluatedReading> readings,
+                                          bool alert_open);
+
+}  // namespace plantmon::storage
+
+#endif  // PLANTMON_STORAGE_ALERT_ENGINE_H_

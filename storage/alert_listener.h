@@ -1,0 +1,68 @@
+#ifndef PLANTMON_STORAGE_ALERT_LISTENER_H_
+#define PLANTMON_STORAGE_ALERT_LISTENER_H_
+
+// Live alert changes from PostgreSQL LISTEN/NOTIFY. The `alerts_notify`
+// trigger (migration 0003) announces every inserted or updated alert on the
+// `plantmon_alerts` channel, so a change made through any server process
+// reaches the WatchAlerts streams of every other one.
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "storage/database_config.h"
+
+namespace plantmon::storage {
+
+// The alert ids changed for one user, in order.
+class AlertSubscription {
+ public:
+  // The next changed alert id, or nullopt after `timeout` or once closed.
+  std::optional<int64_t> Next(absl::Duration timeout);
+  bool closed();
+
+ private:
+  friend class AlertListener;
+  void Push(int64_t alert_id);
+  void Close();
+
+  absl::Mutex mu_;
+  std::deque<int64_t> pending_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+class AlertListener {
+ public:
+  // Starts listening on a connection of its own (not from the pool: it
+  // stays in LISTEN for the server's life). Reconnects by itself when the
+  // database goes away.
+  explicit AlertListener(const DatabaseConfig& config);
+  ~AlertListener();
+
+  std::shared_ptr<AlertSubscription> Subscribe(int64_t user_id);
+  void Unsubscribe(int64_t user_id, const std::shared_ptr<AlertSubscription>& subscription);
+  // True once LISTEN is in effect (tests wait for it).
+  bool WaitUntilListening(absl::Duration timeout);
+
+ private:
+  void Run();
+  void Dispatch(const std::string& payload);
+
+  const std::string connection_string_;
+  absl::Notification stop_;
+  absl::Mutex mu_;
+  std::multimap<int64_t, std::shared_ptr<AlertSubscription>> subscribers_ ABSL_GUARDED_BY(mu_);
+  bool listening_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace plantmon::storage
+
+#endif  // PLANTMON_STORAGE_ALERT_LISTENER_H_

@@ -1,0 +1,347 @@
+#include "storage/ingest_repository.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include <pqxx/pqxx>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "storage/alert_engine.h"
+#include "storage/pg_array.h"
+#include "storage/pqxx_status.h"
+#include "storage/row_reader.h"
+#include "storage/transaction.h"
+
+namespace plantmon::storage {
+namespace {
+
+struct DeviceInfo {
+  int64_t id = 0;
+  std::optional<std::string> data_unit;
+  std::optional<double> min_value;
+  std::optional<double> max_value;
+};
+
+struct ResolvedDevices {
+  absl::flat_hash_map<int64_t, DeviceInfo> by_id;
+  absl::flat_hash_map<std::string, int64_t> id_by_identifier;
+};
+
+// The owner's devices among those the readings name, locked against deletion
+// until the batch commits (FOR KEY SHARE does not block other uploads).
+ResolvedDevices ResolveDevices(pqxx::work& transaction, int64_t owner_id,
+                               const std::vector<IncomingReading>& readings) {
+  std::set<int64_t> ids;
+  std::set<std::string> identifiers;
+  for (const IncomingReading& reading : readings) {
+    if (reading.device_id) ids.insert(*reading.device_id);
+    if (reading.unique_identifier) identifiers.insert(*reading.unique_identifier);
+  }
+  ResolvedDevices resolved;
+  if (ids.empty() && identifiers.empty()) return resolved;
+  for (const pqxx::row& row : transaction.exec_params(
+           "SELECT d.id, d.unique_identifier, t.data_unit, t.min_value, t.max_value "
+           "FROM devices d JOIN device_types t ON t.id = d.device_type_id "
+           "WHERE d.user_id = $1 AND (d.id = ANY($2::int[]) OR "
+           "d.unique_identifier = ANY($3::text[])) FOR KEY SHARE OF d",
+           owner_id, PgIntArray({ids.begin(), ids.end()}),
+           PgTextArray({identifiers.begin(), identifiers.end()}))) {
+    RowReader reader(row);
+    DeviceInfo info;
+    info.id = reader.Next<int64_t>();
+    std::string identifier = reader.Next<std::string>();
+    info.data_unit = reader.NextOptional<std::string>();
+    info.min_value = reader.NextOptional<double>();
+    info.max_value = reader.NextOptional<double>();
+    resolved.id_by_identifier[identifier] = info.id;
+    resolved.by_id[info.id] = info;
+  }
+  return resolved;
+}
+
+// A reading ready to store.
+struct Accepted {
+  int64_t device_id = 0;
+  double value = 0;
+  std::optional<std::string> unit;
+  int32_t quality = 100;
+  bool is_anomaly = false;
+  absl::Time timestamp;
+  std::optional<std::string> raw_data;
+};
+
+std::string TimestampText(absl::Time time) {
+  return absl::FormatTime("%Y-%m-%d %H:%M:%E6S+00", time, absl::UTCTimeZone());
+}
+
+// Splits readings into accepted ones (with server-side defaults applied) and
+// rejections for devices the owner does not have.
+std::vector<Accepted> Accept(const std::vector<IncomingReading>& readings,
+                             const ResolvedDevices& devices,
+                             std::vector<RejectedReading>& rejected) {
+  std::vector<Accepted> accepted;
+  accepted.reserve(readings.size());
+  for (const IncomingReading& reading : readings) {
+    const DeviceInfo* device = nullptr;
+    if (reading.device_id) {
+      auto it = devices.by_id.find(*reading.device_id);
+      if (it != devices.by_id.end()) device = &it->second;
+    } else if (reading.unique_identifier) {
+      auto it = devices.id_by_identifier.find(*reading.unique_identifier);
+      if (it != devices.id_by_identifier.end()) device = &devices.by_id.at(it->second);
+    }
+    if (device == nullptr) {
+      // The same words for a missing device and someone else's.
+      rejected.push_back({reading.index, "device not found"});
+      continue;
+    }
+    Accepted row;
+    row.device_id = device->id;
+    row.value = reading.measurement_value;
+    row.unit = reading.measurement_unit ? reading.measurement_unit : device->data_unit;
+    row.quality = reading.data_quality;
+    const bool out_of_range =
+        (device->min_value && row.value < *device->min_value) ||
+        (device->max_value && row.value > *device->max_value);
+    row.is_anomaly = reading.is_anomaly.value_or(false) || out_of_range ||
+                     row.quality < kLowQualityThreshold;
+    row.timestamp = reading.timestamp;
+    row.raw_data = reading.raw_data;
+    accepted.push_back(std::move(row));
+  }
+  return accepted;
+}
+
+void CopyReadings(pqxx::work& transaction, const std::vector<Accepted>& rows) {
+  pqxx::stream_to copy(transaction, "sensor_data",
+                       std::vector<std::string>{"device_id", "measurement_value",
+                                                "measurement_unit", "data_quality",
+                                                "is_anomaly", "timestamp", "raw_data"});
+  for (const Accepted& row : rows) {
+    copy << std::make_tuple(row.device_id, row.value, row.unit, row.quality,
+                            row.is_anomaly, TimestampText(row.timestamp), row.raw_data);
+  }
+  copy.complete();
+}
+
+// last_data_received only moves forward: a late batch never moves it back.
+void AdvanceLastDataReceived(pqxx::work& transaction, const std::vector<Accepted>& rows) {
+  std::map<int64_t, absl::Time> newest;  // ordered by id: a stable lock order
+  for (const Accepted& row : rows) {
+    auto [it, inserted] = newest.emplace(row.device_id, row.timestamp);
+    if (!inserted && row.timestamp > it->second) it->second = row.timestamp;
+  }
+  if (newest.empty()) return;
+  std::vector<int64_t> ids;
+  std::vector<int64_t> micros;
+  for (const auto& [id, time] : newest) {
+    ids.push_back(id);
+    micros.push_back(absl::ToUnixMicros(time));
+  }
+  transaction.exec_params(
+      "UPDATE devices d SET last_data_received = epoch_us_to_timestamptz(v.us) "
+      "FROM unnest($1::int[], $2::bigint[]) AS v(id, us) "
+      "WHERE d.id = v.id AND (d.last_data_received IS NULL OR "
+      "d.last_data_received < epoch_us_to_timestamptz(v.us))",
+      PgIntArray(ids), PgIntArray(micros));
+}
+
+// Active rules watching these devices through an active assignment whose role
+// is the rule's parameter, keyed by device.
+std::multimap<int64_t, RuleToEvaluate> RulesForDevices(pqxx::work& transaction,
+                                                       int64_t owner_id,
+                                                       const std::vector<int64_t>& devices) {
+  std::multimap<int64_t, RuleToEvaluate> rules;
+  for (const pqxx::row& row : transaction.exec_params(
+           "SELECT a.device_id, r.id, r.user_id, r.plant_id, r.rule_type, r.parameter_name, "
+           "r.condition_operator, r.threshold_value, r.threshold_high, r.severity::text, "
+           "CASE r.parameter_name WHEN 'temperature' THEN pt.optimal_temperature "
+           "WHEN 'humidity' THEN pt.optimal_humidity WHEN 'light' THEN pt.optimal_light END "
+           "FROM alert_rules r "
+           "JOIN plant_device_assignments a ON a.plant_id = r.plant_id "
+           "AND a.assignment_type = r.parameter_name AND a.is_active "
+           "JOIN plants p ON p.id = r.plant_id "
+           "JOIN plant_types pt ON pt.id = p.plant_type_id "
+           "WHERE r.is_active AND r.user_id = $1 AND a.device_id = ANY($2::int[])",
+           owner_id, PgIntArray(devices))) {
+    RowReader reader(row);
+    int64_t device_id = reader.Next<int64_t>();
+    RuleToEvaluate rule;
+    rule.rule_id = reader.Next<int64_t>();
+    rule.user_id = reader.Next<int64_t>();
+    rule.plant_id = reader.Next<int64_t>();
+    rule.rule_type = reader.Next<std::string>();
+    rule.parameter_name = reader.Next<std::string>();
+    rule.condition_operator = reader.Next<std::string>();
+    rule.threshold_value = reader.Next<double>();
+    rule.threshold_high = reader.NextOptional<double>();
+    rule.severity = reader.Next<std::string>();
+    rule.optimum = reader.NextOptional<double>();
+    rules.emplace(device_id, std::move(rule));
+  }
+  return rules;
+}
+
+// The reference point a rule measures distance from, in SQL terms: for range
+// rules the distance is outside [low, high], otherwise |value - reference|.
+double Reference(const RuleToEvaluate& rule) {
+  return rule.rule_type == "deviation" ? rule.optimum.value_or(0) : rule.threshold_value;
+}
+
+void ApplyChange(pqxx::work& transaction, const RuleToEvaluate& rule,
+                 const AlertChange& change) {
+  if (change.kind == AlertChange::Kind::kResolve) {
+    transaction.exec_params(
+        "UPDATE alerts SET status = 'resolved', "
+        "resolved_at = greatest(triggered_at, epoch_us_to_timestamptz($2)) "
+        "WHERE rule_id = $1 AND status IN ('active', 'acknowledged')",
+        rule.rule_id, absl::ToUnixMicros(change.resolved_at));
+    return;
+  }
+  // Opens the rule's alert or extends the open one; the partial unique index
+  // alerts_one_open_per_rule decides which, atomically, under any concurrency.
+  transaction.exec_params(
+      "INSERT INTO alerts AS a (user_id, plant_id, rule_id, severity, message, "
+      "triggered_value, threshold_value, triggered_at, occurrence_count, latest_value, "
+      "worst_value, last_triggered_at) VALUES ($1, $2, $3, $4::alert_severity_enum, $5, "
+      "$6, $7, epoch_us_to_timestamptz($8), $9, $10, $11, epoch_us_to_timestamptz($12)) "
+      "ON CONFLICT (rule_id) WHERE status IN ('active', 'acknowledged') DO UPDATE SET "
+      "occurrence_count = a.occurrence_count + EXCLUDED.occurrence_count, "
+      "latest_value = EXCLUDED.latest_value, message = EXCLUDED.message, "
+      "last_triggered_at = greatest(a.last_triggered_at, EXCLUDED.last_triggered_at), "
+      "worst_value = CASE WHEN a.worst_value IS NULL OR $13 > CASE WHEN $14 "
+      "THEN greatest($7 - a.worst_value, a.worst_value - $15) "
+      "ELSE abs(a.worst_value - $16) END THEN EXCLUDED.worst_value ELSE a.worst_value END",
+      rule.user_id, rule.plant_id, rule.rule_id, rule.severity,
+      AlertMessage(rule, change.latest), change.first.value, rule.threshold_value,
+      absl::ToUnixMicros(change.first.timestamp), change.count, change.latest.value,
+      change.worst.value, absl::ToUnixMicros(change.latest.timestamp),
+      Distance(rule, change.worst.value), rule.rule_type == "range",
+      rule.threshold_high.value_or(0), Reference(rule));
+}
+
+void RunAlertEngine(pqxx::work& transaction, int64_t owner_id,
+                    const std::vector<Accepted>& rows) {
+  std::set<int64_t> device_set;
+  for (const Accepted& row : rows) device_set.insert(row.device_id);
+  std::multimap<int64_t, RuleToEvaluate> rules =
+      RulesForDevices(transaction, owner_id, {device_set.begin(), device_set.end()});
+  if (rules.empty()) return;
+
+  // Each rule's readings, from every device that feeds it; rules in id order
+  // so that concurrent batches take alert locks in one order.
+  std::map<int64_t, std::pair<RuleToEvaluate, std::vector<EvaluatedReading>>> by_rule;
+  for (const Accepted& row : rows) {
+    auto [begin, end] = rules.equal_range(row.device_id);
+    for (auto it = begin; it != end; ++it) {
+      auto& entry = by_rule[it->second.rule_id];
+      entry.first = it->second;
+      entry.second.push_back({row.value, row.timestamp, row.unit});
+    }
+  }
+  std::vector<int64_t> rule_ids;
+  for (const auto& [id, entry] : by_rule) rule_ids.push_back(id);
+  std::set<int64_t> open;
+  for (const pqxx::row& row : transaction.exec_params(
+           "SELECT rule_id FROM alerts WHERE rule_id = ANY($1::int[]) "
+           "AND status IN ('active', 'acknowledged')",
+           PgIntArray(rule_ids))) {
+    open.insert(row[0].as<int64_t>());
+  }
+  for (auto& [id, entry] : by_rule) {
+    for (const AlertChange& change :
+         PlanAlertChanges(entry.first, std::move(entry.second), open.count(id) > 0)) {
+      ApplyChange(transaction, entry.first, change);
+    }
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<IngestResult> IngestRepository::Ingest(
+    int64_t owner_id, const std::vector<IncomingReading>& readings,
+    std::vector<RejectedReading> rejected, const std::optional<BatchKey>& key) {
+  return RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<IngestResult> {
+    IngestResult result;
+    if (key.has_value()) {
+      pqxx::result claimed = transaction.exec_params(
+          "INSERT INTO ingest_batches (user_id, gateway_id, sequence, accepted, rejected) "
+          "VALUES ($1, $2, $3, 0, 0) ON CONFLICT DO NOTHING RETURNING 1",
+          owner_id, key->gateway_id, key->sequence);
+      if (claimed.empty()) {
+        pqxx::row stored = transaction.exec_params1(
+            "SELECT accepted, rejected FROM ingest_batches "
+            "WHERE user_id = $1 AND gateway_id = $2 AND sequence = $3",
+            owner_id, key->gateway_id, key->sequence);
+        result.replayed = true;
+        result.duplicate = stored[0].as<int64_t>();
+        result.rejected = stored[1].as<int64_t>();
+        return result;
+      }
+    }
+    ResolvedDevices devices = ResolveDevices(transaction, owner_id, readings);
+    std::vector<Accepted> accepted = Accept(readings, devices, rejected);
+    if (!accepted.empty()) {
+      CopyReadings(transaction, accepted);
+      AdvanceLastDataReceived(transaction, accepted);
+      RunAlertEngine(transaction, owner_id, accepted);
+    }
+    result.accepted = static_cast<int64_t>(accepted.size());
+    result.rejected = static_cast<int64_t>(rejected.size());
+    std::sort(rejected.begin(), rejected.end(),
+              [](const RejectedReading& a, const RejectedReading& b) { return a.index < b.index; });
+    result.rejections = std::move(rejected);
+    if (key.has_value()) {
+      transaction.exec_params(
+          "UPDATE ingest_batches SET accepted = $4, rejected = $5 "
+          "WHERE user_id = $1 AND gateway_id = $2 AND sequence = $3",
+          owner_id, key->gateway_id, key->sequence, result.accepted, result.rejected);
+    }
+    return result;
+  });
+}
+
+absl::StatusOr<SensorReading> IngestRepository::IngestOne(int64_t owner_id,
+                                                          const IncomingReading& reading) {
+  return RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<SensorReading> {
+    ResolvedDevices devices = ResolveDevices(transaction, owner_id, {reading});
+    std::vector<RejectedReading> rejected;
+    std::vector<Accepted> accepted = Accept({reading}, devices, rejected);
+    if (accepted.empty()) {
+      return NotFound("device", reading.device_id.value_or(0));
+    }
+    const Accepted& row = accepted.front();
+    pqxx::row stored = transaction.exec_params1(
+        "INSERT INTO sensor_data (device_id, measurement_value, measurement_unit, "
+        "data_quality, is_anomaly, \"timestamp\", raw_data) VALUES ($1, $2, $3, $4, $5, "
+        "epoch_us_to_timestamptz($6), $7) RETURNING id, " PLANTMON_EPOCH_US("received_at"),
+        row.device_id, row.value, row.unit, row.quality, row.is_anomaly,
+        absl::ToUnixMicros(row.timestamp), row.raw_data);
+    AdvanceLastDataReceived(transaction, accepted);
+    RunAlertEngine(transaction, owner_id, accepted);
+    SensorReading out;
+    out.id = stored[0].as<int64_t>();
+    out.received_at = absl::FromUnixMicros(stored[1].as<int64_t>());
+    out.device_id = row.device_id;
+    out.measurement_value = row.value;
+    out.measurement_unit = row.unit;
+    out.data_quality = row.quality;
+    out.is_anomaly = row.is_anomaly;
+    out.timestamp = absl::FromUnixMicros(absl::ToUnixMicros(row.timestamp));
+    out.raw_data = row.raw_data;
+    return out;
+  });
+}
+
+absl::StatusOr<int64_t> IngestRepository::PurgeBatchKeys(absl::Duration retention) {
+  return ExecuteUpdate(pool_,
+                       "DELETE FROM ingest_batches WHERE received_at < now() - "
+                       "$1 * interval '1 second'",
+                       absl::ToInt64Seconds(retention));
+}
+
+}  // namespace plantmon::storage

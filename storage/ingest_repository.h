@@ -1,0 +1,81 @@
+#ifndef PLANTMON_STORAGE_INGEST_REPOSITORY_H_
+#define PLANTMON_STORAGE_INGEST_REPOSITORY_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "storage/connection_pool.h"
+#include "storage/models.h"
+
+namespace plantmon::storage {
+
+// A reading that passed request validation, naming its device either way.
+struct IncomingReading {
+  int64_t index = 0;  // position reported back when it is rejected
+  std::optional<int64_t> device_id;
+  std::optional<std::string> unique_identifier;
+  double measurement_value = 0;
+  std::optional<std::string> measurement_unit;
+  int32_t data_quality = 100;
+  std::optional<bool> is_anomaly;
+  absl::Time timestamp;
+  std::optional<std::string> raw_data;
+};
+
+struct RejectedReading {
+  int64_t index = 0;
+  std::string reason;
+};
+
+// Identifies a gateway batch for idempotent replays.
+struct BatchKey {
+  std::string gateway_id;
+  int64_t sequence = 0;
+};
+
+struct IngestResult {
+  int64_t accepted = 0;
+  int64_t duplicate = 0;
+  int64_t rejected = 0;
+  std::vector<RejectedReading> rejections;
+  bool replayed = false;
+};
+
+// Readings below this quality are flagged as anomalies (the client's `true`
+// is always kept; values outside the device type's range are flagged too).
+inline constexpr int32_t kLowQualityThreshold = 50;
+
+// Stores gateway batches: one transaction per batch that resolves the
+// devices, stores the accepted readings with COPY, moves each device's
+// last_data_received forward, runs the alert engine over the readings, and
+// records the batch's idempotency key. Nothing of a batch is visible, or
+// acknowledged, before all of it commits.
+class IngestRepository {
+ public:
+  explicit IngestRepository(ConnectionPool& pool) : pool_(pool) {}
+
+  // `rejected` are readings validation already refused; they are counted.
+  // With `key`, a batch already committed is not stored again: the result
+  // says `replayed` and counts its readings as duplicates.
+  absl::StatusOr<IngestResult> Ingest(int64_t owner_id,
+                                      const std::vector<IncomingReading>& readings,
+                                      std::vector<RejectedReading> rejected,
+                                      const std::optional<BatchKey>& key);
+
+  // One reading, returning the stored row (RecordReading).
+  absl::StatusOr<SensorReading> IngestOne(int64_t owner_id,
+                                          const IncomingReading& reading);
+
+  // Deletes idempotency keys older than `retention`.
+  absl::StatusOr<int64_t> PurgeBatchKeys(absl::Duration retention);
+
+ private:
+  ConnectionPool& pool_;
+};
+
+}  // namespace plantmon::storage
+
+#endif  // PLANTMON_STORAGE_INGEST_REPOSITORY_H_
