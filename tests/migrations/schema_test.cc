@@ -147,9 +147,21 @@ TEST_F(SchemaTest, PlantTypesHaveUniqueNamesAndSaneCareValues) {
               StatusCode::kInvalidArgument);
 }
 
-TEST_F(SchemaTest, PlantsDefaultToHealthy) {
+TEST_F(SchemaTest, PlantsDefaultToHealthyAndFollowTheirOpenAlerts) {
   InsertGraph("1");
-  EXPECT_TRUE(database_->Query("SELECT is_healthy FROM plants")[0][0].as<bool>());
+  ASSERT_OK(Exec("INSERT INTO plants (user_id, plant_type_id, plant_name) "
+                 "SELECT user_id, plant_type_id, 'Second' FROM plants"));
+  EXPECT_TRUE(database_->Query("SELECT is_healthy FROM plants WHERE plant_name = 'Second'")[0][0]
+                  .as<bool>());
+  // InsertGraph raised a WARNING alert on the first plant.
+  pqxx::result first = database_->Query(
+      "SELECT is_healthy, health_status FROM plants WHERE plant_name = 'Plant'");
+  EXPECT_FALSE(first[0][0].as<bool>());
+  EXPECT_EQ(first[0][1].as<std::string>(), "warning alert open");
+  ASSERT_OK(Exec("UPDATE alerts SET status = 'resolved', resolved_at = now()"));
+  first = database_->Query("SELECT is_healthy, health_status FROM plants WHERE plant_name = 'Plant'");
+  EXPECT_TRUE(first[0][0].as<bool>());
+  EXPECT_EQ(first[0][1].as<std::string>(), "healthy");
   EXPECT_CODE(Exec("INSERT INTO plants (user_id, plant_type_id) SELECT user_id, plant_type_id "
                    "FROM plants"),
               StatusCode::kInvalidArgument);
