@@ -1,0 +1,465 @@
+// Gateway ingestion: per-reading rejections, bookkeeping, idempotent replay,
+// API keys, and the alert engine driven by real readings.
+#include <cmath>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "tests/testing/api_fixture.h"
+
+namespace plantmon {
+namespace {
+
+using ::grpc::StatusCode;
+using ::plantmon::testing::ApiTest;
+using ::plantmon::testing::SignedInUser;
+
+class IngestTest : public ApiTest {
+ protected:
+  static v1::IncomingReading ById(int64_t device_id, double value, int64_t seconds) {
+    v1::IncomingReading reading;
+    reading.set_device_id(device_id);
+    reading.set_measurement_value(value);
+    reading.mutable_timestamp()->set_seconds(seconds);
+    return reading;
+  }
+  static v1::IncomingReading ByIdentifier(const std::string& uid, double value, int64_t seconds) {
+    v1::IncomingReading reading;
+    reading.set_unique_identifier(uid);
+    reading.set_measurement_value(value);
+    reading.mutable_timestamp()->set_seconds(seconds);
+    return reading;
+  }
+
+  static grpc::Status Upload(const std::string& token,
+                             const std::vector<std::vector<v1::IncomingReading>>& batches,
+                             v1::UploadReadingsResponse* response) {
+    auto context = Context(token);
+    auto writer = telemetry_->UploadReadings(context.get(), response);
+    for (const auto& batch : batches) {
+      v1::UploadReadingsRequest request;
+      for (const auto& reading : batch) *request.add_readings() = reading;
+      if (!writer->Write(request)) break;
+    }
+    writer->WritesDone();
+    return writer->Finish();
+  }
+
+  static int64_t Count(const std::string& where) {
+    return database_->Query("SELECT count(*) FROM sensor_data WHERE " + where)[0][0].as<int64_t>();
+  }
+
+  // A plant with a device assigned in `role` and one rule; returns ids.
+  struct Watched {
+    int64_t plant = 0;
+    int64_t device = 0;
+    int64_t rule = 0;
+  };
+  Watched WatchedPlant(const SignedInUser& owner, const std::string& name,
+                       const std::string& role, v1::AlertRule rule) {
+    Watched w;
+    w.plant = MakePlant(owner, MakePlantType(name + " species").id(), name).id();
+    w.device = MakeDevice(owner, MakeDeviceType(name + " probe").id(), name + "-probe").id();
+    v1::CreatePlantDeviceAssignmentRequest assign;
+    assign.mutable_plant_device_assignment()->set_plant_id(w.plant);
+    assign.mutable_plant_device_assignment()->set_device_id(w.device);
+    assign.mutable_plant_device_assignment()->set_assignment_type(role);
+    v1::PlantDeviceAssignment assignment;
+    EXPECT_TRUE(plants_->CreatePlantDeviceAssignment(Context(owner.token).get(), assign,
+                                                     &assignment).ok());
+    rule.set_plant_id(w.plant);
+    rule.set_parameter_name(role);
+    if (rule.rule_name().empty()) rule.set_rule_name(name + " rule");
+    v1::CreateAlertRuleRequest create;
+    *create.mutable_alert_rule() = rule;
+    v1::AlertRule created;
+    grpc::Status status = alerts_->CreateAlertRule(Context(owner.token).get(), create, &created);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    w.rule = created.id();
+    return w;
+  }
+
+  static std::vector<v1::Alert> AlertsOfRule(const SignedInUser& owner, int64_t rule_id) {
+    v1::ListAlertsResponse response;
+    EXPECT_TRUE(alerts_->ListAlerts(Context(owner.token).get(), {}, &response).ok());
+    std::vector<v1::Alert> alerts;
+    for (const auto& alert : response.alerts()) {
+      if (alert.rule_id() == rule_id) alerts.push_back(alert);
+    }
+    return alerts;
+  }
+};
+
+TEST_F(IngestTest, UploadCountsAndRejectsBadReadingsOneByOne) {
+  SignedInUser owner = SignUp("gateway_owner");
+  SignedInUser other = SignUp("gateway_other");
+  v1::DeviceType type = MakeDeviceType("Upload probe");  // %, range 0-100
+  v1::Device device = MakeDevice(owner, type.id(), "up-1");
+  v1::Device second = MakeDevice(owner, type.id(), "up-2");
+  v1::Device foreign = MakeDevice(other, type.id(), "up-foreign");
+  const int64_t now = std::time(nullptr);
+
+  std::vector<v1::IncomingReading> first_batch = {
+      ById(device.id(), 40, now - 120),                     // 0 ok
+      ByIdentifier("up-2", 41, now - 110),                  // 1 ok, by identifier
+      ById(foreign.id(), 42, now - 100),                    // 2 someone else's device
+      ById(987654, 43, now - 90),                           // 3 no such device
+      ById(device.id(), std::nan(""), now - 80),            // 4 NaN
+  };
+  v1::IncomingReading bad_quality = ById(device.id(), 44, now - 70);
+  bad_quality.set_data_quality(101);
+  v1::IncomingReading future = ById(device.id(), 45, now + 3600);
+  v1::IncomingReading no_time = ById(device.id(), 46, 0);
+  no_time.clear_timestamp();
+  v1::IncomingReading no_device;
+  no_device.set_measurement_value(1);
+  no_device.mutable_timestamp()->set_seconds(now);
+  std::vector<v1::IncomingReading> second_batch = {
+      bad_quality,                                          // 5
+      future,                                               // 6
+      no_time,                                              // 7
+      no_device,                                            // 8
+      ById(second.id(), 47, now - 60),                      // 9 ok
+  };
+  v1::UploadReadingsResponse response;
+  ASSERT_TRUE(Upload(owner.token, {first_batch, second_batch}, &response).ok());
+  EXPECT_EQ(response.accepted_count(), 3);
+  EXPECT_EQ(response.rejected_count(), 7);
+  EXPECT_EQ(response.duplicate_count(), 0);
+  std::vector<int64_t> rejected_indexes;
+  for (const auto& rejected : response.rejected_readings()) {
+    rejected_indexes.push_back(rejected.index());
+    EXPECT_FALSE(rejected.reason().empty());
+  }
+  EXPECT_EQ(rejected_indexes, (std::vector<int64_t>{2, 3, 4, 5, 6, 7, 8}));
+  // Someone else's device and a missing one read the same.
+  EXPECT_EQ(response.rejected_readings(0).reason(), response.rejected_readings(1).reason());
+  EXPECT_EQ(Count("device_id = " + std::to_string(device.id())), 1);
+  EXPECT_EQ(Count("device_id = " + std::to_string(second.id())), 2);
+  EXPECT_EQ(Count("device_id = " + std::to_string(foreign.id())), 0);
+}
+
+TEST_F(IngestTest, ServerBookkeepingDefaultsUnitsFlagsAnomaliesAndOnlyMovesLastDataForward) {
+  SignedInUser owner = SignUp("bookkeeping");
+  v1::Device device = MakeDevice(owner, MakeDeviceType("Bookkeeping probe").id(), "book-1");
+  const int64_t now = std::time(nullptr);
+  v1::IncomingReading normal = ById(device.id(), 50, now - 10);
+  v1::IncomingReading out_of_range = ById(device.id(), 150, now - 20);
+  v1::IncomingReading low_quality = ById(device.id(), 50, now - 30);
+  low_quality.set_data_quality(20);
+  v1::IncomingReading flagged = ById(device.id(), 50, now - 40);
+  flagged.set_is_anomaly(true);
+  v1::IncomingReading with_unit = ById(device.id(), 50, now - 50);
+  with_unit.set_measurement_unit("permille");
+  v1::UploadReadingsResponse response;
+  ASSERT_TRUE(Upload(owner.token, {{normal, out_of_range, low_quality, flagged, with_unit}},
+                     &response).ok());
+  ASSERT_EQ(response.accepted_count(), 5);
+  pqxx::result rows = database_->Query(
+      "SELECT measurement_value, data_quality, is_anomaly, measurement_unit, "
+      "received_at >= now() - interval '1 minute' FROM sensor_data WHERE device_id = " +
+      std::to_string(device.id()) + " ORDER BY \"timestamp\" DESC");
+  ASSERT_EQ(rows.size(), 5u);
+  EXPECT_FALSE(rows[0][2].as<bool>());
+  EXPECT_EQ(rows[0][1].as<int>(), 100) << "quality defaults to 100";
+  EXPECT_EQ(rows[0][3].as<std::string>(), "%") << "unit defaults to the device type's";
+  EXPECT_TRUE(rows[1][2].as<bool>()) << "outside the device type's range";
+  EXPECT_TRUE(rows[2][2].as<bool>()) << "low quality";
+  EXPECT_TRUE(rows[3][2].as<bool>()) << "the client's flag is kept";
+  EXPECT_EQ(rows[4][3].as<std::string>(), "permille");
+  EXPECT_TRUE(rows[0][4].as<bool>());
+
+  v1::GetDeviceRequest get;
+  get.set_id(device.id());
+  v1::Device stored;
+  ASSERT_TRUE(devices_->GetDevice(Context(owner.token).get(), get, &stored).ok());
+  EXPECT_EQ(stored.last_data_received().seconds(), now - 10);
+  // A late batch does not move it back.
+  ASSERT_TRUE(Upload(owner.token, {{ById(device.id(), 1, now - 3600)}}, &response).ok());
+  ASSERT_TRUE(devices_->GetDevice(Context(owner.token).get(), get, &stored).ok());
+  EXPECT_EQ(stored.last_data_received().seconds(), now - 10);
+}
+
+TEST_F(IngestTest, ReplayAfterADroppedConnectionStoresNothingTwice) {
+  SignedInUser owner = SignUp("replayer");
+  v1::Device device = MakeDevice(owner, MakeDeviceType("Replay probe").id(), "replay-1");
+  const int64_t now = std::time(nullptr);
+  auto batch = [&](uint64_t sequence) {
+    v1::StreamReadingsRequest request;
+    request.set_gateway_id("balcony-gateway");
+    request.set_sequence(sequence);
+    for (int i = 0; i < 10; ++i) {
+      *request.add_readings() = ById(device.id(), sequence * 100 + i,
+                                     now - 1000 + static_cast<int64_t>(sequence) * 10 + i);
+    }
+    return request;
+  };
+  std::set<uint64_t> acknowledged;
+  {
+    auto context = Context(owner.token);
+    auto stream = telemetry_->StreamReadings(context.get());
+    for (uint64_t sequence : {1, 2}) {
+      ASSERT_TRUE(stream->Write(batch(sequence)));
+      v1::StreamReadingsResponse ack;
+      ASSERT_TRUE(stream->Read(&ack));
+      EXPECT_EQ(ack.sequence(), sequence);
+      EXPECT_EQ(ack.accepted_count(), 10);
+      acknowledged.insert(ack.sequence());
+    }
+    // Batch 3 goes out, and the connection drops before its acknowledgement.
+    stream->Write(batch(3));
+    context->TryCancel();
+    stream->Finish();
+  }
+  // Acknowledged batches are all there; batch 3 may or may not be.
+  int64_t stored = Count("device_id = " + std::to_string(device.id()));
+  EXPECT_GE(stored, 20);
+  // The gateway reconnects and replays everything it has no acknowledgement
+  // for, and (being careful) an acknowledged one too.
+  auto context = Context(owner.token);
+  auto stream = telemetry_->StreamReadings(context.get());
+  int64_t duplicates = 0;
+  for (uint64_t sequence : {2, 3, 4}) {
+    ASSERT_TRUE(stream->Write(batch(sequence)));
+    v1::StreamReadingsResponse ack;
+    ASSERT_TRUE(stream->Read(&ack));
+    EXPECT_EQ(ack.sequence(), sequence);
+    duplicates += ack.duplicate_count();
+    if (sequence == 2) EXPECT_EQ(ack.duplicate_count(), 10);
+    if (sequence == 4) EXPECT_EQ(ack.accepted_count(), 10);
+  }
+  stream->WritesDone();
+  ASSERT_TRUE(stream->Finish().ok());
+  EXPECT_EQ(Count("device_id = " + std::to_string(device.id())), 40)
+      << "every batch exactly once";
+  EXPECT_EQ(database_->Query("SELECT count(DISTINCT measurement_value) FROM sensor_data "
+                             "WHERE device_id = " + std::to_string(device.id()))[0][0]
+                .as<int>(),
+            40);
+  EXPECT_GE(duplicates, 10);
+}
+
+TEST_F(IngestTest, StreamRejectsABatchWithoutItsKey) {
+  SignedInUser owner = SignUp("keyless");
+  auto context = Context(owner.token);
+  auto stream = telemetry_->StreamReadings(context.get());
+  v1::StreamReadingsRequest request;  // no gateway_id, no sequence
+  stream->Write(request);
+  stream->WritesDone();
+  v1::StreamReadingsResponse ack;
+  EXPECT_FALSE(stream->Read(&ack));
+  EXPECT_EQ(stream->Finish().error_code(), StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(IngestTest, ApiKeysUploadForTheirOwnerOnlyAndNothingElse) {
+  SignedInUser owner = SignUp("key_owner");
+  SignedInUser other = SignUp("key_other");
+  v1::DeviceType type = MakeDeviceType("Key probe");
+  v1::Device mine = MakeDevice(owner, type.id(), "key-mine");
+  v1::Device theirs = MakeDevice(other, type.id(), "key-theirs");
+  v1::CreateApiKeyRequest create;
+  create.set_name("balcony gateway");
+  v1::CreateApiKeyResponse key;
+  ASSERT_TRUE(users_->CreateApiKey(Context(owner.token).get(), create, &key).ok());
+  EXPECT_EQ(key.secret().rfind("pmk_", 0), 0u);
+  EXPECT_EQ(key.api_key().key_prefix(), key.secret().substr(0, 12));
+  const int64_t now = std::time(nullptr);
+
+  v1::UploadReadingsResponse response;
+  ASSERT_TRUE(Upload(key.secret(), {{ById(mine.id(), 1, now), ById(theirs.id(), 2, now)}},
+                     &response).ok());
+  EXPECT_EQ(response.accepted_count(), 1);
+  EXPECT_EQ(response.rejected_count(), 1);
+
+  v1::ListDevicesResponse devices;
+  EXPECT_EQ(devices_->ListDevices(Context(key.secret()).get(), {}, &devices).error_code(),
+            StatusCode::PERMISSION_DENIED);
+  v1::CreateApiKeyResponse nested;
+  EXPECT_EQ(users_->CreateApiKey(Context(key.secret()).get(), create, &nested).error_code(),
+            StatusCode::PERMISSION_DENIED);
+  // Only a hash is stored.
+  EXPECT_EQ(database_->Query("SELECT count(*) FROM api_keys WHERE key_hash = sha256('" +
+                             key.secret() + "'::bytea)")[0][0]
+                .as<int>(),
+            1);
+
+  v1::ListApiKeysResponse keys;
+  ASSERT_TRUE(users_->ListApiKeys(Context(owner.token).get(), {}, &keys).ok());
+  ASSERT_EQ(keys.api_keys_size(), 1);
+  EXPECT_TRUE(keys.api_keys(0).has_last_used_at());
+  ASSERT_TRUE(users_->ListApiKeys(Context(other.token).get(), {}, &keys).ok());
+  EXPECT_EQ(keys.api_keys_size(), 0);
+
+  v1::RevokeApiKeyRequest revoke;
+  revoke.set_id(key.api_key().id());
+  v1::ApiKey revoked;
+  EXPECT_EQ(users_->RevokeApiKey(Context(other.token).get(), revoke, &revoked).error_code(),
+            StatusCode::NOT_FOUND);
+  ASSERT_TRUE(users_->RevokeApiKey(Context(owner.token).get(), revoke, &revoked).ok());
+  EXPECT_TRUE(revoked.has_revoked_at());
+  EXPECT_EQ(Upload(key.secret(), {{ById(mine.id(), 1, now)}}, &response).error_code(),
+            StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(IngestTest, EveryOperatorAndRuleTypeRaisesAlertsWithSeedLikeMessages) {
+  SignedInUser owner = SignUp("rules_everywhere");
+  const int64_t now = std::time(nullptr);
+  struct Case {
+    std::string op;
+    double threshold;
+    double violating;
+    double clear;
+  };
+  std::vector<Case> cases = {{"<", 25, 18, 30},  {">", 30, 35, 20}, {"<=", 25, 25, 26},
+                             {">=", 30, 30, 29}, {"==", 0, 0, 1},   {"!=", 50, 49, 50}};
+  int n = 0;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.op);
+    v1::AlertRule rule;
+    rule.set_rule_type("threshold");
+    rule.set_condition_operator(c.op);
+    rule.set_threshold_value(c.threshold);
+    Watched w = WatchedPlant(owner, "op" + std::to_string(++n), "soil_moisture", rule);
+    v1::UploadReadingsResponse response;
+    ASSERT_TRUE(Upload(owner.token, {{ById(w.device, c.clear, now - 30)}}, &response).ok());
+    EXPECT_TRUE(AlertsOfRule(owner, w.rule).empty()) << "a clear reading raises nothing";
+    ASSERT_TRUE(Upload(owner.token, {{ById(w.device, c.violating, now - 20)}}, &response).ok());
+    std::vector<v1::Alert> alerts = AlertsOfRule(owner, w.rule);
+    ASSERT_EQ(alerts.size(), 1u);
+    EXPECT_EQ(alerts[0].status(), v1::ALERT_STATUS_ACTIVE);
+    EXPECT_EQ(alerts[0].triggered_value(), c.violating);
+    EXPECT_EQ(alerts[0].threshold_value(), c.threshold);
+  }
+
+  v1::AlertRule low;
+  low.set_rule_type("threshold");
+  low.set_condition_operator("<");
+  low.set_threshold_value(25);
+  Watched moisture = WatchedPlant(owner, "seedlike", "soil_moisture", low);
+  v1::UploadReadingsResponse response;
+  ASSERT_TRUE(Upload(owner.token, {{ById(moisture.device, 18, now - 10)}}, &response).ok());
+  std::vector<v1::Alert> alerts = AlertsOfRule(owner, moisture.rule);
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].message(), "Soil moisture dropped to 18% (threshold: 25%)");
+
+  v1::AlertRule range;
+  range.set_rule_type("range");
+  range.set_threshold_value(40);
+  range.set_threshold_high(70);
+  Watched humid = WatchedPlant(owner, "ranged", "humidity", range);
+  ASSERT_TRUE(Upload(owner.token, {{ById(humid.device, 55, now - 9)}}, &response).ok());
+  EXPECT_TRUE(AlertsOfRule(owner, humid.rule).empty());
+  ASSERT_TRUE(Upload(owner.token, {{ById(humid.device, 82, now - 8)}}, &response).ok());
+  alerts = AlertsOfRule(owner, humid.rule);
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].message(), "Humidity is 82% (allowed: 40% to 70%)");
+
+  // MakePlantType gives species an optimal temperature of 22.
+  v1::AlertRule deviation;
+  deviation.set_rule_type("deviation");
+  deviation.set_threshold_value(3);
+  Watched warm = WatchedPlant(owner, "deviating", "temperature", deviation);
+  ASSERT_TRUE(Upload(owner.token, {{ById(warm.device, 24.5, now - 7)}}, &response).ok());
+  EXPECT_TRUE(AlertsOfRule(owner, warm.rule).empty());
+  ASSERT_TRUE(Upload(owner.token, {{ById(warm.device, 26, now - 6)}}, &response).ok());
+  EXPECT_EQ(AlertsOfRule(owner, warm.rule).size(), 1u);
+
+  // No species records a soil-moisture optimum: refused at creation.
+  v1::CreateAlertRuleRequest impossible;
+  impossible.mutable_alert_rule()->set_plant_id(moisture.plant);
+  impossible.mutable_alert_rule()->set_rule_name("Moisture off optimum");
+  impossible.mutable_alert_rule()->set_rule_type("deviation");
+  impossible.mutable_alert_rule()->set_parameter_name("soil_moisture");
+  impossible.mutable_alert_rule()->set_threshold_value(5);
+  v1::AlertRule refused;
+  EXPECT_EQ(alerts_->CreateAlertRule(Context(owner.token).get(), impossible, &refused).error_code(),
+            StatusCode::FAILED_PRECONDITION);
+  v1::CreateAlertRuleRequest open_range = impossible;
+  open_range.mutable_alert_rule()->set_rule_type("range");
+  EXPECT_EQ(alerts_->CreateAlertRule(Context(owner.token).get(), open_range, &refused).error_code(),
+            StatusCode::INVALID_ARGUMENT) << "a range rule needs threshold_high";
+}
+
+TEST_F(IngestTest, RepeatedViolationsUpdateTheOpenAlertAndAClearReadingResolvesIt) {
+  SignedInUser owner = SignUp("repeat");
+  v1::AlertRule rule;
+  rule.set_rule_type("threshold");
+  rule.set_condition_operator("<");
+  rule.set_threshold_value(25);
+  rule.set_severity(v1::ALERT_SEVERITY_CRITICAL);
+  Watched w = WatchedPlant(owner, "repeat", "soil_moisture", rule);
+  const int64_t now = std::time(nullptr);
+  v1::UploadReadingsResponse response;
+  ASSERT_TRUE(Upload(owner.token, {{ById(w.device, 20, now - 50), ById(w.device, 12, now - 40)},
+                                   {ById(w.device, 15, now - 30)}},
+                     &response).ok());
+  std::vector<v1::Alert> alerts = AlertsOfRule(owner, w.rule);
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].occurrence_count(), 3);
+  EXPECT_EQ(alerts[0].latest_value(), 15);
+  EXPECT_EQ(alerts[0].worst_value(), 12);
+  EXPECT_EQ(alerts[0].triggered_value(), 20);
+  v1::GetPlantRequest get;
+  get.set_id(w.plant);
+  v1::Plant plant;
+  ASSERT_TRUE(plants_->GetPlant(Context(owner.token).get(), get, &plant).ok());
+  EXPECT_FALSE(plant.is_healthy());
+  EXPECT_EQ(plant.health_status(), "critical alert open");
+
+  ASSERT_TRUE(Upload(owner.token, {{ById(w.device, 40, now - 20)}}, &response).ok());
+  alerts = AlertsOfRule(owner, w.rule);
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].status(), v1::ALERT_STATUS_RESOLVED);
+  EXPECT_EQ(alerts[0].resolved_at().seconds(), now - 20);
+  ASSERT_TRUE(plants_->GetPlant(Context(owner.token).get(), get, &plant).ok());
+  EXPECT_TRUE(plant.is_healthy());
+  EXPECT_EQ(plant.health_status(), "healthy");
+
+  // A new violation after resolution opens a new alert.
+  ASSERT_TRUE(Upload(owner.token, {{ById(w.device, 10, now - 10)}}, &response).ok());
+  EXPECT_EQ(AlertsOfRule(owner, w.rule).size(), 2u);
+}
+
+TEST_F(IngestTest, TwoConcurrentStreamsShareOneOpenAlertPerRule) {
+  SignedInUser owner = SignUp("concurrent");
+  v1::AlertRule rule;
+  rule.set_rule_type("threshold");
+  rule.set_condition_operator("<");
+  rule.set_threshold_value(25);
+  Watched w = WatchedPlant(owner, "concurrent", "soil_moisture", rule);
+  // A second probe on the same plant and role, fed by another gateway.
+  v1::Device second = MakeDevice(owner, MakeDeviceType("Concurrent probe 2").id(), "conc-2");
+  v1::CreatePlantDeviceAssignmentRequest assign;
+  assign.mutable_plant_device_assignment()->set_plant_id(w.plant);
+  assign.mutable_plant_device_assignment()->set_device_id(second.id());
+  assign.mutable_plant_device_assignment()->set_assignment_type("soil_moisture");
+  v1::PlantDeviceAssignment assignment;
+  ASSERT_TRUE(plants_->CreatePlantDeviceAssignment(Context(owner.token).get(), assign,
+                                                   &assignment).ok());
+  const int64_t now = std::time(nullptr);
+  constexpr int kBatches = 20;
+  auto gateway = [&](int64_t device, const std::string& name) {
+    auto context = Context(owner.token);
+    auto stream = telemetry_->StreamReadings(context.get());
+    for (int b = 1; b <= kBatches; ++b) {
+      v1::StreamReadingsRequest request;
+      request.set_gateway_id(name);
+      request.set_sequence(b);
+      for (int i = 0; i < 5; ++i) *request.add_readings() = ById(device, 10, now - 500 + b * 5 + i);
+      ASSERT_TRUE(stream->Write(request));
+      v1::StreamReadingsResponse ack;
+      ASSERT_TRUE(stream->Read(&ack));
+    }
+    stream->WritesDone();
+    EXPECT_TRUE(stream->Finish().ok());
+  };
+  std::thread first([&] { gateway(w.device, "gateway-a"); });
+  std::thread other([&] { gateway(second.id(), "gateway-b"); });
+  first.join();
+  other.join();
+  std::vector<v1::Alert> alerts = AlertsOfRule(owner, w.rule);
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].occurrence_count(), 2 * kBatches * 5);
+}
+
+}  // namespace
+}  // namespace plantmon

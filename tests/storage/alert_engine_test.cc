@@ -1,0 +1,109 @@
+#include "storage/alert_engine.h"
+
+#include "gtest/gtest.h"
+
+namespace plantmon::storage {
+namespace {
+
+RuleToEvaluate Threshold(const std::string& op, double threshold,
+                         const std::string& parameter = "soil_moisture") {
+  RuleToEvaluate rule;
+  rule.rule_id = 1;
+  rule.rule_type = "threshold";
+  rule.parameter_name = parameter;
+  rule.condition_operator = op;
+  rule.threshold_value = threshold;
+  rule.severity = "warning";
+  return rule;
+}
+
+EvaluatedReading At(double value, int minute, std::optional<std::string> unit = "%") {
+  return {value, absl::FromUnixSeconds(1700000000 + 60 * minute), std::move(unit)};
+}
+
+TEST(AlertEngineTest, ThresholdOperators) {
+  EXPECT_TRUE(Violates(Threshold("<", 25), 24.9));
+  EXPECT_FALSE(Violates(Threshold("<", 25), 25));
+  EXPECT_TRUE(Violates(Threshold("<=", 25), 25));
+  EXPECT_TRUE(Violates(Threshold(">", 30), 30.1));
+  EXPECT_FALSE(Violates(Threshold(">", 30), 30));
+  EXPECT_TRUE(Violates(Threshold(">=", 30), 30));
+  EXPECT_TRUE(Violates(Threshold("==", 0), 0));
+  EXPECT_FALSE(Violates(Threshold("==", 0), 0.5));
+  EXPECT_TRUE(Violates(Threshold("!=", 1), 0));
+  EXPECT_FALSE(Violates(Threshold("!=", 1), 1));
+}
+
+TEST(AlertEngineTest, RangeRulesFireOutsideTheirInterval) {
+  RuleToEvaluate rule = Threshold(">", 18, "temperature");
+  rule.rule_type = "range";
+  rule.threshold_high = 26;
+  EXPECT_TRUE(Violates(rule, 17.5));
+  EXPECT_FALSE(Violates(rule, 18));
+  EXPECT_FALSE(Violates(rule, 26));
+  EXPECT_TRUE(Violates(rule, 27));
+  EXPECT_DOUBLE_EQ(Distance(rule, 15), 3);
+  EXPECT_DOUBLE_EQ(Distance(rule, 30), 4);
+  EXPECT_EQ(Distance(rule, 20), 0);
+}
+
+TEST(AlertEngineTest, DeviationRulesMeasureFromTheSpeciesOptimum) {
+  RuleToEvaluate rule = Threshold(">", 3, "temperature");
+  rule.rule_type = "deviation";
+  rule.optimum = 22.5;
+  EXPECT_FALSE(Violates(rule, 25.5));
+  EXPECT_TRUE(Violates(rule, 25.6));
+  EXPECT_TRUE(Violates(rule, 19));
+  EXPECT_DOUBLE_EQ(Distance(rule, 19), 3.5);
+  rule.optimum.reset();
+  EXPECT_FALSE(Violates(rule, 100)) << "no optimum, no alert";
+}
+
+TEST(AlertEngineTest, MessagesReadLikeTheSeed) {
+  EXPECT_EQ(AlertMessage(Threshold("<", 25), At(18, 0)),
+            "Soil moisture dropped to 18% (threshold: 25%)");
+  EXPECT_EQ(AlertMessage(Threshold(">", 30, "temperature"), At(31.25, 0, "°C")),
+            "Temperature rose to 31.25°C (threshold: 30°C)");
+  EXPECT_EQ(AlertMessage(Threshold(">", 20000, "light"), At(25000, 0, "lux")),
+            "Light rose to 25000 lux (threshold: 20000 lux)");
+  RuleToEvaluate range = Threshold(">", 40, "humidity");
+  range.rule_type = "range";
+  range.threshold_high = 70;
+  EXPECT_EQ(AlertMessage(range, At(82, 0)), "Humidity is 82% (allowed: 40% to 70%)");
+}
+
+TEST(AlertEngineTest, AViolationRunOpensOneAlertWithCountLatestAndWorst) {
+  RuleToEvaluate rule = Threshold("<", 25);
+  // Out of order on purpose: the plan follows timestamps.
+  std::vector<AlertChange> changes =
+      PlanAlertChanges(rule, {At(20, 2), At(18, 1), At(22, 3)}, /*alert_open=*/false);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].kind, AlertChange::Kind::kViolations);
+  EXPECT_EQ(changes[0].count, 3);
+  EXPECT_EQ(changes[0].first.value, 18);
+  EXPECT_EQ(changes[0].latest.value, 22);
+  EXPECT_EQ(changes[0].worst.value, 18);
+}
+
+TEST(AlertEngineTest, AClearReadingResolvesAndALaterViolationOpensAgain) {
+  RuleToEvaluate rule = Threshold("<", 25);
+  std::vector<AlertChange> changes =
+      PlanAlertChanges(rule, {At(20, 0), At(30, 1), At(31, 2), At(10, 3)}, false);
+  ASSERT_EQ(changes.size(), 3u);
+  EXPECT_EQ(changes[0].kind, AlertChange::Kind::kViolations);
+  EXPECT_EQ(changes[1].kind, AlertChange::Kind::kResolve);
+  EXPECT_EQ(changes[1].resolved_at, At(30, 1).timestamp);
+  EXPECT_EQ(changes[2].kind, AlertChange::Kind::kViolations);
+  EXPECT_EQ(changes[2].count, 1);
+}
+
+TEST(AlertEngineTest, ClearReadingsResolveOnlyAnAlertThatIsOpen) {
+  RuleToEvaluate rule = Threshold("<", 25);
+  EXPECT_TRUE(PlanAlertChanges(rule, {At(30, 0), At(40, 1)}, false).empty());
+  std::vector<AlertChange> changes = PlanAlertChanges(rule, {At(30, 0), At(40, 1)}, true);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].kind, AlertChange::Kind::kResolve);
+}
+
+}  // namespace
+}  // namespace plantmon::storage
