@@ -1,0 +1,234 @@
+// Time-series queries and composite views, checked against SQL computed
+// independently over the same rows.
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
+#include "gtest/gtest.h"
+#include "tests/testing/api_fixture.h"
+
+namespace plantmon {
+namespace {
+
+using ::grpc::StatusCode;
+using ::plantmon::testing::ApiTest;
+using ::plantmon::testing::SignedInUser;
+
+class TelemetryQueriesTest : public ApiTest {
+ protected:
+  // Readings every minute for `minutes`, with values i % 17 (some anomalous
+  // by quality), stored straight into the table.
+  static void Fill(int64_t device, int64_t start, int minutes) {
+    database_->Query(absl::StrCat(
+        "INSERT INTO sensor_data (device_id, measurement_value, data_quality, is_anomaly, "
+        "\"timestamp\") SELECT ", device, ", (g % 17)::float8, CASE WHEN g % 10 = 0 THEN 30 "
+        "ELSE 100 END, g % 10 = 0, to_timestamp(", start, " + g * 60) "
+        "FROM generate_series(0, ", minutes - 1, ") g"));
+  }
+};
+
+TEST_F(TelemetryQueriesTest, ListSensorDataFiltersAndWalksBothWays) {
+  SignedInUser owner = SignUp("series_owner");
+  v1::Device device = MakeDevice(owner, MakeDeviceType("Series probe").id(), "series-1");
+  const int64_t start = 1700000000;
+  Fill(device.id(), start, 300);
+  v1::ListSensorDataRequest request;
+  request.set_device_id(device.id());
+  request.mutable_start_time()->set_seconds(start + 60 * 10);
+  request.mutable_end_time()->set_seconds(start + 60 * 250);
+  request.set_newest_first(true);
+  request.set_exclude_anomalies(true);
+  request.set_page_size(33);
+  std::vector<int64_t> times;
+  for (int page = 0; page < 50; ++page) {
+    v1::ListSensorDataResponse response;
+    ASSERT_TRUE(telemetry_->ListSensorData(Context(owner.token).get(), request, &response).ok());
+    for (const auto& reading : response.sensor_data()) {
+      EXPECT_FALSE(reading.is_anomaly());
+      times.push_back(reading.timestamp().seconds());
+    }
+    if (response.next_page_token().empty()) break;
+    request.set_page_token(response.next_page_token());
+  }
+  const int64_t expected = database_->Query(absl::StrCat(
+      "SELECT count(*) FROM sensor_data WHERE device_id = ", device.id(),
+      " AND NOT is_anomaly AND \"timestamp\" >= to_timestamp(", start + 600,
+      ") AND \"timestamp\" < to_timestamp(", start + 15000, ")"))[0][0].as<int64_t>();
+  EXPECT_EQ(static_cast<int64_t>(times.size()), expected);
+  EXPECT_TRUE(std::is_sorted(times.rbegin(), times.rend())) << "newest first";
+  EXPECT_EQ(times.front(), start + 60 * 249);
+
+  v1::ListSensorDataRequest quality = request;
+  quality.clear_page_token();
+  quality.set_exclude_anomalies(false);
+  quality.set_min_quality(50);
+  quality.set_page_size(1000);
+  v1::ListSensorDataResponse response;
+  ASSERT_TRUE(telemetry_->ListSensorData(Context(owner.token).get(), quality, &response).ok());
+  EXPECT_EQ(response.sensor_data_size(), expected);
+  quality.set_min_quality(101);
+  EXPECT_EQ(telemetry_->ListSensorData(Context(owner.token).get(), quality, &response).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(TelemetryQueriesTest, LatestIsTheNewestTimestampNotTheLastUpload) {
+  SignedInUser owner = SignUp("latest_owner");
+  v1::DeviceType type = MakeDeviceType("Latest probe");
+  v1::Device first = MakeDevice(owner, type.id(), "latest-1");
+  v1::Device second = MakeDevice(owner, type.id(), "latest-2");
+  v1::Device quiet = MakeDevice(owner, type.id(), "latest-quiet");
+  const int64_t now = std::time(nullptr);
+  for (auto [value, seconds] : std::vector<std::pair<double, int64_t>>{
+           {1, now - 60}, {2, now - 10}, {3, now - 3600}}) {  // the late one comes last
+    v1::RecordReadingRequest request;
+    request.mutable_sensor_data()->set_device_id(first.id());
+    request.mutable_sensor_data()->set_measurement_value(value);
+    request.mutable_sensor_data()->set_data_quality(100);
+    request.mutable_sensor_data()->mutable_timestamp()->set_seconds(seconds);
+    v1::SensorData stored;
+    ASSERT_TRUE(telemetry_->RecordReading(Context(owner.token).get(), request, &stored).ok());
+  }
+  Fill(second.id(), now - 7200, 5);
+  v1::GetLatestReadingsRequest request;
+  request.add_device_ids(first.id());
+  request.add_device_ids(second.id());
+  request.add_device_ids(quiet.id());
+  v1::GetLatestReadingsResponse response;
+  ASSERT_TRUE(telemetry_->GetLatestReadings(Context(owner.token).get(), request, &response).ok());
+  ASSERT_EQ(response.readings_size(), 2) << "a device without readings is left out";
+  EXPECT_EQ(response.readings(0).device_id(), first.id());
+  EXPECT_EQ(response.readings(0).measurement_value(), 2);
+  EXPECT_EQ(response.readings(1).timestamp().seconds(), now - 7200 + 4 * 60);
+
+  SignedInUser stranger = SignUp("latest_stranger");
+  EXPECT_EQ(telemetry_->GetLatestReadings(Context(stranger.token).get(), request, &response)
+                .error_code(),
+            StatusCode::NOT_FOUND);
+  v1::GetLatestReadingsRequest both = request;
+  both.set_plant_id(1);
+  EXPECT_EQ(telemetry_->GetLatestReadings(Context(owner.token).get(), both, &response).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(TelemetryQueriesTest, AggregationMatchesIndependentSql) {
+  SignedInUser owner = SignUp("aggregate_owner");
+  v1::Device device = MakeDevice(owner, MakeDeviceType("Aggregate probe").id(), "agg-1");
+  const int64_t start = 1700003600;  // on the hour
+  Fill(device.id(), start, 24 * 60);
+  v1::AggregateSensorDataRequest request;
+  request.set_device_id(device.id());
+  request.mutable_start_time()->set_seconds(start);
+  request.mutable_end_time()->set_seconds(start + 24 * 3600);
+  request.mutable_bucket_width()->set_seconds(3600);
+  request.set_exclude_anomalies(true);
+  v1::AggregateSensorDataResponse response;
+  ASSERT_TRUE(telemetry_->AggregateSensorData(Context(owner.token).get(), request, &response).ok());
+  ASSERT_EQ(response.buckets_size(), 24);
+  // Independent SQL: hour buckets by integer arithmetic on epoch seconds.
+  pqxx::result expected = database_->Query(absl::StrCat(
+      "SELECT (extract(epoch FROM \"timestamp\")::bigint - ", start, ") / 3600 AS h, count(*), "
+      "min(measurement_value), max(measurement_value), avg(measurement_value), "
+      "(array_agg(measurement_value ORDER BY \"timestamp\"))[1], "
+      "(array_agg(measurement_value ORDER BY \"timestamp\" DESC))[1] "
+      "FROM sensor_data WHERE device_id = ", device.id(), " AND NOT is_anomaly "
+      "GROUP BY h ORDER BY h"));
+  ASSERT_EQ(expected.size(), 24u);
+  for (int i = 0; i < 24; ++i) {
+    const auto& bucket = response.buckets(i);
+    EXPECT_EQ(bucket.start_time().seconds(), start + i * 3600);
+    EXPECT_EQ(bucket.end_time().seconds(), start + (i + 1) * 3600);
+    EXPECT_EQ(bucket.count(), expected[i][1].as<int64_t>());
+    EXPECT_EQ(bucket.min_value(), expected[i][2].as<double>());
+    EXPECT_EQ(bucket.max_value(), expected[i][3].as<double>());
+    EXPECT_NEAR(bucket.avg_value(), expected[i][4].as<double>(), 1e-9);
+    EXPECT_EQ(bucket.first_value(), expected[i][5].as<double>());
+    EXPECT_EQ(bucket.last_value(), expected[i][6].as<double>());
+  }
+
+  v1::AggregateSensorDataRequest too_many = request;
+  too_many.mutable_bucket_width()->set_seconds(60);
+  too_many.mutable_end_time()->set_seconds(start + 30 * 24 * 3600);
+  grpc::Status status =
+      telemetry_->AggregateSensorData(Context(owner.token).get(), too_many, &response);
+  EXPECT_EQ(status.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("10000"), std::string::npos) << status.error_message();
+  v1::AggregateSensorDataRequest too_fine = request;
+  too_fine.mutable_bucket_width()->set_seconds(10);
+  EXPECT_EQ(telemetry_->AggregateSensorData(Context(owner.token).get(), too_fine, &response)
+                .error_code(),
+            StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(TelemetryQueriesTest, PlantOverviewAndTopAnomalousPlants) {
+  SignedInUser owner = SignUp("overview_owner");
+  v1::PlantType species = MakePlantType("Overview fern");
+  v1::DeviceType type = MakeDeviceType("Overview probe");
+  v1::Plant quiet = MakePlant(owner, species.id(), "Quiet fern");
+  v1::Plant noisy = MakePlant(owner, species.id(), "Noisy fern");
+  v1::Device quiet_device = MakeDevice(owner, type.id(), "overview-quiet");
+  v1::Device noisy_device = MakeDevice(owner, type.id(), "overview-noisy");
+  for (auto [plant, device] : std::vector<std::pair<int64_t, int64_t>>{
+           {quiet.id(), quiet_device.id()}, {noisy.id(), noisy_device.id()}}) {
+    v1::CreatePlantDeviceAssignmentRequest assign;
+    assign.mutable_plant_device_assignment()->set_plant_id(plant);
+    assign.mutable_plant_device_assignment()->set_device_id(device);
+    assign.mutable_plant_device_assignment()->set_assignment_type("soil_moisture");
+    v1::PlantDeviceAssignment out;
+    ASSERT_TRUE(plants_->CreatePlantDeviceAssignment(Context(owner.token).get(), assign, &out).ok());
+  }
+  const int64_t start = std::time(nullptr) - 3 * 3600;
+  Fill(quiet_device.id(), start, 20);   // 2 anomalies
+  Fill(noisy_device.id(), start, 100);  // 10 anomalies
+  v1::CreateAlertRuleRequest rule;
+  rule.mutable_alert_rule()->set_plant_id(noisy.id());
+  rule.mutable_alert_rule()->set_rule_name("Dry");
+  rule.mutable_alert_rule()->set_rule_type("threshold");
+  rule.mutable_alert_rule()->set_parameter_name("soil_moisture");
+  rule.mutable_alert_rule()->set_condition_operator("<");
+  rule.mutable_alert_rule()->set_threshold_value(25);
+  v1::AlertRule created_rule;
+  ASSERT_TRUE(alerts_->CreateAlertRule(Context(owner.token).get(), rule, &created_rule).ok());
+  v1::RecordReadingRequest dry;
+  dry.mutable_sensor_data()->set_device_id(noisy_device.id());
+  dry.mutable_sensor_data()->set_measurement_value(5);
+  dry.mutable_sensor_data()->set_data_quality(100);
+  dry.mutable_sensor_data()->mutable_timestamp()->set_seconds(std::time(nullptr));
+  v1::SensorData stored;
+  ASSERT_TRUE(telemetry_->RecordReading(Context(owner.token).get(), dry, &stored).ok());
+
+  v1::GetPlantOverviewRequest request;
+  request.set_id(noisy.id());
+  v1::PlantOverview overview;
+  ASSERT_TRUE(plants_->GetPlantOverview(Context(owner.token).get(), request, &overview).ok());
+  EXPECT_EQ(overview.plant().plant_name(), "Noisy fern");
+  EXPECT_FALSE(overview.plant().is_healthy());
+  EXPECT_EQ(overview.plant_type().name(), "Overview fern");
+  ASSERT_EQ(overview.assigned_devices_size(), 1);
+  EXPECT_EQ(overview.assigned_devices(0).device().unique_identifier(), "overview-noisy");
+  EXPECT_EQ(overview.assigned_devices(0).latest_reading().measurement_value(), 5);
+  ASSERT_EQ(overview.open_alerts_size(), 1);
+  EXPECT_EQ(overview.open_alerts(0).message(), "Soil moisture dropped to 5% (threshold: 25%)");
+
+  SignedInUser stranger = SignUp("overview_stranger");
+  EXPECT_EQ(plants_->GetPlantOverview(Context(stranger.token).get(), request, &overview)
+                .error_code(),
+            StatusCode::NOT_FOUND);
+
+  v1::ListTopAnomalousPlantsRequest top;
+  top.mutable_start_time()->set_seconds(start - 60);
+  top.mutable_end_time()->set_seconds(std::time(nullptr) + 60);
+  v1::ListTopAnomalousPlantsResponse ranked;
+  ASSERT_TRUE(plants_->ListTopAnomalousPlants(Context(owner.token).get(), top, &ranked).ok());
+  ASSERT_EQ(ranked.plants_size(), 2);
+  EXPECT_EQ(ranked.plants(0).plant().id(), noisy.id());
+  EXPECT_EQ(ranked.plants(0).anomaly_count(), 10);
+  EXPECT_EQ(ranked.plants(1).anomaly_count(), 2);
+  top.set_limit(1);
+  ASSERT_TRUE(plants_->ListTopAnomalousPlants(Context(owner.token).get(), top, &ranked).ok());
+  EXPECT_EQ(ranked.plants_size(), 1);
+  ASSERT_TRUE(plants_->ListTopAnomalousPlants(Context(stranger.token).get(), top, &ranked).ok());
+  EXPECT_EQ(ranked.plants_size(), 0);
+}
+
+}  // namespace
+}  // namespace plantmon
