@@ -128,6 +128,9 @@ absl::StatusOr<std::unique_ptr<PlantmonServer>> PlantmonServer::Start(
         absl::StrCat("cannot listen on ", options.listen_address));
   }
   server->CheckDatabaseOnce();
+  // WatchAlerts streams opened right after start should not miss changes
+  // while the listener connects (skipped when the database is down).
+  if (schema.ok()) server->services_->listener.WaitUntilListening(absl::Seconds(5));
   server->monitor_ = std::thread([raw = server.get()] { raw->MonitorDatabase(); });
   return server;
 }
@@ -165,9 +168,17 @@ void PlantmonServer::CheckDatabaseOnce() {
 }
 
 void PlantmonServer::MonitorDatabase() {
+  // Idempotency keys only need to outlive gateway retries.
+  constexpr absl::Duration kBatchKeyRetention = absl::Hours(24 * 7);
+  constexpr absl::Duration kPurgeEvery = absl::Hours(1);
+  absl::Time next_purge = absl::Now();
   while (!stop_monitor_.WaitForNotificationWithTimeout(
       options_.health_check_interval)) {
     CheckDatabaseOnce();
+    if (absl::Now() >= next_purge) {
+      absl::StatusOr<int64_t> purged = services_->ingest.PurgeBatchKeys(kBatchKeyRetention);
+      if (purged.ok()) next_purge = absl::Now() + kPurgeEvery;
+    }
   }
 }
 
