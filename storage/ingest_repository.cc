@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "storage/alert_engine.h"
+#include "storage/copy_format.h"
 #include "storage/pg_array.h"
 #include "storage/pqxx_status.h"
 #include "storage/row_reader.h"
@@ -74,10 +75,6 @@ struct Accepted {
   std::optional<std::string> raw_data;
 };
 
-std::string TimestampText(absl::Time time) {
-  return absl::FormatTime("%Y-%m-%d %H:%M:%E6S+00", time, absl::UTCTimeZone());
-}
-
 // Splits readings into accepted ones (with server-side defaults applied) and
 // rejections for devices the owner does not have.
 std::vector<Accepted> Accept(const std::vector<IncomingReading>& readings,
@@ -123,51 +120,55 @@ void CopyReadings(pqxx::work& transaction, const std::vector<Accepted>& rows) {
                                                 "is_anomaly", "timestamp", "raw_data"});
   for (const Accepted& row : rows) {
     copy << std::make_tuple(row.device_id, row.value, row.unit, row.quality,
-                            row.is_anomaly, TimestampText(row.timestamp), row.raw_data);
+                            row.is_anomaly, CopyTimestampText(row.timestamp), row.raw_data);
   }
   copy.complete();
 }
 
-// last_data_received only moves forward: a late batch never moves it back.
-void AdvanceLastDataReceived(pqxx::work& transaction, const std::vector<Accepted>& rows) {
-  std::map<int64_t, absl::Time> newest;  // ordered by id: a stable lock order
+struct WatchingRule {
+  RuleToEvaluate rule;
+  bool alert_open = false;
+};
+
+// One round trip for two jobs, as this runs once per batch:
+//  - last_data_received moves forward only: a late batch never moves it back
+//    (devices updated in id order, one lock order for concurrent batches);
+//  - the active rules watching these devices through an active assignment
+//    whose role is the rule's parameter, keyed by device, with whether each
+//    has an open alert.
+std::multimap<int64_t, WatchingRule> AdvanceDevicesAndFindRules(
+    pqxx::work& transaction, int64_t owner_id, const std::vector<Accepted>& rows) {
+  std::map<int64_t, absl::Time> newest;
   for (const Accepted& row : rows) {
     auto [it, inserted] = newest.emplace(row.device_id, row.timestamp);
     if (!inserted && row.timestamp > it->second) it->second = row.timestamp;
   }
-  if (newest.empty()) return;
   std::vector<int64_t> ids;
   std::vector<int64_t> micros;
   for (const auto& [id, time] : newest) {
     ids.push_back(id);
     micros.push_back(absl::ToUnixMicros(time));
   }
-  transaction.exec_params(
-      "UPDATE devices d SET last_data_received = epoch_us_to_timestamptz(v.us) "
-      "FROM unnest($1::int[], $2::bigint[]) AS v(id, us) "
-      "WHERE d.id = v.id AND (d.last_data_received IS NULL OR "
-      "d.last_data_received < epoch_us_to_timestamptz(v.us))",
-      PgIntArray(ids), PgIntArray(micros));
-}
-
-// Active rules watching these devices through an active assignment whose role
-// is the rule's parameter, keyed by device.
-std::multimap<int64_t, RuleToEvaluate> RulesForDevices(pqxx::work& transaction,
-                                                       int64_t owner_id,
-                                                       const std::vector<int64_t>& devices) {
-  std::multimap<int64_t, RuleToEvaluate> rules;
+  std::multimap<int64_t, WatchingRule> rules;
   for (const pqxx::row& row : transaction.exec_params(
+           "WITH advanced AS ("
+           "  UPDATE devices d SET last_data_received = epoch_us_to_timestamptz(v.us) "
+           "  FROM unnest($2::int[], $3::bigint[]) AS v(id, us) "
+           "  WHERE d.id = v.id AND (d.last_data_received IS NULL OR "
+           "  d.last_data_received < epoch_us_to_timestamptz(v.us)) RETURNING d.id) "
            "SELECT a.device_id, r.id, r.user_id, r.plant_id, r.rule_type, r.parameter_name, "
            "r.condition_operator, r.threshold_value, r.threshold_high, r.severity::text, "
            "CASE r.parameter_name WHEN 'temperature' THEN pt.optimal_temperature "
-           "WHEN 'humidity' THEN pt.optimal_humidity WHEN 'light' THEN pt.optimal_light END "
+           "WHEN 'humidity' THEN pt.optimal_humidity WHEN 'light' THEN pt.optimal_light END, "
+           "EXISTS (SELECT 1 FROM alerts al WHERE al.rule_id = r.id "
+           "AND al.status IN ('active', 'acknowledged')) "
            "FROM alert_rules r "
            "JOIN plant_device_assignments a ON a.plant_id = r.plant_id "
            "AND a.assignment_type = r.parameter_name AND a.is_active "
            "JOIN plants p ON p.id = r.plant_id "
            "JOIN plant_types pt ON pt.id = p.plant_type_id "
            "WHERE r.is_active AND r.user_id = $1 AND a.device_id = ANY($2::int[])",
-           owner_id, PgIntArray(devices))) {
+           owner_id, PgIntArray(ids), PgIntArray(micros))) {
     RowReader reader(row);
     int64_t device_id = reader.Next<int64_t>();
     RuleToEvaluate rule;
@@ -181,7 +182,8 @@ std::multimap<int64_t, RuleToEvaluate> RulesForDevices(pqxx::work& transaction,
     rule.threshold_high = reader.NextOptional<double>();
     rule.severity = reader.Next<std::string>();
     rule.optimum = reader.NextOptional<double>();
-    rules.emplace(device_id, std::move(rule));
+    bool alert_open = reader.Next<bool>();
+    rules.emplace(device_id, WatchingRule{std::move(rule), alert_open});
   }
   return rules;
 }
@@ -224,38 +226,33 @@ void ApplyChange(pqxx::work& transaction, const RuleToEvaluate& rule,
       rule.threshold_high.value_or(0), Reference(rule));
 }
 
-void RunAlertEngine(pqxx::work& transaction, int64_t owner_id,
-                    const std::vector<Accepted>& rows) {
-  std::set<int64_t> device_set;
-  for (const Accepted& row : rows) device_set.insert(row.device_id);
-  std::multimap<int64_t, RuleToEvaluate> rules =
-      RulesForDevices(transaction, owner_id, {device_set.begin(), device_set.end()});
+// Moves devices' last_data_received and runs the alert engine over the batch.
+void AfterReadingsStored(pqxx::work& transaction, int64_t owner_id,
+                         const std::vector<Accepted>& rows) {
+  std::multimap<int64_t, WatchingRule> rules = AdvanceDevicesAndFindRules(transaction, owner_id, rows);
   if (rules.empty()) return;
 
   // Each rule's readings, from every device that feeds it; rules in id order
   // so that concurrent batches take alert locks in one order.
-  std::map<int64_t, std::pair<RuleToEvaluate, std::vector<EvaluatedReading>>> by_rule;
+  struct RuleReadings {
+    RuleToEvaluate rule;
+    bool alert_open = false;
+    std::vector<EvaluatedReading> readings;
+  };
+  std::map<int64_t, RuleReadings> by_rule;
   for (const Accepted& row : rows) {
     auto [begin, end] = rules.equal_range(row.device_id);
     for (auto it = begin; it != end; ++it) {
-      auto& entry = by_rule[it->second.rule_id];
-      entry.first = it->second;
-      entry.second.push_back({row.value, row.timestamp, row.unit});
+      RuleReadings& entry = by_rule[it->second.rule.rule_id];
+      entry.rule = it->second.rule;
+      entry.alert_open = it->second.alert_open;
+      entry.readings.push_back({row.value, row.timestamp, row.unit});
     }
-  }
-  std::vector<int64_t> rule_ids;
-  for (const auto& [id, entry] : by_rule) rule_ids.push_back(id);
-  std::set<int64_t> open;
-  for (const pqxx::row& row : transaction.exec_params(
-           "SELECT rule_id FROM alerts WHERE rule_id = ANY($1::int[]) "
-           "AND status IN ('active', 'acknowledged')",
-           PgIntArray(rule_ids))) {
-    open.insert(row[0].as<int64_t>());
   }
   for (auto& [id, entry] : by_rule) {
     for (const AlertChange& change :
-         PlanAlertChanges(entry.first, std::move(entry.second), open.count(id) > 0)) {
-      ApplyChange(transaction, entry.first, change);
+         PlanAlertChanges(entry.rule, std::move(entry.readings), entry.alert_open)) {
+      ApplyChange(transaction, entry.rule, change);
     }
   }
 }
@@ -267,40 +264,37 @@ absl::StatusOr<IngestResult> IngestRepository::Ingest(
     std::vector<RejectedReading> rejected, const std::optional<BatchKey>& key) {
   return RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<IngestResult> {
     IngestResult result;
+    ResolvedDevices devices = ResolveDevices(transaction, owner_id, readings);
+    std::vector<Accepted> accepted = Accept(readings, devices, rejected);
+    result.accepted = static_cast<int64_t>(accepted.size());
+    result.rejected = static_cast<int64_t>(rejected.size());
     if (key.has_value()) {
+      // Claims the batch's key with its counts; a key already committed (or
+      // being committed by a concurrent replay, which this waits for) means
+      // the batch is a replay: report what it stored and store nothing.
       pqxx::result claimed = transaction.exec_params(
           "INSERT INTO ingest_batches (user_id, gateway_id, sequence, accepted, rejected) "
-          "VALUES ($1, $2, $3, 0, 0) ON CONFLICT DO NOTHING RETURNING 1",
-          owner_id, key->gateway_id, key->sequence);
+          "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING 1",
+          owner_id, key->gateway_id, key->sequence, result.accepted, result.rejected);
       if (claimed.empty()) {
         pqxx::row stored = transaction.exec_params1(
             "SELECT accepted, rejected FROM ingest_batches "
             "WHERE user_id = $1 AND gateway_id = $2 AND sequence = $3",
             owner_id, key->gateway_id, key->sequence);
-        result.replayed = true;
-        result.duplicate = stored[0].as<int64_t>();
-        result.rejected = stored[1].as<int64_t>();
-        return result;
+        IngestResult replay;
+        replay.replayed = true;
+        replay.duplicate = stored[0].as<int64_t>();
+        replay.rejected = stored[1].as<int64_t>();
+        return replay;
       }
     }
-    ResolvedDevices devices = ResolveDevices(transaction, owner_id, readings);
-    std::vector<Accepted> accepted = Accept(readings, devices, rejected);
     if (!accepted.empty()) {
       CopyReadings(transaction, accepted);
-      AdvanceLastDataReceived(transaction, accepted);
-      RunAlertEngine(transaction, owner_id, accepted);
+      AfterReadingsStored(transaction, owner_id, accepted);
     }
-    result.accepted = static_cast<int64_t>(accepted.size());
-    result.rejected = static_cast<int64_t>(rejected.size());
     std::sort(rejected.begin(), rejected.end(),
               [](const RejectedReading& a, const RejectedReading& b) { return a.index < b.index; });
     result.rejections = std::move(rejected);
-    if (key.has_value()) {
-      transaction.exec_params(
-          "UPDATE ingest_batches SET accepted = $4, rejected = $5 "
-          "WHERE user_id = $1 AND gateway_id = $2 AND sequence = $3",
-          owner_id, key->gateway_id, key->sequence, result.accepted, result.rejected);
-    }
     return result;
   });
 }
@@ -321,8 +315,7 @@ absl::StatusOr<SensorReading> IngestRepository::IngestOne(int64_t owner_id,
         "epoch_us_to_timestamptz($6), $7) RETURNING id, " PLANTMON_EPOCH_US("received_at"),
         row.device_id, row.value, row.unit, row.quality, row.is_anomaly,
         absl::ToUnixMicros(row.timestamp), row.raw_data);
-    AdvanceLastDataReceived(transaction, accepted);
-    RunAlertEngine(transaction, owner_id, accepted);
+    AfterReadingsStored(transaction, owner_id, accepted);
     SensorReading out;
     out.id = stored[0].as<int64_t>();
     out.received_at = absl::FromUnixMicros(stored[1].as<int64_t>());
