@@ -32,8 +32,10 @@ struct ResolvedDevices {
   absl::flat_hash_map<std::string, int64_t> id_by_identifier;
 };
 
-// The owner's devices among those the readings name, locked against deletion
-// until the batch commits (FOR KEY SHARE does not block other uploads).
+// The owner's devices among those the readings name. Not locked: the COPY's
+// foreign-key checks lock them anyway, and a device deleted in between makes
+// the batch fail as a whole (FAILED_PRECONDITION, nothing stored) so that the
+// gateway's retry sees the device gone and gets those readings rejected.
 ResolvedDevices ResolveDevices(pqxx::work& transaction, int64_t owner_id,
                                const std::vector<IncomingReading>& readings) {
   std::set<int64_t> ids;
@@ -48,7 +50,7 @@ ResolvedDevices ResolveDevices(pqxx::work& transaction, int64_t owner_id,
            "SELECT d.id, d.unique_identifier, t.data_unit, t.min_value, t.max_value "
            "FROM devices d JOIN device_types t ON t.id = d.device_type_id "
            "WHERE d.user_id = $1 AND (d.id = ANY($2::int[]) OR "
-           "d.unique_identifier = ANY($3::text[])) FOR KEY SHARE OF d",
+           "d.unique_identifier = ANY($3::text[]))",
            owner_id, PgIntArray({ids.begin(), ids.end()}),
            PgTextArray({identifiers.begin(), identifiers.end()}))) {
     RowReader reader(row);

@@ -11,7 +11,11 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
+#include <unistd.h>
+
 #include <cstdio>
+#include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
@@ -23,6 +27,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "plantmon/v1/telemetry.grpc.pb.h"
@@ -61,6 +66,39 @@ std::string Url() {
     std::exit(1);
   }
   return plantmon::storage::LibpqConnectionString(*config);
+}
+
+// CPU seconds (user + system) a process has used so far.
+double ProcessCpuSeconds(int pid) {
+  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  size_t close = text.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::vector<std::string> fields = absl::StrSplit(text.substr(close + 2), ' ');
+  if (fields.size() < 13) return 0;
+  // Fields 14 and 15 of /proc/PID/stat, counted after the command name.
+  return (std::atof(fields[11].c_str()) + std::atof(fields[12].c_str())) /
+         static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// CPU seconds of every process whose command name is `name`.
+double CpuSecondsOf(const std::string& name) {
+  double total = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string pid = entry.path().filename();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream comm(entry.path() / "comm");
+    std::string command;
+    std::getline(comm, command);
+    if (command == name) total += ProcessCpuSeconds(std::atoi(pid.c_str()));
+  }
+  return total;
+}
+
+double SelfCpuSeconds() {
+  timespec now;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  return now.tv_sec + now.tv_nsec / 1e9;
 }
 
 int64_t CountReadings(pqxx::connection& connection) {
@@ -185,6 +223,10 @@ int main(int argc, char** argv) {
   auto telemetry = plantmon::v1::TelemetryService::NewStub(channel);
   std::atomic<int64_t> acknowledged{0};
   std::atomic<int> failures{0};
+  const int server_pid = absl::GetFlag(FLAGS_server_pid);
+  const double server_cpu_before = server_pid > 0 ? ProcessCpuSeconds(server_pid) : 0;
+  const double postgres_cpu_before = CpuSecondsOf("postgres");
+  const double client_cpu_before = SelfCpuSeconds();
   const absl::Time ingest_start = absl::Now();
   std::vector<std::thread> gateways;
   for (int s = 0; s < streams; ++s) {
@@ -226,6 +268,9 @@ int main(int argc, char** argv) {
   }
   for (std::thread& gateway : gateways) gateway.join();
   const absl::Duration ingest_time = absl::Now() - ingest_start;
+  const double server_cpu = server_pid > 0 ? ProcessCpuSeconds(server_pid) - server_cpu_before : 0;
+  const double postgres_cpu = CpuSecondsOf("postgres") - postgres_cpu_before;
+  const double client_cpu = SelfCpuSeconds() - client_cpu_before;
   sampling = false;
   sampler.join();
   const int64_t stored = CountReadings(admin);
@@ -241,6 +286,8 @@ int main(int argc, char** argv) {
     clear.exec("TRUNCATE sensor_data, alerts");
     clear.commit();
   }
+  const double copy_postgres_cpu_before = CpuSecondsOf("postgres");
+  const double copy_client_cpu_before = SelfCpuSeconds();
   const absl::Time copy_start = absl::Now();
   std::vector<std::thread> copiers;
   for (int s = 0; s < streams; ++s) {
@@ -263,6 +310,8 @@ int main(int argc, char** argv) {
   }
   for (std::thread& copier : copiers) copier.join();
   const absl::Duration copy_time = absl::Now() - copy_start;
+  const double copy_postgres_cpu = CpuSecondsOf("postgres") - copy_postgres_cpu_before;
+  const double copy_client_cpu = SelfCpuSeconds() - copy_client_cpu_before;
   const int64_t copied = CountReadings(admin);
 
   const double ingest_rate = total / absl::ToDoubleSeconds(ingest_time);
@@ -274,8 +323,12 @@ int main(int argc, char** argv) {
               absl::ToDoubleSeconds(ingest_time), ingest_rate,
               static_cast<long long>(acknowledged.load()), static_cast<long long>(stored),
               static_cast<long long>(alerts), failures.load());
+  std::printf("end_to_end_cpu_seconds: server %.2f, postgres %.2f, client %.2f\n", server_cpu,
+              postgres_cpu, client_cpu);
   std::printf("raw_stream_to: %.2f s, %.0f rows/s, stored=%lld\n",
               absl::ToDoubleSeconds(copy_time), copy_rate, static_cast<long long>(copied));
+  std::printf("raw_stream_to_cpu_seconds: postgres %.2f, client %.2f\n", copy_postgres_cpu,
+              copy_client_cpu);
   std::printf("ratio: %.2f (end to end / raw copy)\n", ingest_rate / copy_rate);
   std::printf("server_max_rss_mb: %.1f\n", max_rss_kb.load() / 1024.0);
   return (stored == total && acknowledged == total && failures == 0) ? 0 : 1;
