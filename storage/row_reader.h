@@ -72,12 +72,12 @@ inline std::optional<int64_t> MicrosOf(
 }
 
 // True if `sql` (taking one id parameter) returns a row.
-inline bool Exists(pqxx::work& transaction, const std::string& sql,
+inline bool Exists(pqxx::transaction_base& transaction, const std::string& sql,
                    int64_t id) {
   return !transaction.exec_params(sql, id).empty();
 }
 template <typename... Args>
-bool ExistsWith(pqxx::work& transaction, const std::string& sql,
+bool ExistsWith(pqxx::transaction_base& transaction, const std::string& sql,
                 const Args&... args) {
   return !transaction.exec_params(sql, args...).empty();
 }

@@ -68,6 +68,24 @@ auto RunInTransaction(ConnectionPool& pool, Body&& body,
   }
 }
 
+// For a read that is one statement, or a few that need no common snapshot:
+// runs `body(pqxx::transaction_base&)` in autocommit mode, saving the BEGIN
+// and COMMIT round trips of RunInTransaction on hot read paths.
+template <typename Body>
+auto RunReadOnly(ConnectionPool& pool, Body&& body,
+                 absl::Time deadline = absl::InfiniteFuture())
+    -> decltype(body(std::declval<pqxx::transaction_base&>())) {
+  absl::StatusOr<PooledConnection> connection = pool.Acquire(deadline);
+  if (!connection.ok()) return connection.status();
+  try {
+    pqxx::nontransaction autocommit(connection->get());
+    return body(autocommit);
+  } catch (const std::exception& error) {
+    if (IsConnectionError(error)) connection->MarkBroken();
+    return StatusFromException(error);
+  }
+}
+
 // Same, but hands `body` the connection itself, for work that must span
 // several transactions or hold session state (advisory locks).
 template <typename Body>

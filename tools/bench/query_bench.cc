@@ -1,0 +1,162 @@
+// Query benchmark: ListSensorData of 24 hours (1,440 readings) of one device
+// in a sensor_data table of --rows rows, latency measured by a gRPC client,
+// beside the same query run directly through the storage layer
+// (TelemetryRepository::List, the SQL the server runs) in the same run.
+//
+// Needs a running plantmon_server (--port) and its database in POSTGRES_DB_*;
+// tools/bench/run_query.sh sets that up.
+
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <random>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "plantmon/v1/telemetry.grpc.pb.h"
+#include "plantmon/v1/user.grpc.pb.h"
+#include "storage/connection_pool.h"
+#include "storage/database_config.h"
+#include "storage/telemetry_repository.h"
+
+ABSL_FLAG(int, port, 50051, "plantmon_server port");
+ABSL_FLAG(int64_t, rows, 10080000, "rows in sensor_data (devices x minutes)");
+ABSL_FLAG(int, devices, 1000, "devices");
+ABSL_FLAG(int, iterations, 300, "queries per method");
+
+namespace {
+
+double Percentile(std::vector<double> values, double p) {
+  std::sort(values.begin(), values.end());
+  size_t index = std::min(values.size() - 1, static_cast<size_t>(p * values.size()));
+  return values[index];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  const int device_count = absl::GetFlag(FLAGS_devices);
+  const int64_t minutes = absl::GetFlag(FLAGS_rows) / device_count;
+  absl::StatusOr<plantmon::storage::DatabaseConfig> config =
+      plantmon::storage::DatabaseConfigFromEnv(plantmon::storage::ProcessEnv);
+  if (!config.ok()) return 1;
+
+  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", absl::GetFlag(FLAGS_port)),
+                                     grpc::InsecureChannelCredentials());
+  auto users = plantmon::v1::UserService::NewStub(channel);
+  {
+    plantmon::v1::CreateUserRequest create;
+    create.mutable_user()->set_email("querybench@example.com");
+    create.mutable_user()->set_username("querybench");
+    create.set_password("bench-password");
+    plantmon::v1::User user;
+    grpc::ClientContext context;
+    users->CreateUser(&context, create, &user);
+  }
+  plantmon::v1::LoginResponse login;
+  {
+    plantmon::v1::LoginRequest request;
+    request.set_login("querybench");
+    request.set_password("bench-password");
+    grpc::ClientContext context;
+    if (!users->Login(&context, request, &login).ok()) return 1;
+  }
+  const int64_t user_id = login.user().id();
+
+  // One reading a minute per device, ending now.
+  const int64_t end_seconds = absl::ToUnixSeconds(absl::Now()) / 60 * 60;
+  const int64_t start_seconds = end_seconds - minutes * 60;
+  std::vector<int64_t> device_ids;
+  {
+    pqxx::connection connection(plantmon::storage::LibpqConnectionString(*config));
+    pqxx::work setup(connection);
+    setup.exec("INSERT INTO manufacturers (name) VALUES ('QB') ON CONFLICT DO NOTHING");
+    setup.exec(
+        "INSERT INTO device_types (manufacturer_id, name, device_type, data_unit) "
+        "SELECT id, 'QB probe', 'sensor', '%' FROM manufacturers WHERE name = 'QB' "
+        "ON CONFLICT DO NOTHING");
+    setup.exec_params(
+        "INSERT INTO devices (user_id, device_type_id, unique_identifier, device_name) "
+        "SELECT $1, t.id, 'qb-' || g, 'QB ' || g FROM generate_series(1, $2) g, device_types t "
+        "WHERE t.name = 'QB probe' ON CONFLICT DO NOTHING",
+        user_id, device_count);
+    for (const auto& row : setup.exec_params(
+             "SELECT id FROM devices WHERE user_id = $1 ORDER BY id", user_id)) {
+      device_ids.push_back(row[0].as<int64_t>());
+    }
+    setup.commit();
+    const absl::Time fill_start = absl::Now();
+    pqxx::work fill(connection);
+    fill.exec_params(
+        "INSERT INTO sensor_data (device_id, measurement_value, measurement_unit, \"timestamp\") "
+        "SELECT d.id, random() * 100, '%', to_timestamp($2 + m * 60) "
+        "FROM generate_series(0, $3 - 1) m CROSS JOIN "
+        "(SELECT id FROM devices WHERE user_id = $1) d ORDER BY m, d.id",
+        user_id, start_seconds, minutes);
+    fill.commit();
+    pqxx::nontransaction analyze(connection);
+    analyze.exec("VACUUM ANALYZE sensor_data");
+    const int64_t total =
+        analyze.exec1("SELECT count(*) FROM sensor_data").front().as<int64_t>();
+    std::printf("table: %lld rows (%d devices x %lld minutes), filled in %.1f s\n",
+                static_cast<long long>(total), device_count, static_cast<long long>(minutes),
+                absl::ToDoubleSeconds(absl::Now() - fill_start));
+  }
+
+  auto telemetry = plantmon::v1::TelemetryService::NewStub(channel);
+  plantmon::storage::DatabaseConfig pool_config = *config;
+  pool_config.pool_size = 1;
+  pool_config.max_overflow = 0;
+  auto pool = plantmon::storage::ConnectionPool::Create(pool_config);
+  if (!pool.ok()) return 1;
+  plantmon::storage::TelemetryRepository repository(**pool);
+
+  std::mt19937_64 random(1);
+  std::uniform_int_distribution<int> pick_device(0, device_count - 1);
+  std::uniform_int_distribution<int64_t> pick_day(0, minutes / 1440 - 1);
+  const int iterations = absl::GetFlag(FLAGS_iterations);
+  std::vector<double> grpc_ms;
+  std::vector<double> direct_ms;
+  int wrong = 0;
+  for (int i = 0; i < iterations + 20; ++i) {  // the first 20 warm up
+    const int64_t device = device_ids[pick_device(random)];
+    const int64_t from = start_seconds + pick_day(random) * 86400;
+    plantmon::v1::ListSensorDataRequest request;
+    request.set_device_id(device);
+    request.mutable_start_time()->set_seconds(from);
+    request.mutable_end_time()->set_seconds(from + 86400);
+    request.set_page_size(1440);
+    plantmon::v1::ListSensorDataResponse response;
+    grpc::ClientContext context;
+    context.AddMetadata("authorization", "Bearer " + login.access_token());
+    absl::Time before = absl::Now();
+    grpc::Status status = telemetry->ListSensorData(&context, request, &response);
+    double took = absl::ToDoubleMilliseconds(absl::Now() - before);
+    if (!status.ok() || response.sensor_data_size() != 1440) ++wrong;
+    if (i >= 20) grpc_ms.push_back(took);
+
+    plantmon::storage::ReadingQuery query;
+    query.device_id = device;
+    query.start_time = absl::FromUnixSeconds(from);
+    query.end_time = absl::FromUnixSeconds(from + 86400);
+    query.limit = 1441;  // what the server asks for: a page plus one
+    before = absl::Now();
+    auto direct = repository.List(user_id, query);
+    took = absl::ToDoubleMilliseconds(absl::Now() - before);
+    if (!direct.ok() || direct->size() != 1440) ++wrong;
+    if (i >= 20) direct_ms.push_back(took);
+  }
+  std::printf("ListSensorData over gRPC (1440 readings): p50 %.2f ms, p99 %.2f ms\n",
+              Percentile(grpc_ms, 0.5), Percentile(grpc_ms, 0.99));
+  std::printf("same query through storage directly:      p50 %.2f ms, p99 %.2f ms\n",
+              Percentile(direct_ms, 0.5), Percentile(direct_ms, 0.99));
+  std::printf("iterations: %d, wrong answers: %d\n", iterations, wrong);
+  return wrong == 0 ? 0 : 1;
+}

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Query benchmark: ListSensorData of one day in a 10-million-row table, client
+# latency over gRPC beside the same storage query. Usage: tools/bench/run_query.sh [ROWS]
+source "$(dirname "$0")/lib.sh"
+start_server
+machine_line
+"$BIN/tools/bench/query_bench" --port="$SERVER_PORT" --rows="${1:-10080000}" --devices=1000
