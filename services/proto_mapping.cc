@@ -210,18 +210,20 @@ v1::Alert ToProto(const storage::Alert& alert) {
 
 v1::SensorData ToProto(const storage::SensorReading& reading) {
   v1::SensorData out;
-  out.set_id(reading.id);
-  out.set_device_id(reading.device_id);
-  out.set_measurement_value(reading.measurement_value);
-  if (reading.measurement_unit) {
-    out.set_measurement_unit(*reading.measurement_unit);
-  }
-  out.set_data_quality(reading.data_quality);
-  out.set_is_anomaly(reading.is_anomaly);
-  SetTimestamp(reading.timestamp, out.mutable_timestamp());
-  SetTimestamp(reading.received_at, out.mutable_received_at());
-  if (reading.raw_data) out.set_raw_data(*reading.raw_data);
+  ToProto(reading, &out);
   return out;
+}
+
+void ToProto(const storage::SensorReading& reading, v1::SensorData* out) {
+  out->set_id(reading.id);
+  out->set_device_id(reading.device_id);
+  out->set_measurement_value(reading.measurement_value);
+  if (reading.measurement_unit) out->set_measurement_unit(*reading.measurement_unit);
+  out->set_data_quality(reading.data_quality);
+  out->set_is_anomaly(reading.is_anomaly);
+  SetTimestamp(reading.timestamp, out->mutable_timestamp());
+  SetTimestamp(reading.received_at, out->mutable_received_at());
+  if (reading.raw_data) out->set_raw_data(*reading.raw_data);
 }
 
 v1::DeviceKind ToProto(storage::DeviceKind kind) {

@@ -31,6 +31,8 @@ v1::PlantDeviceAssignment ToProto(const storage::PlantDeviceAssignment& value);
 v1::AlertRule ToProto(const storage::AlertRule& rule);
 v1::Alert ToProto(const storage::Alert& alert);
 v1::SensorData ToProto(const storage::SensorReading& reading);
+// Fills `out` in place (large pages of readings skip a copy per row).
+void ToProto(const storage::SensorReading& reading, v1::SensorData* out);
 
 v1::DeviceKind ToProto(storage::DeviceKind kind);
 v1::AlertSeverity ToProto(storage::AlertSeverity severity);

@@ -231,7 +231,7 @@ grpc::Status TelemetryServiceImpl::ListSensorData(grpc::ServerContext* context,
         }));
     response->mutable_sensor_data()->Reserve(static_cast<int>(readings.size()));
     for (const storage::SensorReading& reading : readings) {
-      *response->add_sensor_data() = ToProto(reading);
+      ToProto(reading, response->add_sensor_data());
     }
     return absl::OkStatus();
   });

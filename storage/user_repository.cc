@@ -162,25 +162,23 @@ absl::StatusOr<Session> UserRepository::CreateSession(
 
 absl::StatusOr<SessionUser> UserRepository::FindSession(
     const std::string& token_sha256) {
-  return RunInTransaction(
-      pool_, [&](pqxx::work& transaction) -> absl::StatusOr<SessionUser> {
-        pqxx::result sessions = transaction.exec_params(
-            "SELECT id, user_id, " PLANTMON_EPOCH_US("expires_at")
-            " FROM user_sessions WHERE token_hash = decode($1, 'hex') "
-            "AND revoked_at IS NULL AND expires_at > now()",
-            absl::BytesToHexString(token_sha256));
-        if (sessions.empty()) return absl::NotFoundError("no such session");
-        RowReader reader(sessions[0]);
-        SessionUser found;
-        found.session.id = reader.Next<int64_t>();
-        found.session.user_id = reader.Next<int64_t>();
-        found.session.expires_at = reader.NextTime();
-        pqxx::result users = transaction.exec_params(
+  // Runs on every authenticated call: one autocommit statement.
+  return RunReadOnly(
+      pool_, [&](pqxx::transaction_base& transaction) -> absl::StatusOr<SessionUser> {
+        pqxx::result rows = transaction.exec_params(
             std::string("SELECT ") + kColumns +
-                " FROM users WHERE id = $1 AND is_active",
-            found.session.user_id);
-        if (users.empty()) return absl::NotFoundError("no such session");
-        found.user = ReadUser(users[0]);
+                ", session_id, " PLANTMON_EPOCH_US("session_expires_at") " FROM ("
+                "SELECT u.*, s.id AS session_id, s.expires_at AS session_expires_at "
+                "FROM user_sessions s JOIN users u ON u.id = s.user_id "
+                "WHERE s.token_hash = decode($1, 'hex') AND s.revoked_at IS NULL "
+                "AND s.expires_at > now() AND u.is_active) AS found",
+            absl::BytesToHexString(token_sha256));
+        if (rows.empty()) return absl::NotFoundError("no such session");
+        SessionUser found;
+        found.user = ReadUser(rows[0]);
+        found.session.id = rows[0][13].as<int64_t>();
+        found.session.user_id = found.user.id;
+        found.session.expires_at = absl::FromUnixMicros(rows[0][14].as<int64_t>());
         return found;
       });
 }
