@@ -467,13 +467,9 @@ grpc::Status PlantServiceImpl::ListTopAnomalousPlants(
       return absl::InvalidArgumentError("limit must be between 0 (meaning 5) and 100");
     }
     const int limit = request->limit() == 0 ? 5 : request->limit();
-    if (!request->has_start_time() || !request->has_end_time()) {
-      return absl::InvalidArgumentError("start_time and end_time are required");
-    }
-    ASSIGN_OR_RETURN(absl::Time start, TimeFromProto(request->start_time(), "start_time"));
-    ASSIGN_OR_RETURN(absl::Time end, TimeFromProto(request->end_time(), "end_time"));
-    if (end <= start) return absl::InvalidArgumentError("end_time must be after start_time");
-    ASSIGN_OR_RETURN(auto plants, plants_.TopAnomalous(caller.user_id(), start, end, limit));
+    ASSIGN_OR_RETURN(TimeRange range, RequiredTimeRange(*request));
+    ASSIGN_OR_RETURN(auto plants,
+                     plants_.TopAnomalous(caller.user_id(), range.start, range.end, limit));
     for (const auto& [plant, count] : plants) {
       v1::AnomalousPlant* out = response->add_plants();
       *out->mutable_plant() = ToProto(plant);

@@ -93,11 +93,6 @@ absl::StatusOr<absl::Time> RequiredTime(bool present, const google::protobuf::Ti
   return TimeFromProto(value, field);
 }
 
-absl::Status CheckTimeRange(absl::Time start, absl::Time end) {
-  if (end <= start) return absl::InvalidArgumentError("end_time must be after start_time");
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 grpc::Status TelemetryServiceImpl::RecordReading(grpc::ServerContext* context,
@@ -193,11 +188,9 @@ grpc::Status TelemetryServiceImpl::ListSensorData(grpc::ServerContext* context,
                                                   v1::ListSensorDataResponse* response) {
   return HandleAuthenticated(authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
     RETURN_IF_ERROR(CheckId(request->device_id(), "device_id"));
-    ASSIGN_OR_RETURN(absl::Time start, RequiredTime(request->has_start_time(),
-                                                    request->start_time(), "start_time"));
-    ASSIGN_OR_RETURN(absl::Time end,
-                     RequiredTime(request->has_end_time(), request->end_time(), "end_time"));
-    RETURN_IF_ERROR(CheckTimeRange(start, end));
+    ASSIGN_OR_RETURN(TimeRange range, RequiredTimeRange(*request));
+    const absl::Time start = range.start;
+    const absl::Time end = range.end;
     if (request->has_min_quality()) {
       RETURN_IF_ERROR(CheckRange(request->min_quality(), "min_quality", 0, 100));
     }
@@ -274,11 +267,9 @@ grpc::Status TelemetryServiceImpl::AggregateSensorData(
     v1::AggregateSensorDataResponse* response) {
   return HandleAuthenticated(authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
     RETURN_IF_ERROR(CheckId(request->device_id(), "device_id"));
-    ASSIGN_OR_RETURN(absl::Time start, RequiredTime(request->has_start_time(),
-                                                    request->start_time(), "start_time"));
-    ASSIGN_OR_RETURN(absl::Time end,
-                     RequiredTime(request->has_end_time(), request->end_time(), "end_time"));
-    RETURN_IF_ERROR(CheckTimeRange(start, end));
+    ASSIGN_OR_RETURN(TimeRange range, RequiredTimeRange(*request));
+    const absl::Time start = range.start;
+    const absl::Time end = range.end;
     const absl::Duration width = absl::Seconds(request->bucket_width().seconds()) +
                                  absl::Nanoseconds(request->bucket_width().nanos());
     if (width < absl::Minutes(1) || width > absl::Hours(24)) {

@@ -49,6 +49,26 @@ absl::Status CheckOneOf(const std::string& value, absl::string_view field,
 absl::StatusOr<absl::Time> TimeFromProto(const google::protobuf::Timestamp& value,
                                          absl::string_view field);
 
+struct TimeRange {
+  absl::Time start;  // inclusive
+  absl::Time end;    // exclusive
+};
+
+// A request's required [start_time, end_time): both present and valid, and
+// end after start.
+template <typename Request>
+absl::StatusOr<TimeRange> RequiredTimeRange(const Request& request) {
+  if (!request.has_start_time() || !request.has_end_time()) {
+    return absl::InvalidArgumentError("start_time and end_time are required");
+  }
+  absl::StatusOr<absl::Time> start = TimeFromProto(request.start_time(), "start_time");
+  if (!start.ok()) return start.status();
+  absl::StatusOr<absl::Time> end = TimeFromProto(request.end_time(), "end_time");
+  if (!end.ok()) return end.status();
+  if (*end <= *start) return absl::InvalidArgumentError("end_time must be after start_time");
+  return TimeRange{*start, *end};
+}
+
 // The paths of an update mask, each checked against the updatable fields of
 // the resource. An empty mask, a repeated path, or a path that is unknown or
 // read-only is INVALID_ARGUMENT.

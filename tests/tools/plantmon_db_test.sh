@@ -1,26 +1,11 @@
 #!/usr/bin/env bash
 # End-to-end test of the database CLI against the PostgreSQL from tools/test:
 # init, status, seed twice without duplicates, reset with and without --yes.
-set -euo pipefail
+source "$TEST_SRCDIR/$TEST_WORKSPACE/tests/tools/server_harness.sh"
+cli="$runfiles/tools/plantmon_db"
+export POSTGRES_DB_NAME="plantmon_cli_test_$(unique_suffix)"
 
-cli="$TEST_SRCDIR/$TEST_WORKSPACE/tools/plantmon_db"
-: "${PLANTMON_TEST_PGHOST:?run through tools/test}"
-export POSTGRES_DB_HOST=$PLANTMON_TEST_PGHOST
-export POSTGRES_DB_PORT=$PLANTMON_TEST_PGPORT
-export POSTGRES_DB_USER=$PLANTMON_TEST_PGUSER
-export POSTGRES_DB_PASSWORD=$PLANTMON_TEST_PGPASSWORD
-export POSTGRES_DB_NAME="plantmon_cli_test_$$_$RANDOM"
-export PGPASSWORD=$PLANTMON_TEST_PGPASSWORD
-cd "$TEST_TMPDIR"  # no stray .env
-
-sql() {
-  psql -X -q -t -A -h "$POSTGRES_DB_HOST" -p "$POSTGRES_DB_PORT" -U "$POSTGRES_DB_USER" \
-    -d "${2:-$POSTGRES_DB_NAME}" -c "$1"
-}
-cleanup() { sql "DROP DATABASE IF EXISTS $POSTGRES_DB_NAME WITH (FORCE)" postgres >/dev/null || true; }
-trap cleanup EXIT
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
+sql() { psql_admin -d "${2:-$POSTGRES_DB_NAME}" -c "$1"; }
 expect_eq() { [[ "$1" == "$2" ]] || fail "$3: expected '$2', got '$1'"; }
 
 out=$("$cli" init)

@@ -9,7 +9,10 @@ export POSTGRES_DB_HOST=$PLANTMON_TEST_PGHOST
 export POSTGRES_DB_PORT=$PLANTMON_TEST_PGPORT
 export POSTGRES_DB_USER=$PLANTMON_TEST_PGUSER
 export POSTGRES_DB_PASSWORD=$PLANTMON_TEST_PGPASSWORD
-export POSTGRES_DB_NAME="plantmon_e2e_$$_$RANDOM"
+# Not $$ and $RANDOM: every test sandbox has its own PID namespace, and bash
+# seeds RANDOM from the PID and the time, so parallel tests would collide.
+unique_suffix() { od -An -N8 -tx1 /dev/urandom | tr -d ' \n'; }
+export POSTGRES_DB_NAME="plantmon_e2e_$(unique_suffix)"
 export PLANTMON_BCRYPT_COST=10
 export PGPASSWORD=$PLANTMON_TEST_PGPASSWORD
 cd "$TEST_TMPDIR"
