@@ -10,14 +10,25 @@
 #include "absl/status/status.h"
 #include "services/auth/authenticator.h"
 #include "services/grpc_status.h"
+#include "storage/request_deadline.h"
 
 namespace plantmon::services {
+
+// The client's deadline, which storage passes on to PostgreSQL.
+inline absl::Time CallDeadline(const grpc::ServerContext& context) {
+  const auto deadline = context.deadline();
+  if (deadline == std::chrono::system_clock::time_point::max()) {
+    return absl::InfiniteFuture();
+  }
+  return absl::FromChrono(deadline);
+}
 
 // For methods that need a signed-in caller: `body(const auth::Caller&)`
 // returns absl::Status.
 template <typename Body>
 grpc::Status HandleAuthenticated(auth::Authenticator& authenticator,
                                  grpc::ServerContext* context, Body&& body) {
+  storage::ScopedRequestDeadline deadline(CallDeadline(*context));
   absl::StatusOr<auth::Caller> caller = authenticator.Authenticate(*context);
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   return ToGrpcStatus(body(*caller));
@@ -27,6 +38,7 @@ grpc::Status HandleAuthenticated(auth::Authenticator& authenticator,
 template <typename Body>
 grpc::Status HandleIngestion(auth::Authenticator& authenticator,
                              grpc::ServerContext* context, Body&& body) {
+  storage::ScopedRequestDeadline deadline(CallDeadline(*context));
   absl::StatusOr<auth::Caller> caller = authenticator.AuthenticateForIngestion(*context);
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   return ToGrpcStatus(body(*caller));
@@ -34,7 +46,8 @@ grpc::Status HandleIngestion(auth::Authenticator& authenticator,
 
 // For the public methods (sign-up, login): `body()` returns absl::Status.
 template <typename Body>
-grpc::Status HandlePublic(Body&& body) {
+grpc::Status HandlePublic(grpc::ServerContext* context, Body&& body) {
+  storage::ScopedRequestDeadline deadline(CallDeadline(*context));
   return ToGrpcStatus(body());
 }
 

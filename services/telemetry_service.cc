@@ -140,7 +140,8 @@ grpc::Status TelemetryServiceImpl::UploadReadings(
       SplitBatch(request.readings(), next_index, valid, rejected);
       next_index += request.readings_size();
       ASSIGN_OR_RETURN(storage::IngestResult result,
-                       ingest_.Ingest(caller.user_id(), valid, std::move(rejected), key));
+                       ingest_.Ingest(caller.user_id(), valid, std::move(rejected), key,
+                                      [context] { return context->IsCancelled(); }));
       response->set_accepted_count(response->accepted_count() + result.accepted);
       response->set_duplicate_count(response->duplicate_count() + result.duplicate);
       response->set_rejected_count(response->rejected_count() + result.rejected);
@@ -168,7 +169,8 @@ grpc::Status TelemetryServiceImpl::StreamReadings(
           storage::IngestResult result,
           ingest_.Ingest(caller.user_id(), valid, std::move(rejected),
                          storage::BatchKey{request.gateway_id(),
-                                           static_cast<int64_t>(request.sequence())}));
+                                           static_cast<int64_t>(request.sequence())},
+                         [context] { return context->IsCancelled(); }));
       // Acknowledged only now: the batch is committed.
       v1::StreamReadingsResponse ack;
       ack.set_sequence(request.sequence());

@@ -50,10 +50,10 @@ UserServiceImpl::UserServiceImpl(storage::UserRepository& users,
   decoy_hash_ = decoy.ok() ? *decoy : "";
 }
 
-grpc::Status UserServiceImpl::CreateUser(grpc::ServerContext* /*context*/,
+grpc::Status UserServiceImpl::CreateUser(grpc::ServerContext* context,
                                          const v1::CreateUserRequest* request,
                                          v1::User* response) {
-  return HandlePublic([&]() -> absl::Status {
+  return HandlePublic(context, [&]() -> absl::Status {
     const v1::User& user = request->user();
     RETURN_IF_ERROR(CheckEmail(user.email(), "user.email"));
     RETURN_IF_ERROR(CheckUsername(user.username()));
@@ -157,10 +157,10 @@ grpc::Status UserServiceImpl::DeleteUser(grpc::ServerContext* context,
   });
 }
 
-grpc::Status UserServiceImpl::Login(grpc::ServerContext* /*context*/,
+grpc::Status UserServiceImpl::Login(grpc::ServerContext* context,
                                     const v1::LoginRequest* request,
                                     v1::LoginResponse* response) {
-  return HandlePublic([&]() -> absl::Status {
+  return HandlePublic(context, [&]() -> absl::Status {
     RETURN_IF_ERROR(CheckText(request->login(), "login", 255, true));
     RETURN_IF_ERROR(CheckText(request->password(), "password",
                               auth::PasswordHasher::kMaximumLength, true));

@@ -92,7 +92,9 @@ bool ConnectionPool::IsUsable(PoolSlot& slot) {
 }
 
 absl::StatusOr<PooledConnection> ConnectionPool::Acquire(absl::Time deadline) {
-  deadline = std::min(deadline, absl::Now() + config_.acquire_timeout);
+  const absl::Time pool_deadline = absl::Now() + config_.acquire_timeout;
+  const bool caller_deadline_first = deadline < pool_deadline;
+  deadline = std::min(deadline, pool_deadline);
   std::unique_ptr<PoolSlot> slot;
   {
     absl::MutexLock lock(&mu_);
@@ -100,6 +102,10 @@ absl::StatusOr<PooledConnection> ConnectionPool::Acquire(absl::Time deadline) {
       return !idle_.empty() || open_ < MaxConnections();
     };
     if (!mu_.AwaitWithDeadline(absl::Condition(&can_proceed), deadline)) {
+      if (caller_deadline_first) {
+        return absl::DeadlineExceededError(
+            "the call's deadline passed while waiting for a database connection");
+      }
       return absl::ResourceExhaustedError(absl::StrCat(
           "no database connection became free within ",
           absl::FormatDuration(config_.acquire_timeout), " (all ",

@@ -263,7 +263,8 @@ void AfterReadingsStored(pqxx::work& transaction, int64_t owner_id,
 
 absl::StatusOr<IngestResult> IngestRepository::Ingest(
     int64_t owner_id, const std::vector<IncomingReading>& readings,
-    std::vector<RejectedReading> rejected, const std::optional<BatchKey>& key) {
+    std::vector<RejectedReading> rejected, const std::optional<BatchKey>& key,
+    const std::function<bool()>& abandoned) {
   return RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<IngestResult> {
     IngestResult result;
     ResolvedDevices devices = ResolveDevices(transaction, owner_id, readings);
@@ -297,6 +298,9 @@ absl::StatusOr<IngestResult> IngestRepository::Ingest(
     std::sort(rejected.begin(), rejected.end(),
               [](const RejectedReading& a, const RejectedReading& b) { return a.index < b.index; });
     result.rejections = std::move(rejected);
+    if (abandoned && abandoned()) {
+      return absl::CancelledError("the client went away; the batch was rolled back");
+    }
     return result;
   });
 }

@@ -1,6 +1,7 @@
 #ifndef PLANTMON_STORAGE_INGEST_REPOSITORY_H_
 #define PLANTMON_STORAGE_INGEST_REPOSITORY_H_
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -60,10 +61,13 @@ class IngestRepository {
   // `rejected` are readings validation already refused; they are counted.
   // With `key`, a batch already committed is not stored again: the result
   // says `replayed` and counts its readings as duplicates.
+  // `abandoned` is asked just before the commit: when it says the client has
+  // gone, the batch is rolled back (CANCELLED) rather than stored unacknowledged.
   absl::StatusOr<IngestResult> Ingest(int64_t owner_id,
                                       const std::vector<IncomingReading>& readings,
                                       std::vector<RejectedReading> rejected,
-                                      const std::optional<BatchKey>& key);
+                                      const std::optional<BatchKey>& key,
+                                      const std::function<bool()>& abandoned = nullptr);
 
   // One reading, returning the stored row (RecordReading).
   absl::StatusOr<SensorReading> IngestOne(int64_t owner_id,

@@ -19,6 +19,7 @@
 #include "absl/time/time.h"
 #include "storage/connection_pool.h"
 #include "storage/pqxx_status.h"
+#include "storage/request_deadline.h"
 
 // libpqxx 6.4 already passes std::optional<T> parameters (nullopt as NULL)
 // through its optional-like string_traits in <pqxx/internal/type_utils.hxx>.
@@ -26,6 +27,24 @@
 namespace plantmon::storage {
 
 namespace internal {
+
+// The earlier of `deadline` and the current call's; DEADLINE_EXCEEDED once
+// it has passed.
+inline absl::StatusOr<absl::Time> EffectiveDeadline(absl::Time deadline) {
+  deadline = std::min(deadline, ScopedRequestDeadline::Current());
+  if (deadline != absl::InfiniteFuture() && deadline <= absl::Now()) {
+    return absl::DeadlineExceededError("the call's deadline passed");
+  }
+  return deadline;
+}
+
+// Bounds every statement of `transaction` by the time left before
+// `deadline` (SET LOCAL ends with the transaction).
+inline void LimitStatements(pqxx::transaction_base& transaction, absl::Time deadline) {
+  if (deadline == absl::InfiniteFuture()) return;
+  int64_t millis = std::max<int64_t>(1, absl::ToInt64Milliseconds(deadline - absl::Now()));
+  transaction.exec("SET LOCAL statement_timeout = " + std::to_string(millis));
+}
 
 inline bool IsOk(const absl::Status& status) { return status.ok(); }
 template <typename T>
@@ -51,10 +70,13 @@ template <typename Body>
 auto RunInTransaction(ConnectionPool& pool, Body&& body,
                       absl::Time deadline = absl::InfiniteFuture())
     -> decltype(body(std::declval<pqxx::work&>())) {
-  absl::StatusOr<PooledConnection> connection = pool.Acquire(deadline);
+  absl::StatusOr<absl::Time> effective = internal::EffectiveDeadline(deadline);
+  if (!effective.ok()) return effective.status();
+  absl::StatusOr<PooledConnection> connection = pool.Acquire(*effective);
   if (!connection.ok()) return connection.status();
   try {
     pqxx::work transaction(connection->get());
+    internal::LimitStatements(transaction, *effective);
     auto result = body(transaction);
     if (internal::IsOk(result)) {
       transaction.commit();
@@ -75,7 +97,14 @@ template <typename Body>
 auto RunReadOnly(ConnectionPool& pool, Body&& body,
                  absl::Time deadline = absl::InfiniteFuture())
     -> decltype(body(std::declval<pqxx::transaction_base&>())) {
-  absl::StatusOr<PooledConnection> connection = pool.Acquire(deadline);
+  absl::StatusOr<absl::Time> effective = internal::EffectiveDeadline(deadline);
+  if (!effective.ok()) return effective.status();
+  if (*effective != absl::InfiniteFuture()) {
+    // statement_timeout needs SET LOCAL, hence a transaction.
+    return RunInTransaction(
+        pool, [&](pqxx::work& transaction) { return body(transaction); }, *effective);
+  }
+  absl::StatusOr<PooledConnection> connection = pool.Acquire(*effective);
   if (!connection.ok()) return connection.status();
   try {
     pqxx::nontransaction autocommit(connection->get());
