@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
+#include "plantmon/v1/user.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "storage/database_admin.h"
 #include "tests/testing/status_matchers.h"
@@ -111,6 +112,17 @@ TEST(PlantmonServerTest, StartsNotServingWhileTheDatabaseIsMissingAndRecoversByI
   HealthCheckResponse response;
   ASSERT_TRUE(watch->Read(&response));
   EXPECT_EQ(response.status(), HealthCheckResponse::NOT_SERVING);
+  {
+    // Calls meanwhile get UNAVAILABLE, not a crash or a hang.
+    auto users = v1::UserService::NewStub(ChannelTo(*server));
+    grpc::ClientContext call;
+    call.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    v1::LoginRequest login;
+    login.set_login("anyone");
+    login.set_password("whatever-password");
+    v1::LoginResponse response;
+    EXPECT_EQ(users->Login(&call, login, &response).error_code(), grpc::StatusCode::UNAVAILABLE);
+  }
 
   ASSERT_OK(storage::CreateDatabaseIfMissing(later));
   ASSERT_TRUE(watch->Read(&response));

@@ -45,4 +45,20 @@ if out=$(curl_grpc -d '{}' "$url/plantmon.v1.PlantService/ListPlants" 2>&1); the
   fail "ListPlants without a token succeeded: $out"
 fi
 grep -qi "unauthenticated" <<<"$out" || fail "expected unauthenticated: $out"
+# Secrets never reach the server's log: not the password, the token, or an
+# API key used for an upload.
+key=$(curl_grpc "${auth[@]}" -d '{"name": "log check"}' "$url/plantmon.v1.UserService/CreateApiKey")
+secret=$(/usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])' <<<"$key")
+curl_grpc -H "Authorization: Bearer $secret" -d '{"sensorData": {"deviceId": "1", "measurementValue": 1, "timestamp": "2026-01-01T00:00:00Z"}}' \
+  "$url/plantmon.v1.TelemetryService/RecordReading" >/dev/null 2>&1 || true
+grep -q "access method=/plantmon.v1.UserService/Login code=OK" "$PLANTMON_SERVER_LOG" || fail "no access log"
+for secret_text in exploring-plants "$token" "$secret" "$POSTGRES_DB_PASSWORD"; do
+  if grep -qF -- "$secret_text" "$PLANTMON_SERVER_LOG"; then fail "a secret reached the server log"; fi
+done
+# A server that cannot log in to the database says so without the password.
+bad_log="$TEST_TMPDIR/bad-password.log"
+POSTGRES_DB_PASSWORD=wrong-secret-password PLANTMON_LISTEN_ADDR=127.0.0.1:0 \
+  timeout 3 "$runfiles/services/plantmon_server" >"$bad_log" 2>&1 || true
+grep -q "cannot connect" "$bad_log" || fail "no connection error logged: $(cat "$bad_log")"
+if grep -qF wrong-secret-password "$bad_log"; then fail "the database password reached the log"; fi
 echo PASS
