@@ -164,6 +164,7 @@ grpc::Status UserServiceImpl::Login(grpc::ServerContext* context,
     RETURN_IF_ERROR(CheckText(request->login(), "login", 255, true));
     RETURN_IF_ERROR(CheckText(request->password(), "password",
                               auth::PasswordHasher::kMaximumLength, true));
+    RETURN_IF_ERROR(throttle_.Check(request->login(), absl::Now()));
     const absl::Status rejected =
         absl::UnauthenticatedError("invalid login or password");
     absl::StatusOr<storage::User> user = users_.FindByLogin(request->login());
@@ -171,12 +172,15 @@ grpc::Status UserServiceImpl::Login(grpc::ServerContext* context,
       if (user.status().code() != absl::StatusCode::kNotFound) return user.status();
       // Spend the same bcrypt time as for a real account.
       auth::PasswordHasher::Verify(request->password(), decoy_hash_);
+      throttle_.RecordFailure(request->login(), absl::Now());
       return rejected;
     }
     if (!auth::PasswordHasher::Verify(request->password(), user->password_hash) ||
         !user->is_active) {
+      throttle_.RecordFailure(request->login(), absl::Now());
       return rejected;
     }
+    throttle_.RecordSuccess(request->login());
     ASSIGN_OR_RETURN(auth::IssuedToken token, authenticator_.IssueToken(user->id));
     RETURN_IF_ERROR(users_.RecordLogin(user->id));
     ASSIGN_OR_RETURN(storage::User signed_in, users_.Get(user->id));

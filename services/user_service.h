@@ -3,6 +3,7 @@
 
 #include "plantmon/v1/user.grpc.pb.h"
 #include "services/auth/authenticator.h"
+#include "services/auth/login_throttle.h"
 #include "services/auth/password_hasher.h"
 #include "storage/api_key_repository.h"
 #include "storage/user_repository.h"
@@ -59,6 +60,7 @@ class UserServiceImpl final : public v1::UserService::Service {
   storage::ApiKeyRepository& api_keys_;
   auth::Authenticator& authenticator_;
   const auth::PasswordHasher& hasher_;
+  auth::LoginThrottle throttle_;
   // A hash to verify against when the login names no account, so that an
   // unknown login costs as much time as a wrong password.
   std::string decoy_hash_;

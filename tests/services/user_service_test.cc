@@ -141,6 +141,30 @@ TEST_F(UserServiceTest, WrongPasswordAndUnknownLoginGetTheSameAnswer) {
             StatusCode::INVALID_ARGUMENT);
 }
 
+TEST_F(UserServiceTest, RepeatedFailuresLockANameWhetherOrNotItExists) {
+  SignUp("guessed");
+  v1::LoginResponse response;
+  for (const std::string login : {"guessed", "nobody-at-all"}) {
+    SCOPED_TRACE(login);
+    v1::LoginRequest wrong;
+    wrong.set_login(login);
+    wrong.set_password("not-the-password");
+    for (int i = 0; i < 5; ++i) {
+      EXPECT_EQ(users_->Login(Context().get(), wrong, &response).error_code(),
+                StatusCode::UNAUTHENTICATED);
+    }
+    grpc::Status locked = users_->Login(Context().get(), wrong, &response);
+    EXPECT_EQ(locked.error_code(), StatusCode::RESOURCE_EXHAUSTED);
+    EXPECT_NE(locked.error_message().find("try again"), std::string::npos);
+  }
+  // Even the right password waits out the lockout.
+  v1::LoginRequest right;
+  right.set_login("guessed");
+  right.set_password("password-guessed");
+  EXPECT_EQ(users_->Login(Context().get(), right, &response).error_code(),
+            StatusCode::RESOURCE_EXHAUSTED);
+}
+
 TEST_F(UserServiceTest, LogoutRevokesOnlyThatToken) {
   SignedInUser erin = SignUp("erin");
   std::string second = LoginToken("erin", "password-erin");
