@@ -33,6 +33,11 @@ struct ServerOptions {
   absl::Duration token_lifetime = absl::Hours(24);
   // One line per call (method, code, latency) on stderr.
   bool access_log = true;
+  // TLS: PEM files. With a certificate and key the server speaks only TLS;
+  // with a client CA too, it also requires and verifies client certificates.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;
 };
 
 // The services and what they are built on, owned by the server.

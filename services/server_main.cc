@@ -2,7 +2,9 @@
 //
 // Configuration: POSTGRES_DB_* and PLANTMON_DB_POOL_* (environment or ./.env),
 // PLANTMON_LISTEN_ADDR (default 127.0.0.1:50051), PLANTMON_BCRYPT_COST (12),
-// PLANTMON_TOKEN_TTL_SECONDS (86400). Flags: --migrate applies
+// PLANTMON_TOKEN_TTL_SECONDS (86400), PLANTMON_TLS_CERT / PLANTMON_TLS_KEY
+// (PEM files: serve TLS) and PLANTMON_TLS_CLIENT_CA (also require client
+// certificates signed by it). Flags: --migrate applies
 // pending migrations at start-up. SIGTERM/SIGINT shut down gracefully.
 
 #include <csignal>
@@ -42,6 +44,9 @@ int Run(int argc, char** argv) {
   if (std::optional<std::string> address = (*env)("PLANTMON_LISTEN_ADDR")) {
     options.listen_address = *address;
   }
+  options.tls_cert_file = (*env)("PLANTMON_TLS_CERT").value_or("");
+  options.tls_key_file = (*env)("PLANTMON_TLS_KEY").value_or("");
+  options.tls_client_ca_file = (*env)("PLANTMON_TLS_CLIENT_CA").value_or("");
   if (std::optional<std::string> cost = (*env)("PLANTMON_BCRYPT_COST")) {
     if (!absl::SimpleAtoi(*cost, &options.bcrypt_cost) || options.bcrypt_cost < 10 ||
         options.bcrypt_cost > 31) {
