@@ -53,7 +53,31 @@ class AccessLogInterceptor : public grpc::experimental::Interceptor {
   absl::Time start_;
 };
 
+class MalformedRequestInterceptor : public grpc::experimental::Interceptor {
+ public:
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
+      grpc::Status status = methods->GetSendStatus();
+      if (status.error_code() == grpc::StatusCode::INTERNAL &&
+          (status.error_message().empty() || status.error_message() == "No payload")) {
+        methods->ModifySendStatus(grpc::Status(
+            grpc::StatusCode::INVALID_ARGUMENT,
+            "the request is not a valid message (for example, a string field that is not "
+            "UTF-8)"));
+      }
+    }
+    methods->Proceed();
+  }
+};
+
 }  // namespace
+
+grpc::experimental::Interceptor*
+MalformedRequestInterceptorFactory::CreateServerInterceptor(
+    grpc::experimental::ServerRpcInfo* /*info*/) {
+  return new MalformedRequestInterceptor();
+}
 
 grpc::experimental::Interceptor*
 AccessLogInterceptorFactory::CreateServerInterceptor(

@@ -21,6 +21,18 @@ class AccessLogInterceptorFactory
   std::FILE* out_;
 };
 
+// A request that does not parse (bad wire data, a string field that is not
+// UTF-8) fails inside gRPC's generated handler with INTERNAL and an empty
+// message. It is the client's mistake: this rewrites that one status to
+// INVALID_ARGUMENT. Our own INTERNAL statuses always carry a message and are
+// left alone.
+class MalformedRequestInterceptorFactory
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override;
+};
+
 }  // namespace plantmon::services
 
 #endif  // PLANTMON_SERVICES_ACCESS_LOG_H_

@@ -164,12 +164,15 @@ absl::StatusOr<std::unique_ptr<PlantmonServer>> PlantmonServer::Start(
   for (grpc::Service* service : server->services_->All()) {
     builder.RegisterService(service);
   }
+  // In order: the status fix-up runs first, so the access log shows the
+  // code the client receives.
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(std::make_unique<MalformedRequestInterceptorFactory>());
   if (options.access_log) {
-    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
-        interceptors;
     interceptors.push_back(std::make_unique<AccessLogInterceptorFactory>());
-    builder.experimental().SetInterceptorCreators(std::move(interceptors));
   }
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(
