@@ -35,14 +35,7 @@ SensorReading ReadReading(const pqxx::row& row) {
 
 }  // namespace
 
-absl::StatusOr<std::vector<SensorReading>> TelemetryRepository::List(
-    int64_t owner_id, const ReadingQuery& query) {
-  std::optional<int64_t> after_micros;
-  std::optional<int64_t> after_id;
-  if (query.after.has_value()) {
-    after_micros = absl::ToUnixMicros(query.after->timestamp);
-    after_id = query.after->id;
-  }
+const std::string& TelemetryRepository::ListStatement(bool newest_first) {
   // Two fixed statements, one per direction, so each keeps its index scan
   // on (device_id, timestamp) and no SQL is assembled at run time.
   static constexpr char kFilters[] =
@@ -61,6 +54,17 @@ absl::StatusOr<std::vector<SensorReading>> TelemetryRepository::List(
       "AND ($4::bigint IS NULL OR (\"timestamp\", id) < "
       "(epoch_us_to_timestamptz($4), $5::bigint)) "
       "ORDER BY \"timestamp\" DESC, id DESC LIMIT $6";
+  return newest_first ? kNewestFirst : kOldestFirst;
+}
+
+absl::StatusOr<std::vector<SensorReading>> TelemetryRepository::List(
+    int64_t owner_id, const ReadingQuery& query) {
+  std::optional<int64_t> after_micros;
+  std::optional<int64_t> after_id;
+  if (query.after.has_value()) {
+    after_micros = absl::ToUnixMicros(query.after->timestamp);
+    after_id = query.after->id;
+  }
   // The hot read path: one statement in autocommit mode. Readings are only
   // returned for the owner's device (the EXISTS); whether an empty answer
   // means "not yours" is asked only when the answer is empty.
@@ -71,7 +75,7 @@ absl::StatusOr<std::vector<SensorReading>> TelemetryRepository::List(
         std::vector<SensorReading> readings;
         readings.reserve(query.limit);
         for (const pqxx::row& row : transaction.exec_params(
-                 query.newest_first ? kNewestFirst : kOldestFirst, query.device_id,
+                 ListStatement(query.newest_first), query.device_id,
                  absl::ToUnixMicros(query.start_time), absl::ToUnixMicros(query.end_time),
                  after_micros, after_id, query.limit, query.min_quality,
                  query.exclude_anomalies, owner_id)) {
