@@ -121,13 +121,7 @@ TEST_F(AccessMatrixTest, AnotherUsersIdsBehaveExactlyLikeMissingOnes) {
   a.device = MakeDevice(a.owner, type.id(), "matrix-a").id();
   a.plant = MakePlant(a.owner, species.id(), "A's fern").id();
   {
-    v1::CreatePlantDeviceAssignmentRequest request;
-    request.mutable_plant_device_assignment()->set_plant_id(a.plant);
-    request.mutable_plant_device_assignment()->set_device_id(a.device);
-    request.mutable_plant_device_assignment()->set_assignment_type("soil_moisture");
-    v1::PlantDeviceAssignment out;
-    ASSERT_TRUE(plants_->CreatePlantDeviceAssignment(Context(a.owner.token).get(), request, &out).ok());
-    a.assignment = out.id();
+    a.assignment = AssignDevice(a.owner, a.plant, a.device, "soil_moisture").id();
     v1::CreateAlertRuleRequest rule;
     rule.mutable_alert_rule()->set_plant_id(a.plant);
     rule.mutable_alert_rule()->set_rule_name("Dry");

@@ -88,6 +88,42 @@ TEST_F(AlertServiceTest, RulesValidateTheirVocabularyAndDefaultToWarning) {
             StatusCode::INVALID_ARGUMENT);
 }
 
+TEST_F(AlertServiceTest, RulesListGetAndDeleteWithTheirAlerts) {
+  SignedInUser owner = SignUp("rule_crud");
+  v1::Plant plant = MakePlant(owner, MakePlantType("Rule crud fern").id(), "Fern");
+  v1::AlertRule first = MakeRule(owner, plant.id());
+  v1::AlertRule second = MakeRule(owner, plant.id());
+  int64_t alert = RaiseAlert(owner, first.id());
+  v1::UpdateAlertRuleRequest pause;
+  pause.mutable_alert_rule()->set_id(second.id());
+  pause.mutable_alert_rule()->set_is_active(false);
+  pause.mutable_update_mask()->add_paths("is_active");
+  v1::AlertRule paused;
+  ASSERT_TRUE(alerts_->UpdateAlertRule(Context(owner.token).get(), pause, &paused).ok());
+  v1::ListAlertRulesRequest active;
+  active.set_plant_id(plant.id());
+  active.set_is_active(true);
+  v1::ListAlertRulesResponse listed;
+  ASSERT_TRUE(alerts_->ListAlertRules(Context(owner.token).get(), active, &listed).ok());
+  ASSERT_EQ(listed.alert_rules_size(), 1);
+  EXPECT_EQ(listed.alert_rules(0).id(), first.id());
+  v1::GetAlertRuleRequest get;
+  get.set_id(second.id());
+  v1::AlertRule fetched;
+  ASSERT_TRUE(alerts_->GetAlertRule(Context(owner.token).get(), get, &fetched).ok());
+  EXPECT_FALSE(fetched.is_active());
+
+  v1::DeleteAlertRuleRequest remove;
+  remove.set_id(first.id());
+  google::protobuf::Empty empty;
+  ASSERT_TRUE(alerts_->DeleteAlertRule(Context(owner.token).get(), remove, &empty).ok());
+  v1::GetAlertRequest get_alert;
+  get_alert.set_id(alert);
+  v1::Alert gone;
+  EXPECT_EQ(alerts_->GetAlert(Context(owner.token).get(), get_alert, &gone).error_code(),
+            StatusCode::NOT_FOUND) << "a rule's alerts go with it";
+}
+
 TEST_F(AlertServiceTest, LifecycleGoesActiveAcknowledgedResolvedAndNeverBack) {
   SignedInUser owner = SignUp("lifecycle");
   v1::Plant plant = MakePlant(owner, MakePlantType("Lifecycle fern").id(), "Fern");

@@ -168,6 +168,68 @@ TEST_F(DeviceServiceTest, OwnersRegisterUpdateAndDeleteDevices) {
   EXPECT_TRUE(devices_->DeleteDeviceType(Context(admin_->token).get(), delete_type, &empty).ok());
 }
 
+TEST_F(DeviceServiceTest, CatalogueUpdatesListsAndDeletesRoundTrip) {
+  v1::CreateManufacturerRequest create;
+  create.mutable_manufacturer()->set_name("Shelly");
+  v1::Manufacturer shelly;
+  ASSERT_TRUE(devices_->CreateManufacturer(Context(admin_->token).get(), create, &shelly).ok());
+  v1::UpdateManufacturerRequest rename;
+  rename.mutable_manufacturer()->set_id(shelly.id());
+  rename.mutable_manufacturer()->set_name("Shelly Group");
+  rename.mutable_manufacturer()->set_contact_email("support@shelly.cloud");
+  rename.mutable_update_mask()->add_paths("name");
+  rename.mutable_update_mask()->add_paths("contact_email");
+  ASSERT_TRUE(devices_->UpdateManufacturer(Context(admin_->token).get(), rename, &shelly).ok());
+  EXPECT_EQ(shelly.name(), "Shelly Group");
+  EXPECT_EQ(shelly.contact_email(), "support@shelly.cloud");
+  rename.mutable_manufacturer()->set_contact_email("not an email");
+  EXPECT_EQ(devices_->UpdateManufacturer(Context(admin_->token).get(), rename, &shelly).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+
+  v1::CreateDeviceTypeRequest type_request;
+  type_request.mutable_device_type()->set_manufacturer_id(shelly.id());
+  type_request.mutable_device_type()->set_name("Plus H&T");
+  type_request.mutable_device_type()->set_device_type(v1::DEVICE_KIND_SENSOR);
+  v1::DeviceType type;
+  ASSERT_TRUE(devices_->CreateDeviceType(Context(admin_->token).get(), type_request, &type).ok());
+  v1::UpdateDeviceTypeRequest retype;
+  retype.mutable_device_type()->set_id(type.id());
+  retype.mutable_device_type()->set_device_type(v1::DEVICE_KIND_COMBINED);
+  retype.mutable_device_type()->set_data_unit("°C");
+  retype.mutable_device_type()->set_is_active(false);
+  retype.mutable_update_mask()->add_paths("device_type");
+  retype.mutable_update_mask()->add_paths("data_unit");
+  retype.mutable_update_mask()->add_paths("is_active");
+  ASSERT_TRUE(devices_->UpdateDeviceType(Context(admin_->token).get(), retype, &type).ok());
+  EXPECT_EQ(type.device_type(), v1::DEVICE_KIND_COMBINED);
+  EXPECT_EQ(type.data_unit(), "°C");
+  EXPECT_FALSE(type.is_active());
+  v1::GetDeviceTypeRequest get_type;
+  get_type.set_id(type.id());
+  SignedInUser reader = SignUp("catalogue_reader");
+  ASSERT_TRUE(devices_->GetDeviceType(Context(reader.token).get(), get_type, &type).ok());
+  EXPECT_EQ(devices_->UpdateDeviceType(Context(reader.token).get(), retype, &type).error_code(),
+            StatusCode::PERMISSION_DENIED);
+
+  v1::ListManufacturersRequest page;
+  page.set_page_size(1);
+  v1::ListManufacturersResponse listed;
+  int seen = 0;
+  do {
+    ASSERT_TRUE(devices_->ListManufacturers(Context(reader.token).get(), page, &listed).ok());
+    seen += listed.manufacturers_size();
+    page.set_page_token(listed.next_page_token());
+  } while (!listed.next_page_token().empty() && seen < 1000);
+  EXPECT_GE(seen, 1);
+
+  v1::DeleteDeviceTypeRequest remove_type;
+  remove_type.set_id(type.id());
+  google::protobuf::Empty empty;
+  ASSERT_TRUE(devices_->DeleteDeviceType(Context(admin_->token).get(), remove_type, &empty).ok());
+  EXPECT_EQ(devices_->GetDeviceType(Context(reader.token).get(), get_type, &type).error_code(),
+            StatusCode::NOT_FOUND);
+}
+
 TEST_F(DeviceServiceTest, BadIdsAreInvalidArgument) {
   SignedInUser owner = SignUp("bad_ids");
   v1::Device device;

@@ -59,13 +59,7 @@ class IngestTest : public ApiTest {
     Watched w;
     w.plant = MakePlant(owner, MakePlantType(name + " species").id(), name).id();
     w.device = MakeDevice(owner, MakeDeviceType(name + " probe").id(), name + "-probe").id();
-    v1::CreatePlantDeviceAssignmentRequest assign;
-    assign.mutable_plant_device_assignment()->set_plant_id(w.plant);
-    assign.mutable_plant_device_assignment()->set_device_id(w.device);
-    assign.mutable_plant_device_assignment()->set_assignment_type(role);
-    v1::PlantDeviceAssignment assignment;
-    EXPECT_TRUE(plants_->CreatePlantDeviceAssignment(Context(owner.token).get(), assign,
-                                                     &assignment).ok());
+    AssignDevice(owner, w.plant, w.device, role);
     rule.set_plant_id(w.plant);
     rule.set_parameter_name(role);
     if (rule.rule_name().empty()) rule.set_rule_name(name + " rule");
@@ -428,13 +422,7 @@ TEST_F(IngestTest, TwoConcurrentStreamsShareOneOpenAlertPerRule) {
   Watched w = WatchedPlant(owner, "concurrent", "soil_moisture", rule);
   // A second probe on the same plant and role, fed by another gateway.
   v1::Device second = MakeDevice(owner, MakeDeviceType("Concurrent probe 2").id(), "conc-2");
-  v1::CreatePlantDeviceAssignmentRequest assign;
-  assign.mutable_plant_device_assignment()->set_plant_id(w.plant);
-  assign.mutable_plant_device_assignment()->set_device_id(second.id());
-  assign.mutable_plant_device_assignment()->set_assignment_type("soil_moisture");
-  v1::PlantDeviceAssignment assignment;
-  ASSERT_TRUE(plants_->CreatePlantDeviceAssignment(Context(owner.token).get(), assign,
-                                                   &assignment).ok());
+  AssignDevice(owner, w.plant, second.id(), "soil_moisture");
   const int64_t now = std::time(nullptr);
   constexpr int kBatches = 20;
   auto gateway = [&](int64_t device, const std::string& name) {

@@ -155,20 +155,72 @@ TEST_F(PlantServiceTest, AssignmentsNeedTheCallersPlantAndDeviceAndAKnownRole) {
   EXPECT_EQ(listed.plant_device_assignments_size(), 0);
 }
 
+TEST_F(PlantServiceTest, CatalogueAndAssignmentUpdatesAndDeletesRoundTrip) {
+  SignedInUser owner = SignUp("round_trip");
+  v1::PlantType species = MakePlantType("Round trip fern");
+  v1::UpdatePlantTypeRequest care;
+  care.mutable_plant_type()->set_id(species.id());
+  care.mutable_plant_type()->set_care_instructions("Mist daily");
+  care.mutable_plant_type()->set_optimal_light(400);
+  care.mutable_update_mask()->add_paths("care_instructions");
+  care.mutable_update_mask()->add_paths("optimal_light");
+  care.mutable_update_mask()->add_paths("optimal_humidity");  // unset: cleared
+  v1::PlantType updated;
+  EXPECT_EQ(plants_->UpdatePlantType(Context(owner.token).get(), care, &updated).error_code(),
+            StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(plants_->UpdatePlantType(Context(admin_->token).get(), care, &updated).ok());
+  EXPECT_EQ(updated.care_instructions(), "Mist daily");
+  EXPECT_EQ(updated.optimal_light(), 400);
+  EXPECT_FALSE(updated.has_optimal_humidity());
+  EXPECT_EQ(updated.optimal_temperature(), 22);
+
+  v1::Plant plant = MakePlant(owner, species.id(), "Round trip fern");
+  v1::Device device = MakeDevice(owner, MakeDeviceType("Round trip probe").id(), "round-1");
+  v1::PlantDeviceAssignment assignment = AssignDevice(owner, plant.id(), device.id(), "humidity");
+  v1::UpdatePlantDeviceAssignmentRequest pause;
+  pause.mutable_plant_device_assignment()->set_id(assignment.id());
+  pause.mutable_plant_device_assignment()->set_assignment_type("temperature");
+  pause.mutable_plant_device_assignment()->set_is_active(false);
+  pause.mutable_update_mask()->add_paths("assignment_type");
+  pause.mutable_update_mask()->add_paths("is_active");
+  ASSERT_TRUE(plants_->UpdatePlantDeviceAssignment(Context(owner.token).get(), pause,
+                                                   &assignment).ok());
+  EXPECT_EQ(assignment.assignment_type(), "temperature");
+  EXPECT_FALSE(assignment.is_active());
+  v1::ListPlantDeviceAssignmentsRequest inactive;
+  inactive.set_is_active(false);
+  v1::ListPlantDeviceAssignmentsResponse listed;
+  ASSERT_TRUE(plants_->ListPlantDeviceAssignments(Context(owner.token).get(), inactive,
+                                                  &listed).ok());
+  ASSERT_EQ(listed.plant_device_assignments_size(), 1);
+  v1::DeletePlantDeviceAssignmentRequest remove;
+  remove.set_id(assignment.id());
+  google::protobuf::Empty empty;
+  ASSERT_TRUE(plants_->DeletePlantDeviceAssignment(Context(owner.token).get(), remove, &empty).ok());
+  EXPECT_EQ(plants_->DeletePlantDeviceAssignment(Context(owner.token).get(), remove, &empty)
+                .error_code(),
+            StatusCode::NOT_FOUND);
+
+  v1::DeletePlantRequest remove_plant;
+  remove_plant.set_id(plant.id());
+  ASSERT_TRUE(plants_->DeletePlant(Context(owner.token).get(), remove_plant, &empty).ok());
+  v1::DeletePlantTypeRequest remove_species;
+  remove_species.set_id(species.id());
+  ASSERT_TRUE(plants_->DeletePlantType(Context(admin_->token).get(), remove_species, &empty).ok());
+  v1::GetPlantTypeRequest get;
+  get.set_id(species.id());
+  EXPECT_EQ(plants_->GetPlantType(Context(owner.token).get(), get, &updated).error_code(),
+            StatusCode::NOT_FOUND);
+}
+
 TEST_F(PlantServiceTest, DeletingADeviceRemovesItsReadingsAndAssignments) {
   SignedInUser owner = SignUp("cascade_owner");
   v1::DeviceType type = MakeDeviceType("Cascade probe");
   v1::PlantType species = MakePlantType("Cascade fern");
   v1::Device device = MakeDevice(owner, type.id(), "cascade-dev");
   v1::Plant plant = MakePlant(owner, species.id(), "Cascade fern");
-  v1::CreatePlantDeviceAssignmentRequest assign;
-  assign.mutable_plant_device_assignment()->set_plant_id(plant.id());
-  assign.mutable_plant_device_assignment()->set_device_id(device.id());
-  assign.mutable_plant_device_assignment()->set_assignment_type("temperature");
-  v1::PlantDeviceAssignment assignment;
-  ASSERT_TRUE(plants_->CreatePlantDeviceAssignment(Context(owner.token).get(), assign,
-                                                   &assignment)
-                  .ok());
+  v1::PlantDeviceAssignment assignment =
+      AssignDevice(owner, plant.id(), device.id(), "temperature");
   for (int i = 0; i < 3; ++i) {
     v1::RecordReadingRequest reading;
     reading.mutable_sensor_data()->set_device_id(device.id());

@@ -167,15 +167,8 @@ TEST_F(TelemetryQueriesTest, PlantOverviewAndTopAnomalousPlants) {
   v1::Plant noisy = MakePlant(owner, species.id(), "Noisy fern");
   v1::Device quiet_device = MakeDevice(owner, type.id(), "overview-quiet");
   v1::Device noisy_device = MakeDevice(owner, type.id(), "overview-noisy");
-  for (auto [plant, device] : std::vector<std::pair<int64_t, int64_t>>{
-           {quiet.id(), quiet_device.id()}, {noisy.id(), noisy_device.id()}}) {
-    v1::CreatePlantDeviceAssignmentRequest assign;
-    assign.mutable_plant_device_assignment()->set_plant_id(plant);
-    assign.mutable_plant_device_assignment()->set_device_id(device);
-    assign.mutable_plant_device_assignment()->set_assignment_type("soil_moisture");
-    v1::PlantDeviceAssignment out;
-    ASSERT_TRUE(plants_->CreatePlantDeviceAssignment(Context(owner.token).get(), assign, &out).ok());
-  }
+  AssignDevice(owner, quiet.id(), quiet_device.id(), "soil_moisture");
+  AssignDevice(owner, noisy.id(), noisy_device.id(), "soil_moisture");
   const int64_t start = std::time(nullptr) - 3 * 3600;
   Fill(quiet_device.id(), start, 20);   // 2 anomalies
   Fill(noisy_device.id(), start, 100);  // 10 anomalies

@@ -150,4 +150,17 @@ v1::Plant ApiTest::MakePlant(const SignedInUser& owner, int64_t plant_type_id,
   return plant;
 }
 
+v1::PlantDeviceAssignment ApiTest::AssignDevice(const SignedInUser& owner, int64_t plant_id,
+                                                int64_t device_id, const std::string& role) {
+  v1::CreatePlantDeviceAssignmentRequest request;
+  request.mutable_plant_device_assignment()->set_plant_id(plant_id);
+  request.mutable_plant_device_assignment()->set_device_id(device_id);
+  request.mutable_plant_device_assignment()->set_assignment_type(role);
+  v1::PlantDeviceAssignment assignment;
+  grpc::Status status =
+      plants_->CreatePlantDeviceAssignment(Context(owner.token).get(), request, &assignment);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return assignment;
+}
+
 }  // namespace plantmon::testing

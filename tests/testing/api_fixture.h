@@ -45,6 +45,9 @@ class ApiTest : public ::testing::Test {
                                const std::string& unique_identifier);
   static v1::Plant MakePlant(const SignedInUser& owner, int64_t plant_type_id,
                              const std::string& name);
+  // Assigns `device_id` to `plant_id` in `role` (soil_moisture, temperature, ...).
+  static v1::PlantDeviceAssignment AssignDevice(const SignedInUser& owner, int64_t plant_id,
+                                                int64_t device_id, const std::string& role);
 
   static TestDatabase* database_;
   static services::PlantmonServer* server_;

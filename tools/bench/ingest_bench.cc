@@ -33,6 +33,7 @@
 #include "plantmon/v1/telemetry.grpc.pb.h"
 #include "plantmon/v1/user.grpc.pb.h"
 #include "storage/database_config.h"
+#include "tools/bench/bench_support.h"
 
 ABSL_FLAG(int, port, 50051, "plantmon_server port");
 ABSL_FLAG(int, server_pid, 0, "plantmon_server pid, for resident memory samples");
@@ -48,15 +49,6 @@ struct Row {
   double value;
   int64_t micros;
 };
-
-int64_t ResidentKb(int pid) {
-  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::atoll(line.c_str() + 6);
-  }
-  return 0;
-}
 
 std::string Url() {
   absl::StatusOr<plantmon::storage::DatabaseConfig> config =
@@ -118,28 +110,13 @@ int main(int argc, char** argv) {
 
   auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", absl::GetFlag(FLAGS_port)),
                                      grpc::InsecureChannelCredentials());
-  auto users = plantmon::v1::UserService::NewStub(channel);
-  {
-    plantmon::v1::CreateUserRequest create;
-    create.mutable_user()->set_email("bench@example.com");
-    create.mutable_user()->set_username("bench");
-    create.set_password("bench-password");
-    plantmon::v1::User user;
-    grpc::ClientContext context;
-    users->CreateUser(&context, create, &user);  // may exist from an earlier run
+  std::optional<plantmon::v1::LoginResponse> signed_in =
+      plantmon::bench::SignUpAndLogin(channel, "bench", "bench-password");
+  if (!signed_in) {
+    std::fprintf(stderr, "cannot log in\n");
+    return 1;
   }
-  plantmon::v1::LoginResponse login;
-  {
-    plantmon::v1::LoginRequest request;
-    request.set_login("bench");
-    request.set_password("bench-password");
-    grpc::ClientContext context;
-    grpc::Status status = users->Login(&context, request, &login);
-    if (!status.ok()) {
-      std::fprintf(stderr, "login: %s\n", status.error_message().c_str());
-      return 1;
-    }
-  }
+  const plantmon::v1::LoginResponse login = *signed_in;
   const int64_t user_id = login.user().id();
 
   // Catalogue, devices, plants, assignments and rules (a tenth of the
@@ -211,7 +188,7 @@ int main(int argc, char** argv) {
   std::thread sampler([&] {
     const int pid = absl::GetFlag(FLAGS_server_pid);
     while (sampling && pid > 0) {
-      int64_t rss = ResidentKb(pid);
+      int64_t rss = plantmon::bench::ResidentKb(pid);
       int64_t seen = max_rss_kb.load();
       while (rss > seen && !max_rss_kb.compare_exchange_weak(seen, rss)) {
       }

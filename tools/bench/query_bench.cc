@@ -24,6 +24,7 @@
 #include "storage/connection_pool.h"
 #include "storage/database_config.h"
 #include "storage/telemetry_repository.h"
+#include "tools/bench/bench_support.h"
 
 ABSL_FLAG(int, port, 50051, "plantmon_server port");
 ABSL_FLAG(int64_t, rows, 10080000, "rows in sensor_data (devices x minutes)");
@@ -32,11 +33,7 @@ ABSL_FLAG(int, iterations, 300, "queries per method");
 
 namespace {
 
-double Percentile(std::vector<double> values, double p) {
-  std::sort(values.begin(), values.end());
-  size_t index = std::min(values.size() - 1, static_cast<size_t>(p * values.size()));
-  return values[index];
-}
+using ::plantmon::bench::Percentile;
 
 }  // namespace
 
@@ -50,24 +47,10 @@ int main(int argc, char** argv) {
 
   auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", absl::GetFlag(FLAGS_port)),
                                      grpc::InsecureChannelCredentials());
-  auto users = plantmon::v1::UserService::NewStub(channel);
-  {
-    plantmon::v1::CreateUserRequest create;
-    create.mutable_user()->set_email("querybench@example.com");
-    create.mutable_user()->set_username("querybench");
-    create.set_password("bench-password");
-    plantmon::v1::User user;
-    grpc::ClientContext context;
-    users->CreateUser(&context, create, &user);
-  }
-  plantmon::v1::LoginResponse login;
-  {
-    plantmon::v1::LoginRequest request;
-    request.set_login("querybench");
-    request.set_password("bench-password");
-    grpc::ClientContext context;
-    if (!users->Login(&context, request, &login).ok()) return 1;
-  }
+  std::optional<plantmon::v1::LoginResponse> signed_in =
+      plantmon::bench::SignUpAndLogin(channel, "querybench", "bench-password");
+  if (!signed_in) return 1;
+  const plantmon::v1::LoginResponse login = *signed_in;
   const int64_t user_id = login.user().id();
 
   // One reading a minute per device, ending now.

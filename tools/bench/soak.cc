@@ -25,6 +25,7 @@
 #include "plantmon/v1/telemetry.grpc.pb.h"
 #include "plantmon/v1/user.grpc.pb.h"
 #include "storage/database_config.h"
+#include "tools/bench/bench_support.h"
 
 ABSL_FLAG(int, port, 50051, "plantmon_server port");
 ABSL_FLAG(int, server_pid, 0, "plantmon_server pid");
@@ -34,15 +35,6 @@ namespace {
 
 constexpr int kDevices = 100;
 
-int64_t ResidentKb(int pid) {
-  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::atoll(line.c_str() + 6);
-  }
-  return 0;
-}
-
 struct Window {
   std::mutex mu;
   std::vector<double> read_ms;
@@ -50,11 +42,8 @@ struct Window {
   int64_t errors = 0;
 };
 
-double Percentile(std::vector<double> values, double p) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  return values[std::min(values.size() - 1, static_cast<size_t>(p * values.size()))];
-}
+using ::plantmon::bench::Percentile;
+using ::plantmon::bench::ResidentKb;
 
 }  // namespace
 
@@ -64,22 +53,10 @@ int main(int argc, char** argv) {
   if (!config.ok()) return 1;
   auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", absl::GetFlag(FLAGS_port)),
                                      grpc::InsecureChannelCredentials());
-  auto users = plantmon::v1::UserService::NewStub(channel);
-  plantmon::v1::LoginResponse login;
-  {
-    plantmon::v1::CreateUserRequest create;
-    create.mutable_user()->set_email("soak@example.com");
-    create.mutable_user()->set_username("soak");
-    create.set_password("soak-password");
-    plantmon::v1::User user;
-    grpc::ClientContext signup;
-    users->CreateUser(&signup, create, &user);
-    plantmon::v1::LoginRequest request;
-    request.set_login("soak");
-    request.set_password("soak-password");
-    grpc::ClientContext context;
-    if (!users->Login(&context, request, &login).ok()) return 1;
-  }
+  std::optional<plantmon::v1::LoginResponse> signed_in =
+      plantmon::bench::SignUpAndLogin(channel, "soak", "soak-password");
+  if (!signed_in) return 1;
+  const plantmon::v1::LoginResponse login = *signed_in;
   std::vector<int64_t> devices;
   {
     pqxx::connection connection(plantmon::storage::LibpqConnectionString(*config));

@@ -27,6 +27,7 @@
 #include "plantmon/v1/telemetry.grpc.pb.h"
 #include "plantmon/v1/user.grpc.pb.h"
 #include "storage/database_config.h"
+#include "tools/bench/bench_support.h"
 
 ABSL_FLAG(int, port, 50051, "plantmon_server port");
 ABSL_FLAG(std::string, restart_command, "", "shell command that restarts PostgreSQL");
@@ -57,22 +58,10 @@ int main(int argc, char** argv) {
 
   auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", absl::GetFlag(FLAGS_port)),
                                      grpc::InsecureChannelCredentials());
-  auto users = plantmon::v1::UserService::NewStub(channel);
-  plantmon::v1::LoginResponse login;
-  {
-    plantmon::v1::CreateUserRequest create;
-    create.mutable_user()->set_email("drill@example.com");
-    create.mutable_user()->set_username("drill");
-    create.set_password("drill-password");
-    plantmon::v1::User user;
-    grpc::ClientContext signup;
-    users->CreateUser(&signup, create, &user);
-    plantmon::v1::LoginRequest request;
-    request.set_login("drill");
-    request.set_password("drill-password");
-    grpc::ClientContext context;
-    if (!users->Login(&context, request, &login).ok()) return 1;
-  }
+  std::optional<plantmon::v1::LoginResponse> signed_in =
+      plantmon::bench::SignUpAndLogin(channel, "drill", "drill-password");
+  if (!signed_in) return 1;
+  const plantmon::v1::LoginResponse login = *signed_in;
   std::vector<int64_t> devices;
   {
     pqxx::connection connection(database_url);

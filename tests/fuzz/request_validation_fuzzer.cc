@@ -1,0 +1,104 @@
+// libFuzzer target over the code that first touches untrusted input: request
+// validation, page tokens, update masks, timestamps, .env parsing, request
+// parsing, and the alert engine's arithmetic and messages. Built and run by
+// tools/fuzz with clang-14, AddressSanitizer and UndefinedBehaviorSanitizer.
+
+#include <fuzzer/FuzzedDataProvider.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "plantmon/v1/telemetry.pb.h"
+#include "services/pagination.h"
+#include "services/validation.h"
+#include "storage/alert_engine.h"
+#include "storage/copy_format.h"
+#include "storage/database_config.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  FuzzedDataProvider input(data, size);
+  using namespace plantmon;
+  switch (input.ConsumeIntegralInRange<int>(0, 7)) {
+    case 0: {
+      (void)storage::ParseDotEnv(input.ConsumeRemainingBytesAsString());
+      break;
+    }
+    case 1: {
+      google::protobuf::Timestamp timestamp;
+      timestamp.set_seconds(input.ConsumeIntegral<int64_t>());
+      timestamp.set_nanos(input.ConsumeIntegral<int32_t>());
+      absl::StatusOr<absl::Time> time = services::TimeFromProto(timestamp, "t");
+      if (time.ok()) (void)storage::CopyTimestampText(*time);
+      break;
+    }
+    case 2: {
+      google::protobuf::FieldMask mask;
+      while (input.remaining_bytes() > 0 && mask.paths_size() < 16) {
+        mask.add_paths(input.ConsumeRandomLengthString(32));
+      }
+      (void)services::CheckUpdateMask(mask, {"name", "notes", "is_active"});
+      break;
+    }
+    case 3: {
+      services::QueryFingerprint query(input.ConsumeRandomLengthString(16));
+      query.Add("filter", input.ConsumeIntegral<int64_t>());
+      const int32_t page_size = input.ConsumeIntegral<int32_t>();
+      const size_t position_size = input.ConsumeIntegralInRange<size_t>(0, 3);
+      const std::string token = input.ConsumeRemainingBytesAsString();
+      (void)services::ParsePage(page_size, token, query, position_size);
+      (void)services::MakePageToken(query, {input.ConsumeIntegral<int64_t>()});
+      break;
+    }
+    case 4: {
+      const std::string text = input.ConsumeRandomLengthString(512);
+      (void)services::CheckText(text, "f", input.ConsumeIntegralInRange<size_t>(0, 300),
+                                input.ConsumeBool());
+      (void)services::CheckEmail(text, "email");
+      (void)services::CheckOneOf(text, "role", services::kAssignmentTypes);
+      (void)services::CheckRange(input.ConsumeFloatingPoint<double>(), "x", 0, 100);
+      (void)services::CheckId(input.ConsumeIntegral<int64_t>(), "id");
+      break;
+    }
+    case 5: {
+      storage::RuleToEvaluate rule;
+      const char* types[] = {"threshold", "range", "deviation", "other"};
+      const char* operators[] = {"<", ">", "<=", ">=", "==", "!=", "?"};
+      rule.rule_type = types[input.ConsumeIntegralInRange<int>(0, 3)];
+      rule.condition_operator = operators[input.ConsumeIntegralInRange<int>(0, 6)];
+      rule.parameter_name = input.ConsumeRandomLengthString(16);
+      rule.threshold_value = input.ConsumeFloatingPoint<double>();
+      if (input.ConsumeBool()) rule.threshold_high = input.ConsumeFloatingPoint<double>();
+      if (input.ConsumeBool()) rule.optimum = input.ConsumeFloatingPoint<double>();
+      std::vector<storage::EvaluatedReading> readings;
+      while (input.remaining_bytes() > 0 && readings.size() < 64) {
+        storage::EvaluatedReading reading;
+        reading.value = input.ConsumeFloatingPoint<double>();
+        reading.timestamp = absl::FromUnixSeconds(input.ConsumeIntegralInRange<int64_t>(0, 1 << 30));
+        if (input.ConsumeBool()) reading.unit = input.ConsumeRandomLengthString(8);
+        (void)storage::AlertMessage(rule, reading);
+        (void)storage::Distance(rule, reading.value);
+        readings.push_back(reading);
+      }
+      (void)storage::PlanAlertChanges(rule, readings, input.ConsumeBool());
+      break;
+    }
+    case 6: {
+      const int64_t micros = input.ConsumeIntegralInRange<int64_t>(-62135596800LL * 1000000,
+                                                                   253402300799LL * 1000000);
+      const std::string text = storage::CopyTimestampText(absl::FromUnixMicros(micros));
+      if (text.size() != 29) __builtin_trap();
+      break;
+    }
+    default: {
+      v1::ListSensorDataRequest request;
+      if (request.ParseFromString(input.ConsumeRemainingBytesAsString())) {
+        (void)services::RequiredTimeRange(request);
+        (void)services::CheckId(request.device_id(), "device_id");
+      }
+      break;
+    }
+  }
+  return 0;
+}
