@@ -50,6 +50,12 @@ grpc::Status CallEmpty(const std::shared_ptr<grpc::Channel>& channel,
   return done.get_future().get();
 }
 
+std::string Normalize(const grpc::Status& status, int64_t id) {
+  return absl::StrCat(status.error_code(), ":",
+                      std::regex_replace(status.error_message(),
+                                         std::regex(absl::StrCat("\\b", id, "\\b")), "ID"));
+}
+
 TEST_F(AccessMatrixTest, EveryNonPublicMethodNeedsAValidToken) {
   SignedInUser user = SignUp("matrix_auth");
   std::string expired = LoginToken("matrix_auth", "password-matrix_auth");
@@ -91,6 +97,54 @@ TEST_F(AccessMatrixTest, EveryNonPublicMethodNeedsAValidToken) {
   EXPECT_TRUE(users_->GetCurrentUser(Context(user.token).get(), {}, &me).ok());
 }
 
+TEST_F(AccessMatrixTest, StreamingMethodsNeedAValidTokenToo) {
+  const std::vector<std::string> bad = {"", "Bearer not-a-real-token", "Basic abc"};
+  for (const std::string& authorization : bad) {
+    SCOPED_TRACE(authorization);
+    {
+      grpc::ClientContext context;
+      if (!authorization.empty()) context.AddMetadata("authorization", authorization);
+      v1::UploadReadingsResponse response;
+      auto writer = telemetry_->UploadReadings(&context, &response);
+      writer->WritesDone();
+      EXPECT_EQ(writer->Finish().error_code(), StatusCode::UNAUTHENTICATED);
+    }
+    {
+      grpc::ClientContext context;
+      if (!authorization.empty()) context.AddMetadata("authorization", authorization);
+      auto stream = telemetry_->StreamReadings(&context);
+      stream->WritesDone();
+      v1::StreamReadingsResponse ack;
+      EXPECT_FALSE(stream->Read(&ack));
+      EXPECT_EQ(stream->Finish().error_code(), StatusCode::UNAUTHENTICATED);
+    }
+    {
+      grpc::ClientContext context;
+      if (!authorization.empty()) context.AddMetadata("authorization", authorization);
+      auto watch = alerts_->WatchAlerts(&context, v1::WatchAlertsRequest());
+      v1::WatchAlertsResponse change;
+      EXPECT_FALSE(watch->Read(&change));
+      EXPECT_EQ(watch->Finish().error_code(), StatusCode::UNAUTHENTICATED);
+    }
+  }
+  // Someone else's plant to watch behaves like a missing one.
+  SignedInUser owner = SignUp("watched_owner");
+  SignedInUser other = SignUp("watch_intruder");
+  v1::Plant plant = MakePlant(owner, MakePlantType("Watched species").id(), "Watched");
+  for (int64_t plant_id : {plant.id(), int64_t{2147480000}}) {
+    grpc::ClientContext context;
+    context.AddMetadata("authorization", "Bearer " + other.token);
+    v1::WatchAlertsRequest request;
+    request.set_plant_id(plant_id);
+    auto watch = alerts_->WatchAlerts(&context, request);
+    v1::WatchAlertsResponse change;
+    EXPECT_FALSE(watch->Read(&change));
+    grpc::Status status = watch->Finish();
+    EXPECT_EQ(status.error_code(), StatusCode::NOT_FOUND);
+    EXPECT_EQ(Normalize(status, plant_id), "5:plant ID not found");
+  }
+}
+
 TEST_F(AccessMatrixTest, PublicMethodsNeedNoToken) {
   for (const char* method : {"/plantmon.v1.UserService/CreateUser", "/plantmon.v1.UserService/Login"}) {
     EXPECT_EQ(CallEmpty(channel(), method, "").error_code(), StatusCode::INVALID_ARGUMENT) << method;
@@ -107,11 +161,6 @@ struct Owned {
   int64_t alert = 0;
 };
 
-std::string Normalize(const grpc::Status& status, int64_t id) {
-  return absl::StrCat(status.error_code(), ":",
-                      std::regex_replace(status.error_message(),
-                                         std::regex(absl::StrCat("\\b", id, "\\b")), "ID"));
-}
 
 TEST_F(AccessMatrixTest, AnotherUsersIdsBehaveExactlyLikeMissingOnes) {
   Owned a;

@@ -196,5 +196,74 @@ TEST(PoolExhaustionTest, ExcessCallsGetResourceExhaustedWhileTheOthersAreServed)
   EXPECT_TRUE(second.ok()) << second.error_message();
 }
 
+TEST(GracefulShutdownTest, InFlightCallsFinishAndNewCallsAreRefused) {
+  auto database = plantmon::testing::TestDatabase::CreateOrDie();
+  services::ServerOptions options;
+  options.listen_address = "127.0.0.1:0";
+  options.database = database->Config(2, 2);
+  options.bcrypt_cost = 10;
+  auto server = services::PlantmonServer::Start(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*server)->port()),
+                                     grpc::InsecureChannelCredentials());
+  auto users = v1::UserService::NewStub(channel);
+  auto telemetry = v1::TelemetryService::NewStub(channel);
+  v1::CreateUserRequest create;
+  create.mutable_user()->set_email("shutdown@example.com");
+  create.mutable_user()->set_username("shutdown");
+  create.set_password("shutdown-password");
+  v1::User user;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(users->CreateUser(&context, create, &user).ok());
+  }
+  v1::LoginRequest login;
+  login.set_login("shutdown");
+  login.set_password("shutdown-password");
+  v1::LoginResponse session;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(users->Login(&context, login, &session).ok());
+  }
+  database->Query(absl::StrCat(
+      "INSERT INTO manufacturers (id, name) VALUES (1, 'M'); "
+      "INSERT INTO device_types (id, manufacturer_id, name, device_type) VALUES (1, 1, 'T', 'sensor'); "
+      "INSERT INTO devices (id, user_id, device_type_id, unique_identifier, device_name) "
+      "VALUES (1, ", user.id(), ", 1, 'shutdown-1', 'D')"));
+  auto list = [&](grpc::Status* status) {
+    grpc::ClientContext context;
+    context.AddMetadata("authorization", "Bearer " + session.access_token());
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    v1::ListSensorDataRequest request;
+    request.set_device_id(1);
+    request.mutable_start_time()->set_seconds(0);
+    request.mutable_end_time()->set_seconds(std::time(nullptr));
+    v1::ListSensorDataResponse response;
+    *status = telemetry->ListSensorData(&context, request, &response);
+  };
+
+  std::unique_ptr<pqxx::connection> blocker = database->Connect();
+  pqxx::work lock(*blocker);
+  lock.exec("LOCK TABLE sensor_data IN ACCESS EXCLUSIVE MODE");
+  grpc::Status in_flight;
+  std::thread call([&] { list(&in_flight); });
+  absl::Time give_up = absl::Now() + absl::Seconds(5);
+  while (absl::Now() < give_up &&
+         database->Query("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                         "current_database() AND wait_event_type = 'Lock'")[0][0]
+                 .as<int>() < 1) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  std::thread shutdown([&] { (*server)->Shutdown(absl::Seconds(10)); });
+  absl::SleepFor(absl::Milliseconds(300));
+  grpc::Status late;
+  list(&late);
+  EXPECT_EQ(late.error_code(), StatusCode::UNAVAILABLE) << "no new calls after SIGTERM";
+  lock.abort();  // the in-flight call can now finish, within the grace period
+  call.join();
+  shutdown.join();
+  EXPECT_TRUE(in_flight.ok()) << in_flight.error_message();
+}
+
 }  // namespace
 }  // namespace plantmon
