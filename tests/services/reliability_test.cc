@@ -122,71 +122,93 @@ TEST_F(ReliabilityTest, ClientsVanishingMidStreamLeaveNoHalfBatchesOrLeakedConne
   EXPECT_TRUE(users_->GetCurrentUser(Context(owner.token).get(), {}, &me).ok());
 }
 
-TEST(PoolExhaustionTest, ExcessCallsGetResourceExhaustedWhileTheOthersAreServed) {
-  auto database = plantmon::testing::TestDatabase::CreateOrDie();
-  services::ServerOptions options;
-  options.listen_address = "127.0.0.1:0";
-  options.database = database->Config(/*pool_size=*/2, /*max_overflow=*/0);
-  options.database.acquire_timeout = absl::Milliseconds(300);
-  options.bcrypt_cost = 10;
-  auto server = services::PlantmonServer::Start(options);
-  ASSERT_TRUE(server.ok()) << server.status();
-  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*server)->port()),
-                                     grpc::InsecureChannelCredentials());
-  auto users = v1::UserService::NewStub(channel);
-  auto telemetry = v1::TelemetryService::NewStub(channel);
-  v1::CreateUserRequest create;
-  create.mutable_user()->set_email("pool@example.com");
-  create.mutable_user()->set_username("pool");
-  create.set_password("pool-password");
-  v1::User user;
-  {
+// A server of its own (the fixture's pool is too large for these tests)
+// with one signed-in user who owns device 1, and a way to wait until the
+// server's backends are blocked on a lock.
+class LockedTableServer {
+ public:
+  explicit LockedTableServer(int pool_size, absl::Duration acquire_timeout = absl::Seconds(10))
+      : database_(plantmon::testing::TestDatabase::CreateOrDie()) {
+    services::ServerOptions options;
+    options.listen_address = "127.0.0.1:0";
+    options.database = database_->Config(pool_size, /*max_overflow=*/0);
+    options.database.acquire_timeout = acquire_timeout;
+    options.bcrypt_cost = 10;
+    auto server = services::PlantmonServer::Start(options);
+    EXPECT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
+                                       grpc::InsecureChannelCredentials());
+    auto users = v1::UserService::NewStub(channel);
+    telemetry_ = v1::TelemetryService::NewStub(channel);
+    v1::CreateUserRequest create;
+    create.mutable_user()->set_email("locked@example.com");
+    create.mutable_user()->set_username("locked");
+    create.set_password("locked-password");
+    v1::User user;
+    grpc::ClientContext signup;
+    EXPECT_TRUE(users->CreateUser(&signup, create, &user).ok());
+    v1::LoginRequest login;
+    login.set_login("locked");
+    login.set_password("locked-password");
+    v1::LoginResponse session;
     grpc::ClientContext context;
-    ASSERT_TRUE(users->CreateUser(&context, create, &user).ok());
+    EXPECT_TRUE(users->Login(&context, login, &session).ok());
+    token_ = session.access_token();
+    database_->Query(absl::StrCat(
+        "INSERT INTO manufacturers (id, name) VALUES (1, 'M'); "
+        "INSERT INTO device_types (id, manufacturer_id, name, device_type) "
+        "VALUES (1, 1, 'T', 'sensor'); "
+        "INSERT INTO devices (id, user_id, device_type_id, unique_identifier, device_name) "
+        "VALUES (1, ", user.id(), ", 1, 'locked-1', 'D')"));
   }
-  v1::LoginRequest login;
-  login.set_login("pool");
-  login.set_password("pool-password");
-  v1::LoginResponse session;
-  {
-    grpc::ClientContext context;
-    ASSERT_TRUE(users->Login(&context, login, &session).ok());
-  }
-  database->Query(absl::StrCat(
-      "INSERT INTO manufacturers (id, name) VALUES (1, 'M'); "
-      "INSERT INTO device_types (id, manufacturer_id, name, device_type) VALUES (1, 1, 'T', 'sensor'); "
-      "INSERT INTO devices (id, user_id, device_type_id, unique_identifier, device_name) "
-      "VALUES (1, ", user.id(), ", 1, 'pool-1', 'D')"));
 
-  std::unique_ptr<pqxx::connection> blocker = database->Connect();
-  pqxx::work lock(*blocker);
-  lock.exec("LOCK TABLE sensor_data IN ACCESS EXCLUSIVE MODE");
-  auto list = [&](grpc::Status* status) {
+  // Lists device 1's readings: blocks while sensor_data is locked.
+  grpc::Status List() {
     grpc::ClientContext context;
-    context.AddMetadata("authorization", "Bearer " + session.access_token());
+    context.AddMetadata("authorization", "Bearer " + token_);
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
     v1::ListSensorDataRequest request;
     request.set_device_id(1);
     request.mutable_start_time()->set_seconds(0);
     request.mutable_end_time()->set_seconds(std::time(nullptr));
     v1::ListSensorDataResponse response;
-    *status = telemetry->ListSensorData(&context, request, &response);
-  };
+    return telemetry_->ListSensorData(&context, request, &response);
+  }
+
+  void WaitForBlockedBackends(int count) {
+    absl::Time give_up = absl::Now() + absl::Seconds(5);
+    while (absl::Now() < give_up &&
+           database_->Query("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                            "current_database() AND wait_event_type = 'Lock'")[0][0]
+                   .as<int>() < count) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+  }
+
+  plantmon::testing::TestDatabase& database() { return *database_; }
+  services::PlantmonServer& server() { return *server_; }
+
+ private:
+  std::unique_ptr<plantmon::testing::TestDatabase> database_;
+  std::unique_ptr<services::PlantmonServer> server_;
+  std::unique_ptr<v1::TelemetryService::Stub> telemetry_;
+  std::string token_;
+};
+
+TEST(PoolExhaustionTest, ExcessCallsGetResourceExhaustedWhileTheOthersAreServed) {
+  LockedTableServer locked(/*pool_size=*/2, /*acquire_timeout=*/absl::Milliseconds(300));
+  std::unique_ptr<pqxx::connection> blocker = locked.database().Connect();
+  pqxx::work lock(*blocker);
+  lock.exec("LOCK TABLE sensor_data IN ACCESS EXCLUSIVE MODE");
   // Two calls take both connections and wait on the lock.
   grpc::Status first, second;
-  std::thread a([&] { list(&first); });
-  std::thread b([&] { list(&second); });
-  absl::Time give_up = absl::Now() + absl::Seconds(5);
-  while (absl::Now() < give_up &&
-         database->Query("SELECT count(*) FROM pg_stat_activity WHERE datname = "
-                         "current_database() AND wait_event_type = 'Lock'")[0][0]
-                 .as<int>() < 2) {
-    absl::SleepFor(absl::Milliseconds(10));
-  }
+  std::thread a([&] { first = locked.List(); });
+  std::thread b([&] { second = locked.List(); });
+  locked.WaitForBlockedBackends(2);
   // A third finds no connection within the pool's wait limit.
   absl::Time start = absl::Now();
-  grpc::Status third;
-  list(&third);
+  grpc::Status third = locked.List();
   EXPECT_EQ(third.error_code(), StatusCode::RESOURCE_EXHAUSTED) << third.error_message();
   EXPECT_LT(absl::Now() - start, absl::Seconds(3));
   lock.abort();
@@ -197,67 +219,16 @@ TEST(PoolExhaustionTest, ExcessCallsGetResourceExhaustedWhileTheOthersAreServed)
 }
 
 TEST(GracefulShutdownTest, InFlightCallsFinishAndNewCallsAreRefused) {
-  auto database = plantmon::testing::TestDatabase::CreateOrDie();
-  services::ServerOptions options;
-  options.listen_address = "127.0.0.1:0";
-  options.database = database->Config(2, 2);
-  options.bcrypt_cost = 10;
-  auto server = services::PlantmonServer::Start(options);
-  ASSERT_TRUE(server.ok()) << server.status();
-  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*server)->port()),
-                                     grpc::InsecureChannelCredentials());
-  auto users = v1::UserService::NewStub(channel);
-  auto telemetry = v1::TelemetryService::NewStub(channel);
-  v1::CreateUserRequest create;
-  create.mutable_user()->set_email("shutdown@example.com");
-  create.mutable_user()->set_username("shutdown");
-  create.set_password("shutdown-password");
-  v1::User user;
-  {
-    grpc::ClientContext context;
-    ASSERT_TRUE(users->CreateUser(&context, create, &user).ok());
-  }
-  v1::LoginRequest login;
-  login.set_login("shutdown");
-  login.set_password("shutdown-password");
-  v1::LoginResponse session;
-  {
-    grpc::ClientContext context;
-    ASSERT_TRUE(users->Login(&context, login, &session).ok());
-  }
-  database->Query(absl::StrCat(
-      "INSERT INTO manufacturers (id, name) VALUES (1, 'M'); "
-      "INSERT INTO device_types (id, manufacturer_id, name, device_type) VALUES (1, 1, 'T', 'sensor'); "
-      "INSERT INTO devices (id, user_id, device_type_id, unique_identifier, device_name) "
-      "VALUES (1, ", user.id(), ", 1, 'shutdown-1', 'D')"));
-  auto list = [&](grpc::Status* status) {
-    grpc::ClientContext context;
-    context.AddMetadata("authorization", "Bearer " + session.access_token());
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-    v1::ListSensorDataRequest request;
-    request.set_device_id(1);
-    request.mutable_start_time()->set_seconds(0);
-    request.mutable_end_time()->set_seconds(std::time(nullptr));
-    v1::ListSensorDataResponse response;
-    *status = telemetry->ListSensorData(&context, request, &response);
-  };
-
-  std::unique_ptr<pqxx::connection> blocker = database->Connect();
+  LockedTableServer locked(/*pool_size=*/2);
+  std::unique_ptr<pqxx::connection> blocker = locked.database().Connect();
   pqxx::work lock(*blocker);
   lock.exec("LOCK TABLE sensor_data IN ACCESS EXCLUSIVE MODE");
   grpc::Status in_flight;
-  std::thread call([&] { list(&in_flight); });
-  absl::Time give_up = absl::Now() + absl::Seconds(5);
-  while (absl::Now() < give_up &&
-         database->Query("SELECT count(*) FROM pg_stat_activity WHERE datname = "
-                         "current_database() AND wait_event_type = 'Lock'")[0][0]
-                 .as<int>() < 1) {
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  std::thread shutdown([&] { (*server)->Shutdown(absl::Seconds(10)); });
+  std::thread call([&] { in_flight = locked.List(); });
+  locked.WaitForBlockedBackends(1);
+  std::thread shutdown([&] { locked.server().Shutdown(absl::Seconds(10)); });
   absl::SleepFor(absl::Milliseconds(300));
-  grpc::Status late;
-  list(&late);
+  grpc::Status late = locked.List();
   EXPECT_EQ(late.error_code(), StatusCode::UNAVAILABLE) << "no new calls after SIGTERM";
   lock.abort();  // the in-flight call can now finish, within the grace period
   call.join();
