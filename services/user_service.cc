@@ -238,12 +238,14 @@ v1::ApiKey ApiKeyToProto(const storage::ApiKey& key) {
   return out;
 }
 
-// API keys are managed with a login session, never with another API key
-// (Authenticate refuses keys).
+// Shown with each key so that people can tell their keys apart ("pmk_" and
+// eight characters of the secret).
 constexpr size_t kApiKeyPrefixLength = 12;
 
 }  // namespace
 
+// API keys are managed with a login session, never with another API key
+// (HandleAuthenticated refuses keys).
 grpc::Status UserServiceImpl::CreateApiKey(grpc::ServerContext* context,
                                            const v1::CreateApiKeyRequest* request,
                                            v1::CreateApiKeyResponse* response) {

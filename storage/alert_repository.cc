@@ -98,8 +98,7 @@ absl::Status CheckDeviationHasOptimum(pqxx::work& transaction, int64_t plant_id,
       parameter_name, ", and it has none"));
 }
 
-}  // namespace
-
+// A broken range constraint, in the words of the request fields.
 absl::Status ExplainRuleError(absl::Status status) {
   if (ViolatedConstraint(status) == "alert_rules_range_check") {
     return absl::InvalidArgumentError(
@@ -113,6 +112,8 @@ absl::StatusOr<T> ExplainedRule(absl::StatusOr<T> result) {
   if (!result.ok()) return ExplainRuleError(result.status());
   return result;
 }
+
+}  // namespace
 
 absl::StatusOr<AlertRule> AlertRepository::CreateRule(int64_t owner_id,
                                                       const AlertRule& rule) {
