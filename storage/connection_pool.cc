@@ -101,7 +101,10 @@ absl::StatusOr<PooledConnection> ConnectionPool::Acquire(absl::Time deadline) {
     auto can_proceed = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       return !idle_.empty() || open_ < MaxConnections();
     };
-    if (!mu_.AwaitWithDeadline(absl::Condition(&can_proceed), deadline)) {
+    ++waiters_;
+    const bool proceed = mu_.AwaitWithDeadline(absl::Condition(&can_proceed), deadline);
+    --waiters_;
+    if (!proceed) {
       if (caller_deadline_first) {
         return absl::DeadlineExceededError(
             "the call's deadline passed while waiting for a database connection");
@@ -138,7 +141,7 @@ void ConnectionPool::Release(std::unique_ptr<PoolSlot> slot) {
               absl::Now() - slot->opened_at <= config_.max_lifetime;
   if (keep) {
     absl::MutexLock lock(&mu_);
-    if (static_cast<int>(idle_.size()) < config_.pool_size) {
+    if (static_cast<int>(idle_.size()) < config_.pool_size + waiters_) {
       idle_.push_back(std::move(slot));
       return;
     }

@@ -110,6 +110,9 @@ class ConnectionPool {
   // Most recently returned last, so hot connections are reused first.
   std::vector<std::unique_ptr<PoolSlot>> idle_ ABSL_GUARDED_BY(mu_);
   int open_ ABSL_GUARDED_BY(mu_) = 0;
+  // Threads blocked in Acquire: a returned connection goes to them rather
+  // than being closed and reopened (the server would briefly see both).
+  int waiters_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace plantmon::storage
