@@ -1,7 +1,9 @@
 #include "storage/telemetry_repository.h"
 
+#include <algorithm>
 #include <set>
 
+#include "absl/container/flat_hash_map.h"
 #include "storage/pg_array.h"
 #include "storage/pqxx_status.h"
 #include "storage/row_reader.h"
@@ -14,6 +16,13 @@ constexpr char kColumns[] =
     "id, device_id, measurement_value, measurement_unit, data_quality, "
     "is_anomaly, " PLANTMON_EPOCH_US("\"timestamp\"") ", "
     PLANTMON_EPOCH_US("received_at") ", raw_data";
+
+// What the listing reads from the covering index (migration 0005): every
+// column but raw_data, which comes from a second, partial index.
+constexpr char kIndexedColumns[] =
+    "id, device_id, measurement_value, measurement_unit, data_quality, "
+    "is_anomaly, " PLANTMON_EPOCH_US("\"timestamp\"") ", "
+    PLANTMON_EPOCH_US("received_at") ", NULL::text";
 
 constexpr char kOwnedDevice[] =
     "SELECT 1 FROM devices WHERE id = $1 AND user_id = $2";
@@ -46,11 +55,11 @@ const std::string& TelemetryRepository::ListStatement(bool newest_first) {
       "AND (NOT $8 OR NOT is_anomaly) "
       "AND EXISTS (SELECT 1 FROM devices WHERE id = $1 AND user_id = $9) ";
   static const std::string kOldestFirst =
-      std::string("SELECT ") + kColumns + kFilters +
+      std::string("SELECT ") + kIndexedColumns + kFilters +
       "AND ($4::bigint IS NULL OR (\"timestamp\", id) > "
       "(epoch_us_to_timestamptz($4), $5::bigint)) ORDER BY \"timestamp\", id LIMIT $6";
   static const std::string kNewestFirst =
-      std::string("SELECT ") + kColumns + kFilters +
+      std::string("SELECT ") + kIndexedColumns + kFilters +
       "AND ($4::bigint IS NULL OR (\"timestamp\", id) < "
       "(epoch_us_to_timestamptz($4), $5::bigint)) "
       "ORDER BY \"timestamp\" DESC, id DESC LIMIT $6";
@@ -81,9 +90,30 @@ absl::StatusOr<std::vector<SensorReading>> TelemetryRepository::List(
                  query.exclude_anomalies, owner_id)) {
           readings.push_back(ReadReading(row));
         }
-        if (readings.empty() &&
-            !ExistsWith(transaction, kOwnedDevice, query.device_id, owner_id)) {
-          return NotFound("device", query.device_id);
+        if (readings.empty()) {
+          if (!ExistsWith(transaction, kOwnedDevice, query.device_id, owner_id)) {
+            return NotFound("device", query.device_id);
+          }
+          return readings;
+        }
+        // raw_data of the page's rows that have any, from the partial index.
+        auto [oldest, newest] = std::minmax_element(
+            readings.begin(), readings.end(),
+            [](const SensorReading& a, const SensorReading& b) { return a.timestamp < b.timestamp; });
+        absl::flat_hash_map<int64_t, std::string> raw_data;
+        for (const pqxx::row& row : transaction.exec_params(
+                 "SELECT id, raw_data FROM sensor_data WHERE device_id = $1 "
+                 "AND \"timestamp\" >= epoch_us_to_timestamptz($2) "
+                 "AND \"timestamp\" <= epoch_us_to_timestamptz($3) AND raw_data IS NOT NULL",
+                 query.device_id, absl::ToUnixMicros(oldest->timestamp),
+                 absl::ToUnixMicros(newest->timestamp))) {
+          raw_data[row[0].as<int64_t>()] = row[1].as<std::string>();
+        }
+        if (!raw_data.empty()) {
+          for (SensorReading& reading : readings) {
+            auto it = raw_data.find(reading.id);
+            if (it != raw_data.end()) reading.raw_data = it->second;
+          }
         }
         return readings;
       });

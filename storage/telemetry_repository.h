@@ -57,7 +57,8 @@ class TelemetryRepository {
   // id) in the requested direction. NOT_FOUND for a device not the owner's.
   absl::StatusOr<std::vector<SensorReading>> List(int64_t owner_id,
                                                   const ReadingQuery& query);
-  // The statement List runs, for benchmarks that run the same SQL directly.
+  // The main statement List runs (it leaves raw_data out; a second, small
+  // statement fills it in), for benchmarks that run the same SQL directly.
   // Parameters: device_id, start_us, end_us, after_us, after_id, limit,
   // min_quality, exclude_anomalies, owner_id.
   static const std::string& ListStatement(bool newest_first);

@@ -87,9 +87,9 @@ TEST_F(TelemetryServiceTest, ListSensorDataPagesTheRangeWithoutGapsOrRepeats) {
   for (int i = 0; i < 25; ++i) {
     v1::SensorData stored;
     // Two readings share each timestamp, to exercise the (timestamp, id) key.
-    ASSERT_TRUE(telemetry_->RecordReading(Context(owner.token).get(),
-                                          Reading(device.id(), i, start + (i / 2) * 60), &stored)
-                    .ok());
+    v1::RecordReadingRequest request = Reading(device.id(), i, start + (i / 2) * 60);
+    if (i % 5 == 0) request.mutable_sensor_data()->set_raw_data("raw " + std::to_string(i));
+    ASSERT_TRUE(telemetry_->RecordReading(Context(owner.token).get(), request, &stored).ok());
   }
   v1::ListSensorDataRequest request;
   request.set_device_id(device.id());
@@ -103,6 +103,12 @@ TEST_F(TelemetryServiceTest, ListSensorDataPagesTheRangeWithoutGapsOrRepeats) {
     ASSERT_TRUE(telemetry_->ListSensorData(Context(owner.token).get(), request, &response).ok());
     for (const v1::SensorData& reading : response.sensor_data()) {
       seen.push_back(reading.measurement_value());
+      const int i = static_cast<int>(reading.measurement_value());
+      if (i % 5 == 0) {
+        EXPECT_EQ(reading.raw_data(), "raw " + std::to_string(i));
+      } else {
+        EXPECT_FALSE(reading.has_raw_data());
+      }
     }
     request.set_page_token(response.next_page_token());
     ++pages;
