@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Ingest cost of sensor_data's index set: COPYs the same rows into a table with
-# the seed's four B-tree indexes and into one with the set migrations/0001 uses
-# (composite + BRIN + partial), in the same run on the same throwaway cluster.
+# the seed's four B-tree indexes and into one with the set the migrations
+# build (0001: BRIN on timestamp, partial on anomalies; 0005: the composite
+# index covering the listed columns, partial on raw_data), in the same run on
+# the same throwaway cluster.
 #
 #   tools/bench/sensor_index_ingest.sh [ROWS]     (default 1000000)
 set -euo pipefail
@@ -27,7 +29,9 @@ sql -c "CREATE TABLE seed_indexes $table_sql;
   CREATE INDEX ON seed_indexes (device_id); CREATE INDEX ON seed_indexes (\"timestamp\");
   CREATE INDEX ON seed_indexes (device_id, \"timestamp\"); CREATE INDEX ON seed_indexes (is_anomaly);
   CREATE TABLE plantmon_indexes $table_sql;
-  CREATE INDEX ON plantmon_indexes (device_id, \"timestamp\");
+  CREATE INDEX ON plantmon_indexes (device_id, \"timestamp\")
+    INCLUDE (id, measurement_value, measurement_unit, data_quality, is_anomaly, received_at);
+  CREATE INDEX ON plantmon_indexes (device_id, \"timestamp\") WHERE raw_data IS NOT NULL;
   CREATE INDEX ON plantmon_indexes USING brin (\"timestamp\");
   CREATE INDEX ON plantmon_indexes (device_id, \"timestamp\") WHERE is_anomaly;"
 
@@ -42,5 +46,5 @@ seed_s=$(load seed_indexes)
 ours_s=$(load plantmon_indexes)
 printf 'rows: %d\n' "$rows"
 printf 'seed index set (4 B-trees + PK):     %.2f s  %8.0f rows/s\n' "$seed_s" "$(echo "$rows / $seed_s" | bc -l)"
-printf 'plantmon set (composite+BRIN+partial): %.2f s  %8.0f rows/s\n' "$ours_s" "$(echo "$rows / $ours_s" | bc -l)"
+printf 'plantmon set (covering+BRIN+partials): %.2f s  %8.0f rows/s\n' "$ours_s" "$(echo "$rows / $ours_s" | bc -l)"
 printf 'speed-up: %.2fx\n' "$(echo "$seed_s / $ours_s" | bc -l)"
