@@ -87,6 +87,15 @@ void AddRejections(const storage::IngestResult& result, Response* response) {
   }
 }
 
+// A gateway batch's idempotency key: a gateway_id and a positive sequence.
+absl::StatusOr<storage::BatchKey> BatchKeyOf(const std::string& gateway_id, uint64_t sequence) {
+  RETURN_IF_ERROR(CheckText(gateway_id, "gateway_id", 255, true));
+  if (sequence == 0 || sequence > INT64_MAX) {
+    return absl::InvalidArgumentError("sequence must be positive with a gateway_id");
+  }
+  return storage::BatchKey{gateway_id, static_cast<int64_t>(sequence)};
+}
+
 absl::StatusOr<absl::Time> RequiredTime(bool present, const google::protobuf::Timestamp& value,
                                         absl::string_view field) {
   if (!present) return absl::InvalidArgumentError(absl::StrCat(field, " is required"));
@@ -129,11 +138,7 @@ grpc::Status TelemetryServiceImpl::UploadReadings(
     while (reader->Read(&request)) {
       std::optional<storage::BatchKey> key;
       if (!request.gateway_id().empty() || request.sequence() != 0) {
-        RETURN_IF_ERROR(CheckText(request.gateway_id(), "gateway_id", 255, true));
-        if (request.sequence() == 0 || request.sequence() > INT64_MAX) {
-          return absl::InvalidArgumentError("sequence must be positive with a gateway_id");
-        }
-        key = storage::BatchKey{request.gateway_id(), static_cast<int64_t>(request.sequence())};
+        ASSIGN_OR_RETURN(key, BatchKeyOf(request.gateway_id(), request.sequence()));
       }
       std::vector<storage::IncomingReading> valid;
       std::vector<storage::RejectedReading> rejected;
@@ -158,18 +163,13 @@ grpc::Status TelemetryServiceImpl::StreamReadings(
   return HandleIngestion(authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
     v1::StreamReadingsRequest request;
     while (stream->Read(&request)) {
-      RETURN_IF_ERROR(CheckText(request.gateway_id(), "gateway_id", 255, true));
-      if (request.sequence() == 0 || request.sequence() > INT64_MAX) {
-        return absl::InvalidArgumentError("sequence must be positive");
-      }
+      ASSIGN_OR_RETURN(storage::BatchKey key, BatchKeyOf(request.gateway_id(), request.sequence()));
       std::vector<storage::IncomingReading> valid;
       std::vector<storage::RejectedReading> rejected;
       SplitBatch(request.readings(), 0, valid, rejected);
       ASSIGN_OR_RETURN(
           storage::IngestResult result,
-          ingest_.Ingest(caller.user_id(), valid, std::move(rejected),
-                         storage::BatchKey{request.gateway_id(),
-                                           static_cast<int64_t>(request.sequence())},
+          ingest_.Ingest(caller.user_id(), valid, std::move(rejected), key,
                          [context] { return context->IsCancelled(); }));
       // Acknowledged only now: the batch is committed.
       v1::StreamReadingsResponse ack;

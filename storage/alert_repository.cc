@@ -22,9 +22,6 @@ constexpr char kAlertColumns[] =
     ", occurrence_count, latest_value, worst_value, "
     PLANTMON_EPOCH_US("last_triggered_at");
 
-constexpr char kOwnedPlant[] =
-    "SELECT 1 FROM plants WHERE id = $1 AND user_id = $2";
-
 AlertRule ReadRule(const pqxx::row& row) {
   RowReader reader(row);
   AlertRule rule;

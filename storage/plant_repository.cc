@@ -19,11 +19,6 @@ constexpr char kAssignmentColumns[] =
     PLANTMON_EPOCH_US("a.created_at") ", " PLANTMON_EPOCH_US("a.updated_at");
 
 constexpr char kPlantTypeExists[] = "SELECT 1 FROM plant_types WHERE id = $1";
-constexpr char kOwnedPlant[] =
-    "SELECT 1 FROM plants WHERE id = $1 AND user_id = $2";
-constexpr char kOwnedDevice[] =
-    "SELECT 1 FROM devices WHERE id = $1 AND user_id = $2";
-
 Plant ReadPlant(const pqxx::row& row) {
   RowReader reader(row);
   Plant plant;

@@ -71,6 +71,12 @@ inline std::optional<int64_t> MicrosOf(
   return OptionalMicros(*update);
 }
 
+// Ownership probes shared by the repositories: $1 is the id, $2 the owner.
+inline constexpr char kOwnedPlant[] =
+    "SELECT 1 FROM plants WHERE id = $1 AND user_id = $2";
+inline constexpr char kOwnedDevice[] =
+    "SELECT 1 FROM devices WHERE id = $1 AND user_id = $2";
+
 // True if `sql` (taking one id parameter) returns a row.
 inline bool Exists(pqxx::transaction_base& transaction, const std::string& sql,
                    int64_t id) {

@@ -24,9 +24,6 @@ constexpr char kIndexedColumns[] =
     "is_anomaly, " PLANTMON_EPOCH_US("\"timestamp\"") ", "
     PLANTMON_EPOCH_US("received_at") ", NULL::text";
 
-constexpr char kOwnedDevice[] =
-    "SELECT 1 FROM devices WHERE id = $1 AND user_id = $2";
-
 SensorReading ReadReading(const pqxx::row& row) {
   RowReader reader(row);
   SensorReading reading;
@@ -152,8 +149,7 @@ absl::StatusOr<std::vector<int64_t>> TelemetryRepository::ActiveDevicesOfPlant(
     int64_t owner_id, int64_t plant_id) {
   return RunInTransaction(
       pool_, [&](pqxx::work& transaction) -> absl::StatusOr<std::vector<int64_t>> {
-        if (!ExistsWith(transaction, "SELECT 1 FROM plants WHERE id = $1 AND user_id = $2",
-                        plant_id, owner_id)) {
+        if (!ExistsWith(transaction, kOwnedPlant, plant_id, owner_id)) {
           return NotFound("plant", plant_id);
         }
         std::vector<int64_t> devices;
