@@ -1,12 +1,14 @@
 #include "services/health_service.h"
 
+#include "storage/sync.h"
+
 namespace plantmon::services {
 
 using grpc::health::v1::HealthCheckRequest;
 using grpc::health::v1::HealthCheckResponse;
 
 HealthService::HealthService(const std::vector<std::string>& service_names) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   statuses_[""] = HealthCheckResponse::NOT_SERVING;
   for (const std::string& name : service_names) {
     statuses_[name] = HealthCheckResponse::NOT_SERVING;
@@ -14,30 +16,37 @@ HealthService::HealthService(const std::vector<std::string>& service_names) {
 }
 
 void HealthService::SetServing(bool serving) {
-  absl::MutexLock lock(&mu_);
-  ServingStatus status =
-      serving ? HealthCheckResponse::SERVING : HealthCheckResponse::NOT_SERVING;
-  bool changed = false;
-  for (auto& [name, current] : statuses_) {
-    if (current != status) changed = true;
-    current = status;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ServingStatus status = serving ? HealthCheckResponse::SERVING
+                                   : HealthCheckResponse::NOT_SERVING;
+    bool changed = false;
+    for (auto& [name, current] : statuses_) {
+      if (current != status) changed = true;
+      current = status;
+    }
+    if (!changed) return;
+    ++generation_;
   }
-  if (changed) ++generation_;
+  changed_.notify_all();
 }
 
 void HealthService::Shutdown() {
-  absl::MutexLock lock(&mu_);
-  shutting_down_ = true;
-  for (auto& [name, current] : statuses_) {
-    current = HealthCheckResponse::NOT_SERVING;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    shutting_down_ = true;
+    for (auto& [name, current] : statuses_) {
+      current = HealthCheckResponse::NOT_SERVING;
+    }
+    ++generation_;
   }
-  ++generation_;
+  changed_.notify_all();
 }
 
 grpc::Status HealthService::Check(grpc::ServerContext* /*context*/,
                                   const HealthCheckRequest* request,
                                   HealthCheckResponse* response) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   auto it = statuses_.find(request->service());
   if (it == statuses_.end()) {
     return grpc::Status(grpc::StatusCode::NOT_FOUND,
@@ -56,13 +65,12 @@ grpc::Status HealthService::Watch(
   while (!context->IsCancelled()) {
     ServingStatus status;
     {
-      absl::MutexLock lock(&mu_);
+      std::unique_lock<std::mutex> lock(mu_);
       if (!first) {
         // Wake up on a change, or now and then to notice cancellation.
-        auto changed = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        storage::WaitUntil(changed_, lock, absl::Now() + absl::Milliseconds(200), [&] {
           return generation_ != seen_generation || shutting_down_;
-        };
-        mu_.AwaitWithTimeout(absl::Condition(&changed), absl::Milliseconds(200));
+        });
       }
       if (shutting_down_ && !first) return grpc::Status::OK;
       seen_generation = generation_;

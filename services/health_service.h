@@ -1,12 +1,13 @@
 #ifndef PLANTMON_SERVICES_HEALTH_SERVICE_H_
 #define PLANTMON_SERVICES_HEALTH_SERVICE_H_
 
+#include <condition_variable>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
 namespace plantmon::services {
@@ -35,7 +36,8 @@ class HealthService final : public grpc::health::v1::Health::Service {
       override;
 
  private:
-  absl::Mutex mu_;
+  std::mutex mu_;  // std::mutex rather than absl::Mutex: see storage/sync.h.
+  std::condition_variable changed_;
   std::map<std::string, ServingStatus> statuses_ ABSL_GUARDED_BY(mu_);
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
   // Bumped on every change, so watchers notice.

@@ -188,7 +188,7 @@ absl::StatusOr<std::unique_ptr<PlantmonServer>> PlantmonServer::Start(
 
 absl::Status PlantmonServer::PrepareSchema() {
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (schema_ready_) return absl::OkStatus();
   }
   absl::Status status;
@@ -206,7 +206,7 @@ absl::Status PlantmonServer::PrepareSchema() {
     status = storage::CheckSchemaIsCurrent(*pool_, storage::BuiltInMigrations());
   }
   if (status.ok()) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     schema_ready_ = true;
   }
   return status;

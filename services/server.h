@@ -2,6 +2,7 @@
 #define PLANTMON_SERVICES_SERVER_H_
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -10,12 +11,11 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "services/health_service.h"
 #include "storage/connection_pool.h"
 #include "storage/database_config.h"
+#include "storage/sync.h"
 
 namespace plantmon::services {
 
@@ -78,9 +78,9 @@ class PlantmonServer {
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 
-  absl::Mutex mu_;
+  std::mutex mu_;  // std::mutex rather than absl::Mutex: see storage/sync.h.
   bool schema_ready_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Notification stop_monitor_;
+  storage::Notification stop_monitor_;
   std::thread monitor_;
   bool shut_down_ = false;
 };

@@ -29,11 +29,9 @@ class Receiver final : public pqxx::notification_receiver {
 }  // namespace
 
 std::optional<int64_t> AlertSubscription::Next(absl::Duration timeout) {
-  absl::MutexLock lock(&mu_);
-  auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return !pending_.empty() || closed_;
-  };
-  mu_.AwaitWithTimeout(absl::Condition(&ready), timeout);
+  std::unique_lock<std::mutex> lock(mu_);
+  WaitUntil(changed_, lock, absl::Now() + timeout,
+            [this] { return !pending_.empty() || closed_; });
   if (pending_.empty()) return std::nullopt;
   int64_t id = pending_.front();
   pending_.pop_front();
@@ -41,18 +39,24 @@ std::optional<int64_t> AlertSubscription::Next(absl::Duration timeout) {
 }
 
 bool AlertSubscription::closed() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return closed_;
 }
 
 void AlertSubscription::Push(int64_t alert_id) {
-  absl::MutexLock lock(&mu_);
-  pending_.push_back(alert_id);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_.push_back(alert_id);
+  }
+  changed_.notify_all();
 }
 
 void AlertSubscription::Close() {
-  absl::MutexLock lock(&mu_);
-  closed_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+  }
+  changed_.notify_all();
 }
 
 AlertListener::AlertListener(const DatabaseConfig& config)
@@ -63,20 +67,20 @@ AlertListener::AlertListener(const DatabaseConfig& config)
 AlertListener::~AlertListener() {
   stop_.Notify();
   if (thread_.joinable()) thread_.join();
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   for (auto& [user, subscription] : subscribers_) subscription->Close();
 }
 
 std::shared_ptr<AlertSubscription> AlertListener::Subscribe(int64_t user_id) {
   auto subscription = std::make_shared<AlertSubscription>();
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   subscribers_.emplace(user_id, subscription);
   return subscription;
 }
 
 void AlertListener::Unsubscribe(int64_t user_id,
                                 const std::shared_ptr<AlertSubscription>& subscription) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   auto [begin, end] = subscribers_.equal_range(user_id);
   for (auto it = begin; it != end; ++it) {
     if (it->second == subscription) {
@@ -87,9 +91,9 @@ void AlertListener::Unsubscribe(int64_t user_id,
 }
 
 bool AlertListener::WaitUntilListening(absl::Duration timeout) {
-  absl::MutexLock lock(&mu_);
-  auto listening = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return listening_; };
-  return mu_.AwaitWithTimeout(absl::Condition(&listening), timeout);
+  std::unique_lock<std::mutex> lock(mu_);
+  return WaitUntil(listening_changed_, lock, absl::Now() + timeout,
+                   [this] { return listening_; });
 }
 
 void AlertListener::Dispatch(const std::string& payload) {
@@ -99,7 +103,7 @@ void AlertListener::Dispatch(const std::string& payload) {
   if (!absl::SimpleAtoi(parts.first, &user_id) || !absl::SimpleAtoi(parts.second, &alert_id)) {
     return;
   }
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   auto [begin, end] = subscribers_.equal_range(user_id);
   for (auto it = begin; it != end; ++it) it->second->Push(alert_id);
 }
@@ -113,16 +117,17 @@ void AlertListener::Run() {
       // The receiver's constructor issued LISTEN; make sure it took effect.
       connection.get_notifs();
       {
-        absl::MutexLock lock(&mu_);
+        std::lock_guard<std::mutex> lock(mu_);
         listening_ = true;
       }
+      listening_changed_.notify_all();
       backoff = absl::Milliseconds(100);
       while (!stop_.HasBeenNotified()) {
         connection.await_notification(0, kPollMicros);
       }
     } catch (const std::exception& error) {
       {
-        absl::MutexLock lock(&mu_);
+        std::lock_guard<std::mutex> lock(mu_);
         listening_ = false;
       }
       std::fprintf(stderr, "alert listener: %s; reconnecting\n", error.what());

@@ -6,18 +6,19 @@
 // `plantmon_alerts` channel, so a change made through any server process
 // reaches the WatchAlerts streams of every other one.
 
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "storage/database_config.h"
+#include "storage/sync.h"
 
 namespace plantmon::storage {
 
@@ -33,7 +34,8 @@ class AlertSubscription {
   void Push(int64_t alert_id);
   void Close();
 
-  absl::Mutex mu_;
+  std::mutex mu_;  // std::mutex rather than absl::Mutex: see storage/sync.h.
+  std::condition_variable changed_;
   std::deque<int64_t> pending_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
@@ -56,8 +58,9 @@ class AlertListener {
   void Dispatch(const std::string& payload);
 
   const std::string connection_string_;
-  absl::Notification stop_;
-  absl::Mutex mu_;
+  Notification stop_;
+  std::mutex mu_;
+  std::condition_variable listening_changed_;
   std::multimap<int64_t, std::shared_ptr<AlertSubscription>> subscribers_ ABSL_GUARDED_BY(mu_);
   bool listening_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;

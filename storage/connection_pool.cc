@@ -5,6 +5,7 @@
 #include "absl/memory/memory.h"
 #include "absl/strings/str_cat.h"
 #include "storage/pqxx_status.h"
+#include "storage/sync.h"
 
 namespace plantmon::storage {
 
@@ -43,7 +44,7 @@ ConnectionPool::ConnectionPool(const DatabaseConfig& config)
     : config_(config), connection_string_(LibpqConnectionString(config)) {}
 
 ConnectionPool::~ConnectionPool() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   idle_.clear();
 }
 
@@ -97,12 +98,11 @@ absl::StatusOr<PooledConnection> ConnectionPool::Acquire(absl::Time deadline) {
   deadline = std::min(deadline, pool_deadline);
   std::unique_ptr<PoolSlot> slot;
   {
-    absl::MutexLock lock(&mu_);
-    auto can_proceed = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return !idle_.empty() || open_ < MaxConnections();
-    };
+    std::unique_lock<std::mutex> lock(mu_);
     ++waiters_;
-    const bool proceed = mu_.AwaitWithDeadline(absl::Condition(&can_proceed), deadline);
+    const bool proceed = WaitUntil(available_, lock, deadline, [this] {
+      return !idle_.empty() || open_ < MaxConnections();
+    });
     --waiters_;
     if (!proceed) {
       if (caller_deadline_first) {
@@ -140,9 +140,11 @@ void ConnectionPool::Release(std::unique_ptr<PoolSlot> slot) {
   bool keep = !slot->broken && slot->connection->is_open() &&
               absl::Now() - slot->opened_at <= config_.max_lifetime;
   if (keep) {
-    absl::MutexLock lock(&mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     if (static_cast<int>(idle_.size()) < config_.pool_size + waiters_) {
       idle_.push_back(std::move(slot));
+      lock.unlock();
+      available_.notify_one();
       return;
     }
   }
@@ -153,8 +155,11 @@ void ConnectionPool::Release(std::unique_ptr<PoolSlot> slot) {
 }
 
 void ConnectionPool::ForgetConnection() {
-  absl::MutexLock lock(&mu_);
-  --open_;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    --open_;
+  }
+  available_.notify_one();
 }
 
 absl::Status ConnectionPool::Ping() {
@@ -171,7 +176,7 @@ absl::Status ConnectionPool::Ping() {
 }
 
 ConnectionPool::Stats ConnectionPool::GetStats() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   Stats stats;
   stats.open = open_;
   stats.idle = static_cast<int>(idle_.size());

@@ -1,7 +1,9 @@
 #ifndef PLANTMON_STORAGE_CONNECTION_POOL_H_
 #define PLANTMON_STORAGE_CONNECTION_POOL_H_
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -10,7 +12,6 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "storage/database_config.h"
 
@@ -106,7 +107,10 @@ class ConnectionPool {
   const DatabaseConfig config_;
   const std::string connection_string_;
 
-  mutable absl::Mutex mu_;
+  // std::mutex rather than absl::Mutex: see storage/sync.h.
+  mutable std::mutex mu_;
+  // Signalled when a connection is returned or a reservation given back.
+  std::condition_variable available_;
   // Most recently returned last, so hot connections are reused first.
   std::vector<std::unique_ptr<PoolSlot>> idle_ ABSL_GUARDED_BY(mu_);
   int open_ ABSL_GUARDED_BY(mu_) = 0;

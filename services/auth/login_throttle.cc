@@ -12,7 +12,7 @@ std::string Key(const std::string& login) { return absl::AsciiStrToLower(login);
 }  // namespace
 
 absl::Status LoginThrottle::Check(const std::string& login, absl::Time now) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   auto it = entries_.find(Key(login));
   if (it == entries_.end() || it->second.locked_until <= now) return absl::OkStatus();
   return absl::ResourceExhaustedError(absl::StrCat(
@@ -21,7 +21,7 @@ absl::Status LoginThrottle::Check(const std::string& login, absl::Time now) {
 }
 
 void LoginThrottle::RecordFailure(const std::string& login, absl::Time now) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   EvictIfFull(now);
   Entry& entry = entries_[Key(login)];
   if (entry.failures == 0 || now - entry.first_failure > options_.window) {
@@ -35,7 +35,7 @@ void LoginThrottle::RecordFailure(const std::string& login, absl::Time now) {
 }
 
 void LoginThrottle::RecordSuccess(const std::string& login) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   entries_.erase(Key(login));
 }
 

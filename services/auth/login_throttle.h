@@ -1,12 +1,12 @@
 #ifndef PLANTMON_SERVICES_AUTH_LOGIN_THROTTLE_H_
 #define PLANTMON_SERVICES_AUTH_LOGIN_THROTTLE_H_
 
+#include <mutex>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
 namespace plantmon::auth {
@@ -42,7 +42,7 @@ class LoginThrottle {
   void EvictIfFull(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Options options_;
-  absl::Mutex mu_;
+  std::mutex mu_;  // std::mutex rather than absl::Mutex: see storage/sync.h.
   absl::flat_hash_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
 };
 
