@@ -3,14 +3,13 @@
 // user's ids gets exactly what a nonexistent id gets, while nothing changes.
 #include <regex>
 
-#include <grpcpp/completion_queue.h>
-#include <grpcpp/generic/generic_stub.h>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/descriptor.h"
 #include "gtest/gtest.h"
 #include "storage/alert_repository.h"
 #include "tests/testing/api_fixture.h"
+#include "tests/testing/generic_calls.h"
 
 namespace plantmon {
 namespace {
@@ -24,45 +23,15 @@ class AccessMatrixTest : public ApiTest {
   static std::shared_ptr<grpc::Channel> channel() { return channel_; }
 };
 
-constexpr const char* kServices[] = {
-    "plantmon.v1.UserService", "plantmon.v1.DeviceService", "plantmon.v1.PlantService",
-    "plantmon.v1.AlertService", "plantmon.v1.TelemetryService"};
-
 bool IsPublic(const std::string& method) {
   return method == "/plantmon.v1.UserService/CreateUser" ||
          method == "/plantmon.v1.UserService/Login";
 }
 
-// Calls `method` with an empty request through the generic stub.
+// Calls `method` with an empty request.
 grpc::Status CallEmpty(const std::shared_ptr<grpc::Channel>& channel,
                        const std::string& method, const std::string& authorization) {
-  grpc::GenericStub stub(channel);
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  if (!authorization.empty()) context.AddMetadata("authorization", authorization);
-  grpc::ByteBuffer request;
-  grpc::ByteBuffer response;
-  grpc::Slice empty("");
-  request = grpc::ByteBuffer(&empty, 1);
-  // A completion queue drained by this thread rather than the callback API:
-  // the call's state then never crosses threads through gRPC's own
-  // (uninstrumented) synchronization, which TSan builds cannot see.
-  grpc::CompletionQueue queue;
-  std::unique_ptr<grpc::GenericClientAsyncResponseReader> call =
-      stub.PrepareUnaryCall(&context, method, request, &queue);
-  call->StartCall();
-  grpc::Status status;
-  int finished_tag = 0;
-  call->Finish(&response, &status, &finished_tag);
-  void* tag = nullptr;
-  bool ok = false;
-  if (!queue.Next(&tag, &ok) || tag != &finished_tag) {
-    status = grpc::Status(grpc::StatusCode::INTERNAL, "completion queue failed");
-  }
-  queue.Shutdown();
-  while (queue.Next(&tag, &ok)) {
-  }
-  return status;
+  return plantmon::testing::CallUnary(channel, method, authorization, "");
 }
 
 std::string Normalize(const grpc::Status& status, int64_t id) {
@@ -88,22 +57,12 @@ TEST_F(AccessMatrixTest, EveryNonPublicMethodNeedsAValidToken) {
       {"logged out", "Bearer " + logged_out},
   };
   int checked = 0;
-  for (const char* service_name : kServices) {
-    const google::protobuf::ServiceDescriptor* service =
-        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(service_name);
-    ASSERT_NE(service, nullptr) << service_name;
-    for (int i = 0; i < service->method_count(); ++i) {
-      const std::string method =
-          absl::StrCat("/", service->full_name(), "/", service->method(i)->name());
-      if (IsPublic(method) || service->method(i)->server_streaming() ||
-          service->method(i)->client_streaming()) {
-        continue;
-      }
-      for (const auto& [label, authorization] : credentials) {
-        grpc::Status status = CallEmpty(channel(), method, authorization);
-        EXPECT_EQ(status.error_code(), StatusCode::UNAUTHENTICATED) << method << " " << label;
-        ++checked;
-      }
+  for (const plantmon::testing::MethodInfo& info : plantmon::testing::PlantmonMethods()) {
+    if (IsPublic(info.path) || info.streaming()) continue;
+    for (const auto& [label, authorization] : credentials) {
+      grpc::Status status = CallEmpty(channel(), info.path, authorization);
+      EXPECT_EQ(status.error_code(), StatusCode::UNAUTHENTICATED) << info.path << " " << label;
+      ++checked;
     }
   }
   EXPECT_GE(checked, 5 * 45);

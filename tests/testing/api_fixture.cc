@@ -16,9 +16,10 @@ std::unique_ptr<v1::AlertService::Stub> ApiTest::alerts_;
 std::unique_ptr<v1::TelemetryService::Stub> ApiTest::telemetry_;
 SignedInUser* ApiTest::admin_ = nullptr;
 
-void ApiTest::SetUpTestSuite() {
+void ApiTest::StartSuite(bool access_log) {
   database_ = TestDatabase::CreateOrDie().release();
   services::ServerOptions options;
+  options.access_log = access_log;
   options.listen_address = "127.0.0.1:0";
   options.database = database_->Config(/*pool_size=*/4, /*max_overflow=*/8);
   options.bcrypt_cost = 10;  // the minimum: keeps sign-ups fast in tests

@@ -26,8 +26,11 @@ struct SignedInUser {
 
 class ApiTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite();
+  static void SetUpTestSuite() { StartSuite(/*access_log=*/true); }
   static void TearDownTestSuite();
+  // Creates the database, starts the server and signs up admin_ (also used
+  // by the handler fuzzer, which turns the access log off).
+  static void StartSuite(bool access_log);
 
   // A context carrying `token` as `authorization: Bearer <token>`.
   static std::unique_ptr<grpc::ClientContext> Context(const std::string& token = "");

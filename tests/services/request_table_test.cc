@@ -1,0 +1,491 @@
+// The hostile-input table over every request message: for every method of
+// every service, every field (and every field of the messages inside it) gets
+// each hostile value of its kind — empty, oversized, NUL-bearing and SQL text,
+// zero, negative and extreme numbers, NaN and infinities, unknown enum
+// numbers, timestamps outside years 1-9999, masks naming unknown or read-only
+// fields, bad page tokens — once in an otherwise empty request and once in a
+// plausible one (ids of rows the caller owns, valid names and operators), so
+// the checks behind the first validation error run too. No answer may be
+// INTERNAL, UNKNOWN or DATA_LOSS, every error has a message, and no message
+// shows SQL or the driver. Every method also refuses a message over the
+// receive limit with RESOURCE_EXHAUSTED.
+#include <cmath>
+#include <ctime>
+#include <functional>
+#include <limits>
+#include <map>
+#include <set>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/dynamic_message.h"
+#include "google/protobuf/field_mask.pb.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "gtest/gtest.h"
+#include "tests/testing/api_fixture.h"
+#include "tests/testing/generic_calls.h"
+
+namespace plantmon {
+namespace {
+
+using ::google::protobuf::Descriptor;
+using ::google::protobuf::FieldDescriptor;
+using ::google::protobuf::Message;
+using ::google::protobuf::Reflection;
+using ::grpc::StatusCode;
+using ::plantmon::testing::ApiTest;
+using ::plantmon::testing::MethodInfo;
+using ::plantmon::testing::SignedInUser;
+
+// A field inside a request: the chain of fields from the request down.
+using FieldPath = std::vector<const FieldDescriptor*>;
+
+bool IsTimestamp(const FieldDescriptor* field) {
+  return field->message_type() != nullptr &&
+         field->message_type()->full_name() == "google.protobuf.Timestamp";
+}
+
+bool IsFieldMask(const FieldDescriptor* field) {
+  return field->message_type() != nullptr &&
+         field->message_type()->full_name() == "google.protobuf.FieldMask";
+}
+
+// Every field reachable from `descriptor` within two levels of nesting.
+// Timestamps and masks are leaves with hostile values of their own.
+void CollectPaths(const Descriptor* descriptor, FieldPath prefix, std::vector<FieldPath>* out) {
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    FieldPath path = prefix;
+    path.push_back(descriptor->field(i));
+    const FieldDescriptor* field = descriptor->field(i);
+    if (field->message_type() != nullptr && !IsTimestamp(field) && !IsFieldMask(field)) {
+      if (path.size() < 3) CollectPaths(field->message_type(), path, out);
+    } else {
+      out->push_back(path);
+    }
+  }
+}
+
+std::string PathName(const FieldPath& path) {
+  std::string name;
+  for (const FieldDescriptor* field : path) {
+    absl::StrAppend(&name, name.empty() ? "" : ".", field->name());
+  }
+  return name;
+}
+
+// The message that holds the last field of `path`, created on the way
+// (repeated message fields get one element).
+Message* Holder(Message* request, const FieldPath& path) {
+  Message* message = request;
+  for (size_t i = 0; i + 1 < path.size(); ++i) {
+    const Reflection* reflection = message->GetReflection();
+    message = path[i]->is_repeated() ? reflection->AddMessage(message, path[i])
+                                     : reflection->MutableMessage(message, path[i]);
+  }
+  return message;
+}
+
+// Sets (or, for a repeated field, adds) a value of the field's own type.
+void SetString(Message* m, const FieldDescriptor* f, const std::string& v) {
+  f->is_repeated() ? m->GetReflection()->AddString(m, f, v)
+                   : m->GetReflection()->SetString(m, f, v);
+}
+void SetInteger(Message* m, const FieldDescriptor* f, int64_t v) {
+  const Reflection* r = m->GetReflection();
+  switch (f->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_INT32:
+      f->is_repeated() ? r->AddInt32(m, f, static_cast<int32_t>(v))
+                       : r->SetInt32(m, f, static_cast<int32_t>(v));
+      break;
+    case FieldDescriptor::CPPTYPE_UINT32:
+      f->is_repeated() ? r->AddUInt32(m, f, static_cast<uint32_t>(v))
+                       : r->SetUInt32(m, f, static_cast<uint32_t>(v));
+      break;
+    case FieldDescriptor::CPPTYPE_UINT64:
+      f->is_repeated() ? r->AddUInt64(m, f, static_cast<uint64_t>(v))
+                       : r->SetUInt64(m, f, static_cast<uint64_t>(v));
+      break;
+    default:
+      f->is_repeated() ? r->AddInt64(m, f, v) : r->SetInt64(m, f, v);
+  }
+}
+void SetDouble(Message* m, const FieldDescriptor* f, double v) {
+  const Reflection* r = m->GetReflection();
+  if (f->cpp_type() == FieldDescriptor::CPPTYPE_FLOAT) {
+    f->is_repeated() ? r->AddFloat(m, f, static_cast<float>(v))
+                     : r->SetFloat(m, f, static_cast<float>(v));
+  } else {
+    f->is_repeated() ? r->AddDouble(m, f, v) : r->SetDouble(m, f, v);
+  }
+}
+void SetTimestamp(Message* m, const FieldDescriptor* f, int64_t seconds, int32_t nanos) {
+  google::protobuf::Timestamp timestamp;
+  timestamp.set_seconds(seconds);
+  timestamp.set_nanos(nanos);
+  Message* target = f->is_repeated() ? m->GetReflection()->AddMessage(m, f)
+                                     : m->GetReflection()->MutableMessage(m, f);
+  target->ParseFromString(timestamp.SerializeAsString());
+}
+void SetMask(Message* m, const FieldDescriptor* f, const std::string& path) {
+  google::protobuf::FieldMask mask;
+  mask.add_paths(path);
+  m->GetReflection()->MutableMessage(m, f)->ParseFromString(mask.SerializeAsString());
+}
+
+struct HostileValue {
+  std::string label;
+  std::function<void(Message*, const FieldDescriptor*)> apply;
+};
+
+// The hostile values for a field, by its kind.
+std::vector<HostileValue> HostileValuesFor(const FieldDescriptor* field) {
+  if (IsTimestamp(field)) {
+    return {
+        {"before year 1", [](Message* m, auto* f) { SetTimestamp(m, f, -62135596801, 0); }},
+        {"after year 9999", [](Message* m, auto* f) { SetTimestamp(m, f, 253402300800, 0); }},
+        {"negative nanos", [](Message* m, auto* f) { SetTimestamp(m, f, 0, -1); }},
+        {"nanos overflow", [](Message* m, auto* f) { SetTimestamp(m, f, 0, 1000000000); }},
+    };
+  }
+  if (IsFieldMask(field)) {
+    return {
+        {"unknown path", [](Message* m, auto* f) { SetMask(m, f, "no_such_field"); }},
+        {"read-only id", [](Message* m, auto* f) { SetMask(m, f, "id"); }},
+        {"read-only created_at", [](Message* m, auto* f) { SetMask(m, f, "created_at"); }},
+        {"empty path", [](Message* m, auto* f) { SetMask(m, f, ""); }},
+        {"nested path", [](Message* m, auto* f) { SetMask(m, f, "a.b.c"); }},
+    };
+  }
+  switch (field->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_STRING: {
+      std::vector<HostileValue> values = {
+          {"empty", [](Message* m, auto* f) { SetString(m, f, ""); }},
+          {"oversized", [](Message* m, auto* f) { SetString(m, f, std::string(100000, 'x')); }},
+          {"NUL inside", [](Message* m, auto* f) { SetString(m, f, std::string("a\0b", 3)); }},
+          {"SQL", [](Message* m, auto* f) { SetString(m, f, "x'); DROP TABLE users; --"); }},
+          {"unicode", [](Message* m, auto* f) { SetString(m, f, "\xf0\x9f\x8c\xb1 \xc3\xbc"); }},
+      };
+      if (field->name() == "page_token") {
+        values.push_back({"not base64", [](Message* m, auto* f) { SetString(m, f, "!!!"); }});
+        values.push_back({"forged", [](Message* m, auto* f) { SetString(m, f, "AAAAAAAA"); }});
+      }
+      return values;
+    }
+    case FieldDescriptor::CPPTYPE_INT32:
+    case FieldDescriptor::CPPTYPE_INT64:
+    case FieldDescriptor::CPPTYPE_UINT32:
+    case FieldDescriptor::CPPTYPE_UINT64:
+      return {
+          {"zero", [](Message* m, auto* f) { SetInteger(m, f, 0); }},
+          {"negative", [](Message* m, auto* f) { SetInteger(m, f, -1); }},
+          {"huge", [](Message* m, auto* f) {
+             SetInteger(m, f, std::numeric_limits<int64_t>::max());
+           }},
+          {"most negative", [](Message* m, auto* f) {
+             SetInteger(m, f, std::numeric_limits<int64_t>::min());
+           }},
+      };
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+    case FieldDescriptor::CPPTYPE_FLOAT:
+      return {
+          {"NaN", [](Message* m, auto* f) { SetDouble(m, f, std::nan("")); }},
+          {"+inf", [](Message* m, auto* f) { SetDouble(m, f, INFINITY); }},
+          {"-inf", [](Message* m, auto* f) { SetDouble(m, f, -INFINITY); }},
+          {"1e308", [](Message* m, auto* f) { SetDouble(m, f, 1e308); }},
+      };
+    case FieldDescriptor::CPPTYPE_ENUM:
+      return {
+          {"unknown number", [](Message* m, auto* f) {
+             f->is_repeated() ? m->GetReflection()->AddEnumValue(m, f, 999)
+                              : m->GetReflection()->SetEnumValue(m, f, 999);
+           }},
+          {"negative number", [](Message* m, auto* f) {
+             f->is_repeated() ? m->GetReflection()->AddEnumValue(m, f, -1)
+                              : m->GetReflection()->SetEnumValue(m, f, -1);
+           }},
+      };
+    case FieldDescriptor::CPPTYPE_BOOL:
+      return {{"true", [](Message* m, auto* f) {
+                 f->is_repeated() ? m->GetReflection()->AddBool(m, f, true)
+                                  : m->GetReflection()->SetBool(m, f, true);
+               }}};
+    default:
+      return {};
+  }
+}
+
+// Rows the caller owns, made afresh for each method (earlier methods may
+// have deleted them).
+struct Fixtures {
+  int64_t user = 0;
+  int64_t manufacturer = 0;
+  int64_t device_type = 0;
+  int64_t plant_type = 0;
+  int64_t device = 0;
+  int64_t plant = 0;
+  int64_t assignment = 0;
+  int64_t rule = 0;
+  int64_t alert = 0;
+  int64_t api_key = 0;
+};
+
+class RequestTableTest : public ApiTest {
+ protected:
+  static std::shared_ptr<grpc::Channel> channel() { return channel_; }
+
+  // The caller: an administrator, so catalogue methods get past authorization.
+  void EnsureCaller() {
+    v1::User me;
+    if (!caller_.token.empty() &&
+        users_->GetCurrentUser(Context(caller_.token).get(), {}, &me).ok()) {
+      return;
+    }
+    caller_ = SignUpAdmin(absl::StrCat("table", ++accounts_));
+    ASSERT_FALSE(caller_.token.empty());
+  }
+
+  void MakeFixtures() {
+    const std::string n = absl::StrCat(++fixture_sets_);
+    fixtures_.user = caller_.user.id();
+    v1::DeviceType device_type = MakeDeviceType("Table probe " + n);
+    fixtures_.device_type = device_type.id();
+    fixtures_.manufacturer = device_type.manufacturer_id();
+    fixtures_.plant_type = MakePlantType("Table fern " + n).id();
+    fixtures_.device = MakeDevice(caller_, fixtures_.device_type, "table-" + n).id();
+    fixtures_.plant = MakePlant(caller_, fixtures_.plant_type, "Table plant " + n).id();
+    fixtures_.assignment =
+        AssignDevice(caller_, fixtures_.plant, fixtures_.device, "soil_moisture").id();
+    v1::CreateAlertRuleRequest rule;
+    rule.mutable_alert_rule()->set_plant_id(fixtures_.plant);
+    rule.mutable_alert_rule()->set_rule_name("Dry");
+    rule.mutable_alert_rule()->set_rule_type("threshold");
+    rule.mutable_alert_rule()->set_parameter_name("soil_moisture");
+    rule.mutable_alert_rule()->set_condition_operator("<");
+    rule.mutable_alert_rule()->set_threshold_value(30);
+    v1::AlertRule made_rule;
+    ASSERT_TRUE(alerts_->CreateAlertRule(Context(caller_.token).get(), rule, &made_rule).ok());
+    fixtures_.rule = made_rule.id();
+    // A dry reading raises an alert on that rule.
+    v1::RecordReadingRequest reading;
+    reading.mutable_sensor_data()->set_device_id(fixtures_.device);
+    reading.mutable_sensor_data()->set_measurement_value(5);
+    reading.mutable_sensor_data()->mutable_timestamp()->set_seconds(std::time(nullptr) - 60);
+    v1::SensorData stored;
+    ASSERT_TRUE(telemetry_->RecordReading(Context(caller_.token).get(), reading, &stored).ok());
+    v1::ListAlertsRequest list;
+    list.set_plant_id(fixtures_.plant);
+    v1::ListAlertsResponse alerts;
+    ASSERT_TRUE(alerts_->ListAlerts(Context(caller_.token).get(), list, &alerts).ok());
+    ASSERT_EQ(alerts.alerts_size(), 1);
+    fixtures_.alert = alerts.alerts(0).id();
+    v1::CreateApiKeyRequest key;
+    key.set_name("table key " + n);
+    v1::CreateApiKeyResponse made_key;
+    ASSERT_TRUE(users_->CreateApiKey(Context(caller_.token).get(), key, &made_key).ok());
+    fixtures_.api_key = made_key.api_key().id();
+  }
+
+  // The id a field most plausibly names: by the field's name, or for a bare
+  // `id` by the resource the method is about.
+  int64_t PlausibleId(const std::string& method, const std::string& field) const {
+    static const std::map<std::string, int64_t Fixtures::*> by_field = {
+        {"user_id", &Fixtures::user},          {"manufacturer_id", &Fixtures::manufacturer},
+        {"device_type_id", &Fixtures::device_type}, {"plant_type_id", &Fixtures::plant_type},
+        {"device_id", &Fixtures::device},      {"gateway_id", &Fixtures::device},
+        {"plant_id", &Fixtures::plant},        {"rule_id", &Fixtures::rule},
+        {"device_ids", &Fixtures::device},     {"ids", &Fixtures::alert},
+    };
+    if (auto it = by_field.find(field); it != by_field.end()) return fixtures_.*(it->second);
+    // Most specific resource names first ("PlantDeviceAssignment" before "Plant").
+    static const std::vector<std::pair<std::string, int64_t Fixtures::*>> by_method = {
+        {"PlantDeviceAssignment", &Fixtures::assignment}, {"PlantType", &Fixtures::plant_type},
+        {"DeviceType", &Fixtures::device_type}, {"Manufacturer", &Fixtures::manufacturer},
+        {"AlertRule", &Fixtures::rule},        {"Alert", &Fixtures::alert},
+        {"ApiKey", &Fixtures::api_key},        {"Heartbeat", &Fixtures::device},
+        {"Plant", &Fixtures::plant},           {"Device", &Fixtures::device},
+        {"User", &Fixtures::user},
+    };
+    for (const auto& [resource, member] : by_method) {
+      if (absl::StrContains(method, resource)) return fixtures_.*member;
+    }
+    return 1;
+  }
+
+  std::string PlausibleText(const std::string& field) {
+    const std::string n = absl::StrCat(++texts_);
+    if (field == "email") return "table" + n + "@example.com";
+    if (field == "username" || field == "login") return "tableuser" + n;
+    if (absl::StrContains(field, "password")) return "password-long-enough";
+    if (field == "assignment_type" || field == "parameter_name" || field == "sensor_type") {
+      return "soil_moisture";
+    }
+    if (field == "condition_operator") return "<";
+    if (field == "rule_type") return "threshold";
+    if (field == "unique_identifier") return "table-device-" + n;
+    if (field == "data_unit" || field == "measurement_unit") return "%";
+    if (field == "page_token") return "";
+    return "Table " + n;
+  }
+
+  // Sets every field within two levels to a plausible value.
+  void FillPlausibly(const std::string& method, Message* message, int depth) {
+    const Descriptor* descriptor = message->GetDescriptor();
+    const Reflection* reflection = message->GetReflection();
+    for (int i = 0; i < descriptor->field_count(); ++i) {
+      const FieldDescriptor* f = descriptor->field(i);
+      if (f->containing_oneof() != nullptr &&
+          reflection->HasOneof(*message, f->containing_oneof())) {
+        continue;  // the first member of a oneof is enough
+      }
+      if (IsFieldMask(f)) continue;  // an empty mask: the method's default
+      if (IsTimestamp(f)) {
+        // start/end pairs in order: start an hour back, everything else now.
+        const bool start = absl::StrContains(f->name(), "start") ||
+                           absl::StrContains(f->name(), "after") ||
+                           absl::StrContains(f->name(), "since");
+        SetTimestamp(message, f, std::time(nullptr) - (start ? 3600 : 0), 0);
+        continue;
+      }
+      switch (f->cpp_type()) {
+        case FieldDescriptor::CPPTYPE_MESSAGE:
+          if (depth < 2) {
+            Message* child = f->is_repeated() ? reflection->AddMessage(message, f)
+                                              : reflection->MutableMessage(message, f);
+            FillPlausibly(method, child, depth + 1);
+          }
+          break;
+        case FieldDescriptor::CPPTYPE_STRING:
+          SetString(message, f, PlausibleText(f->name()));
+          break;
+        case FieldDescriptor::CPPTYPE_INT32:
+        case FieldDescriptor::CPPTYPE_INT64:
+        case FieldDescriptor::CPPTYPE_UINT32:
+        case FieldDescriptor::CPPTYPE_UINT64: {
+          const bool is_id = f->name() == "id" || absl::EndsWith(f->name(), "_id") ||
+                             absl::EndsWith(f->name(), "ids");
+          SetInteger(message, f, is_id ? PlausibleId(method, f->name()) : 10);
+          break;
+        }
+        case FieldDescriptor::CPPTYPE_DOUBLE:
+        case FieldDescriptor::CPPTYPE_FLOAT:
+          SetDouble(message, f, 20);
+          break;
+        case FieldDescriptor::CPPTYPE_ENUM:
+          f->is_repeated() ? reflection->AddEnumValue(message, f, 1)
+                           : reflection->SetEnumValue(message, f, 1);
+          break;
+        case FieldDescriptor::CPPTYPE_BOOL:
+          f->is_repeated() ? reflection->AddBool(message, f, true)
+                           : reflection->SetBool(message, f, true);
+          break;
+      }
+    }
+  }
+
+  grpc::Status Call(const MethodInfo& method, const std::string& request) {
+    const std::string authorization = "Bearer " + caller_.token;
+    if (!method.streaming()) {
+      return testing::CallUnary(channel(), method.path, authorization, request);
+    }
+    bool stuck = false;
+    grpc::Status status =
+        testing::CallStreaming(channel(), method.path, authorization, {request},
+                               std::chrono::milliseconds(50), &stuck);
+    EXPECT_FALSE(stuck) << method.path << ": a stream operation outlived its cancellation";
+    return status;
+  }
+
+  SignedInUser caller_;
+  Fixtures fixtures_;
+  // Counters for unique names; static because the suite's database outlives
+  // each test.
+  static inline int accounts_ = 0;
+  static inline int fixture_sets_ = 0;
+  static inline int texts_ = 0;
+};
+
+// What an error message may never contain: SQL, or the driver speaking.
+constexpr const char* kLeakMarkers[] = {"SELECT ", "INSERT INTO", "UPDATE ", "DELETE FROM",
+                                        "pqxx",    "SQLSTATE",    "ERROR:  ", "violates"};
+
+TEST_F(RequestTableTest, HostileValuesInEveryFieldOfEveryRequest) {
+  const std::vector<MethodInfo> methods = testing::PlantmonMethods();
+  ASSERT_GE(methods.size(), 60u);
+  google::protobuf::DynamicMessageFactory factory;
+  int cases = 0;
+  std::map<StatusCode, int> codes;
+  for (const MethodInfo& method : methods) {
+    ASSERT_NO_FATAL_FAILURE(EnsureCaller());
+    ASSERT_NO_FATAL_FAILURE(MakeFixtures()) << method.path;
+    std::vector<FieldPath> paths;
+    CollectPaths(method.request(), {}, &paths);
+    for (const FieldPath& path : paths) {
+      for (const HostileValue& value : HostileValuesFor(path.back())) {
+        for (const bool plausible : {false, true}) {
+          std::unique_ptr<Message> request(factory.GetPrototype(method.request())->New());
+          if (plausible) FillPlausibly(method.path, request.get(), 0);
+          Message* holder = Holder(request.get(), path);
+          // A repeated scalar gets the hostile value as an extra element.
+          value.apply(holder, path.back());
+          const grpc::Status status = Call(method, request->SerializeAsString());
+          const std::string label =
+              absl::StrCat(method.path, " ", PathName(path), " = ", value.label,
+                           plausible ? " (plausible request)" : " (empty request)");
+          ++cases;
+          ++codes[status.error_code()];
+          EXPECT_NE(status.error_code(), StatusCode::INTERNAL) << label << ": " << status.error_message();
+          EXPECT_NE(status.error_code(), StatusCode::UNKNOWN) << label << ": " << status.error_message();
+          EXPECT_NE(status.error_code(), StatusCode::DATA_LOSS) << label;
+          EXPECT_NE(status.error_code(), StatusCode::DEADLINE_EXCEEDED) << label;
+          if (!status.ok()) {
+            EXPECT_FALSE(status.error_message().empty()) << label;
+            for (const char* marker : kLeakMarkers) {
+              EXPECT_FALSE(absl::StrContains(status.error_message(), marker))
+                  << label << ": " << status.error_message();
+            }
+          }
+          // A user method may have deleted the caller or logged it out.
+          if (method.path.find("UserService") != std::string::npos) {
+            ASSERT_NO_FATAL_FAILURE(EnsureCaller());
+          }
+        }
+      }
+    }
+  }
+  // Thousands of cases, and most of them refused as the client's mistake.
+  EXPECT_GE(cases, 2000);
+  EXPECT_GT(codes[StatusCode::INVALID_ARGUMENT], cases / 4);
+  std::string summary;
+  for (const auto& [code, count] : codes) absl::StrAppend(&summary, " ", code, ":", count);
+  std::printf("%d cases; codes:%s\n", cases, summary.c_str());
+}
+
+// An unknown field carrying 5 MiB: over the 4 MiB receive limit whatever the
+// message is.
+std::string OversizedRequest() {
+  const std::string payload(5 << 20, 'x');
+  std::string bytes;
+  auto varint = [&bytes](uint64_t value) {
+    while (value >= 0x80) {
+      bytes.push_back(static_cast<char>((value & 0x7f) | 0x80));
+      value >>= 7;
+    }
+    bytes.push_back(static_cast<char>(value));
+  };
+  varint((uint64_t{1999} << 3) | 2);  // field 1999, length-delimited
+  varint(payload.size());
+  bytes += payload;
+  return bytes;
+}
+
+TEST_F(RequestTableTest, EveryMethodRefusesMessagesOverTheReceiveLimit) {
+  ASSERT_NO_FATAL_FAILURE(EnsureCaller());
+  const std::string request = OversizedRequest();
+  for (const MethodInfo& method : testing::PlantmonMethods()) {
+    EXPECT_EQ(Call(method, request).error_code(), StatusCode::RESOURCE_EXHAUSTED) << method.path;
+  }
+}
+
+}  // namespace
+}  // namespace plantmon
