@@ -29,6 +29,7 @@
 #include "google/protobuf/dynamic_message.h"
 #include "google/protobuf/message.h"
 #include "tests/testing/api_fixture.h"
+#include "tests/testing/field_setters.h"
 #include "tests/testing/generic_calls.h"
 
 namespace plantmon::fuzz {
@@ -37,7 +38,6 @@ namespace {
 using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
-using google::protobuf::Reflection;
 
 using testing::MethodInfo;
 
@@ -97,16 +97,7 @@ class Harness : public testing::ApiTest {
           MakeDevice(*admin_, device_type.id(), absl::StrCat("fuzz-device-", i));
       v1::Plant plant = MakePlant(*admin_, plant_type.id(), absl::StrCat("Fuzz plant ", i));
       AssignDevice(*admin_, plant.id(), device.id(), "soil_moisture");
-      v1::CreateAlertRuleRequest rule;
-      rule.mutable_alert_rule()->set_plant_id(plant.id());
-      rule.mutable_alert_rule()->set_rule_name("Dry");
-      rule.mutable_alert_rule()->set_rule_type("threshold");
-      rule.mutable_alert_rule()->set_parameter_name("soil_moisture");
-      rule.mutable_alert_rule()->set_condition_operator("<");
-      rule.mutable_alert_rule()->set_threshold_value(30);
-      v1::AlertRule made;
-      grpc::Status status = alerts_->CreateAlertRule(Context(admin_->token).get(), rule, &made);
-      if (!status.ok()) Fail("fixture alert rule: " + status.error_message());
+      if (MakeDryRule(*admin_, plant.id(), 30).id() == 0) Fail("could not make the fixture rule");
     }
   }
 
@@ -163,59 +154,32 @@ void FillMessage(FuzzedDataProvider& input, Message* message, int depth);
 
 void FillField(FuzzedDataProvider& input, Message* message, const FieldDescriptor* field,
                int depth) {
-  const Reflection* reflection = message->GetReflection();
-  const bool repeated = field->is_repeated();
+  using testing::SetBoolField;
+  using testing::SetEnumField;
+  using testing::SetIntegerField;
+  using testing::SetRealField;
+  using testing::SetStringField;
   switch (field->cpp_type()) {
-    case FieldDescriptor::CPPTYPE_INT32: {
-      const int32_t value = FuzzedInteger<int32_t>(input);
-      repeated ? reflection->AddInt32(message, field, value)
-               : reflection->SetInt32(message, field, value);
+    case FieldDescriptor::CPPTYPE_INT32:
+    case FieldDescriptor::CPPTYPE_UINT32:
+      SetIntegerField(message, field, FuzzedInteger<int32_t>(input));
       break;
-    }
-    case FieldDescriptor::CPPTYPE_INT64: {
-      const int64_t value = FuzzedInteger<int64_t>(input);
-      repeated ? reflection->AddInt64(message, field, value)
-               : reflection->SetInt64(message, field, value);
+    case FieldDescriptor::CPPTYPE_INT64:
+    case FieldDescriptor::CPPTYPE_UINT64:
+      SetIntegerField(message, field, FuzzedInteger<int64_t>(input));
       break;
-    }
-    case FieldDescriptor::CPPTYPE_UINT32: {
-      const uint32_t value = FuzzedInteger<uint32_t>(input);
-      repeated ? reflection->AddUInt32(message, field, value)
-               : reflection->SetUInt32(message, field, value);
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+    case FieldDescriptor::CPPTYPE_FLOAT:
+      SetRealField(message, field, FuzzedDouble(input));
       break;
-    }
-    case FieldDescriptor::CPPTYPE_UINT64: {
-      const uint64_t value = FuzzedInteger<uint64_t>(input);
-      repeated ? reflection->AddUInt64(message, field, value)
-               : reflection->SetUInt64(message, field, value);
+    case FieldDescriptor::CPPTYPE_BOOL:
+      SetBoolField(message, field, input.ConsumeBool());
       break;
-    }
-    case FieldDescriptor::CPPTYPE_DOUBLE: {
-      const double value = FuzzedDouble(input);
-      repeated ? reflection->AddDouble(message, field, value)
-               : reflection->SetDouble(message, field, value);
-      break;
-    }
-    case FieldDescriptor::CPPTYPE_FLOAT: {
-      const float value = static_cast<float>(FuzzedDouble(input));
-      repeated ? reflection->AddFloat(message, field, value)
-               : reflection->SetFloat(message, field, value);
-      break;
-    }
-    case FieldDescriptor::CPPTYPE_BOOL: {
-      const bool value = input.ConsumeBool();
-      repeated ? reflection->AddBool(message, field, value)
-               : reflection->SetBool(message, field, value);
-      break;
-    }
-    case FieldDescriptor::CPPTYPE_ENUM: {
+    case FieldDescriptor::CPPTYPE_ENUM:
       // Declared numbers mostly, sometimes one no client should send.
-      const int declared = field->enum_type()->value_count();
-      const int value = input.ConsumeIntegralInRange<int>(-1, declared + 1);
-      repeated ? reflection->AddEnumValue(message, field, value)
-               : reflection->SetEnumValue(message, field, value);
+      SetEnumField(message, field,
+                   input.ConsumeIntegralInRange<int>(-1, field->enum_type()->value_count() + 1));
       break;
-    }
     case FieldDescriptor::CPPTYPE_STRING: {
       std::string value;
       if (field->containing_type()->full_name() == "google.protobuf.FieldMask" &&
@@ -231,16 +195,12 @@ void FillField(FuzzedDataProvider& input, Message* message, const FieldDescripto
       } else {
         value = FuzzedText(input);
       }
-      repeated ? reflection->AddString(message, field, value)
-               : reflection->SetString(message, field, value);
+      SetStringField(message, field, value);
       break;
     }
-    case FieldDescriptor::CPPTYPE_MESSAGE: {
-      Message* child = repeated ? reflection->AddMessage(message, field)
-                                : reflection->MutableMessage(message, field);
-      FillMessage(input, child, depth + 1);
+    case FieldDescriptor::CPPTYPE_MESSAGE:
+      FillMessage(input, testing::MutableMessageField(message, field), depth + 1);
       break;
-    }
   }
 }
 

@@ -145,16 +145,8 @@ TEST_F(AccessMatrixTest, AnotherUsersIdsBehaveExactlyLikeMissingOnes) {
   a.plant = MakePlant(a.owner, species.id(), "A's fern").id();
   {
     a.assignment = AssignDevice(a.owner, a.plant, a.device, "soil_moisture").id();
-    v1::CreateAlertRuleRequest rule;
-    rule.mutable_alert_rule()->set_plant_id(a.plant);
-    rule.mutable_alert_rule()->set_rule_name("Dry");
-    rule.mutable_alert_rule()->set_rule_type("threshold");
-    rule.mutable_alert_rule()->set_parameter_name("soil_moisture");
-    rule.mutable_alert_rule()->set_condition_operator("<");
-    rule.mutable_alert_rule()->set_threshold_value(25);
-    v1::AlertRule created_rule;
-    ASSERT_TRUE(alerts_->CreateAlertRule(Context(a.owner.token).get(), rule, &created_rule).ok());
-    a.rule = created_rule.id();
+    a.rule = MakeDryRule(a.owner, a.plant, 25).id();
+    ASSERT_NE(a.rule, 0);
     auto pool = database_->NewPool(1, 0);
     storage::AlertRepository repository(*pool);
     a.alert = repository.CreateAlert(a.owner.user.id(), a.rule, "dry", 10.0, absl::Now())->id;

@@ -20,10 +20,9 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/dynamic_message.h"
-#include "google/protobuf/field_mask.pb.h"
-#include "google/protobuf/timestamp.pb.h"
 #include "gtest/gtest.h"
 #include "tests/testing/api_fixture.h"
+#include "tests/testing/field_setters.h"
 #include "tests/testing/generic_calls.h"
 
 namespace plantmon {
@@ -35,21 +34,21 @@ using ::google::protobuf::Message;
 using ::google::protobuf::Reflection;
 using ::grpc::StatusCode;
 using ::plantmon::testing::ApiTest;
+using ::plantmon::testing::IsFieldMaskField;
+using ::plantmon::testing::IsTimestampField;
+using ::plantmon::testing::MutableMessageField;
+using ::plantmon::testing::SetBoolField;
+using ::plantmon::testing::SetEnumField;
+using ::plantmon::testing::SetFieldMaskField;
+using ::plantmon::testing::SetIntegerField;
+using ::plantmon::testing::SetRealField;
+using ::plantmon::testing::SetStringField;
+using ::plantmon::testing::SetTimestampField;
 using ::plantmon::testing::MethodInfo;
 using ::plantmon::testing::SignedInUser;
 
 // A field inside a request: the chain of fields from the request down.
 using FieldPath = std::vector<const FieldDescriptor*>;
-
-bool IsTimestamp(const FieldDescriptor* field) {
-  return field->message_type() != nullptr &&
-         field->message_type()->full_name() == "google.protobuf.Timestamp";
-}
-
-bool IsFieldMask(const FieldDescriptor* field) {
-  return field->message_type() != nullptr &&
-         field->message_type()->full_name() == "google.protobuf.FieldMask";
-}
 
 // Every field reachable from `descriptor` within two levels of nesting.
 // Timestamps and masks are leaves with hostile values of their own.
@@ -58,7 +57,7 @@ void CollectPaths(const Descriptor* descriptor, FieldPath prefix, std::vector<Fi
     FieldPath path = prefix;
     path.push_back(descriptor->field(i));
     const FieldDescriptor* field = descriptor->field(i);
-    if (field->message_type() != nullptr && !IsTimestamp(field) && !IsFieldMask(field)) {
+    if (field->message_type() != nullptr && !IsTimestampField(field) && !IsFieldMaskField(field)) {
       if (path.size() < 3) CollectPaths(field->message_type(), path, out);
     } else {
       out->push_back(path);
@@ -78,59 +77,8 @@ std::string PathName(const FieldPath& path) {
 // (repeated message fields get one element).
 Message* Holder(Message* request, const FieldPath& path) {
   Message* message = request;
-  for (size_t i = 0; i + 1 < path.size(); ++i) {
-    const Reflection* reflection = message->GetReflection();
-    message = path[i]->is_repeated() ? reflection->AddMessage(message, path[i])
-                                     : reflection->MutableMessage(message, path[i]);
-  }
+  for (size_t i = 0; i + 1 < path.size(); ++i) message = MutableMessageField(message, path[i]);
   return message;
-}
-
-// Sets (or, for a repeated field, adds) a value of the field's own type.
-void SetString(Message* m, const FieldDescriptor* f, const std::string& v) {
-  f->is_repeated() ? m->GetReflection()->AddString(m, f, v)
-                   : m->GetReflection()->SetString(m, f, v);
-}
-void SetInteger(Message* m, const FieldDescriptor* f, int64_t v) {
-  const Reflection* r = m->GetReflection();
-  switch (f->cpp_type()) {
-    case FieldDescriptor::CPPTYPE_INT32:
-      f->is_repeated() ? r->AddInt32(m, f, static_cast<int32_t>(v))
-                       : r->SetInt32(m, f, static_cast<int32_t>(v));
-      break;
-    case FieldDescriptor::CPPTYPE_UINT32:
-      f->is_repeated() ? r->AddUInt32(m, f, static_cast<uint32_t>(v))
-                       : r->SetUInt32(m, f, static_cast<uint32_t>(v));
-      break;
-    case FieldDescriptor::CPPTYPE_UINT64:
-      f->is_repeated() ? r->AddUInt64(m, f, static_cast<uint64_t>(v))
-                       : r->SetUInt64(m, f, static_cast<uint64_t>(v));
-      break;
-    default:
-      f->is_repeated() ? r->AddInt64(m, f, v) : r->SetInt64(m, f, v);
-  }
-}
-void SetDouble(Message* m, const FieldDescriptor* f, double v) {
-  const Reflection* r = m->GetReflection();
-  if (f->cpp_type() == FieldDescriptor::CPPTYPE_FLOAT) {
-    f->is_repeated() ? r->AddFloat(m, f, static_cast<float>(v))
-                     : r->SetFloat(m, f, static_cast<float>(v));
-  } else {
-    f->is_repeated() ? r->AddDouble(m, f, v) : r->SetDouble(m, f, v);
-  }
-}
-void SetTimestamp(Message* m, const FieldDescriptor* f, int64_t seconds, int32_t nanos) {
-  google::protobuf::Timestamp timestamp;
-  timestamp.set_seconds(seconds);
-  timestamp.set_nanos(nanos);
-  Message* target = f->is_repeated() ? m->GetReflection()->AddMessage(m, f)
-                                     : m->GetReflection()->MutableMessage(m, f);
-  target->ParseFromString(timestamp.SerializeAsString());
-}
-void SetMask(Message* m, const FieldDescriptor* f, const std::string& path) {
-  google::protobuf::FieldMask mask;
-  mask.add_paths(path);
-  m->GetReflection()->MutableMessage(m, f)->ParseFromString(mask.SerializeAsString());
 }
 
 struct HostileValue {
@@ -140,35 +88,35 @@ struct HostileValue {
 
 // The hostile values for a field, by its kind.
 std::vector<HostileValue> HostileValuesFor(const FieldDescriptor* field) {
-  if (IsTimestamp(field)) {
+  if (IsTimestampField(field)) {
     return {
-        {"before year 1", [](Message* m, auto* f) { SetTimestamp(m, f, -62135596801, 0); }},
-        {"after year 9999", [](Message* m, auto* f) { SetTimestamp(m, f, 253402300800, 0); }},
-        {"negative nanos", [](Message* m, auto* f) { SetTimestamp(m, f, 0, -1); }},
-        {"nanos overflow", [](Message* m, auto* f) { SetTimestamp(m, f, 0, 1000000000); }},
+        {"before year 1", [](Message* m, auto* f) { SetTimestampField(m, f, -62135596801, 0); }},
+        {"after year 9999", [](Message* m, auto* f) { SetTimestampField(m, f, 253402300800, 0); }},
+        {"negative nanos", [](Message* m, auto* f) { SetTimestampField(m, f, 0, -1); }},
+        {"nanos overflow", [](Message* m, auto* f) { SetTimestampField(m, f, 0, 1000000000); }},
     };
   }
-  if (IsFieldMask(field)) {
+  if (IsFieldMaskField(field)) {
     return {
-        {"unknown path", [](Message* m, auto* f) { SetMask(m, f, "no_such_field"); }},
-        {"read-only id", [](Message* m, auto* f) { SetMask(m, f, "id"); }},
-        {"read-only created_at", [](Message* m, auto* f) { SetMask(m, f, "created_at"); }},
-        {"empty path", [](Message* m, auto* f) { SetMask(m, f, ""); }},
-        {"nested path", [](Message* m, auto* f) { SetMask(m, f, "a.b.c"); }},
+        {"unknown path", [](Message* m, auto* f) { SetFieldMaskField(m, f, "no_such_field"); }},
+        {"read-only id", [](Message* m, auto* f) { SetFieldMaskField(m, f, "id"); }},
+        {"read-only created_at", [](Message* m, auto* f) { SetFieldMaskField(m, f, "created_at"); }},
+        {"empty path", [](Message* m, auto* f) { SetFieldMaskField(m, f, ""); }},
+        {"nested path", [](Message* m, auto* f) { SetFieldMaskField(m, f, "a.b.c"); }},
     };
   }
   switch (field->cpp_type()) {
     case FieldDescriptor::CPPTYPE_STRING: {
       std::vector<HostileValue> values = {
-          {"empty", [](Message* m, auto* f) { SetString(m, f, ""); }},
-          {"oversized", [](Message* m, auto* f) { SetString(m, f, std::string(100000, 'x')); }},
-          {"NUL inside", [](Message* m, auto* f) { SetString(m, f, std::string("a\0b", 3)); }},
-          {"SQL", [](Message* m, auto* f) { SetString(m, f, "x'); DROP TABLE users; --"); }},
-          {"unicode", [](Message* m, auto* f) { SetString(m, f, "\xf0\x9f\x8c\xb1 \xc3\xbc"); }},
+          {"empty", [](Message* m, auto* f) { SetStringField(m, f, ""); }},
+          {"oversized", [](Message* m, auto* f) { SetStringField(m, f, std::string(100000, 'x')); }},
+          {"NUL inside", [](Message* m, auto* f) { SetStringField(m, f, std::string("a\0b", 3)); }},
+          {"SQL", [](Message* m, auto* f) { SetStringField(m, f, "x'); DROP TABLE users; --"); }},
+          {"unicode", [](Message* m, auto* f) { SetStringField(m, f, "\xf0\x9f\x8c\xb1 \xc3\xbc"); }},
       };
       if (field->name() == "page_token") {
-        values.push_back({"not base64", [](Message* m, auto* f) { SetString(m, f, "!!!"); }});
-        values.push_back({"forged", [](Message* m, auto* f) { SetString(m, f, "AAAAAAAA"); }});
+        values.push_back({"not base64", [](Message* m, auto* f) { SetStringField(m, f, "!!!"); }});
+        values.push_back({"forged", [](Message* m, auto* f) { SetStringField(m, f, "AAAAAAAA"); }});
       }
       return values;
     }
@@ -177,39 +125,34 @@ std::vector<HostileValue> HostileValuesFor(const FieldDescriptor* field) {
     case FieldDescriptor::CPPTYPE_UINT32:
     case FieldDescriptor::CPPTYPE_UINT64:
       return {
-          {"zero", [](Message* m, auto* f) { SetInteger(m, f, 0); }},
-          {"negative", [](Message* m, auto* f) { SetInteger(m, f, -1); }},
+          {"zero", [](Message* m, auto* f) { SetIntegerField(m, f, 0); }},
+          {"negative", [](Message* m, auto* f) { SetIntegerField(m, f, -1); }},
           {"huge", [](Message* m, auto* f) {
-             SetInteger(m, f, std::numeric_limits<int64_t>::max());
+             SetIntegerField(m, f, std::numeric_limits<int64_t>::max());
            }},
           {"most negative", [](Message* m, auto* f) {
-             SetInteger(m, f, std::numeric_limits<int64_t>::min());
+             SetIntegerField(m, f, std::numeric_limits<int64_t>::min());
            }},
       };
     case FieldDescriptor::CPPTYPE_DOUBLE:
     case FieldDescriptor::CPPTYPE_FLOAT:
       return {
-          {"NaN", [](Message* m, auto* f) { SetDouble(m, f, std::nan("")); }},
-          {"+inf", [](Message* m, auto* f) { SetDouble(m, f, INFINITY); }},
-          {"-inf", [](Message* m, auto* f) { SetDouble(m, f, -INFINITY); }},
-          {"1e308", [](Message* m, auto* f) { SetDouble(m, f, 1e308); }},
+          {"NaN", [](Message* m, auto* f) { SetRealField(m, f, std::nan("")); }},
+          {"+inf", [](Message* m, auto* f) { SetRealField(m, f, INFINITY); }},
+          {"-inf", [](Message* m, auto* f) { SetRealField(m, f, -INFINITY); }},
+          {"1e308", [](Message* m, auto* f) { SetRealField(m, f, 1e308); }},
       };
     case FieldDescriptor::CPPTYPE_ENUM:
       return {
           {"unknown number", [](Message* m, auto* f) {
-             f->is_repeated() ? m->GetReflection()->AddEnumValue(m, f, 999)
-                              : m->GetReflection()->SetEnumValue(m, f, 999);
+             SetEnumField(m, f, 999);
            }},
           {"negative number", [](Message* m, auto* f) {
-             f->is_repeated() ? m->GetReflection()->AddEnumValue(m, f, -1)
-                              : m->GetReflection()->SetEnumValue(m, f, -1);
+             SetEnumField(m, f, -1);
            }},
       };
     case FieldDescriptor::CPPTYPE_BOOL:
-      return {{"true", [](Message* m, auto* f) {
-                 f->is_repeated() ? m->GetReflection()->AddBool(m, f, true)
-                                  : m->GetReflection()->SetBool(m, f, true);
-               }}};
+      return {{"true", [](Message* m, auto* f) { SetBoolField(m, f, true); }}};
     default:
       return {};
   }
@@ -256,16 +199,8 @@ class RequestTableTest : public ApiTest {
     fixtures_.plant = MakePlant(caller_, fixtures_.plant_type, "Table plant " + n).id();
     fixtures_.assignment =
         AssignDevice(caller_, fixtures_.plant, fixtures_.device, "soil_moisture").id();
-    v1::CreateAlertRuleRequest rule;
-    rule.mutable_alert_rule()->set_plant_id(fixtures_.plant);
-    rule.mutable_alert_rule()->set_rule_name("Dry");
-    rule.mutable_alert_rule()->set_rule_type("threshold");
-    rule.mutable_alert_rule()->set_parameter_name("soil_moisture");
-    rule.mutable_alert_rule()->set_condition_operator("<");
-    rule.mutable_alert_rule()->set_threshold_value(30);
-    v1::AlertRule made_rule;
-    ASSERT_TRUE(alerts_->CreateAlertRule(Context(caller_.token).get(), rule, &made_rule).ok());
-    fixtures_.rule = made_rule.id();
+    fixtures_.rule = MakeDryRule(caller_, fixtures_.plant, 30).id();
+    ASSERT_NE(fixtures_.rule, 0);
     // A dry reading raises an alert on that rule.
     v1::RecordReadingRequest reading;
     reading.mutable_sensor_data()->set_device_id(fixtures_.device);
@@ -338,25 +273,21 @@ class RequestTableTest : public ApiTest {
           reflection->HasOneof(*message, f->containing_oneof())) {
         continue;  // the first member of a oneof is enough
       }
-      if (IsFieldMask(f)) continue;  // an empty mask: the method's default
-      if (IsTimestamp(f)) {
+      if (IsFieldMaskField(f)) continue;  // an empty mask: the method's default
+      if (IsTimestampField(f)) {
         // start/end pairs in order: start an hour back, everything else now.
         const bool start = absl::StrContains(f->name(), "start") ||
                            absl::StrContains(f->name(), "after") ||
                            absl::StrContains(f->name(), "since");
-        SetTimestamp(message, f, std::time(nullptr) - (start ? 3600 : 0), 0);
+        SetTimestampField(message, f, std::time(nullptr) - (start ? 3600 : 0), 0);
         continue;
       }
       switch (f->cpp_type()) {
         case FieldDescriptor::CPPTYPE_MESSAGE:
-          if (depth < 2) {
-            Message* child = f->is_repeated() ? reflection->AddMessage(message, f)
-                                              : reflection->MutableMessage(message, f);
-            FillPlausibly(method, child, depth + 1);
-          }
+          if (depth < 2) FillPlausibly(method, MutableMessageField(message, f), depth + 1);
           break;
         case FieldDescriptor::CPPTYPE_STRING:
-          SetString(message, f, PlausibleText(f->name()));
+          SetStringField(message, f, PlausibleText(f->name()));
           break;
         case FieldDescriptor::CPPTYPE_INT32:
         case FieldDescriptor::CPPTYPE_INT64:
@@ -364,20 +295,18 @@ class RequestTableTest : public ApiTest {
         case FieldDescriptor::CPPTYPE_UINT64: {
           const bool is_id = f->name() == "id" || absl::EndsWith(f->name(), "_id") ||
                              absl::EndsWith(f->name(), "ids");
-          SetInteger(message, f, is_id ? PlausibleId(method, f->name()) : 10);
+          SetIntegerField(message, f, is_id ? PlausibleId(method, f->name()) : 10);
           break;
         }
         case FieldDescriptor::CPPTYPE_DOUBLE:
         case FieldDescriptor::CPPTYPE_FLOAT:
-          SetDouble(message, f, 20);
+          SetRealField(message, f, 20);
           break;
         case FieldDescriptor::CPPTYPE_ENUM:
-          f->is_repeated() ? reflection->AddEnumValue(message, f, 1)
-                           : reflection->SetEnumValue(message, f, 1);
+          SetEnumField(message, f, 1);
           break;
         case FieldDescriptor::CPPTYPE_BOOL:
-          f->is_repeated() ? reflection->AddBool(message, f, true)
-                           : reflection->SetBool(message, f, true);
+          SetBoolField(message, f, true);
           break;
       }
     }

@@ -172,15 +172,7 @@ TEST_F(TelemetryQueriesTest, PlantOverviewAndTopAnomalousPlants) {
   const int64_t start = std::time(nullptr) - 3 * 3600;
   Fill(quiet_device.id(), start, 20);   // 2 anomalies
   Fill(noisy_device.id(), start, 100);  // 10 anomalies
-  v1::CreateAlertRuleRequest rule;
-  rule.mutable_alert_rule()->set_plant_id(noisy.id());
-  rule.mutable_alert_rule()->set_rule_name("Dry");
-  rule.mutable_alert_rule()->set_rule_type("threshold");
-  rule.mutable_alert_rule()->set_parameter_name("soil_moisture");
-  rule.mutable_alert_rule()->set_condition_operator("<");
-  rule.mutable_alert_rule()->set_threshold_value(25);
-  v1::AlertRule created_rule;
-  ASSERT_TRUE(alerts_->CreateAlertRule(Context(owner.token).get(), rule, &created_rule).ok());
+  ASSERT_NE(MakeDryRule(owner, noisy.id(), 25).id(), 0);
   v1::RecordReadingRequest dry;
   dry.mutable_sensor_data()->set_device_id(noisy_device.id());
   dry.mutable_sensor_data()->set_measurement_value(5);

@@ -164,4 +164,18 @@ v1::PlantDeviceAssignment ApiTest::AssignDevice(const SignedInUser& owner, int64
   return assignment;
 }
 
+v1::AlertRule ApiTest::MakeDryRule(const SignedInUser& owner, int64_t plant_id, double below) {
+  v1::CreateAlertRuleRequest request;
+  request.mutable_alert_rule()->set_plant_id(plant_id);
+  request.mutable_alert_rule()->set_rule_name("Dry");
+  request.mutable_alert_rule()->set_rule_type("threshold");
+  request.mutable_alert_rule()->set_parameter_name("soil_moisture");
+  request.mutable_alert_rule()->set_condition_operator("<");
+  request.mutable_alert_rule()->set_threshold_value(below);
+  v1::AlertRule rule;
+  grpc::Status status = alerts_->CreateAlertRule(Context(owner.token).get(), request, &rule);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return rule;
+}
+
 }  // namespace plantmon::testing

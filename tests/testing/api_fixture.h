@@ -51,6 +51,8 @@ class ApiTest : public ::testing::Test {
   // Assigns `device_id` to `plant_id` in `role` (soil_moisture, temperature, ...).
   static v1::PlantDeviceAssignment AssignDevice(const SignedInUser& owner, int64_t plant_id,
                                                 int64_t device_id, const std::string& role);
+  // A threshold rule "soil_moisture < `below`" named "Dry" on `plant_id`.
+  static v1::AlertRule MakeDryRule(const SignedInUser& owner, int64_t plant_id, double below);
 
   static TestDatabase* database_;
   static services::PlantmonServer* server_;
