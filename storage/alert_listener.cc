@@ -1,6 +1,9 @@
 #include "storage/alert_listener.h"
 
 #include <cstdio>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <pqxx/pqxx>
 
@@ -13,6 +16,34 @@ namespace {
 constexpr char kChannel[] = "plantmon_alerts";
 // How often the listening loop wakes to notice a stop request.
 constexpr long kPollMicros = 200000;
+// How often the listening connection reads the database's clock: a
+// checkpoint before which every change is known to have been announced to us.
+constexpr absl::Duration kCheckpointEvery = absl::Seconds(1);
+// Changes are announced when their transaction commits, but alerts.updated_at
+// holds the transaction's start. After a reconnect, catching up from this long
+// before the last checkpoint also covers transactions that began before it and
+// committed while nobody listened.
+constexpr char kCatchUpMargin[] = "1 minute";
+
+// (user id, alert id) of every alert changed since `checkpoint` (the
+// database's clock text) less the margin.
+std::vector<std::pair<int64_t, int64_t>> ChangedSince(pqxx::connection& connection,
+                                                      const std::string& checkpoint) {
+  pqxx::nontransaction query(connection);
+  const pqxx::result changed = query.exec_params(
+      "SELECT user_id, id FROM alerts "
+      "WHERE updated_at >= $1::timestamptz - $2::interval ORDER BY updated_at, id",
+      checkpoint, kCatchUpMargin);
+  std::vector<std::pair<int64_t, int64_t>> ids;
+  for (const pqxx::row& row : changed) ids.emplace_back(row[0].as<int64_t>(), row[1].as<int64_t>());
+  return ids;
+}
+
+// The database's clock, as text PostgreSQL reads back exactly.
+std::string DatabaseClock(pqxx::connection& connection) {
+  pqxx::nontransaction query(connection);
+  return query.exec1("SELECT clock_timestamp()::text")[0].as<std::string>();
+}
 
 class Receiver final : public pqxx::notification_receiver {
  public:
@@ -60,7 +91,10 @@ void AlertSubscription::Close() {
 }
 
 AlertListener::AlertListener(const DatabaseConfig& config)
-    : connection_string_(LibpqConnectionString(config)) {
+    // Named, so operators (and tests) can tell it apart in pg_stat_activity;
+    // libpq takes the last of repeated keywords.
+    : connection_string_(LibpqConnectionString(config) +
+                         " application_name='plantmon-alert-listener'") {
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -103,6 +137,10 @@ void AlertListener::Dispatch(const std::string& payload) {
   if (!absl::SimpleAtoi(parts.first, &user_id) || !absl::SimpleAtoi(parts.second, &alert_id)) {
     return;
   }
+  Deliver(user_id, alert_id);
+}
+
+void AlertListener::Deliver(int64_t user_id, int64_t alert_id) {
   std::lock_guard<std::mutex> lock(mu_);
   auto [begin, end] = subscribers_.equal_range(user_id);
   for (auto it = begin; it != end; ++it) it->second->Push(alert_id);
@@ -110,12 +148,24 @@ void AlertListener::Dispatch(const std::string& payload) {
 
 void AlertListener::Run() {
   absl::Duration backoff = absl::Milliseconds(100);
+  // Unset until the first connection listens: nothing to catch up on then.
+  std::optional<std::string> checkpoint;
   while (!stop_.HasBeenNotified()) {
     try {
       pqxx::connection connection(connection_string_);
       Receiver receiver(connection, [this](const std::string& payload) { Dispatch(payload); });
       // The receiver's constructor issued LISTEN; make sure it took effect.
       connection.get_notifs();
+      // Changes committed while the previous connection was gone were
+      // announced to nobody: deliver them now (at least once; a change seen
+      // just before the loss may come twice).
+      if (checkpoint.has_value()) {
+        for (const auto& [user_id, alert_id] : ChangedSince(connection, *checkpoint)) {
+          Deliver(user_id, alert_id);
+        }
+      }
+      checkpoint = DatabaseClock(connection);
+      absl::Time next_checkpoint = absl::Now() + kCheckpointEvery;
       {
         std::lock_guard<std::mutex> lock(mu_);
         listening_ = true;
@@ -124,6 +174,10 @@ void AlertListener::Run() {
       backoff = absl::Milliseconds(100);
       while (!stop_.HasBeenNotified()) {
         connection.await_notification(0, kPollMicros);
+        if (absl::Now() >= next_checkpoint) {
+          checkpoint = DatabaseClock(connection);
+          next_checkpoint = absl::Now() + kCheckpointEvery;
+        }
       }
     } catch (const std::exception& error) {
       {

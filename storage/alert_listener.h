@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
@@ -55,7 +56,9 @@ class AlertListener {
 
  private:
   void Run();
+  // Handles a notification's payload, "<user id>:<alert id>".
   void Dispatch(const std::string& payload);
+  void Deliver(int64_t user_id, int64_t alert_id);
 
   const std::string connection_string_;
   Notification stop_;

@@ -1,0 +1,96 @@
+// The alert listener over a real PostgreSQL: changes arrive through
+// LISTEN/NOTIFY, and changes committed while its connection was gone (when
+// the notifications went to nobody) are delivered once it is back.
+#include "storage/alert_listener.h"
+
+#include <set>
+#include <thread>
+
+#include <pqxx/pqxx>
+
+#include "gtest/gtest.h"
+#include "tests/testing/test_database.h"
+
+namespace plantmon::storage {
+namespace {
+
+using ::plantmon::testing::TestDatabase;
+
+// Every id that arrives within `timeout`, stopping early once `wanted` has.
+std::set<int64_t> Collect(AlertSubscription& subscription, int64_t wanted,
+                          absl::Duration timeout) {
+  std::set<int64_t> seen;
+  const absl::Time deadline = absl::Now() + timeout;
+  while (!seen.count(wanted) && absl::Now() < deadline) {
+    std::optional<int64_t> id = subscription.Next(deadline - absl::Now());
+    if (id.has_value()) seen.insert(*id);
+  }
+  return seen;
+}
+
+// Alert `id` raised on rule `id` (a rule has at most one open alert).
+void InsertAlert(pqxx::connection& connection, int id) {
+  pqxx::nontransaction insert(connection);
+  insert.exec_params(
+      "INSERT INTO alerts (id, user_id, plant_id, rule_id, severity, message, triggered_at) "
+      "VALUES ($1, 1, 1, $1, 'warning', 'dry', now())",
+      id);
+}
+
+TEST(AlertListenerTest, ChangesCommittedWhileReconnectingAreDeliveredAfterwards) {
+  std::unique_ptr<TestDatabase> database = TestDatabase::CreateOrDie();
+  database->Query(
+      "INSERT INTO users (id, email, username, password_hash) "
+      "VALUES (1, 'owner@example.com', 'owner', 'not-a-hash'); "
+      "INSERT INTO plant_types (id, name) VALUES (1, 'Fern'); "
+      "INSERT INTO plants (id, user_id, plant_type_id, plant_name) VALUES (1, 1, 1, 'Fern'); "
+      "INSERT INTO alert_rules (id, user_id, plant_id, rule_name, rule_type, parameter_name, "
+      "condition_operator, threshold_value) "
+      "SELECT n, 1, 1, 'Dry ' || n, 'threshold', 'soil_moisture', '<', 30 "
+      "FROM generate_series(1, 3) AS n");
+  AlertListener listener(database->Config());
+  ASSERT_TRUE(listener.WaitUntilListening(absl::Seconds(10)));
+  std::shared_ptr<AlertSubscription> subscription = listener.Subscribe(1);
+  std::unique_ptr<pqxx::connection> admin = database->Connect();
+
+  // Live: announced and delivered at once.
+  InsertAlert(*admin, 1);
+  EXPECT_TRUE(Collect(*subscription, 1, absl::Seconds(10)).count(1));
+
+  // Cut the listener off and keep it off: its backend is ended, and the
+  // database refuses new connections until reopened (which only a session
+  // in another database may decide).
+  DatabaseConfig outside_config = database->Config();
+  outside_config.dbname = "postgres";
+  pqxx::connection outside(LibpqConnectionString(outside_config));
+  const std::string name = outside.quote_name(database->name());
+  pqxx::nontransaction(outside).exec("ALTER DATABASE " + name + " ALLOW_CONNECTIONS false");
+  pqxx::nontransaction(outside).exec(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+      "WHERE application_name = 'plantmon-alert-listener'");
+  for (int i = 0; i < 100; ++i) {
+    pqxx::nontransaction check(*admin);
+    if (check.exec1("SELECT count(*) FROM pg_stat_activity "
+                    "WHERE application_name = 'plantmon-alert-listener'")[0]
+            .as<int>() == 0) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+
+  // Committed while nobody listens: its notification goes nowhere.
+  InsertAlert(*admin, 2);
+  EXPECT_FALSE(Collect(*subscription, 2, absl::Milliseconds(500)).count(2));
+
+  pqxx::nontransaction(outside).exec("ALTER DATABASE " + name + " ALLOW_CONNECTIONS true");
+  // The listener reconnects (its back-off is at most 5 s) and catches up.
+  EXPECT_TRUE(Collect(*subscription, 2, absl::Seconds(15)).count(2));
+  ASSERT_TRUE(listener.WaitUntilListening(absl::Seconds(1)));
+
+  // And listens live again.
+  InsertAlert(*admin, 3);
+  EXPECT_TRUE(Collect(*subscription, 3, absl::Seconds(10)).count(3));
+}
+
+}  // namespace
+}  // namespace plantmon::storage
