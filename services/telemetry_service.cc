@@ -102,6 +102,22 @@ absl::StatusOr<absl::Time> RequiredTime(bool present, const google::protobuf::Ti
   return TimeFromProto(value, field);
 }
 
+// gRPC's synchronous API reports a stream message that does not parse (a
+// string field that is not UTF-8) just like the end of the stream: Read()
+// returns false either way, and the call would end OK with every later
+// message silently dropped. After the last Read(), one more tells the two
+// apart whenever something follows the bad message; a bad last message
+// still looks like the end (nothing after it is lost then).
+template <typename Request, typename Stream>
+absl::Status CheckStreamEnded(Stream& stream, int64_t messages_read) {
+  Request next;
+  if (!stream.Read(&next)) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "message ", messages_read + 1,
+      " of the stream is not a valid message (for example, a string field that is not "
+      "UTF-8); the messages before it were processed, the rest were not"));
+}
+
 }  // namespace
 
 grpc::Status TelemetryServiceImpl::RecordReading(grpc::ServerContext* context,
@@ -135,7 +151,9 @@ grpc::Status TelemetryServiceImpl::UploadReadings(
   return HandleIngestion(authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
     v1::UploadReadingsRequest request;
     int64_t next_index = 0;
+    int64_t messages_read = 0;
     while (reader->Read(&request)) {
+      ++messages_read;
       std::optional<storage::BatchKey> key;
       if (!request.gateway_id().empty() || request.sequence() != 0) {
         ASSIGN_OR_RETURN(key, BatchKeyOf(request.gateway_id(), request.sequence()));
@@ -153,7 +171,7 @@ grpc::Status TelemetryServiceImpl::UploadReadings(
       AddRejections(result, response);
     }
     if (context->IsCancelled()) return absl::CancelledError("the client went away");
-    return absl::OkStatus();
+    return CheckStreamEnded<v1::UploadReadingsRequest>(*reader, messages_read);
   });
 }
 
@@ -162,7 +180,10 @@ grpc::Status TelemetryServiceImpl::StreamReadings(
     grpc::ServerReaderWriter<v1::StreamReadingsResponse, v1::StreamReadingsRequest>* stream) {
   return HandleIngestion(authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
     v1::StreamReadingsRequest request;
+    int64_t messages_read = 0;
+    bool client_reads = true;
     while (stream->Read(&request)) {
+      ++messages_read;
       ASSIGN_OR_RETURN(storage::BatchKey key, BatchKeyOf(request.gateway_id(), request.sequence()));
       std::vector<storage::IncomingReading> valid;
       std::vector<storage::RejectedReading> rejected;
@@ -178,10 +199,14 @@ grpc::Status TelemetryServiceImpl::StreamReadings(
       ack.set_duplicate_count(result.duplicate);
       ack.set_rejected_count(result.rejected);
       AddRejections(result, &ack);
-      if (!stream->Write(ack)) break;
+      if (!stream->Write(ack)) {
+        client_reads = false;
+        break;
+      }
     }
     if (context->IsCancelled()) return absl::CancelledError("the client went away");
-    return absl::OkStatus();
+    if (!client_reads) return absl::OkStatus();
+    return CheckStreamEnded<v1::StreamReadingsRequest>(*stream, messages_read);
   });
 }
 

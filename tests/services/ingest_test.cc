@@ -1,10 +1,13 @@
 // Gateway ingestion: per-reading rejections, bookkeeping, idempotent replay,
 // API keys, and the alert engine driven by real readings.
 #include <cmath>
+#include <ctime>
 #include <thread>
 
 #include "gtest/gtest.h"
+#include "absl/strings/str_cat.h"
 #include "tests/testing/api_fixture.h"
+#include "tests/testing/generic_calls.h"
 
 namespace plantmon {
 namespace {
@@ -242,6 +245,60 @@ TEST_F(IngestTest, StreamRejectsABatchWithoutItsKey) {
   v1::StreamReadingsResponse ack;
   EXPECT_FALSE(stream->Read(&ack));
   EXPECT_EQ(stream->Finish().error_code(), StatusCode::INVALID_ARGUMENT);
+}
+
+// gRPC's synchronous API reads an unparseable stream message as the end of
+// the stream; the handlers must not then answer OK and drop what follows.
+TEST_F(IngestTest, AnUnparseableMessageMidStreamIsInvalidArgumentAndNothingAfterIsStored) {
+  SignedInUser owner = SignUp("garbled");
+  v1::Device device = MakeDevice(owner, MakeDeviceType("Garbled probe").id(), "garbled-1");
+  const int64_t t = std::time(nullptr) - 3600;
+  // gateway_id (field 2 of UploadReadingsRequest, 1 of StreamReadingsRequest)
+  // holding bytes that are not UTF-8.
+  const std::string garbled_upload("\x12\x02\xff\xfe", 4);
+  const std::string garbled_stream("\x0a\x02\xff\xfe", 4);
+  auto message = [&](auto request, int64_t sequence, int64_t seconds) {
+    *request.add_readings() = ById(device.id(), 1, seconds);
+    if (sequence > 0) {
+      request.set_gateway_id("garbled-gateway");
+      request.set_sequence(sequence);
+    }
+    return request.SerializeAsString();
+  };
+  struct Case {
+    std::string method;
+    std::vector<std::string> messages;
+  };
+  const std::vector<Case> cases = {
+      {"/plantmon.v1.TelemetryService/UploadReadings",
+       {message(v1::UploadReadingsRequest(), 0, t), garbled_upload,
+        message(v1::UploadReadingsRequest(), 0, t + 1)}},
+      {"/plantmon.v1.TelemetryService/StreamReadings",
+       {message(v1::StreamReadingsRequest(), 1, t + 2), garbled_stream,
+        message(v1::StreamReadingsRequest(), 2, t + 3)}},
+  };
+  for (const Case& c : cases) {
+    bool stuck = false;
+    grpc::Status status =
+        testing::CallStreaming(channel_, c.method, "Bearer " + owner.token, c.messages,
+                               std::chrono::seconds(5), &stuck);
+    EXPECT_FALSE(stuck);
+    EXPECT_EQ(status.error_code(), StatusCode::INVALID_ARGUMENT) << c.method;
+    EXPECT_NE(status.error_message().find("message 2 of the stream is not a valid message"),
+              std::string::npos)
+        << status.error_message();
+  }
+  // The first message of each call is stored; nothing after the bad one.
+  const std::string of_device = absl::StrCat("device_id = ", device.id(), " AND timestamp IN ");
+  EXPECT_EQ(Count(of_device + absl::StrCat("(to_timestamp(", t, "), to_timestamp(", t + 2, "))")),
+            2);
+  EXPECT_EQ(
+      Count(of_device + absl::StrCat("(to_timestamp(", t + 1, "), to_timestamp(", t + 3, "))")),
+      0);
+  // A stream that ends cleanly is still OK.
+  v1::UploadReadingsResponse response;
+  EXPECT_TRUE(Upload(owner.token, {{ById(device.id(), 1, t + 4)}}, &response).ok());
+  EXPECT_EQ(response.accepted_count(), 1);
 }
 
 TEST_F(IngestTest, ApiKeysUploadForTheirOwnerOnlyAndNothingElse) {
