@@ -107,7 +107,9 @@ absl::StatusOr<absl::Time> RequiredTime(bool present, const google::protobuf::Ti
 // returns false either way, and the call would end OK with every later
 // message silently dropped. After the last Read(), one more tells the two
 // apart whenever something follows the bad message; a bad last message
-// still looks like the end (nothing after it is lost then).
+// still looks like the end (nothing after it is lost then). Only for client
+// streams: their client half-closes before it waits for the answer, so the
+// extra Read() cannot wait on a client that is itself waiting.
 template <typename Request, typename Stream>
 absl::Status CheckStreamEnded(Stream& stream, int64_t messages_read) {
   Request next;
@@ -180,10 +182,11 @@ grpc::Status TelemetryServiceImpl::StreamReadings(
     grpc::ServerReaderWriter<v1::StreamReadingsResponse, v1::StreamReadingsRequest>* stream) {
   return HandleIngestion(authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
     v1::StreamReadingsRequest request;
-    int64_t messages_read = 0;
-    bool client_reads = true;
+    // No CheckStreamEnded() here: a gateway that sends a batch and waits for
+    // its acknowledgement would leave the extra Read() waiting until the
+    // deadline. An unparseable batch ends the stream instead, unacknowledged
+    // with all after it (docs/telemetry.md).
     while (stream->Read(&request)) {
-      ++messages_read;
       ASSIGN_OR_RETURN(storage::BatchKey key, BatchKeyOf(request.gateway_id(), request.sequence()));
       std::vector<storage::IncomingReading> valid;
       std::vector<storage::RejectedReading> rejected;
@@ -199,14 +202,10 @@ grpc::Status TelemetryServiceImpl::StreamReadings(
       ack.set_duplicate_count(result.duplicate);
       ack.set_rejected_count(result.rejected);
       AddRejections(result, &ack);
-      if (!stream->Write(ack)) {
-        client_reads = false;
-        break;
-      }
+      if (!stream->Write(ack)) break;
     }
     if (context->IsCancelled()) return absl::CancelledError("the client went away");
-    if (!client_reads) return absl::OkStatus();
-    return CheckStreamEnded<v1::StreamReadingsRequest>(*stream, messages_read);
+    return absl::OkStatus();
   });
 }
 
