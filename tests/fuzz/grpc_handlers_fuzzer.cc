@@ -75,6 +75,24 @@ class Harness : public testing::ApiTest {
     return users_->GetCurrentUser(Context(admin_->token).get(), {}, &user).ok();
   }
 
+  // What the server's connections are doing: printed with a hung call.
+  static std::string DescribeDatabase() {
+    std::string description;
+    try {
+      for (const auto& row : database_->Query(
+               "SELECT pid, state, coalesce(wait_event_type || ':' || wait_event, '-'), "
+               "round(extract(epoch FROM now() - xact_start)::numeric, 1), left(query, 160) "
+               "FROM pg_stat_activity WHERE datname = current_database() "
+               "AND pid <> pg_backend_pid() ORDER BY xact_start NULLS LAST")) {
+        absl::StrAppend(&description, "\n  ", row[0].c_str(), " ", row[1].c_str(), " ",
+                        row[2].c_str(), " xact ", row[3].c_str(), " s: ", row[4].c_str());
+      }
+    } catch (const std::exception& error) {
+      absl::StrAppend(&description, "\n  (pg_stat_activity: ", error.what(), ")");
+    }
+    return description;
+  }
+
   static const std::string& token() { return admin_->token; }
   static const std::shared_ptr<grpc::Channel>& channel() { return channel_; }
   static std::vector<MethodInfo>& methods() {
@@ -268,9 +286,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case grpc::StatusCode::INTERNAL:
     case grpc::StatusCode::UNKNOWN:
     case grpc::StatusCode::DATA_LOSS:
-    case grpc::StatusCode::DEADLINE_EXCEEDED:  // a call that hung for 10 s
       Fail(absl::StrCat(method.path, " answered ", status.error_code(), ": ",
                         status.error_message()));
+    case grpc::StatusCode::DEADLINE_EXCEEDED:  // a call that hung for 10 s
+      Fail(absl::StrCat(method.path, " hung: ", status.error_message(),
+                        "; the database's sessions:", Harness::DescribeDatabase()));
     case grpc::StatusCode::UNAUTHENTICATED:
       // Perhaps the input deleted the account or logged it out (or it was
       // just a wrong password given to Login).
