@@ -62,6 +62,9 @@ class Harness : public testing::ApiTest {
     MakeFixtures();
   }
 
+  // Shuts the server down and drops the database.
+  static void Stop() { TearDownTestSuite(); }
+
   // After an input deleted the administrator or logged it out: a new one, so
   // the next inputs reach past authentication again.
   static void ReplaceAdministrator() {
@@ -249,6 +252,9 @@ std::string NextRequest(FuzzedDataProvider& input, const MethodInfo& method) {
 
 extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
   plantmon::fuzz::Harness::Start();
+  // libFuzzer ends with exit(): shut the server down (joining its threads)
+  // first, or they run on while static objects are destroyed under them.
+  std::atexit([] { plantmon::fuzz::Harness::Stop(); });
   return 0;
 }
 
