@@ -110,9 +110,9 @@ absl::StatusOr<absl::Time> RequiredTime(bool present, const google::protobuf::Ti
 // still looks like the end (nothing after it is lost then). Only for client
 // streams: their client half-closes before it waits for the answer, so the
 // extra Read() cannot wait on a client that is itself waiting.
-template <typename Request, typename Stream>
-absl::Status CheckStreamEnded(Stream& stream, int64_t messages_read) {
-  Request next;
+absl::Status CheckStreamEnded(grpc::ServerReader<v1::UploadReadingsRequest>& stream,
+                              int64_t messages_read) {
+  v1::UploadReadingsRequest next;
   if (!stream.Read(&next)) return absl::OkStatus();
   return absl::InvalidArgumentError(absl::StrCat(
       "message ", messages_read + 1,
@@ -173,7 +173,7 @@ grpc::Status TelemetryServiceImpl::UploadReadings(
       AddRejections(result, response);
     }
     if (context->IsCancelled()) return absl::CancelledError("the client went away");
-    return CheckStreamEnded<v1::UploadReadingsRequest>(*reader, messages_read);
+    return CheckStreamEnded(*reader, messages_read);
   });
 }
 

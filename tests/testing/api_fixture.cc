@@ -69,6 +69,11 @@ std::string ApiTest::LoginToken(const std::string& login, const std::string& pas
   return response.access_token();
 }
 
+bool ApiTest::TokenWorks(const std::string& token) {
+  v1::User user;
+  return users_->GetCurrentUser(Context(token).get(), {}, &user).ok();
+}
+
 SignedInUser ApiTest::SignUp(const std::string& name) {
   v1::CreateUserRequest request;
   request.mutable_user()->set_email(name + "@example.com");

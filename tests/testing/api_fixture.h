@@ -40,6 +40,8 @@ class ApiTest : public ::testing::Test {
   // Signs up and grants administrator rights.
   static SignedInUser SignUpAdmin(const std::string& name);
   static std::string LoginToken(const std::string& login, const std::string& password);
+  // True while `token` still signs its user in (not logged out, user not deleted).
+  static bool TokenWorks(const std::string& token);
 
   // Catalogue entries made by an administrator, for tests of other resources.
   static v1::DeviceType MakeDeviceType(const std::string& name);

@@ -4,13 +4,20 @@
 #include <grpcpp/generic/generic_stub.h>
 
 #include "absl/strings/str_cat.h"
+#include "plantmon/v1/alert.grpc.pb.h"
+#include "plantmon/v1/device.grpc.pb.h"
+#include "plantmon/v1/plant.grpc.pb.h"
+#include "plantmon/v1/telemetry.grpc.pb.h"
+#include "plantmon/v1/user.grpc.pb.h"
 
 namespace plantmon::testing {
 namespace {
 
-constexpr const char* kServices[] = {
-    "plantmon.v1.UserService", "plantmon.v1.DeviceService", "plantmon.v1.PlantService",
-    "plantmon.v1.AlertService", "plantmon.v1.TelemetryService"};
+// The generated names, as the server registers them.
+const char* const kServices[] = {
+    v1::UserService::service_full_name(), v1::DeviceService::service_full_name(),
+    v1::PlantService::service_full_name(), v1::AlertService::service_full_name(),
+    v1::TelemetryService::service_full_name()};
 
 // How long past its deadline a call may take to report it.
 constexpr std::chrono::seconds kGrace(5);
