@@ -1,17 +1,16 @@
 #ifndef PLANTMON_SERVICES_ACCESS_LOG_H_
 #define PLANTMON_SERVICES_ACCESS_LOG_H_
 
+#include <grpcpp/support/server_interceptor.h>
+
 #include <cstdio>
 #include <memory>
-
-#include <grpcpp/support/server_interceptor.h>
 
 namespace plantmon::services {
 
 // Writes one line per call to `out`: method, status code and latency. No
 // request contents, metadata or status messages, so no secrets reach the log.
-class AccessLogInterceptorFactory
-    : public grpc::experimental::ServerInterceptorFactoryInterface {
+class AccessLogInterceptorFactory : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
   explicit AccessLogInterceptorFactory(std::FILE* out = stderr) : out_(out) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(

@@ -12,8 +12,8 @@ namespace {
 using auth::Caller;
 
 constexpr std::initializer_list<absl::string_view> kRuleFields = {
-    "rule_name", "rule_type", "parameter_name", "condition_operator",
-    "threshold_value", "severity", "is_active", "threshold_high"};
+    "rule_name",       "rule_type", "parameter_name", "condition_operator",
+    "threshold_value", "severity",  "is_active",      "threshold_high"};
 
 absl::Status CheckRuleField(const v1::AlertRule& value, const std::string& path) {
   if (path == "rule_name") return CheckText(value.rule_name(), "alert_rule.rule_name", 255, true);
@@ -70,8 +70,7 @@ grpc::Status AlertServiceImpl::CreateAlertRule(grpc::ServerContext* context,
     row.rule_name = value.rule_name();
     row.rule_type = value.rule_type();
     row.parameter_name = value.parameter_name();
-    row.condition_operator =
-        value.rule_type() == "threshold" ? value.condition_operator() : ">";
+    row.condition_operator = value.rule_type() == "threshold" ? value.condition_operator() : ">";
     row.threshold_value = value.threshold_value();
     if (value.rule_type() == "range") row.threshold_high = value.threshold_high();
     // The seed's default severity.
@@ -163,8 +162,7 @@ grpc::Status AlertServiceImpl::DeleteAlertRule(grpc::ServerContext* context,
 }
 
 grpc::Status AlertServiceImpl::GetAlert(grpc::ServerContext* context,
-                                        const v1::GetAlertRequest* request,
-                                        v1::Alert* response) {
+                                        const v1::GetAlertRequest* request, v1::Alert* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     RETURN_IF_ERROR(CheckId(request->id(), "id"));
     ASSIGN_OR_RETURN(storage::Alert found, alerts_.GetAlert(caller.user_id(), request->id()));

@@ -18,8 +18,7 @@ class AlertServiceImpl final : public v1::AlertService::Service {
   grpc::Status CreateAlertRule(grpc::ServerContext* context,
                                const v1::CreateAlertRuleRequest* request,
                                v1::AlertRule* response) override;
-  grpc::Status GetAlertRule(grpc::ServerContext* context,
-                            const v1::GetAlertRuleRequest* request,
+  grpc::Status GetAlertRule(grpc::ServerContext* context, const v1::GetAlertRuleRequest* request,
                             v1::AlertRule* response) override;
   grpc::Status ListAlertRules(grpc::ServerContext* context,
                               const v1::ListAlertRulesRequest* request,
@@ -30,17 +29,14 @@ class AlertServiceImpl final : public v1::AlertService::Service {
   grpc::Status DeleteAlertRule(grpc::ServerContext* context,
                                const v1::DeleteAlertRuleRequest* request,
                                google::protobuf::Empty* response) override;
-  grpc::Status GetAlert(grpc::ServerContext* context,
-                        const v1::GetAlertRequest* request,
+  grpc::Status GetAlert(grpc::ServerContext* context, const v1::GetAlertRequest* request,
                         v1::Alert* response) override;
-  grpc::Status ListAlerts(grpc::ServerContext* context,
-                          const v1::ListAlertsRequest* request,
+  grpc::Status ListAlerts(grpc::ServerContext* context, const v1::ListAlertsRequest* request,
                           v1::ListAlertsResponse* response) override;
   grpc::Status AcknowledgeAlert(grpc::ServerContext* context,
                                 const v1::AcknowledgeAlertRequest* request,
                                 v1::Alert* response) override;
-  grpc::Status ResolveAlert(grpc::ServerContext* context,
-                            const v1::ResolveAlertRequest* request,
+  grpc::Status ResolveAlert(grpc::ServerContext* context, const v1::ResolveAlertRequest* request,
                             v1::Alert* response) override;
   grpc::Status AcknowledgeAlerts(grpc::ServerContext* context,
                                  const v1::AcknowledgeAlertsRequest* request,

@@ -18,8 +18,8 @@ absl::Status CheckManufacturer(const v1::Manufacturer& value) {
   if (value.has_contact_email()) {
     RETURN_IF_ERROR(CheckEmail(value.contact_email(), "manufacturer.contact_email"));
   }
-  RETURN_IF_ERROR(CheckOptionalText(value.has_website(), value.website(),
-                                    "manufacturer.website", 255));
+  RETURN_IF_ERROR(
+      CheckOptionalText(value.has_website(), value.website(), "manufacturer.website", 255));
   return absl::OkStatus();
 }
 
@@ -30,19 +30,17 @@ absl::Status CheckDeviceType(const v1::DeviceType& value) {
   RETURN_IF_ERROR(CheckOptionalText(value.has_communication_interface(),
                                     value.communication_interface(),
                                     "device_type.communication_interface", 100));
-  RETURN_IF_ERROR(CheckOptionalText(value.has_supported_functions(),
-                                    value.supported_functions(),
+  RETURN_IF_ERROR(CheckOptionalText(value.has_supported_functions(), value.supported_functions(),
                                     "device_type.supported_functions", kMaxTextBytes));
-  RETURN_IF_ERROR(CheckOptionalText(value.has_data_unit(), value.data_unit(),
-                                    "device_type.data_unit", 50));
+  RETURN_IF_ERROR(
+      CheckOptionalText(value.has_data_unit(), value.data_unit(), "device_type.data_unit", 50));
   if (value.has_min_value()) {
     RETURN_IF_ERROR(CheckFinite(value.min_value(), "device_type.min_value"));
   }
   if (value.has_max_value()) {
     RETURN_IF_ERROR(CheckFinite(value.max_value(), "device_type.max_value"));
   }
-  if (value.has_min_value() && value.has_max_value() &&
-      value.min_value() > value.max_value()) {
+  if (value.has_min_value() && value.has_max_value() && value.min_value() > value.max_value()) {
     return absl::InvalidArgumentError(
         "device_type.min_value must not exceed device_type.max_value");
   }
@@ -51,8 +49,7 @@ absl::Status CheckDeviceType(const v1::DeviceType& value) {
 
 absl::Status CheckDevice(const v1::Device& value) {
   RETURN_IF_ERROR(CheckText(value.device_name(), "device.device_name", 255, true));
-  RETURN_IF_ERROR(CheckOptionalText(value.has_location_description(),
-                                    value.location_description(),
+  RETURN_IF_ERROR(CheckOptionalText(value.has_location_description(), value.location_description(),
                                     "device.location_description", 255));
   if (value.has_battery_level()) {
     RETURN_IF_ERROR(CheckRange(value.battery_level(), "device.battery_level", 0, 100));
@@ -67,9 +64,9 @@ absl::Status CheckDevice(const v1::Device& value) {
 
 // --- manufacturers ----------------------------------------------------------
 
-grpc::Status DeviceServiceImpl::CreateManufacturer(
-    grpc::ServerContext* context, const v1::CreateManufacturerRequest* request,
-    v1::Manufacturer* response) {
+grpc::Status DeviceServiceImpl::CreateManufacturer(grpc::ServerContext* context,
+                                                   const v1::CreateManufacturerRequest* request,
+                                                   v1::Manufacturer* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     const v1::Manufacturer& value = request->manufacturer();
     RETURN_IF_ERROR(CheckManufacturer(value));
@@ -86,9 +83,9 @@ grpc::Status DeviceServiceImpl::CreateManufacturer(
   });
 }
 
-grpc::Status DeviceServiceImpl::GetManufacturer(
-    grpc::ServerContext* context, const v1::GetManufacturerRequest* request,
-    v1::Manufacturer* response) {
+grpc::Status DeviceServiceImpl::GetManufacturer(grpc::ServerContext* context,
+                                                const v1::GetManufacturerRequest* request,
+                                                v1::Manufacturer* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller&) -> absl::Status {
     RETURN_IF_ERROR(CheckId(request->id(), "id"));
     ASSIGN_OR_RETURN(storage::Manufacturer found, catalog_.GetManufacturer(request->id()));
@@ -97,29 +94,28 @@ grpc::Status DeviceServiceImpl::GetManufacturer(
   });
 }
 
-grpc::Status DeviceServiceImpl::ListManufacturers(
-    grpc::ServerContext* context, const v1::ListManufacturersRequest* request,
-    v1::ListManufacturersResponse* response) {
+grpc::Status DeviceServiceImpl::ListManufacturers(grpc::ServerContext* context,
+                                                  const v1::ListManufacturersRequest* request,
+                                                  v1::ListManufacturersResponse* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller&) {
     return PageById(
-        QueryFingerprint("ListManufacturers"), request->page_size(),
-        request->page_token(),
+        QueryFingerprint("ListManufacturers"), request->page_size(), request->page_token(),
         [&](const storage::PageRequest& page) { return catalog_.ListManufacturers(page); },
         [&](const storage::Manufacturer& row) { *response->add_manufacturers() = ToProto(row); },
         response->mutable_next_page_token());
   });
 }
 
-grpc::Status DeviceServiceImpl::UpdateManufacturer(
-    grpc::ServerContext* context, const v1::UpdateManufacturerRequest* request,
-    v1::Manufacturer* response) {
+grpc::Status DeviceServiceImpl::UpdateManufacturer(grpc::ServerContext* context,
+                                                   const v1::UpdateManufacturerRequest* request,
+                                                   v1::Manufacturer* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     const v1::Manufacturer& value = request->manufacturer();
     RETURN_IF_ERROR(CheckId(value.id(), "manufacturer.id"));
-    ASSIGN_OR_RETURN(std::set<std::string> paths,
-                     CheckUpdateMask(request->update_mask(),
-                                     {"name", "description", "contact_email", "website",
-                                      "is_verified"}));
+    ASSIGN_OR_RETURN(
+        std::set<std::string> paths,
+        CheckUpdateMask(request->update_mask(),
+                        {"name", "description", "contact_email", "website", "is_verified"}));
     storage::ManufacturerUpdate update;
     if (paths.count("name")) {
       RETURN_IF_ERROR(CheckText(value.name(), "manufacturer.name", 255, true));
@@ -137,8 +133,8 @@ grpc::Status DeviceServiceImpl::UpdateManufacturer(
       update.contact_email = OptionalField(value.has_contact_email(), value.contact_email());
     }
     if (paths.count("website")) {
-      RETURN_IF_ERROR(CheckOptionalText(value.has_website(), value.website(),
-                                        "manufacturer.website", 255));
+      RETURN_IF_ERROR(
+          CheckOptionalText(value.has_website(), value.website(), "manufacturer.website", 255));
       update.website = OptionalField(value.has_website(), value.website());
     }
     if (paths.count("is_verified")) update.is_verified = value.is_verified();
@@ -150,9 +146,9 @@ grpc::Status DeviceServiceImpl::UpdateManufacturer(
   });
 }
 
-grpc::Status DeviceServiceImpl::DeleteManufacturer(
-    grpc::ServerContext* context, const v1::DeleteManufacturerRequest* request,
-    google::protobuf::Empty* /*response*/) {
+grpc::Status DeviceServiceImpl::DeleteManufacturer(grpc::ServerContext* context,
+                                                   const v1::DeleteManufacturerRequest* request,
+                                                   google::protobuf::Empty* /*response*/) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     RETURN_IF_ERROR(CheckId(request->id(), "id"));
     RETURN_IF_ERROR(RequireAdmin(caller));
@@ -162,9 +158,9 @@ grpc::Status DeviceServiceImpl::DeleteManufacturer(
 
 // --- device types -----------------------------------------------------------
 
-grpc::Status DeviceServiceImpl::CreateDeviceType(
-    grpc::ServerContext* context, const v1::CreateDeviceTypeRequest* request,
-    v1::DeviceType* response) {
+grpc::Status DeviceServiceImpl::CreateDeviceType(grpc::ServerContext* context,
+                                                 const v1::CreateDeviceTypeRequest* request,
+                                                 v1::DeviceType* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     const v1::DeviceType& value = request->device_type();
     RETURN_IF_ERROR(CheckId(value.manufacturer_id(), "device_type.manufacturer_id"));
@@ -181,8 +177,8 @@ grpc::Status DeviceServiceImpl::CreateDeviceType(
     row.name = value.name();
     row.device_type = *kind;
     row.description = OptionalField(value.has_description(), value.description());
-    row.communication_interface = OptionalField(value.has_communication_interface(),
-                                                 value.communication_interface());
+    row.communication_interface =
+        OptionalField(value.has_communication_interface(), value.communication_interface());
     row.supported_functions =
         OptionalField(value.has_supported_functions(), value.supported_functions());
     row.data_unit = OptionalField(value.has_data_unit(), value.data_unit());
@@ -207,9 +203,9 @@ grpc::Status DeviceServiceImpl::GetDeviceType(grpc::ServerContext* context,
   });
 }
 
-grpc::Status DeviceServiceImpl::ListDeviceTypes(
-    grpc::ServerContext* context, const v1::ListDeviceTypesRequest* request,
-    v1::ListDeviceTypesResponse* response) {
+grpc::Status DeviceServiceImpl::ListDeviceTypes(grpc::ServerContext* context,
+                                                const v1::ListDeviceTypesRequest* request,
+                                                v1::ListDeviceTypesResponse* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller&) -> absl::Status {
     storage::DeviceTypeFilter filter;
     if (request->has_manufacturer_id()) {
@@ -232,17 +228,17 @@ grpc::Status DeviceServiceImpl::ListDeviceTypes(
   });
 }
 
-grpc::Status DeviceServiceImpl::UpdateDeviceType(
-    grpc::ServerContext* context, const v1::UpdateDeviceTypeRequest* request,
-    v1::DeviceType* response) {
+grpc::Status DeviceServiceImpl::UpdateDeviceType(grpc::ServerContext* context,
+                                                 const v1::UpdateDeviceTypeRequest* request,
+                                                 v1::DeviceType* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     const v1::DeviceType& value = request->device_type();
     RETURN_IF_ERROR(CheckId(value.id(), "device_type.id"));
     ASSIGN_OR_RETURN(std::set<std::string> paths,
                      CheckUpdateMask(request->update_mask(),
                                      {"manufacturer_id", "name", "device_type", "description",
-                                      "communication_interface", "supported_functions",
-                                      "data_unit", "min_value", "max_value", "is_active"}));
+                                      "communication_interface", "supported_functions", "data_unit",
+                                      "min_value", "max_value", "is_active"}));
     storage::DeviceTypeUpdate update;
     if (paths.count("manufacturer_id")) {
       RETURN_IF_ERROR(CheckId(value.manufacturer_id(), "device_type.manufacturer_id"));
@@ -269,8 +265,8 @@ grpc::Status DeviceServiceImpl::UpdateDeviceType(
       RETURN_IF_ERROR(CheckOptionalText(value.has_communication_interface(),
                                         value.communication_interface(),
                                         "device_type.communication_interface", 100));
-      update.communication_interface = OptionalField(value.has_communication_interface(),
-                                                      value.communication_interface());
+      update.communication_interface =
+          OptionalField(value.has_communication_interface(), value.communication_interface());
     }
     if (paths.count("supported_functions")) {
       RETURN_IF_ERROR(CheckOptionalText(value.has_supported_functions(),
@@ -280,8 +276,8 @@ grpc::Status DeviceServiceImpl::UpdateDeviceType(
           OptionalField(value.has_supported_functions(), value.supported_functions());
     }
     if (paths.count("data_unit")) {
-      RETURN_IF_ERROR(CheckOptionalText(value.has_data_unit(), value.data_unit(),
-                                        "device_type.data_unit", 50));
+      RETURN_IF_ERROR(
+          CheckOptionalText(value.has_data_unit(), value.data_unit(), "device_type.data_unit", 50));
       update.data_unit = OptionalField(value.has_data_unit(), value.data_unit());
     }
     // A bound against the stored other bound is checked by the database.
@@ -305,9 +301,9 @@ grpc::Status DeviceServiceImpl::UpdateDeviceType(
   });
 }
 
-grpc::Status DeviceServiceImpl::DeleteDeviceType(
-    grpc::ServerContext* context, const v1::DeleteDeviceTypeRequest* request,
-    google::protobuf::Empty* /*response*/) {
+grpc::Status DeviceServiceImpl::DeleteDeviceType(grpc::ServerContext* context,
+                                                 const v1::DeleteDeviceTypeRequest* request,
+                                                 google::protobuf::Empty* /*response*/) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     RETURN_IF_ERROR(CheckId(request->id(), "id"));
     RETURN_IF_ERROR(RequireAdmin(caller));
@@ -323,8 +319,7 @@ grpc::Status DeviceServiceImpl::CreateDevice(grpc::ServerContext* context,
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     const v1::Device& value = request->device();
     RETURN_IF_ERROR(CheckId(value.device_type_id(), "device.device_type_id"));
-    RETURN_IF_ERROR(
-        CheckText(value.unique_identifier(), "device.unique_identifier", 255, true));
+    RETURN_IF_ERROR(CheckText(value.unique_identifier(), "device.unique_identifier", 255, true));
     RETURN_IF_ERROR(CheckDevice(value));
     storage::Device row;
     row.device_type_id = value.device_type_id();
@@ -364,8 +359,7 @@ grpc::Status DeviceServiceImpl::ListDevices(grpc::ServerContext* context,
     }
     QueryFingerprint query("ListDevices");
     query.AddOptional("is_active", request->has_is_active(), int64_t{request->is_active()});
-    query.AddOptional("device_type_id", request->has_device_type_id(),
-                      request->device_type_id());
+    query.AddOptional("device_type_id", request->has_device_type_id(), request->device_type_id());
     return PageById(
         query, request->page_size(), request->page_token(),
         [&](const storage::PageRequest& page) {
@@ -382,10 +376,10 @@ grpc::Status DeviceServiceImpl::UpdateDevice(grpc::ServerContext* context,
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     const v1::Device& value = request->device();
     RETURN_IF_ERROR(CheckId(value.id(), "device.id"));
-    ASSIGN_OR_RETURN(std::set<std::string> paths,
-                     CheckUpdateMask(request->update_mask(),
-                                     {"device_type_id", "device_name", "is_active",
-                                      "location_description", "battery_level", "rssi"}));
+    ASSIGN_OR_RETURN(
+        std::set<std::string> paths,
+        CheckUpdateMask(request->update_mask(), {"device_type_id", "device_name", "is_active",
+                                                 "location_description", "battery_level", "rssi"}));
     storage::DeviceUpdate update;
     if (paths.count("device_type_id")) {
       RETURN_IF_ERROR(CheckId(value.device_type_id(), "device.device_type_id"));
@@ -398,8 +392,8 @@ grpc::Status DeviceServiceImpl::UpdateDevice(grpc::ServerContext* context,
     if (paths.count("is_active")) update.is_active = value.is_active();
     if (paths.count("location_description")) {
       RETURN_IF_ERROR(CheckOptionalText(value.has_location_description(),
-                                        value.location_description(),
-                                        "device.location_description", 255));
+                                        value.location_description(), "device.location_description",
+                                        255));
       update.location_description =
           OptionalField(value.has_location_description(), value.location_description());
     }
@@ -446,9 +440,9 @@ grpc::Status DeviceServiceImpl::RecordHeartbeat(grpc::ServerContext* context,
       RETURN_IF_ERROR(CheckRange(request->rssi(), "rssi", -200, 50));
       rssi = request->rssi();
     }
-    ASSIGN_OR_RETURN(storage::Device updated,
-                     devices_.RecordHeartbeat(caller.user_id(), request->device_id(),
-                                              battery, rssi));
+    ASSIGN_OR_RETURN(
+        storage::Device updated,
+        devices_.RecordHeartbeat(caller.user_id(), request->device_id(), battery, rssi));
     *response = ToProto(updated);
     return absl::OkStatus();
   });

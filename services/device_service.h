@@ -12,8 +12,7 @@ namespace plantmon::services {
 // (everyone reads, administrators write) and the caller's own devices.
 class DeviceServiceImpl final : public v1::DeviceService::Service {
  public:
-  DeviceServiceImpl(storage::CatalogRepository& catalog,
-                    storage::DeviceRepository& devices,
+  DeviceServiceImpl(storage::CatalogRepository& catalog, storage::DeviceRepository& devices,
                     auth::Authenticator& authenticator)
       : catalog_(catalog), devices_(devices), authenticator_(authenticator) {}
 
@@ -36,8 +35,7 @@ class DeviceServiceImpl final : public v1::DeviceService::Service {
   grpc::Status CreateDeviceType(grpc::ServerContext* context,
                                 const v1::CreateDeviceTypeRequest* request,
                                 v1::DeviceType* response) override;
-  grpc::Status GetDeviceType(grpc::ServerContext* context,
-                             const v1::GetDeviceTypeRequest* request,
+  grpc::Status GetDeviceType(grpc::ServerContext* context, const v1::GetDeviceTypeRequest* request,
                              v1::DeviceType* response) override;
   grpc::Status ListDeviceTypes(grpc::ServerContext* context,
                                const v1::ListDeviceTypesRequest* request,
@@ -49,20 +47,15 @@ class DeviceServiceImpl final : public v1::DeviceService::Service {
                                 const v1::DeleteDeviceTypeRequest* request,
                                 google::protobuf::Empty* response) override;
 
-  grpc::Status CreateDevice(grpc::ServerContext* context,
-                            const v1::CreateDeviceRequest* request,
+  grpc::Status CreateDevice(grpc::ServerContext* context, const v1::CreateDeviceRequest* request,
                             v1::Device* response) override;
-  grpc::Status GetDevice(grpc::ServerContext* context,
-                         const v1::GetDeviceRequest* request,
+  grpc::Status GetDevice(grpc::ServerContext* context, const v1::GetDeviceRequest* request,
                          v1::Device* response) override;
-  grpc::Status ListDevices(grpc::ServerContext* context,
-                           const v1::ListDevicesRequest* request,
+  grpc::Status ListDevices(grpc::ServerContext* context, const v1::ListDevicesRequest* request,
                            v1::ListDevicesResponse* response) override;
-  grpc::Status UpdateDevice(grpc::ServerContext* context,
-                            const v1::UpdateDeviceRequest* request,
+  grpc::Status UpdateDevice(grpc::ServerContext* context, const v1::UpdateDeviceRequest* request,
                             v1::Device* response) override;
-  grpc::Status DeleteDevice(grpc::ServerContext* context,
-                            const v1::DeleteDeviceRequest* request,
+  grpc::Status DeleteDevice(grpc::ServerContext* context, const v1::DeleteDeviceRequest* request,
                             google::protobuf::Empty* response) override;
   grpc::Status RecordHeartbeat(grpc::ServerContext* context,
                                const v1::RecordHeartbeatRequest* request,

@@ -5,9 +5,9 @@
 namespace plantmon::services {
 namespace {
 
-#define PLANTMON_SAME_CODE(absl_name, grpc_name)                       \
-  static_assert(static_cast<int>(absl::StatusCode::absl_name) ==      \
-                    static_cast<int>(grpc::StatusCode::grpc_name),    \
+#define PLANTMON_SAME_CODE(absl_name, grpc_name)                   \
+  static_assert(static_cast<int>(absl::StatusCode::absl_name) ==   \
+                    static_cast<int>(grpc::StatusCode::grpc_name), \
                 #absl_name " differs between Abseil and gRPC")
 PLANTMON_SAME_CODE(kOk, OK);
 PLANTMON_SAME_CODE(kCancelled, CANCELLED);
@@ -32,8 +32,7 @@ PLANTMON_SAME_CODE(kUnauthenticated, UNAUTHENTICATED);
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
-                      std::string(status.message()));
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
 }  // namespace plantmon::services

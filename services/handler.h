@@ -26,8 +26,8 @@ inline absl::Time CallDeadline(const grpc::ServerContext& context) {
 // For methods that need a signed-in caller: `body(const auth::Caller&)`
 // returns absl::Status.
 template <typename Body>
-grpc::Status HandleAuthenticated(auth::Authenticator& authenticator,
-                                 grpc::ServerContext* context, Body&& body) {
+grpc::Status HandleAuthenticated(auth::Authenticator& authenticator, grpc::ServerContext* context,
+                                 Body&& body) {
   storage::ScopedRequestDeadline deadline(CallDeadline(*context));
   absl::StatusOr<auth::Caller> caller = authenticator.Authenticate(*context);
   if (!caller.ok()) return ToGrpcStatus(caller.status());
@@ -36,8 +36,8 @@ grpc::Status HandleAuthenticated(auth::Authenticator& authenticator,
 
 // For the ingestion methods, which also take API keys.
 template <typename Body>
-grpc::Status HandleIngestion(auth::Authenticator& authenticator,
-                             grpc::ServerContext* context, Body&& body) {
+grpc::Status HandleIngestion(auth::Authenticator& authenticator, grpc::ServerContext* context,
+                             Body&& body) {
   storage::ScopedRequestDeadline deadline(CallDeadline(*context));
   absl::StatusOr<auth::Caller> caller = authenticator.AuthenticateForIngestion(*context);
   if (!caller.ok()) return ToGrpcStatus(caller.status());

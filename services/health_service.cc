@@ -18,8 +18,8 @@ HealthService::HealthService(const std::vector<std::string>& service_names) {
 void HealthService::SetServing(bool serving) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    ServingStatus status = serving ? HealthCheckResponse::SERVING
-                                   : HealthCheckResponse::NOT_SERVING;
+    ServingStatus status =
+        serving ? HealthCheckResponse::SERVING : HealthCheckResponse::NOT_SERVING;
     bool changed = false;
     for (auto& [name, current] : statuses_) {
       if (current != status) changed = true;
@@ -56,9 +56,8 @@ grpc::Status HealthService::Check(grpc::ServerContext* /*context*/,
   return grpc::Status::OK;
 }
 
-grpc::Status HealthService::Watch(
-    grpc::ServerContext* context, const HealthCheckRequest* request,
-    grpc::ServerWriter<HealthCheckResponse>* writer) {
+grpc::Status HealthService::Watch(grpc::ServerContext* context, const HealthCheckRequest* request,
+                                  grpc::ServerWriter<HealthCheckResponse>* writer) {
   uint64_t seen_generation = 0;
   bool first = true;
   ServingStatus last_sent = HealthCheckResponse::UNKNOWN;
@@ -68,16 +67,14 @@ grpc::Status HealthService::Watch(
       std::unique_lock<std::mutex> lock(mu_);
       if (!first) {
         // Wake up on a change, or now and then to notice cancellation.
-        storage::WaitUntil(changed_, lock, absl::Now() + absl::Milliseconds(200), [&] {
-          return generation_ != seen_generation || shutting_down_;
-        });
+        storage::WaitUntil(changed_, lock, absl::Now() + absl::Milliseconds(200),
+                           [&] { return generation_ != seen_generation || shutting_down_; });
       }
       if (shutting_down_ && !first) return grpc::Status::OK;
       seen_generation = generation_;
       auto it = statuses_.find(request->service());
       // Per the health protocol, Watch reports SERVICE_UNKNOWN, not an error.
-      status = it == statuses_.end() ? HealthCheckResponse::SERVICE_UNKNOWN
-                                     : it->second;
+      status = it == statuses_.end() ? HealthCheckResponse::SERVICE_UNKNOWN : it->second;
     }
     if (first || status != last_sent) {
       HealthCheckResponse response;

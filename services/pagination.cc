@@ -18,17 +18,14 @@ std::string FingerprintDigest(const QueryFingerprint& query) {
 }
 
 absl::Status BadToken() {
-  return absl::InvalidArgumentError(
-      "page_token is invalid or belongs to a different query");
+  return absl::InvalidArgumentError("page_token is invalid or belongs to a different query");
 }
 
 }  // namespace
 
-QueryFingerprint::QueryFingerprint(absl::string_view method)
-    : text_(method) {}
+QueryFingerprint::QueryFingerprint(absl::string_view method) : text_(method) {}
 
-QueryFingerprint& QueryFingerprint::Add(absl::string_view name,
-                                        absl::string_view value) {
+QueryFingerprint& QueryFingerprint::Add(absl::string_view name, absl::string_view value) {
   // Length-prefixed so that no two filter sets share a text.
   absl::StrAppend(&text_, "|", name, "=", value.size(), ":", value);
   return *this;
@@ -38,26 +35,23 @@ QueryFingerprint& QueryFingerprint::Add(absl::string_view name, int64_t value) {
   return Add(name, absl::StrCat(value));
 }
 
-std::string MakePageToken(const QueryFingerprint& query,
-                          const std::vector<int64_t>& position) {
-  std::string payload = absl::StrCat(kTokenVersion, ".", FingerprintDigest(query),
-                                     ".", absl::StrJoin(position, "."));
+std::string MakePageToken(const QueryFingerprint& query, const std::vector<int64_t>& position) {
+  std::string payload =
+      absl::StrCat(kTokenVersion, ".", FingerprintDigest(query), ".", absl::StrJoin(position, "."));
   std::string token;
   absl::WebSafeBase64Escape(payload, &token);
   return token;
 }
 
-absl::StatusOr<PageCursor> ParsePage(int32_t page_size,
-                                     const std::string& page_token,
-                                     const QueryFingerprint& query,
-                                     size_t position_size,
+absl::StatusOr<PageCursor> ParsePage(int32_t page_size, const std::string& page_token,
+                                     const QueryFingerprint& query, size_t position_size,
                                      PageSizeLimits limits) {
   if (page_size < 0) {
     return absl::InvalidArgumentError("page_size must not be negative");
   }
   PageCursor cursor;
-  cursor.page_size = page_size == 0 ? limits.default_size
-                                    : std::min<int32_t>(page_size, limits.max_size);
+  cursor.page_size =
+      page_size == 0 ? limits.default_size : std::min<int32_t>(page_size, limits.max_size);
   if (page_token.empty()) return cursor;
   if (page_token.size() > 512) return BadToken();
   std::string payload;

@@ -34,8 +34,7 @@ class QueryFingerprint {
   QueryFingerprint& Add(absl::string_view name, absl::string_view value);
   QueryFingerprint& Add(absl::string_view name, int64_t value);
   template <typename T>
-  QueryFingerprint& AddOptional(absl::string_view name, bool present,
-                                const T& value) {
+  QueryFingerprint& AddOptional(absl::string_view name, bool present, const T& value) {
     if (present) Add(name, value);
     return *this;
   }
@@ -52,15 +51,12 @@ struct PageSizeLimits {
 
 // Validates page_size (negative is INVALID_ARGUMENT; 0 means the default;
 // above the maximum is capped) and decodes page_token for this query.
-absl::StatusOr<PageCursor> ParsePage(int32_t page_size,
-                                     const std::string& page_token,
-                                     const QueryFingerprint& query,
-                                     size_t position_size,
+absl::StatusOr<PageCursor> ParsePage(int32_t page_size, const std::string& page_token,
+                                     const QueryFingerprint& query, size_t position_size,
                                      PageSizeLimits limits = {});
 
 // The token for the page after `position`.
-std::string MakePageToken(const QueryFingerprint& query,
-                          const std::vector<int64_t>& position);
+std::string MakePageToken(const QueryFingerprint& query, const std::vector<int64_t>& position);
 
 // Trims `rows` (fetched with one extra row) to the page size and returns the
 // next page token, or "" on the last page. `position_of` gives a row's key.
@@ -87,9 +83,8 @@ absl::Status PageById(const QueryFingerprint& query, int32_t page_size,
   page.limit = cursor->page_size + 1;
   auto rows = fetch(page);
   if (!rows.ok()) return rows.status();
-  *next_page_token = FinishPage(*rows, *cursor, query, [](const auto& row) {
-    return std::vector<int64_t>{row.id};
-  });
+  *next_page_token = FinishPage(*rows, *cursor, query,
+                                [](const auto& row) { return std::vector<int64_t>{row.id}; });
   for (const auto& row : *rows) emit(row);
   return absl::OkStatus();
 }

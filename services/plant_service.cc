@@ -14,24 +14,22 @@ namespace {
 using auth::Caller;
 
 // Checks one plant-type field named by `path` (create checks them all).
-absl::Status CheckPlantTypeField(const v1::PlantType& value,
-                                 const std::string& path) {
+absl::Status CheckPlantTypeField(const v1::PlantType& value, const std::string& path) {
   if (path == "name") return CheckText(value.name(), "plant_type.name", 255, true);
   if (path == "scientific_name") {
     return CheckOptionalText(value.has_scientific_name(), value.scientific_name(),
                              "plant_type.scientific_name", 255);
   }
   if (path == "description") {
-    return CheckOptionalText(value.has_description(), value.description(),
-                             "plant_type.description", kMaxTextBytes);
+    return CheckOptionalText(value.has_description(), value.description(), "plant_type.description",
+                             kMaxTextBytes);
   }
   if (path == "care_instructions") {
     return CheckOptionalText(value.has_care_instructions(), value.care_instructions(),
                              "plant_type.care_instructions", kMaxTextBytes);
   }
   if (path == "optimal_temperature" && value.has_optimal_temperature()) {
-    return CheckRange(value.optimal_temperature(), "plant_type.optimal_temperature",
-                      -50, 70);
+    return CheckRange(value.optimal_temperature(), "plant_type.optimal_temperature", -50, 70);
   }
   if (path == "optimal_humidity" && value.has_optimal_humidity()) {
     return CheckRange(value.optimal_humidity(), "plant_type.optimal_humidity", 0, 100);
@@ -40,22 +38,27 @@ absl::Status CheckPlantTypeField(const v1::PlantType& value,
     return CheckRange(value.optimal_light(), "plant_type.optimal_light", 0, 200000);
   }
   if (path == "water_frequency_days" && value.has_water_frequency_days()) {
-    return CheckRange(value.water_frequency_days(), "plant_type.water_frequency_days", 1,
-                      3650);
+    return CheckRange(value.water_frequency_days(), "plant_type.water_frequency_days", 1, 3650);
   }
   return absl::OkStatus();
 }
 
-constexpr std::initializer_list<absl::string_view> kPlantTypeFields = {
-    "name", "scientific_name", "description", "optimal_temperature",
-    "optimal_humidity", "optimal_light", "water_frequency_days", "care_instructions"};
+constexpr std::initializer_list<absl::string_view> kPlantTypeFields = {"name",
+                                                                       "scientific_name",
+                                                                       "description",
+                                                                       "optimal_temperature",
+                                                                       "optimal_humidity",
+                                                                       "optimal_light",
+                                                                       "water_frequency_days",
+                                                                       "care_instructions"};
 
 constexpr std::initializer_list<absl::string_view> kPlantFields = {
-    "plant_type_id", "plant_name", "location", "planting_date",
-    "last_watered", "is_healthy", "health_status", "notes"};
+    "plant_type_id", "plant_name", "location",      "planting_date",
+    "last_watered",  "is_healthy", "health_status", "notes"};
 
-absl::StatusOr<std::optional<absl::Time>> OptionalTime(
-    bool present, const google::protobuf::Timestamp& value, absl::string_view field) {
+absl::StatusOr<std::optional<absl::Time>> OptionalTime(bool present,
+                                                       const google::protobuf::Timestamp& value,
+                                                       absl::string_view field) {
   if (!present) return std::optional<absl::Time>();
   ASSIGN_OR_RETURN(absl::Time time, TimeFromProto(value, field));
   return std::optional<absl::Time>(time);
@@ -75,13 +78,11 @@ absl::Status CheckPlantField(const v1::Plant& value, const std::string& path) {
     return CheckOptionalText(value.has_notes(), value.notes(), "plant.notes", kMaxTextBytes);
   }
   if (path == "planting_date") {
-    return OptionalTime(value.has_planting_date(), value.planting_date(),
-                        "plant.planting_date")
+    return OptionalTime(value.has_planting_date(), value.planting_date(), "plant.planting_date")
         .status();
   }
   if (path == "last_watered") {
-    return OptionalTime(value.has_last_watered(), value.last_watered(),
-                        "plant.last_watered")
+    return OptionalTime(value.has_last_watered(), value.last_watered(), "plant.last_watered")
         .status();
   }
   return absl::OkStatus();
@@ -110,8 +111,7 @@ grpc::Status PlantServiceImpl::CreatePlantType(grpc::ServerContext* context,
     row.optimal_light = OptionalField(value.has_optimal_light(), value.optimal_light());
     row.water_frequency_days =
         OptionalField(value.has_water_frequency_days(), value.water_frequency_days());
-    row.care_instructions =
-        OptionalField(value.has_care_instructions(), value.care_instructions());
+    row.care_instructions = OptionalField(value.has_care_instructions(), value.care_instructions());
     ASSIGN_OR_RETURN(storage::PlantType created, catalog_.CreatePlantType(row));
     *response = ToProto(created);
     return absl::OkStatus();
@@ -219,8 +219,8 @@ grpc::Status PlantServiceImpl::CreatePlant(grpc::ServerContext* context,
     row.location = OptionalField(value.has_location(), value.location());
     ASSIGN_OR_RETURN(row.planting_date, OptionalTime(value.has_planting_date(),
                                                      value.planting_date(), "plant.planting_date"));
-    ASSIGN_OR_RETURN(row.last_watered, OptionalTime(value.has_last_watered(),
-                                                    value.last_watered(), "plant.last_watered"));
+    ASSIGN_OR_RETURN(row.last_watered, OptionalTime(value.has_last_watered(), value.last_watered(),
+                                                    "plant.last_watered"));
     // New plants start healthy; alerts change that.
     row.is_healthy = true;
     row.health_status = OptionalField(value.has_health_status(), value.health_status());
@@ -232,8 +232,7 @@ grpc::Status PlantServiceImpl::CreatePlant(grpc::ServerContext* context,
 }
 
 grpc::Status PlantServiceImpl::GetPlant(grpc::ServerContext* context,
-                                        const v1::GetPlantRequest* request,
-                                        v1::Plant* response) {
+                                        const v1::GetPlantRequest* request, v1::Plant* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     RETURN_IF_ERROR(CheckId(request->id(), "id"));
     ASSIGN_OR_RETURN(storage::Plant found, plants_.GetPlant(caller.user_id(), request->id()));
@@ -287,14 +286,14 @@ grpc::Status PlantServiceImpl::UpdatePlant(grpc::ServerContext* context,
       update.location = OptionalField(value.has_location(), value.location());
     }
     if (paths.count("planting_date")) {
-      ASSIGN_OR_RETURN(update.planting_date,
-                       OptionalTime(value.has_planting_date(), value.planting_date(),
-                                    "plant.planting_date"));
+      ASSIGN_OR_RETURN(
+          update.planting_date,
+          OptionalTime(value.has_planting_date(), value.planting_date(), "plant.planting_date"));
     }
     if (paths.count("last_watered")) {
-      ASSIGN_OR_RETURN(update.last_watered,
-                       OptionalTime(value.has_last_watered(), value.last_watered(),
-                                    "plant.last_watered"));
+      ASSIGN_OR_RETURN(
+          update.last_watered,
+          OptionalTime(value.has_last_watered(), value.last_watered(), "plant.last_watered"));
     }
     if (paths.count("is_healthy")) update.is_healthy = value.is_healthy();
     if (paths.count("health_status")) {
@@ -326,8 +325,8 @@ grpc::Status PlantServiceImpl::CreatePlantDeviceAssignment(
     const v1::PlantDeviceAssignment& value = request->plant_device_assignment();
     RETURN_IF_ERROR(CheckId(value.plant_id(), "plant_device_assignment.plant_id"));
     RETURN_IF_ERROR(CheckId(value.device_id(), "plant_device_assignment.device_id"));
-    RETURN_IF_ERROR(CheckOneOf(value.assignment_type(),
-                               "plant_device_assignment.assignment_type", kAssignmentTypes));
+    RETURN_IF_ERROR(CheckOneOf(value.assignment_type(), "plant_device_assignment.assignment_type",
+                               kAssignmentTypes));
     storage::PlantDeviceAssignment row;
     row.plant_id = value.plant_id();
     row.device_id = value.device_id();
@@ -392,8 +391,8 @@ grpc::Status PlantServiceImpl::UpdatePlantDeviceAssignment(
                      CheckUpdateMask(request->update_mask(), {"assignment_type", "is_active"}));
     storage::PlantDeviceAssignmentUpdate update;
     if (paths.count("assignment_type")) {
-      RETURN_IF_ERROR(CheckOneOf(value.assignment_type(),
-                                 "plant_device_assignment.assignment_type", kAssignmentTypes));
+      RETURN_IF_ERROR(CheckOneOf(value.assignment_type(), "plant_device_assignment.assignment_type",
+                                 kAssignmentTypes));
       update.assignment_type = value.assignment_type();
     }
     if (paths.count("is_active")) update.is_active = value.is_active();

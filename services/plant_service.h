@@ -28,8 +28,7 @@ class PlantServiceImpl final : public v1::PlantService::Service {
   grpc::Status CreatePlantType(grpc::ServerContext* context,
                                const v1::CreatePlantTypeRequest* request,
                                v1::PlantType* response) override;
-  grpc::Status GetPlantType(grpc::ServerContext* context,
-                            const v1::GetPlantTypeRequest* request,
+  grpc::Status GetPlantType(grpc::ServerContext* context, const v1::GetPlantTypeRequest* request,
                             v1::PlantType* response) override;
   grpc::Status ListPlantTypes(grpc::ServerContext* context,
                               const v1::ListPlantTypesRequest* request,
@@ -41,42 +40,32 @@ class PlantServiceImpl final : public v1::PlantService::Service {
                                const v1::DeletePlantTypeRequest* request,
                                google::protobuf::Empty* response) override;
 
-  grpc::Status CreatePlant(grpc::ServerContext* context,
-                           const v1::CreatePlantRequest* request,
+  grpc::Status CreatePlant(grpc::ServerContext* context, const v1::CreatePlantRequest* request,
                            v1::Plant* response) override;
-  grpc::Status GetPlant(grpc::ServerContext* context,
-                        const v1::GetPlantRequest* request,
+  grpc::Status GetPlant(grpc::ServerContext* context, const v1::GetPlantRequest* request,
                         v1::Plant* response) override;
-  grpc::Status ListPlants(grpc::ServerContext* context,
-                          const v1::ListPlantsRequest* request,
+  grpc::Status ListPlants(grpc::ServerContext* context, const v1::ListPlantsRequest* request,
                           v1::ListPlantsResponse* response) override;
-  grpc::Status UpdatePlant(grpc::ServerContext* context,
-                           const v1::UpdatePlantRequest* request,
+  grpc::Status UpdatePlant(grpc::ServerContext* context, const v1::UpdatePlantRequest* request,
                            v1::Plant* response) override;
-  grpc::Status DeletePlant(grpc::ServerContext* context,
-                           const v1::DeletePlantRequest* request,
+  grpc::Status DeletePlant(grpc::ServerContext* context, const v1::DeletePlantRequest* request,
                            google::protobuf::Empty* response) override;
 
-  grpc::Status CreatePlantDeviceAssignment(
-      grpc::ServerContext* context,
-      const v1::CreatePlantDeviceAssignmentRequest* request,
-      v1::PlantDeviceAssignment* response) override;
-  grpc::Status GetPlantDeviceAssignment(
-      grpc::ServerContext* context,
-      const v1::GetPlantDeviceAssignmentRequest* request,
-      v1::PlantDeviceAssignment* response) override;
+  grpc::Status CreatePlantDeviceAssignment(grpc::ServerContext* context,
+                                           const v1::CreatePlantDeviceAssignmentRequest* request,
+                                           v1::PlantDeviceAssignment* response) override;
+  grpc::Status GetPlantDeviceAssignment(grpc::ServerContext* context,
+                                        const v1::GetPlantDeviceAssignmentRequest* request,
+                                        v1::PlantDeviceAssignment* response) override;
   grpc::Status ListPlantDeviceAssignments(
-      grpc::ServerContext* context,
-      const v1::ListPlantDeviceAssignmentsRequest* request,
+      grpc::ServerContext* context, const v1::ListPlantDeviceAssignmentsRequest* request,
       v1::ListPlantDeviceAssignmentsResponse* response) override;
-  grpc::Status UpdatePlantDeviceAssignment(
-      grpc::ServerContext* context,
-      const v1::UpdatePlantDeviceAssignmentRequest* request,
-      v1::PlantDeviceAssignment* response) override;
-  grpc::Status DeletePlantDeviceAssignment(
-      grpc::ServerContext* context,
-      const v1::DeletePlantDeviceAssignmentRequest* request,
-      google::protobuf::Empty* response) override;
+  grpc::Status UpdatePlantDeviceAssignment(grpc::ServerContext* context,
+                                           const v1::UpdatePlantDeviceAssignmentRequest* request,
+                                           v1::PlantDeviceAssignment* response) override;
+  grpc::Status DeletePlantDeviceAssignment(grpc::ServerContext* context,
+                                           const v1::DeletePlantDeviceAssignmentRequest* request,
+                                           google::protobuf::Empty* response) override;
   grpc::Status GetPlantOverview(grpc::ServerContext* context,
                                 const v1::GetPlantOverviewRequest* request,
                                 v1::PlantOverview* response) override;

@@ -6,8 +6,7 @@ namespace plantmon::services {
 namespace {
 
 absl::Status UnknownEnum(absl::string_view field, int value) {
-  return absl::InvalidArgumentError(
-      absl::StrCat(field, " has unknown value ", value));
+  return absl::InvalidArgumentError(absl::StrCat(field, " has unknown value ", value));
 }
 
 }  // namespace
@@ -262,8 +261,8 @@ v1::AlertStatus ToProto(storage::AlertStatus status) {
   return v1::ALERT_STATUS_UNSPECIFIED;
 }
 
-absl::StatusOr<std::optional<storage::DeviceKind>> DeviceKindFromProto(
-    int value, absl::string_view field) {
+absl::StatusOr<std::optional<storage::DeviceKind>> DeviceKindFromProto(int value,
+                                                                       absl::string_view field) {
   switch (value) {
     case v1::DEVICE_KIND_UNSPECIFIED:
       return std::nullopt;
@@ -292,8 +291,8 @@ absl::StatusOr<std::optional<storage::AlertSeverity>> AlertSeverityFromProto(
   return UnknownEnum(field, value);
 }
 
-absl::StatusOr<std::optional<storage::AlertStatus>> AlertStatusFromProto(
-    int value, absl::string_view field) {
+absl::StatusOr<std::optional<storage::AlertStatus>> AlertStatusFromProto(int value,
+                                                                         absl::string_view field) {
   switch (value) {
     case v1::ALERT_STATUS_UNSPECIFIED:
       return std::nullopt;

@@ -40,12 +40,12 @@ v1::AlertStatus ToProto(storage::AlertStatus status);
 
 // Enum values from requests: an unknown number is INVALID_ARGUMENT naming
 // `field`; UNSPECIFIED yields nullopt (the caller decides what it means).
-absl::StatusOr<std::optional<storage::DeviceKind>> DeviceKindFromProto(
-    int value, absl::string_view field);
+absl::StatusOr<std::optional<storage::DeviceKind>> DeviceKindFromProto(int value,
+                                                                       absl::string_view field);
 absl::StatusOr<std::optional<storage::AlertSeverity>> AlertSeverityFromProto(
     int value, absl::string_view field);
-absl::StatusOr<std::optional<storage::AlertStatus>> AlertStatusFromProto(
-    int value, absl::string_view field);
+absl::StatusOr<std::optional<storage::AlertStatus>> AlertStatusFromProto(int value,
+                                                                         absl::string_view field);
 
 // A proto3 optional field as std::optional.
 template <typename T>

@@ -1,12 +1,12 @@
 #include "services/server.h"
 
-#include <cstdio>
-#include <fstream>
-#include <sstream>
-
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
 
 #include "absl/memory/memory.h"
 #include "absl/strings/str_cat.h"
@@ -21,9 +21,9 @@
 #include "storage/alert_listener.h"
 #include "storage/alert_repository.h"
 #include "storage/api_key_repository.h"
-#include "storage/ingest_repository.h"
 #include "storage/catalog_repository.h"
 #include "storage/device_repository.h"
+#include "storage/ingest_repository.h"
 #include "storage/migration_runner.h"
 #include "storage/plant_repository.h"
 #include "storage/telemetry_repository.h"
@@ -69,14 +69,11 @@ struct ServiceBundle {
   TelemetryServiceImpl telemetry_service;
 
   std::vector<grpc::Service*> All() {
-    return {&user_service, &device_service, &plant_service, &alert_service,
-            &telemetry_service};
+    return {&user_service, &device_service, &plant_service, &alert_service, &telemetry_service};
   }
   static std::vector<std::string> Names() {
-    return {v1::UserService::service_full_name(),
-            v1::DeviceService::service_full_name(),
-            v1::PlantService::service_full_name(),
-            v1::AlertService::service_full_name(),
+    return {v1::UserService::service_full_name(), v1::DeviceService::service_full_name(),
+            v1::PlantService::service_full_name(), v1::AlertService::service_full_name(),
             v1::TelemetryService::service_full_name()};
   }
 };
@@ -94,8 +91,7 @@ absl::StatusOr<std::string> ReadPem(const std::string& path, absl::string_view w
 }
 
 // Insecure unless a certificate and key are configured.
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
-    const ServerOptions& options) {
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const ServerOptions& options) {
   if (options.tls_cert_file.empty() && options.tls_key_file.empty()) {
     if (!options.tls_client_ca_file.empty()) {
       return absl::InvalidArgumentError("a TLS client CA needs a server certificate and key");
@@ -125,8 +121,7 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
 
 }  // namespace
 
-PlantmonServer::PlantmonServer(const ServerOptions& options)
-    : options_(options) {}
+PlantmonServer::PlantmonServer(const ServerOptions& options) : options_(options) {}
 
 PlantmonServer::~PlantmonServer() { Shutdown(absl::ZeroDuration()); }
 
@@ -147,11 +142,10 @@ absl::StatusOr<std::unique_ptr<PlantmonServer>> PlantmonServer::Start(
                  storage::DatabaseUrl(options.database).c_str());
   }
 
-  absl::StatusOr<auth::PasswordHasher> hasher =
-      auth::PasswordHasher::Create(options.bcrypt_cost);
+  absl::StatusOr<auth::PasswordHasher> hasher = auth::PasswordHasher::Create(options.bcrypt_cost);
   if (!hasher.ok()) return hasher.status();
-  server->services_ = std::make_unique<ServiceBundle>(*server->pool_, options.database,
-                                                      *hasher, options.token_lifetime);
+  server->services_ = std::make_unique<ServiceBundle>(*server->pool_, options.database, *hasher,
+                                                      options.token_lifetime);
   server->health_ = std::make_unique<HealthService>(ServiceBundle::Names());
 
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = Credentials(options);
@@ -166,8 +160,7 @@ absl::StatusOr<std::unique_ptr<PlantmonServer>> PlantmonServer::Start(
   }
   // In order: the status fix-up runs first, so the access log shows the
   // code the client receives.
-  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
-      interceptors;
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<MalformedRequestInterceptorFactory>());
   if (options.access_log) {
     interceptors.push_back(std::make_unique<AccessLogInterceptorFactory>());
@@ -175,8 +168,7 @@ absl::StatusOr<std::unique_ptr<PlantmonServer>> PlantmonServer::Start(
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", options.listen_address));
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen_address));
   }
   server->CheckDatabaseOnce();
   // WatchAlerts streams opened right after start should not miss changes
@@ -198,8 +190,7 @@ absl::Status PlantmonServer::PrepareSchema() {
     status = applied.status();
     if (applied.ok()) {
       for (const storage::Migration& migration : *applied) {
-        std::fprintf(stderr, "plantmon: applied migration %s\n",
-                     migration.name.c_str());
+        std::fprintf(stderr, "plantmon: applied migration %s\n", migration.name.c_str());
       }
     }
   } else {
@@ -223,8 +214,7 @@ void PlantmonServer::MonitorDatabase() {
   constexpr absl::Duration kBatchKeyRetention = absl::Hours(24 * 7);
   constexpr absl::Duration kPurgeEvery = absl::Hours(1);
   absl::Time next_purge = absl::Now();
-  while (!stop_monitor_.WaitForNotificationWithTimeout(
-      options_.health_check_interval)) {
+  while (!stop_monitor_.WaitForNotificationWithTimeout(options_.health_check_interval)) {
     CheckDatabaseOnce();
     if (absl::Now() >= next_purge) {
       absl::StatusOr<int64_t> purged = services_->ingest.PurgeBatchKeys(kBatchKeyRetention);
@@ -240,8 +230,7 @@ void PlantmonServer::Shutdown(absl::Duration grace) {
   if (!stop_monitor_.HasBeenNotified()) stop_monitor_.Notify();
   if (monitor_.joinable()) monitor_.join();
   if (server_ != nullptr) {
-    server_->Shutdown(std::chrono::system_clock::now() +
-                      absl::ToChronoMilliseconds(grace));
+    server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));
   }
 }
 

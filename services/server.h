@@ -1,13 +1,13 @@
 #ifndef PLANTMON_SERVICES_SERVER_H_
 #define PLANTMON_SERVICES_SERVER_H_
 
+#include <grpcpp/server.h>
+
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <grpcpp/server.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -51,8 +51,7 @@ class PlantmonServer {
  public:
   // Fails with FAILED_PRECONDITION when the database is reachable but its
   // schema is not current (and `migrate` is off), or was changed by hand.
-  static absl::StatusOr<std::unique_ptr<PlantmonServer>> Start(
-      const ServerOptions& options);
+  static absl::StatusOr<std::unique_ptr<PlantmonServer>> Start(const ServerOptions& options);
 
   ~PlantmonServer();
 

@@ -28,8 +28,7 @@ int Run(int argc, char** argv) {
       return 2;
     }
   }
-  absl::StatusOr<plantmon::storage::EnvLookup> env =
-      plantmon::storage::EnvWithDotEnv(".env");
+  absl::StatusOr<plantmon::storage::EnvLookup> env = plantmon::storage::EnvWithDotEnv(".env");
   if (!env.ok()) {
     std::fprintf(stderr, "plantmon: %s\n", env.status().ToString().c_str());
     return 1;
@@ -79,19 +78,16 @@ int Run(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<plantmon::services::PlantmonServer>> server =
       plantmon::services::PlantmonServer::Start(options);
   if (!server.ok()) {
-    std::fprintf(stderr, "plantmon: cannot start: %s\n",
-                 server.status().ToString().c_str());
+    std::fprintf(stderr, "plantmon: cannot start: %s\n", server.status().ToString().c_str());
     return 1;
   }
-  std::fprintf(stderr, "plantmon: serving on port %d (database %s)\n",
-               (*server)->port(),
+  std::fprintf(stderr, "plantmon: serving on port %d (database %s)\n", (*server)->port(),
                plantmon::storage::DatabaseUrl(options.database).c_str());
   std::fflush(stderr);
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
-  std::fprintf(stderr, "plantmon: %s received, shutting down\n",
-               strsignal(signal_number));
+  std::fprintf(stderr, "plantmon: %s received, shutting down\n", strsignal(signal_number));
   (*server)->Shutdown();
   (*server)->Wait();
   std::fprintf(stderr, "plantmon: stopped\n");

@@ -12,9 +12,9 @@
 #define PLANTMON_STATUS_CONCAT_INNER(a, b) a##b
 #define PLANTMON_STATUS_CONCAT(a, b) PLANTMON_STATUS_CONCAT_INNER(a, b)
 
-#define RETURN_IF_ERROR(expr)                         \
-  do {                                                \
-    const absl::Status plantmon_status_ = (expr);     \
+#define RETURN_IF_ERROR(expr)                            \
+  do {                                                   \
+    const absl::Status plantmon_status_ = (expr);        \
     if (!plantmon_status_.ok()) return plantmon_status_; \
   } while (0)
 

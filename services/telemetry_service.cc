@@ -41,8 +41,8 @@ absl::Status CheckReading(const storage::IncomingReading& reading, absl::Time no
   return absl::OkStatus();
 }
 
-absl::StatusOr<storage::IncomingReading> FromIncoming(const v1::IncomingReading& in,
-                                                      int64_t index, absl::Time now) {
+absl::StatusOr<storage::IncomingReading> FromIncoming(const v1::IncomingReading& in, int64_t index,
+                                                      absl::Time now) {
   storage::IncomingReading reading;
   reading.index = index;
   if (in.device_case() == v1::IncomingReading::kDeviceId) reading.device_id = in.device_id();
@@ -114,10 +114,10 @@ absl::Status CheckStreamEnded(grpc::ServerReader<v1::UploadReadingsRequest>& str
                               int64_t messages_read) {
   v1::UploadReadingsRequest next;
   if (!stream.Read(&next)) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(
-      "message ", messages_read + 1,
-      " of the stream is not a valid message (for example, a string field that is not "
-      "UTF-8); the messages before it were processed, the rest were not"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("message ", messages_read + 1,
+                   " of the stream is not a valid message (for example, a string field that is not "
+                   "UTF-8); the messages before it were processed, the rest were not"));
 }
 
 }  // namespace
@@ -191,10 +191,9 @@ grpc::Status TelemetryServiceImpl::StreamReadings(
       std::vector<storage::IncomingReading> valid;
       std::vector<storage::RejectedReading> rejected;
       SplitBatch(request.readings(), 0, valid, rejected);
-      ASSIGN_OR_RETURN(
-          storage::IngestResult result,
-          ingest_.Ingest(caller.user_id(), valid, std::move(rejected), key,
-                         [context] { return context->IsCancelled(); }));
+      ASSIGN_OR_RETURN(storage::IngestResult result,
+                       ingest_.Ingest(caller.user_id(), valid, std::move(rejected), key,
+                                      [context] { return context->IsCancelled(); }));
       // Acknowledged only now: the batch is committed.
       v1::StreamReadingsResponse ack;
       ack.set_sequence(request.sequence());
@@ -212,126 +211,130 @@ grpc::Status TelemetryServiceImpl::StreamReadings(
 grpc::Status TelemetryServiceImpl::ListSensorData(grpc::ServerContext* context,
                                                   const v1::ListSensorDataRequest* request,
                                                   v1::ListSensorDataResponse* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
-    RETURN_IF_ERROR(CheckId(request->device_id(), "device_id"));
-    ASSIGN_OR_RETURN(TimeRange range, RequiredTimeRange(*request));
-    const absl::Time start = range.start;
-    const absl::Time end = range.end;
-    if (request->has_min_quality()) {
-      RETURN_IF_ERROR(CheckRange(request->min_quality(), "min_quality", 0, 100));
-    }
-    QueryFingerprint query("ListSensorData");
-    query.Add("device_id", request->device_id())
-        .Add("start", absl::ToUnixMicros(start))
-        .Add("end", absl::ToUnixMicros(end))
-        .Add("newest_first", int64_t{request->newest_first()})
-        .Add("exclude_anomalies", int64_t{request->exclude_anomalies()})
-        .AddOptional("min_quality", request->has_min_quality(),
-                     int64_t{request->min_quality()});
-    ASSIGN_OR_RETURN(PageCursor cursor, ParsePage(request->page_size(), request->page_token(),
-                                                  query, 2, kReadingPageLimits));
-    storage::ReadingQuery reading_query;
-    reading_query.device_id = request->device_id();
-    reading_query.start_time = start;
-    reading_query.end_time = end;
-    if (!cursor.position.empty()) {
-      reading_query.after = storage::ReadingCursor{absl::FromUnixMicros(cursor.position[0]),
-                                                   cursor.position[1]};
-    }
-    reading_query.limit = cursor.page_size + 1;
-    reading_query.newest_first = request->newest_first();
-    reading_query.min_quality = OptionalField(request->has_min_quality(), request->min_quality());
-    reading_query.exclude_anomalies = request->exclude_anomalies();
-    ASSIGN_OR_RETURN(std::vector<storage::SensorReading> readings,
-                     telemetry_.List(caller.user_id(), reading_query));
-    response->set_next_page_token(
-        FinishPage(readings, cursor, query, [](const storage::SensorReading& reading) {
-          return std::vector<int64_t>{absl::ToUnixMicros(reading.timestamp), reading.id};
-        }));
-    response->mutable_sensor_data()->Reserve(static_cast<int>(readings.size()));
-    for (const storage::SensorReading& reading : readings) {
-      ToProto(reading, response->add_sensor_data());
-    }
-    return absl::OkStatus();
-  });
+  return HandleAuthenticated(
+      authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
+        RETURN_IF_ERROR(CheckId(request->device_id(), "device_id"));
+        ASSIGN_OR_RETURN(TimeRange range, RequiredTimeRange(*request));
+        const absl::Time start = range.start;
+        const absl::Time end = range.end;
+        if (request->has_min_quality()) {
+          RETURN_IF_ERROR(CheckRange(request->min_quality(), "min_quality", 0, 100));
+        }
+        QueryFingerprint query("ListSensorData");
+        query.Add("device_id", request->device_id())
+            .Add("start", absl::ToUnixMicros(start))
+            .Add("end", absl::ToUnixMicros(end))
+            .Add("newest_first", int64_t{request->newest_first()})
+            .Add("exclude_anomalies", int64_t{request->exclude_anomalies()})
+            .AddOptional("min_quality", request->has_min_quality(),
+                         int64_t{request->min_quality()});
+        ASSIGN_OR_RETURN(PageCursor cursor, ParsePage(request->page_size(), request->page_token(),
+                                                      query, 2, kReadingPageLimits));
+        storage::ReadingQuery reading_query;
+        reading_query.device_id = request->device_id();
+        reading_query.start_time = start;
+        reading_query.end_time = end;
+        if (!cursor.position.empty()) {
+          reading_query.after =
+              storage::ReadingCursor{absl::FromUnixMicros(cursor.position[0]), cursor.position[1]};
+        }
+        reading_query.limit = cursor.page_size + 1;
+        reading_query.newest_first = request->newest_first();
+        reading_query.min_quality =
+            OptionalField(request->has_min_quality(), request->min_quality());
+        reading_query.exclude_anomalies = request->exclude_anomalies();
+        ASSIGN_OR_RETURN(std::vector<storage::SensorReading> readings,
+                         telemetry_.List(caller.user_id(), reading_query));
+        response->set_next_page_token(
+            FinishPage(readings, cursor, query, [](const storage::SensorReading& reading) {
+              return std::vector<int64_t>{absl::ToUnixMicros(reading.timestamp), reading.id};
+            }));
+        response->mutable_sensor_data()->Reserve(static_cast<int>(readings.size()));
+        for (const storage::SensorReading& reading : readings) {
+          ToProto(reading, response->add_sensor_data());
+        }
+        return absl::OkStatus();
+      });
 }
 
 grpc::Status TelemetryServiceImpl::GetLatestReadings(grpc::ServerContext* context,
                                                      const v1::GetLatestReadingsRequest* request,
                                                      v1::GetLatestReadingsResponse* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
-    if (request->has_plant_id() == !request->device_ids().empty()) {
-      return absl::InvalidArgumentError("give either device_ids or plant_id");
-    }
-    std::vector<int64_t> devices;
-    if (request->has_plant_id()) {
-      RETURN_IF_ERROR(CheckId(request->plant_id(), "plant_id"));
-      ASSIGN_OR_RETURN(devices,
-                       telemetry_.ActiveDevicesOfPlant(caller.user_id(), request->plant_id()));
-    } else {
-      if (static_cast<size_t>(request->device_ids_size()) > kMaxLatestDevices) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("device_ids may name at most ", kMaxLatestDevices, " devices"));
-      }
-      for (int64_t id : request->device_ids()) {
-        RETURN_IF_ERROR(CheckId(id, "device_ids"));
-        devices.push_back(id);
-      }
-    }
-    if (devices.empty()) return absl::OkStatus();
-    ASSIGN_OR_RETURN(std::vector<storage::SensorReading> readings,
-                     telemetry_.Latest(caller.user_id(), devices));
-    for (const storage::SensorReading& reading : readings) {
-      *response->add_readings() = ToProto(reading);
-    }
-    return absl::OkStatus();
-  });
+  return HandleAuthenticated(
+      authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
+        if (request->has_plant_id() == !request->device_ids().empty()) {
+          return absl::InvalidArgumentError("give either device_ids or plant_id");
+        }
+        std::vector<int64_t> devices;
+        if (request->has_plant_id()) {
+          RETURN_IF_ERROR(CheckId(request->plant_id(), "plant_id"));
+          ASSIGN_OR_RETURN(devices,
+                           telemetry_.ActiveDevicesOfPlant(caller.user_id(), request->plant_id()));
+        } else {
+          if (static_cast<size_t>(request->device_ids_size()) > kMaxLatestDevices) {
+            return absl::InvalidArgumentError(
+                absl::StrCat("device_ids may name at most ", kMaxLatestDevices, " devices"));
+          }
+          for (int64_t id : request->device_ids()) {
+            RETURN_IF_ERROR(CheckId(id, "device_ids"));
+            devices.push_back(id);
+          }
+        }
+        if (devices.empty()) return absl::OkStatus();
+        ASSIGN_OR_RETURN(std::vector<storage::SensorReading> readings,
+                         telemetry_.Latest(caller.user_id(), devices));
+        for (const storage::SensorReading& reading : readings) {
+          *response->add_readings() = ToProto(reading);
+        }
+        return absl::OkStatus();
+      });
 }
 
 grpc::Status TelemetryServiceImpl::AggregateSensorData(
     grpc::ServerContext* context, const v1::AggregateSensorDataRequest* request,
     v1::AggregateSensorDataResponse* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
-    RETURN_IF_ERROR(CheckId(request->device_id(), "device_id"));
-    ASSIGN_OR_RETURN(TimeRange range, RequiredTimeRange(*request));
-    const absl::Time start = range.start;
-    const absl::Time end = range.end;
-    const absl::Duration width = absl::Seconds(request->bucket_width().seconds()) +
-                                 absl::Nanoseconds(request->bucket_width().nanos());
-    if (width < absl::Minutes(1) || width > absl::Hours(24)) {
-      return absl::InvalidArgumentError("bucket_width must be from one minute to one day");
-    }
-    const int64_t buckets = absl::Ceil(end - start, width) / width;
-    if (buckets > kMaxBuckets) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the range would make ", buckets, " buckets; the cap is ", kMaxBuckets,
-          ": widen bucket_width or narrow the range"));
-    }
-    if (request->has_min_quality()) {
-      RETURN_IF_ERROR(CheckRange(request->min_quality(), "min_quality", 0, 100));
-    }
-    storage::AggregateQuery query;
-    query.device_id = request->device_id();
-    query.start_time = start;
-    query.end_time = end;
-    query.bucket_width = width;
-    query.min_quality = OptionalField(request->has_min_quality(), request->min_quality());
-    query.exclude_anomalies = request->exclude_anomalies();
-    ASSIGN_OR_RETURN(std::vector<storage::ReadingBucket> rows,
-                     telemetry_.Aggregate(caller.user_id(), query));
-    for (const storage::ReadingBucket& row : rows) {
-      v1::SensorDataBucket* bucket = response->add_buckets();
-      SetTimestamp(row.start_time, bucket->mutable_start_time());
-      SetTimestamp(std::min(row.start_time + width, end), bucket->mutable_end_time());
-      bucket->set_count(row.count);
-      bucket->set_min_value(row.min_value);
-      bucket->set_max_value(row.max_value);
-      bucket->set_avg_value(row.avg_value);
-      bucket->set_first_value(row.first_value);
-      bucket->set_last_value(row.last_value);
-    }
-    return absl::OkStatus();
-  });
+  return HandleAuthenticated(
+      authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
+        RETURN_IF_ERROR(CheckId(request->device_id(), "device_id"));
+        ASSIGN_OR_RETURN(TimeRange range, RequiredTimeRange(*request));
+        const absl::Time start = range.start;
+        const absl::Time end = range.end;
+        const absl::Duration width = absl::Seconds(request->bucket_width().seconds()) +
+                                     absl::Nanoseconds(request->bucket_width().nanos());
+        if (width < absl::Minutes(1) || width > absl::Hours(24)) {
+          return absl::InvalidArgumentError("bucket_width must be from one minute to one day");
+        }
+        const int64_t buckets = absl::Ceil(end - start, width) / width;
+        if (buckets > kMaxBuckets) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("the range would make ", buckets, " buckets; the cap is ", kMaxBuckets,
+                           ": widen bucket_width or narrow the range"));
+        }
+        if (request->has_min_quality()) {
+          RETURN_IF_ERROR(CheckRange(request->min_quality(), "min_quality", 0, 100));
+        }
+        storage::AggregateQuery query;
+        query.device_id = request->device_id();
+        query.start_time = start;
+        query.end_time = end;
+        query.bucket_width = width;
+        query.min_quality = OptionalField(request->has_min_quality(), request->min_quality());
+        query.exclude_anomalies = request->exclude_anomalies();
+        ASSIGN_OR_RETURN(std::vector<storage::ReadingBucket> rows,
+                         telemetry_.Aggregate(caller.user_id(), query));
+        for (const storage::ReadingBucket& row : rows) {
+          v1::SensorDataBucket* bucket = response->add_buckets();
+          SetTimestamp(row.start_time, bucket->mutable_start_time());
+          SetTimestamp(std::min(row.start_time + width, end), bucket->mutable_end_time());
+          bucket->set_count(row.count);
+          bucket->set_min_value(row.min_value);
+          bucket->set_max_value(row.max_value);
+          bucket->set_avg_value(row.avg_value);
+          bucket->set_first_value(row.first_value);
+          bucket->set_last_value(row.last_value);
+        }
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace plantmon::services

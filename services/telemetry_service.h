@@ -12,21 +12,18 @@ namespace plantmon::services {
 // streams) and the time-series queries of the caller's devices.
 class TelemetryServiceImpl final : public v1::TelemetryService::Service {
  public:
-  TelemetryServiceImpl(storage::TelemetryRepository& telemetry,
-                       storage::IngestRepository& ingest,
+  TelemetryServiceImpl(storage::TelemetryRepository& telemetry, storage::IngestRepository& ingest,
                        auth::Authenticator& authenticator)
       : telemetry_(telemetry), ingest_(ingest), authenticator_(authenticator) {}
 
-  grpc::Status RecordReading(grpc::ServerContext* context,
-                             const v1::RecordReadingRequest* request,
+  grpc::Status RecordReading(grpc::ServerContext* context, const v1::RecordReadingRequest* request,
                              v1::SensorData* response) override;
   grpc::Status UploadReadings(grpc::ServerContext* context,
                               grpc::ServerReader<v1::UploadReadingsRequest>* reader,
                               v1::UploadReadingsResponse* response) override;
-  grpc::Status StreamReadings(
-      grpc::ServerContext* context,
-      grpc::ServerReaderWriter<v1::StreamReadingsResponse, v1::StreamReadingsRequest>* stream)
-      override;
+  grpc::Status StreamReadings(grpc::ServerContext* context,
+                              grpc::ServerReaderWriter<v1::StreamReadingsResponse,
+                                                       v1::StreamReadingsRequest>* stream) override;
   grpc::Status ListSensorData(grpc::ServerContext* context,
                               const v1::ListSensorDataRequest* request,
                               v1::ListSensorDataResponse* response) override;

@@ -2,11 +2,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/handler.h"
-#include "storage/sha256.h"
 #include "services/pagination.h"
 #include "services/proto_mapping.h"
 #include "services/status_macros.h"
 #include "services/validation.h"
+#include "storage/sha256.h"
 
 namespace plantmon::services {
 namespace {
@@ -15,20 +15,17 @@ absl::Status CheckUsername(const std::string& username) {
   RETURN_IF_ERROR(CheckText(username, "user.username", 100, true));
   // '@' tells emails from usernames at login.
   if (username.find_first_of("@ \t\r\n") != std::string::npos) {
-    return absl::InvalidArgumentError(
-        "user.username must not contain '@' or spaces");
+    return absl::InvalidArgumentError("user.username must not contain '@' or spaces");
   }
   return absl::OkStatus();
 }
 
 absl::Status CheckProfileFields(const v1::User& user) {
-  RETURN_IF_ERROR(CheckOptionalText(user.has_first_name(), user.first_name(),
-                                    "user.first_name", 100));
-  RETURN_IF_ERROR(CheckOptionalText(user.has_last_name(), user.last_name(),
-                                    "user.last_name", 100));
-  RETURN_IF_ERROR(CheckOptionalText(user.has_phone_number(),
-                                    user.phone_number(), "user.phone_number",
-                                    20));
+  RETURN_IF_ERROR(
+      CheckOptionalText(user.has_first_name(), user.first_name(), "user.first_name", 100));
+  RETURN_IF_ERROR(CheckOptionalText(user.has_last_name(), user.last_name(), "user.last_name", 100));
+  RETURN_IF_ERROR(
+      CheckOptionalText(user.has_phone_number(), user.phone_number(), "user.phone_number", 20));
   return absl::OkStatus();
 }
 
@@ -51,8 +48,7 @@ UserServiceImpl::UserServiceImpl(storage::UserRepository& users,
 }
 
 grpc::Status UserServiceImpl::CreateUser(grpc::ServerContext* context,
-                                         const v1::CreateUserRequest* request,
-                                         v1::User* response) {
+                                         const v1::CreateUserRequest* request, v1::User* response) {
   return HandlePublic(context, [&]() -> absl::Status {
     const v1::User& user = request->user();
     RETURN_IF_ERROR(CheckEmail(user.email(), "user.email"));
@@ -66,8 +62,7 @@ grpc::Status UserServiceImpl::CreateUser(grpc::ServerContext* context,
     row.password_hash = std::move(hash);
     row.first_name = OptionalField(user.has_first_name(), user.first_name());
     row.last_name = OptionalField(user.has_last_name(), user.last_name());
-    row.phone_number =
-        OptionalField(user.has_phone_number(), user.phone_number());
+    row.phone_number = OptionalField(user.has_phone_number(), user.phone_number());
     ASSIGN_OR_RETURN(storage::User created, users_.Create(row));
     *response = ToProto(created);
     return absl::OkStatus();
@@ -75,98 +70,96 @@ grpc::Status UserServiceImpl::CreateUser(grpc::ServerContext* context,
 }
 
 grpc::Status UserServiceImpl::GetUser(grpc::ServerContext* context,
-                                      const v1::GetUserRequest* request,
-                                      v1::User* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
-    RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    RETURN_IF_ERROR(CheckCanSee(caller, request->id()));
-    ASSIGN_OR_RETURN(storage::User user, users_.Get(request->id()));
-    *response = ToProto(user);
-    return absl::OkStatus();
-  });
+                                      const v1::GetUserRequest* request, v1::User* response) {
+  return HandleAuthenticated(authenticator_, context,
+                             [&](const auth::Caller& caller) -> absl::Status {
+                               RETURN_IF_ERROR(CheckId(request->id(), "id"));
+                               RETURN_IF_ERROR(CheckCanSee(caller, request->id()));
+                               ASSIGN_OR_RETURN(storage::User user, users_.Get(request->id()));
+                               *response = ToProto(user);
+                               return absl::OkStatus();
+                             });
 }
 
 grpc::Status UserServiceImpl::ListUsers(grpc::ServerContext* context,
                                         const v1::ListUsersRequest* request,
                                         v1::ListUsersResponse* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
-    QueryFingerprint query("ListUsers");
-    query.AddOptional("is_active", request->has_is_active(),
-                      int64_t{request->is_active()});
-    RETURN_IF_ERROR(RequireAdmin(caller));
-    storage::UserFilter filter;
-    if (request->has_is_active()) filter.is_active = request->is_active();
-    return PageById(
-        query, request->page_size(), request->page_token(),
-        [&](const storage::PageRequest& page) { return users_.List(filter, page); },
-        [&](const storage::User& user) { *response->add_users() = ToProto(user); },
-        response->mutable_next_page_token());
-  });
+  return HandleAuthenticated(
+      authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
+        QueryFingerprint query("ListUsers");
+        query.AddOptional("is_active", request->has_is_active(), int64_t{request->is_active()});
+        RETURN_IF_ERROR(RequireAdmin(caller));
+        storage::UserFilter filter;
+        if (request->has_is_active()) filter.is_active = request->is_active();
+        return PageById(
+            query, request->page_size(), request->page_token(),
+            [&](const storage::PageRequest& page) { return users_.List(filter, page); },
+            [&](const storage::User& user) { *response->add_users() = ToProto(user); },
+            response->mutable_next_page_token());
+      });
 }
 
 grpc::Status UserServiceImpl::UpdateUser(grpc::ServerContext* context,
-                                         const v1::UpdateUserRequest* request,
-                                         v1::User* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
-    const v1::User& user = request->user();
-    RETURN_IF_ERROR(CheckId(user.id(), "user.id"));
-    ASSIGN_OR_RETURN(std::set<std::string> paths,
-                     CheckUpdateMask(request->update_mask(),
-                                     {"email", "username", "first_name", "last_name",
-                                      "phone_number", "is_active", "is_verified"}));
-    storage::UserUpdate update;
-    if (paths.count("email")) {
-      RETURN_IF_ERROR(CheckEmail(user.email(), "user.email"));
-      update.email = user.email();
-    }
-    if (paths.count("username")) {
-      RETURN_IF_ERROR(CheckUsername(user.username()));
-      update.username = user.username();
-    }
-    RETURN_IF_ERROR(CheckProfileFields(user));
-    if (paths.count("first_name")) {
-      update.first_name = OptionalField(user.has_first_name(), user.first_name());
-    }
-    if (paths.count("last_name")) {
-      update.last_name = OptionalField(user.has_last_name(), user.last_name());
-    }
-    if (paths.count("phone_number")) {
-      update.phone_number =
-          OptionalField(user.has_phone_number(), user.phone_number());
-    }
-    if (paths.count("is_active")) update.is_active = user.is_active();
-    if (paths.count("is_verified")) update.is_verified = user.is_verified();
-    RETURN_IF_ERROR(CheckCanSee(caller, user.id()));
-    if ((update.is_active || update.is_verified) && !caller.is_admin()) {
-      return absl::PermissionDeniedError(
-          "only administrators can change is_active or is_verified");
-    }
-    ASSIGN_OR_RETURN(storage::User updated, users_.Update(user.id(), update));
-    *response = ToProto(updated);
-    return absl::OkStatus();
-  });
+                                         const v1::UpdateUserRequest* request, v1::User* response) {
+  return HandleAuthenticated(
+      authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
+        const v1::User& user = request->user();
+        RETURN_IF_ERROR(CheckId(user.id(), "user.id"));
+        ASSIGN_OR_RETURN(
+            std::set<std::string> paths,
+            CheckUpdateMask(request->update_mask(), {"email", "username", "first_name", "last_name",
+                                                     "phone_number", "is_active", "is_verified"}));
+        storage::UserUpdate update;
+        if (paths.count("email")) {
+          RETURN_IF_ERROR(CheckEmail(user.email(), "user.email"));
+          update.email = user.email();
+        }
+        if (paths.count("username")) {
+          RETURN_IF_ERROR(CheckUsername(user.username()));
+          update.username = user.username();
+        }
+        RETURN_IF_ERROR(CheckProfileFields(user));
+        if (paths.count("first_name")) {
+          update.first_name = OptionalField(user.has_first_name(), user.first_name());
+        }
+        if (paths.count("last_name")) {
+          update.last_name = OptionalField(user.has_last_name(), user.last_name());
+        }
+        if (paths.count("phone_number")) {
+          update.phone_number = OptionalField(user.has_phone_number(), user.phone_number());
+        }
+        if (paths.count("is_active")) update.is_active = user.is_active();
+        if (paths.count("is_verified")) update.is_verified = user.is_verified();
+        RETURN_IF_ERROR(CheckCanSee(caller, user.id()));
+        if ((update.is_active || update.is_verified) && !caller.is_admin()) {
+          return absl::PermissionDeniedError(
+              "only administrators can change is_active or is_verified");
+        }
+        ASSIGN_OR_RETURN(storage::User updated, users_.Update(user.id(), update));
+        *response = ToProto(updated);
+        return absl::OkStatus();
+      });
 }
 
 grpc::Status UserServiceImpl::DeleteUser(grpc::ServerContext* context,
                                          const v1::DeleteUserRequest* request,
                                          google::protobuf::Empty* /*response*/) {
-  return HandleAuthenticated(authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
-    RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    RETURN_IF_ERROR(CheckCanSee(caller, request->id()));
-    return users_.Delete(request->id());
-  });
+  return HandleAuthenticated(authenticator_, context,
+                             [&](const auth::Caller& caller) -> absl::Status {
+                               RETURN_IF_ERROR(CheckId(request->id(), "id"));
+                               RETURN_IF_ERROR(CheckCanSee(caller, request->id()));
+                               return users_.Delete(request->id());
+                             });
 }
 
-grpc::Status UserServiceImpl::Login(grpc::ServerContext* context,
-                                    const v1::LoginRequest* request,
+grpc::Status UserServiceImpl::Login(grpc::ServerContext* context, const v1::LoginRequest* request,
                                     v1::LoginResponse* response) {
   return HandlePublic(context, [&]() -> absl::Status {
     RETURN_IF_ERROR(CheckText(request->login(), "login", 255, true));
-    RETURN_IF_ERROR(CheckText(request->password(), "password",
-                              auth::PasswordHasher::kMaximumLength, true));
+    RETURN_IF_ERROR(
+        CheckText(request->password(), "password", auth::PasswordHasher::kMaximumLength, true));
     RETURN_IF_ERROR(throttle_.Check(request->login(), absl::Now()));
-    const absl::Status rejected =
-        absl::UnauthenticatedError("invalid login or password");
+    const absl::Status rejected = absl::UnauthenticatedError("invalid login or password");
     absl::StatusOr<storage::User> user = users_.FindByLogin(request->login());
     if (!user.ok()) {
       if (user.status().code() != absl::StatusCode::kNotFound) return user.status();
@@ -199,26 +192,26 @@ grpc::Status UserServiceImpl::Logout(grpc::ServerContext* context,
   });
 }
 
-grpc::Status UserServiceImpl::ChangePassword(
-    grpc::ServerContext* context, const v1::ChangePasswordRequest* request,
-    google::protobuf::Empty* /*response*/) {
-  return HandleAuthenticated(authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
-    RETURN_IF_ERROR(CheckText(request->current_password(), "current_password",
-                              auth::PasswordHasher::kMaximumLength, true));
-    RETURN_IF_ERROR(auth::PasswordHasher::ValidatePassword(request->new_password()));
-    if (!auth::PasswordHasher::Verify(request->current_password(),
-                                      caller.user.password_hash)) {
-      return absl::PermissionDeniedError("current_password is not correct");
-    }
-    ASSIGN_OR_RETURN(std::string hash, hasher_.Hash(request->new_password()));
-    RETURN_IF_ERROR(users_.SetPasswordHash(caller.user_id(), hash).status());
-    return users_.RevokeOtherSessions(caller.user_id(), caller.session_id);
-  });
+grpc::Status UserServiceImpl::ChangePassword(grpc::ServerContext* context,
+                                             const v1::ChangePasswordRequest* request,
+                                             google::protobuf::Empty* /*response*/) {
+  return HandleAuthenticated(
+      authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
+        RETURN_IF_ERROR(CheckText(request->current_password(), "current_password",
+                                  auth::PasswordHasher::kMaximumLength, true));
+        RETURN_IF_ERROR(auth::PasswordHasher::ValidatePassword(request->new_password()));
+        if (!auth::PasswordHasher::Verify(request->current_password(), caller.user.password_hash)) {
+          return absl::PermissionDeniedError("current_password is not correct");
+        }
+        ASSIGN_OR_RETURN(std::string hash, hasher_.Hash(request->new_password()));
+        RETURN_IF_ERROR(users_.SetPasswordHash(caller.user_id(), hash).status());
+        return users_.RevokeOtherSessions(caller.user_id(), caller.session_id);
+      });
 }
 
-grpc::Status UserServiceImpl::GetCurrentUser(
-    grpc::ServerContext* context, const v1::GetCurrentUserRequest* /*request*/,
-    v1::User* response) {
+grpc::Status UserServiceImpl::GetCurrentUser(grpc::ServerContext* context,
+                                             const v1::GetCurrentUserRequest* /*request*/,
+                                             v1::User* response) {
   return HandleAuthenticated(authenticator_, context, [&](const auth::Caller& caller) {
     *response = ToProto(caller.user);
     return absl::OkStatus();
@@ -249,18 +242,19 @@ constexpr size_t kApiKeyPrefixLength = 12;
 grpc::Status UserServiceImpl::CreateApiKey(grpc::ServerContext* context,
                                            const v1::CreateApiKeyRequest* request,
                                            v1::CreateApiKeyResponse* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
-    RETURN_IF_ERROR(CheckText(request->name(), "name", 100, true));
-    ASSIGN_OR_RETURN(std::string random, auth::NewRandomToken());
-    const std::string secret = absl::StrCat(auth::kApiKeyPrefix, random);
-    ASSIGN_OR_RETURN(storage::ApiKey key,
-                     api_keys_.Create(caller.user_id(), request->name(),
-                                      secret.substr(0, kApiKeyPrefixLength),
-                                      storage::Sha256(secret)));
-    *response->mutable_api_key() = ApiKeyToProto(key);
-    response->set_secret(secret);
-    return absl::OkStatus();
-  });
+  return HandleAuthenticated(
+      authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
+        RETURN_IF_ERROR(CheckText(request->name(), "name", 100, true));
+        ASSIGN_OR_RETURN(std::string random, auth::NewRandomToken());
+        const std::string secret = absl::StrCat(auth::kApiKeyPrefix, random);
+        ASSIGN_OR_RETURN(
+            storage::ApiKey key,
+            api_keys_.Create(caller.user_id(), request->name(),
+                             secret.substr(0, kApiKeyPrefixLength), storage::Sha256(secret)));
+        *response->mutable_api_key() = ApiKeyToProto(key);
+        response->set_secret(secret);
+        return absl::OkStatus();
+      });
 }
 
 grpc::Status UserServiceImpl::ListApiKeys(grpc::ServerContext* context,
@@ -278,12 +272,13 @@ grpc::Status UserServiceImpl::ListApiKeys(grpc::ServerContext* context,
 grpc::Status UserServiceImpl::RevokeApiKey(grpc::ServerContext* context,
                                            const v1::RevokeApiKeyRequest* request,
                                            v1::ApiKey* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
-    RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    ASSIGN_OR_RETURN(storage::ApiKey key, api_keys_.Revoke(caller.user_id(), request->id()));
-    *response = ApiKeyToProto(key);
-    return absl::OkStatus();
-  });
+  return HandleAuthenticated(
+      authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
+        RETURN_IF_ERROR(CheckId(request->id(), "id"));
+        ASSIGN_OR_RETURN(storage::ApiKey key, api_keys_.Revoke(caller.user_id(), request->id()));
+        *response = ApiKeyToProto(key);
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace plantmon::services

@@ -13,31 +13,22 @@ namespace plantmon::services {
 // plantmon.v1.UserService: sign-up, sign-in, sessions and accounts.
 class UserServiceImpl final : public v1::UserService::Service {
  public:
-  UserServiceImpl(storage::UserRepository& users,
-                  storage::ApiKeyRepository& api_keys,
-                  auth::Authenticator& authenticator,
-                  const auth::PasswordHasher& hasher);
+  UserServiceImpl(storage::UserRepository& users, storage::ApiKeyRepository& api_keys,
+                  auth::Authenticator& authenticator, const auth::PasswordHasher& hasher);
 
-  grpc::Status CreateUser(grpc::ServerContext* context,
-                          const v1::CreateUserRequest* request,
+  grpc::Status CreateUser(grpc::ServerContext* context, const v1::CreateUserRequest* request,
                           v1::User* response) override;
-  grpc::Status GetUser(grpc::ServerContext* context,
-                       const v1::GetUserRequest* request,
+  grpc::Status GetUser(grpc::ServerContext* context, const v1::GetUserRequest* request,
                        v1::User* response) override;
-  grpc::Status ListUsers(grpc::ServerContext* context,
-                         const v1::ListUsersRequest* request,
+  grpc::Status ListUsers(grpc::ServerContext* context, const v1::ListUsersRequest* request,
                          v1::ListUsersResponse* response) override;
-  grpc::Status UpdateUser(grpc::ServerContext* context,
-                          const v1::UpdateUserRequest* request,
+  grpc::Status UpdateUser(grpc::ServerContext* context, const v1::UpdateUserRequest* request,
                           v1::User* response) override;
-  grpc::Status DeleteUser(grpc::ServerContext* context,
-                          const v1::DeleteUserRequest* request,
+  grpc::Status DeleteUser(grpc::ServerContext* context, const v1::DeleteUserRequest* request,
                           google::protobuf::Empty* response) override;
-  grpc::Status Login(grpc::ServerContext* context,
-                     const v1::LoginRequest* request,
+  grpc::Status Login(grpc::ServerContext* context, const v1::LoginRequest* request,
                      v1::LoginResponse* response) override;
-  grpc::Status Logout(grpc::ServerContext* context,
-                      const v1::LogoutRequest* request,
+  grpc::Status Logout(grpc::ServerContext* context, const v1::LogoutRequest* request,
                       google::protobuf::Empty* response) override;
   grpc::Status ChangePassword(grpc::ServerContext* context,
                               const v1::ChangePasswordRequest* request,
@@ -45,14 +36,11 @@ class UserServiceImpl final : public v1::UserService::Service {
   grpc::Status GetCurrentUser(grpc::ServerContext* context,
                               const v1::GetCurrentUserRequest* request,
                               v1::User* response) override;
-  grpc::Status CreateApiKey(grpc::ServerContext* context,
-                            const v1::CreateApiKeyRequest* request,
+  grpc::Status CreateApiKey(grpc::ServerContext* context, const v1::CreateApiKeyRequest* request,
                             v1::CreateApiKeyResponse* response) override;
-  grpc::Status ListApiKeys(grpc::ServerContext* context,
-                           const v1::ListApiKeysRequest* request,
+  grpc::Status ListApiKeys(grpc::ServerContext* context, const v1::ListApiKeysRequest* request,
                            v1::ListApiKeysResponse* response) override;
-  grpc::Status RevokeApiKey(grpc::ServerContext* context,
-                            const v1::RevokeApiKeyRequest* request,
+  grpc::Status RevokeApiKey(grpc::ServerContext* context, const v1::RevokeApiKeyRequest* request,
                             v1::ApiKey* response) override;
 
  private:

@@ -28,8 +28,8 @@ absl::Status CheckId(int64_t id, absl::string_view field) {
   return absl::OkStatus();
 }
 
-absl::Status CheckText(const std::string& value, absl::string_view field,
-                       size_t max_bytes, bool required) {
+absl::Status CheckText(const std::string& value, absl::string_view field, size_t max_bytes,
+                       bool required) {
   if (required && absl::StripAsciiWhitespace(value).empty()) {
     return Invalid(field, "is required");
   }
@@ -42,8 +42,8 @@ absl::Status CheckText(const std::string& value, absl::string_view field,
   return absl::OkStatus();
 }
 
-absl::Status CheckOptionalText(bool present, const std::string& value,
-                               absl::string_view field, size_t max_bytes) {
+absl::Status CheckOptionalText(bool present, const std::string& value, absl::string_view field,
+                               size_t max_bytes) {
   if (!present) return absl::OkStatus();
   return CheckText(value, field, max_bytes, /*required=*/false);
 }
@@ -66,8 +66,7 @@ absl::Status CheckFinite(double value, absl::string_view field) {
   return absl::OkStatus();
 }
 
-absl::Status CheckRange(double value, absl::string_view field, double min,
-                        double max) {
+absl::Status CheckRange(double value, absl::string_view field, double min, double max) {
   if (!std::isfinite(value) || value < min || value > max) {
     return Invalid(field, absl::StrCat("must be between ", min, " and ", max));
   }
@@ -79,28 +78,23 @@ absl::Status CheckOneOf(const std::string& value, absl::string_view field,
   for (absl::string_view candidate : allowed) {
     if (value == candidate) return absl::OkStatus();
   }
-  return Invalid(field, absl::StrCat("must be one of: ",
-                                     absl::StrJoin(allowed, ", ")));
+  return Invalid(field, absl::StrCat("must be one of: ", absl::StrJoin(allowed, ", ")));
 }
 
-absl::StatusOr<absl::Time> TimeFromProto(
-    const google::protobuf::Timestamp& value, absl::string_view field) {
-  if (value.seconds() < kMinTimestampSeconds ||
-      value.seconds() > kMaxTimestampSeconds || value.nanos() < 0 ||
-      value.nanos() > 999999999) {
+absl::StatusOr<absl::Time> TimeFromProto(const google::protobuf::Timestamp& value,
+                                         absl::string_view field) {
+  if (value.seconds() < kMinTimestampSeconds || value.seconds() > kMaxTimestampSeconds ||
+      value.nanos() < 0 || value.nanos() > 999999999) {
     return Invalid(field, "is not a valid timestamp in years 1-9999");
   }
-  return absl::FromUnixSeconds(value.seconds()) +
-         absl::Microseconds(value.nanos() / 1000);
+  return absl::FromUnixSeconds(value.seconds()) + absl::Microseconds(value.nanos() / 1000);
 }
 
 absl::StatusOr<std::set<std::string>> CheckUpdateMask(
-    const google::protobuf::FieldMask& mask,
-    std::initializer_list<absl::string_view> updatable) {
+    const google::protobuf::FieldMask& mask, std::initializer_list<absl::string_view> updatable) {
   if (mask.paths().empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "update_mask must name the fields to change; updatable: ",
-        absl::StrJoin(updatable, ", ")));
+        "update_mask must name the fields to change; updatable: ", absl::StrJoin(updatable, ", ")));
   }
   std::set<std::string> paths;
   for (const std::string& path : mask.paths()) {
@@ -111,12 +105,10 @@ absl::StatusOr<std::set<std::string>> CheckUpdateMask(
     if (!known) {
       return absl::InvalidArgumentError(absl::StrCat(
           "update_mask names \"", path,
-          "\", which is unknown or read-only; updatable: ",
-          absl::StrJoin(updatable, ", ")));
+          "\", which is unknown or read-only; updatable: ", absl::StrJoin(updatable, ", ")));
     }
     if (!paths.insert(path).second) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("update_mask names \"", path, "\" twice"));
+      return absl::InvalidArgumentError(absl::StrCat("update_mask names \"", path, "\" twice"));
     }
   }
   return paths;

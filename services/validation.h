@@ -24,10 +24,10 @@ absl::Status CheckId(int64_t id, absl::string_view field);
 
 // At most `max_bytes` bytes (the seed's String(n)), no NUL bytes (PostgreSQL
 // text cannot hold them), and not empty or blank when `required`.
-absl::Status CheckText(const std::string& value, absl::string_view field,
-                       size_t max_bytes, bool required);
-absl::Status CheckOptionalText(bool present, const std::string& value,
-                               absl::string_view field, size_t max_bytes);
+absl::Status CheckText(const std::string& value, absl::string_view field, size_t max_bytes,
+                       bool required);
+absl::Status CheckOptionalText(bool present, const std::string& value, absl::string_view field,
+                               size_t max_bytes);
 
 // Unbounded text columns (Text in the seed) still get a sane cap.
 inline constexpr size_t kMaxTextBytes = 65536;
@@ -37,8 +37,7 @@ absl::Status CheckEmail(const std::string& value, absl::string_view field);
 
 // A finite number, optionally within [min, max].
 absl::Status CheckFinite(double value, absl::string_view field);
-absl::Status CheckRange(double value, absl::string_view field, double min,
-                        double max);
+absl::Status CheckRange(double value, absl::string_view field, double min, double max);
 
 // One of `allowed`.
 absl::Status CheckOneOf(const std::string& value, absl::string_view field,
@@ -73,14 +72,13 @@ absl::StatusOr<TimeRange> RequiredTimeRange(const Request& request) {
 // the resource. An empty mask, a repeated path, or a path that is unknown or
 // read-only is INVALID_ARGUMENT.
 absl::StatusOr<std::set<std::string>> CheckUpdateMask(
-    const google::protobuf::FieldMask& mask,
-    std::initializer_list<absl::string_view> updatable);
+    const google::protobuf::FieldMask& mask, std::initializer_list<absl::string_view> updatable);
 
 // The seed's vocabularies.
 inline constexpr std::initializer_list<absl::string_view> kAssignmentTypes = {
     "soil_moisture", "temperature", "humidity", "light", "pump"};
-inline constexpr std::initializer_list<absl::string_view> kRuleTypes = {
-    "threshold", "range", "deviation"};
+inline constexpr std::initializer_list<absl::string_view> kRuleTypes = {"threshold", "range",
+                                                                        "deviation"};
 inline constexpr std::initializer_list<absl::string_view> kParameterNames = {
     "soil_moisture", "temperature", "humidity", "light"};
 inline constexpr std::initializer_list<absl::string_view> kConditionOperators = {

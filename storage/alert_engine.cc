@@ -63,8 +63,8 @@ std::string AlertMessage(const RuleToEvaluate& rule, const EvaluatedReading& rea
   const std::string label = ParameterLabel(rule.parameter_name);
   const std::string value = WithUnit(reading.value, reading.unit);
   if (rule.rule_type == "range") {
-    return absl::StrCat(label, " is ", value, " (allowed: ",
-                        WithUnit(rule.threshold_value, reading.unit), " to ",
+    return absl::StrCat(label, " is ", value,
+                        " (allowed: ", WithUnit(rule.threshold_value, reading.unit), " to ",
                         WithUnit(rule.threshold_high.value_or(0), reading.unit), ")");
   }
   if (rule.rule_type == "deviation") {
@@ -88,8 +88,7 @@ std::string AlertMessage(const RuleToEvaluate& rule, const EvaluatedReading& rea
 }
 
 std::vector<AlertChange> PlanAlertChanges(const RuleToEvaluate& rule,
-                                          std::vector<EvaluatedReading> readings,
-                                          bool alert_open) {
+                                          std::vector<EvaluatedReading> readings, bool alert_open) {
   std::stable_sort(readings.begin(), readings.end(),
                    [](const EvaluatedReading& a, const EvaluatedReading& b) {
                      return a.timestamp < b.timestamp;

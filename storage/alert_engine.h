@@ -65,8 +65,7 @@ struct AlertChange {
 // Walks `readings` (any order; sorted here by timestamp) and returns the
 // changes they make to the rule's alert, given whether one is open now.
 std::vector<AlertChange> PlanAlertChanges(const RuleToEvaluate& rule,
-                                          std::vector<EvaluatedReading> readings,
-                                          bool alert_open);
+                                          std::vector<EvaluatedReading> readings, bool alert_open);
 
 }  // namespace plantmon::storage
 

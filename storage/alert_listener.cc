@@ -1,11 +1,10 @@
 #include "storage/alert_listener.h"
 
 #include <cstdio>
+#include <pqxx/pqxx>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
@@ -61,8 +60,7 @@ class Receiver final : public pqxx::notification_receiver {
 
 std::optional<int64_t> AlertSubscription::Next(absl::Duration timeout) {
   std::unique_lock<std::mutex> lock(mu_);
-  WaitUntil(changed_, lock, absl::Now() + timeout,
-            [this] { return !pending_.empty() || closed_; });
+  WaitUntil(changed_, lock, absl::Now() + timeout, [this] { return !pending_.empty() || closed_; });
   if (pending_.empty()) return std::nullopt;
   int64_t id = pending_.front();
   pending_.pop_front();
@@ -126,8 +124,7 @@ void AlertListener::Unsubscribe(int64_t user_id,
 
 bool AlertListener::WaitUntilListening(absl::Duration timeout) {
   std::unique_lock<std::mutex> lock(mu_);
-  return WaitUntil(listening_changed_, lock, absl::Now() + timeout,
-                   [this] { return listening_; });
+  return WaitUntil(listening_changed_, lock, absl::Now() + timeout, [this] { return listening_; });
 }
 
 void AlertListener::Dispatch(const std::string& payload) {

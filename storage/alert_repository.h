@@ -36,21 +36,17 @@ class AlertRepository {
   // NOT_FOUND when the plant is missing or not the owner's.
   absl::StatusOr<AlertRule> CreateRule(int64_t owner_id, const AlertRule& rule);
   absl::StatusOr<AlertRule> GetRule(int64_t owner_id, int64_t id);
-  absl::StatusOr<std::vector<AlertRule>> ListRules(
-      int64_t owner_id, const AlertRuleFilter& filter, const PageRequest& page);
-  absl::StatusOr<AlertRule> UpdateRule(int64_t owner_id, int64_t id,
-                                       const AlertRuleUpdate& update);
+  absl::StatusOr<std::vector<AlertRule>> ListRules(int64_t owner_id, const AlertRuleFilter& filter,
+                                                   const PageRequest& page);
+  absl::StatusOr<AlertRule> UpdateRule(int64_t owner_id, int64_t id, const AlertRuleUpdate& update);
   absl::Status DeleteRule(int64_t owner_id, int64_t id);
 
   // Records an alert for `rule_id` (owner, plant and severity from the rule).
-  absl::StatusOr<Alert> CreateAlert(int64_t owner_id, int64_t rule_id,
-                                    const std::string& message,
-                                    std::optional<double> triggered_value,
-                                    absl::Time triggered_at);
+  absl::StatusOr<Alert> CreateAlert(int64_t owner_id, int64_t rule_id, const std::string& message,
+                                    std::optional<double> triggered_value, absl::Time triggered_at);
   absl::StatusOr<Alert> GetAlert(int64_t owner_id, int64_t id);
   // Newest first (by id).
-  absl::StatusOr<std::vector<Alert>> ListAlerts(int64_t owner_id,
-                                                const AlertFilter& filter,
+  absl::StatusOr<std::vector<Alert>> ListAlerts(int64_t owner_id, const AlertFilter& filter,
                                                 const PageRequest& page);
   // ACTIVE -> ACKNOWLEDGED; FAILED_PRECONDITION from any other state.
   absl::StatusOr<Alert> Acknowledge(int64_t owner_id, int64_t id);
@@ -58,14 +54,12 @@ class AlertRepository {
   absl::StatusOr<Alert> Resolve(int64_t owner_id, int64_t id);
   // Acknowledges every ACTIVE alert of the owner, or of one of its plants
   // (NOT_FOUND for a plant that is not the owner's). Returns the count.
-  absl::StatusOr<int64_t> AcknowledgeAll(int64_t owner_id,
-                                         std::optional<int64_t> plant_id);
+  absl::StatusOr<int64_t> AcknowledgeAll(int64_t owner_id, std::optional<int64_t> plant_id);
   // OK when the plant is the owner's, NOT_FOUND otherwise.
   absl::Status CheckPlantOwned(int64_t owner_id, int64_t plant_id);
 
  private:
-  absl::StatusOr<Alert> Transition(int64_t owner_id, int64_t id,
-                                   const std::string& sql,
+  absl::StatusOr<Alert> Transition(int64_t owner_id, int64_t id, const std::string& sql,
                                    absl::string_view allowed_from);
 
   ConnectionPool& pool_;

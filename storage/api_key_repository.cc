@@ -7,9 +7,8 @@
 namespace plantmon::storage {
 namespace {
 
-constexpr char kColumns[] =
-    "id, user_id, name, key_prefix, " PLANTMON_EPOCH_US("created_at") ", "
-    PLANTMON_EPOCH_US("last_used_at") ", " PLANTMON_EPOCH_US("revoked_at");
+constexpr char kColumns[] = "id, user_id, name, key_prefix, " PLANTMON_EPOCH_US(
+    "created_at") ", " PLANTMON_EPOCH_US("last_used_at") ", " PLANTMON_EPOCH_US("revoked_at");
 
 ApiKey ReadApiKey(const pqxx::row& row) {
   RowReader reader(row);
@@ -26,20 +25,18 @@ ApiKey ReadApiKey(const pqxx::row& row) {
 
 }  // namespace
 
-absl::StatusOr<ApiKey> ApiKeyRepository::Create(int64_t owner_id,
-                                                const std::string& name,
+absl::StatusOr<ApiKey> ApiKeyRepository::Create(int64_t owner_id, const std::string& name,
                                                 const std::string& key_prefix,
                                                 const std::string& secret_sha256) {
-  return QueryOne<ApiKey>(
-      pool_, "user", owner_id, ReadApiKey,
-      std::string("INSERT INTO api_keys (user_id, name, key_prefix, key_hash) "
-                  "VALUES ($1, $2, $3, decode($4, 'hex')) RETURNING ") +
-          kColumns,
-      owner_id, name, key_prefix, absl::BytesToHexString(secret_sha256));
+  return QueryOne<ApiKey>(pool_, "user", owner_id, ReadApiKey,
+                          std::string("INSERT INTO api_keys (user_id, name, key_prefix, key_hash) "
+                                      "VALUES ($1, $2, $3, decode($4, 'hex')) RETURNING ") +
+                              kColumns,
+                          owner_id, name, key_prefix, absl::BytesToHexString(secret_sha256));
 }
 
-absl::StatusOr<std::vector<ApiKey>> ApiKeyRepository::List(
-    int64_t owner_id, const PageRequest& page) {
+absl::StatusOr<std::vector<ApiKey>> ApiKeyRepository::List(int64_t owner_id,
+                                                           const PageRequest& page) {
   return QueryMany<ApiKey>(pool_, ReadApiKey,
                            std::string("SELECT ") + kColumns +
                                " FROM api_keys WHERE user_id = $1 AND id > $2 "
@@ -56,15 +53,13 @@ absl::StatusOr<ApiKey> ApiKeyRepository::Revoke(int64_t owner_id, int64_t id) {
       id, owner_id);
 }
 
-absl::StatusOr<ApiKey> ApiKeyRepository::FindActive(
-    const std::string& secret_sha256) {
-  return QueryOne<ApiKey>(
-      pool_, "api key", 0, ReadApiKey,
-      std::string("UPDATE api_keys SET last_used_at = now() "
-                  "WHERE key_hash = decode($1, 'hex') AND revoked_at IS NULL "
-                  "RETURNING ") +
-          kColumns,
-      absl::BytesToHexString(secret_sha256));
+absl::StatusOr<ApiKey> ApiKeyRepository::FindActive(const std::string& secret_sha256) {
+  return QueryOne<ApiKey>(pool_, "api key", 0, ReadApiKey,
+                          std::string("UPDATE api_keys SET last_used_at = now() "
+                                      "WHERE key_hash = decode($1, 'hex') AND revoked_at IS NULL "
+                                      "RETURNING ") +
+                              kColumns,
+                          absl::BytesToHexString(secret_sha256));
 }
 
 }  // namespace plantmon::storage

@@ -29,10 +29,8 @@ class ApiKeyRepository {
   explicit ApiKeyRepository(ConnectionPool& pool) : pool_(pool) {}
 
   absl::StatusOr<ApiKey> Create(int64_t owner_id, const std::string& name,
-                                const std::string& key_prefix,
-                                const std::string& secret_sha256);
-  absl::StatusOr<std::vector<ApiKey>> List(int64_t owner_id,
-                                           const PageRequest& page);
+                                const std::string& key_prefix, const std::string& secret_sha256);
+  absl::StatusOr<std::vector<ApiKey>> List(int64_t owner_id, const PageRequest& page);
   absl::StatusOr<ApiKey> Revoke(int64_t owner_id, int64_t id);
   // The unrevoked key with this secret's hash (NOT_FOUND otherwise), and
   // records that it was used.

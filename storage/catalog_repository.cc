@@ -8,19 +8,18 @@ namespace plantmon::storage {
 namespace {
 
 constexpr char kManufacturerColumns[] =
-    "id, name, description, contact_email, website, is_verified, "
-    PLANTMON_EPOCH_US("created_at") ", " PLANTMON_EPOCH_US("updated_at");
+    "id, name, description, contact_email, website, is_verified, " PLANTMON_EPOCH_US(
+        "created_at") ", " PLANTMON_EPOCH_US("updated_at");
 
 constexpr char kDeviceTypeColumns[] =
     "id, manufacturer_id, name, device_type::text, description, "
     "communication_interface, supported_functions, data_unit, min_value, "
-    "max_value, is_active, " PLANTMON_EPOCH_US("created_at") ", "
-    PLANTMON_EPOCH_US("updated_at");
+    "max_value, is_active, " PLANTMON_EPOCH_US("created_at") ", " PLANTMON_EPOCH_US("updated_at");
 
 constexpr char kPlantTypeColumns[] =
     "id, name, scientific_name, description, optimal_temperature, "
-    "optimal_humidity, optimal_light, water_frequency_days, care_instructions, "
-    PLANTMON_EPOCH_US("created_at") ", " PLANTMON_EPOCH_US("updated_at");
+    "optimal_humidity, optimal_light, water_frequency_days, care_instructions, " PLANTMON_EPOCH_US(
+        "created_at") ", " PLANTMON_EPOCH_US("updated_at");
 
 Manufacturer ReadManufacturer(const pqxx::row& row) {
   RowReader reader(row);
@@ -42,8 +41,7 @@ DeviceType ReadDeviceType(const pqxx::row& row) {
   value.id = reader.Next<int64_t>();
   value.manufacturer_id = reader.Next<int64_t>();
   value.name = reader.Next<std::string>();
-  value.device_type =
-      DeviceKindFromName(reader.Next<std::string>()).value_or(DeviceKind::kSensor);
+  value.device_type = DeviceKindFromName(reader.Next<std::string>()).value_or(DeviceKind::kSensor);
   value.description = reader.NextOptional<std::string>();
   value.communication_interface = reader.NextOptional<std::string>();
   value.supported_functions = reader.NextOptional<std::string>();
@@ -81,8 +79,7 @@ absl::Status ExplainCatalogError(absl::Status status) {
     return absl::AlreadyExistsError("a manufacturer with this name already exists");
   }
   if (*constraint == "device_types_manufacturer_id_name_key") {
-    return absl::AlreadyExistsError(
-        "this manufacturer already has a device type with this name");
+    return absl::AlreadyExistsError("this manufacturer already has a device type with this name");
   }
   if (*constraint == "device_types_manufacturer_id_fkey") {
     // A reference to a missing row reads like any other missing row.
@@ -114,32 +111,27 @@ absl::StatusOr<T> Explained(absl::StatusOr<T> result) {
 
 // --- manufacturers ---------------------------------------------------------
 
-absl::StatusOr<Manufacturer> CatalogRepository::CreateManufacturer(
-    const Manufacturer& value) {
+absl::StatusOr<Manufacturer> CatalogRepository::CreateManufacturer(const Manufacturer& value) {
   return Explained(QueryOne<Manufacturer>(
       pool_, "manufacturer", 0, ReadManufacturer,
       std::string("INSERT INTO manufacturers (name, description, contact_email, "
                   "website, is_verified) VALUES ($1, $2, $3, $4, $5) RETURNING ") +
           kManufacturerColumns,
-      value.name, value.description, value.contact_email, value.website,
-      value.is_verified));
+      value.name, value.description, value.contact_email, value.website, value.is_verified));
 }
 
 absl::StatusOr<Manufacturer> CatalogRepository::GetManufacturer(int64_t id) {
   return QueryOne<Manufacturer>(
       pool_, "manufacturer", id, ReadManufacturer,
-      std::string("SELECT ") + kManufacturerColumns +
-          " FROM manufacturers WHERE id = $1",
-      id);
+      std::string("SELECT ") + kManufacturerColumns + " FROM manufacturers WHERE id = $1", id);
 }
 
 absl::StatusOr<std::vector<Manufacturer>> CatalogRepository::ListManufacturers(
     const PageRequest& page) {
-  return QueryMany<Manufacturer>(
-      pool_, ReadManufacturer,
-      std::string("SELECT ") + kManufacturerColumns +
-          " FROM manufacturers WHERE id > $1 ORDER BY id LIMIT $2",
-      page.after_id, page.limit);
+  return QueryMany<Manufacturer>(pool_, ReadManufacturer,
+                                 std::string("SELECT ") + kManufacturerColumns +
+                                     " FROM manufacturers WHERE id > $1 ORDER BY id LIMIT $2",
+                                 page.after_id, page.limit);
 }
 
 absl::StatusOr<Manufacturer> CatalogRepository::UpdateManufacturer(
@@ -155,9 +147,8 @@ absl::StatusOr<Manufacturer> CatalogRepository::UpdateManufacturer(
                   "WHERE id = $1 RETURNING ") +
           kManufacturerColumns,
       id, IsSet(update.name), ValueOf(update.name), IsSet(update.description),
-      ValueOf(update.description), IsSet(update.contact_email),
-      ValueOf(update.contact_email), IsSet(update.website),
-      ValueOf(update.website), IsSet(update.is_verified),
+      ValueOf(update.description), IsSet(update.contact_email), ValueOf(update.contact_email),
+      IsSet(update.website), ValueOf(update.website), IsSet(update.is_verified),
       ValueOf(update.is_verified)));
 }
 
@@ -169,8 +160,7 @@ absl::Status CatalogRepository::DeleteManufacturer(int64_t id) {
 
 // --- device types ----------------------------------------------------------
 
-absl::StatusOr<DeviceType> CatalogRepository::CreateDeviceType(
-    const DeviceType& value) {
+absl::StatusOr<DeviceType> CatalogRepository::CreateDeviceType(const DeviceType& value) {
   return Explained(QueryOne<DeviceType>(
       pool_, "device type", 0, ReadDeviceType,
       std::string("INSERT INTO device_types (manufacturer_id, name, device_type, "
@@ -179,38 +169,34 @@ absl::StatusOr<DeviceType> CatalogRepository::CreateDeviceType(
                   "($1, $2, $3::device_type_enum, $4, $5, $6, $7, $8, $9, $10) "
                   "RETURNING ") +
           kDeviceTypeColumns,
-      value.manufacturer_id, value.name, DeviceKindName(value.device_type),
-      value.description, value.communication_interface,
-      value.supported_functions, value.data_unit, value.min_value,
+      value.manufacturer_id, value.name, DeviceKindName(value.device_type), value.description,
+      value.communication_interface, value.supported_functions, value.data_unit, value.min_value,
       value.max_value, value.is_active));
 }
 
 absl::StatusOr<DeviceType> CatalogRepository::GetDeviceType(int64_t id) {
   return QueryOne<DeviceType>(
       pool_, "device type", id, ReadDeviceType,
-      std::string("SELECT ") + kDeviceTypeColumns +
-          " FROM device_types WHERE id = $1",
-      id);
+      std::string("SELECT ") + kDeviceTypeColumns + " FROM device_types WHERE id = $1", id);
 }
 
 absl::StatusOr<std::vector<DeviceType>> CatalogRepository::ListDeviceTypes(
     const DeviceTypeFilter& filter, const PageRequest& page) {
   std::optional<std::string> kind;
   if (filter.device_type.has_value()) kind = DeviceKindName(*filter.device_type);
-  return QueryMany<DeviceType>(
-      pool_, ReadDeviceType,
-      std::string("SELECT ") + kDeviceTypeColumns +
-          " FROM device_types WHERE id > $1 "
-          "AND ($2::integer IS NULL OR manufacturer_id = $2) "
-          "AND ($3::device_type_enum IS NULL OR device_type = $3) "
-          "AND ($4::boolean IS NULL OR is_active = $4) "
-          "ORDER BY id LIMIT $5",
-      page.after_id, filter.manufacturer_id, kind, filter.is_active,
-      page.limit);
+  return QueryMany<DeviceType>(pool_, ReadDeviceType,
+                               std::string("SELECT ") + kDeviceTypeColumns +
+                                   " FROM device_types WHERE id > $1 "
+                                   "AND ($2::integer IS NULL OR manufacturer_id = $2) "
+                                   "AND ($3::device_type_enum IS NULL OR device_type = $3) "
+                                   "AND ($4::boolean IS NULL OR is_active = $4) "
+                                   "ORDER BY id LIMIT $5",
+                               page.after_id, filter.manufacturer_id, kind, filter.is_active,
+                               page.limit);
 }
 
-absl::StatusOr<DeviceType> CatalogRepository::UpdateDeviceType(
-    int64_t id, const DeviceTypeUpdate& update) {
+absl::StatusOr<DeviceType> CatalogRepository::UpdateDeviceType(int64_t id,
+                                                               const DeviceTypeUpdate& update) {
   std::optional<std::string> kind;
   if (update.device_type.has_value()) kind = DeviceKindName(*update.device_type);
   return Explained(QueryOne<DeviceType>(
@@ -229,16 +215,13 @@ absl::StatusOr<DeviceType> CatalogRepository::UpdateDeviceType(
           "is_active = CASE WHEN $20 THEN $21::boolean ELSE is_active END "
           "WHERE id = $1 RETURNING ") +
           kDeviceTypeColumns,
-      id, IsSet(update.manufacturer_id), ValueOf(update.manufacturer_id),
-      IsSet(update.name), ValueOf(update.name), IsSet(update.device_type), kind,
-      IsSet(update.description), ValueOf(update.description),
-      IsSet(update.communication_interface),
-      ValueOf(update.communication_interface),
-      IsSet(update.supported_functions), ValueOf(update.supported_functions),
-      IsSet(update.data_unit), ValueOf(update.data_unit),
-      IsSet(update.min_value), ValueOf(update.min_value),
-      IsSet(update.max_value), ValueOf(update.max_value),
-      IsSet(update.is_active), ValueOf(update.is_active)));
+      id, IsSet(update.manufacturer_id), ValueOf(update.manufacturer_id), IsSet(update.name),
+      ValueOf(update.name), IsSet(update.device_type), kind, IsSet(update.description),
+      ValueOf(update.description), IsSet(update.communication_interface),
+      ValueOf(update.communication_interface), IsSet(update.supported_functions),
+      ValueOf(update.supported_functions), IsSet(update.data_unit), ValueOf(update.data_unit),
+      IsSet(update.min_value), ValueOf(update.min_value), IsSet(update.max_value),
+      ValueOf(update.max_value), IsSet(update.is_active), ValueOf(update.is_active)));
 }
 
 absl::Status CatalogRepository::DeleteDeviceType(int64_t id) {
@@ -249,8 +232,7 @@ absl::Status CatalogRepository::DeleteDeviceType(int64_t id) {
 
 // --- plant types -----------------------------------------------------------
 
-absl::StatusOr<PlantType> CatalogRepository::CreatePlantType(
-    const PlantType& value) {
+absl::StatusOr<PlantType> CatalogRepository::CreatePlantType(const PlantType& value) {
   return Explained(QueryOne<PlantType>(
       pool_, "plant type", 0, ReadPlantType,
       std::string("INSERT INTO plant_types (name, scientific_name, description, "
@@ -258,17 +240,15 @@ absl::StatusOr<PlantType> CatalogRepository::CreatePlantType(
                   "water_frequency_days, care_instructions) VALUES "
                   "($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ") +
           kPlantTypeColumns,
-      value.name, value.scientific_name, value.description,
-      value.optimal_temperature, value.optimal_humidity, value.optimal_light,
-      value.water_frequency_days, value.care_instructions));
+      value.name, value.scientific_name, value.description, value.optimal_temperature,
+      value.optimal_humidity, value.optimal_light, value.water_frequency_days,
+      value.care_instructions));
 }
 
 absl::StatusOr<PlantType> CatalogRepository::GetPlantType(int64_t id) {
   return QueryOne<PlantType>(
       pool_, "plant type", id, ReadPlantType,
-      std::string("SELECT ") + kPlantTypeColumns +
-          " FROM plant_types WHERE id = $1",
-      id);
+      std::string("SELECT ") + kPlantTypeColumns + " FROM plant_types WHERE id = $1", id);
 }
 
 absl::StatusOr<std::vector<PlantType>> CatalogRepository::ListPlantTypes(
@@ -281,8 +261,8 @@ absl::StatusOr<std::vector<PlantType>> CatalogRepository::ListPlantTypes(
       page.after_id, filter.name, page.limit);
 }
 
-absl::StatusOr<PlantType> CatalogRepository::UpdatePlantType(
-    int64_t id, const PlantTypeUpdate& update) {
+absl::StatusOr<PlantType> CatalogRepository::UpdatePlantType(int64_t id,
+                                                             const PlantTypeUpdate& update) {
   return Explained(QueryOne<PlantType>(
       pool_, "plant type", id, ReadPlantType,
       std::string(
@@ -290,27 +270,26 @@ absl::StatusOr<PlantType> CatalogRepository::UpdatePlantType(
           "name = CASE WHEN $2 THEN $3 ELSE name END, "
           "scientific_name = CASE WHEN $4 THEN $5 ELSE scientific_name END, "
           "description = CASE WHEN $6 THEN $7 ELSE description END, "
-          "optimal_temperature = CASE WHEN $8 THEN $9::double precision ELSE optimal_temperature END, "
+          "optimal_temperature = CASE WHEN $8 THEN $9::double precision ELSE optimal_temperature "
+          "END, "
           "optimal_humidity = CASE WHEN $10 THEN $11::double precision ELSE optimal_humidity END, "
           "optimal_light = CASE WHEN $12 THEN $13::double precision ELSE optimal_light END, "
           "water_frequency_days = CASE WHEN $14 THEN $15::integer ELSE water_frequency_days END, "
           "care_instructions = CASE WHEN $16 THEN $17 ELSE care_instructions END "
           "WHERE id = $1 RETURNING ") +
           kPlantTypeColumns,
-      id, IsSet(update.name), ValueOf(update.name),
-      IsSet(update.scientific_name), ValueOf(update.scientific_name),
-      IsSet(update.description), ValueOf(update.description),
+      id, IsSet(update.name), ValueOf(update.name), IsSet(update.scientific_name),
+      ValueOf(update.scientific_name), IsSet(update.description), ValueOf(update.description),
       IsSet(update.optimal_temperature), ValueOf(update.optimal_temperature),
-      IsSet(update.optimal_humidity), ValueOf(update.optimal_humidity),
-      IsSet(update.optimal_light), ValueOf(update.optimal_light),
-      IsSet(update.water_frequency_days), ValueOf(update.water_frequency_days),
-      IsSet(update.care_instructions), ValueOf(update.care_instructions)));
+      IsSet(update.optimal_humidity), ValueOf(update.optimal_humidity), IsSet(update.optimal_light),
+      ValueOf(update.optimal_light), IsSet(update.water_frequency_days),
+      ValueOf(update.water_frequency_days), IsSet(update.care_instructions),
+      ValueOf(update.care_instructions)));
 }
 
 absl::Status CatalogRepository::DeletePlantType(int64_t id) {
-  return ExplainInUse(
-      UpdateById(pool_, "plant type", "DELETE FROM plant_types WHERE id = $1", id),
-      "plants still use this plant type");
+  return ExplainInUse(UpdateById(pool_, "plant type", "DELETE FROM plant_types WHERE id = $1", id),
+                      "plants still use this plant type");
 }
 
 }  // namespace plantmon::storage

@@ -32,26 +32,22 @@ class CatalogRepository {
 
   absl::StatusOr<Manufacturer> CreateManufacturer(const Manufacturer& value);
   absl::StatusOr<Manufacturer> GetManufacturer(int64_t id);
-  absl::StatusOr<std::vector<Manufacturer>> ListManufacturers(
-      const PageRequest& page);
-  absl::StatusOr<Manufacturer> UpdateManufacturer(
-      int64_t id, const ManufacturerUpdate& update);
+  absl::StatusOr<std::vector<Manufacturer>> ListManufacturers(const PageRequest& page);
+  absl::StatusOr<Manufacturer> UpdateManufacturer(int64_t id, const ManufacturerUpdate& update);
   absl::Status DeleteManufacturer(int64_t id);
 
   absl::StatusOr<DeviceType> CreateDeviceType(const DeviceType& value);
   absl::StatusOr<DeviceType> GetDeviceType(int64_t id);
-  absl::StatusOr<std::vector<DeviceType>> ListDeviceTypes(
-      const DeviceTypeFilter& filter, const PageRequest& page);
-  absl::StatusOr<DeviceType> UpdateDeviceType(int64_t id,
-                                              const DeviceTypeUpdate& update);
+  absl::StatusOr<std::vector<DeviceType>> ListDeviceTypes(const DeviceTypeFilter& filter,
+                                                          const PageRequest& page);
+  absl::StatusOr<DeviceType> UpdateDeviceType(int64_t id, const DeviceTypeUpdate& update);
   absl::Status DeleteDeviceType(int64_t id);
 
   absl::StatusOr<PlantType> CreatePlantType(const PlantType& value);
   absl::StatusOr<PlantType> GetPlantType(int64_t id);
-  absl::StatusOr<std::vector<PlantType>> ListPlantTypes(
-      const PlantTypeFilter& filter, const PageRequest& page);
-  absl::StatusOr<PlantType> UpdatePlantType(int64_t id,
-                                            const PlantTypeUpdate& update);
+  absl::StatusOr<std::vector<PlantType>> ListPlantTypes(const PlantTypeFilter& filter,
+                                                        const PageRequest& page);
+  absl::StatusOr<PlantType> UpdatePlantType(int64_t id, const PlantTypeUpdate& update);
   absl::Status DeletePlantType(int64_t id);
 
  private:

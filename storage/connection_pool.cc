@@ -9,8 +9,7 @@
 
 namespace plantmon::storage {
 
-PooledConnection::PooledConnection(ConnectionPool* pool,
-                                   std::unique_ptr<PoolSlot> slot)
+PooledConnection::PooledConnection(ConnectionPool* pool, std::unique_ptr<PoolSlot> slot)
     : pool_(pool), slot_(std::move(slot)) {}
 
 PooledConnection::PooledConnection(PooledConnection&& other) noexcept
@@ -18,8 +17,7 @@ PooledConnection::PooledConnection(PooledConnection&& other) noexcept
   other.pool_ = nullptr;
 }
 
-PooledConnection& PooledConnection::operator=(
-    PooledConnection&& other) noexcept {
+PooledConnection& PooledConnection::operator=(PooledConnection&& other) noexcept {
   if (this != &other) {
     if (slot_ != nullptr) pool_->Release(std::move(slot_));
     pool_ = other.pool_;
@@ -33,8 +31,7 @@ PooledConnection::~PooledConnection() {
   if (slot_ != nullptr) pool_->Release(std::move(slot_));
 }
 
-void PooledConnection::PrepareOnce(const std::string& name,
-                                   const std::string& sql) {
+void PooledConnection::PrepareOnce(const std::string& name, const std::string& sql) {
   if (slot_->prepared.contains(name)) return;
   slot_->connection->prepare(name, sql);
   slot_->prepared.insert(name);
@@ -51,13 +48,11 @@ ConnectionPool::~ConnectionPool() {
 absl::StatusOr<std::unique_ptr<ConnectionPool>> ConnectionPool::Create(
     const DatabaseConfig& config) {
   if (config.pool_size < 1 || config.max_overflow < 0) {
-    return absl::InvalidArgumentError(
-        "pool_size must be at least 1 and max_overflow at least 0");
+    return absl::InvalidArgumentError("pool_size must be at least 1 and max_overflow at least 0");
   }
   if (config.acquire_timeout <= absl::ZeroDuration() ||
       config.max_lifetime <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(
-        "acquire_timeout and max_lifetime must be positive");
+    return absl::InvalidArgumentError("acquire_timeout and max_lifetime must be positive");
   }
   return absl::WrapUnique(new ConnectionPool(config));
 }
@@ -70,8 +65,8 @@ absl::StatusOr<std::unique_ptr<PoolSlot>> ConnectionPool::Open() {
     return slot;
   } catch (const std::exception& error) {
     // libpq's message names host and port but never the password.
-    std::fprintf(stderr, "storage: cannot connect to %s: %s\n",
-                 DatabaseUrl(config_).c_str(), error.what());
+    std::fprintf(stderr, "storage: cannot connect to %s: %s\n", DatabaseUrl(config_).c_str(),
+                 error.what());
     return absl::UnavailableError("the database is unavailable");
   }
 }
@@ -84,9 +79,7 @@ bool ConnectionPool::IsUsable(PoolSlot& slot) {
     // outside one, each statement runs in its own implicit transaction, so
     // the two timestamps are equal.
     pqxx::nontransaction ping(*slot.connection);
-    return ping.exec1("SELECT transaction_timestamp() = statement_timestamp()")
-        .front()
-        .as<bool>();
+    return ping.exec1("SELECT transaction_timestamp() = statement_timestamp()").front().as<bool>();
   } catch (const std::exception&) {
     return false;
   }
@@ -100,9 +93,8 @@ absl::StatusOr<PooledConnection> ConnectionPool::Acquire(absl::Time deadline) {
   {
     std::unique_lock<std::mutex> lock(mu_);
     ++waiters_;
-    const bool proceed = WaitUntil(available_, lock, deadline, [this] {
-      return !idle_.empty() || open_ < MaxConnections();
-    });
+    const bool proceed = WaitUntil(available_, lock, deadline,
+                                   [this] { return !idle_.empty() || open_ < MaxConnections(); });
     --waiters_;
     if (!proceed) {
       if (caller_deadline_first) {
@@ -111,8 +103,7 @@ absl::StatusOr<PooledConnection> ConnectionPool::Acquire(absl::Time deadline) {
       }
       return absl::ResourceExhaustedError(absl::StrCat(
           "no database connection became free within ",
-          absl::FormatDuration(config_.acquire_timeout), " (all ",
-          MaxConnections(), " in use)"));
+          absl::FormatDuration(config_.acquire_timeout), " (all ", MaxConnections(), " in use)"));
     }
     if (!idle_.empty()) {
       slot = std::move(idle_.back());

@@ -4,10 +4,9 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <pqxx/connection>
 #include <string>
 #include <vector>
-
-#include <pqxx/connection>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
@@ -72,16 +71,14 @@ class ConnectionPool {
 
   // Creates the pool. Opens no connection: the server must start even while
   // the database is down.
-  static absl::StatusOr<std::unique_ptr<ConnectionPool>> Create(
-      const DatabaseConfig& config);
+  static absl::StatusOr<std::unique_ptr<ConnectionPool>> Create(const DatabaseConfig& config);
 
   ~ConnectionPool();
 
   // Checks a connection out, waiting at most the configured acquire timeout
   // (or until `deadline`, if earlier). RESOURCE_EXHAUSTED when none became
   // free in time, UNAVAILABLE when the database cannot be reached.
-  absl::StatusOr<PooledConnection> Acquire(
-      absl::Time deadline = absl::InfiniteFuture());
+  absl::StatusOr<PooledConnection> Acquire(absl::Time deadline = absl::InfiniteFuture());
 
   // Checks out a connection and runs a trivial query: OK when the database
   // answers.
@@ -94,9 +91,7 @@ class ConnectionPool {
   friend class PooledConnection;
   explicit ConnectionPool(const DatabaseConfig& config);
 
-  int MaxConnections() const {
-    return config_.pool_size + config_.max_overflow;
-  }
+  int MaxConnections() const { return config_.pool_size + config_.max_overflow; }
   absl::StatusOr<std::unique_ptr<PoolSlot>> Open();
   // True if `slot` is alive, young enough and not inside a transaction.
   bool IsUsable(PoolSlot& slot);

@@ -15,14 +15,12 @@ absl::StatusOr<bool> CreateDatabaseIfMissing(const DatabaseConfig& config) {
   try {
     pqxx::connection connection(LibpqConnectionString(maintenance));
     pqxx::nontransaction session(connection);
-    if (!session.exec_params("SELECT 1 FROM pg_database WHERE datname = $1",
-                             config.dbname)
+    if (!session.exec_params("SELECT 1 FROM pg_database WHERE datname = $1", config.dbname)
              .empty()) {
       return false;
     }
     // CREATE DATABASE takes no parameters; quote_name escapes the identifier.
-    session.exec(
-        absl::StrCat("CREATE DATABASE ", connection.quote_name(config.dbname)));
+    session.exec(absl::StrCat("CREATE DATABASE ", connection.quote_name(config.dbname)));
     return true;
   } catch (const std::exception& error) {
     return StatusFromException(error);
@@ -37,8 +35,7 @@ absl::Status DropAllObjects(ConnectionPool& pool) {
   });
 }
 
-absl::Status SeedDemoData(ConnectionPool& pool,
-                          const std::string& demo_password_hash) {
+absl::Status SeedDemoData(ConnectionPool& pool, const std::string& demo_password_hash) {
   const std::string& script = EmbeddedDemoDataFiles().front().contents;
   return RunInTransaction(pool, [&](pqxx::work& transaction) {
     transaction.exec_params(

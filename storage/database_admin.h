@@ -24,8 +24,7 @@ absl::Status DropAllObjects(ConnectionPool& pool);
 // Loads the demo data (storage/demo_data.sql) in one transaction. The demo
 // user demo@plantmon.dev is created with `demo_password_hash` unless present.
 // Idempotent.
-absl::Status SeedDemoData(ConnectionPool& pool,
-                          const std::string& demo_password_hash);
+absl::Status SeedDemoData(ConnectionPool& pool, const std::string& demo_password_hash);
 
 inline constexpr char kDemoUserEmail[] = "demo@plantmon.dev";
 inline constexpr char kDemoUserName[] = "demo";

@@ -14,32 +14,28 @@
 namespace plantmon::storage {
 namespace {
 
-absl::Status MalformedVariable(const std::string& name,
-                               const std::string& value,
+absl::Status MalformedVariable(const std::string& name, const std::string& value,
                                absl::string_view expected) {
   return absl::InvalidArgumentError(absl::StrCat(
-      "environment variable ", name, " has malformed value \"", value,
-      "\": expected ", expected));
+      "environment variable ", name, " has malformed value \"", value, "\": expected ", expected));
 }
 
 // Reads an integer variable in [min_value, max_value] into `out` if set.
-absl::Status ReadInt(const EnvLookup& env, const std::string& name,
-                     int min_value, int max_value, int& out) {
+absl::Status ReadInt(const EnvLookup& env, const std::string& name, int min_value, int max_value,
+                     int& out) {
   std::optional<std::string> raw = env(name);
   if (!raw.has_value()) return absl::OkStatus();
   int value = 0;
-  if (!absl::SimpleAtoi(*raw, &value) || value < min_value ||
-      value > max_value) {
-    return MalformedVariable(
-        name, *raw,
-        absl::StrCat("an integer from ", min_value, " to ", max_value));
+  if (!absl::SimpleAtoi(*raw, &value) || value < min_value || value > max_value) {
+    return MalformedVariable(name, *raw,
+                             absl::StrCat("an integer from ", min_value, " to ", max_value));
   }
   out = value;
   return absl::OkStatus();
 }
 
-absl::Status ReadString(const EnvLookup& env, const std::string& name,
-                        bool allow_empty, std::string& out) {
+absl::Status ReadString(const EnvLookup& env, const std::string& name, bool allow_empty,
+                        std::string& out) {
   std::optional<std::string> raw = env(name);
   if (!raw.has_value()) return absl::OkStatus();
   if (!allow_empty && raw->empty()) {
@@ -67,8 +63,7 @@ std::optional<std::string> ProcessEnv(const std::string& name) {
   return std::string(value);
 }
 
-absl::StatusOr<std::map<std::string, std::string>> ParseDotEnv(
-    const std::string& contents) {
+absl::StatusOr<std::map<std::string, std::string>> ParseDotEnv(const std::string& contents) {
   std::map<std::string, std::string> values;
   int line_number = 0;
   for (absl::string_view line : absl::StrSplit(contents, '\n')) {
@@ -82,8 +77,7 @@ absl::StatusOr<std::map<std::string, std::string>> ParseDotEnv(
           absl::StrCat(".env line ", line_number, " is not KEY=VALUE"));
     }
     std::string key(absl::StripAsciiWhitespace(line.substr(0, equals)));
-    absl::string_view value =
-        absl::StripAsciiWhitespace(line.substr(equals + 1));
+    absl::string_view value = absl::StripAsciiWhitespace(line.substr(equals + 1));
     if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
         value.back() == value.front()) {
       value = value.substr(1, value.size() - 2);
@@ -103,11 +97,9 @@ absl::StatusOr<EnvLookup> EnvWithDotEnv(const std::string& dotenv_path) {
   if (file) {
     std::stringstream contents;
     contents << file.rdbuf();
-    absl::StatusOr<std::map<std::string, std::string>> parsed =
-        ParseDotEnv(contents.str());
+    absl::StatusOr<std::map<std::string, std::string>> parsed = ParseDotEnv(contents.str());
     if (!parsed.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(dotenv_path, ": ", parsed.status().message()));
+      return absl::InvalidArgumentError(absl::StrCat(dotenv_path, ": ", parsed.status().message()));
     }
     file_values = *std::move(parsed);
   }
@@ -128,16 +120,13 @@ absl::StatusOr<DatabaseConfig> DatabaseConfigFromEnv(const EnvLookup& env) {
   status.Update(ReadString(env, "POSTGRES_DB_USER", false, config.user));
   status.Update(ReadString(env, "POSTGRES_DB_PASSWORD", true, config.password));
   status.Update(ReadString(env, "POSTGRES_DB_NAME", false, config.dbname));
-  status.Update(
-      ReadInt(env, "PLANTMON_DB_POOL_SIZE", 1, 1000, config.pool_size));
-  status.Update(ReadInt(env, "PLANTMON_DB_POOL_MAX_OVERFLOW", 0, 1000,
-                        config.max_overflow));
+  status.Update(ReadInt(env, "PLANTMON_DB_POOL_SIZE", 1, 1000, config.pool_size));
+  status.Update(ReadInt(env, "PLANTMON_DB_POOL_MAX_OVERFLOW", 0, 1000, config.max_overflow));
   int timeout_ms = absl::ToInt64Milliseconds(config.acquire_timeout);
-  status.Update(ReadInt(env, "PLANTMON_DB_POOL_TIMEOUT_MS", 1, 3'600'000,
-                        timeout_ms));
+  status.Update(ReadInt(env, "PLANTMON_DB_POOL_TIMEOUT_MS", 1, 3'600'000, timeout_ms));
   int recycle_seconds = absl::ToInt64Seconds(config.max_lifetime);
-  status.Update(ReadInt(env, "PLANTMON_DB_POOL_RECYCLE_SECONDS", 1,
-                        7 * 24 * 3600, recycle_seconds));
+  status.Update(
+      ReadInt(env, "PLANTMON_DB_POOL_RECYCLE_SECONDS", 1, 7 * 24 * 3600, recycle_seconds));
   if (!status.ok()) return status;
   config.acquire_timeout = absl::Milliseconds(timeout_ms);
   config.max_lifetime = absl::Seconds(recycle_seconds);
@@ -145,21 +134,17 @@ absl::StatusOr<DatabaseConfig> DatabaseConfigFromEnv(const EnvLookup& env) {
 }
 
 std::string DatabaseUrl(const DatabaseConfig& config, bool reveal_password) {
-  return absl::StrCat("postgresql://", config.user, ":",
-                      reveal_password ? config.password : "***", "@",
-                      config.host, ":", config.port, "/", config.dbname);
+  return absl::StrCat("postgresql://", config.user, ":", reveal_password ? config.password : "***",
+                      "@", config.host, ":", config.port, "/", config.dbname);
 }
 
 std::string LibpqConnectionString(const DatabaseConfig& config) {
-  int connect_timeout =
-      std::max<int64_t>(1, absl::ToInt64Seconds(config.connect_timeout));
-  return absl::StrCat(
-      "host=", QuoteLibpqValue(config.host), " port=", config.port,
-      " user=", QuoteLibpqValue(config.user),
-      " password=", QuoteLibpqValue(config.password),
-      " dbname=", QuoteLibpqValue(config.dbname),
-      " connect_timeout=", connect_timeout,
-      " application_name='plantmon'");
+  int connect_timeout = std::max<int64_t>(1, absl::ToInt64Seconds(config.connect_timeout));
+  return absl::StrCat("host=", QuoteLibpqValue(config.host), " port=", config.port,
+                      " user=", QuoteLibpqValue(config.user),
+                      " password=", QuoteLibpqValue(config.password),
+                      " dbname=", QuoteLibpqValue(config.dbname),
+                      " connect_timeout=", connect_timeout, " application_name='plantmon'");
 }
 
 }  // namespace plantmon::storage

@@ -42,8 +42,7 @@ std::optional<std::string> ProcessEnv(const std::string& name);
 // skipped, an optional `export ` prefix is allowed and one pair of matching
 // quotes around the value is removed. A line without `=` is an error that
 // names its line number.
-absl::StatusOr<std::map<std::string, std::string>> ParseDotEnv(
-    const std::string& contents);
+absl::StatusOr<std::map<std::string, std::string>> ParseDotEnv(const std::string& contents);
 
 // Layers the process environment over a .env file at `dotenv_path` (the
 // environment wins). A missing file is not an error.
@@ -56,8 +55,7 @@ absl::StatusOr<DatabaseConfig> DatabaseConfigFromEnv(const EnvLookup& env);
 
 // The seed's get_database_url(): postgresql://user:***@host:port/db, with the
 // password masked unless `reveal_password` is set.
-std::string DatabaseUrl(const DatabaseConfig& config,
-                        bool reveal_password = false);
+std::string DatabaseUrl(const DatabaseConfig& config, bool reveal_password = false);
 
 // A libpq keyword/value connection string with every value quoted, so that
 // spaces, quotes or backslashes in a password cannot change its meaning.

@@ -25,11 +25,9 @@ class DeviceRepository {
   // unique_identifier is taken.
   absl::StatusOr<Device> Create(int64_t owner_id, const Device& device);
   absl::StatusOr<Device> Get(int64_t owner_id, int64_t id);
-  absl::StatusOr<std::vector<Device>> List(int64_t owner_id,
-                                           const DeviceFilter& filter,
+  absl::StatusOr<std::vector<Device>> List(int64_t owner_id, const DeviceFilter& filter,
                                            const PageRequest& page);
-  absl::StatusOr<Device> Update(int64_t owner_id, int64_t id,
-                                const DeviceUpdate& update);
+  absl::StatusOr<Device> Update(int64_t owner_id, int64_t id, const DeviceUpdate& update);
   absl::Status Delete(int64_t owner_id, int64_t id);
   // last_heartbeat = now; battery_level and rssi when given.
   absl::StatusOr<Device> RecordHeartbeat(int64_t owner_id, int64_t id,

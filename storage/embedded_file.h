@@ -8,7 +8,7 @@ namespace plantmon::storage {
 
 // A file compiled into the binary by third_party/embed_files.sh.
 struct EmbeddedFile {
-  std::string name;      // base name, e.g. "0001_initial_schema.sql"
+  std::string name;  // base name, e.g. "0001_initial_schema.sql"
   std::string contents;
 };
 

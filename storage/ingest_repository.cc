@@ -2,10 +2,9 @@
 
 #include <algorithm>
 #include <map>
+#include <pqxx/pqxx>
 #include <set>
 #include <tuple>
-
-#include <pqxx/pqxx>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -103,11 +102,10 @@ std::vector<Accepted> Accept(const std::vector<IncomingReading>& readings,
     row.value = reading.measurement_value;
     row.unit = reading.measurement_unit ? reading.measurement_unit : device->data_unit;
     row.quality = reading.data_quality;
-    const bool out_of_range =
-        (device->min_value && row.value < *device->min_value) ||
-        (device->max_value && row.value > *device->max_value);
-    row.is_anomaly = reading.is_anomaly.value_or(false) || out_of_range ||
-                     row.quality < kLowQualityThreshold;
+    const bool out_of_range = (device->min_value && row.value < *device->min_value) ||
+                              (device->max_value && row.value > *device->max_value);
+    row.is_anomaly =
+        reading.is_anomaly.value_or(false) || out_of_range || row.quality < kLowQualityThreshold;
     row.timestamp = reading.timestamp;
     row.raw_data = reading.raw_data;
     accepted.push_back(std::move(row));
@@ -116,13 +114,13 @@ std::vector<Accepted> Accept(const std::vector<IncomingReading>& readings,
 }
 
 void CopyReadings(pqxx::work& transaction, const std::vector<Accepted>& rows) {
-  pqxx::stream_to copy(transaction, "sensor_data",
-                       std::vector<std::string>{"device_id", "measurement_value",
-                                                "measurement_unit", "data_quality",
-                                                "is_anomaly", "timestamp", "raw_data"});
+  pqxx::stream_to copy(
+      transaction, "sensor_data",
+      std::vector<std::string>{"device_id", "measurement_value", "measurement_unit", "data_quality",
+                               "is_anomaly", "timestamp", "raw_data"});
   for (const Accepted& row : rows) {
-    copy << std::make_tuple(row.device_id, row.value, row.unit, row.quality,
-                            row.is_anomaly, CopyTimestampText(row.timestamp), row.raw_data);
+    copy << std::make_tuple(row.device_id, row.value, row.unit, row.quality, row.is_anomaly,
+                            CopyTimestampText(row.timestamp), row.raw_data);
   }
   copy.complete();
 }
@@ -138,8 +136,9 @@ struct WatchingRule {
 //  - the active rules watching these devices through an active assignment
 //    whose role is the rule's parameter, keyed by device, with whether each
 //    has an open alert.
-std::multimap<int64_t, WatchingRule> AdvanceDevicesAndFindRules(
-    pqxx::work& transaction, int64_t owner_id, const std::vector<Accepted>& rows) {
+std::multimap<int64_t, WatchingRule> AdvanceDevicesAndFindRules(pqxx::work& transaction,
+                                                                int64_t owner_id,
+                                                                const std::vector<Accepted>& rows) {
   std::map<int64_t, absl::Time> newest;
   for (const Accepted& row : rows) {
     auto [it, inserted] = newest.emplace(row.device_id, row.timestamp);
@@ -196,8 +195,7 @@ double Reference(const RuleToEvaluate& rule) {
   return rule.rule_type == "deviation" ? rule.optimum.value_or(0) : rule.threshold_value;
 }
 
-void ApplyChange(pqxx::work& transaction, const RuleToEvaluate& rule,
-                 const AlertChange& change) {
+void ApplyChange(pqxx::work& transaction, const RuleToEvaluate& rule, const AlertChange& change) {
   if (change.kind == AlertChange::Kind::kResolve) {
     transaction.exec_params(
         "UPDATE alerts SET status = 'resolved', "
@@ -220,18 +218,18 @@ void ApplyChange(pqxx::work& transaction, const RuleToEvaluate& rule,
       "worst_value = CASE WHEN a.worst_value IS NULL OR $13 > CASE WHEN $14 "
       "THEN greatest($7 - a.worst_value, a.worst_value - $15) "
       "ELSE abs(a.worst_value - $16) END THEN EXCLUDED.worst_value ELSE a.worst_value END",
-      rule.user_id, rule.plant_id, rule.rule_id, rule.severity,
-      AlertMessage(rule, change.latest), change.first.value, rule.threshold_value,
-      absl::ToUnixMicros(change.first.timestamp), change.count, change.latest.value,
-      change.worst.value, absl::ToUnixMicros(change.latest.timestamp),
-      Distance(rule, change.worst.value), rule.rule_type == "range",
-      rule.threshold_high.value_or(0), Reference(rule));
+      rule.user_id, rule.plant_id, rule.rule_id, rule.severity, AlertMessage(rule, change.latest),
+      change.first.value, rule.threshold_value, absl::ToUnixMicros(change.first.timestamp),
+      change.count, change.latest.value, change.worst.value,
+      absl::ToUnixMicros(change.latest.timestamp), Distance(rule, change.worst.value),
+      rule.rule_type == "range", rule.threshold_high.value_or(0), Reference(rule));
 }
 
 // Moves devices' last_data_received and runs the alert engine over the batch.
 void AfterReadingsStored(pqxx::work& transaction, int64_t owner_id,
                          const std::vector<Accepted>& rows) {
-  std::multimap<int64_t, WatchingRule> rules = AdvanceDevicesAndFindRules(transaction, owner_id, rows);
+  std::multimap<int64_t, WatchingRule> rules =
+      AdvanceDevicesAndFindRules(transaction, owner_id, rows);
   if (rules.empty()) return;
 
   // Each rule's readings, from every device that feeds it; rules in id order
@@ -261,10 +259,11 @@ void AfterReadingsStored(pqxx::work& transaction, int64_t owner_id,
 
 }  // namespace
 
-absl::StatusOr<IngestResult> IngestRepository::Ingest(
-    int64_t owner_id, const std::vector<IncomingReading>& readings,
-    std::vector<RejectedReading> rejected, const std::optional<BatchKey>& key,
-    const std::function<bool()>& abandoned) {
+absl::StatusOr<IngestResult> IngestRepository::Ingest(int64_t owner_id,
+                                                      const std::vector<IncomingReading>& readings,
+                                                      std::vector<RejectedReading> rejected,
+                                                      const std::optional<BatchKey>& key,
+                                                      const std::function<bool()>& abandoned) {
   return RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<IngestResult> {
     IngestResult result;
     ResolvedDevices devices = ResolveDevices(transaction, owner_id, readings);

@@ -70,8 +70,7 @@ class IngestRepository {
                                       const std::function<bool()>& abandoned = nullptr);
 
   // One reading, returning the stored row (RecordReading).
-  absl::StatusOr<SensorReading> IngestOne(int64_t owner_id,
-                                          const IncomingReading& reading);
+  absl::StatusOr<SensorReading> IngestOne(int64_t owner_id, const IncomingReading& reading);
 
   // Deletes idempotency keys older than `retention`.
   absl::StatusOr<int64_t> PurgeBatchKeys(absl::Duration retention);

@@ -2,9 +2,8 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <set>
-
 #include <pqxx/pqxx>
+#include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -27,16 +26,13 @@ constexpr char kCreateMigrationsTable[] = R"sql(
     applied_at timestamptz NOT NULL DEFAULT now()
   ))sql";
 
-absl::StatusOr<std::vector<AppliedMigration>> ReadApplied(
-    pqxx::transaction_base& transaction) {
+absl::StatusOr<std::vector<AppliedMigration>> ReadApplied(pqxx::transaction_base& transaction) {
   std::vector<AppliedMigration> applied;
-  pqxx::row exists = transaction.exec1(
-      "SELECT to_regclass('schema_migrations') IS NOT NULL");
+  pqxx::row exists = transaction.exec1("SELECT to_regclass('schema_migrations') IS NOT NULL");
   if (!exists.front().as<bool>()) return applied;
-  for (const pqxx::row& row : transaction.exec(
-           "SELECT version, name, checksum, "
-           "(extract(epoch FROM applied_at) * 1000000)::bigint "
-           "FROM schema_migrations ORDER BY version")) {
+  for (const pqxx::row& row : transaction.exec("SELECT version, name, checksum, "
+                                               "(extract(epoch FROM applied_at) * 1000000)::bigint "
+                                               "FROM schema_migrations ORDER BY version")) {
     AppliedMigration migration;
     migration.version = row[0].as<int>();
     migration.name = row[1].as<std::string>();
@@ -50,25 +46,22 @@ absl::StatusOr<std::vector<AppliedMigration>> ReadApplied(
 // Splits known migrations into pending ones after checking that what the
 // database applied matches them.
 absl::StatusOr<std::vector<Migration>> PendingAfterChecks(
-    const std::vector<AppliedMigration>& applied,
-    const std::vector<Migration>& migrations) {
+    const std::vector<AppliedMigration>& applied, const std::vector<Migration>& migrations) {
   std::set<int> applied_versions;
   for (const AppliedMigration& done : applied) {
-    auto known = std::find_if(
-        migrations.begin(), migrations.end(),
-        [&](const Migration& m) { return m.version == done.version; });
+    auto known = std::find_if(migrations.begin(), migrations.end(),
+                              [&](const Migration& m) { return m.version == done.version; });
     if (known == migrations.end()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the database has migration ", done.name,
-          " applied, which this build does not know: it was migrated by a "
-          "newer version"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("the database has migration ", done.name,
+                       " applied, which this build does not know: it was migrated by a "
+                       "newer version"));
     }
     if (known->checksum != done.checksum) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "migration ", known->name,
-          " was edited after it was applied (checksum ", known->checksum,
-          ", applied ", done.checksum,
-          "); add a new migration instead of changing an applied one"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("migration ", known->name, " was edited after it was applied (checksum ",
+                       known->checksum, ", applied ", done.checksum,
+                       "); add a new migration instead of changing an applied one"));
     }
     applied_versions.insert(done.version);
   }
@@ -83,39 +76,31 @@ absl::StatusOr<std::vector<Migration>> PendingAfterChecks(
 
 }  // namespace
 
-absl::StatusOr<std::vector<Migration>> MigrationsFromFiles(
-    const std::vector<EmbeddedFile>& files) {
+absl::StatusOr<std::vector<Migration>> MigrationsFromFiles(const std::vector<EmbeddedFile>& files) {
   std::vector<Migration> migrations;
   std::set<int> versions;
   for (const EmbeddedFile& file : files) {
     absl::string_view name = file.name;
     size_t underscore = name.find('_');
     int version = 0;
-    if (underscore == absl::string_view::npos ||
-        !absl::EndsWith(name, ".sql") ||
-        !absl::SimpleAtoi(name.substr(0, underscore), &version) ||
-        version <= 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "migration file ", name, " is not named NNNN_description.sql"));
+    if (underscore == absl::string_view::npos || !absl::EndsWith(name, ".sql") ||
+        !absl::SimpleAtoi(name.substr(0, underscore), &version) || version <= 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("migration file ", name, " is not named NNNN_description.sql"));
     }
     if (!versions.insert(version).second) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("two migration files have version ", version));
+      return absl::InvalidArgumentError(absl::StrCat("two migration files have version ", version));
     }
-    migrations.push_back(
-        {version, file.name, file.contents, Sha256Hex(file.contents)});
+    migrations.push_back({version, file.name, file.contents, Sha256Hex(file.contents)});
   }
   std::sort(migrations.begin(), migrations.end(),
-            [](const Migration& a, const Migration& b) {
-              return a.version < b.version;
-            });
+            [](const Migration& a, const Migration& b) { return a.version < b.version; });
   return migrations;
 }
 
 const std::vector<Migration>& BuiltInMigrations() {
   static const auto* migrations = [] {
-    absl::StatusOr<std::vector<Migration>> parsed =
-        MigrationsFromFiles(EmbeddedMigrationFiles());
+    absl::StatusOr<std::vector<Migration>> parsed = MigrationsFromFiles(EmbeddedMigrationFiles());
     if (!parsed.ok()) {
       // A build-time mistake in migrations/: nothing sensible can run.
       std::fprintf(stderr, "%s\n", parsed.status().ToString().c_str());
@@ -126,28 +111,23 @@ const std::vector<Migration>& BuiltInMigrations() {
   return *migrations;
 }
 
-absl::StatusOr<std::vector<Migration>> ApplyMigrations(
-    ConnectionPool& pool, const std::vector<Migration>& migrations) {
+absl::StatusOr<std::vector<Migration>> ApplyMigrations(ConnectionPool& pool,
+                                                       const std::vector<Migration>& migrations) {
   return RunWithConnection(
-      pool,
-      [&](PooledConnection& connection)
-          -> absl::StatusOr<std::vector<Migration>> {
+      pool, [&](PooledConnection& connection) -> absl::StatusOr<std::vector<Migration>> {
         {
           pqxx::nontransaction session(connection.get());
-          session.exec_params("SELECT pg_advisory_lock($1)",
-                              kMigrationLockKey);
+          session.exec_params("SELECT pg_advisory_lock($1)", kMigrationLockKey);
           session.exec(kCreateMigrationsTable);
         }
         std::vector<AppliedMigration> applied;
         {
           pqxx::read_transaction read(connection.get());
-          absl::StatusOr<std::vector<AppliedMigration>> read_applied =
-              ReadApplied(read);
+          absl::StatusOr<std::vector<AppliedMigration>> read_applied = ReadApplied(read);
           if (!read_applied.ok()) return read_applied.status();
           applied = *std::move(read_applied);
         }
-        absl::StatusOr<std::vector<Migration>> pending =
-            PendingAfterChecks(applied, migrations);
+        absl::StatusOr<std::vector<Migration>> pending = PendingAfterChecks(applied, migrations);
         if (pending.ok()) {
           for (const Migration& migration : *pending) {
             pqxx::work transaction(connection.get());
@@ -160,30 +140,24 @@ absl::StatusOr<std::vector<Migration>> ApplyMigrations(
           }
         }
         pqxx::nontransaction session(connection.get());
-        session.exec_params("SELECT pg_advisory_unlock($1)",
-                            kMigrationLockKey);
+        session.exec_params("SELECT pg_advisory_unlock($1)", kMigrationLockKey);
         return pending;
       });
 }
 
-absl::StatusOr<MigrationStatus> GetMigrationStatus(
-    ConnectionPool& pool, const std::vector<Migration>& migrations) {
-  return RunInTransaction(
-      pool, [&](pqxx::work& transaction) -> absl::StatusOr<MigrationStatus> {
-        absl::StatusOr<std::vector<AppliedMigration>> applied =
-            ReadApplied(transaction);
-        if (!applied.ok()) return applied.status();
-        absl::StatusOr<std::vector<Migration>> pending =
-            PendingAfterChecks(*applied, migrations);
-        if (!pending.ok()) return pending.status();
-        return MigrationStatus{*std::move(applied), *std::move(pending)};
-      });
+absl::StatusOr<MigrationStatus> GetMigrationStatus(ConnectionPool& pool,
+                                                   const std::vector<Migration>& migrations) {
+  return RunInTransaction(pool, [&](pqxx::work& transaction) -> absl::StatusOr<MigrationStatus> {
+    absl::StatusOr<std::vector<AppliedMigration>> applied = ReadApplied(transaction);
+    if (!applied.ok()) return applied.status();
+    absl::StatusOr<std::vector<Migration>> pending = PendingAfterChecks(*applied, migrations);
+    if (!pending.ok()) return pending.status();
+    return MigrationStatus{*std::move(applied), *std::move(pending)};
+  });
 }
 
-absl::Status CheckSchemaIsCurrent(ConnectionPool& pool,
-                                  const std::vector<Migration>& migrations) {
-  absl::StatusOr<MigrationStatus> status =
-      GetMigrationStatus(pool, migrations);
+absl::Status CheckSchemaIsCurrent(ConnectionPool& pool, const std::vector<Migration>& migrations) {
+  absl::StatusOr<MigrationStatus> status = GetMigrationStatus(pool, migrations);
   if (!status.ok()) return status.status();
   if (status->pending.empty()) return absl::OkStatus();
   std::vector<std::string> names;
@@ -191,8 +165,7 @@ absl::Status CheckSchemaIsCurrent(ConnectionPool& pool,
     names.push_back(migration.name);
   }
   return absl::FailedPreconditionError(absl::StrCat(
-      "the database schema is not current; pending migrations: ",
-      absl::StrJoin(names, ", "),
+      "the database schema is not current; pending migrations: ", absl::StrJoin(names, ", "),
       " (run `plantmon_db migrate` or start the server with --migrate)"));
 }
 

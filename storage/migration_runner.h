@@ -34,8 +34,7 @@ struct MigrationStatus {
 
 // Turns files into migrations sorted by version; names must look like
 // 0001_description.sql and versions must be unique.
-absl::StatusOr<std::vector<Migration>> MigrationsFromFiles(
-    const std::vector<EmbeddedFile>& files);
+absl::StatusOr<std::vector<Migration>> MigrationsFromFiles(const std::vector<EmbeddedFile>& files);
 
 // The migrations compiled into this binary from migrations/.
 const std::vector<Migration>& BuiltInMigrations();
@@ -46,17 +45,16 @@ const std::vector<Migration>& BuiltInMigrations();
 // apply each migration exactly once. FAILED_PRECONDITION when an applied file
 // was edited or the database knows a version this binary does not. Returns
 // the migrations applied by this call.
-absl::StatusOr<std::vector<Migration>> ApplyMigrations(
-    ConnectionPool& pool, const std::vector<Migration>& migrations);
+absl::StatusOr<std::vector<Migration>> ApplyMigrations(ConnectionPool& pool,
+                                                       const std::vector<Migration>& migrations);
 
 // Applied and pending migrations, with the same consistency checks.
-absl::StatusOr<MigrationStatus> GetMigrationStatus(
-    ConnectionPool& pool, const std::vector<Migration>& migrations);
+absl::StatusOr<MigrationStatus> GetMigrationStatus(ConnectionPool& pool,
+                                                   const std::vector<Migration>& migrations);
 
 // OK when every migration is applied unchanged; FAILED_PRECONDITION naming
 // what is pending otherwise. The server calls this at start-up.
-absl::Status CheckSchemaIsCurrent(ConnectionPool& pool,
-                                  const std::vector<Migration>& migrations);
+absl::Status CheckSchemaIsCurrent(ConnectionPool& pool, const std::vector<Migration>& migrations);
 
 }  // namespace plantmon::storage
 

@@ -34,29 +34,27 @@ class PlantRepository {
 
   absl::StatusOr<Plant> CreatePlant(int64_t owner_id, const Plant& plant);
   absl::StatusOr<Plant> GetPlant(int64_t owner_id, int64_t id);
-  absl::StatusOr<std::vector<Plant>> ListPlants(int64_t owner_id,
-                                                const PlantFilter& filter,
+  absl::StatusOr<std::vector<Plant>> ListPlants(int64_t owner_id, const PlantFilter& filter,
                                                 const PageRequest& page);
-  absl::StatusOr<Plant> UpdatePlant(int64_t owner_id, int64_t id,
-                                    const PlantUpdate& update);
+  absl::StatusOr<Plant> UpdatePlant(int64_t owner_id, int64_t id, const PlantUpdate& update);
   absl::Status DeletePlant(int64_t owner_id, int64_t id);
 
-  absl::StatusOr<PlantDeviceAssignment> CreateAssignment(
-      int64_t owner_id, const PlantDeviceAssignment& assignment);
-  absl::StatusOr<PlantDeviceAssignment> GetAssignment(int64_t owner_id,
-                                                      int64_t id);
-  absl::StatusOr<std::vector<PlantDeviceAssignment>> ListAssignments(
-      int64_t owner_id, const AssignmentFilter& filter,
-      const PageRequest& page);
-  absl::StatusOr<PlantDeviceAssignment> UpdateAssignment(
-      int64_t owner_id, int64_t id, const PlantDeviceAssignmentUpdate& update);
+  absl::StatusOr<PlantDeviceAssignment> CreateAssignment(int64_t owner_id,
+                                                         const PlantDeviceAssignment& assignment);
+  absl::StatusOr<PlantDeviceAssignment> GetAssignment(int64_t owner_id, int64_t id);
+  absl::StatusOr<std::vector<PlantDeviceAssignment>> ListAssignments(int64_t owner_id,
+                                                                     const AssignmentFilter& filter,
+                                                                     const PageRequest& page);
+  absl::StatusOr<PlantDeviceAssignment> UpdateAssignment(int64_t owner_id, int64_t id,
+                                                         const PlantDeviceAssignmentUpdate& update);
   absl::Status DeleteAssignment(int64_t owner_id, int64_t id);
 
   // The owner's plants with the most anomalous readings (from devices
   // assigned to them) in [start, end), most first: the seed's "top plants
   // with most sensor anomalies", scoped to one user.
-  absl::StatusOr<std::vector<std::pair<Plant, int64_t>>> TopAnomalous(
-      int64_t owner_id, absl::Time start, absl::Time end, int limit);
+  absl::StatusOr<std::vector<std::pair<Plant, int64_t>>> TopAnomalous(int64_t owner_id,
+                                                                      absl::Time start,
+                                                                      absl::Time end, int limit);
 
  private:
   ConnectionPool& pool_;

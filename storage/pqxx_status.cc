@@ -1,7 +1,6 @@
 #include "storage/pqxx_status.h"
 
 #include <cstdio>
-
 #include <pqxx/pqxx>
 
 #include "absl/strings/cord.h"
@@ -52,8 +51,7 @@ absl::StatusCode StatusCodeFromSqlState(absl::string_view sqlstate) {
   }
   // not_null_violation, check_violation, and data exceptions (class 22): a
   // value that validation should have caught.
-  if (sqlstate == "23502" || sqlstate == "23514" ||
-      absl::StartsWith(sqlstate, "22")) {
+  if (sqlstate == "23502" || sqlstate == "23514" || absl::StartsWith(sqlstate, "22")) {
     return absl::StatusCode::kInvalidArgument;
   }
   if (sqlstate == "40001" || sqlstate == "40P01") {
@@ -61,8 +59,8 @@ absl::StatusCode StatusCodeFromSqlState(absl::string_view sqlstate) {
   }
   if (sqlstate == "57014") return absl::StatusCode::kDeadlineExceeded;
   // Class 08 (connection exceptions), admin/crash shutdown, cannot connect now.
-  if (absl::StartsWith(sqlstate, "08") || sqlstate == "57P01" ||
-      sqlstate == "57P02" || sqlstate == "57P03") {
+  if (absl::StartsWith(sqlstate, "08") || sqlstate == "57P01" || sqlstate == "57P02" ||
+      sqlstate == "57P03") {
     return absl::StatusCode::kUnavailable;
   }
   if (absl::StartsWith(sqlstate, "53")) {
@@ -76,24 +74,20 @@ absl::Status StatusFromException(const std::exception& error) {
     return absl::UnavailableError("the database connection was lost");
   }
   if (dynamic_cast<const pqxx::in_doubt_error*>(&error) != nullptr ||
-      dynamic_cast<const pqxx::statement_completion_unknown*>(&error) !=
-          nullptr) {
-    return absl::UnavailableError(
-        "the database connection was lost before the outcome was known");
+      dynamic_cast<const pqxx::statement_completion_unknown*>(&error) != nullptr) {
+    return absl::UnavailableError("the database connection was lost before the outcome was known");
   }
   if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error)) {
     absl::StatusCode code = StatusCodeFromSqlState(sql->sqlstate());
     if (code == absl::StatusCode::kInternal) {
-      std::fprintf(stderr, "storage: unexpected database error %s: %s\n",
-                   sql->sqlstate().c_str(), sql->what());
+      std::fprintf(stderr, "storage: unexpected database error %s: %s\n", sql->sqlstate().c_str(),
+                   sql->what());
     }
     absl::Status status(code, MessageForCode(code));
-    if (std::optional<std::string> constraint =
-            ConstraintNameFromMessage(sql->what());
+    if (std::optional<std::string> constraint = ConstraintNameFromMessage(sql->what());
         constraint.has_value() && absl::StartsWith(sql->sqlstate(), "23")) {
-      status = absl::Status(code, absl::StrCat(MessageForCode(code),
-                                               " (constraint ", *constraint,
-                                               ")"));
+      status =
+          absl::Status(code, absl::StrCat(MessageForCode(code), " (constraint ", *constraint, ")"));
       status.SetPayload(kConstraintPayloadKey, absl::Cord(*constraint));
     }
     return status;
@@ -111,13 +105,11 @@ std::optional<std::string> ViolatedConstraint(const absl::Status& status) {
 bool IsConnectionError(const std::exception& error) {
   if (dynamic_cast<const pqxx::broken_connection*>(&error) != nullptr ||
       dynamic_cast<const pqxx::in_doubt_error*>(&error) != nullptr ||
-      dynamic_cast<const pqxx::statement_completion_unknown*>(&error) !=
-          nullptr) {
+      dynamic_cast<const pqxx::statement_completion_unknown*>(&error) != nullptr) {
     return true;
   }
   if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error)) {
-    return StatusCodeFromSqlState(sql->sqlstate()) ==
-           absl::StatusCode::kUnavailable;
+    return StatusCodeFromSqlState(sql->sqlstate()) == absl::StatusCode::kUnavailable;
   }
   // Usage errors (e.g. a transaction still open) leave the connection in a
   // state we cannot vouch for.

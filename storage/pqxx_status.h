@@ -12,8 +12,7 @@ namespace plantmon::storage {
 
 // Payload key under which a constraint violation carries the constraint's
 // name, so callers can turn "users_email_key" into a message about emails.
-inline constexpr absl::string_view kConstraintPayloadKey =
-    "type.plantmon.dev/constraint";
+inline constexpr absl::string_view kConstraintPayloadKey = "type.plantmon.dev/constraint";
 
 // Maps an exception thrown by libpqxx (or anything else caught in storage/)
 // to a status, by SQLSTATE where there is one (see docs/errors.md). The

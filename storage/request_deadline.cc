@@ -7,8 +7,7 @@ thread_local absl::Time current_deadline = absl::InfiniteFuture();
 
 }  // namespace
 
-ScopedRequestDeadline::ScopedRequestDeadline(absl::Time deadline)
-    : previous_(current_deadline) {
+ScopedRequestDeadline::ScopedRequestDeadline(absl::Time deadline) : previous_(current_deadline) {
   current_deadline = std::min(previous_, deadline);
 }
 

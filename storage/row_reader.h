@@ -4,9 +4,8 @@
 // Helpers shared by the repositories for reading rows and binding updates.
 
 #include <optional>
-#include <string>
-
 #include <pqxx/pqxx>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -18,8 +17,7 @@ namespace plantmon::storage {
 
 // SQL expression for a timestamptz column as integer microseconds since the
 // epoch: exact, and free of time-zone and text-format questions.
-#define PLANTMON_EPOCH_US(column) \
-  "(extract(epoch FROM " column ") * 1000000)::bigint"
+#define PLANTMON_EPOCH_US(column) "(extract(epoch FROM " column ") * 1000000)::bigint"
 
 // Reads the columns of a row in order.
 class RowReader {
@@ -65,26 +63,21 @@ std::optional<T> ValueOf(const FieldUpdate<std::optional<T>>& update) {
 }
 
 // A time update as the epoch microseconds a statement takes.
-inline std::optional<int64_t> MicrosOf(
-    const FieldUpdate<std::optional<absl::Time>>& update) {
+inline std::optional<int64_t> MicrosOf(const FieldUpdate<std::optional<absl::Time>>& update) {
   if (!update.has_value()) return std::nullopt;
   return OptionalMicros(*update);
 }
 
 // Ownership probes shared by the repositories: $1 is the id, $2 the owner.
-inline constexpr char kOwnedPlant[] =
-    "SELECT 1 FROM plants WHERE id = $1 AND user_id = $2";
-inline constexpr char kOwnedDevice[] =
-    "SELECT 1 FROM devices WHERE id = $1 AND user_id = $2";
+inline constexpr char kOwnedPlant[] = "SELECT 1 FROM plants WHERE id = $1 AND user_id = $2";
+inline constexpr char kOwnedDevice[] = "SELECT 1 FROM devices WHERE id = $1 AND user_id = $2";
 
 // True if `sql` (taking one id parameter) returns a row.
-inline bool Exists(pqxx::transaction_base& transaction, const std::string& sql,
-                   int64_t id) {
+inline bool Exists(pqxx::transaction_base& transaction, const std::string& sql, int64_t id) {
   return !transaction.exec_params(sql, id).empty();
 }
 template <typename... Args>
-bool ExistsWith(pqxx::transaction_base& transaction, const std::string& sql,
-                const Args&... args) {
+bool ExistsWith(pqxx::transaction_base& transaction, const std::string& sql, const Args&... args) {
   return !transaction.exec_params(sql, args...).empty();
 }
 
@@ -94,9 +87,8 @@ inline absl::Status NotFound(absl::string_view what, int64_t id) {
 
 // Runs a statement that returns at most one row and reads it with `read`.
 template <typename T, typename Read, typename... Args>
-absl::StatusOr<T> QueryOne(ConnectionPool& pool, absl::string_view what,
-                           int64_t id, Read read, const std::string& sql,
-                           const Args&... args) {
+absl::StatusOr<T> QueryOne(ConnectionPool& pool, absl::string_view what, int64_t id, Read read,
+                           const std::string& sql, const Args&... args) {
   return RunInTransaction(pool, [&](pqxx::work& transaction) -> absl::StatusOr<T> {
     pqxx::result rows = transaction.exec_params(sql, args...);
     if (rows.empty()) return NotFound(what, id);
@@ -105,17 +97,15 @@ absl::StatusOr<T> QueryOne(ConnectionPool& pool, absl::string_view what,
 }
 
 template <typename T, typename Read, typename... Args>
-absl::StatusOr<std::vector<T>> QueryMany(ConnectionPool& pool, Read read,
-                                         const std::string& sql,
+absl::StatusOr<std::vector<T>> QueryMany(ConnectionPool& pool, Read read, const std::string& sql,
                                          const Args&... args) {
-  return RunInTransaction(
-      pool, [&](pqxx::work& transaction) -> absl::StatusOr<std::vector<T>> {
-        std::vector<T> values;
-        for (const pqxx::row& row : transaction.exec_params(sql, args...)) {
-          values.push_back(read(row));
-        }
-        return values;
-      });
+  return RunInTransaction(pool, [&](pqxx::work& transaction) -> absl::StatusOr<std::vector<T>> {
+    std::vector<T> values;
+    for (const pqxx::row& row : transaction.exec_params(sql, args...)) {
+      values.push_back(read(row));
+    }
+    return values;
+  });
 }
 
 // Runs a statement meant to touch the row `id` of `what` (parameters `args`):
@@ -129,8 +119,8 @@ absl::Status UpdateOne(ConnectionPool& pool, absl::string_view what, int64_t id,
 }
 
 // UpdateOne for statements whose only parameter is the id.
-inline absl::Status UpdateById(ConnectionPool& pool, absl::string_view what,
-                               const std::string& sql, int64_t id) {
+inline absl::Status UpdateById(ConnectionPool& pool, absl::string_view what, const std::string& sql,
+                               int64_t id) {
   return UpdateOne(pool, what, id, sql, id);
 }
 

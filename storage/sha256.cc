@@ -8,13 +8,10 @@ namespace plantmon::storage {
 
 std::string Sha256(absl::string_view data) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(),
-         digest);
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
   return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
 }
 
-std::string Sha256Hex(absl::string_view data) {
-  return absl::BytesToHexString(Sha256(data));
-}
+std::string Sha256Hex(absl::string_view data) { return absl::BytesToHexString(Sha256(data)); }
 
 }  // namespace plantmon::storage

@@ -24,15 +24,14 @@ namespace plantmon::storage {
 // Waits on `cv` (whose mutex `lock` holds) until `ready()` is true or
 // `deadline` passes; returns ready(). absl::InfiniteFuture() waits for good.
 template <typename Predicate>
-bool WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
-               absl::Time deadline, Predicate ready) {
+bool WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock, absl::Time deadline,
+               Predicate ready) {
   while (!ready()) {
     const absl::Duration remaining = deadline - absl::Now();
     if (remaining <= absl::ZeroDuration()) return ready();
     // Bounded steps keep the chrono arithmetic far from overflow for an
     // infinite deadline; a spurious wake-up just loops.
-    cv.wait_for(lock, absl::ToChronoNanoseconds(
-                          std::min(remaining, absl::Hours(1))));
+    cv.wait_for(lock, absl::ToChronoNanoseconds(std::min(remaining, absl::Hours(1))));
   }
   return true;
 }
@@ -56,13 +55,10 @@ class Notification {
   // True if notified within `timeout`.
   bool WaitForNotificationWithTimeout(absl::Duration timeout) const {
     std::unique_lock<std::mutex> lock(mu_);
-    return WaitUntil(cv_, lock, absl::Now() + timeout,
-                     [this] { return notified_; });
+    return WaitUntil(cv_, lock, absl::Now() + timeout, [this] { return notified_; });
   }
 
-  void WaitForNotification() const {
-    WaitForNotificationWithTimeout(absl::InfiniteDuration());
-  }
+  void WaitForNotification() const { WaitForNotificationWithTimeout(absl::InfiniteDuration()); }
 
  private:
   mutable std::mutex mu_;

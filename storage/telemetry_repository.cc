@@ -14,15 +14,15 @@ namespace {
 
 constexpr char kColumns[] =
     "id, device_id, measurement_value, measurement_unit, data_quality, "
-    "is_anomaly, " PLANTMON_EPOCH_US("\"timestamp\"") ", "
-    PLANTMON_EPOCH_US("received_at") ", raw_data";
+    "is_anomaly, " PLANTMON_EPOCH_US("\"timestamp\"") ", " PLANTMON_EPOCH_US(
+        "received_at") ", raw_data";
 
 // What the listing reads from the covering index (migration 0005): every
 // column but raw_data, which comes from a second, partial index.
 constexpr char kIndexedColumns[] =
     "id, device_id, measurement_value, measurement_unit, data_quality, "
-    "is_anomaly, " PLANTMON_EPOCH_US("\"timestamp\"") ", "
-    PLANTMON_EPOCH_US("received_at") ", NULL::text";
+    "is_anomaly, " PLANTMON_EPOCH_US("\"timestamp\"") ", " PLANTMON_EPOCH_US(
+        "received_at") ", NULL::text";
 
 SensorReading ReadReading(const pqxx::row& row) {
   RowReader reader(row);
@@ -55,16 +55,15 @@ const std::string& TelemetryRepository::ListStatement(bool newest_first) {
       std::string("SELECT ") + kIndexedColumns + kFilters +
       "AND ($4::bigint IS NULL OR (\"timestamp\", id) > "
       "(epoch_us_to_timestamptz($4), $5::bigint)) ORDER BY \"timestamp\", id LIMIT $6";
-  static const std::string kNewestFirst =
-      std::string("SELECT ") + kIndexedColumns + kFilters +
-      "AND ($4::bigint IS NULL OR (\"timestamp\", id) < "
-      "(epoch_us_to_timestamptz($4), $5::bigint)) "
-      "ORDER BY \"timestamp\" DESC, id DESC LIMIT $6";
+  static const std::string kNewestFirst = std::string("SELECT ") + kIndexedColumns + kFilters +
+                                          "AND ($4::bigint IS NULL OR (\"timestamp\", id) < "
+                                          "(epoch_us_to_timestamptz($4), $5::bigint)) "
+                                          "ORDER BY \"timestamp\" DESC, id DESC LIMIT $6";
   return newest_first ? kNewestFirst : kOldestFirst;
 }
 
-absl::StatusOr<std::vector<SensorReading>> TelemetryRepository::List(
-    int64_t owner_id, const ReadingQuery& query) {
+absl::StatusOr<std::vector<SensorReading>> TelemetryRepository::List(int64_t owner_id,
+                                                                     const ReadingQuery& query) {
   std::optional<int64_t> after_micros;
   std::optional<int64_t> after_id;
   if (query.after.has_value()) {
@@ -76,15 +75,14 @@ absl::StatusOr<std::vector<SensorReading>> TelemetryRepository::List(
   // means "not yours" is asked only when the answer is empty.
   return RunReadOnly(
       pool_,
-      [&](pqxx::transaction_base& transaction)
-          -> absl::StatusOr<std::vector<SensorReading>> {
+      [&](pqxx::transaction_base& transaction) -> absl::StatusOr<std::vector<SensorReading>> {
         std::vector<SensorReading> readings;
         readings.reserve(query.limit);
         for (const pqxx::row& row : transaction.exec_params(
                  ListStatement(query.newest_first), query.device_id,
                  absl::ToUnixMicros(query.start_time), absl::ToUnixMicros(query.end_time),
-                 after_micros, after_id, query.limit, query.min_quality,
-                 query.exclude_anomalies, owner_id)) {
+                 after_micros, after_id, query.limit, query.min_quality, query.exclude_anomalies,
+                 owner_id)) {
           readings.push_back(ReadReading(row));
         }
         if (readings.empty()) {
@@ -95,8 +93,9 @@ absl::StatusOr<std::vector<SensorReading>> TelemetryRepository::List(
         }
         // raw_data of the page's rows that have any, from the partial index.
         auto [oldest, newest] = std::minmax_element(
-            readings.begin(), readings.end(),
-            [](const SensorReading& a, const SensorReading& b) { return a.timestamp < b.timestamp; });
+            readings.begin(), readings.end(), [](const SensorReading& a, const SensorReading& b) {
+              return a.timestamp < b.timestamp;
+            });
         absl::flat_hash_map<int64_t, std::string> raw_data;
         for (const pqxx::row& row : transaction.exec_params(
                  "SELECT id, raw_data FROM sensor_data WHERE device_id = $1 "
@@ -119,12 +118,11 @@ absl::StatusOr<std::vector<SensorReading>> TelemetryRepository::List(
 absl::StatusOr<std::vector<SensorReading>> TelemetryRepository::Latest(
     int64_t owner_id, const std::vector<int64_t>& device_ids) {
   return RunInTransaction(
-      pool_,
-      [&](pqxx::work& transaction) -> absl::StatusOr<std::vector<SensorReading>> {
+      pool_, [&](pqxx::work& transaction) -> absl::StatusOr<std::vector<SensorReading>> {
         std::set<int64_t> owned;
         for (const pqxx::row& row : transaction.exec_params(
-                 "SELECT id FROM devices WHERE user_id = $1 AND id = ANY($2::int[])",
-                 owner_id, PgIntArray(device_ids))) {
+                 "SELECT id FROM devices WHERE user_id = $1 AND id = ANY($2::int[])", owner_id,
+                 PgIntArray(device_ids))) {
           owned.insert(row[0].as<int64_t>());
         }
         for (int64_t id : device_ids) {
@@ -145,18 +143,18 @@ absl::StatusOr<std::vector<SensorReading>> TelemetryRepository::Latest(
       });
 }
 
-absl::StatusOr<std::vector<int64_t>> TelemetryRepository::ActiveDevicesOfPlant(
-    int64_t owner_id, int64_t plant_id) {
+absl::StatusOr<std::vector<int64_t>> TelemetryRepository::ActiveDevicesOfPlant(int64_t owner_id,
+                                                                               int64_t plant_id) {
   return RunInTransaction(
       pool_, [&](pqxx::work& transaction) -> absl::StatusOr<std::vector<int64_t>> {
         if (!ExistsWith(transaction, kOwnedPlant, plant_id, owner_id)) {
           return NotFound("plant", plant_id);
         }
         std::vector<int64_t> devices;
-        for (const pqxx::row& row : transaction.exec_params(
-                 "SELECT DISTINCT device_id FROM plant_device_assignments "
-                 "WHERE plant_id = $1 AND is_active ORDER BY device_id",
-                 plant_id)) {
+        for (const pqxx::row& row :
+             transaction.exec_params("SELECT DISTINCT device_id FROM plant_device_assignments "
+                                     "WHERE plant_id = $1 AND is_active ORDER BY device_id",
+                                     plant_id)) {
           devices.push_back(row[0].as<int64_t>());
         }
         return devices;
@@ -166,26 +164,27 @@ absl::StatusOr<std::vector<int64_t>> TelemetryRepository::ActiveDevicesOfPlant(
 absl::StatusOr<std::vector<ReadingBucket>> TelemetryRepository::Aggregate(
     int64_t owner_id, const AggregateQuery& query) {
   return RunInTransaction(
-      pool_,
-      [&](pqxx::work& transaction) -> absl::StatusOr<std::vector<ReadingBucket>> {
+      pool_, [&](pqxx::work& transaction) -> absl::StatusOr<std::vector<ReadingBucket>> {
         if (!ExistsWith(transaction, kOwnedDevice, query.device_id, owner_id)) {
           return NotFound("device", query.device_id);
         }
         std::vector<ReadingBucket> buckets;
         for (const pqxx::row& row : transaction.exec_params(
-                 "SELECT " PLANTMON_EPOCH_US("bucket") ", count(*), min(v), max(v), avg(v), "
-                 "(array_agg(v ORDER BY ts, id))[1], (array_agg(v ORDER BY ts DESC, id DESC))[1] "
-                 "FROM (SELECT date_bin($4 * interval '1 microsecond', \"timestamp\", "
-                 "epoch_us_to_timestamptz($2)) AS bucket, measurement_value AS v, "
-                 "\"timestamp\" AS ts, id FROM sensor_data WHERE device_id = $1 "
-                 "AND \"timestamp\" >= epoch_us_to_timestamptz($2) "
-                 "AND \"timestamp\" < epoch_us_to_timestamptz($3) "
-                 "AND ($5::integer IS NULL OR data_quality >= $5) "
-                 "AND (NOT $6 OR NOT is_anomaly)) r GROUP BY bucket ORDER BY bucket",
+                 "SELECT " PLANTMON_EPOCH_US(
+                     "bucket") ", count(*), min(v), max(v), avg(v), "
+                               "(array_agg(v ORDER BY ts, id))[1], (array_agg(v ORDER BY ts DESC, "
+                               "id DESC))[1] "
+                               "FROM (SELECT date_bin($4 * interval '1 microsecond', "
+                               "\"timestamp\", "
+                               "epoch_us_to_timestamptz($2)) AS bucket, measurement_value AS v, "
+                               "\"timestamp\" AS ts, id FROM sensor_data WHERE device_id = $1 "
+                               "AND \"timestamp\" >= epoch_us_to_timestamptz($2) "
+                               "AND \"timestamp\" < epoch_us_to_timestamptz($3) "
+                               "AND ($5::integer IS NULL OR data_quality >= $5) "
+                               "AND (NOT $6 OR NOT is_anomaly)) r GROUP BY bucket ORDER BY bucket",
                  query.device_id, absl::ToUnixMicros(query.start_time),
-                 absl::ToUnixMicros(query.end_time),
-                 absl::ToInt64Microseconds(query.bucket_width), query.min_quality,
-                 query.exclude_anomalies)) {
+                 absl::ToUnixMicros(query.end_time), absl::ToInt64Microseconds(query.bucket_width),
+                 query.min_quality, query.exclude_anomalies)) {
           RowReader reader(row);
           ReadingBucket bucket;
           bucket.start_time = reader.NextTime();

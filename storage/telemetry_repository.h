@@ -55,8 +55,7 @@ class TelemetryRepository {
 
   // Readings of one of the owner's devices in [start, end), by (timestamp,
   // id) in the requested direction. NOT_FOUND for a device not the owner's.
-  absl::StatusOr<std::vector<SensorReading>> List(int64_t owner_id,
-                                                  const ReadingQuery& query);
+  absl::StatusOr<std::vector<SensorReading>> List(int64_t owner_id, const ReadingQuery& query);
   // The main statement List runs (it leaves raw_data out; a second, small
   // statement fills it in), for benchmarks that run the same SQL directly.
   // Parameters: device_id, start_us, end_us, after_us, after_id, limit,
@@ -65,11 +64,10 @@ class TelemetryRepository {
 
   // For each device, the reading with the newest timestamp (ties: the newest
   // id). NOT_FOUND names the first device that is not the owner's.
-  absl::StatusOr<std::vector<SensorReading>> Latest(
-      int64_t owner_id, const std::vector<int64_t>& device_ids);
+  absl::StatusOr<std::vector<SensorReading>> Latest(int64_t owner_id,
+                                                    const std::vector<int64_t>& device_ids);
   // The devices actively assigned to one of the owner's plants.
-  absl::StatusOr<std::vector<int64_t>> ActiveDevicesOfPlant(int64_t owner_id,
-                                                            int64_t plant_id);
+  absl::StatusOr<std::vector<int64_t>> ActiveDevicesOfPlant(int64_t owner_id, int64_t plant_id);
   // Buckets of `bucket_width` from start_time; empty buckets are left out.
   absl::StatusOr<std::vector<ReadingBucket>> Aggregate(int64_t owner_id,
                                                        const AggregateQuery& query);

@@ -8,11 +8,10 @@
 
 #include <cstdint>
 #include <optional>
+#include <pqxx/pqxx>
 #include <string>
 #include <type_traits>
 #include <utility>
-
-#include <pqxx/pqxx>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -94,8 +93,7 @@ auto RunInTransaction(ConnectionPool& pool, Body&& body,
 // runs `body(pqxx::transaction_base&)` in autocommit mode, saving the BEGIN
 // and COMMIT round trips of RunInTransaction on hot read paths.
 template <typename Body>
-auto RunReadOnly(ConnectionPool& pool, Body&& body,
-                 absl::Time deadline = absl::InfiniteFuture())
+auto RunReadOnly(ConnectionPool& pool, Body&& body, absl::Time deadline = absl::InfiniteFuture())
     -> decltype(body(std::declval<pqxx::transaction_base&>())) {
   absl::StatusOr<absl::Time> effective = internal::EffectiveDeadline(deadline);
   if (!effective.ok()) return effective.status();
@@ -133,26 +131,21 @@ auto RunWithConnection(ConnectionPool& pool, Body&& body)
 
 // Runs a parametrized query in its own transaction and returns its rows.
 template <typename... Args>
-absl::StatusOr<pqxx::result> ExecuteQuery(ConnectionPool& pool,
-                                          const std::string& sql,
+absl::StatusOr<pqxx::result> ExecuteQuery(ConnectionPool& pool, const std::string& sql,
                                           const Args&... args) {
-  return RunInTransaction(
-      pool, [&](pqxx::work& transaction) -> absl::StatusOr<pqxx::result> {
-        return transaction.exec_params(sql, args...);
-      });
+  return RunInTransaction(pool, [&](pqxx::work& transaction) -> absl::StatusOr<pqxx::result> {
+    return transaction.exec_params(sql, args...);
+  });
 }
 
 // Runs a parametrized INSERT/UPDATE/DELETE in its own transaction, commits,
 // and returns the number of affected rows.
 template <typename... Args>
-absl::StatusOr<int64_t> ExecuteUpdate(ConnectionPool& pool,
-                                      const std::string& sql,
+absl::StatusOr<int64_t> ExecuteUpdate(ConnectionPool& pool, const std::string& sql,
                                       const Args&... args) {
-  return RunInTransaction(
-      pool, [&](pqxx::work& transaction) -> absl::StatusOr<int64_t> {
-        return static_cast<int64_t>(
-            transaction.exec_params(sql, args...).affected_rows());
-      });
+  return RunInTransaction(pool, [&](pqxx::work& transaction) -> absl::StatusOr<int64_t> {
+    return static_cast<int64_t>(transaction.exec_params(sql, args...).affected_rows());
+  });
 }
 
 }  // namespace plantmon::storage

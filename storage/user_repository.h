@@ -40,18 +40,15 @@ class UserRepository {
   absl::StatusOr<User> Get(int64_t id);
   // Finds a user by email or username (the seed's two login credentials).
   absl::StatusOr<User> FindByLogin(const std::string& email_or_username);
-  absl::StatusOr<std::vector<User>> List(const UserFilter& filter,
-                                         const PageRequest& page);
+  absl::StatusOr<std::vector<User>> List(const UserFilter& filter, const PageRequest& page);
   absl::StatusOr<User> Update(int64_t id, const UserUpdate& update);
-  absl::StatusOr<User> SetPasswordHash(int64_t id,
-                                       const std::string& password_hash);
+  absl::StatusOr<User> SetPasswordHash(int64_t id, const std::string& password_hash);
   // Sets last_login to now.
   absl::Status RecordLogin(int64_t id);
   // Grants or takes away administrator rights.
   absl::Status SetAdmin(const std::string& email, bool is_admin);
   // Records a session for `token_sha256` (32 raw bytes).
-  absl::StatusOr<Session> CreateSession(int64_t user_id,
-                                        const std::string& token_sha256,
+  absl::StatusOr<Session> CreateSession(int64_t user_id, const std::string& token_sha256,
                                         absl::Time expires_at);
   // The session and user behind a token: NOT_FOUND when the token is
   // unknown, expired or revoked, or its user is disabled.

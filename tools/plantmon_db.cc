@@ -63,21 +63,18 @@ int Status(storage::ConnectionPool& pool) {
   if (!status.ok()) return Fail(status.status());
   for (const storage::AppliedMigration& migration : status->applied) {
     std::printf("applied  %s  %s\n", migration.name.c_str(),
-                absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", migration.applied_at,
-                                 absl::UTCTimeZone())
+                absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", migration.applied_at, absl::UTCTimeZone())
                     .c_str());
   }
   for (const storage::Migration& migration : status->pending) {
     std::printf("pending  %s\n", migration.name.c_str());
   }
-  std::printf("%zu applied, %zu pending\n", status->applied.size(),
-              status->pending.size());
+  std::printf("%zu applied, %zu pending\n", status->applied.size(), status->pending.size());
   return 0;
 }
 
 int Seed(storage::ConnectionPool& pool) {
-  if (absl::Status current =
-          storage::CheckSchemaIsCurrent(pool, storage::BuiltInMigrations());
+  if (absl::Status current = storage::CheckSchemaIsCurrent(pool, storage::BuiltInMigrations());
       !current.ok()) {
     return Fail(current);
   }
@@ -88,14 +85,13 @@ int Seed(storage::ConnectionPool& pool) {
   if (absl::Status seeded = storage::SeedDemoData(pool, *hash); !seeded.ok()) {
     return Fail(seeded);
   }
-  std::printf("demo data loaded; sign in as %s (or %s) with password %s\n",
-              storage::kDemoUserEmail, storage::kDemoUserName, kDemoPassword);
+  std::printf("demo data loaded; sign in as %s (or %s) with password %s\n", storage::kDemoUserEmail,
+              storage::kDemoUserName, kDemoPassword);
   return 0;
 }
 
 int Run(int argc, char** argv) {
-  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 ||
-      std::strcmp(argv[1], "-h") == 0) {
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
@@ -104,8 +100,7 @@ int Run(int argc, char** argv) {
 
   absl::StatusOr<storage::EnvLookup> env = storage::EnvWithDotEnv(".env");
   if (!env.ok()) return Fail(env.status());
-  absl::StatusOr<storage::DatabaseConfig> config =
-      storage::DatabaseConfigFromEnv(*env);
+  absl::StatusOr<storage::DatabaseConfig> config = storage::DatabaseConfigFromEnv(*env);
   if (!config.ok()) return Fail(config.status());
   config->pool_size = 1;
   config->max_overflow = 0;
@@ -115,15 +110,12 @@ int Run(int argc, char** argv) {
     if (!created.ok()) return Fail(created.status());
     std::printf("%s database %s\n", *created ? "created" : "found",
                 storage::DatabaseUrl(*config).c_str());
-  } else if (command != "migrate" && command != "status" &&
-             command != "seed" && command != "reset" &&
-             command != "grant-admin" && command != "revoke-admin") {
-    std::fprintf(stderr, "plantmon_db: unknown command \"%s\"\n%s",
-                 command.c_str(), kUsage);
+  } else if (command != "migrate" && command != "status" && command != "seed" &&
+             command != "reset" && command != "grant-admin" && command != "revoke-admin") {
+    std::fprintf(stderr, "plantmon_db: unknown command \"%s\"\n%s", command.c_str(), kUsage);
     return 2;
   }
-  if (command == "reset" &&
-      (arguments.size() != 1 || arguments[0] != "--yes")) {
+  if (command == "reset" && (arguments.size() != 1 || arguments[0] != "--yes")) {
     std::fprintf(stderr,
                  "plantmon_db: reset deletes every table and all data in %s; "
                  "run `plantmon_db reset --yes` to confirm\n",
@@ -137,8 +129,7 @@ int Run(int argc, char** argv) {
 
   if (command == "grant-admin" || command == "revoke-admin") {
     if (arguments.size() != 1) {
-      std::fprintf(stderr, "plantmon_db: usage: plantmon_db %s EMAIL\n",
-                   command.c_str());
+      std::fprintf(stderr, "plantmon_db: usage: plantmon_db %s EMAIL\n", command.c_str());
       return 2;
     }
     bool grant = command == "grant-admin";
@@ -146,8 +137,7 @@ int Run(int argc, char** argv) {
     if (absl::Status set = users.SetAdmin(arguments[0], grant); !set.ok()) {
       return Fail(set);
     }
-    std::printf("%s is %s an administrator\n", arguments[0].c_str(),
-                grant ? "now" : "no longer");
+    std::printf("%s is %s an administrator\n", arguments[0].c_str(), grant ? "now" : "no longer");
     return 0;
   }
   if (command == "init" || command == "migrate") return Migrate(**pool);
@@ -157,8 +147,7 @@ int Run(int argc, char** argv) {
   if (absl::Status dropped = storage::DropAllObjects(**pool); !dropped.ok()) {
     return Fail(dropped);
   }
-  std::printf("dropped all tables in %s\n",
-              storage::DatabaseUrl(*config).c_str());
+  std::printf("dropped all tables in %s\n", storage::DatabaseUrl(*config).c_str());
   return Migrate(**pool);
 }
 

@@ -28,9 +28,8 @@ absl::StatusOr<std::string> NewRandomToken() {
     return absl::InternalError("cannot draw random bytes for a token");
   }
   std::string token;
-  absl::WebSafeBase64Escape(
-      absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)),
-      &token);
+  absl::WebSafeBase64Escape(absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)),
+                            &token);
   return token;
 }
 
@@ -38,8 +37,7 @@ absl::StatusOr<Caller> Authenticator::Authenticate(const grpc::ServerContext& co
   return AuthenticateBearer(context, /*allow_api_key=*/false);
 }
 
-absl::StatusOr<Caller> Authenticator::AuthenticateForIngestion(
-    const grpc::ServerContext& context) {
+absl::StatusOr<Caller> Authenticator::AuthenticateForIngestion(const grpc::ServerContext& context) {
   return AuthenticateBearer(context, /*allow_api_key=*/true);
 }
 
@@ -59,8 +57,7 @@ absl::StatusOr<Caller> Authenticator::AuthenticateBearer(const grpc::ServerConte
   if (absl::StartsWith(token, kApiKeyPrefix)) {
     absl::StatusOr<storage::ApiKey> key = api_keys_.FindActive(storage::Sha256(token));
     if (!key.ok()) {
-      return key.status().code() == absl::StatusCode::kNotFound ? Unauthenticated()
-                                                                : key.status();
+      return key.status().code() == absl::StatusCode::kNotFound ? Unauthenticated() : key.status();
     }
     absl::StatusOr<storage::User> owner = users_.Get(key->user_id);
     if (!owner.ok() || !owner->is_active) return Unauthenticated();
@@ -90,8 +87,7 @@ absl::StatusOr<IssuedToken> Authenticator::IssueToken(int64_t user_id) {
       users_.CreateSession(user_id, storage::Sha256(*token), expires_at);
   if (!session.ok()) return session.status();
   // The database keeps microseconds; report what it stored.
-  return IssuedToken{*std::move(token),
-                     absl::FromUnixMicros(absl::ToUnixMicros(expires_at))};
+  return IssuedToken{*std::move(token), absl::FromUnixMicros(absl::ToUnixMicros(expires_at))};
 }
 
 }  // namespace plantmon::auth

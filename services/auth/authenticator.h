@@ -1,10 +1,10 @@
 #ifndef PLANTMON_SERVICES_AUTH_AUTHENTICATOR_H_
 #define PLANTMON_SERVICES_AUTH_AUTHENTICATOR_H_
 
+#include <grpcpp/server_context.h>
+
 #include <cstdint>
 #include <string>
-
-#include <grpcpp/server_context.h>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -51,8 +51,7 @@ class Authenticator {
   absl::StatusOr<IssuedToken> IssueToken(int64_t user_id);
 
  private:
-  absl::StatusOr<Caller> AuthenticateBearer(const grpc::ServerContext& context,
-                                            bool allow_api_key);
+  absl::StatusOr<Caller> AuthenticateBearer(const grpc::ServerContext& context, bool allow_api_key);
 
   storage::UserRepository& users_;
   storage::ApiKeyRepository& api_keys_;

@@ -13,16 +13,16 @@ namespace plantmon::auth {
 
 absl::StatusOr<PasswordHasher> PasswordHasher::Create(int cost) {
   if (cost < kMinimumCost || cost > kMaximumCost) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "bcrypt cost must be between ", kMinimumCost, " and ", kMaximumCost));
+    return absl::InvalidArgumentError(
+        absl::StrCat("bcrypt cost must be between ", kMinimumCost, " and ", kMaximumCost));
   }
   return PasswordHasher(cost);
 }
 
 absl::Status PasswordHasher::ValidatePassword(absl::string_view password) {
   if (password.size() < kMinimumLength || password.size() > kMaximumLength) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "password must be ", kMinimumLength, " to ", kMaximumLength, " bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("password must be ", kMinimumLength, " to ", kMaximumLength, " bytes"));
   }
   if (password.find('\0') != absl::string_view::npos) {
     return absl::InvalidArgumentError("password must not contain NUL bytes");
@@ -30,15 +30,13 @@ absl::Status PasswordHasher::ValidatePassword(absl::string_view password) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> PasswordHasher::Hash(
-    absl::string_view password) const {
+absl::StatusOr<std::string> PasswordHasher::Hash(absl::string_view password) const {
   if (absl::Status valid = ValidatePassword(password); !valid.ok()) {
     return valid;
   }
   char salt[CRYPT_GENSALT_OUTPUT_SIZE];
   // Null random bytes: libxcrypt draws them from the operating system.
-  if (crypt_gensalt_rn("$2b$", cost_, nullptr, 0, salt, sizeof(salt)) ==
-      nullptr) {
+  if (crypt_gensalt_rn("$2b$", cost_, nullptr, 0, salt, sizeof(salt)) == nullptr) {
     return absl::InternalError("cannot generate a bcrypt salt");
   }
   auto data = std::make_unique<crypt_data>();
@@ -50,10 +48,8 @@ absl::StatusOr<std::string> PasswordHasher::Hash(
   return std::string(hash);
 }
 
-bool PasswordHasher::Verify(absl::string_view password,
-                            const std::string& hash) {
-  if (password.find('\0') != absl::string_view::npos ||
-      password.size() > kMaximumLength) {
+bool PasswordHasher::Verify(absl::string_view password, const std::string& hash) {
+  if (password.find('\0') != absl::string_view::npos || password.size() > kMaximumLength) {
     return false;
   }
   auto data = std::make_unique<crypt_data>();
@@ -61,8 +57,7 @@ bool PasswordHasher::Verify(absl::string_view password,
   const char* computed = crypt_r(password_copy.c_str(), hash.c_str(), data.get());
   if (computed == nullptr || computed[0] == '*') return false;
   size_t length = std::strlen(computed);
-  return length == hash.size() &&
-         CRYPTO_memcmp(computed, hash.data(), length) == 0;
+  return length == hash.size() && CRYPTO_memcmp(computed, hash.data(), length) == 0;
 }
 
 }  // namespace plantmon::auth

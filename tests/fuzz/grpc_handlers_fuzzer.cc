@@ -12,6 +12,7 @@
 // UndefinedBehaviorSanitizer.
 
 #include <fuzzer/FuzzedDataProvider.h>
+#include <grpcpp/grpcpp.h>
 
 #include <chrono>
 #include <cstdint>
@@ -21,8 +22,6 @@
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/descriptor.h"
@@ -111,8 +110,7 @@ class Harness : public testing::ApiTest {
     for (int i = 1; i <= 2; ++i) {
       v1::DeviceType device_type = MakeDeviceType(absl::StrCat("Fuzz sensor ", i));
       v1::PlantType plant_type = MakePlantType(absl::StrCat("Fuzz fern ", i));
-      v1::Device device =
-          MakeDevice(*admin_, device_type.id(), absl::StrCat("fuzz-device-", i));
+      v1::Device device = MakeDevice(*admin_, device_type.id(), absl::StrCat("fuzz-device-", i));
       v1::Plant plant = MakePlant(*admin_, plant_type.id(), absl::StrCat("Fuzz plant ", i));
       AssignDevice(*admin_, plant.id(), device.id(), "soil_moisture");
       if (MakeDryRule(*admin_, plant.id(), 30).id() == 0) Fail("could not make the fixture rule");

@@ -75,7 +75,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       while (input.remaining_bytes() > 0 && readings.size() < 64) {
         storage::EvaluatedReading reading;
         reading.value = input.ConsumeFloatingPoint<double>();
-        reading.timestamp = absl::FromUnixSeconds(input.ConsumeIntegralInRange<int64_t>(0, 1 << 30));
+        reading.timestamp =
+            absl::FromUnixSeconds(input.ConsumeIntegralInRange<int64_t>(0, 1 << 30));
         if (input.ConsumeBool()) reading.unit = input.ConsumeRandomLengthString(8);
         (void)storage::AlertMessage(rule, reading);
         (void)storage::Distance(rule, reading.value);
@@ -85,8 +86,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     }
     case 6: {
-      const int64_t micros = input.ConsumeIntegralInRange<int64_t>(-62135596800LL * 1000000,
-                                                                   253402300799LL * 1000000);
+      const int64_t micros =
+          input.ConsumeIntegralInRange<int64_t>(-62135596800LL * 1000000, 253402300799LL * 1000000);
       const std::string text = storage::CopyTimestampText(absl::FromUnixMicros(micros));
       if (text.size() != 29) __builtin_trap();
       break;

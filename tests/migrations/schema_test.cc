@@ -22,15 +22,13 @@ class SchemaTest : public ::testing::Test {
   void SetUp() override {
     pool_ = database_->NewPool();
     // Each test starts from empty tables.
-    ASSERT_OK(Exec(
-        "TRUNCATE users, manufacturers, device_types, devices, plant_types, plants, "
-        "plant_device_assignments, sensor_data, alert_rules, alerts, user_sessions, api_keys, "
-        "ingest_batches RESTART IDENTITY"));
+    ASSERT_OK(
+        Exec("TRUNCATE users, manufacturers, device_types, devices, plant_types, plants, "
+             "plant_device_assignments, sensor_data, alert_rules, alerts, user_sessions, api_keys, "
+             "ingest_batches RESTART IDENTITY"));
   }
 
-  absl::Status Exec(const std::string& sql) {
-    return storage::ExecuteUpdate(*pool_, sql).status();
-  }
+  absl::Status Exec(const std::string& sql) { return storage::ExecuteUpdate(*pool_, sql).status(); }
   int64_t Count(const std::string& table) {
     return database_->Query("SELECT count(*) FROM " + table).front().front().as<int64_t>();
   }
@@ -39,35 +37,48 @@ class SchemaTest : public ::testing::Test {
   void InsertGraph(const std::string& suffix) {
     ASSERT_OK(Exec("INSERT INTO users (email, username, password_hash) VALUES ('u" + suffix +
                    "@example.com', 'u" + suffix + "', 'h')"));
-    ASSERT_OK(Exec("INSERT INTO manufacturers (name) VALUES ('M" + suffix +
-                   "') ON CONFLICT DO NOTHING"));
-    ASSERT_OK(Exec("INSERT INTO device_types (manufacturer_id, name, device_type) "
-                   "SELECT id, 'T', 'sensor' FROM manufacturers WHERE name = 'M" +
-                   suffix + "'"));
+    ASSERT_OK(
+        Exec("INSERT INTO manufacturers (name) VALUES ('M" + suffix + "') ON CONFLICT DO NOTHING"));
+    ASSERT_OK(
+        Exec("INSERT INTO device_types (manufacturer_id, name, device_type) "
+             "SELECT id, 'T', 'sensor' FROM manufacturers WHERE name = 'M" +
+             suffix + "'"));
     ASSERT_OK(Exec("INSERT INTO plant_types (name) VALUES ('P" + suffix + "')"));
-    ASSERT_OK(Exec("INSERT INTO devices (user_id, device_type_id, unique_identifier, device_name) "
-                   "SELECT u.id, t.id, 'dev" + suffix + "', 'Device' FROM users u, device_types t "
-                   "JOIN manufacturers m ON m.id = t.manufacturer_id "
-                   "WHERE u.username = 'u" + suffix + "' AND m.name = 'M" + suffix + "'"));
-    ASSERT_OK(Exec("INSERT INTO plants (user_id, plant_type_id, plant_name) "
-                   "SELECT u.id, p.id, 'Plant' FROM users u, plant_types p "
-                   "WHERE u.username = 'u" + suffix + "' AND p.name = 'P" + suffix + "'"));
-    ASSERT_OK(Exec("INSERT INTO plant_device_assignments (plant_id, device_id, assignment_type) "
-                   "SELECT p.id, d.id, 'temperature' FROM plants p JOIN devices d "
-                   "ON d.user_id = p.user_id JOIN users u ON u.id = p.user_id "
-                   "WHERE u.username = 'u" + suffix + "'"));
-    ASSERT_OK(Exec("INSERT INTO sensor_data (device_id, measurement_value, \"timestamp\") "
-                   "SELECT d.id, g, now() - g * interval '1 minute' FROM devices d, "
-                   "generate_series(1, 3) g WHERE d.unique_identifier = 'dev" + suffix + "'"));
-    ASSERT_OK(Exec("INSERT INTO alert_rules (user_id, plant_id, rule_name, rule_type, "
-                   "parameter_name, condition_operator, threshold_value) "
-                   "SELECT p.user_id, p.id, 'Hot', 'threshold', 'temperature', '>', 30 "
-                   "FROM plants p JOIN users u ON u.id = p.user_id WHERE u.username = 'u" +
-                   suffix + "'"));
-    ASSERT_OK(Exec("INSERT INTO alerts (user_id, plant_id, rule_id, severity, message, "
-                   "triggered_at) SELECT r.user_id, r.plant_id, r.id, 'warning', 'hot', now() "
-                   "FROM alert_rules r JOIN users u ON u.id = r.user_id WHERE u.username = 'u" +
-                   suffix + "'"));
+    ASSERT_OK(
+        Exec("INSERT INTO devices (user_id, device_type_id, unique_identifier, device_name) "
+             "SELECT u.id, t.id, 'dev" +
+             suffix +
+             "', 'Device' FROM users u, device_types t "
+             "JOIN manufacturers m ON m.id = t.manufacturer_id "
+             "WHERE u.username = 'u" +
+             suffix + "' AND m.name = 'M" + suffix + "'"));
+    ASSERT_OK(
+        Exec("INSERT INTO plants (user_id, plant_type_id, plant_name) "
+             "SELECT u.id, p.id, 'Plant' FROM users u, plant_types p "
+             "WHERE u.username = 'u" +
+             suffix + "' AND p.name = 'P" + suffix + "'"));
+    ASSERT_OK(
+        Exec("INSERT INTO plant_device_assignments (plant_id, device_id, assignment_type) "
+             "SELECT p.id, d.id, 'temperature' FROM plants p JOIN devices d "
+             "ON d.user_id = p.user_id JOIN users u ON u.id = p.user_id "
+             "WHERE u.username = 'u" +
+             suffix + "'"));
+    ASSERT_OK(
+        Exec("INSERT INTO sensor_data (device_id, measurement_value, \"timestamp\") "
+             "SELECT d.id, g, now() - g * interval '1 minute' FROM devices d, "
+             "generate_series(1, 3) g WHERE d.unique_identifier = 'dev" +
+             suffix + "'"));
+    ASSERT_OK(
+        Exec("INSERT INTO alert_rules (user_id, plant_id, rule_name, rule_type, "
+             "parameter_name, condition_operator, threshold_value) "
+             "SELECT p.user_id, p.id, 'Hot', 'threshold', 'temperature', '>', 30 "
+             "FROM plants p JOIN users u ON u.id = p.user_id WHERE u.username = 'u" +
+             suffix + "'"));
+    ASSERT_OK(
+        Exec("INSERT INTO alerts (user_id, plant_id, rule_id, severity, message, "
+             "triggered_at) SELECT r.user_id, r.plant_id, r.id, 'warning', 'hot', now() "
+             "FROM alert_rules r JOIN users u ON u.id = r.user_id WHERE u.username = 'u" +
+             suffix + "'"));
   }
 
   static TestDatabase* database_;
@@ -78,10 +89,12 @@ TestDatabase* SchemaTest::database_ = nullptr;
 
 TEST_F(SchemaTest, UsersEnforceUniqueEmailAndUsernameAndFillDefaults) {
   ASSERT_OK(Exec("INSERT INTO users (email, username, password_hash) VALUES ('a@x.io', 'a', 'h')"));
-  EXPECT_CODE(Exec("INSERT INTO users (email, username, password_hash) VALUES ('a@x.io', 'b', 'h')"),
-              StatusCode::kAlreadyExists);
-  EXPECT_CODE(Exec("INSERT INTO users (email, username, password_hash) VALUES ('b@x.io', 'a', 'h')"),
-              StatusCode::kAlreadyExists);
+  EXPECT_CODE(
+      Exec("INSERT INTO users (email, username, password_hash) VALUES ('a@x.io', 'b', 'h')"),
+      StatusCode::kAlreadyExists);
+  EXPECT_CODE(
+      Exec("INSERT INTO users (email, username, password_hash) VALUES ('b@x.io', 'a', 'h')"),
+      StatusCode::kAlreadyExists);
   EXPECT_CODE(Exec("INSERT INTO users (email, username) VALUES ('c@x.io', 'c')"),
               StatusCode::kInvalidArgument);
   EXPECT_CODE(Exec("INSERT INTO users (email, username, password_hash) VALUES "
@@ -106,13 +119,15 @@ TEST_F(SchemaTest, ManufacturerNamesAreUnique) {
 
 TEST_F(SchemaTest, DeviceTypesAreUniquePerManufacturerWithAValidEnumAndRange) {
   ASSERT_OK(Exec("INSERT INTO manufacturers (id, name) VALUES (1, 'Xiaomi'), (2, 'Sonoff')"));
-  ASSERT_OK(Exec("INSERT INTO device_types (manufacturer_id, name, device_type) "
-                 "VALUES (1, 'Thermo', 'sensor')"));
+  ASSERT_OK(
+      Exec("INSERT INTO device_types (manufacturer_id, name, device_type) "
+           "VALUES (1, 'Thermo', 'sensor')"));
   EXPECT_CODE(Exec("INSERT INTO device_types (manufacturer_id, name, device_type) "
                    "VALUES (1, 'Thermo', 'actuator')"),
               StatusCode::kAlreadyExists);
-  EXPECT_OK(Exec("INSERT INTO device_types (manufacturer_id, name, device_type) "
-                 "VALUES (2, 'Thermo', 'combined')"));
+  EXPECT_OK(
+      Exec("INSERT INTO device_types (manufacturer_id, name, device_type) "
+           "VALUES (2, 'Thermo', 'combined')"));
   EXPECT_FALSE(Exec("INSERT INTO device_types (manufacturer_id, name, device_type) "
                     "VALUES (1, 'Other', 'robot')")
                    .ok());
@@ -149,17 +164,19 @@ TEST_F(SchemaTest, PlantTypesHaveUniqueNamesAndSaneCareValues) {
 
 TEST_F(SchemaTest, PlantsDefaultToHealthyAndFollowTheirOpenAlerts) {
   InsertGraph("1");
-  ASSERT_OK(Exec("INSERT INTO plants (user_id, plant_type_id, plant_name) "
-                 "SELECT user_id, plant_type_id, 'Second' FROM plants"));
+  ASSERT_OK(
+      Exec("INSERT INTO plants (user_id, plant_type_id, plant_name) "
+           "SELECT user_id, plant_type_id, 'Second' FROM plants"));
   EXPECT_TRUE(database_->Query("SELECT is_healthy FROM plants WHERE plant_name = 'Second'")[0][0]
                   .as<bool>());
   // InsertGraph raised a WARNING alert on the first plant.
-  pqxx::result first = database_->Query(
-      "SELECT is_healthy, health_status FROM plants WHERE plant_name = 'Plant'");
+  pqxx::result first =
+      database_->Query("SELECT is_healthy, health_status FROM plants WHERE plant_name = 'Plant'");
   EXPECT_FALSE(first[0][0].as<bool>());
   EXPECT_EQ(first[0][1].as<std::string>(), "warning alert open");
   ASSERT_OK(Exec("UPDATE alerts SET status = 'resolved', resolved_at = now()"));
-  first = database_->Query("SELECT is_healthy, health_status FROM plants WHERE plant_name = 'Plant'");
+  first =
+      database_->Query("SELECT is_healthy, health_status FROM plants WHERE plant_name = 'Plant'");
   EXPECT_TRUE(first[0][0].as<bool>());
   EXPECT_EQ(first[0][1].as<std::string>(), "healthy");
   EXPECT_CODE(Exec("INSERT INTO plants (user_id, plant_type_id) SELECT user_id, plant_type_id "
@@ -198,8 +215,7 @@ TEST_F(SchemaTest, AlertRulesDefaultToWarningAndCheckTheirVocabulary) {
   EXPECT_CODE(Exec("UPDATE alert_rules SET condition_operator = '=~'"),
               StatusCode::kInvalidArgument);
   EXPECT_CODE(Exec("UPDATE alert_rules SET rule_type = 'vibes'"), StatusCode::kInvalidArgument);
-  EXPECT_CODE(Exec("UPDATE alert_rules SET parameter_name = 'mood'"),
-              StatusCode::kInvalidArgument);
+  EXPECT_CODE(Exec("UPDATE alert_rules SET parameter_name = 'mood'"), StatusCode::kInvalidArgument);
   EXPECT_FALSE(Exec("UPDATE alert_rules SET severity = 'apocalyptic'").ok());
 }
 
@@ -271,15 +287,14 @@ TEST_F(SchemaTest, CatalogEntriesInUseCannotBeDeleted) {
 
 TEST_F(SchemaTest, UpdatedAtMovesOnEveryUpdateOfEveryTable) {
   InsertGraph("1");
-  for (const char* table :
-       {"users", "manufacturers", "device_types", "devices", "plant_types", "plants",
-        "plant_device_assignments", "alert_rules", "alerts"}) {
+  for (const char* table : {"users", "manufacturers", "device_types", "devices", "plant_types",
+                            "plants", "plant_device_assignments", "alert_rules", "alerts"}) {
     SCOPED_TRACE(table);
     const std::string t = table;
     ASSERT_OK(Exec("UPDATE " + t + " SET updated_at = '2000-01-01', created_at = '2000-01-01'"));
     // The trigger overrides any value a client writes.
-    EXPECT_TRUE(database_->Query("SELECT bool_and(updated_at > '2001-01-01') FROM " + t)[0][0]
-                    .as<bool>());
+    EXPECT_TRUE(
+        database_->Query("SELECT bool_and(updated_at > '2001-01-01') FROM " + t)[0][0].as<bool>());
     std::string before =
         database_->Query("SELECT max(updated_at)::text FROM " + t)[0][0].as<std::string>();
     ASSERT_OK(Exec("UPDATE " + t + " SET created_at = created_at"));
@@ -290,8 +305,10 @@ TEST_F(SchemaTest, UpdatedAtMovesOnEveryUpdateOfEveryTable) {
 
 TEST_F(SchemaTest, EnumsHaveTheSeedsLowercaseValues) {
   auto values = [&](const std::string& type) {
-    pqxx::result rows = database_->Query("SELECT string_agg(v::text, ',' ORDER BY v) FROM "
-                                         "unnest(enum_range(NULL::" + type + ")) v");
+    pqxx::result rows = database_->Query(
+        "SELECT string_agg(v::text, ',' ORDER BY v) FROM "
+        "unnest(enum_range(NULL::" +
+        type + ")) v");
     return rows[0][0].as<std::string>();
   };
   EXPECT_EQ(values("device_type_enum"), "sensor,actuator,combined");

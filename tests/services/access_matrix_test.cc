@@ -3,7 +3,6 @@
 // user's ids gets exactly what a nonexistent id gets, while nothing changes.
 #include <regex>
 
-
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/descriptor.h"
 #include "gtest/gtest.h"
@@ -29,22 +28,23 @@ bool IsPublic(const std::string& method) {
 }
 
 // Calls `method` with an empty request.
-grpc::Status CallEmpty(const std::shared_ptr<grpc::Channel>& channel,
-                       const std::string& method, const std::string& authorization) {
+grpc::Status CallEmpty(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
+                       const std::string& authorization) {
   return plantmon::testing::CallUnary(channel, method, authorization, "");
 }
 
 std::string Normalize(const grpc::Status& status, int64_t id) {
-  return absl::StrCat(status.error_code(), ":",
-                      std::regex_replace(status.error_message(),
-                                         std::regex(absl::StrCat("\\b", id, "\\b")), "ID"));
+  return absl::StrCat(
+      status.error_code(), ":",
+      std::regex_replace(status.error_message(), std::regex(absl::StrCat("\\b", id, "\\b")), "ID"));
 }
 
 TEST_F(AccessMatrixTest, EveryNonPublicMethodNeedsAValidToken) {
   SignedInUser user = SignUp("matrix_auth");
   std::string expired = LoginToken("matrix_auth", "password-matrix_auth");
-  database_->Query("UPDATE user_sessions SET expires_at = now() - interval '1 minute' WHERE "
-                   "id = (SELECT max(id) FROM user_sessions)");
+  database_->Query(
+      "UPDATE user_sessions SET expires_at = now() - interval '1 minute' WHERE "
+      "id = (SELECT max(id) FROM user_sessions)");
   std::string logged_out = LoginToken("matrix_auth", "password-matrix_auth");
   google::protobuf::Empty empty;
   ASSERT_TRUE(users_->Logout(Context(logged_out).get(), {}, &empty).ok());
@@ -120,8 +120,10 @@ TEST_F(AccessMatrixTest, StreamingMethodsNeedAValidTokenToo) {
 }
 
 TEST_F(AccessMatrixTest, PublicMethodsNeedNoToken) {
-  for (const char* method : {"/plantmon.v1.UserService/CreateUser", "/plantmon.v1.UserService/Login"}) {
-    EXPECT_EQ(CallEmpty(channel(), method, "").error_code(), StatusCode::INVALID_ARGUMENT) << method;
+  for (const char* method :
+       {"/plantmon.v1.UserService/CreateUser", "/plantmon.v1.UserService/Login"}) {
+    EXPECT_EQ(CallEmpty(channel(), method, "").error_code(), StatusCode::INVALID_ARGUMENT)
+        << method;
   }
 }
 
@@ -134,7 +136,6 @@ struct Owned {
   int64_t rule = 0;
   int64_t alert = 0;
 };
-
 
 TEST_F(AccessMatrixTest, AnotherUsersIdsBehaveExactlyLikeMissingOnes) {
   Owned a;
@@ -169,7 +170,8 @@ TEST_F(AccessMatrixTest, AnotherUsersIdsBehaveExactlyLikeMissingOnes) {
           "SELECT string_agg(id || ':' || updated_at || ':' || coalesce(last_heartbeat::text, ''), "
           "',' ORDER BY id) FROM devices",
           "SELECT string_agg(id || ':' || updated_at, ',' ORDER BY id) FROM plants",
-          "SELECT string_agg(id || ':' || updated_at, ',' ORDER BY id) FROM plant_device_assignments",
+          "SELECT string_agg(id || ':' || updated_at, ',' ORDER BY id) FROM "
+          "plant_device_assignments",
           "SELECT string_agg(id || ':' || updated_at, ',' ORDER BY id) FROM alert_rules",
           "SELECT string_agg(id || ':' || updated_at || status, ',' ORDER BY id) FROM alerts",
           "SELECT count(*)::text FROM sensor_data"}) {
@@ -182,101 +184,201 @@ TEST_F(AccessMatrixTest, AnotherUsersIdsBehaveExactlyLikeMissingOnes) {
   using Call = std::function<grpc::Status(int64_t id)>;
   const std::string& t = b.token;
   const std::vector<std::tuple<std::string, int64_t, Call>> calls = {
-      {"GetUser", a.owner.user.id(), [&](int64_t id) {
-         v1::GetUserRequest r; r.set_id(id); v1::User o;
-         return users_->GetUser(Context(t).get(), r, &o); }},
-      {"UpdateUser", a.owner.user.id(), [&](int64_t id) {
-         v1::UpdateUserRequest r; r.mutable_user()->set_id(id);
-         r.mutable_user()->set_first_name("pwned"); r.mutable_update_mask()->add_paths("first_name");
-         v1::User o; return users_->UpdateUser(Context(t).get(), r, &o); }},
-      {"DeleteUser", a.owner.user.id(), [&](int64_t id) {
-         v1::DeleteUserRequest r; r.set_id(id); google::protobuf::Empty o;
-         return users_->DeleteUser(Context(t).get(), r, &o); }},
-      {"GetDevice", a.device, [&](int64_t id) {
-         v1::GetDeviceRequest r; r.set_id(id); v1::Device o;
-         return devices_->GetDevice(Context(t).get(), r, &o); }},
-      {"UpdateDevice", a.device, [&](int64_t id) {
-         v1::UpdateDeviceRequest r; r.mutable_device()->set_id(id);
-         r.mutable_device()->set_device_name("pwned"); r.mutable_update_mask()->add_paths("device_name");
-         v1::Device o; return devices_->UpdateDevice(Context(t).get(), r, &o); }},
-      {"DeleteDevice", a.device, [&](int64_t id) {
-         v1::DeleteDeviceRequest r; r.set_id(id); google::protobuf::Empty o;
-         return devices_->DeleteDevice(Context(t).get(), r, &o); }},
-      {"RecordHeartbeat", a.device, [&](int64_t id) {
-         v1::RecordHeartbeatRequest r; r.set_device_id(id); v1::Device o;
-         return devices_->RecordHeartbeat(Context(t).get(), r, &o); }},
-      {"GetPlant", a.plant, [&](int64_t id) {
-         v1::GetPlantRequest r; r.set_id(id); v1::Plant o;
-         return plants_->GetPlant(Context(t).get(), r, &o); }},
-      {"UpdatePlant", a.plant, [&](int64_t id) {
-         v1::UpdatePlantRequest r; r.mutable_plant()->set_id(id);
-         r.mutable_plant()->set_plant_name("pwned"); r.mutable_update_mask()->add_paths("plant_name");
-         v1::Plant o; return plants_->UpdatePlant(Context(t).get(), r, &o); }},
-      {"DeletePlant", a.plant, [&](int64_t id) {
-         v1::DeletePlantRequest r; r.set_id(id); google::protobuf::Empty o;
-         return plants_->DeletePlant(Context(t).get(), r, &o); }},
-      {"CreatePlantDeviceAssignment(their plant)", a.plant, [&](int64_t id) {
+      {"GetUser", a.owner.user.id(),
+       [&](int64_t id) {
+         v1::GetUserRequest r;
+         r.set_id(id);
+         v1::User o;
+         return users_->GetUser(Context(t).get(), r, &o);
+       }},
+      {"UpdateUser", a.owner.user.id(),
+       [&](int64_t id) {
+         v1::UpdateUserRequest r;
+         r.mutable_user()->set_id(id);
+         r.mutable_user()->set_first_name("pwned");
+         r.mutable_update_mask()->add_paths("first_name");
+         v1::User o;
+         return users_->UpdateUser(Context(t).get(), r, &o);
+       }},
+      {"DeleteUser", a.owner.user.id(),
+       [&](int64_t id) {
+         v1::DeleteUserRequest r;
+         r.set_id(id);
+         google::protobuf::Empty o;
+         return users_->DeleteUser(Context(t).get(), r, &o);
+       }},
+      {"GetDevice", a.device,
+       [&](int64_t id) {
+         v1::GetDeviceRequest r;
+         r.set_id(id);
+         v1::Device o;
+         return devices_->GetDevice(Context(t).get(), r, &o);
+       }},
+      {"UpdateDevice", a.device,
+       [&](int64_t id) {
+         v1::UpdateDeviceRequest r;
+         r.mutable_device()->set_id(id);
+         r.mutable_device()->set_device_name("pwned");
+         r.mutable_update_mask()->add_paths("device_name");
+         v1::Device o;
+         return devices_->UpdateDevice(Context(t).get(), r, &o);
+       }},
+      {"DeleteDevice", a.device,
+       [&](int64_t id) {
+         v1::DeleteDeviceRequest r;
+         r.set_id(id);
+         google::protobuf::Empty o;
+         return devices_->DeleteDevice(Context(t).get(), r, &o);
+       }},
+      {"RecordHeartbeat", a.device,
+       [&](int64_t id) {
+         v1::RecordHeartbeatRequest r;
+         r.set_device_id(id);
+         v1::Device o;
+         return devices_->RecordHeartbeat(Context(t).get(), r, &o);
+       }},
+      {"GetPlant", a.plant,
+       [&](int64_t id) {
+         v1::GetPlantRequest r;
+         r.set_id(id);
+         v1::Plant o;
+         return plants_->GetPlant(Context(t).get(), r, &o);
+       }},
+      {"UpdatePlant", a.plant,
+       [&](int64_t id) {
+         v1::UpdatePlantRequest r;
+         r.mutable_plant()->set_id(id);
+         r.mutable_plant()->set_plant_name("pwned");
+         r.mutable_update_mask()->add_paths("plant_name");
+         v1::Plant o;
+         return plants_->UpdatePlant(Context(t).get(), r, &o);
+       }},
+      {"DeletePlant", a.plant,
+       [&](int64_t id) {
+         v1::DeletePlantRequest r;
+         r.set_id(id);
+         google::protobuf::Empty o;
+         return plants_->DeletePlant(Context(t).get(), r, &o);
+       }},
+      {"CreatePlantDeviceAssignment(their plant)", a.plant,
+       [&](int64_t id) {
          v1::CreatePlantDeviceAssignmentRequest r;
          r.mutable_plant_device_assignment()->set_plant_id(id);
          r.mutable_plant_device_assignment()->set_device_id(b_device);
          r.mutable_plant_device_assignment()->set_assignment_type("light");
          v1::PlantDeviceAssignment o;
-         return plants_->CreatePlantDeviceAssignment(Context(t).get(), r, &o); }},
-      {"CreatePlantDeviceAssignment(their device)", a.device, [&](int64_t id) {
+         return plants_->CreatePlantDeviceAssignment(Context(t).get(), r, &o);
+       }},
+      {"CreatePlantDeviceAssignment(their device)", a.device,
+       [&](int64_t id) {
          v1::CreatePlantDeviceAssignmentRequest r;
          r.mutable_plant_device_assignment()->set_plant_id(b_plant);
          r.mutable_plant_device_assignment()->set_device_id(id);
          r.mutable_plant_device_assignment()->set_assignment_type("light");
          v1::PlantDeviceAssignment o;
-         return plants_->CreatePlantDeviceAssignment(Context(t).get(), r, &o); }},
-      {"GetPlantDeviceAssignment", a.assignment, [&](int64_t id) {
-         v1::GetPlantDeviceAssignmentRequest r; r.set_id(id); v1::PlantDeviceAssignment o;
-         return plants_->GetPlantDeviceAssignment(Context(t).get(), r, &o); }},
-      {"UpdatePlantDeviceAssignment", a.assignment, [&](int64_t id) {
-         v1::UpdatePlantDeviceAssignmentRequest r; r.mutable_plant_device_assignment()->set_id(id);
-         r.mutable_update_mask()->add_paths("is_active"); v1::PlantDeviceAssignment o;
-         return plants_->UpdatePlantDeviceAssignment(Context(t).get(), r, &o); }},
-      {"DeletePlantDeviceAssignment", a.assignment, [&](int64_t id) {
-         v1::DeletePlantDeviceAssignmentRequest r; r.set_id(id); google::protobuf::Empty o;
-         return plants_->DeletePlantDeviceAssignment(Context(t).get(), r, &o); }},
-      {"CreateAlertRule", a.plant, [&](int64_t id) {
-         v1::CreateAlertRuleRequest r; r.mutable_alert_rule()->set_plant_id(id);
-         r.mutable_alert_rule()->set_rule_name("x"); r.mutable_alert_rule()->set_rule_type("threshold");
+         return plants_->CreatePlantDeviceAssignment(Context(t).get(), r, &o);
+       }},
+      {"GetPlantDeviceAssignment", a.assignment,
+       [&](int64_t id) {
+         v1::GetPlantDeviceAssignmentRequest r;
+         r.set_id(id);
+         v1::PlantDeviceAssignment o;
+         return plants_->GetPlantDeviceAssignment(Context(t).get(), r, &o);
+       }},
+      {"UpdatePlantDeviceAssignment", a.assignment,
+       [&](int64_t id) {
+         v1::UpdatePlantDeviceAssignmentRequest r;
+         r.mutable_plant_device_assignment()->set_id(id);
+         r.mutable_update_mask()->add_paths("is_active");
+         v1::PlantDeviceAssignment o;
+         return plants_->UpdatePlantDeviceAssignment(Context(t).get(), r, &o);
+       }},
+      {"DeletePlantDeviceAssignment", a.assignment,
+       [&](int64_t id) {
+         v1::DeletePlantDeviceAssignmentRequest r;
+         r.set_id(id);
+         google::protobuf::Empty o;
+         return plants_->DeletePlantDeviceAssignment(Context(t).get(), r, &o);
+       }},
+      {"CreateAlertRule", a.plant,
+       [&](int64_t id) {
+         v1::CreateAlertRuleRequest r;
+         r.mutable_alert_rule()->set_plant_id(id);
+         r.mutable_alert_rule()->set_rule_name("x");
+         r.mutable_alert_rule()->set_rule_type("threshold");
          r.mutable_alert_rule()->set_parameter_name("light");
-         r.mutable_alert_rule()->set_condition_operator(">"); v1::AlertRule o;
-         return alerts_->CreateAlertRule(Context(t).get(), r, &o); }},
-      {"GetAlertRule", a.rule, [&](int64_t id) {
-         v1::GetAlertRuleRequest r; r.set_id(id); v1::AlertRule o;
-         return alerts_->GetAlertRule(Context(t).get(), r, &o); }},
-      {"UpdateAlertRule", a.rule, [&](int64_t id) {
-         v1::UpdateAlertRuleRequest r; r.mutable_alert_rule()->set_id(id);
-         r.mutable_update_mask()->add_paths("is_active"); v1::AlertRule o;
-         return alerts_->UpdateAlertRule(Context(t).get(), r, &o); }},
-      {"DeleteAlertRule", a.rule, [&](int64_t id) {
-         v1::DeleteAlertRuleRequest r; r.set_id(id); google::protobuf::Empty o;
-         return alerts_->DeleteAlertRule(Context(t).get(), r, &o); }},
-      {"GetAlert", a.alert, [&](int64_t id) {
-         v1::GetAlertRequest r; r.set_id(id); v1::Alert o;
-         return alerts_->GetAlert(Context(t).get(), r, &o); }},
-      {"AcknowledgeAlert", a.alert, [&](int64_t id) {
-         v1::AcknowledgeAlertRequest r; r.set_id(id); v1::Alert o;
-         return alerts_->AcknowledgeAlert(Context(t).get(), r, &o); }},
-      {"ResolveAlert", a.alert, [&](int64_t id) {
-         v1::ResolveAlertRequest r; r.set_id(id); v1::Alert o;
-         return alerts_->ResolveAlert(Context(t).get(), r, &o); }},
-      {"AcknowledgeAlerts", a.plant, [&](int64_t id) {
-         v1::AcknowledgeAlertsRequest r; r.set_plant_id(id); v1::AcknowledgeAlertsResponse o;
-         return alerts_->AcknowledgeAlerts(Context(t).get(), r, &o); }},
-      {"RecordReading", a.device, [&](int64_t id) {
-         v1::RecordReadingRequest r; r.mutable_sensor_data()->set_device_id(id);
+         r.mutable_alert_rule()->set_condition_operator(">");
+         v1::AlertRule o;
+         return alerts_->CreateAlertRule(Context(t).get(), r, &o);
+       }},
+      {"GetAlertRule", a.rule,
+       [&](int64_t id) {
+         v1::GetAlertRuleRequest r;
+         r.set_id(id);
+         v1::AlertRule o;
+         return alerts_->GetAlertRule(Context(t).get(), r, &o);
+       }},
+      {"UpdateAlertRule", a.rule,
+       [&](int64_t id) {
+         v1::UpdateAlertRuleRequest r;
+         r.mutable_alert_rule()->set_id(id);
+         r.mutable_update_mask()->add_paths("is_active");
+         v1::AlertRule o;
+         return alerts_->UpdateAlertRule(Context(t).get(), r, &o);
+       }},
+      {"DeleteAlertRule", a.rule,
+       [&](int64_t id) {
+         v1::DeleteAlertRuleRequest r;
+         r.set_id(id);
+         google::protobuf::Empty o;
+         return alerts_->DeleteAlertRule(Context(t).get(), r, &o);
+       }},
+      {"GetAlert", a.alert,
+       [&](int64_t id) {
+         v1::GetAlertRequest r;
+         r.set_id(id);
+         v1::Alert o;
+         return alerts_->GetAlert(Context(t).get(), r, &o);
+       }},
+      {"AcknowledgeAlert", a.alert,
+       [&](int64_t id) {
+         v1::AcknowledgeAlertRequest r;
+         r.set_id(id);
+         v1::Alert o;
+         return alerts_->AcknowledgeAlert(Context(t).get(), r, &o);
+       }},
+      {"ResolveAlert", a.alert,
+       [&](int64_t id) {
+         v1::ResolveAlertRequest r;
+         r.set_id(id);
+         v1::Alert o;
+         return alerts_->ResolveAlert(Context(t).get(), r, &o);
+       }},
+      {"AcknowledgeAlerts", a.plant,
+       [&](int64_t id) {
+         v1::AcknowledgeAlertsRequest r;
+         r.set_plant_id(id);
+         v1::AcknowledgeAlertsResponse o;
+         return alerts_->AcknowledgeAlerts(Context(t).get(), r, &o);
+       }},
+      {"RecordReading", a.device,
+       [&](int64_t id) {
+         v1::RecordReadingRequest r;
+         r.mutable_sensor_data()->set_device_id(id);
          r.mutable_sensor_data()->set_measurement_value(1);
          r.mutable_sensor_data()->mutable_timestamp()->set_seconds(std::time(nullptr));
-         v1::SensorData o; return telemetry_->RecordReading(Context(t).get(), r, &o); }},
-      {"ListSensorData", a.device, [&](int64_t id) {
-         v1::ListSensorDataRequest r; r.set_device_id(id);
+         v1::SensorData o;
+         return telemetry_->RecordReading(Context(t).get(), r, &o);
+       }},
+      {"ListSensorData", a.device,
+       [&](int64_t id) {
+         v1::ListSensorDataRequest r;
+         r.set_device_id(id);
          r.mutable_start_time()->set_seconds(0);
          r.mutable_end_time()->set_seconds(std::time(nullptr) + 60);
-         v1::ListSensorDataResponse o; return telemetry_->ListSensorData(Context(t).get(), r, &o); }},
+         v1::ListSensorDataResponse o;
+         return telemetry_->ListSensorData(Context(t).get(), r, &o);
+       }},
   };
   constexpr int64_t kMissing = 2147480000;
   for (const auto& [name, foreign_id, call] : calls) {
@@ -298,7 +400,8 @@ TEST_F(AccessMatrixTest, AnotherUsersIdsBehaveExactlyLikeMissingOnes) {
   v1::ListPlantDeviceAssignmentsRequest assignments_of_a;
   assignments_of_a.set_device_id(a.device);
   v1::ListPlantDeviceAssignmentsResponse assignments;
-  ASSERT_TRUE(plants_->ListPlantDeviceAssignments(Context(t).get(), assignments_of_a, &assignments).ok());
+  ASSERT_TRUE(
+      plants_->ListPlantDeviceAssignments(Context(t).get(), assignments_of_a, &assignments).ok());
   EXPECT_EQ(assignments.plant_device_assignments_size(), 0);
   v1::ListAlertRulesRequest rules_of_a;
   rules_of_a.set_plant_id(a.plant);

@@ -31,9 +31,9 @@ class AlertServiceTest : public ApiTest {
   int64_t RaiseAlert(const SignedInUser& owner, int64_t rule_id) {
     auto pool = database_->NewPool(1, 0);
     storage::AlertRepository repository(*pool);
-    absl::StatusOr<storage::Alert> alert = repository.CreateAlert(
-        owner.user.id(), rule_id, "Soil moisture dropped to 18% (threshold: 25%)", 18.0,
-        absl::Now());
+    absl::StatusOr<storage::Alert> alert =
+        repository.CreateAlert(owner.user.id(), rule_id,
+                               "Soil moisture dropped to 18% (threshold: 25%)", 18.0, absl::Now());
     EXPECT_TRUE(alert.ok()) << alert.status();
     return alert->id;
   }
@@ -121,7 +121,8 @@ TEST_F(AlertServiceTest, RulesListGetAndDeleteWithTheirAlerts) {
   get_alert.set_id(alert);
   v1::Alert gone;
   EXPECT_EQ(alerts_->GetAlert(Context(owner.token).get(), get_alert, &gone).error_code(),
-            StatusCode::NOT_FOUND) << "a rule's alerts go with it";
+            StatusCode::NOT_FOUND)
+      << "a rule's alerts go with it";
 }
 
 TEST_F(AlertServiceTest, LifecycleGoesActiveAcknowledgedResolvedAndNeverBack) {
@@ -205,10 +206,9 @@ TEST_F(AlertServiceTest, OneOpenAlertPerRuleIsEnforcedByTheDatabase) {
   int64_t first = RaiseAlert(owner, rule.id());
   auto pool = database_->NewPool(1, 0);
   storage::AlertRepository repository(*pool);
-  EXPECT_EQ(repository.CreateAlert(owner.user.id(), rule.id(), "again", 1.0, absl::Now())
-                .status()
-                .code(),
-            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(
+      repository.CreateAlert(owner.user.id(), rule.id(), "again", 1.0, absl::Now()).status().code(),
+      absl::StatusCode::kAlreadyExists);
   v1::ResolveAlertRequest resolve;
   resolve.set_id(first);
   v1::Alert alert;

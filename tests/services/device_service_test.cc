@@ -20,9 +20,11 @@ TEST_F(DeviceServiceTest, OnlyAdministratorsWriteTheCatalogueButEveryoneReadsIt)
   create.mutable_manufacturer()->set_name("Sonoff");
   create.mutable_manufacturer()->set_website("https://sonoff.tech");
   v1::Manufacturer manufacturer;
-  grpc::Status denied = devices_->CreateManufacturer(Context(user.token).get(), create, &manufacturer);
+  grpc::Status denied =
+      devices_->CreateManufacturer(Context(user.token).get(), create, &manufacturer);
   EXPECT_EQ(denied.error_code(), StatusCode::PERMISSION_DENIED);
-  ASSERT_TRUE(devices_->CreateManufacturer(Context(admin_->token).get(), create, &manufacturer).ok());
+  ASSERT_TRUE(
+      devices_->CreateManufacturer(Context(admin_->token).get(), create, &manufacturer).ok());
   EXPECT_EQ(manufacturer.website(), "https://sonoff.tech");
   EXPECT_FALSE(manufacturer.has_description());
 
@@ -156,7 +158,8 @@ TEST_F(DeviceServiceTest, OwnersRegisterUpdateAndDeleteDevices) {
   v1::DeleteDeviceTypeRequest delete_type;
   delete_type.set_id(type.id());
   google::protobuf::Empty empty;
-  grpc::Status in_use = devices_->DeleteDeviceType(Context(admin_->token).get(), delete_type, &empty);
+  grpc::Status in_use =
+      devices_->DeleteDeviceType(Context(admin_->token).get(), delete_type, &empty);
   EXPECT_EQ(in_use.error_code(), StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(in_use.error_message(), "devices still use this device type");
 
@@ -183,8 +186,9 @@ TEST_F(DeviceServiceTest, CatalogueUpdatesListsAndDeletesRoundTrip) {
   EXPECT_EQ(shelly.name(), "Shelly Group");
   EXPECT_EQ(shelly.contact_email(), "support@shelly.cloud");
   rename.mutable_manufacturer()->set_contact_email("not an email");
-  EXPECT_EQ(devices_->UpdateManufacturer(Context(admin_->token).get(), rename, &shelly).error_code(),
-            StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(
+      devices_->UpdateManufacturer(Context(admin_->token).get(), rename, &shelly).error_code(),
+      StatusCode::INVALID_ARGUMENT);
 
   v1::CreateDeviceTypeRequest type_request;
   type_request.mutable_device_type()->set_manufacturer_id(shelly.id());

@@ -158,8 +158,9 @@ TEST_F(HostileInputTest, MalformedFieldsAreInvalidArgumentNeverInternal) {
     EXPECT_EQ(status.error_code(), StatusCode::INVALID_ARGUMENT) << status.error_message();
     EXPECT_EQ(status.error_message().find("SELECT"), std::string::npos);
   }
-  EXPECT_EQ(database_->Query("SELECT count(*) FROM plants WHERE user_id = " +
-                             std::to_string(owner.user.id()))[0][0]
+  EXPECT_EQ(database_
+                ->Query("SELECT count(*) FROM plants WHERE user_id = " +
+                        std::to_string(owner.user.id()))[0][0]
                 .as<int>(),
             0);
 }

@@ -4,8 +4,8 @@
 #include <ctime>
 #include <thread>
 
-#include "gtest/gtest.h"
 #include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
 #include "tests/testing/api_fixture.h"
 #include "tests/testing/generic_calls.h"
 
@@ -57,8 +57,8 @@ class IngestTest : public ApiTest {
     int64_t device = 0;
     int64_t rule = 0;
   };
-  Watched WatchedPlant(const SignedInUser& owner, const std::string& name,
-                       const std::string& role, v1::AlertRule rule) {
+  Watched WatchedPlant(const SignedInUser& owner, const std::string& name, const std::string& role,
+                       v1::AlertRule rule) {
     Watched w;
     w.plant = MakePlant(owner, MakePlantType(name + " species").id(), name).id();
     w.device = MakeDevice(owner, MakeDeviceType(name + " probe").id(), name + "-probe").id();
@@ -96,11 +96,11 @@ TEST_F(IngestTest, UploadCountsAndRejectsBadReadingsOneByOne) {
   const int64_t now = std::time(nullptr);
 
   std::vector<v1::IncomingReading> first_batch = {
-      ById(device.id(), 40, now - 120),                     // 0 ok
-      ByIdentifier("up-2", 41, now - 110),                  // 1 ok, by identifier
-      ById(foreign.id(), 42, now - 100),                    // 2 someone else's device
-      ById(987654, 43, now - 90),                           // 3 no such device
-      ById(device.id(), std::nan(""), now - 80),            // 4 NaN
+      ById(device.id(), 40, now - 120),           // 0 ok
+      ByIdentifier("up-2", 41, now - 110),        // 1 ok, by identifier
+      ById(foreign.id(), 42, now - 100),          // 2 someone else's device
+      ById(987654, 43, now - 90),                 // 3 no such device
+      ById(device.id(), std::nan(""), now - 80),  // 4 NaN
   };
   v1::IncomingReading bad_quality = ById(device.id(), 44, now - 70);
   bad_quality.set_data_quality(101);
@@ -111,11 +111,11 @@ TEST_F(IngestTest, UploadCountsAndRejectsBadReadingsOneByOne) {
   no_device.set_measurement_value(1);
   no_device.mutable_timestamp()->set_seconds(now);
   std::vector<v1::IncomingReading> second_batch = {
-      bad_quality,                                          // 5
-      future,                                               // 6
-      no_time,                                              // 7
-      no_device,                                            // 8
-      ById(second.id(), 47, now - 60),                      // 9 ok
+      bad_quality,                      // 5
+      future,                           // 6
+      no_time,                          // 7
+      no_device,                        // 8
+      ById(second.id(), 47, now - 60),  // 9 ok
   };
   v1::UploadReadingsResponse response;
   ASSERT_TRUE(Upload(owner.token, {first_batch, second_batch}, &response).ok());
@@ -148,8 +148,9 @@ TEST_F(IngestTest, ServerBookkeepingDefaultsUnitsFlagsAnomaliesAndOnlyMovesLastD
   v1::IncomingReading with_unit = ById(device.id(), 50, now - 50);
   with_unit.set_measurement_unit("permille");
   v1::UploadReadingsResponse response;
-  ASSERT_TRUE(Upload(owner.token, {{normal, out_of_range, low_quality, flagged, with_unit}},
-                     &response).ok());
+  ASSERT_TRUE(
+      Upload(owner.token, {{normal, out_of_range, low_quality, flagged, with_unit}}, &response)
+          .ok());
   ASSERT_EQ(response.accepted_count(), 5);
   pqxx::result rows = database_->Query(
       "SELECT measurement_value, data_quality, is_anomaly, measurement_unit, "
@@ -226,10 +227,11 @@ TEST_F(IngestTest, ReplayAfterADroppedConnectionStoresNothingTwice) {
   }
   stream->WritesDone();
   ASSERT_TRUE(stream->Finish().ok());
-  EXPECT_EQ(Count("device_id = " + std::to_string(device.id())), 40)
-      << "every batch exactly once";
-  EXPECT_EQ(database_->Query("SELECT count(DISTINCT measurement_value) FROM sensor_data "
-                             "WHERE device_id = " + std::to_string(device.id()))[0][0]
+  EXPECT_EQ(Count("device_id = " + std::to_string(device.id())), 40) << "every batch exactly once";
+  EXPECT_EQ(database_
+                ->Query("SELECT count(DISTINCT measurement_value) FROM sensor_data "
+                        "WHERE device_id = " +
+                        std::to_string(device.id()))[0][0]
                 .as<int>(),
             40);
   EXPECT_GE(duplicates, 10);
@@ -279,15 +281,16 @@ TEST_F(IngestTest, AnUnparseableMessageMidStreamStoresNothingAfterItAndUploadSay
       << status.error_message();
   // StreamReadings cannot wait to find out (docs/telemetry.md): the stream
   // ends there, the bad batch and all after it unacknowledged and unstored.
-  status = testing::CallStreaming(
-      channel_, "/plantmon.v1.TelemetryService/StreamReadings", "Bearer " + owner.token,
-      {message(v1::StreamReadingsRequest(), 1, t + 2), garbled_stream,
-       message(v1::StreamReadingsRequest(), 2, t + 3)},
-      std::chrono::seconds(5), &stuck);
+  status = testing::CallStreaming(channel_, "/plantmon.v1.TelemetryService/StreamReadings",
+                                  "Bearer " + owner.token,
+                                  {message(v1::StreamReadingsRequest(), 1, t + 2), garbled_stream,
+                                   message(v1::StreamReadingsRequest(), 2, t + 3)},
+                                  std::chrono::seconds(5), &stuck);
   EXPECT_FALSE(stuck);
   EXPECT_TRUE(status.ok()) << status.error_message();
-  EXPECT_EQ(database_->Query("SELECT count(*) FROM ingest_batches WHERE gateway_id = "
-                             "'garbled-gateway'")[0][0]
+  EXPECT_EQ(database_
+                ->Query("SELECT count(*) FROM ingest_batches WHERE gateway_id = "
+                        "'garbled-gateway'")[0][0]
                 .as<int>(),
             1);
   // The first message of each call is stored; nothing after the bad one.
@@ -295,8 +298,7 @@ TEST_F(IngestTest, AnUnparseableMessageMidStreamStoresNothingAfterItAndUploadSay
   EXPECT_EQ(Count(of_device + absl::StrCat("(to_timestamp(", t, "), to_timestamp(", t + 2, "))")),
             2);
   EXPECT_EQ(
-      Count(of_device + absl::StrCat("(to_timestamp(", t + 1, "), to_timestamp(", t + 3, "))")),
-      0);
+      Count(of_device + absl::StrCat("(to_timestamp(", t + 1, "), to_timestamp(", t + 3, "))")), 0);
   // A stream that ends cleanly is still OK.
   v1::UploadReadingsResponse response;
   EXPECT_TRUE(Upload(owner.token, {{ById(device.id(), 1, t + 4)}}, &response).ok());
@@ -318,8 +320,8 @@ TEST_F(IngestTest, ApiKeysUploadForTheirOwnerOnlyAndNothingElse) {
   const int64_t now = std::time(nullptr);
 
   v1::UploadReadingsResponse response;
-  ASSERT_TRUE(Upload(key.secret(), {{ById(mine.id(), 1, now), ById(theirs.id(), 2, now)}},
-                     &response).ok());
+  ASSERT_TRUE(
+      Upload(key.secret(), {{ById(mine.id(), 1, now), ById(theirs.id(), 2, now)}}, &response).ok());
   EXPECT_EQ(response.accepted_count(), 1);
   EXPECT_EQ(response.rejected_count(), 1);
 
@@ -330,8 +332,9 @@ TEST_F(IngestTest, ApiKeysUploadForTheirOwnerOnlyAndNothingElse) {
   EXPECT_EQ(users_->CreateApiKey(Context(key.secret()).get(), create, &nested).error_code(),
             StatusCode::PERMISSION_DENIED);
   // Only a hash is stored.
-  EXPECT_EQ(database_->Query("SELECT count(*) FROM api_keys WHERE key_hash = sha256('" +
-                             key.secret() + "'::bytea)")[0][0]
+  EXPECT_EQ(database_
+                ->Query("SELECT count(*) FROM api_keys WHERE key_hash = sha256('" + key.secret() +
+                        "'::bytea)")[0][0]
                 .as<int>(),
             1);
 
@@ -429,7 +432,8 @@ TEST_F(IngestTest, EveryOperatorAndRuleTypeRaisesAlertsWithSeedLikeMessages) {
   v1::CreateAlertRuleRequest open_range = impossible;
   open_range.mutable_alert_rule()->set_rule_type("range");
   EXPECT_EQ(alerts_->CreateAlertRule(Context(owner.token).get(), open_range, &refused).error_code(),
-            StatusCode::INVALID_ARGUMENT) << "a range rule needs threshold_high";
+            StatusCode::INVALID_ARGUMENT)
+      << "a range rule needs threshold_high";
 }
 
 TEST_F(IngestTest, RepeatedViolationsUpdateTheOpenAlertAndAClearReadingResolvesIt) {
@@ -442,9 +446,11 @@ TEST_F(IngestTest, RepeatedViolationsUpdateTheOpenAlertAndAClearReadingResolvesI
   Watched w = WatchedPlant(owner, "repeat", "soil_moisture", rule);
   const int64_t now = std::time(nullptr);
   v1::UploadReadingsResponse response;
-  ASSERT_TRUE(Upload(owner.token, {{ById(w.device, 20, now - 50), ById(w.device, 12, now - 40)},
-                                   {ById(w.device, 15, now - 30)}},
-                     &response).ok());
+  ASSERT_TRUE(Upload(owner.token,
+                     {{ById(w.device, 20, now - 50), ById(w.device, 12, now - 40)},
+                      {ById(w.device, 15, now - 30)}},
+                     &response)
+                  .ok());
   std::vector<v1::Alert> alerts = AlertsOfRule(owner, w.rule);
   ASSERT_EQ(alerts.size(), 1u);
   EXPECT_EQ(alerts[0].occurrence_count(), 3);

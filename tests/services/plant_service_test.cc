@@ -100,8 +100,9 @@ TEST_F(PlantServiceTest, PlantsRoundTripWithFiltersForHealthAndSpecies) {
   v1::DeletePlantTypeRequest delete_type;
   delete_type.set_id(fern.id());
   google::protobuf::Empty empty;
-  EXPECT_EQ(plants_->DeletePlantType(Context(admin_->token).get(), delete_type, &empty).error_code(),
-            StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(
+      plants_->DeletePlantType(Context(admin_->token).get(), delete_type, &empty).error_code(),
+      StatusCode::FAILED_PRECONDITION);
 }
 
 TEST_F(PlantServiceTest, AssignmentsNeedTheCallersPlantAndDeviceAndAKnownRole) {
@@ -118,9 +119,8 @@ TEST_F(PlantServiceTest, AssignmentsNeedTheCallersPlantAndDeviceAndAKnownRole) {
   request.mutable_plant_device_assignment()->set_device_id(device.id());
   request.mutable_plant_device_assignment()->set_assignment_type("soil_moisture");
   v1::PlantDeviceAssignment assignment;
-  ASSERT_TRUE(plants_->CreatePlantDeviceAssignment(Context(owner.token).get(), request,
-                                                   &assignment)
-                  .ok());
+  ASSERT_TRUE(
+      plants_->CreatePlantDeviceAssignment(Context(owner.token).get(), request, &assignment).ok());
   EXPECT_EQ(assignment.assignment_type(), "soil_moisture");
   EXPECT_TRUE(assignment.is_active());
   EXPECT_EQ(plants_->CreatePlantDeviceAssignment(Context(owner.token).get(), request, &assignment)
@@ -183,23 +183,24 @@ TEST_F(PlantServiceTest, CatalogueAndAssignmentUpdatesAndDeletesRoundTrip) {
   pause.mutable_plant_device_assignment()->set_is_active(false);
   pause.mutable_update_mask()->add_paths("assignment_type");
   pause.mutable_update_mask()->add_paths("is_active");
-  ASSERT_TRUE(plants_->UpdatePlantDeviceAssignment(Context(owner.token).get(), pause,
-                                                   &assignment).ok());
+  ASSERT_TRUE(
+      plants_->UpdatePlantDeviceAssignment(Context(owner.token).get(), pause, &assignment).ok());
   EXPECT_EQ(assignment.assignment_type(), "temperature");
   EXPECT_FALSE(assignment.is_active());
   v1::ListPlantDeviceAssignmentsRequest inactive;
   inactive.set_is_active(false);
   v1::ListPlantDeviceAssignmentsResponse listed;
-  ASSERT_TRUE(plants_->ListPlantDeviceAssignments(Context(owner.token).get(), inactive,
-                                                  &listed).ok());
+  ASSERT_TRUE(
+      plants_->ListPlantDeviceAssignments(Context(owner.token).get(), inactive, &listed).ok());
   ASSERT_EQ(listed.plant_device_assignments_size(), 1);
   v1::DeletePlantDeviceAssignmentRequest remove;
   remove.set_id(assignment.id());
   google::protobuf::Empty empty;
-  ASSERT_TRUE(plants_->DeletePlantDeviceAssignment(Context(owner.token).get(), remove, &empty).ok());
-  EXPECT_EQ(plants_->DeletePlantDeviceAssignment(Context(owner.token).get(), remove, &empty)
-                .error_code(),
-            StatusCode::NOT_FOUND);
+  ASSERT_TRUE(
+      plants_->DeletePlantDeviceAssignment(Context(owner.token).get(), remove, &empty).ok());
+  EXPECT_EQ(
+      plants_->DeletePlantDeviceAssignment(Context(owner.token).get(), remove, &empty).error_code(),
+      StatusCode::NOT_FOUND);
 
   v1::DeletePlantRequest remove_plant;
   remove_plant.set_id(plant.id());
@@ -235,14 +236,14 @@ TEST_F(PlantServiceTest, DeletingADeviceRemovesItsReadingsAndAssignments) {
   google::protobuf::Empty empty;
   ASSERT_TRUE(devices_->DeleteDevice(Context(owner.token).get(), remove, &empty).ok());
   const std::string id = std::to_string(device.id());
-  EXPECT_EQ(database_->Query("SELECT count(*) FROM sensor_data WHERE device_id = " + id)[0][0]
-                .as<int>(),
-            0);
+  EXPECT_EQ(
+      database_->Query("SELECT count(*) FROM sensor_data WHERE device_id = " + id)[0][0].as<int>(),
+      0);
   v1::GetPlantDeviceAssignmentRequest get;
   get.set_id(assignment.id());
-  EXPECT_EQ(plants_->GetPlantDeviceAssignment(Context(owner.token).get(), get, &assignment)
-                .error_code(),
-            StatusCode::NOT_FOUND);
+  EXPECT_EQ(
+      plants_->GetPlantDeviceAssignment(Context(owner.token).get(), get, &assignment).error_code(),
+      StatusCode::NOT_FOUND);
   v1::GetPlantRequest get_plant;
   get_plant.set_id(plant.id());
   EXPECT_TRUE(plants_->GetPlant(Context(owner.token).get(), get_plant, &plant).ok());

@@ -18,8 +18,9 @@ class ReliabilityTest : public ApiTest {
   // Server backends of the test database waiting on a lock.
   static int WaitingOnLocks() {
     return database_
-        ->Query("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock'")[0][0]
+        ->Query(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'")[0][0]
         .as<int>();
   }
 
@@ -53,8 +54,8 @@ TEST_F(ReliabilityTest, TheClientsDeadlineCancelsTheQueryOnTheServer) {
   lock.abort();
 
   // The connection went back clean: the next call works.
-  ASSERT_TRUE(telemetry_->ListSensorData(Context(owner.token).get(), DayOf(device.id()),
-                                         &response).ok());
+  ASSERT_TRUE(
+      telemetry_->ListSensorData(Context(owner.token).get(), DayOf(device.id()), &response).ok());
 }
 
 TEST_F(ReliabilityTest, ClientsVanishingMidStreamLeaveNoHalfBatchesOrLeakedConnections) {
@@ -63,8 +64,9 @@ TEST_F(ReliabilityTest, ClientsVanishingMidStreamLeaveNoHalfBatchesOrLeakedConne
   const int64_t now = std::time(nullptr);
   auto connections = [] {
     return database_
-        ->Query("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND application_name = 'plantmon'")[0][0]
+        ->Query(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND application_name = 'plantmon'")[0][0]
         .as<int>();
   };
   const int before = connections();
@@ -89,8 +91,10 @@ TEST_F(ReliabilityTest, ClientsVanishingMidStreamLeaveNoHalfBatchesOrLeakedConne
   // clients left; a leaked transaction would stay "idle in transaction".
   auto busy = [] {
     return database_
-        ->Query("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND application_name = 'plantmon' AND state <> 'idle' AND pid <> pg_backend_pid()")[0][0]
+        ->Query(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND application_name = 'plantmon' AND state <> 'idle' AND pid <> pg_backend_pid()")[0]
+                                                                                                [0]
         .as<int>();
   };
   // Quiet means no busy backend for half a second in a row: calls still
@@ -104,10 +108,12 @@ TEST_F(ReliabilityTest, ClientsVanishingMidStreamLeaveNoHalfBatchesOrLeakedConne
   // Every batch is all or nothing, and stored exactly when its key is.
   const std::string id = std::to_string(device.id());
   const int64_t rows =
-      database_->Query("SELECT count(*) FROM sensor_data WHERE device_id = " + id)[0][0].as<int64_t>();
+      database_->Query("SELECT count(*) FROM sensor_data WHERE device_id = " + id)[0][0]
+          .as<int64_t>();
   const int64_t keys = database_
-                           ->Query("SELECT coalesce(sum(accepted), 0) FROM ingest_batches "
-                                   "WHERE gateway_id = 'vanishing-gateway'")[0][0]
+                           ->Query(
+                               "SELECT coalesce(sum(accepted), 0) FROM ingest_batches "
+                               "WHERE gateway_id = 'vanishing-gateway'")[0][0]
                            .as<int64_t>();
   EXPECT_EQ(rows % 10, 0);
   EXPECT_EQ(rows, keys);
@@ -159,7 +165,8 @@ class LockedTableServer {
         "INSERT INTO device_types (id, manufacturer_id, name, device_type) "
         "VALUES (1, 1, 'T', 'sensor'); "
         "INSERT INTO devices (id, user_id, device_type_id, unique_identifier, device_name) "
-        "VALUES (1, ", user.id(), ", 1, 'locked-1', 'D')"));
+        "VALUES (1, ",
+        user.id(), ", 1, 'locked-1', 'D')"));
   }
 
   // Lists device 1's readings: blocks while sensor_data is locked.
@@ -178,8 +185,9 @@ class LockedTableServer {
   void WaitForBlockedBackends(int count) {
     absl::Time give_up = absl::Now() + absl::Seconds(5);
     while (absl::Now() < give_up &&
-           database_->Query("SELECT count(*) FROM pg_stat_activity WHERE datname = "
-                            "current_database() AND wait_event_type = 'Lock'")[0][0]
+           database_
+                   ->Query("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                           "current_database() AND wait_event_type = 'Lock'")[0][0]
                    .as<int>() < count) {
       absl::SleepFor(absl::Milliseconds(10));
     }

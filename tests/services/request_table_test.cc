@@ -35,6 +35,7 @@ using ::grpc::StatusCode;
 using ::plantmon::testing::ApiTest;
 using ::plantmon::testing::IsFieldMaskField;
 using ::plantmon::testing::IsTimestampField;
+using ::plantmon::testing::MethodInfo;
 using ::plantmon::testing::MutableMessageField;
 using ::plantmon::testing::SetBoolField;
 using ::plantmon::testing::SetEnumField;
@@ -43,7 +44,6 @@ using ::plantmon::testing::SetIntegerField;
 using ::plantmon::testing::SetRealField;
 using ::plantmon::testing::SetStringField;
 using ::plantmon::testing::SetTimestampField;
-using ::plantmon::testing::MethodInfo;
 using ::plantmon::testing::SignedInUser;
 
 // A field inside a request: the chain of fields from the request down.
@@ -99,7 +99,8 @@ std::vector<HostileValue> HostileValuesFor(const FieldDescriptor* field) {
     return {
         {"unknown path", [](Message* m, auto* f) { SetFieldMaskField(m, f, "no_such_field"); }},
         {"read-only id", [](Message* m, auto* f) { SetFieldMaskField(m, f, "id"); }},
-        {"read-only created_at", [](Message* m, auto* f) { SetFieldMaskField(m, f, "created_at"); }},
+        {"read-only created_at",
+         [](Message* m, auto* f) { SetFieldMaskField(m, f, "created_at"); }},
         {"empty path", [](Message* m, auto* f) { SetFieldMaskField(m, f, ""); }},
         {"nested path", [](Message* m, auto* f) { SetFieldMaskField(m, f, "a.b.c"); }},
     };
@@ -108,10 +109,12 @@ std::vector<HostileValue> HostileValuesFor(const FieldDescriptor* field) {
     case FieldDescriptor::CPPTYPE_STRING: {
       std::vector<HostileValue> values = {
           {"empty", [](Message* m, auto* f) { SetStringField(m, f, ""); }},
-          {"oversized", [](Message* m, auto* f) { SetStringField(m, f, std::string(100000, 'x')); }},
+          {"oversized",
+           [](Message* m, auto* f) { SetStringField(m, f, std::string(100000, 'x')); }},
           {"NUL inside", [](Message* m, auto* f) { SetStringField(m, f, std::string("a\0b", 3)); }},
           {"SQL", [](Message* m, auto* f) { SetStringField(m, f, "x'); DROP TABLE users; --"); }},
-          {"unicode", [](Message* m, auto* f) { SetStringField(m, f, "\xf0\x9f\x8c\xb1 \xc3\xbc"); }},
+          {"unicode",
+           [](Message* m, auto* f) { SetStringField(m, f, "\xf0\x9f\x8c\xb1 \xc3\xbc"); }},
       };
       if (field->name() == "page_token") {
         values.push_back({"not base64", [](Message* m, auto* f) { SetStringField(m, f, "!!!"); }});
@@ -126,12 +129,10 @@ std::vector<HostileValue> HostileValuesFor(const FieldDescriptor* field) {
       return {
           {"zero", [](Message* m, auto* f) { SetIntegerField(m, f, 0); }},
           {"negative", [](Message* m, auto* f) { SetIntegerField(m, f, -1); }},
-          {"huge", [](Message* m, auto* f) {
-             SetIntegerField(m, f, std::numeric_limits<int64_t>::max());
-           }},
-          {"most negative", [](Message* m, auto* f) {
-             SetIntegerField(m, f, std::numeric_limits<int64_t>::min());
-           }},
+          {"huge",
+           [](Message* m, auto* f) { SetIntegerField(m, f, std::numeric_limits<int64_t>::max()); }},
+          {"most negative",
+           [](Message* m, auto* f) { SetIntegerField(m, f, std::numeric_limits<int64_t>::min()); }},
       };
     case FieldDescriptor::CPPTYPE_DOUBLE:
     case FieldDescriptor::CPPTYPE_FLOAT:
@@ -143,12 +144,8 @@ std::vector<HostileValue> HostileValuesFor(const FieldDescriptor* field) {
       };
     case FieldDescriptor::CPPTYPE_ENUM:
       return {
-          {"unknown number", [](Message* m, auto* f) {
-             SetEnumField(m, f, 999);
-           }},
-          {"negative number", [](Message* m, auto* f) {
-             SetEnumField(m, f, -1);
-           }},
+          {"unknown number", [](Message* m, auto* f) { SetEnumField(m, f, 999); }},
+          {"negative number", [](Message* m, auto* f) { SetEnumField(m, f, -1); }},
       };
     case FieldDescriptor::CPPTYPE_BOOL:
       return {{"true", [](Message* m, auto* f) { SetBoolField(m, f, true); }}};
@@ -220,20 +217,30 @@ class RequestTableTest : public ApiTest {
   // `id` by the resource the method is about.
   int64_t PlausibleId(const std::string& method, const std::string& field) const {
     static const std::map<std::string, int64_t Fixtures::*> by_field = {
-        {"user_id", &Fixtures::user},          {"manufacturer_id", &Fixtures::manufacturer},
-        {"device_type_id", &Fixtures::device_type}, {"plant_type_id", &Fixtures::plant_type},
-        {"device_id", &Fixtures::device},      {"gateway_id", &Fixtures::device},
-        {"plant_id", &Fixtures::plant},        {"rule_id", &Fixtures::rule},
-        {"device_ids", &Fixtures::device},     {"ids", &Fixtures::alert},
+        {"user_id", &Fixtures::user},
+        {"manufacturer_id", &Fixtures::manufacturer},
+        {"device_type_id", &Fixtures::device_type},
+        {"plant_type_id", &Fixtures::plant_type},
+        {"device_id", &Fixtures::device},
+        {"gateway_id", &Fixtures::device},
+        {"plant_id", &Fixtures::plant},
+        {"rule_id", &Fixtures::rule},
+        {"device_ids", &Fixtures::device},
+        {"ids", &Fixtures::alert},
     };
     if (auto it = by_field.find(field); it != by_field.end()) return fixtures_.*(it->second);
     // Most specific resource names first ("PlantDeviceAssignment" before "Plant").
     static const std::vector<std::pair<std::string, int64_t Fixtures::*>> by_method = {
-        {"PlantDeviceAssignment", &Fixtures::assignment}, {"PlantType", &Fixtures::plant_type},
-        {"DeviceType", &Fixtures::device_type}, {"Manufacturer", &Fixtures::manufacturer},
-        {"AlertRule", &Fixtures::rule},        {"Alert", &Fixtures::alert},
-        {"ApiKey", &Fixtures::api_key},        {"Heartbeat", &Fixtures::device},
-        {"Plant", &Fixtures::plant},           {"Device", &Fixtures::device},
+        {"PlantDeviceAssignment", &Fixtures::assignment},
+        {"PlantType", &Fixtures::plant_type},
+        {"DeviceType", &Fixtures::device_type},
+        {"Manufacturer", &Fixtures::manufacturer},
+        {"AlertRule", &Fixtures::rule},
+        {"Alert", &Fixtures::alert},
+        {"ApiKey", &Fixtures::api_key},
+        {"Heartbeat", &Fixtures::device},
+        {"Plant", &Fixtures::plant},
+        {"Device", &Fixtures::device},
         {"User", &Fixtures::user},
     };
     for (const auto& [resource, member] : by_method) {
@@ -313,9 +320,8 @@ class RequestTableTest : public ApiTest {
       return testing::CallUnary(channel(), method.path, authorization, request);
     }
     bool stuck = false;
-    grpc::Status status =
-        testing::CallStreaming(channel(), method.path, authorization, {request},
-                               std::chrono::milliseconds(50), &stuck);
+    grpc::Status status = testing::CallStreaming(channel(), method.path, authorization, {request},
+                                                 std::chrono::milliseconds(50), &stuck);
     EXPECT_FALSE(stuck) << method.path << ": a stream operation outlived its cancellation";
     return status;
   }
@@ -330,7 +336,7 @@ class RequestTableTest : public ApiTest {
 };
 
 // What an error message may never contain: SQL, or the driver speaking.
-constexpr const char* kLeakMarkers[] = {"SELECT ", "INSERT INTO", "UPDATE ", "DELETE FROM",
+constexpr const char* kLeakMarkers[] = {"SELECT ", "INSERT INTO", "UPDATE ",  "DELETE FROM",
                                         "pqxx",    "SQLSTATE",    "ERROR:  ", "violates"};
 
 TEST_F(RequestTableTest, HostileValuesInEveryFieldOfEveryRequest) {
@@ -358,8 +364,10 @@ TEST_F(RequestTableTest, HostileValuesInEveryFieldOfEveryRequest) {
                            plausible ? " (plausible request)" : " (empty request)");
           ++cases;
           ++codes[status.error_code()];
-          EXPECT_NE(status.error_code(), StatusCode::INTERNAL) << label << ": " << status.error_message();
-          EXPECT_NE(status.error_code(), StatusCode::UNKNOWN) << label << ": " << status.error_message();
+          EXPECT_NE(status.error_code(), StatusCode::INTERNAL)
+              << label << ": " << status.error_message();
+          EXPECT_NE(status.error_code(), StatusCode::UNKNOWN)
+              << label << ": " << status.error_message();
           EXPECT_NE(status.error_code(), StatusCode::DATA_LOSS) << label;
           EXPECT_NE(status.error_code(), StatusCode::DEADLINE_EXCEEDED) << label;
           if (!status.ok()) {

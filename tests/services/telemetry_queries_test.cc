@@ -21,9 +21,14 @@ class TelemetryQueriesTest : public ApiTest {
   static void Fill(int64_t device, int64_t start, int minutes) {
     database_->Query(absl::StrCat(
         "INSERT INTO sensor_data (device_id, measurement_value, data_quality, is_anomaly, "
-        "\"timestamp\") SELECT ", device, ", (g % 17)::float8, CASE WHEN g % 10 = 0 THEN 30 "
-        "ELSE 100 END, g % 10 = 0, to_timestamp(", start, " + g * 60) "
-        "FROM generate_series(0, ", minutes - 1, ") g"));
+        "\"timestamp\") SELECT ",
+        device,
+        ", (g % 17)::float8, CASE WHEN g % 10 = 0 THEN 30 "
+        "ELSE 100 END, g % 10 = 0, to_timestamp(",
+        start,
+        " + g * 60) "
+        "FROM generate_series(0, ",
+        minutes - 1, ") g"));
   }
 };
 
@@ -50,10 +55,13 @@ TEST_F(TelemetryQueriesTest, ListSensorDataFiltersAndWalksBothWays) {
     if (response.next_page_token().empty()) break;
     request.set_page_token(response.next_page_token());
   }
-  const int64_t expected = database_->Query(absl::StrCat(
-      "SELECT count(*) FROM sensor_data WHERE device_id = ", device.id(),
-      " AND NOT is_anomaly AND \"timestamp\" >= to_timestamp(", start + 600,
-      ") AND \"timestamp\" < to_timestamp(", start + 15000, ")"))[0][0].as<int64_t>();
+  const int64_t expected =
+      database_
+          ->Query(absl::StrCat("SELECT count(*) FROM sensor_data WHERE device_id = ", device.id(),
+                               " AND NOT is_anomaly AND \"timestamp\" >= to_timestamp(",
+                               start + 600, ") AND \"timestamp\" < to_timestamp(", start + 15000,
+                               ")"))[0][0]
+          .as<int64_t>();
   EXPECT_EQ(static_cast<int64_t>(times.size()), expected);
   EXPECT_TRUE(std::is_sorted(times.rbegin(), times.rend())) << "newest first";
   EXPECT_EQ(times.front(), start + 60 * 249);
@@ -101,9 +109,9 @@ TEST_F(TelemetryQueriesTest, LatestIsTheNewestTimestampNotTheLastUpload) {
   EXPECT_EQ(response.readings(1).timestamp().seconds(), now - 7200 + 4 * 60);
 
   SignedInUser stranger = SignUp("latest_stranger");
-  EXPECT_EQ(telemetry_->GetLatestReadings(Context(stranger.token).get(), request, &response)
-                .error_code(),
-            StatusCode::NOT_FOUND);
+  EXPECT_EQ(
+      telemetry_->GetLatestReadings(Context(stranger.token).get(), request, &response).error_code(),
+      StatusCode::NOT_FOUND);
   v1::GetLatestReadingsRequest both = request;
   both.set_plant_id(1);
   EXPECT_EQ(telemetry_->GetLatestReadings(Context(owner.token).get(), both, &response).error_code(),
@@ -125,13 +133,16 @@ TEST_F(TelemetryQueriesTest, AggregationMatchesIndependentSql) {
   ASSERT_TRUE(telemetry_->AggregateSensorData(Context(owner.token).get(), request, &response).ok());
   ASSERT_EQ(response.buckets_size(), 24);
   // Independent SQL: hour buckets by integer arithmetic on epoch seconds.
-  pqxx::result expected = database_->Query(absl::StrCat(
-      "SELECT (extract(epoch FROM \"timestamp\")::bigint - ", start, ") / 3600 AS h, count(*), "
-      "min(measurement_value), max(measurement_value), avg(measurement_value), "
-      "(array_agg(measurement_value ORDER BY \"timestamp\"))[1], "
-      "(array_agg(measurement_value ORDER BY \"timestamp\" DESC))[1] "
-      "FROM sensor_data WHERE device_id = ", device.id(), " AND NOT is_anomaly "
-      "GROUP BY h ORDER BY h"));
+  pqxx::result expected = database_->Query(
+      absl::StrCat("SELECT (extract(epoch FROM \"timestamp\")::bigint - ", start,
+                   ") / 3600 AS h, count(*), "
+                   "min(measurement_value), max(measurement_value), avg(measurement_value), "
+                   "(array_agg(measurement_value ORDER BY \"timestamp\"))[1], "
+                   "(array_agg(measurement_value ORDER BY \"timestamp\" DESC))[1] "
+                   "FROM sensor_data WHERE device_id = ",
+                   device.id(),
+                   " AND NOT is_anomaly "
+                   "GROUP BY h ORDER BY h"));
   ASSERT_EQ(expected.size(), 24u);
   for (int i = 0; i < 24; ++i) {
     const auto& bucket = response.buckets(i);
@@ -154,9 +165,9 @@ TEST_F(TelemetryQueriesTest, AggregationMatchesIndependentSql) {
   EXPECT_NE(status.error_message().find("10000"), std::string::npos) << status.error_message();
   v1::AggregateSensorDataRequest too_fine = request;
   too_fine.mutable_bucket_width()->set_seconds(10);
-  EXPECT_EQ(telemetry_->AggregateSensorData(Context(owner.token).get(), too_fine, &response)
-                .error_code(),
-            StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(
+      telemetry_->AggregateSensorData(Context(owner.token).get(), too_fine, &response).error_code(),
+      StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_F(TelemetryQueriesTest, PlantOverviewAndTopAnomalousPlants) {
@@ -195,9 +206,9 @@ TEST_F(TelemetryQueriesTest, PlantOverviewAndTopAnomalousPlants) {
   EXPECT_EQ(overview.open_alerts(0).message(), "Soil moisture dropped to 5% (threshold: 25%)");
 
   SignedInUser stranger = SignUp("overview_stranger");
-  EXPECT_EQ(plants_->GetPlantOverview(Context(stranger.token).get(), request, &overview)
-                .error_code(),
-            StatusCode::NOT_FOUND);
+  EXPECT_EQ(
+      plants_->GetPlantOverview(Context(stranger.token).get(), request, &overview).error_code(),
+      StatusCode::NOT_FOUND);
 
   v1::ListTopAnomalousPlantsRequest top;
   top.mutable_start_time()->set_seconds(start - 60);

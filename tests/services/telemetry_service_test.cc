@@ -29,9 +29,10 @@ TEST_F(TelemetryServiceTest, RecordsReadingsWithServerBookkeeping) {
   v1::Device device = MakeDevice(owner, MakeDeviceType("Moisture probe").id(), "tele-1");
   const int64_t now = std::time(nullptr);
   v1::SensorData stored;
-  ASSERT_TRUE(telemetry_->RecordReading(Context(owner.token).get(), Reading(device.id(), 42.5, now),
-                                        &stored)
-                  .ok());
+  ASSERT_TRUE(
+      telemetry_
+          ->RecordReading(Context(owner.token).get(), Reading(device.id(), 42.5, now), &stored)
+          .ok());
   EXPECT_GT(stored.id(), 0);
   EXPECT_EQ(stored.measurement_value(), 42.5);
   EXPECT_EQ(stored.measurement_unit(), "%") << "defaults to the device type's data_unit";
@@ -39,9 +40,10 @@ TEST_F(TelemetryServiceTest, RecordsReadingsWithServerBookkeeping) {
   EXPECT_GE(stored.received_at().seconds(), now - 5);
 
   // A late reading does not move last_data_received back.
-  ASSERT_TRUE(telemetry_->RecordReading(Context(owner.token).get(),
-                                        Reading(device.id(), 40, now - 3600), &stored)
-                  .ok());
+  ASSERT_TRUE(
+      telemetry_
+          ->RecordReading(Context(owner.token).get(), Reading(device.id(), 40, now - 3600), &stored)
+          .ok());
   v1::GetDeviceRequest get;
   get.set_id(device.id());
   ASSERT_TRUE(devices_->GetDevice(Context(owner.token).get(), get, &device).ok());
@@ -71,11 +73,13 @@ TEST_F(TelemetryServiceTest, RejectsBadReadings) {
   for (const Case& c : cases) {
     SCOPED_TRACE(c.label);
     v1::SensorData stored;
-    EXPECT_EQ(telemetry_->RecordReading(Context(owner.token).get(), c.request, &stored).error_code(),
-              c.code);
+    EXPECT_EQ(
+        telemetry_->RecordReading(Context(owner.token).get(), c.request, &stored).error_code(),
+        c.code);
   }
-  EXPECT_EQ(database_->Query("SELECT count(*) FROM sensor_data WHERE device_id = " +
-                             std::to_string(device.id()))[0][0]
+  EXPECT_EQ(database_
+                ->Query("SELECT count(*) FROM sensor_data WHERE device_id = " +
+                        std::to_string(device.id()))[0][0]
                 .as<int>(),
             0);
 }
@@ -121,8 +125,9 @@ TEST_F(TelemetryServiceTest, ListSensorDataPagesTheRangeWithoutGapsOrRepeats) {
   backwards.clear_page_token();
   backwards.mutable_end_time()->set_seconds(start - 1);
   v1::ListSensorDataResponse response;
-  EXPECT_EQ(telemetry_->ListSensorData(Context(owner.token).get(), backwards, &response).error_code(),
-            StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(
+      telemetry_->ListSensorData(Context(owner.token).get(), backwards, &response).error_code(),
+      StatusCode::INVALID_ARGUMENT);
 }
 
 }  // namespace

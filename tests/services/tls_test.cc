@@ -40,15 +40,15 @@ class TlsTest : public ::testing::Test {
     RunShell("mkdir -p " + *dir_);
     for (const char* ca : {"ca", "other_ca"}) {
       RunShell(absl::StrCat("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=", ca,
-                       " -keyout ", *dir_, "/", ca, ".key -out ", *dir_, "/", ca, ".pem"));
+                            " -keyout ", *dir_, "/", ca, ".key -out ", *dir_, "/", ca, ".pem"));
     }
     for (const char* leaf : {"server", "client"}) {
       RunShell(absl::StrCat("openssl req -new -newkey rsa:2048 -nodes -subj /CN=", leaf,
-                       " -addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout ", *dir_, "/",
-                       leaf, ".key -out ", *dir_, "/", leaf, ".csr"));
-      RunShell(absl::StrCat("openssl x509 -req -days 1 -copy_extensions copy -in ", *dir_, "/", leaf,
-                       ".csr -CA ", *dir_, "/ca.pem -CAkey ", *dir_, "/ca.key -CAcreateserial -out ",
-                       *dir_, "/", leaf, ".pem"));
+                            " -addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout ", *dir_,
+                            "/", leaf, ".key -out ", *dir_, "/", leaf, ".csr"));
+      RunShell(absl::StrCat("openssl x509 -req -days 1 -copy_extensions copy -in ", *dir_, "/",
+                            leaf, ".csr -CA ", *dir_, "/ca.pem -CAkey ", *dir_,
+                            "/ca.key -CAcreateserial -out ", *dir_, "/", leaf, ".pem"));
     }
     database_ = testing::TestDatabase::CreateOrDie().release();
   }

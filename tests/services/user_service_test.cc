@@ -37,9 +37,10 @@ TEST_F(UserServiceTest, SignUpReturnsTheAccountWithServerSetFields) {
   EXPECT_FALSE(user.is_admin());
   EXPECT_GT(user.created_at().seconds(), 0);
   EXPECT_FALSE(user.has_last_login());
-  std::string stored = database_->Query("SELECT password_hash FROM users WHERE id = " +
-                                        std::to_string(user.id()))[0][0]
-                           .as<std::string>();
+  std::string stored =
+      database_
+          ->Query("SELECT password_hash FROM users WHERE id = " + std::to_string(user.id()))[0][0]
+          .as<std::string>();
   EXPECT_EQ(stored.rfind("$2b$10$", 0), 0u) << stored;
 }
 
@@ -52,14 +53,12 @@ TEST_F(UserServiceTest, SignUpRejectsBadInputWithInvalidArgumentNamingTheField) 
   std::vector<Case> cases = {
       {"no email", [](auto& r) { r.mutable_user()->clear_email(); }, "user.email"},
       {"bad email", [](auto& r) { r.mutable_user()->set_email("not-an-email"); }, "user.email"},
-      {"long email",
-       [](auto& r) { r.mutable_user()->set_email(std::string(250, 'a') + "@x.com"); },
+      {"long email", [](auto& r) { r.mutable_user()->set_email(std::string(250, 'a') + "@x.com"); },
        "user.email"},
       {"no username", [](auto& r) { r.mutable_user()->clear_username(); }, "user.username"},
-      {"username with @", [](auto& r) { r.mutable_user()->set_username("a@b"); },
+      {"username with @", [](auto& r) { r.mutable_user()->set_username("a@b"); }, "user.username"},
+      {"long username", [](auto& r) { r.mutable_user()->set_username(std::string(101, 'u')); },
        "user.username"},
-      {"long username",
-       [](auto& r) { r.mutable_user()->set_username(std::string(101, 'u')); }, "user.username"},
       {"long phone", [](auto& r) { r.mutable_user()->set_phone_number(std::string(21, '1')); },
        "user.phone_number"},
       {"short password", [](auto& r) { r.set_password("short"); }, "password"},
@@ -109,15 +108,16 @@ TEST_F(UserServiceTest, LoginByEmailOrUsernameSetsLastLoginAndReturnsAWorkingTok
     EXPECT_GT(lifetime, 23 * 3600);
     EXPECT_LE(lifetime, 24 * 3600 + 5);
     v1::User current;
-    ASSERT_TRUE(users_->GetCurrentUser(Context(response.access_token()).get(),
-                                       v1::GetCurrentUserRequest(), &current)
+    ASSERT_TRUE(users_
+                    ->GetCurrentUser(Context(response.access_token()).get(),
+                                     v1::GetCurrentUserRequest(), &current)
                     .ok());
     EXPECT_EQ(current.id(), created.id());
   }
   // Only a hash of the token is stored.
-  EXPECT_EQ(database_->Query("SELECT count(*) FROM user_sessions WHERE user_id = " +
-                             std::to_string(created.id()) +
-                             " AND octet_length(token_hash) = 32")[0][0]
+  EXPECT_EQ(database_
+                ->Query("SELECT count(*) FROM user_sessions WHERE user_id = " +
+                        std::to_string(created.id()) + " AND octet_length(token_hash) = 32")[0][0]
                 .as<int>(),
             2);
 }
@@ -303,9 +303,9 @@ TEST_F(UserServiceTest, DeletingAnAccountRemovesEverythingItOwned) {
   const std::string id = std::to_string(kim.user.id());
   for (const char* table : {"users WHERE id", "devices WHERE user_id", "plants WHERE user_id",
                             "user_sessions WHERE user_id"}) {
-    EXPECT_EQ(database_->Query(std::string("SELECT count(*) FROM ") + table + " = " + id)[0][0]
-                  .as<int>(),
-              0)
+    EXPECT_EQ(
+        database_->Query(std::string("SELECT count(*) FROM ") + table + " = " + id)[0][0].as<int>(),
+        0)
         << table;
   }
   v1::User user;

@@ -3,10 +3,9 @@
 // the notifications went to nobody) are delivered once it is back.
 #include "storage/alert_listener.h"
 
+#include <pqxx/pqxx>
 #include <set>
 #include <thread>
-
-#include <pqxx/pqxx>
 
 #include "gtest/gtest.h"
 #include "tests/testing/test_database.h"
@@ -17,8 +16,7 @@ namespace {
 using ::plantmon::testing::TestDatabase;
 
 // Every id that arrives within `timeout`, stopping early once `wanted` has.
-std::set<int64_t> Collect(AlertSubscription& subscription, int64_t wanted,
-                          absl::Duration timeout) {
+std::set<int64_t> Collect(AlertSubscription& subscription, int64_t wanted, absl::Duration timeout) {
   std::set<int64_t> seen;
   const absl::Time deadline = absl::Now() + timeout;
   while (!seen.count(wanted) && absl::Now() < deadline) {
@@ -70,8 +68,9 @@ TEST(AlertListenerTest, ChangesCommittedWhileReconnectingAreDeliveredAfterwards)
       "WHERE application_name = 'plantmon-alert-listener'");
   for (int i = 0; i < 100; ++i) {
     pqxx::nontransaction check(*admin);
-    if (check.exec1("SELECT count(*) FROM pg_stat_activity "
-                    "WHERE application_name = 'plantmon-alert-listener'")[0]
+    if (check
+            .exec1("SELECT count(*) FROM pg_stat_activity "
+                   "WHERE application_name = 'plantmon-alert-listener'")[0]
             .as<int>() == 0) {
       break;
     }

@@ -25,9 +25,10 @@ class ConnectionPoolTest : public ::testing::Test {
   static int ServerConnections(pqxx::connection& monitor) {
     pqxx::nontransaction query(monitor);
     return query
-        .exec_params1("SELECT count(*) FROM pg_stat_activity "
-                      "WHERE datname = $1 AND pid <> pg_backend_pid()",
-                      database_->name())
+        .exec_params1(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = $1 AND pid <> pg_backend_pid()",
+            database_->name())
         .front()
         .as<int>();
   }
@@ -118,9 +119,7 @@ TEST_F(ConnectionPoolTest, TerminatedBackendIsReplacedWithoutAnError) {
   std::unique_ptr<pqxx::connection> admin = database_->Connect();
   {
     pqxx::nontransaction kill(*admin);
-    ASSERT_TRUE(kill.exec_params1("SELECT pg_terminate_backend($1)", first_pid)
-                    .front()
-                    .as<bool>());
+    ASSERT_TRUE(kill.exec_params1("SELECT pg_terminate_backend($1)", first_pid).front().as<bool>());
   }
   // The caller's next checkout and query succeed on a new backend.
   absl::StatusOr<pqxx::result> result = ExecuteQuery(*pool, "SELECT pg_backend_pid()");
@@ -208,15 +207,13 @@ TEST_F(ConnectionPoolTest, TransactionCommitsOnSuccessAndRollsBackOnError) {
   }));
   EXPECT_CODE(RunInTransaction(*pool,
                                [](pqxx::work& transaction) {
-                                 transaction.exec_params(
-                                     "INSERT INTO txn_probe VALUES ($1)", 2);
+                                 transaction.exec_params("INSERT INTO txn_probe VALUES ($1)", 2);
                                  return absl::NotFoundError("changed my mind");
                                }),
               absl::StatusCode::kNotFound);
   EXPECT_CODE(RunInTransaction(*pool,
                                [](pqxx::work& transaction) {
-                                 transaction.exec_params(
-                                     "INSERT INTO txn_probe VALUES ($1)", 3);
+                                 transaction.exec_params("INSERT INTO txn_probe VALUES ($1)", 3);
                                  transaction.exec("SELECT 1/0");
                                  return absl::OkStatus();
                                }),
@@ -233,12 +230,10 @@ TEST_F(ConnectionPoolTest, ExecuteUpdateReportsAffectedRowsAndKeepsValuesOutOfSq
   ASSERT_OK(ExecuteUpdate(*pool, "CREATE TABLE IF NOT EXISTS param_probe (s text)"));
   const std::string hostile = "x'); DROP TABLE param_probe; --";
   ASSERT_OK_AND_ASSIGN(int64_t inserted,
-                       ExecuteUpdate(*pool, "INSERT INTO param_probe VALUES ($1), ($1)",
-                                     hostile));
+                       ExecuteUpdate(*pool, "INSERT INTO param_probe VALUES ($1), ($1)", hostile));
   EXPECT_EQ(inserted, 2);
   ASSERT_OK_AND_ASSIGN(pqxx::result rows,
-                       ExecuteQuery(*pool, "SELECT s FROM param_probe WHERE s = $1",
-                                    hostile));
+                       ExecuteQuery(*pool, "SELECT s FROM param_probe WHERE s = $1", hostile));
   EXPECT_EQ(rows.size(), 2u);
   std::optional<std::string> none;
   ASSERT_OK(ExecuteUpdate(*pool, "INSERT INTO param_probe VALUES ($1)", none));
@@ -263,8 +258,8 @@ TEST_F(ConnectionPoolTest, ErrorsMapToStatusCodesWithoutSql) {
   EXPECT_CODE(broken, absl::StatusCode::kInternal);
   EXPECT_EQ(broken.status().message().find("SELEC"), std::string::npos);
 
-  absl::StatusOr<pqxx::result> timeout = RunInTransaction(
-      *pool, [](pqxx::work& transaction) -> absl::StatusOr<pqxx::result> {
+  absl::StatusOr<pqxx::result> timeout =
+      RunInTransaction(*pool, [](pqxx::work& transaction) -> absl::StatusOr<pqxx::result> {
         transaction.exec("SET LOCAL statement_timeout = 10");
         return transaction.exec("SELECT pg_sleep(1)");
       });

@@ -9,8 +9,7 @@ namespace plantmon::storage {
 namespace {
 
 EnvLookup FakeEnv(std::map<std::string, std::string> values) {
-  return [values = std::move(values)](
-             const std::string& name) -> std::optional<std::string> {
+  return [values = std::move(values)](const std::string& name) -> std::optional<std::string> {
     auto it = values.find(name);
     if (it == values.end()) return std::nullopt;
     return it->second;
@@ -56,8 +55,7 @@ TEST(DatabaseConfigTest, MalformedPortIsAnErrorNamingTheVariable) {
   absl::StatusOr<DatabaseConfig> config =
       DatabaseConfigFromEnv(FakeEnv({{"POSTGRES_DB_PORT", "abc"}}));
   EXPECT_CODE(config, absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(config.status().message().find("POSTGRES_DB_PORT"),
-            std::string::npos);
+  EXPECT_NE(config.status().message().find("POSTGRES_DB_PORT"), std::string::npos);
   EXPECT_NE(config.status().message().find("abc"), std::string::npos);
 }
 
@@ -73,8 +71,7 @@ TEST(DatabaseConfigTest, OutOfRangePortAndPoolSizeAreRejected) {
 TEST(DatabaseConfigTest, DatabaseUrlMasksThePassword) {
   DatabaseConfig config;
   config.password = "very_secure_password_123";
-  EXPECT_EQ(DatabaseUrl(config),
-            "postgresql://iot_user:***@localhost:5432/iot_plant_db");
+  EXPECT_EQ(DatabaseUrl(config), "postgresql://iot_user:***@localhost:5432/iot_plant_db");
   EXPECT_EQ(DatabaseUrl(config, /*reveal_password=*/true),
             "postgresql://iot_user:very_secure_password_123@localhost:5432/"
             "iot_plant_db");
@@ -84,8 +81,7 @@ TEST(DatabaseConfigTest, ConnectionStringQuotesEveryValue) {
   DatabaseConfig config;
   config.password = "it's a \\ pass";
   std::string text = LibpqConnectionString(config);
-  EXPECT_NE(text.find("password='it\\'s a \\\\ pass'"), std::string::npos)
-      << text;
+  EXPECT_NE(text.find("password='it\\'s a \\\\ pass'"), std::string::npos) << text;
 }
 
 TEST(DotEnvTest, ParsesCommentsQuotesAndExport) {
@@ -102,8 +98,7 @@ TEST(DotEnvTest, ParsesCommentsQuotesAndExport) {
 }
 
 TEST(DotEnvTest, LineWithoutEqualsNamesTheLine) {
-  absl::StatusOr<std::map<std::string, std::string>> values =
-      ParseDotEnv("A=1\nnot a pair\n");
+  absl::StatusOr<std::map<std::string, std::string>> values = ParseDotEnv("A=1\nnot a pair\n");
   EXPECT_CODE(values, absl::StatusCode::kInvalidArgument);
   EXPECT_NE(values.status().message().find("line 2"), std::string::npos);
 }
@@ -113,8 +108,7 @@ TEST(DotEnvTest, EnvironmentWinsOverFile) {
   {
     FILE* file = std::fopen(path.c_str(), "w");
     ASSERT_NE(file, nullptr);
-    std::fputs("PLANTMON_DOTENV_ONLY=from_file\nPLANTMON_DOTENV_BOTH=from_file\n",
-               file);
+    std::fputs("PLANTMON_DOTENV_ONLY=from_file\nPLANTMON_DOTENV_BOTH=from_file\n", file);
     std::fclose(file);
   }
   setenv("PLANTMON_DOTENV_BOTH", "from_env", 1);

@@ -25,8 +25,7 @@ TEST(MigrationRunnerTest, AppliesEverythingOnceAndASecondRunIsANoOp) {
   ASSERT_OK_AND_ASSIGN(MigrationStatus before, GetMigrationStatus(*pool, migrations));
   EXPECT_TRUE(before.applied.empty());
   EXPECT_EQ(before.pending.size(), migrations.size());
-  EXPECT_CODE(CheckSchemaIsCurrent(*pool, migrations),
-              absl::StatusCode::kFailedPrecondition);
+  EXPECT_CODE(CheckSchemaIsCurrent(*pool, migrations), absl::StatusCode::kFailedPrecondition);
 
   ASSERT_OK_AND_ASSIGN(std::vector<Migration> first, ApplyMigrations(*pool, migrations));
   EXPECT_EQ(first.size(), migrations.size());
@@ -38,16 +37,15 @@ TEST(MigrationRunnerTest, AppliesEverythingOnceAndASecondRunIsANoOp) {
   ASSERT_EQ(after.applied.size(), migrations.size());
   EXPECT_EQ(after.applied[0].checksum, migrations[0].checksum);
   EXPECT_OK(CheckSchemaIsCurrent(*pool, migrations));
-  EXPECT_EQ(CountRows(*database, "schema_migrations"),
-            static_cast<int>(migrations.size()));
+  EXPECT_EQ(CountRows(*database, "schema_migrations"), static_cast<int>(migrations.size()));
 }
 
 TEST(MigrationRunnerTest, ConcurrentRunnersApplyEachMigrationOnce) {
   auto database = TestDatabase::CreateOrDie(/*migrate=*/false);
   const std::vector<Migration>& migrations = BuiltInMigrations();
   constexpr int kRunners = 4;
-  std::vector<absl::StatusOr<std::vector<Migration>>> results(
-      kRunners, absl::UnknownError("not run"));
+  std::vector<absl::StatusOr<std::vector<Migration>>> results(kRunners,
+                                                              absl::UnknownError("not run"));
   std::vector<std::thread> runners;
   for (int i = 0; i < kRunners; ++i) {
     runners.emplace_back([&, i] {
@@ -62,8 +60,7 @@ TEST(MigrationRunnerTest, ConcurrentRunnersApplyEachMigrationOnce) {
     total_applied += result->size();
   }
   EXPECT_EQ(total_applied, migrations.size());
-  EXPECT_EQ(CountRows(*database, "schema_migrations"),
-            static_cast<int>(migrations.size()));
+  EXPECT_EQ(CountRows(*database, "schema_migrations"), static_cast<int>(migrations.size()));
 }
 
 TEST(MigrationRunnerTest, RefusesAnAppliedMigrationThatWasEdited) {
@@ -83,10 +80,8 @@ TEST(MigrationRunnerTest, RefusesAnAppliedMigrationThatWasEdited) {
   EXPECT_NE(result.status().message().find("0001_create.sql"), std::string::npos);
   EXPECT_NE(result.status().message().find("edited"), std::string::npos);
   EXPECT_CODE(GetMigrationStatus(*pool, edited), absl::StatusCode::kFailedPrecondition);
-  EXPECT_TRUE(database->Query("SELECT to_regclass('never_applied') IS NULL")
-                  .front()
-                  .front()
-                  .as<bool>());
+  EXPECT_TRUE(
+      database->Query("SELECT to_regclass('never_applied') IS NULL").front().front().as<bool>());
 }
 
 TEST(MigrationRunnerTest, FailedMigrationIsRolledBackAndNotRecorded) {
@@ -94,15 +89,13 @@ TEST(MigrationRunnerTest, FailedMigrationIsRolledBackAndNotRecorded) {
   auto pool = database->NewPool();
   ASSERT_OK_AND_ASSIGN(
       std::vector<Migration> migrations,
-      MigrationsFromFiles({{"0001_ok.sql", "CREATE TABLE ok_probe (a int);"},
-                           {"0002_bad.sql",
-                            "CREATE TABLE half_done (a int); SELECT no_such_column;"}}));
+      MigrationsFromFiles(
+          {{"0001_ok.sql", "CREATE TABLE ok_probe (a int);"},
+           {"0002_bad.sql", "CREATE TABLE half_done (a int); SELECT no_such_column;"}}));
   EXPECT_FALSE(ApplyMigrations(*pool, migrations).ok());
   EXPECT_EQ(CountRows(*database, "schema_migrations"), 1);
-  EXPECT_TRUE(database->Query("SELECT to_regclass('half_done') IS NULL")
-                  .front()
-                  .front()
-                  .as<bool>());
+  EXPECT_TRUE(
+      database->Query("SELECT to_regclass('half_done') IS NULL").front().front().as<bool>());
   // The lock died with the discarded connection: a later run is not blocked.
   EXPECT_CODE(ApplyMigrations(*pool, migrations), absl::StatusCode::kInternal);
 }
@@ -119,14 +112,11 @@ TEST(MigrationRunnerTest, RefusesADatabaseFromANewerBuild) {
 }
 
 TEST(MigrationRunnerTest, RejectsBadFileNames) {
-  EXPECT_CODE(MigrationsFromFiles({{"create.sql", ""}}),
-              absl::StatusCode::kInvalidArgument);
-  EXPECT_CODE(MigrationsFromFiles({{"0001_a.txt", ""}}),
-              absl::StatusCode::kInvalidArgument);
+  EXPECT_CODE(MigrationsFromFiles({{"create.sql", ""}}), absl::StatusCode::kInvalidArgument);
+  EXPECT_CODE(MigrationsFromFiles({{"0001_a.txt", ""}}), absl::StatusCode::kInvalidArgument);
   EXPECT_CODE(MigrationsFromFiles({{"0001_a.sql", ""}, {"1_b.sql", ""}}),
               absl::StatusCode::kInvalidArgument);
-  ASSERT_OK_AND_ASSIGN(auto sorted,
-                       MigrationsFromFiles({{"0010_b.sql", ""}, {"0002_a.sql", ""}}));
+  ASSERT_OK_AND_ASSIGN(auto sorted, MigrationsFromFiles({{"0010_b.sql", ""}, {"0002_a.sql", ""}}));
   EXPECT_EQ(sorted[0].version, 2);
   EXPECT_EQ(sorted[1].version, 10);
 }

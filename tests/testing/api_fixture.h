@@ -3,10 +3,10 @@
 
 // A real server on port 0 over a fresh database, with real gRPC clients.
 
+#include <grpcpp/grpcpp.h>
+
 #include <memory>
 #include <string>
-
-#include <grpcpp/grpcpp.h>
 
 #include "gtest/gtest.h"
 #include "plantmon/v1/alert.grpc.pb.h"

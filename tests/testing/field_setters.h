@@ -25,8 +25,8 @@ inline bool IsFieldMaskField(const google::protobuf::FieldDescriptor* field) {
          field->message_type()->full_name() == "google.protobuf.FieldMask";
 }
 
-inline void SetStringField(google::protobuf::Message* m,
-                           const google::protobuf::FieldDescriptor* f, const std::string& v) {
+inline void SetStringField(google::protobuf::Message* m, const google::protobuf::FieldDescriptor* f,
+                           const std::string& v) {
   f->is_repeated() ? m->GetReflection()->AddString(m, f, v)
                    : m->GetReflection()->SetString(m, f, v);
 }
@@ -55,8 +55,8 @@ inline void SetIntegerField(google::protobuf::Message* m,
 }
 
 // A double or float field.
-inline void SetRealField(google::protobuf::Message* m,
-                         const google::protobuf::FieldDescriptor* f, double v) {
+inline void SetRealField(google::protobuf::Message* m, const google::protobuf::FieldDescriptor* f,
+                         double v) {
   const google::protobuf::Reflection* r = m->GetReflection();
   if (f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_FLOAT) {
     f->is_repeated() ? r->AddFloat(m, f, static_cast<float>(v))
@@ -67,21 +67,20 @@ inline void SetRealField(google::protobuf::Message* m,
 }
 
 // Any number, declared or not (proto3 enums are open).
-inline void SetEnumField(google::protobuf::Message* m,
-                         const google::protobuf::FieldDescriptor* f, int v) {
+inline void SetEnumField(google::protobuf::Message* m, const google::protobuf::FieldDescriptor* f,
+                         int v) {
   f->is_repeated() ? m->GetReflection()->AddEnumValue(m, f, v)
                    : m->GetReflection()->SetEnumValue(m, f, v);
 }
 
-inline void SetBoolField(google::protobuf::Message* m,
-                         const google::protobuf::FieldDescriptor* f, bool v) {
-  f->is_repeated() ? m->GetReflection()->AddBool(m, f, v)
-                   : m->GetReflection()->SetBool(m, f, v);
+inline void SetBoolField(google::protobuf::Message* m, const google::protobuf::FieldDescriptor* f,
+                         bool v) {
+  f->is_repeated() ? m->GetReflection()->AddBool(m, f, v) : m->GetReflection()->SetBool(m, f, v);
 }
 
 // The target of a message field: the field itself or a new element.
-inline google::protobuf::Message* MutableMessageField(
-    google::protobuf::Message* m, const google::protobuf::FieldDescriptor* f) {
+inline google::protobuf::Message* MutableMessageField(google::protobuf::Message* m,
+                                                      const google::protobuf::FieldDescriptor* f) {
   return f->is_repeated() ? m->GetReflection()->AddMessage(m, f)
                           : m->GetReflection()->MutableMessage(m, f);
 }
@@ -97,8 +96,7 @@ inline void SetTimestampField(google::protobuf::Message* m,
 }
 
 inline void SetFieldMaskField(google::protobuf::Message* m,
-                              const google::protobuf::FieldDescriptor* f,
-                              const std::string& path) {
+                              const google::protobuf::FieldDescriptor* f, const std::string& path) {
   google::protobuf::FieldMask mask;
   mask.add_paths(path);
   MutableMessageField(m, f)->ParseFromString(mask.SerializeAsString());

@@ -74,8 +74,8 @@ std::vector<MethodInfo> PlantmonMethods() {
         google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(name);
     if (service == nullptr) continue;  // callers check the count
     for (int i = 0; i < service->method_count(); ++i) {
-      methods.push_back({absl::StrCat("/", name, "/", service->method(i)->name()),
-                         service->method(i)});
+      methods.push_back(
+          {absl::StrCat("/", name, "/", service->method(i)->name()), service->method(i)});
     }
   }
   return methods;
@@ -103,8 +103,8 @@ grpc::Status CallUnary(const std::shared_ptr<grpc::Channel>& channel, const std:
   return status;
 }
 
-grpc::Status CallStreaming(const std::shared_ptr<grpc::Channel>& channel,
-                           const std::string& path, const std::string& authorization,
+grpc::Status CallStreaming(const std::shared_ptr<grpc::Channel>& channel, const std::string& path,
+                           const std::string& authorization,
                            const std::vector<std::string>& requests,
                            std::chrono::milliseconds quiet_period, bool* stuck,
                            std::chrono::milliseconds timeout) {

@@ -7,12 +7,12 @@
 // state then never crosses threads through gRPC's own synchronization, which
 // ThreadSanitizer builds cannot see (Debian's gRPC is not instrumented).
 
+#include <grpcpp/grpcpp.h>
+
 #include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "google/protobuf/descriptor.h"
 
@@ -34,17 +34,16 @@ std::vector<MethodInfo> PlantmonMethods();
 // A unary call with `request` as the serialized message. A call that does
 // not complete within `timeout` plus a grace period is reported as
 // DEADLINE_EXCEEDED with a message saying so.
-grpc::Status CallUnary(const std::shared_ptr<grpc::Channel>& channel,
-                       const std::string& path, const std::string& authorization,
-                       const std::string& request,
+grpc::Status CallUnary(const std::shared_ptr<grpc::Channel>& channel, const std::string& path,
+                       const std::string& authorization, const std::string& request,
                        std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 // A streaming call: sends `requests`, closes its side, then reads until the
 // server ends the stream or stays quiet for `quiet_period` (WatchAlerts stays
 // open; it is cancelled then). *stuck is set if an operation outlived its
 // cancellation.
-grpc::Status CallStreaming(const std::shared_ptr<grpc::Channel>& channel,
-                           const std::string& path, const std::string& authorization,
+grpc::Status CallStreaming(const std::shared_ptr<grpc::Channel>& channel, const std::string& path,
+                           const std::string& authorization,
                            const std::vector<std::string>& requests,
                            std::chrono::milliseconds quiet_period, bool* stuck,
                            std::chrono::milliseconds timeout = std::chrono::seconds(10));

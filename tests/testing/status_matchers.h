@@ -9,9 +9,7 @@
 
 namespace plantmon::testing {
 
-inline const absl::Status& GetStatus(const absl::Status& status) {
-  return status;
-}
+inline const absl::Status& GetStatus(const absl::Status& status) { return status; }
 template <typename T>
 const absl::Status& GetStatus(const absl::StatusOr<T>& status_or) {
   return status_or.status();
@@ -23,15 +21,14 @@ const absl::Status& GetStatus(const absl::StatusOr<T>& status_or) {
 #define PLANTMON_CONCAT(a, b) PLANTMON_CONCAT_INNER(a, b)
 
 #define EXPECT_OK(expr) \
-  EXPECT_TRUE(::plantmon::testing::GetStatus(expr).ok()) \
-      << ::plantmon::testing::GetStatus(expr)
-#define ASSERT_OK(expr)                                                  \
-  do {                                                                   \
-    const auto& plantmon_status_ = (expr);                               \
-    ASSERT_TRUE(::plantmon::testing::GetStatus(plantmon_status_).ok())   \
-        << ::plantmon::testing::GetStatus(plantmon_status_);             \
+  EXPECT_TRUE(::plantmon::testing::GetStatus(expr).ok()) << ::plantmon::testing::GetStatus(expr)
+#define ASSERT_OK(expr)                                                \
+  do {                                                                 \
+    const auto& plantmon_status_ = (expr);                             \
+    ASSERT_TRUE(::plantmon::testing::GetStatus(plantmon_status_).ok()) \
+        << ::plantmon::testing::GetStatus(plantmon_status_);           \
   } while (0)
-#define EXPECT_CODE(expr, expected_code)                                     \
+#define EXPECT_CODE(expr, expected_code)                                  \
   EXPECT_EQ(::plantmon::testing::GetStatus(expr).code(), (expected_code)) \
       << ::plantmon::testing::GetStatus(expr)
 

@@ -49,11 +49,10 @@ std::unique_ptr<TestDatabase> TestDatabase::CreateOrDie(bool migrate) {
     pqxx::nontransaction create(connection);
     create.exec(absl::StrCat("CREATE DATABASE ", connection.quote_name(name)));
   } catch (const std::exception& error) {
-    Die(absl::StrCat("cannot create ", name, " on ",
-                     storage::DatabaseUrl(admin), ": ", error.what()));
+    Die(absl::StrCat("cannot create ", name, " on ", storage::DatabaseUrl(admin), ": ",
+                     error.what()));
   }
-  auto database =
-      std::unique_ptr<TestDatabase>(new TestDatabase(admin, std::move(name)));
+  auto database = std::unique_ptr<TestDatabase>(new TestDatabase(admin, std::move(name)));
   if (migrate) {
     std::unique_ptr<storage::ConnectionPool> pool = database->NewPool(1, 0);
     absl::StatusOr<std::vector<storage::Migration>> applied =
@@ -67,16 +66,14 @@ TestDatabase::~TestDatabase() {
   try {
     pqxx::connection connection(storage::LibpqConnectionString(admin_));
     pqxx::nontransaction drop(connection);
-    drop.exec(absl::StrCat("DROP DATABASE IF EXISTS ",
-                           connection.quote_name(name_), " WITH (FORCE)"));
+    drop.exec(
+        absl::StrCat("DROP DATABASE IF EXISTS ", connection.quote_name(name_), " WITH (FORCE)"));
   } catch (const std::exception& error) {
-    std::fprintf(stderr, "test database: cannot drop %s: %s\n", name_.c_str(),
-                 error.what());
+    std::fprintf(stderr, "test database: cannot drop %s: %s\n", name_.c_str(), error.what());
   }
 }
 
-storage::DatabaseConfig TestDatabase::Config(int pool_size,
-                                             int max_overflow) const {
+storage::DatabaseConfig TestDatabase::Config(int pool_size, int max_overflow) const {
   storage::DatabaseConfig config = admin_;
   config.dbname = name_;
   config.pool_size = pool_size;
@@ -85,8 +82,8 @@ storage::DatabaseConfig TestDatabase::Config(int pool_size,
   return config;
 }
 
-std::unique_ptr<storage::ConnectionPool> TestDatabase::NewPool(
-    int pool_size, int max_overflow) const {
+std::unique_ptr<storage::ConnectionPool> TestDatabase::NewPool(int pool_size,
+                                                               int max_overflow) const {
   absl::StatusOr<std::unique_ptr<storage::ConnectionPool>> pool =
       storage::ConnectionPool::Create(Config(pool_size, max_overflow));
   if (!pool.ok()) Die(pool.status().ToString());
@@ -95,8 +92,7 @@ std::unique_ptr<storage::ConnectionPool> TestDatabase::NewPool(
 
 std::unique_ptr<pqxx::connection> TestDatabase::Connect() const {
   storage::DatabaseConfig config = Config();
-  return std::make_unique<pqxx::connection>(
-      storage::LibpqConnectionString(config));
+  return std::make_unique<pqxx::connection>(storage::LibpqConnectionString(config));
 }
 
 pqxx::result TestDatabase::Query(const std::string& sql) const {

@@ -2,9 +2,8 @@
 #define PLANTMON_TESTS_TESTING_TEST_DATABASE_H_
 
 #include <memory>
-#include <string>
-
 #include <pqxx/pqxx>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "storage/connection_pool.h"
@@ -25,8 +24,7 @@ class TestDatabase {
 
   // Settings for this database, with a small pool by default.
   storage::DatabaseConfig Config(int pool_size = 4, int max_overflow = 4) const;
-  std::unique_ptr<storage::ConnectionPool> NewPool(int pool_size = 4,
-                                                   int max_overflow = 4) const;
+  std::unique_ptr<storage::ConnectionPool> NewPool(int pool_size = 4, int max_overflow = 4) const;
 
   // A direct superuser connection to this database, for inspecting state
   // independently of the code under test.

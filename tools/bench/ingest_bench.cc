@@ -9,20 +9,18 @@
 // POSTGRES_DB_*; tools/bench/run_ingest.sh sets all of that up.
 
 #include <grpcpp/grpcpp.h>
-
-#include <atomic>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <pqxx/pqxx>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -125,8 +123,7 @@ int main(int argc, char** argv) {
   {
     pqxx::work setup(admin);
     setup.exec("TRUNCATE sensor_data, alerts, ingest_batches");
-    setup.exec_params(
-        "INSERT INTO manufacturers (name) VALUES ('Bench') ON CONFLICT DO NOTHING;");
+    setup.exec_params("INSERT INTO manufacturers (name) VALUES ('Bench') ON CONFLICT DO NOTHING;");
     setup.exec(
         "INSERT INTO device_types (manufacturer_id, name, device_type, data_unit, min_value, "
         "max_value) SELECT id, 'Bench probe', 'sensor', '%', 0, 100 FROM manufacturers "
@@ -230,7 +227,8 @@ int main(int argc, char** argv) {
           reading->set_device_id(rows[i].device_id);
           reading->set_measurement_value(rows[i].value);
           reading->mutable_timestamp()->set_seconds(rows[i].micros / 1000000);
-          reading->mutable_timestamp()->set_nanos(static_cast<int>(rows[i].micros % 1000000) * 1000);
+          reading->mutable_timestamp()->set_nanos(static_cast<int>(rows[i].micros % 1000000) *
+                                                  1000);
         }
         if (!stream->Write(request)) break;
       }
@@ -276,10 +274,10 @@ int main(int argc, char** argv) {
   for (int s = 0; s < streams; ++s) {
     copiers.emplace_back([&, s] {
       pqxx::work transaction(*copy_connections[s]);
-      pqxx::stream_to copy(transaction, "sensor_data",
-                           std::vector<std::string>{"device_id", "measurement_value",
-                                                    "measurement_unit", "data_quality",
-                                                    "is_anomaly", "timestamp"});
+      pqxx::stream_to copy(
+          transaction, "sensor_data",
+          std::vector<std::string>{"device_id", "measurement_value", "measurement_unit",
+                                   "data_quality", "is_anomaly", "timestamp"});
       for (const Row& row : per_stream[s]) {
         copy << std::make_tuple(
             row.device_id, row.value, std::string("%"), 100, false,
@@ -312,10 +310,10 @@ int main(int argc, char** argv) {
       const std::vector<Row>& rows = per_stream[s];
       for (size_t begin = 0; begin < rows.size(); begin += batch) {
         pqxx::work transaction(connection);
-        pqxx::stream_to copy(transaction, "sensor_data",
-                             std::vector<std::string>{"device_id", "measurement_value",
-                                                      "measurement_unit", "data_quality",
-                                                      "is_anomaly", "timestamp"});
+        pqxx::stream_to copy(
+            transaction, "sensor_data",
+            std::vector<std::string>{"device_id", "measurement_value", "measurement_unit",
+                                     "data_quality", "is_anomaly", "timestamp"});
         for (size_t i = begin; i < std::min(rows.size(), begin + batch); ++i) {
           copy << std::make_tuple(
               rows[i].device_id, rows[i].value, std::string("%"), 100, false,
@@ -334,23 +332,24 @@ int main(int argc, char** argv) {
   const double copy_rate = total / absl::ToDoubleSeconds(copy_time);
   std::printf("readings=%lld devices=%d streams=%d batch=%d\n", static_cast<long long>(total),
               device_count, streams, batch);
-  std::printf("end_to_end: %.2f s, %.0f readings/s, acknowledged=%lld stored=%lld alerts=%lld "
-              "failures=%d\n",
-              absl::ToDoubleSeconds(ingest_time), ingest_rate,
-              static_cast<long long>(acknowledged.load()), static_cast<long long>(stored),
-              static_cast<long long>(alerts), failures.load());
+  std::printf(
+      "end_to_end: %.2f s, %.0f readings/s, acknowledged=%lld stored=%lld alerts=%lld "
+      "failures=%d\n",
+      absl::ToDoubleSeconds(ingest_time), ingest_rate, static_cast<long long>(acknowledged.load()),
+      static_cast<long long>(stored), static_cast<long long>(alerts), failures.load());
   std::printf("end_to_end_cpu_seconds: server %.2f, postgres %.2f, client %.2f\n", server_cpu,
               postgres_cpu, client_cpu);
-  std::printf("raw_stream_to: %.2f s, %.0f rows/s, stored=%lld\n",
-              absl::ToDoubleSeconds(copy_time), copy_rate, static_cast<long long>(copied));
+  std::printf("raw_stream_to: %.2f s, %.0f rows/s, stored=%lld\n", absl::ToDoubleSeconds(copy_time),
+              copy_rate, static_cast<long long>(copied));
   std::printf("raw_stream_to_cpu_seconds: postgres %.2f, client %.2f\n", copy_postgres_cpu,
               copy_client_cpu);
   std::printf("ratio: %.2f (end to end / raw copy)\n", ingest_rate / copy_rate);
   const double batched_rate = total / absl::ToDoubleSeconds(batched_time);
-  std::printf("raw_stream_to_per_batch_commit: %.2f s, %.0f rows/s (ratio to raw copy %.2f; "
-              "end to end / this %.2f)\n",
-              absl::ToDoubleSeconds(batched_time), batched_rate, batched_rate / copy_rate,
-              ingest_rate / batched_rate);
+  std::printf(
+      "raw_stream_to_per_batch_commit: %.2f s, %.0f rows/s (ratio to raw copy %.2f; "
+      "end to end / this %.2f)\n",
+      absl::ToDoubleSeconds(batched_time), batched_rate, batched_rate / copy_rate,
+      ingest_rate / batched_rate);
   std::printf("server_max_rss_mb: %.1f\n", max_rss_kb.load() / 1024.0);
   return (stored == total && acknowledged == total && failures == 0) ? 0 : 1;
 }

@@ -10,10 +10,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <pqxx/pqxx>
 #include <random>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -70,8 +69,8 @@ int main(int argc, char** argv) {
         "SELECT $1, t.id, 'qb-' || g, 'QB ' || g FROM generate_series(1, $2) g, device_types t "
         "WHERE t.name = 'QB probe' ON CONFLICT DO NOTHING",
         user_id, device_count);
-    for (const auto& row : setup.exec_params(
-             "SELECT id FROM devices WHERE user_id = $1 ORDER BY id", user_id)) {
+    for (const auto& row :
+         setup.exec_params("SELECT id FROM devices WHERE user_id = $1 ORDER BY id", user_id)) {
       device_ids.push_back(row[0].as<int64_t>());
     }
     setup.commit();
@@ -86,8 +85,7 @@ int main(int argc, char** argv) {
     fill.commit();
     pqxx::nontransaction analyze(connection);
     analyze.exec("VACUUM ANALYZE sensor_data");
-    const int64_t total =
-        analyze.exec1("SELECT count(*) FROM sensor_data").front().as<int64_t>();
+    const int64_t total = analyze.exec1("SELECT count(*) FROM sensor_data").front().as<int64_t>();
     std::printf("table: %lld rows (%d devices x %lld minutes), filled in %.1f s\n",
                 static_cast<long long>(total), device_count, static_cast<long long>(minutes),
                 absl::ToDoubleSeconds(absl::Now() - fill_start));
@@ -142,10 +140,10 @@ int main(int argc, char** argv) {
     before = absl::Now();
     {
       pqxx::nontransaction raw(raw_connection);
-      pqxx::result rows = raw.exec_params(
-          plantmon::storage::TelemetryRepository::ListStatement(false), device, from * 1000000,
-          (from + 86400) * 1000000, std::optional<int64_t>(), std::optional<int64_t>(), 1441,
-          std::optional<int>(), false, user_id);
+      pqxx::result rows =
+          raw.exec_params(plantmon::storage::TelemetryRepository::ListStatement(false), device,
+                          from * 1000000, (from + 86400) * 1000000, std::optional<int64_t>(),
+                          std::optional<int64_t>(), 1441, std::optional<int>(), false, user_id);
       if (rows.size() != 1440) ++wrong;
     }
     took = absl::ToDoubleMilliseconds(absl::Now() - before);

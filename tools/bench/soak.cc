@@ -12,10 +12,9 @@
 #include <cstdio>
 #include <fstream>
 #include <mutex>
+#include <pqxx/pqxx>
 #include <thread>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -63,9 +62,10 @@ int main(int argc, char** argv) {
     pqxx::work setup(connection);
     const int64_t user = login.user().id();
     setup.exec("INSERT INTO manufacturers (name) VALUES ('Soak') ON CONFLICT DO NOTHING");
-    setup.exec("INSERT INTO device_types (manufacturer_id, name, device_type, data_unit) SELECT "
-               "id, 'Soak probe', 'sensor', '%' FROM manufacturers WHERE name = 'Soak' "
-               "ON CONFLICT DO NOTHING");
+    setup.exec(
+        "INSERT INTO device_types (manufacturer_id, name, device_type, data_unit) SELECT "
+        "id, 'Soak probe', 'sensor', '%' FROM manufacturers WHERE name = 'Soak' "
+        "ON CONFLICT DO NOTHING");
     setup.exec("INSERT INTO plant_types (name) VALUES ('Soak fern') ON CONFLICT DO NOTHING");
     for (const auto& row : setup.exec_params(
              "INSERT INTO devices (user_id, device_type_id, unique_identifier, device_name) "

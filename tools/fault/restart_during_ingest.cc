@@ -14,10 +14,9 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <pqxx/pqxx>
 #include <thread>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -67,9 +66,10 @@ int main(int argc, char** argv) {
     pqxx::connection connection(database_url);
     pqxx::work setup(connection);
     setup.exec("INSERT INTO manufacturers (name) VALUES ('Drill') ON CONFLICT DO NOTHING");
-    setup.exec("INSERT INTO device_types (manufacturer_id, name, device_type) SELECT id, "
-               "'Drill probe', 'sensor' FROM manufacturers WHERE name = 'Drill' "
-               "ON CONFLICT DO NOTHING");
+    setup.exec(
+        "INSERT INTO device_types (manufacturer_id, name, device_type) SELECT id, "
+        "'Drill probe', 'sensor' FROM manufacturers WHERE name = 'Drill' "
+        "ON CONFLICT DO NOTHING");
     for (const auto& row : setup.exec_params(
              "INSERT INTO devices (user_id, device_type_id, unique_identifier, device_name) "
              "SELECT $1, t.id, 'drill-' || g, 'Drill ' || g FROM generate_series(1, $2) g, "
@@ -197,28 +197,40 @@ int main(int argc, char** argv) {
   pqxx::connection connection(database_url);
   pqxx::nontransaction query(connection);
   const int64_t rows = query.exec1("SELECT count(*) FROM sensor_data").front().as<int64_t>();
-  const int64_t distinct = query.exec1("SELECT count(DISTINCT (device_id, \"timestamp\")) "
-                                       "FROM sensor_data").front().as<int64_t>();
+  const int64_t distinct = query
+                               .exec1(
+                                   "SELECT count(DISTINCT (device_id, \"timestamp\")) "
+                                   "FROM sensor_data")
+                               .front()
+                               .as<int64_t>();
   const int64_t server_connections =
-      query.exec1("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'plantmon' "
-                  "AND pid <> pg_backend_pid()").front().as<int64_t>();
+      query
+          .exec1(
+              "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'plantmon' "
+              "AND pid <> pg_backend_pid()")
+          .front()
+          .as<int64_t>();
   const int64_t stuck =
-      query.exec1("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'plantmon' "
-                  "AND state LIKE 'idle in transaction%'").front().as<int64_t>();
+      query
+          .exec1(
+              "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'plantmon' "
+              "AND state LIKE 'idle in transaction%'")
+          .front()
+          .as<int64_t>();
   auto health = grpc::health::v1::Health::NewStub(channel);
   grpc::ClientContext health_context;
   grpc::health::v1::HealthCheckResponse serving;
   health->Check(&health_context, grpc::health::v1::HealthCheckRequest(), &serving);
 
-  const double recovery =
-      first_ack_after_restart_micros > 0
-          ? (first_ack_after_restart_micros - restart_done_micros) / 1e6
-          : -1;
-  std::printf("sent %lld readings in %d batches; acknowledged %lld; stored %lld rows, %lld "
-              "distinct (device, timestamp)\n",
-              static_cast<long long>(expected), gateways * batches,
-              static_cast<long long>(acknowledged_readings.load()),
-              static_cast<long long>(rows), static_cast<long long>(distinct));
+  const double recovery = first_ack_after_restart_micros > 0
+                              ? (first_ack_after_restart_micros - restart_done_micros) / 1e6
+                              : -1;
+  std::printf(
+      "sent %lld readings in %d batches; acknowledged %lld; stored %lld rows, %lld "
+      "distinct (device, timestamp)\n",
+      static_cast<long long>(expected), gateways * batches,
+      static_cast<long long>(acknowledged_readings.load()), static_cast<long long>(rows),
+      static_cast<long long>(distinct));
   std::printf("gateway reconnects: %d; first acknowledgement %.2f s after PostgreSQL was back\n",
               reconnects.load(), recovery);
   std::printf("reads ok: %lld; errors by caller and code:", static_cast<long long>(reads_ok));
@@ -235,8 +247,8 @@ int main(int argc, char** argv) {
               serving.status() == grpc::health::v1::HealthCheckResponse::SERVING ? "SERVING"
                                                                                  : "not serving");
   const bool ok = rows == expected && distinct == expected && only_unavailable &&
-                  acknowledged_readings == expected &&
-                  recovery >= 0 && recovery <= 5 && stuck == 0 && server_connections <= 30 &&
+                  acknowledged_readings == expected && recovery >= 0 && recovery <= 5 &&
+                  stuck == 0 && server_connections <= 30 &&
                   serving.status() == grpc::health::v1::HealthCheckResponse::SERVING;
   std::printf("%s\n", ok ? "PASS" : "FAIL");
   return ok ? 0 : 1;
