@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include "absl/memory/memory.h"
 #include "absl/strings/str_cat.h"
@@ -121,7 +122,7 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const Serve
 
 }  // namespace
 
-PlantmonServer::PlantmonServer(const ServerOptions& options) : options_(options) {}
+PlantmonServer::PlantmonServer(ServerOptions options) : options_(std::move(options)) {}
 
 PlantmonServer::~PlantmonServer() { Shutdown(absl::ZeroDuration()); }
 

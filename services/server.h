@@ -63,7 +63,7 @@ class PlantmonServer {
   void Wait();
 
  private:
-  explicit PlantmonServer(const ServerOptions& options);
+  explicit PlantmonServer(ServerOptions options);
 
   // Brings the schema up to date (or checks it). OK once it is current.
   absl::Status PrepareSchema();

@@ -159,7 +159,7 @@ grpc::Status UserServiceImpl::Login(grpc::ServerContext* context, const v1::Logi
     RETURN_IF_ERROR(
         CheckText(request->password(), "password", auth::PasswordHasher::kMaximumLength, true));
     RETURN_IF_ERROR(throttle_.Check(request->login(), absl::Now()));
-    const absl::Status rejected = absl::UnauthenticatedError("invalid login or password");
+    absl::Status rejected = absl::UnauthenticatedError("invalid login or password");
     absl::StatusOr<storage::User> user = users_.FindByLogin(request->login());
     if (!user.ok()) {
       if (user.status().code() != absl::StatusCode::kNotFound) return user.status();

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -36,7 +37,7 @@ absl::Status CheckText(const std::string& value, absl::string_view field, size_t
   if (value.size() > max_bytes) {
     return Invalid(field, absl::StrCat("must be at most ", max_bytes, " bytes"));
   }
-  if (value.find('\0') != std::string::npos) {
+  if (absl::StrContains(value, '\0')) {
     return Invalid(field, "must not contain NUL bytes");
   }
   return absl::OkStatus();

@@ -14,7 +14,7 @@ namespace {
 
 constexpr char kChannel[] = "plantmon_alerts";
 // How often the listening loop wakes to notice a stop request.
-constexpr long kPollMicros = 200000;
+constexpr int64_t kPollMicros = 200000;
 // How often the listening connection reads the database's clock: a
 // checkpoint before which every change is known to have been announced to us.
 constexpr absl::Duration kCheckpointEvery = absl::Seconds(1);

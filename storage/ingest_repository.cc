@@ -55,7 +55,7 @@ ResolvedDevices ResolveDevices(pqxx::work& transaction, int64_t owner_id,
     RowReader reader(row);
     DeviceInfo info;
     info.id = reader.Next<int64_t>();
-    std::string identifier = reader.Next<std::string>();
+    auto identifier = reader.Next<std::string>();
     info.data_unit = reader.NextOptional<std::string>();
     info.min_value = reader.NextOptional<double>();
     info.max_value = reader.NextOptional<double>();
@@ -171,7 +171,7 @@ std::multimap<int64_t, WatchingRule> AdvanceDevicesAndFindRules(pqxx::work& tran
            "WHERE r.is_active AND r.user_id = $1 AND a.device_id = ANY($2::int[])",
            owner_id, PgIntArray(ids), PgIntArray(micros))) {
     RowReader reader(row);
-    int64_t device_id = reader.Next<int64_t>();
+    auto device_id = reader.Next<int64_t>();
     RuleToEvaluate rule;
     rule.rule_id = reader.Next<int64_t>();
     rule.user_id = reader.Next<int64_t>();

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace plantmon::auth {
@@ -24,7 +25,7 @@ absl::Status PasswordHasher::ValidatePassword(absl::string_view password) {
     return absl::InvalidArgumentError(
         absl::StrCat("password must be ", kMinimumLength, " to ", kMaximumLength, " bytes"));
   }
-  if (password.find('\0') != absl::string_view::npos) {
+  if (absl::StrContains(password, '\0')) {
     return absl::InvalidArgumentError("password must not contain NUL bytes");
   }
   return absl::OkStatus();
@@ -49,7 +50,7 @@ absl::StatusOr<std::string> PasswordHasher::Hash(absl::string_view password) con
 }
 
 bool PasswordHasher::Verify(absl::string_view password, const std::string& hash) {
-  if (password.find('\0') != absl::string_view::npos || password.size() > kMaximumLength) {
+  if (absl::StrContains(password, '\0') || password.size() > kMaximumLength) {
     return false;
   }
   auto data = std::make_unique<crypt_data>();

@@ -253,8 +253,10 @@ extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
   return 0;
 }
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace plantmon::fuzz;
+namespace plantmon::fuzz {
+
+// The fuzz entry point's body, inside our namespace.
+int FuzzOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider input(data, size);
   const std::vector<MethodInfo>& methods = Harness::methods();
   const MethodInfo& method = methods[input.ConsumeIntegralInRange<size_t>(0, methods.size() - 1)];
@@ -301,4 +303,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
   }
   return 0;
+}
+
+}  // namespace plantmon::fuzz
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  return plantmon::fuzz::FuzzOneInput(data, size);
 }

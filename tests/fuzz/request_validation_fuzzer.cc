@@ -17,9 +17,11 @@
 #include "storage/copy_format.h"
 #include "storage/database_config.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+namespace plantmon {
+
+// The fuzz entry point's body, inside our namespace.
+int FuzzOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider input(data, size);
-  using namespace plantmon;
   switch (input.ConsumeIntegralInRange<int>(0, 7)) {
     case 0: {
       (void)storage::ParseDotEnv(input.ConsumeRemainingBytesAsString());
@@ -44,8 +46,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 3: {
       services::QueryFingerprint query(input.ConsumeRandomLengthString(16));
       query.Add("filter", input.ConsumeIntegral<int64_t>());
-      const int32_t page_size = input.ConsumeIntegral<int32_t>();
-      const size_t position_size = input.ConsumeIntegralInRange<size_t>(0, 3);
+      const auto page_size = input.ConsumeIntegral<int32_t>();
+      const auto position_size = input.ConsumeIntegralInRange<size_t>(0, 3);
       const std::string token = input.ConsumeRemainingBytesAsString();
       (void)services::ParsePage(page_size, token, query, position_size);
       (void)services::MakePageToken(query, {input.ConsumeIntegral<int64_t>()});
@@ -86,7 +88,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     }
     case 6: {
-      const int64_t micros =
+      const auto micros =
           input.ConsumeIntegralInRange<int64_t>(-62135596800LL * 1000000, 253402300799LL * 1000000);
       const std::string text = storage::CopyTimestampText(absl::FromUnixMicros(micros));
       if (text.size() != 29) __builtin_trap();
@@ -102,4 +104,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   return 0;
+}
+
+}  // namespace plantmon
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  return plantmon::FuzzOneInput(data, size);
 }

@@ -17,7 +17,7 @@ class HostileInputTest : public ApiTest {};
 TEST_F(HostileInputTest, SqlMetaCharactersAreStoredAndReturnedVerbatim) {
   SignedInUser owner = SignUp("bobby");
   v1::PlantType species = MakePlantType("Tables");
-  const std::string name = "Robert'); DROP TABLE plants;-- \\ \"quoted\" $1 %s";
+  const std::string name = R"(Robert'); DROP TABLE plants;-- \ "quoted" $1 %s)";
   const std::string notes = "ünïcødé 🌱 'single' \"double\" \\backslash\\ ; -- /* */ E'\\x00'";
   v1::CreatePlantRequest request;
   request.mutable_plant()->set_plant_type_id(species.id());
@@ -57,7 +57,7 @@ TEST_F(HostileInputTest, MalformedFieldsAreInvalidArgumentNeverInternal) {
     std::string label;
     std::function<grpc::Status()> call;
   };
-  auto plant_with = [&](std::function<void(v1::Plant&)> mutate) {
+  auto plant_with = [&](const std::function<void(v1::Plant&)>& mutate) {
     return [&, mutate] {
       v1::CreatePlantRequest request;
       request.mutable_plant()->set_plant_type_id(species.id());
@@ -67,7 +67,7 @@ TEST_F(HostileInputTest, MalformedFieldsAreInvalidArgumentNeverInternal) {
       return plants_->CreatePlant(Context(t).get(), request, &out);
     };
   };
-  auto reading_with = [&](std::function<void(v1::SensorData&)> mutate) {
+  auto reading_with = [&](const std::function<void(v1::SensorData&)>& mutate) {
     return [&, mutate] {
       v1::RecordReadingRequest request;
       request.mutable_sensor_data()->set_device_id(device.id());

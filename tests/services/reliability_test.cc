@@ -107,14 +107,14 @@ TEST_F(ReliabilityTest, ClientsVanishingMidStreamLeaveNoHalfBatchesOrLeakedConne
   }
   // Every batch is all or nothing, and stored exactly when its key is.
   const std::string id = std::to_string(device.id());
-  const int64_t rows =
+  const auto rows =
       database_->Query("SELECT count(*) FROM sensor_data WHERE device_id = " + id)[0][0]
           .as<int64_t>();
-  const int64_t keys = database_
-                           ->Query(
-                               "SELECT coalesce(sum(accepted), 0) FROM ingest_batches "
-                               "WHERE gateway_id = 'vanishing-gateway'")[0][0]
-                           .as<int64_t>();
+  const auto keys = database_
+                        ->Query(
+                            "SELECT coalesce(sum(accepted), 0) FROM ingest_batches "
+                            "WHERE gateway_id = 'vanishing-gateway'")[0][0]
+                        .as<int64_t>();
   EXPECT_EQ(rows % 10, 0);
   EXPECT_EQ(rows, keys);
   EXPECT_EQ(database_

@@ -51,7 +51,8 @@ using FieldPath = std::vector<const FieldDescriptor*>;
 
 // Every field reachable from `descriptor` within two levels of nesting.
 // Timestamps and masks are leaves with hostile values of their own.
-void CollectPaths(const Descriptor* descriptor, FieldPath prefix, std::vector<FieldPath>* out) {
+void CollectPaths(const Descriptor* descriptor, const FieldPath& prefix,
+                  std::vector<FieldPath>* out) {
   for (int i = 0; i < descriptor->field_count(); ++i) {
     FieldPath path = prefix;
     path.push_back(descriptor->field(i));
@@ -314,7 +315,7 @@ class RequestTableTest : public ApiTest {
     }
   }
 
-  grpc::Status Call(const MethodInfo& method, const std::string& request) {
+  grpc::Status Call(const MethodInfo& method, const std::string& request) const {
     const std::string authorization = "Bearer " + caller_.token;
     if (!method.streaming()) {
       return testing::CallUnary(channel(), method.path, authorization, request);
@@ -378,7 +379,7 @@ TEST_F(RequestTableTest, HostileValuesInEveryFieldOfEveryRequest) {
             }
           }
           // A user method may have deleted the caller or logged it out.
-          if (method.path.find("UserService") != std::string::npos) {
+          if (absl::StrContains(method.path, "UserService")) {
             ASSERT_NO_FATAL_FAILURE(EnsureCaller());
           }
         }

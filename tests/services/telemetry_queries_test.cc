@@ -55,7 +55,7 @@ TEST_F(TelemetryQueriesTest, ListSensorDataFiltersAndWalksBothWays) {
     if (response.next_page_token().empty()) break;
     request.set_page_token(response.next_page_token());
   }
-  const int64_t expected =
+  const auto expected =
       database_
           ->Query(absl::StrCat("SELECT count(*) FROM sensor_data WHERE device_id = ", device.id(),
                                " AND NOT is_anomaly AND \"timestamp\" >= to_timestamp(",

@@ -68,7 +68,7 @@ class TlsTest : public ::testing::Test {
   }
 
   static grpc::Status Check(const services::PlantmonServer& server,
-                            std::shared_ptr<grpc::ChannelCredentials> credentials) {
+                            const std::shared_ptr<grpc::ChannelCredentials>& credentials) {
     auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server.port()), credentials);
     auto stub = Health::NewStub(channel);
     grpc::ClientContext context;

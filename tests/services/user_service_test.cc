@@ -37,7 +37,7 @@ TEST_F(UserServiceTest, SignUpReturnsTheAccountWithServerSetFields) {
   EXPECT_FALSE(user.is_admin());
   EXPECT_GT(user.created_at().seconds(), 0);
   EXPECT_FALSE(user.has_last_login());
-  std::string stored =
+  auto stored =
       database_
           ->Query("SELECT password_hash FROM users WHERE id = " + std::to_string(user.id()))[0][0]
           .as<std::string>();

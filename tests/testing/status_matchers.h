@@ -33,11 +33,14 @@ const absl::Status& GetStatus(const absl::StatusOr<T>& status_or) {
       << ::plantmon::testing::GetStatus(expr)
 
 // ASSERT_OK_AND_ASSIGN(auto x, StatusOrExpr);
+// `lhs` is a declaration (auto value), so it cannot be parenthesized.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define ASSERT_OK_AND_ASSIGN(lhs, rexpr) \
   ASSERT_OK_AND_ASSIGN_IMPL(PLANTMON_CONCAT(plantmon_or_, __LINE__), lhs, rexpr)
 #define ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, rexpr) \
   auto tmp = (rexpr);                              \
   ASSERT_TRUE(tmp.ok()) << tmp.status();           \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)
 
 #endif  // PLANTMON_TESTS_TESTING_STATUS_MATCHERS_H_

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace plantmon::bench {
@@ -12,7 +13,7 @@ int64_t ResidentKb(int pid) {
   std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
   std::string line;
   while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::atoll(line.c_str() + 6);
+    if (absl::StartsWith(line, "VmRSS:")) return std::atoll(line.c_str() + 6);
   }
   return 0;
 }
