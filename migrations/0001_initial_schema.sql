@@ -1,20 +1,22 @@
--- The seed's ten tables, three enumerations, cascade rules and indexes.
+-- The ten tables, three enumerations, cascade rules and indexes of the data
+-- model (docs/data-model.md).
 --
--- Deliberate differences from the seed document, each for a reason:
+-- Deliberate differences from the original data-model specification, each for
+-- a reason:
 --  * DateTime columns are timestamptz and the server works in UTC: a plain
 --    timestamp cannot tell readings from gateways in different zones apart.
 --  * sensor_data.id is bigint: it is the one table expected to pass 2^31 rows.
---  * sensor_data.received_at (the seed mentions it beside `timestamp`) records
+--  * sensor_data.received_at (the specification mentions it beside `timestamp`) records
 --    when the server stored a reading, as distinct from when it was measured.
---  * CHECK constraints hold the ranges and value sets the seed states in prose
+--  * CHECK constraints hold the ranges and value sets the specification states in prose
 --    (quality and battery 0-100, humidity 0-100, min <= max, the operator,
 --    rule-type, parameter and assignment-role sets), so no client can store
 --    values the rest of the system would misread.
---  * sensor_data keeps every query shape the seed's indexes serve, with a
+--  * sensor_data keeps every query shape the specified indexes serve, with a
 --    cheaper set: (device_id, timestamp) also serves device_id alone; a BRIN
 --    index serves time ranges across devices (rows arrive in time order); a
 --    partial index serves the rare is_anomaly = true lookups. COPY ingest is about
---    1.5x as fast as with the seed's four B-trees (docs/benchmarks.md).
+--    1.5x as fast as with the specified four B-trees (docs/benchmarks.md).
 --  * created_at/updated_at are kept by the database: defaults plus a trigger
 --    that moves updated_at on every UPDATE, whatever client wrote the row.
 

@@ -1,6 +1,6 @@
 -- Telemetry ingestion and the alert engine.
 
--- Rules: <= and >= join the seed's operators; `range` rules fire outside
+-- Rules: <= and >= join the original operators; `range` rules fire outside
 -- [threshold_value, threshold_high]; `deviation` rules compare
 -- |value - the species' optimum| with threshold_value. The operator matters
 -- to threshold rules only; the others store '>' (what they test).

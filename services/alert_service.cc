@@ -73,7 +73,7 @@ grpc::Status AlertServiceImpl::CreateAlertRule(grpc::ServerContext* context,
     row.condition_operator = value.rule_type() == "threshold" ? value.condition_operator() : ">";
     row.threshold_value = value.threshold_value();
     if (value.rule_type() == "range") row.threshold_high = value.threshold_high();
-    // The seed's default severity.
+    // alert_rules.severity's default (migrations/0001_initial_schema.sql).
     row.severity = severity.value_or(storage::AlertSeverity::kWarning);
     row.is_active = true;
     ASSIGN_OR_RETURN(storage::AlertRule created, alerts_.CreateRule(caller.user_id(), row));

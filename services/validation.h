@@ -22,7 +22,7 @@ namespace plantmon::services {
 // A positive id that fits the integer id columns.
 absl::Status CheckId(int64_t id, absl::string_view field);
 
-// At most `max_bytes` bytes (the seed's String(n)), no NUL bytes (PostgreSQL
+// At most `max_bytes` bytes (the column's varchar(n)), no NUL bytes (PostgreSQL
 // text cannot hold them), and not empty or blank when `required`.
 absl::Status CheckText(const std::string& value, absl::string_view field, size_t max_bytes,
                        bool required);
@@ -74,7 +74,7 @@ absl::StatusOr<TimeRange> RequiredTimeRange(const Request& request) {
 absl::StatusOr<std::set<std::string>> CheckUpdateMask(
     const google::protobuf::FieldMask& mask, std::initializer_list<absl::string_view> updatable);
 
-// The seed's vocabularies.
+// Value sets the migrations' CHECK constraints hold (docs/data-model.md).
 inline constexpr std::initializer_list<absl::string_view> kAssignmentTypes = {
     "soil_moisture", "temperature", "humidity", "light", "pump"};
 inline constexpr std::initializer_list<absl::string_view> kRuleTypes = {"threshold", "range",

@@ -18,13 +18,13 @@ struct DeviceTypeFilter {
 };
 
 struct PlantTypeFilter {
-  // Exact species name (the seed's "plants of a specific species" join).
+  // Exact species name (the "plants of a specific species" join).
   std::optional<std::string> name;
 };
 
 // The shared catalogs: manufacturers, device types and plant types.
 // Deleting a device type or plant type that devices or plants use is
-// FAILED_PRECONDITION (the seed's RESTRICT rules); deleting a manufacturer
+// FAILED_PRECONDITION (the RESTRICT rules of docs/data-model.md); deleting a manufacturer
 // deletes its unused device types (CASCADE).
 class CatalogRepository {
  public:

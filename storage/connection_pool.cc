@@ -31,12 +31,6 @@ PooledConnection::~PooledConnection() {
   if (slot_ != nullptr) pool_->Release(std::move(slot_));
 }
 
-void PooledConnection::PrepareOnce(const std::string& name, const std::string& sql) {
-  if (slot_->prepared.contains(name)) return;
-  slot_->connection->prepare(name, sql);
-  slot_->prepared.insert(name);
-}
-
 ConnectionPool::ConnectionPool(const DatabaseConfig& config)
     : config_(config), connection_string_(LibpqConnectionString(config)) {}
 

@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "storage/database_config.h"
@@ -22,8 +21,6 @@ class ConnectionPool;
 struct PoolSlot {
   std::unique_ptr<pqxx::connection> connection;
   absl::Time opened_at;
-  // Names of statements prepared on this connection (prepared lazily).
-  absl::flat_hash_set<std::string> prepared;
   // Set when an error showed the connection can no longer be trusted.
   bool broken = false;
 };
@@ -42,9 +39,6 @@ class PooledConnection {
   pqxx::connection& get() { return *slot_->connection; }
   pqxx::connection* operator->() { return slot_->connection.get(); }
 
-  // Prepares `sql` under `name` on this connection unless already done.
-  void PrepareOnce(const std::string& name, const std::string& sql);
-
   // Makes the pool discard this connection when it is returned.
   void MarkBroken() { slot_->broken = true; }
 
@@ -56,7 +50,7 @@ class PooledConnection {
   std::unique_ptr<PoolSlot> slot_;
 };
 
-// A thread-safe pool of libpqxx connections with the seed's semantics: keeps
+// A thread-safe pool of libpqxx connections with the semantics docs/data-model.md gives: keeps
 // up to `pool_size` idle connections, opens up to `max_overflow` more on
 // demand (closed again when returned to a full pool), checks each connection
 // before handing it out and replaces it when broken, recycles connections

@@ -11,8 +11,8 @@
 
 namespace plantmon::storage {
 
-// Connection and pool settings. Defaults follow the seed's "Environment
-// Configuration" and "Connection Pooling" sections.
+// Connection and pool settings. Defaults: docs/data-model.md
+// (configuration and the pool) and the README's table.
 struct DatabaseConfig {
   std::string host = "localhost";
   int port = 5432;
@@ -20,13 +20,13 @@ struct DatabaseConfig {
   std::string password = "iot_password";
   std::string dbname = "iot_plant_db";
 
-  // Connections kept open (the seed's "10 base connections").
+  // Connections kept open (10 by default).
   int pool_size = 10;
-  // Extra connections opened on demand and closed when returned ("20 overflow").
+  // Extra connections opened on demand and closed when returned (20 by default).
   int max_overflow = 20;
   // How long Acquire() waits for a free connection before RESOURCE_EXHAUSTED.
   absl::Duration acquire_timeout = absl::Seconds(30);
-  // Connections older than this are closed and replaced ("recycles after 1 hour").
+  // Connections older than this are closed and replaced (1 hour by default).
   absl::Duration max_lifetime = absl::Hours(1);
   // libpq connect_timeout.
   absl::Duration connect_timeout = absl::Seconds(5);
@@ -53,7 +53,7 @@ absl::StatusOr<EnvLookup> EnvWithDotEnv(const std::string& dotenv_path);
 // value is INVALID_ARGUMENT naming the variable.
 absl::StatusOr<DatabaseConfig> DatabaseConfigFromEnv(const EnvLookup& env);
 
-// The seed's get_database_url(): postgresql://user:***@host:port/db, with the
+// The database URL for logs and the CLI: postgresql://user:***@host:port/db, with the
 // password masked unless `reveal_password` is set.
 std::string DatabaseUrl(const DatabaseConfig& config, bool reveal_password = false);
 

@@ -1,7 +1,7 @@
 #ifndef PLANTMON_STORAGE_MODELS_H_
 #define PLANTMON_STORAGE_MODELS_H_
 
-// Plain rows of the seed's tables, as the repositories read and write them.
+// Plain rows of the tables (docs/data-model.md), as the repositories read and write them.
 // Nullable columns are std::optional; timestamps are absl::Time in UTC.
 
 #include <cstdint>
@@ -62,7 +62,7 @@ struct ManufacturerUpdate {
   FieldUpdate<bool> is_verified;
 };
 
-// The seed's DeviceTypeEnum, stored as its lowercase value.
+// device_type_enum, stored as its lowercase value.
 enum class DeviceKind { kSensor, kActuator, kCombined };
 
 struct DeviceType {
@@ -185,7 +185,7 @@ struct PlantDeviceAssignmentUpdate {
   FieldUpdate<bool> is_active;
 };
 
-// The seed's AlertSeverityEnum and AlertStatusEnum, stored lowercase.
+// alert_severity_enum and alert_status_enum, stored lowercase.
 enum class AlertSeverity { kInfo, kWarning, kCritical };
 enum class AlertStatus { kActive, kAcknowledged, kResolved };
 

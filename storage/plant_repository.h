@@ -50,7 +50,7 @@ class PlantRepository {
   absl::Status DeleteAssignment(int64_t owner_id, int64_t id);
 
   // The owner's plants with the most anomalous readings (from devices
-  // assigned to them) in [start, end), most first: the seed's "top plants
+  // assigned to them) in [start, end), most first: the "top plants
   // with most sensor anomalies", scoped to one user.
   absl::StatusOr<std::vector<std::pair<Plant, int64_t>>> TopAnomalous(int64_t owner_id,
                                                                       absl::Time start,

@@ -15,7 +15,7 @@ namespace plantmon::storage {
 inline constexpr absl::string_view kConstraintPayloadKey = "type.plantmon.dev/constraint";
 
 // Maps an exception thrown by libpqxx (or anything else caught in storage/)
-// to a status, by SQLSTATE where there is one (see docs/errors.md). The
+// to a status, by SQLSTATE where there is one (docs/api.md, "Error codes"). The
 // message never contains SQL; unexpected errors become INTERNAL with the
 // details written to the server log only.
 absl::Status StatusFromException(const std::exception& error);

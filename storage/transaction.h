@@ -2,7 +2,7 @@
 #define PLANTMON_STORAGE_TRANSACTION_H_
 
 // Scoped transactions and parametrized statements over the pool: the C++
-// counterparts of the seed's connect_to_db(), execute_query() and
+// counterparts of connect_to_db(), execute_query() and
 // execute_update(). Every libpqxx exception is caught here and returned as a
 // status; values always travel as parameters, never inside the SQL text.
 
@@ -52,13 +52,6 @@ bool IsOk(const absl::StatusOr<T>& status_or) {
 }
 
 }  // namespace internal
-
-// Reads a nullable column.
-template <typename T>
-std::optional<T> OptionalField(const pqxx::field& field) {
-  if (field.is_null()) return std::nullopt;
-  return field.as<T>();
-}
 
 // Runs `body(pqxx::work&)` in one transaction on a pooled connection. `body`
 // returns absl::Status or absl::StatusOr<T>: the transaction commits when it

@@ -38,7 +38,7 @@ class UserRepository {
   // Inserts `user` (id and timestamps are ignored) and returns the stored row.
   absl::StatusOr<User> Create(const User& user);
   absl::StatusOr<User> Get(int64_t id);
-  // Finds a user by email or username (the seed's two login credentials).
+  // Finds a user by email or username (either one signs in).
   absl::StatusOr<User> FindByLogin(const std::string& email_or_username);
   absl::StatusOr<std::vector<User>> List(const UserFilter& filter, const PageRequest& page);
   absl::StatusOr<User> Update(int64_t id, const UserUpdate& update);

@@ -1,4 +1,4 @@
-// plantmon_db: the database manager (the seed's db_manager.py).
+// plantmon_db: the database manager (docs/data-model.md).
 //
 //   plantmon_db init          create the database if missing, then migrate
 //   plantmon_db migrate       apply pending migrations

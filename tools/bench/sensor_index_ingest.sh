@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Ingest cost of sensor_data's index set: COPYs the same rows into a table with
-# the seed's four B-tree indexes and into one with the set the migrations
+# the originally specified four B-tree indexes and into one with the set the migrations
 # build (0001: BRIN on timestamp, partial on anomalies; 0005: the composite
 # index covering the listed columns, partial on raw_data), in the same run on
 # the same throwaway cluster.
