@@ -1,6 +1,6 @@
 #include "services/health_service.h"
 
-#include "storage/sync.h"
+#include "common/sync.h"
 
 namespace plantmon::services {
 
@@ -67,8 +67,8 @@ grpc::Status HealthService::Watch(grpc::ServerContext* context, const HealthChec
       std::unique_lock<std::mutex> lock(mu_);
       if (!first) {
         // Wake up on a change, or now and then to notice cancellation.
-        storage::WaitUntil(changed_, lock, absl::Now() + absl::Milliseconds(200),
-                           [&] { return generation_ != seen_generation || shutting_down_; });
+        common::WaitUntil(changed_, lock, absl::Now() + absl::Milliseconds(200),
+                          [&] { return generation_ != seen_generation || shutting_down_; });
       }
       if (shutting_down_ && !first) return grpc::Status::OK;
       seen_generation = generation_;

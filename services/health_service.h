@@ -34,7 +34,7 @@ class HealthService final : public grpc::health::v1::Health::Service {
                      grpc::ServerWriter<grpc::health::v1::HealthCheckResponse>* writer) override;
 
  private:
-  std::mutex mu_;  // std::mutex rather than absl::Mutex: see storage/sync.h.
+  std::mutex mu_;  // std::mutex rather than absl::Mutex: see common/sync.h.
   std::condition_variable changed_;
   std::map<std::string, ServingStatus> statuses_ ABSL_GUARDED_BY(mu_);
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;

@@ -5,7 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "storage/sha256.h"
+#include "common/sha256.h"
 
 namespace plantmon::services {
 namespace {
@@ -14,7 +14,7 @@ constexpr absl::string_view kTokenVersion = "p1";
 
 std::string FingerprintDigest(const QueryFingerprint& query) {
   // 64 bits of SHA-256 tell queries apart; the token is not a secret.
-  return storage::Sha256Hex(query.text()).substr(0, 16);
+  return common::Sha256Hex(query.text()).substr(0, 16);
 }
 
 absl::Status BadToken() {

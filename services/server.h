@@ -12,10 +12,10 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/sync.h"
 #include "services/health_service.h"
 #include "storage/connection_pool.h"
 #include "storage/database_config.h"
-#include "storage/sync.h"
 
 namespace plantmon::services {
 
@@ -77,9 +77,9 @@ class PlantmonServer {
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 
-  std::mutex mu_;  // std::mutex rather than absl::Mutex: see storage/sync.h.
+  std::mutex mu_;  // std::mutex rather than absl::Mutex: see common/sync.h.
   bool schema_ready_ ABSL_GUARDED_BY(mu_) = false;
-  storage::Notification stop_monitor_;
+  common::Notification stop_monitor_;
   std::thread monitor_;
   bool shut_down_ = false;
 };

@@ -1,12 +1,12 @@
 #include "services/user_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/sha256.h"
 #include "services/handler.h"
 #include "services/pagination.h"
 #include "services/proto_mapping.h"
 #include "services/status_macros.h"
 #include "services/validation.h"
-#include "storage/sha256.h"
 
 namespace plantmon::services {
 namespace {
@@ -250,7 +250,7 @@ grpc::Status UserServiceImpl::CreateApiKey(grpc::ServerContext* context,
         ASSIGN_OR_RETURN(
             storage::ApiKey key,
             api_keys_.Create(caller.user_id(), request->name(),
-                             secret.substr(0, kApiKeyPrefixLength), storage::Sha256(secret)));
+                             secret.substr(0, kApiKeyPrefixLength), common::Sha256(secret)));
         *response->mutable_api_key() = ApiKeyToProto(key);
         response->set_secret(secret);
         return absl::OkStatus();

@@ -60,7 +60,8 @@ class Receiver final : public pqxx::notification_receiver {
 
 std::optional<int64_t> AlertSubscription::Next(absl::Duration timeout) {
   std::unique_lock<std::mutex> lock(mu_);
-  WaitUntil(changed_, lock, absl::Now() + timeout, [this] { return !pending_.empty() || closed_; });
+  common::WaitUntil(changed_, lock, absl::Now() + timeout,
+                    [this] { return !pending_.empty() || closed_; });
   if (pending_.empty()) return std::nullopt;
   int64_t id = pending_.front();
   pending_.pop_front();
@@ -124,7 +125,8 @@ void AlertListener::Unsubscribe(int64_t user_id,
 
 bool AlertListener::WaitUntilListening(absl::Duration timeout) {
   std::unique_lock<std::mutex> lock(mu_);
-  return WaitUntil(listening_changed_, lock, absl::Now() + timeout, [this] { return listening_; });
+  return common::WaitUntil(listening_changed_, lock, absl::Now() + timeout,
+                           [this] { return listening_; });
 }
 
 void AlertListener::Dispatch(const std::string& payload) {

@@ -18,8 +18,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
+#include "common/sync.h"
 #include "storage/database_config.h"
-#include "storage/sync.h"
 
 namespace plantmon::storage {
 
@@ -35,7 +35,7 @@ class AlertSubscription {
   void Push(int64_t alert_id);
   void Close();
 
-  std::mutex mu_;  // std::mutex rather than absl::Mutex: see storage/sync.h.
+  std::mutex mu_;  // std::mutex rather than absl::Mutex: see common/sync.h.
   std::condition_variable changed_;
   std::deque<int64_t> pending_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
@@ -61,7 +61,7 @@ class AlertListener {
   void Deliver(int64_t user_id, int64_t alert_id);
 
   const std::string connection_string_;
-  Notification stop_;
+  common::Notification stop_;
   std::mutex mu_;
   std::condition_variable listening_changed_;
   std::multimap<int64_t, std::shared_ptr<AlertSubscription>> subscribers_ ABSL_GUARDED_BY(mu_);

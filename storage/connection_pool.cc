@@ -4,8 +4,8 @@
 
 #include "absl/memory/memory.h"
 #include "absl/strings/str_cat.h"
+#include "common/sync.h"
 #include "storage/pqxx_status.h"
-#include "storage/sync.h"
 
 namespace plantmon::storage {
 
@@ -87,8 +87,8 @@ absl::StatusOr<PooledConnection> ConnectionPool::Acquire(absl::Time deadline) {
   {
     std::unique_lock<std::mutex> lock(mu_);
     ++waiters_;
-    const bool proceed = WaitUntil(available_, lock, deadline,
-                                   [this] { return !idle_.empty() || open_ < MaxConnections(); });
+    const bool proceed = common::WaitUntil(
+        available_, lock, deadline, [this] { return !idle_.empty() || open_ < MaxConnections(); });
     --waiters_;
     if (!proceed) {
       if (caller_deadline_first) {

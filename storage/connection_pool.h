@@ -96,7 +96,7 @@ class ConnectionPool {
   const DatabaseConfig config_;
   const std::string connection_string_;
 
-  // std::mutex rather than absl::Mutex: see storage/sync.h.
+  // std::mutex rather than absl::Mutex: see common/sync.h.
   mutable std::mutex mu_;
   // Signalled when a connection is returned or a reservation given back.
   std::condition_variable available_;

@@ -9,7 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "storage/sha256.h"
+#include "common/sha256.h"
 #include "storage/transaction.h"
 
 namespace plantmon::storage {
@@ -91,7 +91,7 @@ absl::StatusOr<std::vector<Migration>> MigrationsFromFiles(const std::vector<Emb
     if (!versions.insert(version).second) {
       return absl::InvalidArgumentError(absl::StrCat("two migration files have version ", version));
     }
-    migrations.push_back({version, file.name, file.contents, Sha256Hex(file.contents)});
+    migrations.push_back({version, file.name, file.contents, common::Sha256Hex(file.contents)});
   }
   std::sort(migrations.begin(), migrations.end(),
             [](const Migration& a, const Migration& b) { return a.version < b.version; });

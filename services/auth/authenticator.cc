@@ -6,7 +6,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
-#include "storage/sha256.h"
+#include "common/sha256.h"
 
 namespace plantmon::auth {
 namespace {
@@ -55,7 +55,7 @@ absl::StatusOr<Caller> Authenticator::AuthenticateBearer(const grpc::ServerConte
   if (token.empty() || token.size() > kMaxTokenLength) return Unauthenticated();
 
   if (absl::StartsWith(token, kApiKeyPrefix)) {
-    absl::StatusOr<storage::ApiKey> key = api_keys_.FindActive(storage::Sha256(token));
+    absl::StatusOr<storage::ApiKey> key = api_keys_.FindActive(common::Sha256(token));
     if (!key.ok()) {
       return key.status().code() == absl::StatusCode::kNotFound ? Unauthenticated() : key.status();
     }
@@ -69,7 +69,7 @@ absl::StatusOr<Caller> Authenticator::AuthenticateBearer(const grpc::ServerConte
     return caller;
   }
 
-  absl::StatusOr<storage::SessionUser> found = users_.FindSession(storage::Sha256(token));
+  absl::StatusOr<storage::SessionUser> found = users_.FindSession(common::Sha256(token));
   if (!found.ok()) {
     if (found.status().code() == absl::StatusCode::kNotFound) {
       return Unauthenticated();
@@ -84,7 +84,7 @@ absl::StatusOr<IssuedToken> Authenticator::IssueToken(int64_t user_id) {
   if (!token.ok()) return token.status();
   absl::Time expires_at = absl::Now() + token_lifetime_;
   absl::StatusOr<storage::Session> session =
-      users_.CreateSession(user_id, storage::Sha256(*token), expires_at);
+      users_.CreateSession(user_id, common::Sha256(*token), expires_at);
   if (!session.ok()) return session.status();
   // The database keeps microseconds; report what it stored.
   return IssuedToken{*std::move(token), absl::FromUnixMicros(absl::ToUnixMicros(expires_at))};

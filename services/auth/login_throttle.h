@@ -42,7 +42,7 @@ class LoginThrottle {
   void EvictIfFull(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Options options_;
-  std::mutex mu_;  // std::mutex rather than absl::Mutex: see storage/sync.h.
+  std::mutex mu_;  // std::mutex rather than absl::Mutex: see common/sync.h.
   absl::flat_hash_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -4,9 +4,9 @@
 #include <thread>
 #include <vector>
 
+#include "common/sync.h"
 #include "gtest/gtest.h"
 #include "storage/pqxx_status.h"
-#include "storage/sync.h"
 #include "storage/transaction.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_database.h"
@@ -97,7 +97,7 @@ TEST_F(ConnectionPoolTest, WaiterGetsAConnectionAsSoonAsOneIsReturned) {
   DatabaseConfig config = database_->Config(/*pool_size=*/1, /*max_overflow=*/0);
   ASSERT_OK_AND_ASSIGN(auto pool, ConnectionPool::Create(config));
   auto held = std::make_unique<PooledConnection>(*pool->Acquire());
-  Notification acquired;
+  common::Notification acquired;
   std::thread waiter([&] {
     absl::StatusOr<PooledConnection> connection = pool->Acquire();
     EXPECT_OK(connection);

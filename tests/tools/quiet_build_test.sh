@@ -4,7 +4,7 @@
 # Runs Bazel itself, so tools/test calls it directly rather than under `bazel test`.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-target=${1:-//storage:sha256}
+target=${1:-//common:sha256}
 output_base=$(mktemp -d /tmp/plantmon-quiet-build.XXXXXX)
 log="$output_base.log"
 cleanup() {

@@ -1,5 +1,5 @@
-#ifndef PLANTMON_STORAGE_SYNC_H_
-#define PLANTMON_STORAGE_SYNC_H_
+#ifndef PLANTMON_COMMON_SYNC_H_
+#define PLANTMON_COMMON_SYNC_H_
 
 // Locking for our own threads, on the C++ standard library rather than
 // absl::Mutex.
@@ -19,7 +19,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 
-namespace plantmon::storage {
+namespace plantmon::common {
 
 // Waits on `cv` (whose mutex `lock` holds) until `ready()` is true or
 // `deadline` passes; returns ready(). absl::InfiniteFuture() waits for good.
@@ -66,6 +66,6 @@ class Notification {
   bool notified_ = false;
 };
 
-}  // namespace plantmon::storage
+}  // namespace plantmon::common
 
-#endif  // PLANTMON_STORAGE_SYNC_H_
+#endif  // PLANTMON_COMMON_SYNC_H_

@@ -1,10 +1,10 @@
-#include "storage/sha256.h"
+#include "common/sha256.h"
 
 #include <openssl/sha.h>
 
 #include "absl/strings/escaping.h"
 
-namespace plantmon::storage {
+namespace plantmon::common {
 
 std::string Sha256(absl::string_view data) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
@@ -14,4 +14,4 @@ std::string Sha256(absl::string_view data) {
 
 std::string Sha256Hex(absl::string_view data) { return absl::BytesToHexString(Sha256(data)); }
 
-}  // namespace plantmon::storage
+}  // namespace plantmon::common
