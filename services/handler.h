@@ -8,9 +8,9 @@
 #include <grpcpp/support/status.h>
 
 #include "absl/status/status.h"
+#include "postgres/request_deadline.h"
 #include "services/auth/authenticator.h"
 #include "services/grpc_status.h"
-#include "storage/request_deadline.h"
 
 namespace plantmon::services {
 
@@ -28,7 +28,7 @@ inline absl::Time CallDeadline(const grpc::ServerContext& context) {
 template <typename Body>
 grpc::Status HandleAuthenticated(auth::Authenticator& authenticator, grpc::ServerContext* context,
                                  Body&& body) {
-  storage::ScopedRequestDeadline deadline(CallDeadline(*context));
+  postgres::ScopedRequestDeadline deadline(CallDeadline(*context));
   absl::StatusOr<auth::Caller> caller = authenticator.Authenticate(*context);
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   return ToGrpcStatus(body(*caller));
@@ -38,7 +38,7 @@ grpc::Status HandleAuthenticated(auth::Authenticator& authenticator, grpc::Serve
 template <typename Body>
 grpc::Status HandleIngestion(auth::Authenticator& authenticator, grpc::ServerContext* context,
                              Body&& body) {
-  storage::ScopedRequestDeadline deadline(CallDeadline(*context));
+  postgres::ScopedRequestDeadline deadline(CallDeadline(*context));
   absl::StatusOr<auth::Caller> caller = authenticator.AuthenticateForIngestion(*context);
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   return ToGrpcStatus(body(*caller));
@@ -47,7 +47,7 @@ grpc::Status HandleIngestion(auth::Authenticator& authenticator, grpc::ServerCon
 // For the public methods (sign-up, login): `body()` returns absl::Status.
 template <typename Body>
 grpc::Status HandlePublic(grpc::ServerContext* context, Body&& body) {
-  storage::ScopedRequestDeadline deadline(CallDeadline(*context));
+  postgres::ScopedRequestDeadline deadline(CallDeadline(*context));
   return ToGrpcStatus(body());
 }
 

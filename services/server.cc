@@ -33,7 +33,7 @@
 namespace plantmon::services {
 
 struct ServiceBundle {
-  ServiceBundle(storage::ConnectionPool& pool, const storage::DatabaseConfig& database,
+  ServiceBundle(postgres::ConnectionPool& pool, const postgres::DatabaseConfig& database,
                 auth::PasswordHasher password_hasher, absl::Duration token_lifetime)
       : users(pool),
         api_keys(pool),
@@ -129,8 +129,8 @@ PlantmonServer::~PlantmonServer() { Shutdown(absl::ZeroDuration()); }
 absl::StatusOr<std::unique_ptr<PlantmonServer>> PlantmonServer::Start(
     const ServerOptions& options) {
   auto server = absl::WrapUnique(new PlantmonServer(options));
-  absl::StatusOr<std::unique_ptr<storage::ConnectionPool>> pool =
-      storage::ConnectionPool::Create(options.database);
+  absl::StatusOr<std::unique_ptr<postgres::ConnectionPool>> pool =
+      postgres::ConnectionPool::Create(options.database);
   if (!pool.ok()) return pool.status();
   server->pool_ = *std::move(pool);
 
@@ -140,7 +140,7 @@ absl::StatusOr<std::unique_ptr<PlantmonServer>> PlantmonServer::Start(
     std::fprintf(stderr,
                  "plantmon: database %s is unreachable; serving NOT_SERVING "
                  "until it is back\n",
-                 storage::DatabaseUrl(options.database).c_str());
+                 postgres::DatabaseUrl(options.database).c_str());
   }
 
   absl::StatusOr<auth::PasswordHasher> hasher = auth::PasswordHasher::Create(options.bcrypt_cost);

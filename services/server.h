@@ -13,16 +13,16 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/sync.h"
+#include "postgres/connection_pool.h"
+#include "postgres/database_config.h"
 #include "services/health_service.h"
-#include "storage/connection_pool.h"
-#include "storage/database_config.h"
 
 namespace plantmon::services {
 
 struct ServerOptions {
   // host:port; port 0 picks a free one (read it back with port()).
   std::string listen_address = "127.0.0.1:50051";
-  storage::DatabaseConfig database;
+  postgres::DatabaseConfig database;
   // Apply pending migrations instead of refusing to serve an old schema.
   bool migrate = false;
   // How often the database is checked for the health service.
@@ -71,7 +71,7 @@ class PlantmonServer {
   void CheckDatabaseOnce();
 
   const ServerOptions options_;
-  std::unique_ptr<storage::ConnectionPool> pool_;
+  std::unique_ptr<postgres::ConnectionPool> pool_;
   std::unique_ptr<ServiceBundle> services_;
   std::unique_ptr<HealthService> health_;
   std::unique_ptr<grpc::Server> server_;

@@ -13,8 +13,8 @@
 #include <string>
 
 #include "absl/strings/numbers.h"
+#include "postgres/database_config.h"
 #include "services/server.h"
-#include "storage/database_config.h"
 
 namespace {
 
@@ -28,13 +28,13 @@ int Run(int argc, char** argv) {
       return 2;
     }
   }
-  absl::StatusOr<plantmon::storage::EnvLookup> env = plantmon::storage::EnvWithDotEnv(".env");
+  absl::StatusOr<plantmon::postgres::EnvLookup> env = plantmon::postgres::EnvWithDotEnv(".env");
   if (!env.ok()) {
     std::fprintf(stderr, "plantmon: %s\n", env.status().ToString().c_str());
     return 1;
   }
-  absl::StatusOr<plantmon::storage::DatabaseConfig> database =
-      plantmon::storage::DatabaseConfigFromEnv(*env);
+  absl::StatusOr<plantmon::postgres::DatabaseConfig> database =
+      plantmon::postgres::DatabaseConfigFromEnv(*env);
   if (!database.ok()) {
     std::fprintf(stderr, "plantmon: %s\n", database.status().ToString().c_str());
     return 1;
@@ -82,7 +82,7 @@ int Run(int argc, char** argv) {
     return 1;
   }
   std::fprintf(stderr, "plantmon: serving on port %d (database %s)\n", (*server)->port(),
-               plantmon::storage::DatabaseUrl(options.database).c_str());
+               plantmon::postgres::DatabaseUrl(options.database).c_str());
   std::fflush(stderr);
 
   int signal_number = 0;

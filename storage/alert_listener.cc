@@ -10,6 +10,9 @@
 #include "absl/strings/str_split.h"
 
 namespace plantmon::storage {
+
+using postgres::DatabaseConfig;
+using postgres::LibpqConnectionString;
 namespace {
 
 constexpr char kChannel[] = "plantmon_alerts";

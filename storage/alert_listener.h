@@ -19,7 +19,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
 #include "common/sync.h"
-#include "storage/database_config.h"
+#include "postgres/database_config.h"
 
 namespace plantmon::storage {
 
@@ -46,7 +46,7 @@ class AlertListener {
   // Starts listening on a connection of its own (not from the pool: it
   // stays in LISTEN for the server's life). Reconnects by itself when the
   // database goes away.
-  explicit AlertListener(const DatabaseConfig& config);
+  explicit AlertListener(const postgres::DatabaseConfig& config);
   ~AlertListener();
 
   std::shared_ptr<AlertSubscription> Subscribe(int64_t user_id);

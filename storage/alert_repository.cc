@@ -1,11 +1,14 @@
 #include "storage/alert_repository.h"
 
 #include "absl/strings/str_cat.h"
-#include "storage/pqxx_status.h"
+#include "postgres/pqxx_status.h"
+#include "postgres/transaction.h"
 #include "storage/row_reader.h"
-#include "storage/transaction.h"
 
 namespace plantmon::storage {
+
+using postgres::RunInTransaction;
+using postgres::ViolatedConstraint;
 namespace {
 
 constexpr char kRuleColumns[] =

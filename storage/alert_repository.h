@@ -6,8 +6,11 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "storage/connection_pool.h"
 #include "storage/models.h"
+
+namespace plantmon::postgres {
+class ConnectionPool;  // postgres/connection_pool.h; callers need not see libpqxx
+}  // namespace plantmon::postgres
 
 namespace plantmon::storage {
 
@@ -31,7 +34,7 @@ struct AlertFilter {
 // UPDATE's WHERE clause, so concurrent calls cannot skip a state.
 class AlertRepository {
  public:
-  explicit AlertRepository(ConnectionPool& pool) : pool_(pool) {}
+  explicit AlertRepository(postgres::ConnectionPool& pool) : pool_(pool) {}
 
   // NOT_FOUND when the plant is missing or not the owner's.
   absl::StatusOr<AlertRule> CreateRule(int64_t owner_id, const AlertRule& rule);
@@ -62,7 +65,7 @@ class AlertRepository {
   absl::StatusOr<Alert> Transition(int64_t owner_id, int64_t id, const std::string& sql,
                                    absl::string_view allowed_from);
 
-  ConnectionPool& pool_;
+  postgres::ConnectionPool& pool_;
 };
 
 }  // namespace plantmon::storage

@@ -1,8 +1,8 @@
 #include "storage/api_key_repository.h"
 
 #include "absl/strings/escaping.h"
+#include "postgres/transaction.h"
 #include "storage/row_reader.h"
-#include "storage/transaction.h"
 
 namespace plantmon::storage {
 namespace {

@@ -7,8 +7,11 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "storage/connection_pool.h"
 #include "storage/models.h"
+
+namespace plantmon::postgres {
+class ConnectionPool;  // postgres/connection_pool.h; callers need not see libpqxx
+}  // namespace plantmon::postgres
 
 namespace plantmon::storage {
 
@@ -26,7 +29,7 @@ struct ApiKey {
 // a secret is stored.
 class ApiKeyRepository {
  public:
-  explicit ApiKeyRepository(ConnectionPool& pool) : pool_(pool) {}
+  explicit ApiKeyRepository(postgres::ConnectionPool& pool) : pool_(pool) {}
 
   absl::StatusOr<ApiKey> Create(int64_t owner_id, const std::string& name,
                                 const std::string& key_prefix, const std::string& secret_sha256);
@@ -37,7 +40,7 @@ class ApiKeyRepository {
   absl::StatusOr<ApiKey> FindActive(const std::string& secret_sha256);
 
  private:
-  ConnectionPool& pool_;
+  postgres::ConnectionPool& pool_;
 };
 
 }  // namespace plantmon::storage

@@ -1,10 +1,12 @@
 #include "storage/catalog_repository.h"
 
-#include "storage/pqxx_status.h"
+#include "postgres/pqxx_status.h"
+#include "postgres/transaction.h"
 #include "storage/row_reader.h"
-#include "storage/transaction.h"
 
 namespace plantmon::storage {
+
+using postgres::ViolatedConstraint;
 namespace {
 
 constexpr char kManufacturerColumns[] =

@@ -6,8 +6,11 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "storage/connection_pool.h"
 #include "storage/models.h"
+
+namespace plantmon::postgres {
+class ConnectionPool;  // postgres/connection_pool.h; callers need not see libpqxx
+}  // namespace plantmon::postgres
 
 namespace plantmon::storage {
 
@@ -28,7 +31,7 @@ struct PlantTypeFilter {
 // deletes its unused device types (CASCADE).
 class CatalogRepository {
  public:
-  explicit CatalogRepository(ConnectionPool& pool) : pool_(pool) {}
+  explicit CatalogRepository(postgres::ConnectionPool& pool) : pool_(pool) {}
 
   absl::StatusOr<Manufacturer> CreateManufacturer(const Manufacturer& value);
   absl::StatusOr<Manufacturer> GetManufacturer(int64_t id);
@@ -51,7 +54,7 @@ class CatalogRepository {
   absl::Status DeletePlantType(int64_t id);
 
  private:
-  ConnectionPool& pool_;
+  postgres::ConnectionPool& pool_;
 };
 
 }  // namespace plantmon::storage

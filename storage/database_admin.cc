@@ -3,11 +3,17 @@
 #include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
+#include "postgres/pqxx_status.h"
+#include "postgres/transaction.h"
 #include "storage/embedded_file.h"
-#include "storage/pqxx_status.h"
-#include "storage/transaction.h"
 
 namespace plantmon::storage {
+
+using postgres::ConnectionPool;
+using postgres::DatabaseConfig;
+using postgres::LibpqConnectionString;
+using postgres::RunInTransaction;
+using postgres::StatusFromException;
 
 absl::StatusOr<bool> CreateDatabaseIfMissing(const DatabaseConfig& config) {
   DatabaseConfig maintenance = config;

@@ -7,24 +7,27 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "storage/connection_pool.h"
-#include "storage/database_config.h"
+#include "postgres/database_config.h"
+
+namespace plantmon::postgres {
+class ConnectionPool;  // postgres/connection_pool.h; callers need not see libpqxx
+}  // namespace plantmon::postgres
 
 namespace plantmon::storage {
 
 // Creates `config.dbname` unless it exists, connecting to the server's
 // `postgres` maintenance database with the same credentials. Returns whether
 // it created the database.
-absl::StatusOr<bool> CreateDatabaseIfMissing(const DatabaseConfig& config);
+absl::StatusOr<bool> CreateDatabaseIfMissing(const postgres::DatabaseConfig& config);
 
 // Drops every object in the public schema (all tables, types, functions,
 // schema_migrations). The caller migrates afterwards.
-absl::Status DropAllObjects(ConnectionPool& pool);
+absl::Status DropAllObjects(postgres::ConnectionPool& pool);
 
 // Loads the demo data (storage/demo_data.sql) in one transaction. The demo
 // user demo@plantmon.dev is created with `demo_password_hash` unless present.
 // Idempotent.
-absl::Status SeedDemoData(ConnectionPool& pool, const std::string& demo_password_hash);
+absl::Status SeedDemoData(postgres::ConnectionPool& pool, const std::string& demo_password_hash);
 
 inline constexpr char kDemoUserEmail[] = "demo@plantmon.dev";
 inline constexpr char kDemoUserName[] = "demo";

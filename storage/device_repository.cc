@@ -1,10 +1,13 @@
 #include "storage/device_repository.h"
 
-#include "storage/pqxx_status.h"
+#include "postgres/pqxx_status.h"
+#include "postgres/transaction.h"
 #include "storage/row_reader.h"
-#include "storage/transaction.h"
 
 namespace plantmon::storage {
+
+using postgres::RunInTransaction;
+using postgres::ViolatedConstraint;
 namespace {
 
 constexpr char kColumns[] =

@@ -5,8 +5,11 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "storage/connection_pool.h"
 #include "storage/models.h"
+
+namespace plantmon::postgres {
+class ConnectionPool;  // postgres/connection_pool.h; callers need not see libpqxx
+}  // namespace plantmon::postgres
 
 namespace plantmon::storage {
 
@@ -19,7 +22,7 @@ struct DeviceFilter {
 // behaves exactly like one that does not exist (NOT_FOUND).
 class DeviceRepository {
  public:
-  explicit DeviceRepository(ConnectionPool& pool) : pool_(pool) {}
+  explicit DeviceRepository(postgres::ConnectionPool& pool) : pool_(pool) {}
 
   // NOT_FOUND when the device type does not exist; ALREADY_EXISTS when the
   // unique_identifier is taken.
@@ -35,7 +38,7 @@ class DeviceRepository {
                                          std::optional<int32_t> rssi);
 
  private:
-  ConnectionPool& pool_;
+  postgres::ConnectionPool& pool_;
 };
 
 }  // namespace plantmon::storage

@@ -9,14 +9,20 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "postgres/copy_format.h"
+#include "postgres/pg_array.h"
+#include "postgres/pqxx_status.h"
+#include "postgres/transaction.h"
 #include "storage/alert_engine.h"
-#include "storage/copy_format.h"
-#include "storage/pg_array.h"
-#include "storage/pqxx_status.h"
 #include "storage/row_reader.h"
-#include "storage/transaction.h"
 
 namespace plantmon::storage {
+
+using postgres::CopyTimestampText;
+using postgres::ExecuteUpdate;
+using postgres::PgIntArray;
+using postgres::PgTextArray;
+using postgres::RunInTransaction;
 namespace {
 
 struct DeviceInfo {

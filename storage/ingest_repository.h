@@ -8,8 +8,11 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "storage/connection_pool.h"
 #include "storage/models.h"
+
+namespace plantmon::postgres {
+class ConnectionPool;  // postgres/connection_pool.h; callers need not see libpqxx
+}  // namespace plantmon::postgres
 
 namespace plantmon::storage {
 
@@ -56,7 +59,7 @@ inline constexpr int32_t kLowQualityThreshold = 50;
 // acknowledged, before all of it commits.
 class IngestRepository {
  public:
-  explicit IngestRepository(ConnectionPool& pool) : pool_(pool) {}
+  explicit IngestRepository(postgres::ConnectionPool& pool) : pool_(pool) {}
 
   // `rejected` are readings validation already refused; they are counted.
   // With `key`, a batch already committed is not stored again: the result
@@ -76,7 +79,7 @@ class IngestRepository {
   absl::StatusOr<int64_t> PurgeBatchKeys(absl::Duration retention);
 
  private:
-  ConnectionPool& pool_;
+  postgres::ConnectionPool& pool_;
 };
 
 }  // namespace plantmon::storage

@@ -10,9 +10,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/sha256.h"
-#include "storage/transaction.h"
+#include "postgres/transaction.h"
 
 namespace plantmon::storage {
+
+using postgres::ConnectionPool;
+using postgres::PooledConnection;
+using postgres::RunInTransaction;
+using postgres::RunWithConnection;
 namespace {
 
 // pg_advisory_lock key shared by every migration runner ("plantmon" in hex).

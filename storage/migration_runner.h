@@ -7,8 +7,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "storage/connection_pool.h"
 #include "storage/embedded_file.h"
+
+namespace plantmon::postgres {
+class ConnectionPool;  // postgres/connection_pool.h; callers need not see libpqxx
+}  // namespace plantmon::postgres
 
 namespace plantmon::storage {
 
@@ -45,16 +48,17 @@ const std::vector<Migration>& BuiltInMigrations();
 // apply each migration exactly once. FAILED_PRECONDITION when an applied file
 // was edited or the database knows a version this binary does not. Returns
 // the migrations applied by this call.
-absl::StatusOr<std::vector<Migration>> ApplyMigrations(ConnectionPool& pool,
+absl::StatusOr<std::vector<Migration>> ApplyMigrations(postgres::ConnectionPool& pool,
                                                        const std::vector<Migration>& migrations);
 
 // Applied and pending migrations, with the same consistency checks.
-absl::StatusOr<MigrationStatus> GetMigrationStatus(ConnectionPool& pool,
+absl::StatusOr<MigrationStatus> GetMigrationStatus(postgres::ConnectionPool& pool,
                                                    const std::vector<Migration>& migrations);
 
 // OK when every migration is applied unchanged; FAILED_PRECONDITION naming
 // what is pending otherwise. The server calls this at start-up.
-absl::Status CheckSchemaIsCurrent(ConnectionPool& pool, const std::vector<Migration>& migrations);
+absl::Status CheckSchemaIsCurrent(postgres::ConnectionPool& pool,
+                                  const std::vector<Migration>& migrations);
 
 }  // namespace plantmon::storage
 

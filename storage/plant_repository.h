@@ -7,8 +7,11 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "storage/connection_pool.h"
 #include "storage/models.h"
+
+namespace plantmon::postgres {
+class ConnectionPool;  // postgres/connection_pool.h; callers need not see libpqxx
+}  // namespace plantmon::postgres
 
 namespace plantmon::storage {
 
@@ -30,7 +33,7 @@ struct AssignmentFilter {
 // device must be the owner's. Foreign ids behave as missing ones (NOT_FOUND).
 class PlantRepository {
  public:
-  explicit PlantRepository(ConnectionPool& pool) : pool_(pool) {}
+  explicit PlantRepository(postgres::ConnectionPool& pool) : pool_(pool) {}
 
   absl::StatusOr<Plant> CreatePlant(int64_t owner_id, const Plant& plant);
   absl::StatusOr<Plant> GetPlant(int64_t owner_id, int64_t id);
@@ -57,7 +60,7 @@ class PlantRepository {
                                                                       absl::Time end, int limit);
 
  private:
-  ConnectionPool& pool_;
+  postgres::ConnectionPool& pool_;
 };
 
 }  // namespace plantmon::storage

@@ -10,8 +10,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "postgres/transaction.h"
 #include "storage/models.h"
-#include "storage/transaction.h"
 
 namespace plantmon::storage {
 
@@ -87,9 +87,9 @@ inline absl::Status NotFound(absl::string_view what, int64_t id) {
 
 // Runs a statement that returns at most one row and reads it with `read`.
 template <typename T, typename Read, typename... Args>
-absl::StatusOr<T> QueryOne(ConnectionPool& pool, absl::string_view what, int64_t id, Read read,
-                           const std::string& sql, const Args&... args) {
-  return RunInTransaction(pool, [&](pqxx::work& transaction) -> absl::StatusOr<T> {
+absl::StatusOr<T> QueryOne(postgres::ConnectionPool& pool, absl::string_view what, int64_t id,
+                           Read read, const std::string& sql, const Args&... args) {
+  return postgres::RunInTransaction(pool, [&](pqxx::work& transaction) -> absl::StatusOr<T> {
     pqxx::result rows = transaction.exec_params(sql, args...);
     if (rows.empty()) return NotFound(what, id);
     return read(rows[0]);
@@ -97,30 +97,31 @@ absl::StatusOr<T> QueryOne(ConnectionPool& pool, absl::string_view what, int64_t
 }
 
 template <typename T, typename Read, typename... Args>
-absl::StatusOr<std::vector<T>> QueryMany(ConnectionPool& pool, Read read, const std::string& sql,
-                                         const Args&... args) {
-  return RunInTransaction(pool, [&](pqxx::work& transaction) -> absl::StatusOr<std::vector<T>> {
-    std::vector<T> values;
-    for (const pqxx::row& row : transaction.exec_params(sql, args...)) {
-      values.push_back(read(row));
-    }
-    return values;
-  });
+absl::StatusOr<std::vector<T>> QueryMany(postgres::ConnectionPool& pool, Read read,
+                                         const std::string& sql, const Args&... args) {
+  return postgres::RunInTransaction(
+      pool, [&](pqxx::work& transaction) -> absl::StatusOr<std::vector<T>> {
+        std::vector<T> values;
+        for (const pqxx::row& row : transaction.exec_params(sql, args...)) {
+          values.push_back(read(row));
+        }
+        return values;
+      });
 }
 
 // Runs a statement meant to touch the row `id` of `what` (parameters `args`):
 // NOT_FOUND when it touched none.
 template <typename... Args>
-absl::Status UpdateOne(ConnectionPool& pool, absl::string_view what, int64_t id,
+absl::Status UpdateOne(postgres::ConnectionPool& pool, absl::string_view what, int64_t id,
                        const std::string& sql, const Args&... args) {
-  absl::StatusOr<int64_t> affected = ExecuteUpdate(pool, sql, args...);
+  absl::StatusOr<int64_t> affected = postgres::ExecuteUpdate(pool, sql, args...);
   if (!affected.ok()) return affected.status();
   return *affected == 0 ? NotFound(what, id) : absl::OkStatus();
 }
 
 // UpdateOne for statements whose only parameter is the id.
-inline absl::Status UpdateById(ConnectionPool& pool, absl::string_view what, const std::string& sql,
-                               int64_t id) {
+inline absl::Status UpdateById(postgres::ConnectionPool& pool, absl::string_view what,
+                               const std::string& sql, int64_t id) {
   return UpdateOne(pool, what, id, sql, id);
 }
 

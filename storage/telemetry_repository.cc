@@ -4,12 +4,16 @@
 #include <set>
 
 #include "absl/container/flat_hash_map.h"
-#include "storage/pg_array.h"
-#include "storage/pqxx_status.h"
+#include "postgres/pg_array.h"
+#include "postgres/pqxx_status.h"
+#include "postgres/transaction.h"
 #include "storage/row_reader.h"
-#include "storage/transaction.h"
 
 namespace plantmon::storage {
+
+using postgres::PgIntArray;
+using postgres::RunInTransaction;
+using postgres::RunReadOnly;
 namespace {
 
 constexpr char kColumns[] =

@@ -6,8 +6,11 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "storage/connection_pool.h"
 #include "storage/models.h"
+
+namespace plantmon::postgres {
+class ConnectionPool;  // postgres/connection_pool.h; callers need not see libpqxx
+}  // namespace plantmon::postgres
 
 namespace plantmon::storage {
 
@@ -51,7 +54,7 @@ struct ReadingBucket {
 // The `sensor_data` table, scoped to the owner of the device.
 class TelemetryRepository {
  public:
-  explicit TelemetryRepository(ConnectionPool& pool) : pool_(pool) {}
+  explicit TelemetryRepository(postgres::ConnectionPool& pool) : pool_(pool) {}
 
   // Readings of one of the owner's devices in [start, end), by (timestamp,
   // id) in the requested direction. NOT_FOUND for a device not the owner's.
@@ -73,7 +76,7 @@ class TelemetryRepository {
                                                        const AggregateQuery& query);
 
  private:
-  ConnectionPool& pool_;
+  postgres::ConnectionPool& pool_;
 };
 
 }  // namespace plantmon::storage

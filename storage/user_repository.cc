@@ -1,11 +1,16 @@
 #include "storage/user_repository.h"
 
 #include "absl/strings/escaping.h"
-#include "storage/pqxx_status.h"
+#include "postgres/pqxx_status.h"
+#include "postgres/transaction.h"
 #include "storage/row_reader.h"
-#include "storage/transaction.h"
 
 namespace plantmon::storage {
+
+using postgres::ExecuteUpdate;
+using postgres::RunInTransaction;
+using postgres::RunReadOnly;
+using postgres::ViolatedConstraint;
 namespace {
 
 constexpr char kColumns[] =

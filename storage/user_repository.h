@@ -7,8 +7,11 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "storage/connection_pool.h"
 #include "storage/models.h"
+
+namespace plantmon::postgres {
+class ConnectionPool;  // postgres/connection_pool.h; callers need not see libpqxx
+}  // namespace plantmon::postgres
 
 namespace plantmon::storage {
 
@@ -33,7 +36,7 @@ struct UserFilter {
 // the pool.
 class UserRepository {
  public:
-  explicit UserRepository(ConnectionPool& pool) : pool_(pool) {}
+  explicit UserRepository(postgres::ConnectionPool& pool) : pool_(pool) {}
 
   // Inserts `user` (id and timestamps are ignored) and returns the stored row.
   absl::StatusOr<User> Create(const User& user);
@@ -61,7 +64,7 @@ class UserRepository {
   absl::Status Delete(int64_t id);
 
  private:
-  ConnectionPool& pool_;
+  postgres::ConnectionPool& pool_;
 };
 
 }  // namespace plantmon::storage

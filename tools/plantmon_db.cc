@@ -16,10 +16,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "postgres/connection_pool.h"
+#include "postgres/database_config.h"
 #include "services/auth/password_hasher.h"
-#include "storage/connection_pool.h"
 #include "storage/database_admin.h"
-#include "storage/database_config.h"
 #include "storage/migration_runner.h"
 #include "storage/user_repository.h"
 
@@ -44,7 +44,7 @@ int Fail(const absl::Status& status) {
   return 1;
 }
 
-int Migrate(storage::ConnectionPool& pool) {
+int Migrate(postgres::ConnectionPool& pool) {
   absl::StatusOr<std::vector<storage::Migration>> applied =
       storage::ApplyMigrations(pool, storage::BuiltInMigrations());
   if (!applied.ok()) return Fail(applied.status());
@@ -57,7 +57,7 @@ int Migrate(storage::ConnectionPool& pool) {
   return 0;
 }
 
-int Status(storage::ConnectionPool& pool) {
+int Status(postgres::ConnectionPool& pool) {
   absl::StatusOr<storage::MigrationStatus> status =
       storage::GetMigrationStatus(pool, storage::BuiltInMigrations());
   if (!status.ok()) return Fail(status.status());
@@ -73,7 +73,7 @@ int Status(storage::ConnectionPool& pool) {
   return 0;
 }
 
-int Seed(storage::ConnectionPool& pool) {
+int Seed(postgres::ConnectionPool& pool) {
   if (absl::Status current = storage::CheckSchemaIsCurrent(pool, storage::BuiltInMigrations());
       !current.ok()) {
     return Fail(current);
@@ -98,9 +98,9 @@ int Run(int argc, char** argv) {
   const std::string command = argv[1];
   std::vector<std::string> arguments(argv + 2, argv + argc);
 
-  absl::StatusOr<storage::EnvLookup> env = storage::EnvWithDotEnv(".env");
+  absl::StatusOr<postgres::EnvLookup> env = postgres::EnvWithDotEnv(".env");
   if (!env.ok()) return Fail(env.status());
-  absl::StatusOr<storage::DatabaseConfig> config = storage::DatabaseConfigFromEnv(*env);
+  absl::StatusOr<postgres::DatabaseConfig> config = postgres::DatabaseConfigFromEnv(*env);
   if (!config.ok()) return Fail(config.status());
   config->pool_size = 1;
   config->max_overflow = 0;
@@ -109,7 +109,7 @@ int Run(int argc, char** argv) {
     absl::StatusOr<bool> created = storage::CreateDatabaseIfMissing(*config);
     if (!created.ok()) return Fail(created.status());
     std::printf("%s database %s\n", *created ? "created" : "found",
-                storage::DatabaseUrl(*config).c_str());
+                postgres::DatabaseUrl(*config).c_str());
   } else if (command != "migrate" && command != "status" && command != "seed" &&
              command != "reset" && command != "grant-admin" && command != "revoke-admin") {
     std::fprintf(stderr, "plantmon_db: unknown command \"%s\"\n%s", command.c_str(), kUsage);
@@ -119,12 +119,12 @@ int Run(int argc, char** argv) {
     std::fprintf(stderr,
                  "plantmon_db: reset deletes every table and all data in %s; "
                  "run `plantmon_db reset --yes` to confirm\n",
-                 storage::DatabaseUrl(*config).c_str());
+                 postgres::DatabaseUrl(*config).c_str());
     return 2;
   }
 
-  absl::StatusOr<std::unique_ptr<storage::ConnectionPool>> pool =
-      storage::ConnectionPool::Create(*config);
+  absl::StatusOr<std::unique_ptr<postgres::ConnectionPool>> pool =
+      postgres::ConnectionPool::Create(*config);
   if (!pool.ok()) return Fail(pool.status());
 
   if (command == "grant-admin" || command == "revoke-admin") {
@@ -147,7 +147,7 @@ int Run(int argc, char** argv) {
   if (absl::Status dropped = storage::DropAllObjects(**pool); !dropped.ok()) {
     return Fail(dropped);
   }
-  std::printf("dropped all tables in %s\n", storage::DatabaseUrl(*config).c_str());
+  std::printf("dropped all tables in %s\n", postgres::DatabaseUrl(*config).c_str());
   return Migrate(**pool);
 }
 

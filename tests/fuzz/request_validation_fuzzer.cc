@@ -11,11 +11,11 @@
 #include <vector>
 
 #include "plantmon/v1/telemetry.pb.h"
+#include "postgres/copy_format.h"
+#include "postgres/database_config.h"
 #include "services/pagination.h"
 #include "services/validation.h"
 #include "storage/alert_engine.h"
-#include "storage/copy_format.h"
-#include "storage/database_config.h"
 
 namespace plantmon {
 
@@ -24,7 +24,7 @@ int FuzzOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider input(data, size);
   switch (input.ConsumeIntegralInRange<int>(0, 7)) {
     case 0: {
-      (void)storage::ParseDotEnv(input.ConsumeRemainingBytesAsString());
+      (void)postgres::ParseDotEnv(input.ConsumeRemainingBytesAsString());
       break;
     }
     case 1: {
@@ -32,7 +32,7 @@ int FuzzOneInput(const uint8_t* data, size_t size) {
       timestamp.set_seconds(input.ConsumeIntegral<int64_t>());
       timestamp.set_nanos(input.ConsumeIntegral<int32_t>());
       absl::StatusOr<absl::Time> time = services::TimeFromProto(timestamp, "t");
-      if (time.ok()) (void)storage::CopyTimestampText(*time);
+      if (time.ok()) (void)postgres::CopyTimestampText(*time);
       break;
     }
     case 2: {
@@ -90,7 +90,7 @@ int FuzzOneInput(const uint8_t* data, size_t size) {
     case 6: {
       const auto micros =
           input.ConsumeIntegralInRange<int64_t>(-62135596800LL * 1000000, 253402300799LL * 1000000);
-      const std::string text = storage::CopyTimestampText(absl::FromUnixMicros(micros));
+      const std::string text = postgres::CopyTimestampText(absl::FromUnixMicros(micros));
       if (text.size() != 29) __builtin_trap();
       break;
     }

@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "storage/transaction.h"
+#include "postgres/transaction.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_database.h"
 
@@ -29,7 +29,9 @@ class SchemaTest : public ::testing::Test {
              "ingest_batches RESTART IDENTITY"));
   }
 
-  absl::Status Exec(const std::string& sql) { return storage::ExecuteUpdate(*pool_, sql).status(); }
+  absl::Status Exec(const std::string& sql) {
+    return postgres::ExecuteUpdate(*pool_, sql).status();
+  }
   int64_t Count(const std::string& table) {
     return database_->Query("SELECT count(*) FROM " + table).front().front().as<int64_t>();
   }
@@ -83,7 +85,7 @@ class SchemaTest : public ::testing::Test {
   }
 
   static TestDatabase* database_;
-  std::unique_ptr<storage::ConnectionPool> pool_;
+  std::unique_ptr<postgres::ConnectionPool> pool_;
 };
 
 TestDatabase* SchemaTest::database_ = nullptr;

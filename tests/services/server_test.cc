@@ -22,7 +22,7 @@ using ::grpc::health::v1::HealthCheckRequest;
 using ::grpc::health::v1::HealthCheckResponse;
 using ::plantmon::testing::TestDatabase;
 
-ServerOptions OptionsFor(const storage::DatabaseConfig& database) {
+ServerOptions OptionsFor(const postgres::DatabaseConfig& database) {
   ServerOptions options;
   options.listen_address = "127.0.0.1:0";
   options.database = database;
@@ -99,7 +99,7 @@ TEST(PlantmonServerTest, RefusesAnOutdatedSchemaUnlessAskedToMigrate) {
 
 TEST(PlantmonServerTest, StartsNotServingWhileTheDatabaseIsMissingAndRecoversByItself) {
   auto anchor = TestDatabase::CreateOrDie(/*migrate=*/false);
-  storage::DatabaseConfig later = anchor->Config();
+  postgres::DatabaseConfig later = anchor->Config();
   later.dbname = anchor->name() + "_later";
   ServerOptions options = OptionsFor(later);
   options.migrate = true;

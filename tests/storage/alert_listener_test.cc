@@ -58,9 +58,9 @@ TEST(AlertListenerTest, ChangesCommittedWhileReconnectingAreDeliveredAfterwards)
   // Cut the listener off and keep it off: its backend is ended, and the
   // database refuses new connections until reopened (which only a session
   // in another database may decide).
-  DatabaseConfig outside_config = database->Config();
+  postgres::DatabaseConfig outside_config = database->Config();
   outside_config.dbname = "postgres";
-  pqxx::connection outside(LibpqConnectionString(outside_config));
+  pqxx::connection outside(postgres::LibpqConnectionString(outside_config));
   const std::string name = outside.quote_name(database->name());
   pqxx::nontransaction(outside).exec("ALTER DATABASE " + name + " ALLOW_CONNECTIONS false");
   pqxx::nontransaction(outside).exec(

@@ -1,7 +1,7 @@
 #include "storage/catalog_repository.h"
 
 #include "gtest/gtest.h"
-#include "storage/transaction.h"
+#include "postgres/transaction.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_database.h"
 
@@ -44,7 +44,7 @@ class CatalogRepositoryTest : public ::testing::Test {
   }
 
   static TestDatabase* database_;
-  std::unique_ptr<ConnectionPool> pool_;
+  std::unique_ptr<postgres::ConnectionPool> pool_;
   std::unique_ptr<CatalogRepository> catalog_;
 };
 
@@ -110,19 +110,20 @@ TEST_F(CatalogRepositoryTest, DeviceTypeInUseCannotBeDeletedButItsManufacturerCa
   Manufacturer maker = MakeManufacturer("Maker");
   DeviceType used = MakeDeviceType(maker.id, "Used");
   DeviceType unused = MakeDeviceType(maker.id, "Unused");
-  ASSERT_OK(ExecuteUpdate(*pool_,
-                          "INSERT INTO users (id, email, username, password_hash) "
-                          "VALUES (1, 'a@b.c', 'a', 'h')"));
-  ASSERT_OK(ExecuteUpdate(*pool_,
-                          "INSERT INTO devices (user_id, device_type_id, unique_identifier, "
-                          "device_name) VALUES (1, $1, 'dev-1', 'Device')",
-                          used.id));
+  ASSERT_OK(postgres::ExecuteUpdate(*pool_,
+                                    "INSERT INTO users (id, email, username, password_hash) "
+                                    "VALUES (1, 'a@b.c', 'a', 'h')"));
+  ASSERT_OK(
+      postgres::ExecuteUpdate(*pool_,
+                              "INSERT INTO devices (user_id, device_type_id, unique_identifier, "
+                              "device_name) VALUES (1, $1, 'dev-1', 'Device')",
+                              used.id));
   absl::Status in_use = catalog_->DeleteDeviceType(used.id);
   EXPECT_CODE(in_use, absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(in_use.message(), "devices still use this device type");
   EXPECT_CODE(catalog_->DeleteManufacturer(maker.id), absl::StatusCode::kFailedPrecondition);
   ASSERT_OK(catalog_->DeleteDeviceType(unused.id));
-  ASSERT_OK(ExecuteUpdate(*pool_, "DELETE FROM devices"));
+  ASSERT_OK(postgres::ExecuteUpdate(*pool_, "DELETE FROM devices"));
   ASSERT_OK(catalog_->DeleteManufacturer(maker.id));
   EXPECT_CODE(catalog_->GetDeviceType(used.id), absl::StatusCode::kNotFound);
 }
@@ -154,13 +155,13 @@ TEST_F(CatalogRepositoryTest, PlantTypesRoundTripFilterByNameAndRestrictDeletes)
   EXPECT_EQ(updated.care_instructions, "Bright indirect light");
   EXPECT_EQ(updated.optimal_light, 1000);
 
-  ASSERT_OK(ExecuteUpdate(*pool_,
-                          "INSERT INTO users (id, email, username, password_hash) "
-                          "VALUES (2, 'p@b.c', 'p', 'h')"));
-  ASSERT_OK(ExecuteUpdate(*pool_,
-                          "INSERT INTO plants (user_id, plant_type_id, plant_name) "
-                          "VALUES (2, $1, 'Big Monstera')",
-                          created.id));
+  ASSERT_OK(postgres::ExecuteUpdate(*pool_,
+                                    "INSERT INTO users (id, email, username, password_hash) "
+                                    "VALUES (2, 'p@b.c', 'p', 'h')"));
+  ASSERT_OK(postgres::ExecuteUpdate(*pool_,
+                                    "INSERT INTO plants (user_id, plant_type_id, plant_name) "
+                                    "VALUES (2, $1, 'Big Monstera')",
+                                    created.id));
   EXPECT_CODE(catalog_->DeletePlantType(created.id), absl::StatusCode::kFailedPrecondition);
   EXPECT_CODE(catalog_->CreatePlantType(fern), absl::StatusCode::kAlreadyExists);
 }

@@ -3,7 +3,7 @@
 #include <thread>
 
 #include "gtest/gtest.h"
-#include "storage/transaction.h"
+#include "postgres/transaction.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_database.h"
 

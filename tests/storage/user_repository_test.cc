@@ -29,7 +29,7 @@ class UserRepositoryTest : public ::testing::Test {
   }
 
   static TestDatabase* database_;
-  std::unique_ptr<ConnectionPool> pool_;
+  std::unique_ptr<postgres::ConnectionPool> pool_;
   std::unique_ptr<UserRepository> users_;
 };
 

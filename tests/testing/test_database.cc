@@ -33,11 +33,11 @@ std::string RandomSuffix() {
 
 }  // namespace
 
-TestDatabase::TestDatabase(storage::DatabaseConfig admin, std::string name)
+TestDatabase::TestDatabase(postgres::DatabaseConfig admin, std::string name)
     : admin_(std::move(admin)), name_(std::move(name)) {}
 
 std::unique_ptr<TestDatabase> TestDatabase::CreateOrDie(bool migrate) {
-  storage::DatabaseConfig admin;
+  postgres::DatabaseConfig admin;
   admin.host = RequiredEnv("PLANTMON_TEST_PGHOST");
   admin.port = std::atoi(RequiredEnv("PLANTMON_TEST_PGPORT").c_str());
   admin.user = RequiredEnv("PLANTMON_TEST_PGUSER");
@@ -45,16 +45,16 @@ std::unique_ptr<TestDatabase> TestDatabase::CreateOrDie(bool migrate) {
   admin.dbname = "postgres";
   std::string name = absl::StrCat("plantmon_test_", RandomSuffix());
   try {
-    pqxx::connection connection(storage::LibpqConnectionString(admin));
+    pqxx::connection connection(postgres::LibpqConnectionString(admin));
     pqxx::nontransaction create(connection);
     create.exec(absl::StrCat("CREATE DATABASE ", connection.quote_name(name)));
   } catch (const std::exception& error) {
-    Die(absl::StrCat("cannot create ", name, " on ", storage::DatabaseUrl(admin), ": ",
+    Die(absl::StrCat("cannot create ", name, " on ", postgres::DatabaseUrl(admin), ": ",
                      error.what()));
   }
   auto database = std::unique_ptr<TestDatabase>(new TestDatabase(admin, std::move(name)));
   if (migrate) {
-    std::unique_ptr<storage::ConnectionPool> pool = database->NewPool(1, 0);
+    std::unique_ptr<postgres::ConnectionPool> pool = database->NewPool(1, 0);
     absl::StatusOr<std::vector<storage::Migration>> applied =
         storage::ApplyMigrations(*pool, storage::BuiltInMigrations());
     if (!applied.ok()) Die(applied.status().ToString());
@@ -64,7 +64,7 @@ std::unique_ptr<TestDatabase> TestDatabase::CreateOrDie(bool migrate) {
 
 TestDatabase::~TestDatabase() {
   try {
-    pqxx::connection connection(storage::LibpqConnectionString(admin_));
+    pqxx::connection connection(postgres::LibpqConnectionString(admin_));
     pqxx::nontransaction drop(connection);
     drop.exec(
         absl::StrCat("DROP DATABASE IF EXISTS ", connection.quote_name(name_), " WITH (FORCE)"));
@@ -73,8 +73,8 @@ TestDatabase::~TestDatabase() {
   }
 }
 
-storage::DatabaseConfig TestDatabase::Config(int pool_size, int max_overflow) const {
-  storage::DatabaseConfig config = admin_;
+postgres::DatabaseConfig TestDatabase::Config(int pool_size, int max_overflow) const {
+  postgres::DatabaseConfig config = admin_;
   config.dbname = name_;
   config.pool_size = pool_size;
   config.max_overflow = max_overflow;
@@ -82,17 +82,17 @@ storage::DatabaseConfig TestDatabase::Config(int pool_size, int max_overflow) co
   return config;
 }
 
-std::unique_ptr<storage::ConnectionPool> TestDatabase::NewPool(int pool_size,
-                                                               int max_overflow) const {
-  absl::StatusOr<std::unique_ptr<storage::ConnectionPool>> pool =
-      storage::ConnectionPool::Create(Config(pool_size, max_overflow));
+std::unique_ptr<postgres::ConnectionPool> TestDatabase::NewPool(int pool_size,
+                                                                int max_overflow) const {
+  absl::StatusOr<std::unique_ptr<postgres::ConnectionPool>> pool =
+      postgres::ConnectionPool::Create(Config(pool_size, max_overflow));
   if (!pool.ok()) Die(pool.status().ToString());
   return *std::move(pool);
 }
 
 std::unique_ptr<pqxx::connection> TestDatabase::Connect() const {
-  storage::DatabaseConfig config = Config();
-  return std::make_unique<pqxx::connection>(storage::LibpqConnectionString(config));
+  postgres::DatabaseConfig config = Config();
+  return std::make_unique<pqxx::connection>(postgres::LibpqConnectionString(config));
 }
 
 pqxx::result TestDatabase::Query(const std::string& sql) const {

@@ -6,8 +6,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "storage/connection_pool.h"
-#include "storage/database_config.h"
+#include "postgres/connection_pool.h"
+#include "postgres/database_config.h"
 
 namespace plantmon::testing {
 
@@ -23,8 +23,8 @@ class TestDatabase {
   ~TestDatabase();
 
   // Settings for this database, with a small pool by default.
-  storage::DatabaseConfig Config(int pool_size = 4, int max_overflow = 4) const;
-  std::unique_ptr<storage::ConnectionPool> NewPool(int pool_size = 4, int max_overflow = 4) const;
+  postgres::DatabaseConfig Config(int pool_size = 4, int max_overflow = 4) const;
+  std::unique_ptr<postgres::ConnectionPool> NewPool(int pool_size = 4, int max_overflow = 4) const;
 
   // A direct superuser connection to this database, for inspecting state
   // independently of the code under test.
@@ -35,9 +35,9 @@ class TestDatabase {
   const std::string& name() const { return name_; }
 
  private:
-  TestDatabase(storage::DatabaseConfig admin, std::string name);
+  TestDatabase(postgres::DatabaseConfig admin, std::string name);
 
-  storage::DatabaseConfig admin_;  // points at the `postgres` database
+  postgres::DatabaseConfig admin_;  // points at the `postgres` database
   std::string name_;
 };
 

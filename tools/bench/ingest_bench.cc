@@ -30,7 +30,7 @@
 #include "absl/time/time.h"
 #include "plantmon/v1/telemetry.grpc.pb.h"
 #include "plantmon/v1/user.grpc.pb.h"
-#include "storage/database_config.h"
+#include "postgres/database_config.h"
 #include "tools/bench/bench_support.h"
 
 ABSL_FLAG(int, port, 50051, "plantmon_server port");
@@ -49,13 +49,13 @@ struct Row {
 };
 
 std::string Url() {
-  absl::StatusOr<plantmon::storage::DatabaseConfig> config =
-      plantmon::storage::DatabaseConfigFromEnv(plantmon::storage::ProcessEnv);
+  absl::StatusOr<plantmon::postgres::DatabaseConfig> config =
+      plantmon::postgres::DatabaseConfigFromEnv(plantmon::postgres::ProcessEnv);
   if (!config.ok()) {
     std::fprintf(stderr, "%s\n", config.status().ToString().c_str());
     std::exit(1);
   }
-  return plantmon::storage::LibpqConnectionString(*config);
+  return plantmon::postgres::LibpqConnectionString(*config);
 }
 
 // CPU seconds (user + system) a process has used so far.

@@ -23,7 +23,7 @@
 #include "plantmon/v1/alert.grpc.pb.h"
 #include "plantmon/v1/telemetry.grpc.pb.h"
 #include "plantmon/v1/user.grpc.pb.h"
-#include "storage/database_config.h"
+#include "postgres/database_config.h"
 #include "tools/bench/bench_support.h"
 
 ABSL_FLAG(int, port, 50051, "plantmon_server port");
@@ -51,7 +51,7 @@ using ::plantmon::bench::ResidentKb;
 // NOLINTNEXTLINE(bugprone-exception-escape)
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
-  auto config = plantmon::storage::DatabaseConfigFromEnv(plantmon::storage::ProcessEnv);
+  auto config = plantmon::postgres::DatabaseConfigFromEnv(plantmon::postgres::ProcessEnv);
   if (!config.ok()) return 1;
   auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", absl::GetFlag(FLAGS_port)),
                                      grpc::InsecureChannelCredentials());
@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
   const plantmon::v1::LoginResponse login = *signed_in;
   std::vector<int64_t> devices;
   {
-    pqxx::connection connection(plantmon::storage::LibpqConnectionString(*config));
+    pqxx::connection connection(plantmon::postgres::LibpqConnectionString(*config));
     pqxx::work setup(connection);
     const int64_t user = login.user().id();
     setup.exec("INSERT INTO manufacturers (name) VALUES ('Soak') ON CONFLICT DO NOTHING");

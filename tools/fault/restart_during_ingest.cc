@@ -25,7 +25,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "plantmon/v1/telemetry.grpc.pb.h"
 #include "plantmon/v1/user.grpc.pb.h"
-#include "storage/database_config.h"
+#include "postgres/database_config.h"
 #include "tools/bench/bench_support.h"
 
 ABSL_FLAG(int, port, 50051, "plantmon_server port");
@@ -54,9 +54,9 @@ int main(int argc, char** argv) {
   const int gateways = absl::GetFlag(FLAGS_gateways);
   const int batches = absl::GetFlag(FLAGS_batches);
   const int batch = absl::GetFlag(FLAGS_batch);
-  auto config = plantmon::storage::DatabaseConfigFromEnv(plantmon::storage::ProcessEnv);
+  auto config = plantmon::postgres::DatabaseConfigFromEnv(plantmon::postgres::ProcessEnv);
   if (!config.ok()) return 1;
-  const std::string database_url = plantmon::storage::LibpqConnectionString(*config);
+  const std::string database_url = plantmon::postgres::LibpqConnectionString(*config);
 
   auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", absl::GetFlag(FLAGS_port)),
                                      grpc::InsecureChannelCredentials());

@@ -1,4 +1,4 @@
-#include "storage/connection_pool.h"
+#include "postgres/connection_pool.h"
 
 #include <atomic>
 #include <thread>
@@ -6,12 +6,12 @@
 
 #include "common/sync.h"
 #include "gtest/gtest.h"
-#include "storage/pqxx_status.h"
-#include "storage/transaction.h"
+#include "postgres/pqxx_status.h"
+#include "postgres/transaction.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_database.h"
 
-namespace plantmon::storage {
+namespace plantmon::postgres {
 namespace {
 
 using ::plantmon::testing::TestDatabase;
@@ -280,4 +280,4 @@ TEST(SqlStateMappingTest, FollowsTheProjectTable) {
 }
 
 }  // namespace
-}  // namespace plantmon::storage
+}  // namespace plantmon::postgres

@@ -1,13 +1,13 @@
-#include "storage/connection_pool.h"
+#include "postgres/connection_pool.h"
 
 #include <pqxx/pqxx>
 
 #include "absl/memory/memory.h"
 #include "absl/strings/str_cat.h"
 #include "common/sync.h"
-#include "storage/pqxx_status.h"
+#include "postgres/pqxx_status.h"
 
-namespace plantmon::storage {
+namespace plantmon::postgres {
 
 PooledConnection::PooledConnection(ConnectionPool* pool, std::unique_ptr<PoolSlot> slot)
     : pool_(pool), slot_(std::move(slot)) {}
@@ -169,4 +169,4 @@ ConnectionPool::Stats ConnectionPool::GetStats() const {
   return stats;
 }
 
-}  // namespace plantmon::storage
+}  // namespace plantmon::postgres

@@ -1,5 +1,5 @@
-#ifndef PLANTMON_STORAGE_PQXX_STATUS_H_
-#define PLANTMON_STORAGE_PQXX_STATUS_H_
+#ifndef PLANTMON_POSTGRES_PQXX_STATUS_H_
+#define PLANTMON_POSTGRES_PQXX_STATUS_H_
 
 #include <exception>
 #include <optional>
@@ -8,7 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
-namespace plantmon::storage {
+namespace plantmon::postgres {
 
 // Payload key under which a constraint violation carries the constraint's
 // name, so callers can turn "users_email_key" into a message about emails.
@@ -29,6 +29,6 @@ std::optional<std::string> ViolatedConstraint(const absl::Status& status);
 // True if the error means the connection can no longer be trusted.
 bool IsConnectionError(const std::exception& error);
 
-}  // namespace plantmon::storage
+}  // namespace plantmon::postgres
 
-#endif  // PLANTMON_STORAGE_PQXX_STATUS_H_
+#endif  // PLANTMON_POSTGRES_PQXX_STATUS_H_

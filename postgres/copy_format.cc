@@ -1,6 +1,6 @@
-#include "storage/copy_format.h"
+#include "postgres/copy_format.h"
 
-namespace plantmon::storage {
+namespace plantmon::postgres {
 
 namespace {
 
@@ -50,4 +50,4 @@ std::string CopyTimestampText(absl::Time time) {
   return std::string(text, sizeof(text) - 1);
 }
 
-}  // namespace plantmon::storage
+}  // namespace plantmon::postgres

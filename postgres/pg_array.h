@@ -1,5 +1,5 @@
-#ifndef PLANTMON_STORAGE_PG_ARRAY_H_
-#define PLANTMON_STORAGE_PG_ARRAY_H_
+#ifndef PLANTMON_POSTGRES_PG_ARRAY_H_
+#define PLANTMON_POSTGRES_PG_ARRAY_H_
 
 // PostgreSQL array literals for `= ANY($1::int[])`-style parameters: sets
 // travel as one parameter, never as SQL text. libpqxx 6.4 has no array
@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
-namespace plantmon::storage {
+namespace plantmon::postgres {
 
 inline std::string PgIntArray(const std::vector<int64_t>& values) {
   return absl::StrCat("{", absl::StrJoin(values, ","), "}");
@@ -34,6 +34,6 @@ inline std::string PgTextArray(const std::vector<std::string>& values) {
   return out;
 }
 
-}  // namespace plantmon::storage
+}  // namespace plantmon::postgres
 
-#endif  // PLANTMON_STORAGE_PG_ARRAY_H_
+#endif  // PLANTMON_POSTGRES_PG_ARRAY_H_

@@ -1,10 +1,10 @@
-#include "storage/copy_format.h"
+#include "postgres/copy_format.h"
 
 #include <random>
 
 #include "gtest/gtest.h"
 
-namespace plantmon::storage {
+namespace plantmon::postgres {
 namespace {
 
 std::string Reference(absl::Time time) {
@@ -29,4 +29,4 @@ TEST(CopyFormatTest, MatchesAbslFormatTimeAcrossTheSupportedYears) {
 }
 
 }  // namespace
-}  // namespace plantmon::storage
+}  // namespace plantmon::postgres

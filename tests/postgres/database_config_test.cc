@@ -1,11 +1,11 @@
-#include "storage/database_config.h"
+#include "postgres/database_config.h"
 
 #include <map>
 
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
 
-namespace plantmon::storage {
+namespace plantmon::postgres {
 namespace {
 
 EnvLookup FakeEnv(std::map<std::string, std::string> values) {
@@ -121,4 +121,4 @@ TEST(DotEnvTest, EnvironmentWinsOverFile) {
 }
 
 }  // namespace
-}  // namespace plantmon::storage
+}  // namespace plantmon::postgres

@@ -1,4 +1,4 @@
-#include "storage/pqxx_status.h"
+#include "postgres/pqxx_status.h"
 
 #include <cstdio>
 #include <pqxx/pqxx>
@@ -7,7 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
-namespace plantmon::storage {
+namespace plantmon::postgres {
 namespace {
 
 // PostgreSQL words constraint errors as: ... constraint "name" ...
@@ -116,4 +116,4 @@ bool IsConnectionError(const std::exception& error) {
   return dynamic_cast<const pqxx::usage_error*>(&error) != nullptr;
 }
 
-}  // namespace plantmon::storage
+}  // namespace plantmon::postgres

@@ -1,5 +1,5 @@
-#ifndef PLANTMON_STORAGE_DATABASE_CONFIG_H_
-#define PLANTMON_STORAGE_DATABASE_CONFIG_H_
+#ifndef PLANTMON_POSTGRES_DATABASE_CONFIG_H_
+#define PLANTMON_POSTGRES_DATABASE_CONFIG_H_
 
 #include <functional>
 #include <map>
@@ -9,7 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
-namespace plantmon::storage {
+namespace plantmon::postgres {
 
 // Connection and pool settings. Defaults: docs/data-model.md
 // (configuration and the pool) and the README's table.
@@ -61,6 +61,6 @@ std::string DatabaseUrl(const DatabaseConfig& config, bool reveal_password = fal
 // spaces, quotes or backslashes in a password cannot change its meaning.
 std::string LibpqConnectionString(const DatabaseConfig& config);
 
-}  // namespace plantmon::storage
+}  // namespace plantmon::postgres
 
-#endif  // PLANTMON_STORAGE_DATABASE_CONFIG_H_
+#endif  // PLANTMON_POSTGRES_DATABASE_CONFIG_H_

@@ -1,5 +1,5 @@
-#ifndef PLANTMON_STORAGE_REQUEST_DEADLINE_H_
-#define PLANTMON_STORAGE_REQUEST_DEADLINE_H_
+#ifndef PLANTMON_POSTGRES_REQUEST_DEADLINE_H_
+#define PLANTMON_POSTGRES_REQUEST_DEADLINE_H_
 
 // The deadline of the call a thread is serving. The gRPC handlers set it
 // (the server runs each call on one thread); storage reads it to bound the
@@ -9,7 +9,7 @@
 
 #include "absl/time/time.h"
 
-namespace plantmon::storage {
+namespace plantmon::postgres {
 
 class ScopedRequestDeadline {
  public:
@@ -25,6 +25,6 @@ class ScopedRequestDeadline {
   absl::Time previous_;
 };
 
-}  // namespace plantmon::storage
+}  // namespace plantmon::postgres
 
-#endif  // PLANTMON_STORAGE_REQUEST_DEADLINE_H_
+#endif  // PLANTMON_POSTGRES_REQUEST_DEADLINE_H_

@@ -1,4 +1,4 @@
-#include "storage/database_config.h"
+#include "postgres/database_config.h"
 
 #include <cstdlib>
 #include <fstream>
@@ -11,7 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
-namespace plantmon::storage {
+namespace plantmon::postgres {
 namespace {
 
 absl::Status MalformedVariable(const std::string& name, const std::string& value,
@@ -147,4 +147,4 @@ std::string LibpqConnectionString(const DatabaseConfig& config) {
                       " connect_timeout=", connect_timeout, " application_name='plantmon'");
 }
 
-}  // namespace plantmon::storage
+}  // namespace plantmon::postgres

@@ -1,5 +1,5 @@
-#ifndef PLANTMON_STORAGE_CONNECTION_POOL_H_
-#define PLANTMON_STORAGE_CONNECTION_POOL_H_
+#ifndef PLANTMON_POSTGRES_CONNECTION_POOL_H_
+#define PLANTMON_POSTGRES_CONNECTION_POOL_H_
 
 #include <condition_variable>
 #include <memory>
@@ -11,9 +11,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "storage/database_config.h"
+#include "postgres/database_config.h"
 
-namespace plantmon::storage {
+namespace plantmon::postgres {
 
 class ConnectionPool;
 
@@ -108,6 +108,6 @@ class ConnectionPool {
   int waiters_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-}  // namespace plantmon::storage
+}  // namespace plantmon::postgres
 
-#endif  // PLANTMON_STORAGE_CONNECTION_POOL_H_
+#endif  // PLANTMON_POSTGRES_CONNECTION_POOL_H_

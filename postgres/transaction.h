@@ -1,5 +1,5 @@
-#ifndef PLANTMON_STORAGE_TRANSACTION_H_
-#define PLANTMON_STORAGE_TRANSACTION_H_
+#ifndef PLANTMON_POSTGRES_TRANSACTION_H_
+#define PLANTMON_POSTGRES_TRANSACTION_H_
 
 // Scoped transactions and parametrized statements over the pool: the C++
 // counterparts of connect_to_db(), execute_query() and
@@ -16,14 +16,14 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "storage/connection_pool.h"
-#include "storage/pqxx_status.h"
-#include "storage/request_deadline.h"
+#include "postgres/connection_pool.h"
+#include "postgres/pqxx_status.h"
+#include "postgres/request_deadline.h"
 
 // libpqxx 6.4 already passes std::optional<T> parameters (nullopt as NULL)
 // through its optional-like string_traits in <pqxx/internal/type_utils.hxx>.
 
-namespace plantmon::storage {
+namespace plantmon::postgres {
 
 namespace internal {
 
@@ -141,6 +141,6 @@ absl::StatusOr<int64_t> ExecuteUpdate(ConnectionPool& pool, const std::string& s
   });
 }
 
-}  // namespace plantmon::storage
+}  // namespace plantmon::postgres
 
-#endif  // PLANTMON_STORAGE_TRANSACTION_H_
+#endif  // PLANTMON_POSTGRES_TRANSACTION_H_

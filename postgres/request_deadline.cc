@@ -1,6 +1,6 @@
-#include "storage/request_deadline.h"
+#include "postgres/request_deadline.h"
 
-namespace plantmon::storage {
+namespace plantmon::postgres {
 namespace {
 
 thread_local absl::Time current_deadline = absl::InfiniteFuture();
@@ -15,4 +15,4 @@ ScopedRequestDeadline::~ScopedRequestDeadline() { current_deadline = previous_; 
 
 absl::Time ScopedRequestDeadline::Current() { return current_deadline; }
 
-}  // namespace plantmon::storage
+}  // namespace plantmon::postgres
