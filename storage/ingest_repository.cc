@@ -9,14 +9,18 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "alerting/alert_engine.h"
 #include "postgres/copy_format.h"
 #include "postgres/pg_array.h"
 #include "postgres/pqxx_status.h"
 #include "postgres/transaction.h"
-#include "storage/alert_engine.h"
 #include "storage/row_reader.h"
 
 namespace plantmon::storage {
+
+using alerting::AlertChange;
+using alerting::EvaluatedReading;
+using alerting::RuleToEvaluate;
 
 using postgres::CopyTimestampText;
 using postgres::ExecuteUpdate;
@@ -224,11 +228,12 @@ void ApplyChange(pqxx::work& transaction, const RuleToEvaluate& rule, const Aler
       "worst_value = CASE WHEN a.worst_value IS NULL OR $13 > CASE WHEN $14 "
       "THEN greatest($7 - a.worst_value, a.worst_value - $15) "
       "ELSE abs(a.worst_value - $16) END THEN EXCLUDED.worst_value ELSE a.worst_value END",
-      rule.user_id, rule.plant_id, rule.rule_id, rule.severity, AlertMessage(rule, change.latest),
-      change.first.value, rule.threshold_value, absl::ToUnixMicros(change.first.timestamp),
-      change.count, change.latest.value, change.worst.value,
-      absl::ToUnixMicros(change.latest.timestamp), Distance(rule, change.worst.value),
-      rule.rule_type == "range", rule.threshold_high.value_or(0), Reference(rule));
+      rule.user_id, rule.plant_id, rule.rule_id, rule.severity,
+      alerting::AlertMessage(rule, change.latest), change.first.value, rule.threshold_value,
+      absl::ToUnixMicros(change.first.timestamp), change.count, change.latest.value,
+      change.worst.value, absl::ToUnixMicros(change.latest.timestamp),
+      alerting::Distance(rule, change.worst.value), rule.rule_type == "range",
+      rule.threshold_high.value_or(0), Reference(rule));
 }
 
 // Moves devices' last_data_received and runs the alert engine over the batch.
@@ -257,7 +262,7 @@ void AfterReadingsStored(pqxx::work& transaction, int64_t owner_id,
   }
   for (auto& [id, entry] : by_rule) {
     for (const AlertChange& change :
-         PlanAlertChanges(entry.rule, std::move(entry.readings), entry.alert_open)) {
+         alerting::PlanAlertChanges(entry.rule, std::move(entry.readings), entry.alert_open)) {
       ApplyChange(transaction, entry.rule, change);
     }
   }

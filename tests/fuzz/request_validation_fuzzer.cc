@@ -10,12 +10,12 @@
 #include <string>
 #include <vector>
 
+#include "alerting/alert_engine.h"
 #include "plantmon/v1/telemetry.pb.h"
 #include "postgres/copy_format.h"
 #include "postgres/database_config.h"
 #include "services/pagination.h"
 #include "services/validation.h"
-#include "storage/alert_engine.h"
 
 namespace plantmon {
 
@@ -64,7 +64,7 @@ int FuzzOneInput(const uint8_t* data, size_t size) {
       break;
     }
     case 5: {
-      storage::RuleToEvaluate rule;
+      alerting::RuleToEvaluate rule;
       const char* types[] = {"threshold", "range", "deviation", "other"};
       const char* operators[] = {"<", ">", "<=", ">=", "==", "!=", "?"};
       rule.rule_type = types[input.ConsumeIntegralInRange<int>(0, 3)];
@@ -73,18 +73,18 @@ int FuzzOneInput(const uint8_t* data, size_t size) {
       rule.threshold_value = input.ConsumeFloatingPoint<double>();
       if (input.ConsumeBool()) rule.threshold_high = input.ConsumeFloatingPoint<double>();
       if (input.ConsumeBool()) rule.optimum = input.ConsumeFloatingPoint<double>();
-      std::vector<storage::EvaluatedReading> readings;
+      std::vector<alerting::EvaluatedReading> readings;
       while (input.remaining_bytes() > 0 && readings.size() < 64) {
-        storage::EvaluatedReading reading;
+        alerting::EvaluatedReading reading;
         reading.value = input.ConsumeFloatingPoint<double>();
         reading.timestamp =
             absl::FromUnixSeconds(input.ConsumeIntegralInRange<int64_t>(0, 1 << 30));
         if (input.ConsumeBool()) reading.unit = input.ConsumeRandomLengthString(8);
-        (void)storage::AlertMessage(rule, reading);
-        (void)storage::Distance(rule, reading.value);
+        (void)alerting::AlertMessage(rule, reading);
+        (void)alerting::Distance(rule, reading.value);
         readings.push_back(reading);
       }
-      (void)storage::PlanAlertChanges(rule, readings, input.ConsumeBool());
+      (void)alerting::PlanAlertChanges(rule, readings, input.ConsumeBool());
       break;
     }
     case 6: {

@@ -1,4 +1,4 @@
-#include "storage/alert_engine.h"
+#include "alerting/alert_engine.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
-namespace plantmon::storage {
+namespace plantmon::alerting {
 namespace {
 
 std::string ParameterLabel(const std::string& parameter_name) {
@@ -124,4 +124,4 @@ std::vector<AlertChange> PlanAlertChanges(const RuleToEvaluate& rule,
   return changes;
 }
 
-}  // namespace plantmon::storage
+}  // namespace plantmon::alerting

@@ -1,5 +1,5 @@
-#ifndef PLANTMON_STORAGE_ALERT_ENGINE_H_
-#define PLANTMON_STORAGE_ALERT_ENGINE_H_
+#ifndef PLANTMON_ALERTING_ALERT_ENGINE_H_
+#define PLANTMON_ALERTING_ALERT_ENGINE_H_
 
 // The alert engine's pure part: whether a reading breaks a rule, how far, the
 // message people read, and what a batch of readings does to a rule's open
@@ -13,7 +13,7 @@
 
 #include "absl/time/time.h"
 
-namespace plantmon::storage {
+namespace plantmon::alerting {
 
 // An active rule as the engine sees it, joined with its plant's species.
 struct RuleToEvaluate {
@@ -67,6 +67,6 @@ struct AlertChange {
 std::vector<AlertChange> PlanAlertChanges(const RuleToEvaluate& rule,
                                           std::vector<EvaluatedReading> readings, bool alert_open);
 
-}  // namespace plantmon::storage
+}  // namespace plantmon::alerting
 
-#endif  // PLANTMON_STORAGE_ALERT_ENGINE_H_
+#endif  // PLANTMON_ALERTING_ALERT_ENGINE_H_

@@ -1,8 +1,8 @@
-#include "storage/alert_engine.h"
+#include "alerting/alert_engine.h"
 
 #include "gtest/gtest.h"
 
-namespace plantmon::storage {
+namespace plantmon::alerting {
 namespace {
 
 RuleToEvaluate Threshold(const std::string& op, double threshold,
@@ -106,4 +106,4 @@ TEST(AlertEngineTest, ClearReadingsResolveOnlyAnAlertThatIsOpen) {
 }
 
 }  // namespace
-}  // namespace plantmon::storage
+}  // namespace plantmon::alerting
