@@ -9,14 +9,6 @@
 namespace plantmon::alerting {
 namespace {
 
-std::string ParameterLabel(const std::string& parameter_name) {
-  if (parameter_name == "soil_moisture") return "Soil moisture";
-  if (parameter_name == "temperature") return "Temperature";
-  if (parameter_name == "humidity") return "Humidity";
-  if (parameter_name == "light") return "Light";
-  return parameter_name;
-}
-
 // 18 -> "18", 22.456 -> "22.46"; with the unit glued on for % and °C.
 std::string WithUnit(double value, const std::optional<std::string>& unit) {
   std::string number = absl::StrFormat("%.2f", value);
@@ -31,58 +23,79 @@ std::string WithUnit(double value, const std::optional<std::string>& unit) {
 }  // namespace
 
 bool Violates(const RuleToEvaluate& rule, double value) {
-  if (rule.rule_type == "range") {
-    if (!rule.threshold_high.has_value()) return false;
-    return value < rule.threshold_value || value > *rule.threshold_high;
+  const RuleDefinition& definition = rule.definition;
+  const double t = definition.threshold_value;
+  switch (definition.type) {
+    case RuleType::kRange:
+      if (!definition.threshold_high.has_value()) return false;
+      return value < t || value > *definition.threshold_high;
+    case RuleType::kDeviation:
+      if (!rule.optimum.has_value()) return false;
+      return std::fabs(value - *rule.optimum) > t;
+    case RuleType::kThreshold:
+      break;
   }
-  if (rule.rule_type == "deviation") {
-    if (!rule.optimum.has_value()) return false;
-    return std::fabs(value - *rule.optimum) > rule.threshold_value;
+  switch (definition.op) {
+    case Operator::kLess:
+      return value < t;
+    case Operator::kGreater:
+      return value > t;
+    case Operator::kLessOrEqual:
+      return value <= t;
+    case Operator::kGreaterOrEqual:
+      return value >= t;
+    case Operator::kEqual:
+      return value == t;
+    case Operator::kNotEqual:
+      return value != t;
   }
-  const std::string& op = rule.condition_operator;
-  const double t = rule.threshold_value;
-  if (op == "<") return value < t;
-  if (op == ">") return value > t;
-  if (op == "<=") return value <= t;
-  if (op == ">=") return value >= t;
-  if (op == "==") return value == t;
-  if (op == "!=") return value != t;
   return false;
 }
 
 double Distance(const RuleToEvaluate& rule, double value) {
   if (!Violates(rule, value)) return 0;
-  if (rule.rule_type == "range") {
-    return std::max(rule.threshold_value - value, value - *rule.threshold_high);
+  const RuleDefinition& definition = rule.definition;
+  switch (definition.type) {
+    case RuleType::kRange:
+      return std::max(definition.threshold_value - value, value - *definition.threshold_high);
+    case RuleType::kDeviation:
+      return std::fabs(value - *rule.optimum);
+    case RuleType::kThreshold:
+      break;
   }
-  if (rule.rule_type == "deviation") return std::fabs(value - *rule.optimum);
-  return std::fabs(value - rule.threshold_value);
+  return std::fabs(value - definition.threshold_value);
 }
 
 std::string AlertMessage(const RuleToEvaluate& rule, const EvaluatedReading& reading) {
-  const std::string label = ParameterLabel(rule.parameter_name);
+  const RuleDefinition& definition = rule.definition;
+  const absl::string_view label = Label(definition.parameter);
   const std::string value = WithUnit(reading.value, reading.unit);
-  if (rule.rule_type == "range") {
-    return absl::StrCat(label, " is ", value,
-                        " (allowed: ", WithUnit(rule.threshold_value, reading.unit), " to ",
-                        WithUnit(rule.threshold_high.value_or(0), reading.unit), ")");
+  switch (definition.type) {
+    case RuleType::kRange:
+      return absl::StrCat(label, " is ", value,
+                          " (allowed: ", WithUnit(definition.threshold_value, reading.unit), " to ",
+                          WithUnit(definition.threshold_high.value_or(0), reading.unit), ")");
+    case RuleType::kDeviation:
+      return absl::StrCat(
+          label, " is ", value, ", ",
+          WithUnit(std::fabs(reading.value - rule.optimum.value_or(0)), reading.unit),
+          " from the optimum ", WithUnit(rule.optimum.value_or(0), reading.unit),
+          " (allowed: ", WithUnit(definition.threshold_value, reading.unit), ")");
+    case RuleType::kThreshold:
+      break;
   }
-  if (rule.rule_type == "deviation") {
-    return absl::StrCat(label, " is ", value, ", ",
-                        WithUnit(std::fabs(reading.value - rule.optimum.value_or(0)), reading.unit),
-                        " from the optimum ", WithUnit(rule.optimum.value_or(0), reading.unit),
-                        " (allowed: ", WithUnit(rule.threshold_value, reading.unit), ")");
-  }
-  const std::string threshold = WithUnit(rule.threshold_value, reading.unit);
-  const std::string& op = rule.condition_operator;
-  if (op == "<" || op == "<=") {
-    return absl::StrCat(label, " dropped to ", value, " (threshold: ", threshold, ")");
-  }
-  if (op == ">" || op == ">=") {
-    return absl::StrCat(label, " rose to ", value, " (threshold: ", threshold, ")");
-  }
-  if (op == "==") {
-    return absl::StrCat(label, " reached ", value, " (threshold: ", threshold, ")");
+  const std::string threshold = WithUnit(definition.threshold_value, reading.unit);
+  switch (definition.op) {
+    case Operator::kLess:
+    case Operator::kLessOrEqual:
+      return absl::StrCat(label, " dropped to ", value, " (threshold: ", threshold, ")");
+    case Operator::kGreater:
+    case Operator::kGreaterOrEqual:
+      return absl::StrCat(label, " rose to ", value, " (threshold: ", threshold, ")");
+    case Operator::kEqual:
+      return absl::StrCat(label, " reached ", value, " (threshold: ", threshold, ")");
+    case Operator::kNotEqual:
+      break;
   }
   return absl::StrCat(label, " is ", value, " (expected: ", threshold, ")");
 }

@@ -3,8 +3,8 @@
 
 // The alert engine's pure part: whether a reading breaks a rule, how far, the
 // message people read, and what a batch of readings does to a rule's open
-// alert. No SQL here; storage/ingest_repository.cc applies the result inside
-// the transaction that stores the readings.
+// alert. No SQL here; storage/ingest_repository.cc persists what it decides
+// inside the transaction that stores the readings.
 
 #include <cstdint>
 #include <optional>
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "alerting/rules.h"
 
 namespace plantmon::alerting {
 
@@ -20,12 +21,8 @@ struct RuleToEvaluate {
   int64_t rule_id = 0;
   int64_t user_id = 0;
   int64_t plant_id = 0;
-  std::string rule_type;           // threshold | range | deviation
-  std::string parameter_name;      // soil_moisture | temperature | ...
-  std::string condition_operator;  // threshold rules
-  double threshold_value = 0;
-  std::optional<double> threshold_high;  // range rules
-  std::optional<double> optimum;         // deviation rules: the species' optimum
+  RuleDefinition definition;
+  std::optional<double> optimum;  // deviation rules: the species' optimum
   std::string severity;
 };
 

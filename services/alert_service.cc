@@ -18,18 +18,19 @@ constexpr std::initializer_list<absl::string_view> kRuleFields = {
 absl::Status CheckRuleField(const v1::AlertRule& value, const std::string& path) {
   if (path == "rule_name") return CheckText(value.rule_name(), "alert_rule.rule_name", 255, true);
   if (path == "rule_type") {
-    return CheckOneOf(value.rule_type(), "alert_rule.rule_type", kRuleTypes);
+    return alerting::ParseRuleType(value.rule_type(), "alert_rule.rule_type").status();
   }
   if (path == "parameter_name") {
-    return CheckOneOf(value.parameter_name(), "alert_rule.parameter_name", kParameterNames);
+    return alerting::ParseParameter(value.parameter_name(), "alert_rule.parameter_name").status();
   }
   if (path == "condition_operator") {
     // Range and deviation rules ignore the operator (they store '>').
-    if (value.rule_type() != "threshold" && value.condition_operator().empty()) {
+    if (value.rule_type() != alerting::Name(alerting::RuleType::kThreshold) &&
+        value.condition_operator().empty()) {
       return absl::OkStatus();
     }
-    return CheckOneOf(value.condition_operator(), "alert_rule.condition_operator",
-                      kConditionOperators);
+    return alerting::ParseOperator(value.condition_operator(), "alert_rule.condition_operator")
+        .status();
   }
   if (path == "threshold_high" && value.has_threshold_high()) {
     return CheckFinite(value.threshold_high(), "alert_rule.threshold_high");
@@ -41,6 +42,16 @@ absl::Status CheckRuleField(const v1::AlertRule& value, const std::string& path)
     return AlertSeverityFromProto(value.severity(), "alert_rule.severity").status();
   }
   return absl::OkStatus();
+}
+
+// The operator a rule stores: its own for threshold rules, '>' for the others,
+// which ignore it.
+absl::StatusOr<alerting::Operator> StoredOperator(const v1::AlertRule& value) {
+  if (value.rule_type() != alerting::Name(alerting::RuleType::kThreshold) &&
+      value.condition_operator().empty()) {
+    return alerting::Operator::kGreater;
+  }
+  return alerting::ParseOperator(value.condition_operator(), "alert_rule.condition_operator");
 }
 
 }  // namespace
@@ -56,23 +67,23 @@ grpc::Status AlertServiceImpl::CreateAlertRule(grpc::ServerContext* context,
     }
     ASSIGN_OR_RETURN(std::optional<storage::AlertSeverity> severity,
                      AlertSeverityFromProto(value.severity(), "alert_rule.severity"));
-    if (value.rule_type() == "range" &&
-        (!value.has_threshold_high() || value.threshold_high() < value.threshold_value())) {
-      return absl::InvalidArgumentError(
-          "range rules need alert_rule.threshold_high at or above threshold_value");
-    }
-    if (value.rule_type() == "deviation" && value.threshold_value() < 0) {
-      return absl::InvalidArgumentError(
-          "deviation rules need a threshold_value of 0 or more (a distance)");
-    }
     storage::AlertRule row;
+    alerting::RuleDefinition& definition = row.definition;
+    ASSIGN_OR_RETURN(definition.type,
+                     alerting::ParseRuleType(value.rule_type(), "alert_rule.rule_type"));
+    ASSIGN_OR_RETURN(definition.parameter,
+                     alerting::ParseParameter(value.parameter_name(), "alert_rule.parameter_name"));
+    definition.op = alerting::Operator::kGreater;
+    if (definition.type == alerting::RuleType::kThreshold) {
+      ASSIGN_OR_RETURN(definition.op, StoredOperator(value));
+    }
+    definition.threshold_value = value.threshold_value();
+    if (definition.type == alerting::RuleType::kRange && value.has_threshold_high()) {
+      definition.threshold_high = value.threshold_high();
+    }
+    RETURN_IF_ERROR(alerting::CheckDefinition(definition));
     row.plant_id = value.plant_id();
     row.rule_name = value.rule_name();
-    row.rule_type = value.rule_type();
-    row.parameter_name = value.parameter_name();
-    row.condition_operator = value.rule_type() == "threshold" ? value.condition_operator() : ">";
-    row.threshold_value = value.threshold_value();
-    if (value.rule_type() == "range") row.threshold_high = value.threshold_high();
     // alert_rules.severity's default (migrations/0001_initial_schema.sql).
     row.severity = severity.value_or(storage::AlertSeverity::kWarning);
     row.is_active = true;
@@ -127,10 +138,17 @@ grpc::Status AlertServiceImpl::UpdateAlertRule(grpc::ServerContext* context,
     for (const std::string& path : paths) RETURN_IF_ERROR(CheckRuleField(value, path));
     storage::AlertRuleUpdate update;
     if (paths.count("rule_name")) update.rule_name = value.rule_name();
-    if (paths.count("rule_type")) update.rule_type = value.rule_type();
-    if (paths.count("parameter_name")) update.parameter_name = value.parameter_name();
+    if (paths.count("rule_type")) {
+      ASSIGN_OR_RETURN(update.rule_type,
+                       alerting::ParseRuleType(value.rule_type(), "alert_rule.rule_type"));
+    }
+    if (paths.count("parameter_name")) {
+      ASSIGN_OR_RETURN(
+          update.parameter_name,
+          alerting::ParseParameter(value.parameter_name(), "alert_rule.parameter_name"));
+    }
     if (paths.count("condition_operator")) {
-      update.condition_operator = value.condition_operator();
+      ASSIGN_OR_RETURN(update.condition_operator, StoredOperator(value));
     }
     if (paths.count("threshold_value")) update.threshold_value = value.threshold_value();
     if (paths.count("severity")) {

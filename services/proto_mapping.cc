@@ -166,15 +166,15 @@ v1::AlertRule ToProto(const storage::AlertRule& rule) {
   out.set_user_id(rule.user_id);
   out.set_plant_id(rule.plant_id);
   out.set_rule_name(rule.rule_name);
-  out.set_rule_type(rule.rule_type);
-  out.set_parameter_name(rule.parameter_name);
-  out.set_condition_operator(rule.condition_operator);
-  out.set_threshold_value(rule.threshold_value);
+  out.set_rule_type(std::string(alerting::Name(rule.definition.type)));
+  out.set_parameter_name(std::string(alerting::Name(rule.definition.parameter)));
+  out.set_condition_operator(std::string(alerting::Name(rule.definition.op)));
+  out.set_threshold_value(rule.definition.threshold_value);
   out.set_severity(ToProto(rule.severity));
   out.set_is_active(rule.is_active);
   SetTimestamp(rule.created_at, out.mutable_created_at());
   SetTimestamp(rule.updated_at, out.mutable_updated_at());
-  if (rule.threshold_high) out.set_threshold_high(*rule.threshold_high);
+  if (rule.definition.threshold_high) out.set_threshold_high(*rule.definition.threshold_high);
   return out;
 }
 

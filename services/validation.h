@@ -77,12 +77,7 @@ absl::StatusOr<std::set<std::string>> CheckUpdateMask(
 // Value sets the migrations' CHECK constraints hold (docs/data-model.md).
 inline constexpr std::initializer_list<absl::string_view> kAssignmentTypes = {
     "soil_moisture", "temperature", "humidity", "light", "pump"};
-inline constexpr std::initializer_list<absl::string_view> kRuleTypes = {"threshold", "range",
-                                                                        "deviation"};
-inline constexpr std::initializer_list<absl::string_view> kParameterNames = {
-    "soil_moisture", "temperature", "humidity", "light"};
-inline constexpr std::initializer_list<absl::string_view> kConditionOperators = {
-    "<", ">", "==", "!=", "<=", ">="};
+// Rule types, operators and parameters: alerting/rules.h.
 
 }  // namespace plantmon::services
 

@@ -12,9 +12,9 @@ using postgres::ViolatedConstraint;
 namespace {
 
 constexpr char kRuleColumns[] =
-    "id, user_id, plant_id, rule_name, rule_type, parameter_name, "
-    "condition_operator, threshold_value, severity::text, is_active, " PLANTMON_EPOCH_US(
-        "created_at") ", " PLANTMON_EPOCH_US("updated_at") ", threshold_high";
+    "id, user_id, plant_id, rule_name, rule_type, parameter_name, condition_operator, "
+    "threshold_value, threshold_high, severity::text, is_active, " PLANTMON_EPOCH_US(
+        "created_at") ", " PLANTMON_EPOCH_US("updated_at");
 
 constexpr char kAlertColumns[] =
     "id, user_id, plant_id, rule_id, severity::text, status::text, message, "
@@ -31,16 +31,12 @@ AlertRule ReadRule(const pqxx::row& row) {
   rule.user_id = reader.Next<int64_t>();
   rule.plant_id = reader.Next<int64_t>();
   rule.rule_name = reader.Next<std::string>();
-  rule.rule_type = reader.Next<std::string>();
-  rule.parameter_name = reader.Next<std::string>();
-  rule.condition_operator = reader.Next<std::string>();
-  rule.threshold_value = reader.Next<double>();
+  rule.definition = ReadRuleDefinition(reader);
   rule.severity =
       AlertSeverityFromName(reader.Next<std::string>()).value_or(AlertSeverity::kWarning);
   rule.is_active = reader.Next<bool>();
   rule.created_at = reader.NextTime();
   rule.updated_at = reader.NextTime();
-  rule.threshold_high = reader.NextOptional<double>();
   return rule;
 }
 
@@ -69,31 +65,23 @@ Alert ReadAlert(const pqxx::row& row) {
   return alert;
 }
 
-// Parameters whose optimum plant_types records (it has none for soil moisture).
-bool SpeciesRecordsOptimum(const std::string& parameter_name) {
-  return parameter_name == "temperature" || parameter_name == "humidity" ||
-         parameter_name == "light";
-}
-
-// Deviation rules need an optimum for their parameter on the plant's species.
-absl::Status CheckDeviationHasOptimum(pqxx::work& transaction, int64_t plant_id,
-                                      const std::string& rule_type,
-                                      const std::string& parameter_name) {
-  if (rule_type != "deviation") return absl::OkStatus();
-  bool has_optimum = false;
-  if (SpeciesRecordsOptimum(parameter_name)) {
-    pqxx::result rows = transaction.exec_params(
-        "SELECT CASE $2 WHEN 'temperature' THEN t.optimal_temperature "
-        "WHEN 'humidity' THEN t.optimal_humidity "
-        "WHEN 'light' THEN t.optimal_light END IS NOT NULL "
-        "FROM plants p JOIN plant_types t ON t.id = p.plant_type_id WHERE p.id = $1",
-        plant_id, parameter_name);
-    has_optimum = !rows.empty() && rows[0][0].as<bool>();
+// Deviation rules need an optimum for their parameter on the plant's species
+// (alerting::CheckFitsSpecies decides; this reads the species).
+absl::Status CheckFitsSpecies(pqxx::work& transaction, int64_t plant_id,
+                              const alerting::RuleDefinition& rule) {
+  if (rule.type != alerting::RuleType::kDeviation) return absl::OkStatus();
+  alerting::SpeciesOptima optima;
+  pqxx::result rows = transaction.exec_params(
+      "SELECT t.optimal_temperature, t.optimal_humidity, t.optimal_light "
+      "FROM plants p JOIN plant_types t ON t.id = p.plant_type_id WHERE p.id = $1",
+      plant_id);
+  if (!rows.empty()) {
+    RowReader reader(rows[0]);
+    optima.temperature = reader.NextOptional<double>();
+    optima.humidity = reader.NextOptional<double>();
+    optima.light = reader.NextOptional<double>();
   }
-  if (has_optimum) return absl::OkStatus();
-  return absl::FailedPreconditionError(
-      absl::StrCat("a deviation rule needs the plant's species to have an optimal ", parameter_name,
-                   ", and it has none"));
+  return alerting::CheckFitsSpecies(rule, optima);
 }
 
 // A broken range constraint, in the words of the request fields.
@@ -119,8 +107,7 @@ absl::StatusOr<AlertRule> AlertRepository::CreateRule(int64_t owner_id, const Al
         if (!ExistsWith(transaction, kOwnedPlant, rule.plant_id, owner_id)) {
           return NotFound("plant", rule.plant_id);
         }
-        if (absl::Status usable = CheckDeviationHasOptimum(transaction, rule.plant_id,
-                                                           rule.rule_type, rule.parameter_name);
+        if (absl::Status usable = CheckFitsSpecies(transaction, rule.plant_id, rule.definition);
             !usable.ok()) {
           return usable;
         }
@@ -131,9 +118,11 @@ absl::StatusOr<AlertRule> AlertRepository::CreateRule(int64_t owner_id, const Al
                         "VALUES ($1, $2, $3, $4, $5, $6, $7, "
                         "$8::alert_severity_enum, $9, $10) RETURNING ") +
                 kRuleColumns,
-            owner_id, rule.plant_id, rule.rule_name, rule.rule_type, rule.parameter_name,
-            rule.condition_operator, rule.threshold_value, AlertSeverityName(rule.severity),
-            rule.is_active, rule.threshold_high));
+            owner_id, rule.plant_id, rule.rule_name,
+            std::string(alerting::Name(rule.definition.type)),
+            std::string(alerting::Name(rule.definition.parameter)),
+            std::string(alerting::Name(rule.definition.op)), rule.definition.threshold_value,
+            AlertSeverityName(rule.severity), rule.is_active, rule.definition.threshold_high));
       }));
 }
 
@@ -161,6 +150,11 @@ absl::StatusOr<AlertRule> AlertRepository::UpdateRule(int64_t owner_id, int64_t 
                                                       const AlertRuleUpdate& update) {
   std::optional<std::string> severity;
   if (update.severity.has_value()) severity = AlertSeverityName(*update.severity);
+  // Stored by name, as the columns' CHECK constraints spell them.
+  auto name_of = [](const auto& field) -> std::optional<std::string> {
+    if (!field.has_value()) return std::nullopt;
+    return std::string(alerting::Name(*field));
+  };
   return ExplainedRule<
       AlertRule>(RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<AlertRule> {
     pqxx::result rows = transaction.exec_params(
@@ -177,15 +171,14 @@ absl::StatusOr<AlertRule> AlertRepository::UpdateRule(int64_t owner_id, int64_t 
             "WHERE id = $1 AND user_id = $2 RETURNING ") +
             kRuleColumns,
         id, owner_id, IsSet(update.rule_name), ValueOf(update.rule_name), IsSet(update.rule_type),
-        ValueOf(update.rule_type), IsSet(update.parameter_name), ValueOf(update.parameter_name),
-        IsSet(update.condition_operator), ValueOf(update.condition_operator),
+        name_of(update.rule_type), IsSet(update.parameter_name), name_of(update.parameter_name),
+        IsSet(update.condition_operator), name_of(update.condition_operator),
         IsSet(update.threshold_value), ValueOf(update.threshold_value), IsSet(update.severity),
         severity, IsSet(update.is_active), ValueOf(update.is_active), IsSet(update.threshold_high),
         ValueOf(update.threshold_high));
     if (rows.empty()) return NotFound("alert rule", id);
     AlertRule rule = ReadRule(rows[0]);
-    if (absl::Status usable = CheckDeviationHasOptimum(transaction, rule.plant_id, rule.rule_type,
-                                                       rule.parameter_name);
+    if (absl::Status usable = CheckFitsSpecies(transaction, rule.plant_id, rule.definition);
         !usable.ok()) {
       return usable;  // rolls the update back
     }

@@ -169,8 +169,7 @@ std::multimap<int64_t, WatchingRule> AdvanceDevicesAndFindRules(pqxx::work& tran
            "  d.last_data_received < epoch_us_to_timestamptz(v.us)) RETURNING d.id) "
            "SELECT a.device_id, r.id, r.user_id, r.plant_id, r.rule_type, r.parameter_name, "
            "r.condition_operator, r.threshold_value, r.threshold_high, r.severity::text, "
-           "CASE r.parameter_name WHEN 'temperature' THEN pt.optimal_temperature "
-           "WHEN 'humidity' THEN pt.optimal_humidity WHEN 'light' THEN pt.optimal_light END, "
+           "pt.optimal_temperature, pt.optimal_humidity, pt.optimal_light, "
            "EXISTS (SELECT 1 FROM alerts al WHERE al.rule_id = r.id "
            "AND al.status IN ('active', 'acknowledged')) "
            "FROM alert_rules r "
@@ -186,23 +185,17 @@ std::multimap<int64_t, WatchingRule> AdvanceDevicesAndFindRules(pqxx::work& tran
     rule.rule_id = reader.Next<int64_t>();
     rule.user_id = reader.Next<int64_t>();
     rule.plant_id = reader.Next<int64_t>();
-    rule.rule_type = reader.Next<std::string>();
-    rule.parameter_name = reader.Next<std::string>();
-    rule.condition_operator = reader.Next<std::string>();
-    rule.threshold_value = reader.Next<double>();
-    rule.threshold_high = reader.NextOptional<double>();
+    rule.definition = ReadRuleDefinition(reader);
     rule.severity = reader.Next<std::string>();
-    rule.optimum = reader.NextOptional<double>();
+    alerting::SpeciesOptima optima;
+    optima.temperature = reader.NextOptional<double>();
+    optima.humidity = reader.NextOptional<double>();
+    optima.light = reader.NextOptional<double>();
+    rule.optimum = alerting::OptimumFor(rule.definition.parameter, optima);
     bool alert_open = reader.Next<bool>();
     rules.emplace(device_id, WatchingRule{std::move(rule), alert_open});
   }
   return rules;
-}
-
-// The reference point a rule measures distance from, in SQL terms: for range
-// rules the distance is outside [low, high], otherwise |value - reference|.
-double Reference(const RuleToEvaluate& rule) {
-  return rule.rule_type == "deviation" ? rule.optimum.value_or(0) : rule.threshold_value;
 }
 
 void ApplyChange(pqxx::work& transaction, const RuleToEvaluate& rule, const AlertChange& change) {
@@ -219,21 +212,22 @@ void ApplyChange(pqxx::work& transaction, const RuleToEvaluate& rule, const Aler
   transaction.exec_params(
       "INSERT INTO alerts AS a (user_id, plant_id, rule_id, severity, message, "
       "triggered_value, threshold_value, triggered_at, occurrence_count, latest_value, "
-      "worst_value, last_triggered_at) VALUES ($1, $2, $3, $4::alert_severity_enum, $5, "
-      "$6, $7, epoch_us_to_timestamptz($8), $9, $10, $11, epoch_us_to_timestamptz($12)) "
+      "worst_value, last_triggered_at, worst_distance) VALUES ($1, $2, $3, "
+      "$4::alert_severity_enum, $5, $6, $7, epoch_us_to_timestamptz($8), $9, $10, $11, "
+      "epoch_us_to_timestamptz($12), $13) "
       "ON CONFLICT (rule_id) WHERE status IN ('active', 'acknowledged') DO UPDATE SET "
       "occurrence_count = a.occurrence_count + EXCLUDED.occurrence_count, "
       "latest_value = EXCLUDED.latest_value, message = EXCLUDED.message, "
       "last_triggered_at = greatest(a.last_triggered_at, EXCLUDED.last_triggered_at), "
-      "worst_value = CASE WHEN a.worst_value IS NULL OR $13 > CASE WHEN $14 "
-      "THEN greatest($7 - a.worst_value, a.worst_value - $15) "
-      "ELSE abs(a.worst_value - $16) END THEN EXCLUDED.worst_value ELSE a.worst_value END",
+      // The engine decided each side's worst and its distance; keep the further.
+      "worst_value = CASE WHEN a.worst_distance IS NULL OR EXCLUDED.worst_distance > "
+      "a.worst_distance THEN EXCLUDED.worst_value ELSE a.worst_value END, "
+      "worst_distance = greatest(a.worst_distance, EXCLUDED.worst_distance)",
       rule.user_id, rule.plant_id, rule.rule_id, rule.severity,
-      alerting::AlertMessage(rule, change.latest), change.first.value, rule.threshold_value,
-      absl::ToUnixMicros(change.first.timestamp), change.count, change.latest.value,
-      change.worst.value, absl::ToUnixMicros(change.latest.timestamp),
-      alerting::Distance(rule, change.worst.value), rule.rule_type == "range",
-      rule.threshold_high.value_or(0), Reference(rule));
+      alerting::AlertMessage(rule, change.latest), change.first.value,
+      rule.definition.threshold_value, absl::ToUnixMicros(change.first.timestamp), change.count,
+      change.latest.value, change.worst.value, absl::ToUnixMicros(change.latest.timestamp),
+      alerting::Distance(rule, change.worst.value));
 }
 
 // Moves devices' last_data_received and runs the alert engine over the batch.

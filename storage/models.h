@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "alerting/rules.h"
 
 namespace plantmon::storage {
 
@@ -194,22 +195,20 @@ struct AlertRule {
   int64_t user_id = 0;
   int64_t plant_id = 0;
   std::string rule_name;
-  std::string rule_type;
-  std::string parameter_name;
-  std::string condition_operator;
-  double threshold_value = 0;
+  // rule_type, parameter_name, condition_operator, threshold_value and
+  // threshold_high: what the alerting package evaluates.
+  alerting::RuleDefinition definition;
   AlertSeverity severity = AlertSeverity::kWarning;
   bool is_active = true;
   absl::Time created_at;
   absl::Time updated_at;
-  std::optional<double> threshold_high;  // range rules
 };
 
 struct AlertRuleUpdate {
   FieldUpdate<std::string> rule_name;
-  FieldUpdate<std::string> rule_type;
-  FieldUpdate<std::string> parameter_name;
-  FieldUpdate<std::string> condition_operator;
+  FieldUpdate<alerting::RuleType> rule_type;
+  FieldUpdate<alerting::Parameter> parameter_name;
+  FieldUpdate<alerting::Operator> condition_operator;
   FieldUpdate<double> threshold_value;
   FieldUpdate<AlertSeverity> severity;
   FieldUpdate<bool> is_active;

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "alerting/rules.h"
 #include "postgres/transaction.h"
 #include "storage/models.h"
 
@@ -45,6 +46,22 @@ class RowReader {
   const pqxx::row& row_;
   int index_ = 0;
 };
+
+// Reads rule_type, parameter_name, condition_operator, threshold_value and
+// threshold_high, in that order. The columns' CHECK constraints hold the same
+// vocabularies as alerting/rules.h, so every stored name parses.
+inline alerting::RuleDefinition ReadRuleDefinition(RowReader& reader) {
+  alerting::RuleDefinition rule;
+  rule.type = alerting::ParseRuleType(reader.Next<std::string>(), "rule_type")
+                  .value_or(alerting::RuleType::kThreshold);
+  rule.parameter = alerting::ParseParameter(reader.Next<std::string>(), "parameter_name")
+                       .value_or(alerting::Parameter::kSoilMoisture);
+  rule.op = alerting::ParseOperator(reader.Next<std::string>(), "condition_operator")
+                .value_or(alerting::Operator::kGreater);
+  rule.threshold_value = reader.Next<double>();
+  rule.threshold_high = reader.NextOptional<double>();
+  return rule;
+}
 
 // An update's (is-set, value) pair, bound as two parameters of a fixed
 // statement: `col = CASE WHEN $n THEN $n+1 ELSE col END`.

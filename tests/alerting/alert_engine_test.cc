@@ -9,10 +9,10 @@ RuleToEvaluate Threshold(const std::string& op, double threshold,
                          const std::string& parameter = "soil_moisture") {
   RuleToEvaluate rule;
   rule.rule_id = 1;
-  rule.rule_type = "threshold";
-  rule.parameter_name = parameter;
-  rule.condition_operator = op;
-  rule.threshold_value = threshold;
+  rule.definition.type = RuleType::kThreshold;
+  rule.definition.parameter = ParseParameter(parameter, "parameter").value();
+  rule.definition.op = ParseOperator(op, "op").value();
+  rule.definition.threshold_value = threshold;
   rule.severity = "warning";
   return rule;
 }
@@ -36,8 +36,8 @@ TEST(AlertEngineTest, ThresholdOperators) {
 
 TEST(AlertEngineTest, RangeRulesFireOutsideTheirInterval) {
   RuleToEvaluate rule = Threshold(">", 18, "temperature");
-  rule.rule_type = "range";
-  rule.threshold_high = 26;
+  rule.definition.type = RuleType::kRange;
+  rule.definition.threshold_high = 26;
   EXPECT_TRUE(Violates(rule, 17.5));
   EXPECT_FALSE(Violates(rule, 18));
   EXPECT_FALSE(Violates(rule, 26));
@@ -49,7 +49,7 @@ TEST(AlertEngineTest, RangeRulesFireOutsideTheirInterval) {
 
 TEST(AlertEngineTest, DeviationRulesMeasureFromTheSpeciesOptimum) {
   RuleToEvaluate rule = Threshold(">", 3, "temperature");
-  rule.rule_type = "deviation";
+  rule.definition.type = RuleType::kDeviation;
   rule.optimum = 22.5;
   EXPECT_FALSE(Violates(rule, 25.5));
   EXPECT_TRUE(Violates(rule, 25.6));
@@ -67,8 +67,8 @@ TEST(AlertEngineTest, MessagesReadLikeTheSeed) {
   EXPECT_EQ(AlertMessage(Threshold(">", 20000, "light"), At(25000, 0, "lux")),
             "Light rose to 25000 lux (threshold: 20000 lux)");
   RuleToEvaluate range = Threshold(">", 40, "humidity");
-  range.rule_type = "range";
-  range.threshold_high = 70;
+  range.definition.type = RuleType::kRange;
+  range.definition.threshold_high = 70;
   EXPECT_EQ(AlertMessage(range, At(82, 0)), "Humidity is 82% (allowed: 40% to 70%)");
 }
 

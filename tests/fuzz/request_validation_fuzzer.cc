@@ -67,11 +67,17 @@ int FuzzOneInput(const uint8_t* data, size_t size) {
       alerting::RuleToEvaluate rule;
       const char* types[] = {"threshold", "range", "deviation", "other"};
       const char* operators[] = {"<", ">", "<=", ">=", "==", "!=", "?"};
-      rule.rule_type = types[input.ConsumeIntegralInRange<int>(0, 3)];
-      rule.condition_operator = operators[input.ConsumeIntegralInRange<int>(0, 6)];
-      rule.parameter_name = input.ConsumeRandomLengthString(16);
-      rule.threshold_value = input.ConsumeFloatingPoint<double>();
-      if (input.ConsumeBool()) rule.threshold_high = input.ConsumeFloatingPoint<double>();
+      alerting::RuleDefinition& definition = rule.definition;
+      definition.type = alerting::ParseRuleType(types[input.ConsumeIntegralInRange<int>(0, 3)], "t")
+                            .value_or(alerting::RuleType::kThreshold);
+      definition.op =
+          alerting::ParseOperator(operators[input.ConsumeIntegralInRange<int>(0, 6)], "o")
+              .value_or(alerting::Operator::kLess);
+      definition.parameter = alerting::ParseParameter(input.ConsumeRandomLengthString(16), "p")
+                                 .value_or(alerting::Parameter::kLight);
+      definition.threshold_value = input.ConsumeFloatingPoint<double>();
+      if (input.ConsumeBool()) definition.threshold_high = input.ConsumeFloatingPoint<double>();
+      (void)alerting::CheckDefinition(definition);
       if (input.ConsumeBool()) rule.optimum = input.ConsumeFloatingPoint<double>();
       std::vector<alerting::EvaluatedReading> readings;
       while (input.remaining_bytes() > 0 && readings.size() < 64) {

@@ -1,0 +1,71 @@
+#ifndef PLANTMON_ALERTING_RULES_H_
+#define PLANTMON_ALERTING_RULES_H_
+
+// The vocabulary of alert rules, in one place: rule types, comparison
+// operators and the parameters a rule can watch, each with the name the API
+// and the database spell it with (migrations/0003_telemetry_and_alert_engine.sql
+// holds the same sets as CHECK constraints), and the checks a rule must pass
+// before storage persists it.
+
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace plantmon::alerting {
+
+// threshold: `value <op> threshold_value`. range: outside [threshold_value,
+// threshold_high]. deviation: further than threshold_value from the species'
+// optimum for the parameter.
+enum class RuleType { kThreshold, kRange, kDeviation };
+
+enum class Operator { kLess, kGreater, kEqual, kNotEqual, kLessOrEqual, kGreaterOrEqual };
+
+enum class Parameter { kSoilMoisture, kTemperature, kHumidity, kLight };
+
+absl::string_view Name(RuleType type);
+absl::string_view Name(Operator op);
+absl::string_view Name(Parameter parameter);
+
+// The value `name` spells, or INVALID_ARGUMENT "<field> must be one of: ...".
+absl::StatusOr<RuleType> ParseRuleType(absl::string_view name, absl::string_view field);
+absl::StatusOr<Operator> ParseOperator(absl::string_view name, absl::string_view field);
+absl::StatusOr<Parameter> ParseParameter(absl::string_view name, absl::string_view field);
+
+// How people read a parameter: "Soil moisture".
+absl::string_view Label(Parameter parameter);
+
+// A species' optima, as plant_types records them (none for soil moisture).
+struct SpeciesOptima {
+  std::optional<double> temperature;
+  std::optional<double> humidity;
+  std::optional<double> light;
+};
+
+// The optimum a deviation rule over `parameter` measures from, if the species
+// has one.
+std::optional<double> OptimumFor(Parameter parameter, const SpeciesOptima& optima);
+
+// What a rule says, whole.
+struct RuleDefinition {
+  RuleType type = RuleType::kThreshold;
+  Parameter parameter = Parameter::kSoilMoisture;
+  Operator op = Operator::kLess;
+  double threshold_value = 0;
+  std::optional<double> threshold_high;
+};
+
+// The checks across fields (INVALID_ARGUMENT): a range needs threshold_high at
+// or above threshold_value; a deviation's threshold is a distance, so not
+// negative.
+absl::Status CheckDefinition(const RuleDefinition& rule);
+
+// FAILED_PRECONDITION when a deviation rule watches a parameter the plant's
+// species has no optimum for.
+absl::Status CheckFitsSpecies(const RuleDefinition& rule, const SpeciesOptima& optima);
+
+}  // namespace plantmon::alerting
+
+#endif  // PLANTMON_ALERTING_RULES_H_
