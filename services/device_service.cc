@@ -47,16 +47,20 @@ absl::Status CheckDeviceType(const v1::DeviceType& value) {
   return absl::OkStatus();
 }
 
-absl::Status CheckDevice(const v1::Device& value) {
-  RETURN_IF_ERROR(CheckText(value.device_name(), "device.device_name", 255, true));
-  RETURN_IF_ERROR(CheckOptionalText(value.has_location_description(), value.location_description(),
-                                    "device.location_description", 255));
-  if (value.has_battery_level()) {
-    RETURN_IF_ERROR(CheckRange(value.battery_level(), "device.battery_level", 0, 100));
+// One writable device field, as a create or an update that names it sets it.
+absl::Status CheckDeviceField(const v1::Device& value, const std::string& path) {
+  if (path == "device_type_id") return CheckId(value.device_type_id(), "device.device_type_id");
+  if (path == "device_name") {
+    return CheckText(value.device_name(), "device.device_name", 255, true);
   }
-  if (value.has_rssi()) {
-    RETURN_IF_ERROR(CheckRange(value.rssi(), "device.rssi", -200, 50));
+  if (path == "location_description") {
+    return CheckOptionalText(value.has_location_description(), value.location_description(),
+                             "device.location_description", 255);
   }
+  if (path == "battery_level" && value.has_battery_level()) {
+    return CheckRange(value.battery_level(), "device.battery_level", 0, 100);
+  }
+  if (path == "rssi" && value.has_rssi()) return CheckRange(value.rssi(), "device.rssi", -200, 50);
   return absl::OkStatus();
 }
 
@@ -318,20 +322,14 @@ grpc::Status DeviceServiceImpl::CreateDevice(grpc::ServerContext* context,
                                              v1::Device* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     const v1::Device& value = request->device();
-    RETURN_IF_ERROR(CheckId(value.device_type_id(), "device.device_type_id"));
+    RETURN_IF_ERROR(CheckDeviceField(value, "device_type_id"));
     RETURN_IF_ERROR(CheckText(value.unique_identifier(), "device.unique_identifier", 255, true));
-    RETURN_IF_ERROR(CheckDevice(value));
-    storage::Device row;
-    row.device_type_id = value.device_type_id();
-    row.unique_identifier = value.unique_identifier();
-    row.device_name = value.device_name();
-    row.is_active = true;
-    row.location_description =
-        OptionalField(value.has_location_description(), value.location_description());
-    row.battery_level = OptionalField(value.has_battery_level(), value.battery_level());
-    if (value.has_rssi()) row.rssi = value.rssi();
-    ASSIGN_OR_RETURN(storage::Device created, devices_.Create(caller.user_id(), row));
-    *response = ToProto(created);
+    for (const std::string& field : storage::DeviceRepository::UpdatableFields()) {
+      RETURN_IF_ERROR(CheckDeviceField(value, field));
+    }
+    v1::Device row = value;
+    row.set_is_active(true);  // a new device is active, whatever the request says
+    ASSIGN_OR_RETURN(*response, devices_.Create(caller.user_id(), row));
     return absl::OkStatus();
   });
 }
@@ -341,8 +339,7 @@ grpc::Status DeviceServiceImpl::GetDevice(grpc::ServerContext* context,
                                           v1::Device* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    ASSIGN_OR_RETURN(storage::Device found, devices_.Get(caller.user_id(), request->id()));
-    *response = ToProto(found);
+    ASSIGN_OR_RETURN(*response, devices_.Get(caller.user_id(), request->id()));
     return absl::OkStatus();
   });
 }
@@ -365,7 +362,7 @@ grpc::Status DeviceServiceImpl::ListDevices(grpc::ServerContext* context,
         [&](const storage::PageRequest& page) {
           return devices_.List(caller.user_id(), filter, page);
         },
-        [&](const storage::Device& row) { *response->add_devices() = ToProto(row); },
+        [&](v1::Device& row) { response->add_devices()->Swap(&row); },
         response->mutable_next_page_token());
   });
 }
@@ -378,40 +375,10 @@ grpc::Status DeviceServiceImpl::UpdateDevice(grpc::ServerContext* context,
     RETURN_IF_ERROR(CheckId(value.id(), "device.id"));
     ASSIGN_OR_RETURN(
         std::set<std::string> paths,
-        CheckUpdateMask(request->update_mask(), {"device_type_id", "device_name", "is_active",
-                                                 "location_description", "battery_level", "rssi"}));
-    storage::DeviceUpdate update;
-    if (paths.count("device_type_id")) {
-      RETURN_IF_ERROR(CheckId(value.device_type_id(), "device.device_type_id"));
-      update.device_type_id = value.device_type_id();
-    }
-    if (paths.count("device_name")) {
-      RETURN_IF_ERROR(CheckText(value.device_name(), "device.device_name", 255, true));
-      update.device_name = value.device_name();
-    }
-    if (paths.count("is_active")) update.is_active = value.is_active();
-    if (paths.count("location_description")) {
-      RETURN_IF_ERROR(CheckOptionalText(value.has_location_description(),
-                                        value.location_description(), "device.location_description",
-                                        255));
-      update.location_description =
-          OptionalField(value.has_location_description(), value.location_description());
-    }
-    if (paths.count("battery_level")) {
-      if (value.has_battery_level()) {
-        RETURN_IF_ERROR(CheckRange(value.battery_level(), "device.battery_level", 0, 100));
-      }
-      update.battery_level = OptionalField(value.has_battery_level(), value.battery_level());
-    }
-    if (paths.count("rssi")) {
-      if (value.has_rssi()) {
-        RETURN_IF_ERROR(CheckRange(value.rssi(), "device.rssi", -200, 50));
-      }
-      update.rssi = value.has_rssi() ? std::optional<int32_t>(value.rssi()) : std::nullopt;
-    }
-    ASSIGN_OR_RETURN(storage::Device updated,
-                     devices_.Update(caller.user_id(), value.id(), update));
-    *response = ToProto(updated);
+        CheckUpdateMask(request->update_mask(), storage::DeviceRepository::UpdatableFields()));
+    for (const std::string& path : paths) RETURN_IF_ERROR(CheckDeviceField(value, path));
+    ASSIGN_OR_RETURN(*response,
+                     devices_.Update(caller.user_id(), value.id(), value, request->update_mask()));
     return absl::OkStatus();
   });
 }
@@ -441,9 +408,7 @@ grpc::Status DeviceServiceImpl::RecordHeartbeat(grpc::ServerContext* context,
       rssi = request->rssi();
     }
     ASSIGN_OR_RETURN(
-        storage::Device updated,
-        devices_.RecordHeartbeat(caller.user_id(), request->device_id(), battery, rssi));
-    *response = ToProto(updated);
+        *response, devices_.RecordHeartbeat(caller.user_id(), request->device_id(), battery, rssi));
     return absl::OkStatus();
   });
 }

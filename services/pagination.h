@@ -68,6 +68,16 @@ std::string FinishPage(std::vector<Row>& rows, const PageCursor& cursor,
   return MakePageToken(query, position_of(rows.back()));
 }
 
+// A row's id: storage structs have an `id` member, API messages an id().
+template <typename Row>
+auto RowId(const Row& row) -> decltype(row.id()) {
+  return row.id();
+}
+template <typename Row>
+auto RowId(const Row& row) -> decltype(row.id) {
+  return row.id;
+}
+
 // One page of a list ordered by id: parses the token, fetches one row more
 // than the page size through `fetch(storage::PageRequest)`, hands each row of
 // the page to `emit`, and sets `next_page_token`. Inserts between pages never
@@ -84,8 +94,8 @@ absl::Status PageById(const QueryFingerprint& query, int32_t page_size,
   auto rows = fetch(page);
   if (!rows.ok()) return rows.status();
   *next_page_token = FinishPage(*rows, *cursor, query,
-                                [](const auto& row) { return std::vector<int64_t>{row.id}; });
-  for (const auto& row : *rows) emit(row);
+                                [](const auto& row) { return std::vector<int64_t>{RowId(row)}; });
+  for (auto& row : *rows) emit(row);
   return absl::OkStatus();
 }
 

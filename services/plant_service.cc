@@ -440,10 +440,9 @@ grpc::Status PlantServiceImpl::GetPlantOverview(grpc::ServerContext* context,
     for (const auto& assignment : assignments) {
       v1::AssignedDevice* out = response->add_assigned_devices();
       *out->mutable_assignment() = ToProto(assignment);
-      ASSIGN_OR_RETURN(storage::Device device,
+      ASSIGN_OR_RETURN(*out->mutable_device(),
                        devices_.Get(caller.user_id(), assignment.device_id));
-      *out->mutable_device() = ToProto(device);
-      if (auto it = latest.find(device.id); it != latest.end()) {
+      if (auto it = latest.find(out->device().id()); it != latest.end()) {
         *out->mutable_latest_reading() = ToProto(it->second);
       }
     }

@@ -77,30 +77,6 @@ v1::DeviceType ToProto(const storage::DeviceType& device_type) {
   return out;
 }
 
-v1::Device ToProto(const storage::Device& device) {
-  v1::Device out;
-  out.set_id(device.id);
-  out.set_user_id(device.user_id);
-  out.set_device_type_id(device.device_type_id);
-  out.set_unique_identifier(device.unique_identifier);
-  out.set_device_name(device.device_name);
-  out.set_is_active(device.is_active);
-  if (device.last_data_received) {
-    SetTimestamp(*device.last_data_received, out.mutable_last_data_received());
-  }
-  if (device.last_heartbeat) {
-    SetTimestamp(*device.last_heartbeat, out.mutable_last_heartbeat());
-  }
-  if (device.location_description) {
-    out.set_location_description(*device.location_description);
-  }
-  if (device.battery_level) out.set_battery_level(*device.battery_level);
-  if (device.rssi) out.set_rssi(*device.rssi);
-  SetTimestamp(device.created_at, out.mutable_created_at());
-  SetTimestamp(device.updated_at, out.mutable_updated_at());
-  return out;
-}
-
 v1::PlantType ToProto(const storage::PlantType& plant_type) {
   v1::PlantType out;
   out.set_id(plant_type.id);

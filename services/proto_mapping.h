@@ -24,7 +24,6 @@ void SetTimestamp(absl::Time time, google::protobuf::Timestamp* out);
 v1::User ToProto(const storage::User& user);
 v1::Manufacturer ToProto(const storage::Manufacturer& manufacturer);
 v1::DeviceType ToProto(const storage::DeviceType& device_type);
-v1::Device ToProto(const storage::Device& device);
 v1::PlantType ToProto(const storage::PlantType& plant_type);
 v1::Plant ToProto(const storage::Plant& plant);
 v1::PlantDeviceAssignment ToProto(const storage::PlantDeviceAssignment& value);

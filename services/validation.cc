@@ -91,8 +91,8 @@ absl::StatusOr<absl::Time> TimeFromProto(const google::protobuf::Timestamp& valu
   return absl::FromUnixSeconds(value.seconds()) + absl::Microseconds(value.nanos() / 1000);
 }
 
-absl::StatusOr<std::set<std::string>> CheckUpdateMask(
-    const google::protobuf::FieldMask& mask, std::initializer_list<absl::string_view> updatable) {
+absl::StatusOr<std::set<std::string>> CheckUpdateMask(const google::protobuf::FieldMask& mask,
+                                                      const std::vector<std::string>& updatable) {
   if (mask.paths().empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "update_mask must name the fields to change; updatable: ", absl::StrJoin(updatable, ", ")));
@@ -100,7 +100,7 @@ absl::StatusOr<std::set<std::string>> CheckUpdateMask(
   std::set<std::string> paths;
   for (const std::string& path : mask.paths()) {
     bool known = false;
-    for (absl::string_view candidate : updatable) {
+    for (const std::string& candidate : updatable) {
       if (path == candidate) known = true;
     }
     if (!known) {

@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -71,8 +72,12 @@ absl::StatusOr<TimeRange> RequiredTimeRange(const Request& request) {
 // The paths of an update mask, each checked against the updatable fields of
 // the resource. An empty mask, a repeated path, or a path that is unknown or
 // read-only is INVALID_ARGUMENT.
-absl::StatusOr<std::set<std::string>> CheckUpdateMask(
-    const google::protobuf::FieldMask& mask, std::initializer_list<absl::string_view> updatable);
+absl::StatusOr<std::set<std::string>> CheckUpdateMask(const google::protobuf::FieldMask& mask,
+                                                      const std::vector<std::string>& updatable);
+inline absl::StatusOr<std::set<std::string>> CheckUpdateMask(
+    const google::protobuf::FieldMask& mask, std::initializer_list<absl::string_view> updatable) {
+  return CheckUpdateMask(mask, std::vector<std::string>(updatable.begin(), updatable.end()));
+}
 
 // Value sets the migrations' CHECK constraints hold (docs/data-model.md).
 inline constexpr std::initializer_list<absl::string_view> kAssignmentTypes = {

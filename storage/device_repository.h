@@ -2,9 +2,12 @@
 #define PLANTMON_STORAGE_DEVICE_REPOSITORY_H_
 
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "google/protobuf/field_mask.pb.h"
+#include "plantmon/v1/device.pb.h"
 #include "storage/models.h"
 
 namespace plantmon::postgres {
@@ -19,23 +22,32 @@ struct DeviceFilter {
 };
 
 // The `devices` table, always scoped to an owner: another user's device
-// behaves exactly like one that does not exist (NOT_FOUND).
+// behaves exactly like one that does not exist (NOT_FOUND). Rows are
+// v1::Device messages; the column table in device_repository.cc says which
+// fields are columns and which of them a create or an update writes.
 class DeviceRepository {
  public:
   explicit DeviceRepository(postgres::ConnectionPool& pool) : pool_(pool) {}
 
+  // Writes the create-only and writable fields of `device` for `owner_id`.
   // NOT_FOUND when the device type does not exist; ALREADY_EXISTS when the
   // unique_identifier is taken.
-  absl::StatusOr<Device> Create(int64_t owner_id, const Device& device);
-  absl::StatusOr<Device> Get(int64_t owner_id, int64_t id);
-  absl::StatusOr<std::vector<Device>> List(int64_t owner_id, const DeviceFilter& filter,
-                                           const PageRequest& page);
-  absl::StatusOr<Device> Update(int64_t owner_id, int64_t id, const DeviceUpdate& update);
+  absl::StatusOr<v1::Device> Create(int64_t owner_id, const v1::Device& device);
+  absl::StatusOr<v1::Device> Get(int64_t owner_id, int64_t id);
+  absl::StatusOr<std::vector<v1::Device>> List(int64_t owner_id, const DeviceFilter& filter,
+                                               const PageRequest& page);
+  // Sets the fields `mask` names (writable ones, checked by the caller) from
+  // `values`; a named field unset in `values` becomes NULL.
+  absl::StatusOr<v1::Device> Update(int64_t owner_id, int64_t id, const v1::Device& values,
+                                    const google::protobuf::FieldMask& mask);
   absl::Status Delete(int64_t owner_id, int64_t id);
   // last_heartbeat = now; battery_level and rssi when given.
-  absl::StatusOr<Device> RecordHeartbeat(int64_t owner_id, int64_t id,
-                                         std::optional<double> battery_level,
-                                         std::optional<int32_t> rssi);
+  absl::StatusOr<v1::Device> RecordHeartbeat(int64_t owner_id, int64_t id,
+                                             std::optional<double> battery_level,
+                                             std::optional<int32_t> rssi);
+
+  // The fields an update may name.
+  static const std::vector<std::string>& UpdatableFields();
 
  private:
   postgres::ConnectionPool& pool_;

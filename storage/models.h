@@ -120,31 +120,6 @@ struct PlantTypeUpdate {
   FieldUpdate<std::optional<std::string>> care_instructions;
 };
 
-struct Device {
-  int64_t id = 0;
-  int64_t user_id = 0;
-  int64_t device_type_id = 0;
-  std::string unique_identifier;
-  std::string device_name;
-  bool is_active = true;
-  std::optional<absl::Time> last_data_received;
-  std::optional<absl::Time> last_heartbeat;
-  std::optional<std::string> location_description;
-  std::optional<double> battery_level;
-  std::optional<int32_t> rssi;
-  absl::Time created_at;
-  absl::Time updated_at;
-};
-
-struct DeviceUpdate {
-  FieldUpdate<int64_t> device_type_id;
-  FieldUpdate<std::string> device_name;
-  FieldUpdate<bool> is_active;
-  FieldUpdate<std::optional<std::string>> location_description;
-  FieldUpdate<std::optional<double>> battery_level;
-  FieldUpdate<std::optional<int32_t>> rssi;
-};
-
 struct Plant {
   int64_t id = 0;
   int64_t user_id = 0;

@@ -1,0 +1,223 @@
+#include "postgres/message_table.h"
+
+#include <cstdlib>
+#include <iostream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "google/protobuf/util/field_mask_util.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace plantmon::postgres {
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::EnumDescriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+using google::protobuf::util::TimeUtil;
+
+bool IsTimestamp(const FieldDescriptor* field) {
+  return field->type() == FieldDescriptor::TYPE_MESSAGE &&
+         field->message_type()->full_name() == "google.protobuf.Timestamp";
+}
+
+// "DeviceKind" -> "DEVICE_KIND_": the prefix every value of a Buf-style enum carries.
+std::string EnumPrefix(const EnumDescriptor* type) {
+  std::string prefix;
+  for (char c : type->name()) {
+    if (absl::ascii_isupper(c) && !prefix.empty()) prefix += '_';
+    prefix += absl::ascii_toupper(c);
+  }
+  return prefix + "_";
+}
+
+std::string EpochMicros(const std::string& column) {
+  return absl::StrCat("(extract(epoch FROM ", column, ") * 1000000)::bigint");
+}
+
+[[noreturn]] void SchemaBug(const std::string& what) {
+  std::cerr << "message table: " << what << "\n";
+  std::abort();
+}
+
+}  // namespace
+
+std::string Statement::Add(std::optional<std::string> value) {
+  params.push_back(std::move(value));
+  return absl::StrCat("$", params.size());
+}
+
+MessageTable::MessageTable(std::string table, const Descriptor* message,
+                           std::vector<Column> columns)
+    : table_(std::move(table)), message_(message), columns_(std::move(columns)) {
+  std::vector<std::string> selected;
+  for (const Column& column : columns_) {
+    const FieldDescriptor* field = message_->FindFieldByName(column.name);
+    if (field == nullptr || field->is_repeated()) {
+      SchemaBug(absl::StrCat(table_, ".", column.name, " is no singular field of ",
+                             message_->full_name()));
+    }
+    if (field->type() == FieldDescriptor::TYPE_MESSAGE && !IsTimestamp(field)) {
+      SchemaBug(absl::StrCat(table_, ".", column.name, " has a message type besides Timestamp"));
+    }
+    if (field->type() == FieldDescriptor::TYPE_ENUM && column.enum_type.empty()) {
+      SchemaBug(absl::StrCat(table_, ".", column.name, " needs its PostgreSQL enum type"));
+    }
+    fields_.push_back(field);
+    if (IsTimestamp(field)) {
+      selected.push_back(EpochMicros(column.name));
+    } else if (field->type() == FieldDescriptor::TYPE_ENUM) {
+      selected.push_back(absl::StrCat(column.name, "::text"));
+    } else {
+      selected.push_back(column.name);
+    }
+    if (column.access == ColumnAccess::kWritable) updatable_.push_back(column.name);
+  }
+  select_list_ = absl::StrJoin(selected, ", ");
+}
+
+void MessageTable::Read(const pqxx::row& row, Message* out) const {
+  const Reflection* reflection = out->GetReflection();
+  for (size_t i = 0; i < fields_.size(); ++i) {
+    const FieldDescriptor* field = fields_[i];
+    const pqxx::field value = row[static_cast<int>(i)];
+    if (value.is_null()) {
+      reflection->ClearField(out, field);
+      continue;
+    }
+    switch (field->cpp_type()) {
+      case FieldDescriptor::CPPTYPE_INT32:
+        reflection->SetInt32(out, field, value.as<int32_t>());
+        break;
+      case FieldDescriptor::CPPTYPE_INT64:
+        reflection->SetInt64(out, field, value.as<int64_t>());
+        break;
+      case FieldDescriptor::CPPTYPE_DOUBLE:
+        reflection->SetDouble(out, field, value.as<double>());
+        break;
+      case FieldDescriptor::CPPTYPE_BOOL:
+        reflection->SetBool(out, field, value.as<bool>());
+        break;
+      case FieldDescriptor::CPPTYPE_STRING:
+        reflection->SetString(out, field, value.as<std::string>());
+        break;
+      case FieldDescriptor::CPPTYPE_ENUM: {
+        const EnumDescriptor* type = field->enum_type();
+        const auto* enum_value = type->FindValueByName(
+            EnumPrefix(type) + absl::AsciiStrToUpper(value.as<std::string>()));
+        // A value the API does not know reads as UNSPECIFIED (0).
+        reflection->SetEnumValue(out, field, enum_value == nullptr ? 0 : enum_value->number());
+        break;
+      }
+      case FieldDescriptor::CPPTYPE_MESSAGE:
+        reflection->MutableMessage(out, field)
+            ->CopyFrom(TimeUtil::MicrosecondsToTimestamp(value.as<int64_t>()));
+        break;
+      default:
+        SchemaBug(absl::StrCat("unsupported type of ", field->full_name()));
+    }
+  }
+}
+
+std::optional<std::string> MessageTable::Param(const Message& values, const FieldDescriptor* field,
+                                               const Column& column) const {
+  const Reflection* reflection = values.GetReflection();
+  if (field->has_presence() && !reflection->HasField(values, field)) return std::nullopt;
+  switch (field->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_INT32:
+      return absl::StrCat(reflection->GetInt32(values, field));
+    case FieldDescriptor::CPPTYPE_INT64:
+      return absl::StrCat(reflection->GetInt64(values, field));
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+      // %.17g round-trips every double exactly; validation keeps out NaN and infinities.
+      return absl::StrFormat("%.17g", reflection->GetDouble(values, field));
+    case FieldDescriptor::CPPTYPE_BOOL:
+      return reflection->GetBool(values, field) ? "true" : "false";
+    case FieldDescriptor::CPPTYPE_STRING:
+      return reflection->GetString(values, field);
+    case FieldDescriptor::CPPTYPE_ENUM: {
+      if (reflection->GetEnumValue(values, field) == 0) return std::nullopt;  // UNSPECIFIED
+      const std::string& name = reflection->GetEnum(values, field)->name();
+      return absl::AsciiStrToLower(name.substr(EnumPrefix(field->enum_type()).size()));
+    }
+    case FieldDescriptor::CPPTYPE_MESSAGE:
+      return absl::StrCat(TimeUtil::TimestampToMicroseconds(
+          static_cast<const google::protobuf::Timestamp&>(reflection->GetMessage(values, field))));
+    default:
+      SchemaBug(absl::StrCat("unsupported type of ", field->full_name(), " in ", column.name));
+  }
+}
+
+std::string MessageTable::Cast(const std::string& placeholder, const FieldDescriptor* field,
+                               const Column& column) const {
+  switch (field->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_INT32:
+      return placeholder + "::integer";
+    case FieldDescriptor::CPPTYPE_INT64:
+      return placeholder + "::bigint";
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+      return placeholder + "::double precision";
+    case FieldDescriptor::CPPTYPE_BOOL:
+      return placeholder + "::boolean";
+    case FieldDescriptor::CPPTYPE_ENUM:
+      return absl::StrCat(placeholder, "::", column.enum_type);
+    case FieldDescriptor::CPPTYPE_MESSAGE:
+      return absl::StrCat("epoch_us_to_timestamptz(", placeholder, "::bigint)");
+    default:
+      return placeholder;
+  }
+}
+
+Statement MessageTable::Insert(
+    const Message& values, const std::vector<std::pair<std::string, std::string>>& fixed) const {
+  Statement statement;
+  std::vector<std::string> names;
+  std::vector<std::string> placeholders;
+  for (const auto& [name, value] : fixed) {
+    names.push_back(name);
+    placeholders.push_back(statement.Add(value));
+  }
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    if (columns_[i].access == ColumnAccess::kReadOnly) continue;
+    names.push_back(columns_[i].name);
+    placeholders.push_back(
+        Cast(statement.Add(Param(values, fields_[i], columns_[i])), fields_[i], columns_[i]));
+  }
+  statement.sql =
+      absl::StrCat("INSERT INTO ", table_, " (", absl::StrJoin(names, ", "), ") VALUES (",
+                   absl::StrJoin(placeholders, ", "), ") RETURNING ", select_list_);
+  return statement;
+}
+
+Statement MessageTable::Update(const Message& values, const std::string& where,
+                               std::vector<std::optional<std::string>> where_params) const {
+  Statement statement;
+  statement.params = std::move(where_params);
+  std::vector<std::string> assignments;
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    if (columns_[i].access != ColumnAccess::kWritable) continue;
+    assignments.push_back(absl::StrCat(
+        columns_[i].name, " = ",
+        Cast(statement.Add(Param(values, fields_[i], columns_[i])), fields_[i], columns_[i])));
+  }
+  statement.sql = absl::StrCat("UPDATE ", table_, " SET ", absl::StrJoin(assignments, ", "),
+                               " WHERE ", where, " RETURNING ", select_list_);
+  return statement;
+}
+
+pqxx::result Execute(pqxx::transaction_base& transaction, const Statement& statement) {
+  return transaction.exec_params(statement.sql,
+                                 pqxx::prepare::make_dynamic_params(statement.params));
+}
+
+void MergeMasked(const Message& values, const google::protobuf::FieldMask& mask, Message* current) {
+  google::protobuf::util::FieldMaskUtil::MergeMessageTo(
+      values, mask, google::protobuf::util::FieldMaskUtil::MergeOptions(), current);
+}
+
+}  // namespace plantmon::postgres

@@ -1,0 +1,110 @@
+#ifndef PLANTMON_POSTGRES_MESSAGE_TABLE_H_
+#define PLANTMON_POSTGRES_MESSAGE_TABLE_H_
+
+// A table whose rows are read and written as an API message: one column per
+// field, each named as its field, listed once in a column table. The table
+// drives the select list, row reading, the INSERT and the masked UPDATE, so a
+// new nullable column is a migration, a proto field, a line in the column
+// table and its validation (CONTRIBUTING.md, "Add a field").
+//
+// Values travel as text parameters with an explicit cast (never inside the
+// SQL). Field types map as: int32/int64 -> integer/bigint, double, bool,
+// string -> text, a proto enum -> the PostgreSQL enum type named in the
+// column (values are the proto value names without the enum's prefix, in
+// lower case: DEVICE_KIND_SENSOR <-> 'sensor'), google.protobuf.Timestamp ->
+// timestamptz (as epoch microseconds, exact). A field without a value (proto3
+// `optional` or a message field) is NULL.
+
+#include <optional>
+#include <pqxx/pqxx>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/field_mask.pb.h"
+#include "google/protobuf/message.h"
+
+namespace plantmon::postgres {
+
+enum class ColumnAccess {
+  kReadOnly,    // set by the database or the server: ids, owners, timestamps
+  kCreateOnly,  // written at creation, never by an update
+  kWritable,    // written at creation and by updates that name it
+};
+
+struct Column {
+  std::string name;  // the column, and the field of the message
+  ColumnAccess access = ColumnAccess::kWritable;
+  std::string enum_type = {};  // PostgreSQL type of an enum field
+};
+
+// A statement and its parameters, in order.
+struct Statement {
+  std::string sql;
+  std::vector<std::optional<std::string>> params;
+
+  // Appends a parameter and returns its placeholder ("$3").
+  std::string Add(std::optional<std::string> value);
+};
+
+class MessageTable {
+ public:
+  // Every column must name a field of `message` (checked: a typo aborts at
+  // start-up, as a schema bug should).
+  MessageTable(std::string table, const google::protobuf::Descriptor* message,
+               std::vector<Column> columns);
+
+  const std::string& table() const { return table_; }
+  // The columns in order, ready for SELECT or RETURNING.
+  const std::string& select_list() const { return select_list_; }
+  // The fields an update may name.
+  const std::vector<std::string>& updatable() const { return updatable_; }
+
+  // Reads a row selected with select_list() into `out`.
+  void Read(const pqxx::row& row, google::protobuf::Message* out) const;
+  template <typename Message>
+  Message Read(const pqxx::row& row) const {
+    Message message;
+    Read(row, &message);
+    return message;
+  }
+
+  // INSERT of the create-only and writable fields of `values`, plus `fixed`
+  // (column, value) pairs the server decides (the owner), RETURNING the row.
+  Statement Insert(const google::protobuf::Message& values,
+                   const std::vector<std::pair<std::string, std::string>>& fixed) const;
+
+  // UPDATE of every writable field from `values` for the rows `where` selects
+  // (its placeholders are taken from `where_params`, $1 on), RETURNING them.
+  Statement Update(const google::protobuf::Message& values, const std::string& where,
+                   std::vector<std::optional<std::string>> where_params) const;
+
+  // The field's value as a statement parameter (nullopt: NULL).
+  std::optional<std::string> Param(const google::protobuf::Message& values,
+                                   const google::protobuf::FieldDescriptor* field,
+                                   const Column& column) const;
+  // The placeholder with its cast, e.g. "$4::double precision".
+  std::string Cast(const std::string& placeholder, const google::protobuf::FieldDescriptor* field,
+                   const Column& column) const;
+
+ private:
+  std::string table_;
+  const google::protobuf::Descriptor* message_;
+  std::vector<Column> columns_;
+  std::vector<const google::protobuf::FieldDescriptor*> fields_;  // per column
+  std::string select_list_;
+  std::vector<std::string> updatable_;
+};
+
+// Runs `statement` in `transaction`.
+pqxx::result Execute(pqxx::transaction_base& transaction, const Statement& statement);
+
+// Applies `mask` (FieldMaskUtil: paths named but unset in `values` are
+// cleared) from `values` onto `current`.
+void MergeMasked(const google::protobuf::Message& values, const google::protobuf::FieldMask& mask,
+                 google::protobuf::Message* current);
+
+}  // namespace plantmon::postgres
+
+#endif  // PLANTMON_POSTGRES_MESSAGE_TABLE_H_
