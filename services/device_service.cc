@@ -397,18 +397,11 @@ grpc::Status DeviceServiceImpl::RecordHeartbeat(grpc::ServerContext* context,
                                                 v1::Device* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     RETURN_IF_ERROR(CheckId(request->device_id(), "device_id"));
-    std::optional<double> battery;
     if (request->has_battery_level()) {
       RETURN_IF_ERROR(CheckRange(request->battery_level(), "battery_level", 0, 100));
-      battery = request->battery_level();
     }
-    std::optional<int32_t> rssi;
-    if (request->has_rssi()) {
-      RETURN_IF_ERROR(CheckRange(request->rssi(), "rssi", -200, 50));
-      rssi = request->rssi();
-    }
-    ASSIGN_OR_RETURN(
-        *response, devices_.RecordHeartbeat(caller.user_id(), request->device_id(), battery, rssi));
+    if (request->has_rssi()) RETURN_IF_ERROR(CheckRange(request->rssi(), "rssi", -200, 50));
+    ASSIGN_OR_RETURN(*response, devices_.RecordHeartbeat(caller.user_id(), *request));
     return absl::OkStatus();
   });
 }

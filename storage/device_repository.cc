@@ -119,16 +119,20 @@ absl::Status DeviceRepository::Delete(int64_t owner_id, int64_t id) {
                    owner_id);
 }
 
-absl::StatusOr<v1::Device> DeviceRepository::RecordHeartbeat(int64_t owner_id, int64_t id,
-                                                             std::optional<double> battery_level,
-                                                             std::optional<int32_t> rssi) {
-  return QueryOne<v1::Device>(pool_, "device", id, ReadDevice,
+absl::StatusOr<v1::Device> DeviceRepository::RecordHeartbeat(
+    int64_t owner_id, const v1::RecordHeartbeatRequest& reported) {
+  auto optional = [](bool present, auto value) {
+    return present ? std::optional<decltype(value)>(value) : std::nullopt;
+  };
+  return QueryOne<v1::Device>(pool_, "device", reported.device_id(), ReadDevice,
                               "UPDATE devices SET last_heartbeat = now(), "
                               "battery_level = COALESCE($3, battery_level), "
                               "rssi = COALESCE($4, rssi) "
                               "WHERE id = $1 AND user_id = $2 RETURNING " +
                                   Devices().select_list(),
-                              id, owner_id, battery_level, rssi);
+                              reported.device_id(), owner_id,
+                              optional(reported.has_battery_level(), reported.battery_level()),
+                              optional(reported.has_rssi(), reported.rssi()));
 }
 
 }  // namespace plantmon::storage

@@ -41,10 +41,10 @@ class DeviceRepository {
   absl::StatusOr<v1::Device> Update(int64_t owner_id, int64_t id, const v1::Device& values,
                                     const google::protobuf::FieldMask& mask);
   absl::Status Delete(int64_t owner_id, int64_t id);
-  // last_heartbeat = now; battery_level and rssi when given.
-  absl::StatusOr<v1::Device> RecordHeartbeat(int64_t owner_id, int64_t id,
-                                             std::optional<double> battery_level,
-                                             std::optional<int32_t> rssi);
+  // last_heartbeat = now, and what the device reported (fields the request
+  // leaves unset keep their values). Validated by the caller.
+  absl::StatusOr<v1::Device> RecordHeartbeat(int64_t owner_id,
+                                             const v1::RecordHeartbeatRequest& reported);
 
   // The fields an update may name.
   static const std::vector<std::string>& UpdatableFields();
