@@ -61,6 +61,9 @@ absl::Status CheckDeviceField(const v1::Device& value, const std::string& path) 
     return CheckRange(value.battery_level(), "device.battery_level", 0, 100);
   }
   if (path == "rssi" && value.has_rssi()) return CheckRange(value.rssi(), "device.rssi", -200, 50);
+  if (path == "firmware_version" && value.has_firmware_version()) {
+    return CheckText(value.firmware_version(), "device.firmware_version", 64, true);
+  }
   return absl::OkStatus();
 }
 
@@ -401,6 +404,9 @@ grpc::Status DeviceServiceImpl::RecordHeartbeat(grpc::ServerContext* context,
       RETURN_IF_ERROR(CheckRange(request->battery_level(), "battery_level", 0, 100));
     }
     if (request->has_rssi()) RETURN_IF_ERROR(CheckRange(request->rssi(), "rssi", -200, 50));
+    if (request->has_firmware_version()) {
+      RETURN_IF_ERROR(CheckText(request->firmware_version(), "firmware_version", 64, true));
+    }
     ASSIGN_OR_RETURN(*response, devices_.RecordHeartbeat(caller.user_id(), *request));
     return absl::OkStatus();
   });

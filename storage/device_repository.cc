@@ -31,6 +31,7 @@ const postgres::MessageTable& Devices() {
                                      {"rssi", ColumnAccess::kWritable},
                                      {"created_at", ColumnAccess::kReadOnly},
                                      {"updated_at", ColumnAccess::kReadOnly},
+                                     {"firmware_version", ColumnAccess::kWritable},
                                  });
   return *table;
 }
@@ -124,15 +125,18 @@ absl::StatusOr<v1::Device> DeviceRepository::RecordHeartbeat(
   auto optional = [](bool present, auto value) {
     return present ? std::optional<decltype(value)>(value) : std::nullopt;
   };
-  return QueryOne<v1::Device>(pool_, "device", reported.device_id(), ReadDevice,
-                              "UPDATE devices SET last_heartbeat = now(), "
-                              "battery_level = COALESCE($3, battery_level), "
-                              "rssi = COALESCE($4, rssi) "
-                              "WHERE id = $1 AND user_id = $2 RETURNING " +
-                                  Devices().select_list(),
-                              reported.device_id(), owner_id,
-                              optional(reported.has_battery_level(), reported.battery_level()),
-                              optional(reported.has_rssi(), reported.rssi()));
+  return QueryOne<v1::Device>(
+      pool_, "device", reported.device_id(), ReadDevice,
+      "UPDATE devices SET last_heartbeat = now(), "
+      "battery_level = COALESCE($3, battery_level), "
+      "rssi = COALESCE($4, rssi), "
+      "firmware_version = COALESCE($5, firmware_version) "
+      "WHERE id = $1 AND user_id = $2 RETURNING " +
+          Devices().select_list(),
+      reported.device_id(), owner_id,
+      optional(reported.has_battery_level(), reported.battery_level()),
+      optional(reported.has_rssi(), reported.rssi()),
+      optional(reported.has_firmware_version(), reported.firmware_version()));
 }
 
 }  // namespace plantmon::storage

@@ -171,6 +171,49 @@ TEST_F(DeviceServiceTest, OwnersRegisterUpdateAndDeleteDevices) {
   EXPECT_TRUE(devices_->DeleteDeviceType(Context(admin_->token).get(), delete_type, &empty).ok());
 }
 
+TEST_F(DeviceServiceTest, FirmwareVersionIsSetByOwnersAndByHeartbeats) {
+  SignedInUser owner = SignUp("firmware_owner");
+  v1::DeviceType type = MakeDeviceType("Flashable");
+  v1::CreateDeviceRequest request;
+  request.mutable_device()->set_device_type_id(type.id());
+  request.mutable_device()->set_unique_identifier("firmware-1");
+  request.mutable_device()->set_device_name("Balcony sensor");
+  request.mutable_device()->set_firmware_version("3.3.0");
+  v1::Device device;
+  ASSERT_TRUE(devices_->CreateDevice(Context(owner.token).get(), request, &device).ok());
+  EXPECT_EQ(device.firmware_version(), "3.3.0");
+
+  v1::CreateDeviceRequest too_long = request;
+  too_long.mutable_device()->set_unique_identifier("firmware-2");
+  too_long.mutable_device()->set_firmware_version(std::string(65, '1'));
+  EXPECT_EQ(devices_->CreateDevice(Context(owner.token).get(), too_long, &device).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+
+  v1::RecordHeartbeatRequest heartbeat;
+  heartbeat.set_device_id(device.id());
+  heartbeat.set_firmware_version("3.4.1");
+  ASSERT_TRUE(devices_->RecordHeartbeat(Context(owner.token).get(), heartbeat, &device).ok());
+  EXPECT_EQ(device.firmware_version(), "3.4.1");
+  heartbeat.clear_firmware_version();
+  ASSERT_TRUE(devices_->RecordHeartbeat(Context(owner.token).get(), heartbeat, &device).ok());
+  EXPECT_EQ(device.firmware_version(), "3.4.1") << "a heartbeat that does not say keeps it";
+  heartbeat.set_firmware_version(std::string(65, 'x'));
+  EXPECT_EQ(devices_->RecordHeartbeat(Context(owner.token).get(), heartbeat, &device).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+
+  v1::UpdateDeviceRequest update;
+  update.mutable_device()->set_id(device.id());
+  update.mutable_update_mask()->add_paths("firmware_version");  // unset: cleared
+  ASSERT_TRUE(devices_->UpdateDevice(Context(owner.token).get(), update, &device).ok());
+  EXPECT_FALSE(device.has_firmware_version());
+  update.mutable_device()->set_firmware_version("4.0.0");
+  ASSERT_TRUE(devices_->UpdateDevice(Context(owner.token).get(), update, &device).ok());
+  v1::GetDeviceRequest get;
+  get.set_id(device.id());
+  ASSERT_TRUE(devices_->GetDevice(Context(owner.token).get(), get, &device).ok());
+  EXPECT_EQ(device.firmware_version(), "4.0.0");
+}
+
 TEST_F(DeviceServiceTest, CatalogueUpdatesListsAndDeletesRoundTrip) {
   v1::CreateManufacturerRequest create;
   create.mutable_manufacturer()->set_name("Shelly");
