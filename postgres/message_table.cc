@@ -47,6 +47,10 @@ std::string EpochMicros(const std::string& column) {
 
 }  // namespace
 
+std::string DatabaseEnumName(const google::protobuf::EnumValueDescriptor* value) {
+  return absl::AsciiStrToLower(value->name().substr(EnumPrefix(value->type()).size()));
+}
+
 std::string Statement::Add(std::optional<std::string> value) {
   params.push_back(std::move(value));
   return absl::StrCat("$", params.size());
@@ -142,8 +146,7 @@ std::optional<std::string> MessageTable::Param(const Message& values, const Fiel
       return reflection->GetString(values, field);
     case FieldDescriptor::CPPTYPE_ENUM: {
       if (reflection->GetEnumValue(values, field) == 0) return std::nullopt;  // UNSPECIFIED
-      const std::string& name = reflection->GetEnum(values, field)->name();
-      return absl::AsciiStrToLower(name.substr(EnumPrefix(field->enum_type()).size()));
+      return DatabaseEnumName(reflection->GetEnum(values, field));
     }
     case FieldDescriptor::CPPTYPE_MESSAGE:
       return absl::StrCat(TimeUtil::TimestampToMicroseconds(
@@ -218,6 +221,28 @@ pqxx::result Execute(pqxx::transaction_base& transaction, const Statement& state
 void MergeMasked(const Message& values, const google::protobuf::FieldMask& mask, Message* current) {
   google::protobuf::util::FieldMaskUtil::MergeMessageTo(
       values, mask, google::protobuf::util::FieldMaskUtil::MergeOptions(), current);
+}
+
+void InsertRow(pqxx::transaction_base& transaction, const MessageTable& table,
+               const Message& values, const std::vector<std::pair<std::string, std::string>>& fixed,
+               Message* out) {
+  table.Read(Execute(transaction, table.Insert(values, fixed)).at(0), out);
+}
+
+bool UpdateRow(pqxx::transaction_base& transaction, const MessageTable& table,
+               const Message& values, const google::protobuf::FieldMask& mask,
+               const std::string& where,
+               const std::vector<std::optional<std::string>>& where_params, Message* out) {
+  Statement select;
+  select.sql = absl::StrCat("SELECT ", table.select_list(), " FROM ", table.table(), " WHERE ",
+                            where, " FOR UPDATE");
+  select.params = where_params;
+  pqxx::result rows = Execute(transaction, select);
+  if (rows.empty()) return false;
+  table.Read(rows[0], out);
+  MergeMasked(values, mask, out);
+  table.Read(Execute(transaction, table.Update(*out, where, where_params)).at(0), out);
+  return true;
 }
 
 }  // namespace plantmon::postgres

@@ -97,6 +97,9 @@ class MessageTable {
   std::vector<std::string> updatable_;
 };
 
+// How PostgreSQL spells a proto enum value: DEVICE_KIND_SENSOR -> "sensor".
+std::string DatabaseEnumName(const google::protobuf::EnumValueDescriptor* value);
+
 // Runs `statement` in `transaction`.
 pqxx::result Execute(pqxx::transaction_base& transaction, const Statement& statement);
 
@@ -104,6 +107,22 @@ pqxx::result Execute(pqxx::transaction_base& transaction, const Statement& state
 // cleared) from `values` onto `current`.
 void MergeMasked(const google::protobuf::Message& values, const google::protobuf::FieldMask& mask,
                  google::protobuf::Message* current);
+
+// Inserts `values` (MessageTable::Insert) and reads the new row into `out`.
+void InsertRow(pqxx::transaction_base& transaction, const MessageTable& table,
+               const google::protobuf::Message& values,
+               const std::vector<std::pair<std::string, std::string>>& fixed,
+               google::protobuf::Message* out);
+
+// The masked update of one row: locks the row `where` selects, applies `mask`
+// from `values` to it, writes its writable columns back and reads the result
+// into `out`. False when `where` selects no row. The caller has checked the
+// mask names only writable fields.
+bool UpdateRow(pqxx::transaction_base& transaction, const MessageTable& table,
+               const google::protobuf::Message& values, const google::protobuf::FieldMask& mask,
+               const std::string& where,
+               const std::vector<std::optional<std::string>>& where_params,
+               google::protobuf::Message* out);
 
 }  // namespace plantmon::postgres
 

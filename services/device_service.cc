@@ -11,38 +11,55 @@ namespace {
 
 using auth::Caller;
 
-absl::Status CheckManufacturer(const v1::Manufacturer& value) {
-  RETURN_IF_ERROR(CheckText(value.name(), "manufacturer.name", 255, true));
-  RETURN_IF_ERROR(CheckOptionalText(value.has_description(), value.description(),
-                                    "manufacturer.description", kMaxTextBytes));
-  if (value.has_contact_email()) {
-    RETURN_IF_ERROR(CheckEmail(value.contact_email(), "manufacturer.contact_email"));
+absl::Status CheckManufacturerField(const v1::Manufacturer& value, const std::string& path) {
+  if (path == "name") return CheckText(value.name(), "manufacturer.name", 255, true);
+  if (path == "description") {
+    return CheckOptionalText(value.has_description(), value.description(),
+                             "manufacturer.description", kMaxTextBytes);
   }
-  RETURN_IF_ERROR(
-      CheckOptionalText(value.has_website(), value.website(), "manufacturer.website", 255));
+  if (path == "contact_email" && value.has_contact_email()) {
+    return CheckEmail(value.contact_email(), "manufacturer.contact_email");
+  }
+  if (path == "website") {
+    return CheckOptionalText(value.has_website(), value.website(), "manufacturer.website", 255);
+  }
   return absl::OkStatus();
 }
 
-absl::Status CheckDeviceType(const v1::DeviceType& value) {
-  RETURN_IF_ERROR(CheckText(value.name(), "device_type.name", 255, true));
-  RETURN_IF_ERROR(CheckOptionalText(value.has_description(), value.description(),
-                                    "device_type.description", kMaxTextBytes));
-  RETURN_IF_ERROR(CheckOptionalText(value.has_communication_interface(),
-                                    value.communication_interface(),
-                                    "device_type.communication_interface", 100));
-  RETURN_IF_ERROR(CheckOptionalText(value.has_supported_functions(), value.supported_functions(),
-                                    "device_type.supported_functions", kMaxTextBytes));
-  RETURN_IF_ERROR(
-      CheckOptionalText(value.has_data_unit(), value.data_unit(), "device_type.data_unit", 50));
-  if (value.has_min_value()) {
-    RETURN_IF_ERROR(CheckFinite(value.min_value(), "device_type.min_value"));
+absl::Status CheckDeviceTypeField(const v1::DeviceType& value, const std::string& path) {
+  if (path == "manufacturer_id") {
+    return CheckId(value.manufacturer_id(), "device_type.manufacturer_id");
   }
-  if (value.has_max_value()) {
-    RETURN_IF_ERROR(CheckFinite(value.max_value(), "device_type.max_value"));
+  if (path == "name") return CheckText(value.name(), "device_type.name", 255, true);
+  if (path == "device_type") {
+    ASSIGN_OR_RETURN(std::optional<v1::DeviceKind> kind,
+                     DeviceKindFromProto(value.device_type(), "device_type.device_type"));
+    if (!kind.has_value()) {
+      return absl::InvalidArgumentError("device_type.device_type must not be UNSPECIFIED");
+    }
+    return absl::OkStatus();
   }
-  if (value.has_min_value() && value.has_max_value() && value.min_value() > value.max_value()) {
-    return absl::InvalidArgumentError(
-        "device_type.min_value must not exceed device_type.max_value");
+  if (path == "description") {
+    return CheckOptionalText(value.has_description(), value.description(),
+                             "device_type.description", kMaxTextBytes);
+  }
+  if (path == "communication_interface") {
+    return CheckOptionalText(value.has_communication_interface(), value.communication_interface(),
+                             "device_type.communication_interface", 100);
+  }
+  if (path == "supported_functions") {
+    return CheckOptionalText(value.has_supported_functions(), value.supported_functions(),
+                             "device_type.supported_functions", kMaxTextBytes);
+  }
+  if (path == "data_unit") {
+    return CheckOptionalText(value.has_data_unit(), value.data_unit(), "device_type.data_unit", 50);
+  }
+  // A bound against the stored other bound is checked by the database.
+  if (path == "min_value" && value.has_min_value()) {
+    return CheckFinite(value.min_value(), "device_type.min_value");
+  }
+  if (path == "max_value" && value.has_max_value()) {
+    return CheckFinite(value.max_value(), "device_type.max_value");
   }
   return absl::OkStatus();
 }
@@ -76,16 +93,11 @@ grpc::Status DeviceServiceImpl::CreateManufacturer(grpc::ServerContext* context,
                                                    v1::Manufacturer* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     const v1::Manufacturer& value = request->manufacturer();
-    RETURN_IF_ERROR(CheckManufacturer(value));
+    for (const std::string& field : storage::CatalogRepository::UpdatableManufacturerFields()) {
+      RETURN_IF_ERROR(CheckManufacturerField(value, field));
+    }
     RETURN_IF_ERROR(RequireAdmin(caller));
-    storage::Manufacturer row;
-    row.name = value.name();
-    row.description = OptionalField(value.has_description(), value.description());
-    row.contact_email = OptionalField(value.has_contact_email(), value.contact_email());
-    row.website = OptionalField(value.has_website(), value.website());
-    row.is_verified = value.is_verified();
-    ASSIGN_OR_RETURN(storage::Manufacturer created, catalog_.CreateManufacturer(row));
-    *response = ToProto(created);
+    ASSIGN_OR_RETURN(*response, catalog_.CreateManufacturer(value));
     return absl::OkStatus();
   });
 }
@@ -95,8 +107,7 @@ grpc::Status DeviceServiceImpl::GetManufacturer(grpc::ServerContext* context,
                                                 v1::Manufacturer* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller&) -> absl::Status {
     RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    ASSIGN_OR_RETURN(storage::Manufacturer found, catalog_.GetManufacturer(request->id()));
-    *response = ToProto(found);
+    ASSIGN_OR_RETURN(*response, catalog_.GetManufacturer(request->id()));
     return absl::OkStatus();
   });
 }
@@ -108,7 +119,7 @@ grpc::Status DeviceServiceImpl::ListManufacturers(grpc::ServerContext* context,
     return PageById(
         QueryFingerprint("ListManufacturers"), request->page_size(), request->page_token(),
         [&](const storage::PageRequest& page) { return catalog_.ListManufacturers(page); },
-        [&](const storage::Manufacturer& row) { *response->add_manufacturers() = ToProto(row); },
+        [&](v1::Manufacturer& row) { response->add_manufacturers()->Swap(&row); },
         response->mutable_next_page_token());
   });
 }
@@ -119,36 +130,13 @@ grpc::Status DeviceServiceImpl::UpdateManufacturer(grpc::ServerContext* context,
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     const v1::Manufacturer& value = request->manufacturer();
     RETURN_IF_ERROR(CheckId(value.id(), "manufacturer.id"));
-    ASSIGN_OR_RETURN(
-        std::set<std::string> paths,
-        CheckUpdateMask(request->update_mask(),
-                        {"name", "description", "contact_email", "website", "is_verified"}));
-    storage::ManufacturerUpdate update;
-    if (paths.count("name")) {
-      RETURN_IF_ERROR(CheckText(value.name(), "manufacturer.name", 255, true));
-      update.name = value.name();
-    }
-    if (paths.count("description")) {
-      RETURN_IF_ERROR(CheckOptionalText(value.has_description(), value.description(),
-                                        "manufacturer.description", kMaxTextBytes));
-      update.description = OptionalField(value.has_description(), value.description());
-    }
-    if (paths.count("contact_email")) {
-      if (value.has_contact_email()) {
-        RETURN_IF_ERROR(CheckEmail(value.contact_email(), "manufacturer.contact_email"));
-      }
-      update.contact_email = OptionalField(value.has_contact_email(), value.contact_email());
-    }
-    if (paths.count("website")) {
-      RETURN_IF_ERROR(
-          CheckOptionalText(value.has_website(), value.website(), "manufacturer.website", 255));
-      update.website = OptionalField(value.has_website(), value.website());
-    }
-    if (paths.count("is_verified")) update.is_verified = value.is_verified();
+    ASSIGN_OR_RETURN(std::set<std::string> paths,
+                     CheckUpdateMask(request->update_mask(),
+                                     storage::CatalogRepository::UpdatableManufacturerFields()));
+    for (const std::string& path : paths) RETURN_IF_ERROR(CheckManufacturerField(value, path));
     RETURN_IF_ERROR(RequireAdmin(caller));
-    ASSIGN_OR_RETURN(storage::Manufacturer updated,
-                     catalog_.UpdateManufacturer(value.id(), update));
-    *response = ToProto(updated);
+    ASSIGN_OR_RETURN(*response,
+                     catalog_.UpdateManufacturer(value.id(), value, request->update_mask()));
     return absl::OkStatus();
   });
 }
@@ -170,31 +158,22 @@ grpc::Status DeviceServiceImpl::CreateDeviceType(grpc::ServerContext* context,
                                                  v1::DeviceType* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     const v1::DeviceType& value = request->device_type();
-    RETURN_IF_ERROR(CheckId(value.manufacturer_id(), "device_type.manufacturer_id"));
-    RETURN_IF_ERROR(CheckDeviceType(value));
-    ASSIGN_OR_RETURN(std::optional<storage::DeviceKind> kind,
-                     DeviceKindFromProto(value.device_type(), "device_type.device_type"));
-    if (!kind.has_value()) {
+    if (value.device_type() == v1::DEVICE_KIND_UNSPECIFIED) {
       return absl::InvalidArgumentError(
           "device_type.device_type is required (SENSOR, ACTUATOR or COMBINED)");
     }
+    for (const std::string& field : storage::CatalogRepository::UpdatableDeviceTypeFields()) {
+      RETURN_IF_ERROR(CheckDeviceTypeField(value, field));
+    }
+    if (value.has_min_value() && value.has_max_value() && value.min_value() > value.max_value()) {
+      return absl::InvalidArgumentError(
+          "device_type.min_value must not exceed device_type.max_value");
+    }
     RETURN_IF_ERROR(RequireAdmin(caller));
-    storage::DeviceType row;
-    row.manufacturer_id = value.manufacturer_id();
-    row.name = value.name();
-    row.device_type = *kind;
-    row.description = OptionalField(value.has_description(), value.description());
-    row.communication_interface =
-        OptionalField(value.has_communication_interface(), value.communication_interface());
-    row.supported_functions =
-        OptionalField(value.has_supported_functions(), value.supported_functions());
-    row.data_unit = OptionalField(value.has_data_unit(), value.data_unit());
-    row.min_value = OptionalField(value.has_min_value(), value.min_value());
-    row.max_value = OptionalField(value.has_max_value(), value.max_value());
+    v1::DeviceType row = value;
     // A new model is available for registration unless said otherwise.
-    row.is_active = true;
-    ASSIGN_OR_RETURN(storage::DeviceType created, catalog_.CreateDeviceType(row));
-    *response = ToProto(created);
+    row.set_is_active(true);
+    ASSIGN_OR_RETURN(*response, catalog_.CreateDeviceType(row));
     return absl::OkStatus();
   });
 }
@@ -204,8 +183,7 @@ grpc::Status DeviceServiceImpl::GetDeviceType(grpc::ServerContext* context,
                                               v1::DeviceType* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller&) -> absl::Status {
     RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    ASSIGN_OR_RETURN(storage::DeviceType found, catalog_.GetDeviceType(request->id()));
-    *response = ToProto(found);
+    ASSIGN_OR_RETURN(*response, catalog_.GetDeviceType(request->id()));
     return absl::OkStatus();
   });
 }
@@ -230,7 +208,7 @@ grpc::Status DeviceServiceImpl::ListDeviceTypes(grpc::ServerContext* context,
     return PageById(
         query, request->page_size(), request->page_token(),
         [&](const storage::PageRequest& page) { return catalog_.ListDeviceTypes(filter, page); },
-        [&](const storage::DeviceType& row) { *response->add_device_types() = ToProto(row); },
+        [&](v1::DeviceType& row) { response->add_device_types()->Swap(&row); },
         response->mutable_next_page_token());
   });
 }
@@ -243,67 +221,11 @@ grpc::Status DeviceServiceImpl::UpdateDeviceType(grpc::ServerContext* context,
     RETURN_IF_ERROR(CheckId(value.id(), "device_type.id"));
     ASSIGN_OR_RETURN(std::set<std::string> paths,
                      CheckUpdateMask(request->update_mask(),
-                                     {"manufacturer_id", "name", "device_type", "description",
-                                      "communication_interface", "supported_functions", "data_unit",
-                                      "min_value", "max_value", "is_active"}));
-    storage::DeviceTypeUpdate update;
-    if (paths.count("manufacturer_id")) {
-      RETURN_IF_ERROR(CheckId(value.manufacturer_id(), "device_type.manufacturer_id"));
-      update.manufacturer_id = value.manufacturer_id();
-    }
-    if (paths.count("name")) {
-      RETURN_IF_ERROR(CheckText(value.name(), "device_type.name", 255, true));
-      update.name = value.name();
-    }
-    if (paths.count("device_type")) {
-      ASSIGN_OR_RETURN(std::optional<storage::DeviceKind> kind,
-                       DeviceKindFromProto(value.device_type(), "device_type.device_type"));
-      if (!kind.has_value()) {
-        return absl::InvalidArgumentError("device_type.device_type must not be UNSPECIFIED");
-      }
-      update.device_type = *kind;
-    }
-    if (paths.count("description")) {
-      RETURN_IF_ERROR(CheckOptionalText(value.has_description(), value.description(),
-                                        "device_type.description", kMaxTextBytes));
-      update.description = OptionalField(value.has_description(), value.description());
-    }
-    if (paths.count("communication_interface")) {
-      RETURN_IF_ERROR(CheckOptionalText(value.has_communication_interface(),
-                                        value.communication_interface(),
-                                        "device_type.communication_interface", 100));
-      update.communication_interface =
-          OptionalField(value.has_communication_interface(), value.communication_interface());
-    }
-    if (paths.count("supported_functions")) {
-      RETURN_IF_ERROR(CheckOptionalText(value.has_supported_functions(),
-                                        value.supported_functions(),
-                                        "device_type.supported_functions", kMaxTextBytes));
-      update.supported_functions =
-          OptionalField(value.has_supported_functions(), value.supported_functions());
-    }
-    if (paths.count("data_unit")) {
-      RETURN_IF_ERROR(
-          CheckOptionalText(value.has_data_unit(), value.data_unit(), "device_type.data_unit", 50));
-      update.data_unit = OptionalField(value.has_data_unit(), value.data_unit());
-    }
-    // A bound against the stored other bound is checked by the database.
-    if (paths.count("min_value")) {
-      if (value.has_min_value()) {
-        RETURN_IF_ERROR(CheckFinite(value.min_value(), "device_type.min_value"));
-      }
-      update.min_value = OptionalField(value.has_min_value(), value.min_value());
-    }
-    if (paths.count("max_value")) {
-      if (value.has_max_value()) {
-        RETURN_IF_ERROR(CheckFinite(value.max_value(), "device_type.max_value"));
-      }
-      update.max_value = OptionalField(value.has_max_value(), value.max_value());
-    }
-    if (paths.count("is_active")) update.is_active = value.is_active();
+                                     storage::CatalogRepository::UpdatableDeviceTypeFields()));
+    for (const std::string& path : paths) RETURN_IF_ERROR(CheckDeviceTypeField(value, path));
     RETURN_IF_ERROR(RequireAdmin(caller));
-    ASSIGN_OR_RETURN(storage::DeviceType updated, catalog_.UpdateDeviceType(value.id(), update));
-    *response = ToProto(updated);
+    ASSIGN_OR_RETURN(*response,
+                     catalog_.UpdateDeviceType(value.id(), value, request->update_mask()));
     return absl::OkStatus();
   });
 }

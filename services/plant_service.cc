@@ -43,15 +43,6 @@ absl::Status CheckPlantTypeField(const v1::PlantType& value, const std::string& 
   return absl::OkStatus();
 }
 
-constexpr std::initializer_list<absl::string_view> kPlantTypeFields = {"name",
-                                                                       "scientific_name",
-                                                                       "description",
-                                                                       "optimal_temperature",
-                                                                       "optimal_humidity",
-                                                                       "optimal_light",
-                                                                       "water_frequency_days",
-                                                                       "care_instructions"};
-
 constexpr std::initializer_list<absl::string_view> kPlantFields = {
     "plant_type_id", "plant_name", "location",      "planting_date",
     "last_watered",  "is_healthy", "health_status", "notes"};
@@ -97,23 +88,11 @@ grpc::Status PlantServiceImpl::CreatePlantType(grpc::ServerContext* context,
                                                v1::PlantType* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     const v1::PlantType& value = request->plant_type();
-    for (absl::string_view field : kPlantTypeFields) {
-      RETURN_IF_ERROR(CheckPlantTypeField(value, std::string(field)));
+    for (const std::string& field : storage::CatalogRepository::UpdatablePlantTypeFields()) {
+      RETURN_IF_ERROR(CheckPlantTypeField(value, field));
     }
     RETURN_IF_ERROR(RequireAdmin(caller));
-    storage::PlantType row;
-    row.name = value.name();
-    row.scientific_name = OptionalField(value.has_scientific_name(), value.scientific_name());
-    row.description = OptionalField(value.has_description(), value.description());
-    row.optimal_temperature =
-        OptionalField(value.has_optimal_temperature(), value.optimal_temperature());
-    row.optimal_humidity = OptionalField(value.has_optimal_humidity(), value.optimal_humidity());
-    row.optimal_light = OptionalField(value.has_optimal_light(), value.optimal_light());
-    row.water_frequency_days =
-        OptionalField(value.has_water_frequency_days(), value.water_frequency_days());
-    row.care_instructions = OptionalField(value.has_care_instructions(), value.care_instructions());
-    ASSIGN_OR_RETURN(storage::PlantType created, catalog_.CreatePlantType(row));
-    *response = ToProto(created);
+    ASSIGN_OR_RETURN(*response, catalog_.CreatePlantType(value));
     return absl::OkStatus();
   });
 }
@@ -123,8 +102,7 @@ grpc::Status PlantServiceImpl::GetPlantType(grpc::ServerContext* context,
                                             v1::PlantType* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller&) -> absl::Status {
     RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    ASSIGN_OR_RETURN(storage::PlantType found, catalog_.GetPlantType(request->id()));
-    *response = ToProto(found);
+    ASSIGN_OR_RETURN(*response, catalog_.GetPlantType(request->id()));
     return absl::OkStatus();
   });
 }
@@ -143,7 +121,7 @@ grpc::Status PlantServiceImpl::ListPlantTypes(grpc::ServerContext* context,
     return PageById(
         query, request->page_size(), request->page_token(),
         [&](const storage::PageRequest& page) { return catalog_.ListPlantTypes(filter, page); },
-        [&](const storage::PlantType& row) { *response->add_plant_types() = ToProto(row); },
+        [&](v1::PlantType& row) { response->add_plant_types()->Swap(&row); },
         response->mutable_next_page_token());
   });
 }
@@ -155,40 +133,12 @@ grpc::Status PlantServiceImpl::UpdatePlantType(grpc::ServerContext* context,
     const v1::PlantType& value = request->plant_type();
     RETURN_IF_ERROR(CheckId(value.id(), "plant_type.id"));
     ASSIGN_OR_RETURN(std::set<std::string> paths,
-                     CheckUpdateMask(request->update_mask(), kPlantTypeFields));
-    storage::PlantTypeUpdate update;
-    for (const std::string& path : paths) {
-      RETURN_IF_ERROR(CheckPlantTypeField(value, path));
-    }
-    if (paths.count("name")) update.name = value.name();
-    if (paths.count("scientific_name")) {
-      update.scientific_name = OptionalField(value.has_scientific_name(), value.scientific_name());
-    }
-    if (paths.count("description")) {
-      update.description = OptionalField(value.has_description(), value.description());
-    }
-    if (paths.count("optimal_temperature")) {
-      update.optimal_temperature =
-          OptionalField(value.has_optimal_temperature(), value.optimal_temperature());
-    }
-    if (paths.count("optimal_humidity")) {
-      update.optimal_humidity =
-          OptionalField(value.has_optimal_humidity(), value.optimal_humidity());
-    }
-    if (paths.count("optimal_light")) {
-      update.optimal_light = OptionalField(value.has_optimal_light(), value.optimal_light());
-    }
-    if (paths.count("water_frequency_days")) {
-      update.water_frequency_days =
-          OptionalField(value.has_water_frequency_days(), value.water_frequency_days());
-    }
-    if (paths.count("care_instructions")) {
-      update.care_instructions =
-          OptionalField(value.has_care_instructions(), value.care_instructions());
-    }
+                     CheckUpdateMask(request->update_mask(),
+                                     storage::CatalogRepository::UpdatablePlantTypeFields()));
+    for (const std::string& path : paths) RETURN_IF_ERROR(CheckPlantTypeField(value, path));
     RETURN_IF_ERROR(RequireAdmin(caller));
-    ASSIGN_OR_RETURN(storage::PlantType updated, catalog_.UpdatePlantType(value.id(), update));
-    *response = ToProto(updated);
+    ASSIGN_OR_RETURN(*response,
+                     catalog_.UpdatePlantType(value.id(), value, request->update_mask()));
     return absl::OkStatus();
   });
 }
@@ -420,9 +370,8 @@ grpc::Status PlantServiceImpl::GetPlantOverview(grpc::ServerContext* context,
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     RETURN_IF_ERROR(CheckId(request->id(), "id"));
     ASSIGN_OR_RETURN(storage::Plant plant, plants_.GetPlant(caller.user_id(), request->id()));
-    ASSIGN_OR_RETURN(storage::PlantType species, catalog_.GetPlantType(plant.plant_type_id));
     *response->mutable_plant() = ToProto(plant);
-    *response->mutable_plant_type() = ToProto(species);
+    ASSIGN_OR_RETURN(*response->mutable_plant_type(), catalog_.GetPlantType(plant.plant_type_id));
 
     storage::AssignmentFilter active;
     active.plant_id = plant.id;

@@ -40,69 +40,6 @@ v1::User ToProto(const storage::User& user) {
   return out;
 }
 
-v1::Manufacturer ToProto(const storage::Manufacturer& manufacturer) {
-  v1::Manufacturer out;
-  out.set_id(manufacturer.id);
-  out.set_name(manufacturer.name);
-  if (manufacturer.description) out.set_description(*manufacturer.description);
-  if (manufacturer.contact_email) {
-    out.set_contact_email(*manufacturer.contact_email);
-  }
-  if (manufacturer.website) out.set_website(*manufacturer.website);
-  out.set_is_verified(manufacturer.is_verified);
-  SetTimestamp(manufacturer.created_at, out.mutable_created_at());
-  SetTimestamp(manufacturer.updated_at, out.mutable_updated_at());
-  return out;
-}
-
-v1::DeviceType ToProto(const storage::DeviceType& device_type) {
-  v1::DeviceType out;
-  out.set_id(device_type.id);
-  out.set_manufacturer_id(device_type.manufacturer_id);
-  out.set_name(device_type.name);
-  out.set_device_type(ToProto(device_type.device_type));
-  if (device_type.description) out.set_description(*device_type.description);
-  if (device_type.communication_interface) {
-    out.set_communication_interface(*device_type.communication_interface);
-  }
-  if (device_type.supported_functions) {
-    out.set_supported_functions(*device_type.supported_functions);
-  }
-  if (device_type.data_unit) out.set_data_unit(*device_type.data_unit);
-  if (device_type.min_value) out.set_min_value(*device_type.min_value);
-  if (device_type.max_value) out.set_max_value(*device_type.max_value);
-  out.set_is_active(device_type.is_active);
-  SetTimestamp(device_type.created_at, out.mutable_created_at());
-  SetTimestamp(device_type.updated_at, out.mutable_updated_at());
-  return out;
-}
-
-v1::PlantType ToProto(const storage::PlantType& plant_type) {
-  v1::PlantType out;
-  out.set_id(plant_type.id);
-  out.set_name(plant_type.name);
-  if (plant_type.scientific_name) {
-    out.set_scientific_name(*plant_type.scientific_name);
-  }
-  if (plant_type.description) out.set_description(*plant_type.description);
-  if (plant_type.optimal_temperature) {
-    out.set_optimal_temperature(*plant_type.optimal_temperature);
-  }
-  if (plant_type.optimal_humidity) {
-    out.set_optimal_humidity(*plant_type.optimal_humidity);
-  }
-  if (plant_type.optimal_light) out.set_optimal_light(*plant_type.optimal_light);
-  if (plant_type.water_frequency_days) {
-    out.set_water_frequency_days(*plant_type.water_frequency_days);
-  }
-  if (plant_type.care_instructions) {
-    out.set_care_instructions(*plant_type.care_instructions);
-  }
-  SetTimestamp(plant_type.created_at, out.mutable_created_at());
-  SetTimestamp(plant_type.updated_at, out.mutable_updated_at());
-  return out;
-}
-
 v1::Plant ToProto(const storage::Plant& plant) {
   v1::Plant out;
   out.set_id(plant.id);
@@ -201,18 +138,6 @@ void ToProto(const storage::SensorReading& reading, v1::SensorData* out) {
   if (reading.raw_data) out->set_raw_data(*reading.raw_data);
 }
 
-v1::DeviceKind ToProto(storage::DeviceKind kind) {
-  switch (kind) {
-    case storage::DeviceKind::kSensor:
-      return v1::DEVICE_KIND_SENSOR;
-    case storage::DeviceKind::kActuator:
-      return v1::DEVICE_KIND_ACTUATOR;
-    case storage::DeviceKind::kCombined:
-      return v1::DEVICE_KIND_COMBINED;
-  }
-  return v1::DEVICE_KIND_UNSPECIFIED;
-}
-
 v1::AlertSeverity ToProto(storage::AlertSeverity severity) {
   switch (severity) {
     case storage::AlertSeverity::kInfo:
@@ -237,19 +162,11 @@ v1::AlertStatus ToProto(storage::AlertStatus status) {
   return v1::ALERT_STATUS_UNSPECIFIED;
 }
 
-absl::StatusOr<std::optional<storage::DeviceKind>> DeviceKindFromProto(int value,
-                                                                       absl::string_view field) {
-  switch (value) {
-    case v1::DEVICE_KIND_UNSPECIFIED:
-      return std::nullopt;
-    case v1::DEVICE_KIND_SENSOR:
-      return storage::DeviceKind::kSensor;
-    case v1::DEVICE_KIND_ACTUATOR:
-      return storage::DeviceKind::kActuator;
-    case v1::DEVICE_KIND_COMBINED:
-      return storage::DeviceKind::kCombined;
-  }
-  return UnknownEnum(field, value);
+absl::StatusOr<std::optional<v1::DeviceKind>> DeviceKindFromProto(int value,
+                                                                  absl::string_view field) {
+  if (value == v1::DEVICE_KIND_UNSPECIFIED) return std::nullopt;
+  if (!v1::DeviceKind_IsValid(value)) return UnknownEnum(field, value);
+  return static_cast<v1::DeviceKind>(value);
 }
 
 absl::StatusOr<std::optional<storage::AlertSeverity>> AlertSeverityFromProto(

@@ -22,9 +22,6 @@ namespace plantmon::services {
 void SetTimestamp(absl::Time time, google::protobuf::Timestamp* out);
 
 v1::User ToProto(const storage::User& user);
-v1::Manufacturer ToProto(const storage::Manufacturer& manufacturer);
-v1::DeviceType ToProto(const storage::DeviceType& device_type);
-v1::PlantType ToProto(const storage::PlantType& plant_type);
 v1::Plant ToProto(const storage::Plant& plant);
 v1::PlantDeviceAssignment ToProto(const storage::PlantDeviceAssignment& value);
 v1::AlertRule ToProto(const storage::AlertRule& rule);
@@ -33,14 +30,13 @@ v1::SensorData ToProto(const storage::SensorReading& reading);
 // Fills `out` in place (large pages of readings skip a copy per row).
 void ToProto(const storage::SensorReading& reading, v1::SensorData* out);
 
-v1::DeviceKind ToProto(storage::DeviceKind kind);
 v1::AlertSeverity ToProto(storage::AlertSeverity severity);
 v1::AlertStatus ToProto(storage::AlertStatus status);
 
 // Enum values from requests: an unknown number is INVALID_ARGUMENT naming
 // `field`; UNSPECIFIED yields nullopt (the caller decides what it means).
-absl::StatusOr<std::optional<storage::DeviceKind>> DeviceKindFromProto(int value,
-                                                                       absl::string_view field);
+absl::StatusOr<std::optional<v1::DeviceKind>> DeviceKindFromProto(int value,
+                                                                  absl::string_view field);
 absl::StatusOr<std::optional<storage::AlertSeverity>> AlertSeverityFromProto(
     int value, absl::string_view field);
 absl::StatusOr<std::optional<storage::AlertStatus>> AlertStatusFromProto(int value,

@@ -6,6 +6,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "google/protobuf/field_mask.pb.h"
+#include "plantmon/v1/device.pb.h"
+#include "plantmon/v1/plant.pb.h"
 #include "storage/models.h"
 
 namespace plantmon::postgres {
@@ -16,7 +19,7 @@ namespace plantmon::storage {
 
 struct DeviceTypeFilter {
   std::optional<int64_t> manufacturer_id;
-  std::optional<DeviceKind> device_type;
+  std::optional<v1::DeviceKind> device_type;
   std::optional<bool> is_active;
 };
 
@@ -33,25 +36,36 @@ class CatalogRepository {
  public:
   explicit CatalogRepository(postgres::ConnectionPool& pool) : pool_(pool) {}
 
-  absl::StatusOr<Manufacturer> CreateManufacturer(const Manufacturer& value);
-  absl::StatusOr<Manufacturer> GetManufacturer(int64_t id);
-  absl::StatusOr<std::vector<Manufacturer>> ListManufacturers(const PageRequest& page);
-  absl::StatusOr<Manufacturer> UpdateManufacturer(int64_t id, const ManufacturerUpdate& update);
+  // Creates write the create-only and writable fields of `value`; updates set
+  // the fields `mask` names (writable ones, checked by the caller), and a named
+  // field unset in `values` becomes NULL.
+  absl::StatusOr<v1::Manufacturer> CreateManufacturer(const v1::Manufacturer& value);
+  absl::StatusOr<v1::Manufacturer> GetManufacturer(int64_t id);
+  absl::StatusOr<std::vector<v1::Manufacturer>> ListManufacturers(const PageRequest& page);
+  absl::StatusOr<v1::Manufacturer> UpdateManufacturer(int64_t id, const v1::Manufacturer& values,
+                                                      const google::protobuf::FieldMask& mask);
   absl::Status DeleteManufacturer(int64_t id);
 
-  absl::StatusOr<DeviceType> CreateDeviceType(const DeviceType& value);
-  absl::StatusOr<DeviceType> GetDeviceType(int64_t id);
-  absl::StatusOr<std::vector<DeviceType>> ListDeviceTypes(const DeviceTypeFilter& filter,
-                                                          const PageRequest& page);
-  absl::StatusOr<DeviceType> UpdateDeviceType(int64_t id, const DeviceTypeUpdate& update);
+  absl::StatusOr<v1::DeviceType> CreateDeviceType(const v1::DeviceType& value);
+  absl::StatusOr<v1::DeviceType> GetDeviceType(int64_t id);
+  absl::StatusOr<std::vector<v1::DeviceType>> ListDeviceTypes(const DeviceTypeFilter& filter,
+                                                              const PageRequest& page);
+  absl::StatusOr<v1::DeviceType> UpdateDeviceType(int64_t id, const v1::DeviceType& values,
+                                                  const google::protobuf::FieldMask& mask);
   absl::Status DeleteDeviceType(int64_t id);
 
-  absl::StatusOr<PlantType> CreatePlantType(const PlantType& value);
-  absl::StatusOr<PlantType> GetPlantType(int64_t id);
-  absl::StatusOr<std::vector<PlantType>> ListPlantTypes(const PlantTypeFilter& filter,
-                                                        const PageRequest& page);
-  absl::StatusOr<PlantType> UpdatePlantType(int64_t id, const PlantTypeUpdate& update);
+  absl::StatusOr<v1::PlantType> CreatePlantType(const v1::PlantType& value);
+  absl::StatusOr<v1::PlantType> GetPlantType(int64_t id);
+  absl::StatusOr<std::vector<v1::PlantType>> ListPlantTypes(const PlantTypeFilter& filter,
+                                                            const PageRequest& page);
+  absl::StatusOr<v1::PlantType> UpdatePlantType(int64_t id, const v1::PlantType& values,
+                                                const google::protobuf::FieldMask& mask);
   absl::Status DeletePlantType(int64_t id);
+
+  // The fields an update may name.
+  static const std::vector<std::string>& UpdatableManufacturerFields();
+  static const std::vector<std::string>& UpdatableDeviceTypeFields();
+  static const std::vector<std::string>& UpdatablePlantTypeFields();
 
  private:
   postgres::ConnectionPool& pool_;

@@ -1,5 +1,6 @@
 #include "storage/device_repository.h"
 
+#include "absl/algorithm/container.h"
 #include "postgres/message_table.h"
 #include "postgres/pqxx_status.h"
 #include "postgres/transaction.h"
@@ -59,10 +60,10 @@ absl::StatusOr<v1::Device> DeviceRepository::Create(int64_t owner_id, const v1::
         if (!Exists(transaction, kDeviceTypeExists, device.device_type_id())) {
           return NotFound("device type", device.device_type_id());
         }
-        return ReadDevice(
-            postgres::Execute(transaction,
-                              Devices().Insert(device, {{"user_id", std::to_string(owner_id)}}))
-                .at(0));
+        v1::Device row;
+        postgres::InsertRow(transaction, Devices(), device, {{"user_id", std::to_string(owner_id)}},
+                            &row);
+        return row;
       });
   if (!created.ok()) return ExplainDeviceConflict(created.status());
   return created;
@@ -93,23 +94,16 @@ absl::StatusOr<v1::Device> DeviceRepository::Update(int64_t owner_id, int64_t id
                                                     const google::protobuf::FieldMask& mask) {
   absl::StatusOr<v1::Device> updated =
       RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<v1::Device> {
-        pqxx::result rows =
-            transaction.exec_params("SELECT " + Devices().select_list() +
-                                        " FROM devices WHERE id = $1 AND user_id = $2 FOR UPDATE",
-                                    id, owner_id);
-        if (rows.empty()) return NotFound("device", id);
-        v1::Device device = ReadDevice(rows[0]);
-        const int64_t stored_type_id = device.device_type_id();
-        postgres::MergeMasked(values, mask, &device);
-        if (device.device_type_id() != stored_type_id &&
-            !Exists(transaction, kDeviceTypeExists, device.device_type_id())) {
-          return NotFound("device type", device.device_type_id());
+        if (absl::c_linear_search(mask.paths(), "device_type_id") &&
+            !Exists(transaction, kDeviceTypeExists, values.device_type_id())) {
+          return NotFound("device type", values.device_type_id());
         }
-        return ReadDevice(
-            postgres::Execute(transaction,
-                              Devices().Update(device, "id = $1 AND user_id = $2",
-                                               {std::to_string(id), std::to_string(owner_id)}))
-                .at(0));
+        v1::Device row;
+        if (!postgres::UpdateRow(transaction, Devices(), values, mask, "id = $1 AND user_id = $2",
+                                 {std::to_string(id), std::to_string(owner_id)}, &row)) {
+          return NotFound("device", id);
+        }
+        return row;
       });
   if (!updated.ok()) return ExplainDeviceConflict(updated.status());
   return updated;

@@ -44,82 +44,6 @@ struct UserUpdate {
   FieldUpdate<bool> is_verified;
 };
 
-struct Manufacturer {
-  int64_t id = 0;
-  std::string name;
-  std::optional<std::string> description;
-  std::optional<std::string> contact_email;
-  std::optional<std::string> website;
-  bool is_verified = false;
-  absl::Time created_at;
-  absl::Time updated_at;
-};
-
-struct ManufacturerUpdate {
-  FieldUpdate<std::string> name;
-  FieldUpdate<std::optional<std::string>> description;
-  FieldUpdate<std::optional<std::string>> contact_email;
-  FieldUpdate<std::optional<std::string>> website;
-  FieldUpdate<bool> is_verified;
-};
-
-// device_type_enum, stored as its lowercase value.
-enum class DeviceKind { kSensor, kActuator, kCombined };
-
-struct DeviceType {
-  int64_t id = 0;
-  int64_t manufacturer_id = 0;
-  std::string name;
-  DeviceKind device_type = DeviceKind::kSensor;
-  std::optional<std::string> description;
-  std::optional<std::string> communication_interface;
-  std::optional<std::string> supported_functions;
-  std::optional<std::string> data_unit;
-  std::optional<double> min_value;
-  std::optional<double> max_value;
-  bool is_active = true;
-  absl::Time created_at;
-  absl::Time updated_at;
-};
-
-struct DeviceTypeUpdate {
-  FieldUpdate<int64_t> manufacturer_id;
-  FieldUpdate<std::string> name;
-  FieldUpdate<DeviceKind> device_type;
-  FieldUpdate<std::optional<std::string>> description;
-  FieldUpdate<std::optional<std::string>> communication_interface;
-  FieldUpdate<std::optional<std::string>> supported_functions;
-  FieldUpdate<std::optional<std::string>> data_unit;
-  FieldUpdate<std::optional<double>> min_value;
-  FieldUpdate<std::optional<double>> max_value;
-  FieldUpdate<bool> is_active;
-};
-
-struct PlantType {
-  int64_t id = 0;
-  std::string name;
-  std::optional<std::string> scientific_name;
-  std::optional<std::string> description;
-  std::optional<double> optimal_temperature;
-  std::optional<double> optimal_humidity;
-  std::optional<double> optimal_light;
-  std::optional<int32_t> water_frequency_days;
-  std::optional<std::string> care_instructions;
-  absl::Time created_at;
-  absl::Time updated_at;
-};
-
-struct PlantTypeUpdate {
-  FieldUpdate<std::string> name;
-  FieldUpdate<std::optional<std::string>> scientific_name;
-  FieldUpdate<std::optional<std::string>> description;
-  FieldUpdate<std::optional<double>> optimal_temperature;
-  FieldUpdate<std::optional<double>> optimal_humidity;
-  FieldUpdate<std::optional<double>> optimal_light;
-  FieldUpdate<std::optional<int32_t>> water_frequency_days;
-  FieldUpdate<std::optional<std::string>> care_instructions;
-};
-
 struct Plant {
   int64_t id = 0;
   int64_t user_id = 0;
@@ -229,8 +153,6 @@ struct PageRequest {
   int limit = 50;
 };
 
-const char* DeviceKindName(DeviceKind kind);
-std::optional<DeviceKind> DeviceKindFromName(const std::string& name);
 const char* AlertSeverityName(AlertSeverity severity);
 std::optional<AlertSeverity> AlertSeverityFromName(const std::string& name);
 const char* AlertStatusName(AlertStatus status);
