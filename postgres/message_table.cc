@@ -59,7 +59,6 @@ std::string Statement::Add(std::optional<std::string> value) {
 MessageTable::MessageTable(std::string table, const Descriptor* message,
                            std::vector<Column> columns)
     : table_(std::move(table)), message_(message), columns_(std::move(columns)) {
-  std::vector<std::string> selected;
   for (const Column& column : columns_) {
     const FieldDescriptor* field = message_->FindFieldByName(column.name);
     if (field == nullptr || field->is_repeated()) {
@@ -73,16 +72,24 @@ MessageTable::MessageTable(std::string table, const Descriptor* message,
       SchemaBug(absl::StrCat(table_, ".", column.name, " needs its PostgreSQL enum type"));
     }
     fields_.push_back(field);
-    if (IsTimestamp(field)) {
-      selected.push_back(EpochMicros(column.name));
-    } else if (field->type() == FieldDescriptor::TYPE_ENUM) {
-      selected.push_back(absl::StrCat(column.name, "::text"));
-    } else {
-      selected.push_back(column.name);
-    }
     if (column.access == ColumnAccess::kWritable) updatable_.push_back(column.name);
   }
-  select_list_ = absl::StrJoin(selected, ", ");
+  select_list_ = SelectList("");
+}
+
+std::string MessageTable::SelectList(const std::string& alias) const {
+  std::vector<std::string> selected;
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    const std::string column = alias.empty() ? columns_[i].name : alias + "." + columns_[i].name;
+    if (IsTimestamp(fields_[i])) {
+      selected.push_back(EpochMicros(column));
+    } else if (fields_[i]->type() == FieldDescriptor::TYPE_ENUM) {
+      selected.push_back(absl::StrCat(column, "::text"));
+    } else {
+      selected.push_back(column);
+    }
+  }
+  return absl::StrJoin(selected, ", ");
 }
 
 void MessageTable::Read(const pqxx::row& row, Message* out) const {

@@ -58,6 +58,9 @@ class MessageTable {
   const std::string& table() const { return table_; }
   // The columns in order, ready for SELECT or RETURNING.
   const std::string& select_list() const { return select_list_; }
+  // The same, each column qualified with `alias` (for joins).
+  std::string SelectList(const std::string& alias) const;
+  size_t column_count() const { return columns_.size(); }
   // The fields an update may name.
   const std::vector<std::string>& updatable() const { return updatable_; }
 

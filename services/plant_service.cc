@@ -43,16 +43,21 @@ absl::Status CheckPlantTypeField(const v1::PlantType& value, const std::string& 
   return absl::OkStatus();
 }
 
-constexpr std::initializer_list<absl::string_view> kPlantFields = {
-    "plant_type_id", "plant_name", "location",      "planting_date",
-    "last_watered",  "is_healthy", "health_status", "notes"};
+// A timestamp field, when present, is a valid time in years 1-9999.
+absl::Status CheckOptionalTime(bool present, const google::protobuf::Timestamp& value,
+                               absl::string_view field) {
+  if (!present) return absl::OkStatus();
+  return TimeFromProto(value, field).status();
+}
 
-absl::StatusOr<std::optional<absl::Time>> OptionalTime(bool present,
-                                                       const google::protobuf::Timestamp& value,
-                                                       absl::string_view field) {
-  if (!present) return std::optional<absl::Time>();
-  ASSIGN_OR_RETURN(absl::Time time, TimeFromProto(value, field));
-  return std::optional<absl::Time>(time);
+absl::Status CheckAssignmentField(const v1::PlantDeviceAssignment& value, const std::string& path) {
+  if (path == "plant_id") return CheckId(value.plant_id(), "plant_device_assignment.plant_id");
+  if (path == "device_id") return CheckId(value.device_id(), "plant_device_assignment.device_id");
+  if (path == "assignment_type") {
+    return CheckOneOf(value.assignment_type(), "plant_device_assignment.assignment_type",
+                      kAssignmentTypes);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status CheckPlantField(const v1::Plant& value, const std::string& path) {
@@ -69,12 +74,11 @@ absl::Status CheckPlantField(const v1::Plant& value, const std::string& path) {
     return CheckOptionalText(value.has_notes(), value.notes(), "plant.notes", kMaxTextBytes);
   }
   if (path == "planting_date") {
-    return OptionalTime(value.has_planting_date(), value.planting_date(), "plant.planting_date")
-        .status();
+    return CheckOptionalTime(value.has_planting_date(), value.planting_date(),
+                             "plant.planting_date");
   }
   if (path == "last_watered") {
-    return OptionalTime(value.has_last_watered(), value.last_watered(), "plant.last_watered")
-        .status();
+    return CheckOptionalTime(value.has_last_watered(), value.last_watered(), "plant.last_watered");
   }
   return absl::OkStatus();
 }
@@ -160,23 +164,13 @@ grpc::Status PlantServiceImpl::CreatePlant(grpc::ServerContext* context,
                                            v1::Plant* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     const v1::Plant& value = request->plant();
-    for (absl::string_view field : kPlantFields) {
-      RETURN_IF_ERROR(CheckPlantField(value, std::string(field)));
+    for (const std::string& field : storage::PlantRepository::UpdatablePlantFields()) {
+      RETURN_IF_ERROR(CheckPlantField(value, field));
     }
-    storage::Plant row;
-    row.plant_type_id = value.plant_type_id();
-    row.plant_name = value.plant_name();
-    row.location = OptionalField(value.has_location(), value.location());
-    ASSIGN_OR_RETURN(row.planting_date, OptionalTime(value.has_planting_date(),
-                                                     value.planting_date(), "plant.planting_date"));
-    ASSIGN_OR_RETURN(row.last_watered, OptionalTime(value.has_last_watered(), value.last_watered(),
-                                                    "plant.last_watered"));
+    v1::Plant row = value;
     // New plants start healthy; alerts change that.
-    row.is_healthy = true;
-    row.health_status = OptionalField(value.has_health_status(), value.health_status());
-    row.notes = OptionalField(value.has_notes(), value.notes());
-    ASSIGN_OR_RETURN(storage::Plant created, plants_.CreatePlant(caller.user_id(), row));
-    *response = ToProto(created);
+    row.set_is_healthy(true);
+    ASSIGN_OR_RETURN(*response, plants_.CreatePlant(caller.user_id(), row));
     return absl::OkStatus();
   });
 }
@@ -185,8 +179,7 @@ grpc::Status PlantServiceImpl::GetPlant(grpc::ServerContext* context,
                                         const v1::GetPlantRequest* request, v1::Plant* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    ASSIGN_OR_RETURN(storage::Plant found, plants_.GetPlant(caller.user_id(), request->id()));
-    *response = ToProto(found);
+    ASSIGN_OR_RETURN(*response, plants_.GetPlant(caller.user_id(), request->id()));
     return absl::OkStatus();
   });
 }
@@ -215,7 +208,7 @@ grpc::Status PlantServiceImpl::ListPlants(grpc::ServerContext* context,
         [&](const storage::PageRequest& page) {
           return plants_.ListPlants(caller.user_id(), filter, page);
         },
-        [&](const storage::Plant& row) { *response->add_plants() = ToProto(row); },
+        [&](v1::Plant& row) { response->add_plants()->Swap(&row); },
         response->mutable_next_page_token());
   });
 }
@@ -226,33 +219,12 @@ grpc::Status PlantServiceImpl::UpdatePlant(grpc::ServerContext* context,
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     const v1::Plant& value = request->plant();
     RETURN_IF_ERROR(CheckId(value.id(), "plant.id"));
-    ASSIGN_OR_RETURN(std::set<std::string> paths,
-                     CheckUpdateMask(request->update_mask(), kPlantFields));
+    ASSIGN_OR_RETURN(
+        std::set<std::string> paths,
+        CheckUpdateMask(request->update_mask(), storage::PlantRepository::UpdatablePlantFields()));
     for (const std::string& path : paths) RETURN_IF_ERROR(CheckPlantField(value, path));
-    storage::PlantUpdate update;
-    if (paths.count("plant_type_id")) update.plant_type_id = value.plant_type_id();
-    if (paths.count("plant_name")) update.plant_name = value.plant_name();
-    if (paths.count("location")) {
-      update.location = OptionalField(value.has_location(), value.location());
-    }
-    if (paths.count("planting_date")) {
-      ASSIGN_OR_RETURN(
-          update.planting_date,
-          OptionalTime(value.has_planting_date(), value.planting_date(), "plant.planting_date"));
-    }
-    if (paths.count("last_watered")) {
-      ASSIGN_OR_RETURN(
-          update.last_watered,
-          OptionalTime(value.has_last_watered(), value.last_watered(), "plant.last_watered"));
-    }
-    if (paths.count("is_healthy")) update.is_healthy = value.is_healthy();
-    if (paths.count("health_status")) {
-      update.health_status = OptionalField(value.has_health_status(), value.health_status());
-    }
-    if (paths.count("notes")) update.notes = OptionalField(value.has_notes(), value.notes());
-    ASSIGN_OR_RETURN(storage::Plant updated,
-                     plants_.UpdatePlant(caller.user_id(), value.id(), update));
-    *response = ToProto(updated);
+    ASSIGN_OR_RETURN(*response, plants_.UpdatePlant(caller.user_id(), value.id(), value,
+                                                    request->update_mask()));
     return absl::OkStatus();
   });
 }
@@ -273,18 +245,12 @@ grpc::Status PlantServiceImpl::CreatePlantDeviceAssignment(
     v1::PlantDeviceAssignment* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     const v1::PlantDeviceAssignment& value = request->plant_device_assignment();
-    RETURN_IF_ERROR(CheckId(value.plant_id(), "plant_device_assignment.plant_id"));
-    RETURN_IF_ERROR(CheckId(value.device_id(), "plant_device_assignment.device_id"));
-    RETURN_IF_ERROR(CheckOneOf(value.assignment_type(), "plant_device_assignment.assignment_type",
-                               kAssignmentTypes));
-    storage::PlantDeviceAssignment row;
-    row.plant_id = value.plant_id();
-    row.device_id = value.device_id();
-    row.assignment_type = value.assignment_type();
-    row.is_active = true;
-    ASSIGN_OR_RETURN(storage::PlantDeviceAssignment created,
-                     plants_.CreateAssignment(caller.user_id(), row));
-    *response = ToProto(created);
+    for (const char* field : {"plant_id", "device_id", "assignment_type"}) {
+      RETURN_IF_ERROR(CheckAssignmentField(value, field));
+    }
+    v1::PlantDeviceAssignment row = value;
+    row.set_is_active(true);
+    ASSIGN_OR_RETURN(*response, plants_.CreateAssignment(caller.user_id(), row));
     return absl::OkStatus();
   });
 }
@@ -294,9 +260,7 @@ grpc::Status PlantServiceImpl::GetPlantDeviceAssignment(
     v1::PlantDeviceAssignment* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    ASSIGN_OR_RETURN(storage::PlantDeviceAssignment found,
-                     plants_.GetAssignment(caller.user_id(), request->id()));
-    *response = ToProto(found);
+    ASSIGN_OR_RETURN(*response, plants_.GetAssignment(caller.user_id(), request->id()));
     return absl::OkStatus();
   });
 }
@@ -324,8 +288,8 @@ grpc::Status PlantServiceImpl::ListPlantDeviceAssignments(
         [&](const storage::PageRequest& page) {
           return plants_.ListAssignments(caller.user_id(), filter, page);
         },
-        [&](const storage::PlantDeviceAssignment& row) {
-          *response->add_plant_device_assignments() = ToProto(row);
+        [&](v1::PlantDeviceAssignment& row) {
+          response->add_plant_device_assignments()->Swap(&row);
         },
         response->mutable_next_page_token());
   });
@@ -338,17 +302,11 @@ grpc::Status PlantServiceImpl::UpdatePlantDeviceAssignment(
     const v1::PlantDeviceAssignment& value = request->plant_device_assignment();
     RETURN_IF_ERROR(CheckId(value.id(), "plant_device_assignment.id"));
     ASSIGN_OR_RETURN(std::set<std::string> paths,
-                     CheckUpdateMask(request->update_mask(), {"assignment_type", "is_active"}));
-    storage::PlantDeviceAssignmentUpdate update;
-    if (paths.count("assignment_type")) {
-      RETURN_IF_ERROR(CheckOneOf(value.assignment_type(), "plant_device_assignment.assignment_type",
-                                 kAssignmentTypes));
-      update.assignment_type = value.assignment_type();
-    }
-    if (paths.count("is_active")) update.is_active = value.is_active();
-    ASSIGN_OR_RETURN(storage::PlantDeviceAssignment updated,
-                     plants_.UpdateAssignment(caller.user_id(), value.id(), update));
-    *response = ToProto(updated);
+                     CheckUpdateMask(request->update_mask(),
+                                     storage::PlantRepository::UpdatableAssignmentFields()));
+    for (const std::string& path : paths) RETURN_IF_ERROR(CheckAssignmentField(value, path));
+    ASSIGN_OR_RETURN(*response, plants_.UpdateAssignment(caller.user_id(), value.id(), value,
+                                                         request->update_mask()));
     return absl::OkStatus();
   });
 }
@@ -369,17 +327,17 @@ grpc::Status PlantServiceImpl::GetPlantOverview(grpc::ServerContext* context,
                                                 v1::PlantOverview* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    ASSIGN_OR_RETURN(storage::Plant plant, plants_.GetPlant(caller.user_id(), request->id()));
-    *response->mutable_plant() = ToProto(plant);
-    ASSIGN_OR_RETURN(*response->mutable_plant_type(), catalog_.GetPlantType(plant.plant_type_id));
+    ASSIGN_OR_RETURN(*response->mutable_plant(), plants_.GetPlant(caller.user_id(), request->id()));
+    const v1::Plant& plant = response->plant();
+    ASSIGN_OR_RETURN(*response->mutable_plant_type(), catalog_.GetPlantType(plant.plant_type_id()));
 
     storage::AssignmentFilter active;
-    active.plant_id = plant.id;
+    active.plant_id = plant.id();
     active.is_active = true;
-    ASSIGN_OR_RETURN(std::vector<storage::PlantDeviceAssignment> assignments,
+    ASSIGN_OR_RETURN(std::vector<v1::PlantDeviceAssignment> assignments,
                      plants_.ListAssignments(caller.user_id(), active, {0, kMaxPageSize}));
     std::vector<int64_t> device_ids;
-    for (const auto& assignment : assignments) device_ids.push_back(assignment.device_id);
+    for (const auto& assignment : assignments) device_ids.push_back(assignment.device_id());
     std::map<int64_t, storage::SensorReading> latest;
     if (!device_ids.empty()) {
       ASSIGN_OR_RETURN(std::vector<storage::SensorReading> readings,
@@ -388,16 +346,16 @@ grpc::Status PlantServiceImpl::GetPlantOverview(grpc::ServerContext* context,
     }
     for (const auto& assignment : assignments) {
       v1::AssignedDevice* out = response->add_assigned_devices();
-      *out->mutable_assignment() = ToProto(assignment);
+      *out->mutable_assignment() = assignment;
       ASSIGN_OR_RETURN(*out->mutable_device(),
-                       devices_.Get(caller.user_id(), assignment.device_id));
+                       devices_.Get(caller.user_id(), assignment.device_id()));
       if (auto it = latest.find(out->device().id()); it != latest.end()) {
         *out->mutable_latest_reading() = ToProto(it->second);
       }
     }
 
     storage::AlertFilter open;
-    open.plant_id = plant.id;
+    open.plant_id = plant.id();
     open.open_only = true;
     ASSIGN_OR_RETURN(std::vector<storage::Alert> alerts,
                      alerts_.ListAlerts(caller.user_id(), open, {0, kMaxPageSize}));
@@ -417,9 +375,9 @@ grpc::Status PlantServiceImpl::ListTopAnomalousPlants(
     ASSIGN_OR_RETURN(TimeRange range, RequiredTimeRange(*request));
     ASSIGN_OR_RETURN(auto plants,
                      plants_.TopAnomalous(caller.user_id(), range.start, range.end, limit));
-    for (const auto& [plant, count] : plants) {
+    for (auto& [plant, count] : plants) {
       v1::AnomalousPlant* out = response->add_plants();
-      *out->mutable_plant() = ToProto(plant);
+      out->mutable_plant()->Swap(&plant);
       out->set_anomaly_count(count);
     }
     return absl::OkStatus();

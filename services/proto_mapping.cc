@@ -40,39 +40,6 @@ v1::User ToProto(const storage::User& user) {
   return out;
 }
 
-v1::Plant ToProto(const storage::Plant& plant) {
-  v1::Plant out;
-  out.set_id(plant.id);
-  out.set_user_id(plant.user_id);
-  out.set_plant_type_id(plant.plant_type_id);
-  out.set_plant_name(plant.plant_name);
-  if (plant.location) out.set_location(*plant.location);
-  if (plant.planting_date) {
-    SetTimestamp(*plant.planting_date, out.mutable_planting_date());
-  }
-  if (plant.last_watered) {
-    SetTimestamp(*plant.last_watered, out.mutable_last_watered());
-  }
-  out.set_is_healthy(plant.is_healthy);
-  if (plant.health_status) out.set_health_status(*plant.health_status);
-  if (plant.notes) out.set_notes(*plant.notes);
-  SetTimestamp(plant.created_at, out.mutable_created_at());
-  SetTimestamp(plant.updated_at, out.mutable_updated_at());
-  return out;
-}
-
-v1::PlantDeviceAssignment ToProto(const storage::PlantDeviceAssignment& value) {
-  v1::PlantDeviceAssignment out;
-  out.set_id(value.id);
-  out.set_plant_id(value.plant_id);
-  out.set_device_id(value.device_id);
-  out.set_assignment_type(value.assignment_type);
-  out.set_is_active(value.is_active);
-  SetTimestamp(value.created_at, out.mutable_created_at());
-  SetTimestamp(value.updated_at, out.mutable_updated_at());
-  return out;
-}
-
 v1::AlertRule ToProto(const storage::AlertRule& rule) {
   v1::AlertRule out;
   out.set_id(rule.id);

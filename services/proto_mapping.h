@@ -22,8 +22,6 @@ namespace plantmon::services {
 void SetTimestamp(absl::Time time, google::protobuf::Timestamp* out);
 
 v1::User ToProto(const storage::User& user);
-v1::Plant ToProto(const storage::Plant& plant);
-v1::PlantDeviceAssignment ToProto(const storage::PlantDeviceAssignment& value);
 v1::AlertRule ToProto(const storage::AlertRule& rule);
 v1::Alert ToProto(const storage::Alert& alert);
 v1::SensorData ToProto(const storage::SensorReading& reading);

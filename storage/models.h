@@ -44,47 +44,6 @@ struct UserUpdate {
   FieldUpdate<bool> is_verified;
 };
 
-struct Plant {
-  int64_t id = 0;
-  int64_t user_id = 0;
-  int64_t plant_type_id = 0;
-  std::string plant_name;
-  std::optional<std::string> location;
-  std::optional<absl::Time> planting_date;
-  std::optional<absl::Time> last_watered;
-  bool is_healthy = true;
-  std::optional<std::string> health_status;
-  std::optional<std::string> notes;
-  absl::Time created_at;
-  absl::Time updated_at;
-};
-
-struct PlantUpdate {
-  FieldUpdate<int64_t> plant_type_id;
-  FieldUpdate<std::string> plant_name;
-  FieldUpdate<std::optional<std::string>> location;
-  FieldUpdate<std::optional<absl::Time>> planting_date;
-  FieldUpdate<std::optional<absl::Time>> last_watered;
-  FieldUpdate<bool> is_healthy;
-  FieldUpdate<std::optional<std::string>> health_status;
-  FieldUpdate<std::optional<std::string>> notes;
-};
-
-struct PlantDeviceAssignment {
-  int64_t id = 0;
-  int64_t plant_id = 0;
-  int64_t device_id = 0;
-  std::string assignment_type;
-  bool is_active = true;
-  absl::Time created_at;
-  absl::Time updated_at;
-};
-
-struct PlantDeviceAssignmentUpdate {
-  FieldUpdate<std::string> assignment_type;
-  FieldUpdate<bool> is_active;
-};
-
 // alert_severity_enum and alert_status_enum, stored lowercase.
 enum class AlertSeverity { kInfo, kWarning, kCritical };
 enum class AlertStatus { kActive, kAcknowledged, kResolved };

@@ -7,6 +7,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "google/protobuf/field_mask.pb.h"
+#include "plantmon/v1/plant.pb.h"
 #include "storage/models.h"
 
 namespace plantmon::postgres {
@@ -35,29 +37,39 @@ class PlantRepository {
  public:
   explicit PlantRepository(postgres::ConnectionPool& pool) : pool_(pool) {}
 
-  absl::StatusOr<Plant> CreatePlant(int64_t owner_id, const Plant& plant);
-  absl::StatusOr<Plant> GetPlant(int64_t owner_id, int64_t id);
-  absl::StatusOr<std::vector<Plant>> ListPlants(int64_t owner_id, const PlantFilter& filter,
-                                                const PageRequest& page);
-  absl::StatusOr<Plant> UpdatePlant(int64_t owner_id, int64_t id, const PlantUpdate& update);
+  // Rows are API messages (column tables in plant_repository.cc). Creates
+  // write the create-only and writable fields; updates set the fields `mask`
+  // names (writable ones, checked by the caller), a named field unset in
+  // `values` becoming NULL.
+  absl::StatusOr<v1::Plant> CreatePlant(int64_t owner_id, const v1::Plant& plant);
+  absl::StatusOr<v1::Plant> GetPlant(int64_t owner_id, int64_t id);
+  absl::StatusOr<std::vector<v1::Plant>> ListPlants(int64_t owner_id, const PlantFilter& filter,
+                                                    const PageRequest& page);
+  absl::StatusOr<v1::Plant> UpdatePlant(int64_t owner_id, int64_t id, const v1::Plant& values,
+                                        const google::protobuf::FieldMask& mask);
   absl::Status DeletePlant(int64_t owner_id, int64_t id);
 
-  absl::StatusOr<PlantDeviceAssignment> CreateAssignment(int64_t owner_id,
-                                                         const PlantDeviceAssignment& assignment);
-  absl::StatusOr<PlantDeviceAssignment> GetAssignment(int64_t owner_id, int64_t id);
-  absl::StatusOr<std::vector<PlantDeviceAssignment>> ListAssignments(int64_t owner_id,
-                                                                     const AssignmentFilter& filter,
-                                                                     const PageRequest& page);
-  absl::StatusOr<PlantDeviceAssignment> UpdateAssignment(int64_t owner_id, int64_t id,
-                                                         const PlantDeviceAssignmentUpdate& update);
+  absl::StatusOr<v1::PlantDeviceAssignment> CreateAssignment(
+      int64_t owner_id, const v1::PlantDeviceAssignment& assignment);
+  absl::StatusOr<v1::PlantDeviceAssignment> GetAssignment(int64_t owner_id, int64_t id);
+  absl::StatusOr<std::vector<v1::PlantDeviceAssignment>> ListAssignments(
+      int64_t owner_id, const AssignmentFilter& filter, const PageRequest& page);
+  absl::StatusOr<v1::PlantDeviceAssignment> UpdateAssignment(
+      int64_t owner_id, int64_t id, const v1::PlantDeviceAssignment& values,
+      const google::protobuf::FieldMask& mask);
   absl::Status DeleteAssignment(int64_t owner_id, int64_t id);
 
   // The owner's plants with the most anomalous readings (from devices
   // assigned to them) in [start, end), most first: the "top plants
   // with most sensor anomalies", scoped to one user.
-  absl::StatusOr<std::vector<std::pair<Plant, int64_t>>> TopAnomalous(int64_t owner_id,
-                                                                      absl::Time start,
-                                                                      absl::Time end, int limit);
+  absl::StatusOr<std::vector<std::pair<v1::Plant, int64_t>>> TopAnomalous(int64_t owner_id,
+                                                                          absl::Time start,
+                                                                          absl::Time end,
+                                                                          int limit);
+
+  // The fields an update may name.
+  static const std::vector<std::string>& UpdatablePlantFields();
+  static const std::vector<std::string>& UpdatableAssignmentFields();
 
  private:
   postgres::ConnectionPool& pool_;
