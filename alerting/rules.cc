@@ -1,97 +1,73 @@
 #include "alerting/rules.h"
 
-#include <array>
-#include <utility>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/enum_table.h"
 
 namespace plantmon::alerting {
 namespace {
 
 // Each vocabulary is one table: the enum value and its name.
-constexpr std::array<std::pair<RuleType, absl::string_view>, 3> kRuleTypes = {{
+constexpr common::EnumTable<RuleType, absl::string_view, 3> kRuleTypes({{
     {RuleType::kThreshold, "threshold"},
     {RuleType::kRange, "range"},
     {RuleType::kDeviation, "deviation"},
-}};
+}});
 
-constexpr std::array<std::pair<Operator, absl::string_view>, 6> kOperators = {{
+constexpr common::EnumTable<Operator, absl::string_view, 6> kOperators({{
     {Operator::kLess, "<"},
     {Operator::kGreater, ">"},
     {Operator::kEqual, "=="},
     {Operator::kNotEqual, "!="},
     {Operator::kLessOrEqual, "<="},
     {Operator::kGreaterOrEqual, ">="},
-}};
+}});
 
-struct ParameterInfo {
-  Parameter parameter;
-  absl::string_view name;
-  absl::string_view label;
-};
-constexpr std::array<ParameterInfo, 4> kParameters = {{
-    {Parameter::kSoilMoisture, "soil_moisture", "Soil moisture"},
-    {Parameter::kTemperature, "temperature", "Temperature"},
-    {Parameter::kHumidity, "humidity", "Humidity"},
-    {Parameter::kLight, "light", "Light"},
-}};
+constexpr common::EnumTable<Parameter, absl::string_view, 4> kParameters({{
+    {Parameter::kSoilMoisture, "soil_moisture"},
+    {Parameter::kTemperature, "temperature"},
+    {Parameter::kHumidity, "humidity"},
+    {Parameter::kLight, "light"},
+}});
 
-template <typename Table, typename Value>
-absl::string_view NameIn(const Table& table, Value value) {
-  for (const auto& [candidate, name] : table) {
-    if (candidate == value) return name;
-  }
-  return "";
-}
+constexpr common::EnumTable<Parameter, absl::string_view, 4> kParameterLabels({{
+    {Parameter::kSoilMoisture, "Soil moisture"},
+    {Parameter::kTemperature, "Temperature"},
+    {Parameter::kHumidity, "Humidity"},
+    {Parameter::kLight, "Light"},
+}});
 
-template <typename Value, typename Table>
-absl::StatusOr<Value> ParseIn(const Table& table, absl::string_view name, absl::string_view field) {
-  for (const auto& [value, candidate] : table) {
-    if (candidate == name) return value;
-  }
-  return absl::InvalidArgumentError(absl::StrCat(
-      field,
-      " must be one of: ", absl::StrJoin(table, ", ", [](std::string* out, const auto& entry) {
-        absl::StrAppend(out, entry.second);
-      })));
-}
-
-const ParameterInfo* Find(Parameter parameter) {
-  for (const ParameterInfo& info : kParameters) {
-    if (info.parameter == parameter) return &info;
-  }
-  return nullptr;
+template <typename Table>
+auto ParseIn(const Table& table, absl::string_view name, absl::string_view field)
+    -> absl::StatusOr<typename decltype(table.Backward(name))::value_type> {
+  if (auto value = table.Backward(name); value.has_value()) return *value;
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, " must be one of: ",
+                   absl::StrJoin(table.entries(), ", ", [](std::string* out, const auto& entry) {
+                     absl::StrAppend(out, entry.second);
+                   })));
 }
 
 }  // namespace
 
-absl::string_view Name(RuleType type) { return NameIn(kRuleTypes, type); }
-absl::string_view Name(Operator op) { return NameIn(kOperators, op); }
-absl::string_view Name(Parameter parameter) {
-  const ParameterInfo* info = Find(parameter);
-  return info == nullptr ? "" : info->name;
-}
+absl::string_view Name(RuleType type) { return kRuleTypes.Forward(type).value_or(""); }
+absl::string_view Name(Operator op) { return kOperators.Forward(op).value_or(""); }
+absl::string_view Name(Parameter parameter) { return kParameters.Forward(parameter).value_or(""); }
 
 absl::StatusOr<RuleType> ParseRuleType(absl::string_view name, absl::string_view field) {
-  return ParseIn<RuleType>(kRuleTypes, name, field);
+  return ParseIn(kRuleTypes, name, field);
 }
 
 absl::StatusOr<Operator> ParseOperator(absl::string_view name, absl::string_view field) {
-  return ParseIn<Operator>(kOperators, name, field);
+  return ParseIn(kOperators, name, field);
 }
 
 absl::StatusOr<Parameter> ParseParameter(absl::string_view name, absl::string_view field) {
-  std::array<std::pair<Parameter, absl::string_view>, kParameters.size()> names;
-  for (size_t i = 0; i < kParameters.size(); ++i) {
-    names[i] = {kParameters[i].parameter, kParameters[i].name};
-  }
-  return ParseIn<Parameter>(names, name, field);
+  return ParseIn(kParameters, name, field);
 }
 
 absl::string_view Label(Parameter parameter) {
-  const ParameterInfo* info = Find(parameter);
-  return info == nullptr ? "" : info->label;
+  return kParameterLabels.Forward(parameter).value_or("");
 }
 
 std::optional<double> OptimumFor(Parameter parameter, const SpeciesOptima& optima) {

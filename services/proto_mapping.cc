@@ -1,12 +1,36 @@
 #include "services/proto_mapping.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/enum_table.h"
 
 namespace plantmon::services {
 namespace {
 
 absl::Status UnknownEnum(absl::string_view field, int value) {
   return absl::InvalidArgumentError(absl::StrCat(field, " has unknown value ", value));
+}
+
+constexpr common::EnumTable<storage::AlertSeverity, v1::AlertSeverity, 3> kSeverities({{
+    {storage::AlertSeverity::kInfo, v1::ALERT_SEVERITY_INFO},
+    {storage::AlertSeverity::kWarning, v1::ALERT_SEVERITY_WARNING},
+    {storage::AlertSeverity::kCritical, v1::ALERT_SEVERITY_CRITICAL},
+}});
+
+constexpr common::EnumTable<storage::AlertStatus, v1::AlertStatus, 3> kStatuses({{
+    {storage::AlertStatus::kActive, v1::ALERT_STATUS_ACTIVE},
+    {storage::AlertStatus::kAcknowledged, v1::ALERT_STATUS_ACKNOWLEDGED},
+    {storage::AlertStatus::kResolved, v1::ALERT_STATUS_RESOLVED},
+}});
+
+// A request's enum value: UNSPECIFIED (0) is nullopt, a value the table does
+// not know is INVALID_ARGUMENT naming `field`.
+template <typename Table>
+auto FromProto(const Table& table, int value, absl::string_view field)
+    -> absl::StatusOr<decltype(table.Backward(value))> {
+  if (value == 0) return decltype(table.Backward(value))();
+  auto found = table.Backward(value);
+  if (!found.has_value()) return UnknownEnum(field, value);
+  return found;
 }
 
 }  // namespace
@@ -106,27 +130,11 @@ void ToProto(const storage::SensorReading& reading, v1::SensorData* out) {
 }
 
 v1::AlertSeverity ToProto(storage::AlertSeverity severity) {
-  switch (severity) {
-    case storage::AlertSeverity::kInfo:
-      return v1::ALERT_SEVERITY_INFO;
-    case storage::AlertSeverity::kWarning:
-      return v1::ALERT_SEVERITY_WARNING;
-    case storage::AlertSeverity::kCritical:
-      return v1::ALERT_SEVERITY_CRITICAL;
-  }
-  return v1::ALERT_SEVERITY_UNSPECIFIED;
+  return kSeverities.Forward(severity).value_or(v1::ALERT_SEVERITY_UNSPECIFIED);
 }
 
 v1::AlertStatus ToProto(storage::AlertStatus status) {
-  switch (status) {
-    case storage::AlertStatus::kActive:
-      return v1::ALERT_STATUS_ACTIVE;
-    case storage::AlertStatus::kAcknowledged:
-      return v1::ALERT_STATUS_ACKNOWLEDGED;
-    case storage::AlertStatus::kResolved:
-      return v1::ALERT_STATUS_RESOLVED;
-  }
-  return v1::ALERT_STATUS_UNSPECIFIED;
+  return kStatuses.Forward(status).value_or(v1::ALERT_STATUS_UNSPECIFIED);
 }
 
 absl::StatusOr<std::optional<v1::DeviceKind>> DeviceKindFromProto(int value,
@@ -138,32 +146,12 @@ absl::StatusOr<std::optional<v1::DeviceKind>> DeviceKindFromProto(int value,
 
 absl::StatusOr<std::optional<storage::AlertSeverity>> AlertSeverityFromProto(
     int value, absl::string_view field) {
-  switch (value) {
-    case v1::ALERT_SEVERITY_UNSPECIFIED:
-      return std::nullopt;
-    case v1::ALERT_SEVERITY_INFO:
-      return storage::AlertSeverity::kInfo;
-    case v1::ALERT_SEVERITY_WARNING:
-      return storage::AlertSeverity::kWarning;
-    case v1::ALERT_SEVERITY_CRITICAL:
-      return storage::AlertSeverity::kCritical;
-  }
-  return UnknownEnum(field, value);
+  return FromProto(kSeverities, value, field);
 }
 
 absl::StatusOr<std::optional<storage::AlertStatus>> AlertStatusFromProto(int value,
                                                                          absl::string_view field) {
-  switch (value) {
-    case v1::ALERT_STATUS_UNSPECIFIED:
-      return std::nullopt;
-    case v1::ALERT_STATUS_ACTIVE:
-      return storage::AlertStatus::kActive;
-    case v1::ALERT_STATUS_ACKNOWLEDGED:
-      return storage::AlertStatus::kAcknowledged;
-    case v1::ALERT_STATUS_RESOLVED:
-      return storage::AlertStatus::kResolved;
-  }
-  return UnknownEnum(field, value);
+  return FromProto(kStatuses, value, field);
 }
 
 }  // namespace plantmon::services
