@@ -93,12 +93,10 @@ grpc::Status DeviceServiceImpl::CreateManufacturer(grpc::ServerContext* context,
                                                    v1::Manufacturer* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     const v1::Manufacturer& value = request->manufacturer();
-    for (const std::string& field : storage::CatalogRepository::UpdatableManufacturerFields()) {
-      RETURN_IF_ERROR(CheckManufacturerField(value, field));
-    }
+    RETURN_IF_ERROR(CheckFields(value, storage::CatalogRepository::UpdatableManufacturerFields(),
+                                CheckManufacturerField));
     RETURN_IF_ERROR(RequireAdmin(caller));
-    ASSIGN_OR_RETURN(*response, catalog_.CreateManufacturer(value));
-    return absl::OkStatus();
+    return Respond(catalog_.CreateManufacturer(value), response);
   });
 }
 
@@ -107,8 +105,7 @@ grpc::Status DeviceServiceImpl::GetManufacturer(grpc::ServerContext* context,
                                                 v1::Manufacturer* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller&) -> absl::Status {
     RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    ASSIGN_OR_RETURN(*response, catalog_.GetManufacturer(request->id()));
-    return absl::OkStatus();
+    return Respond(catalog_.GetManufacturer(request->id()), response);
   });
 }
 
@@ -129,15 +126,12 @@ grpc::Status DeviceServiceImpl::UpdateManufacturer(grpc::ServerContext* context,
                                                    v1::Manufacturer* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     const v1::Manufacturer& value = request->manufacturer();
-    RETURN_IF_ERROR(CheckId(value.id(), "manufacturer.id"));
-    ASSIGN_OR_RETURN(std::set<std::string> paths,
-                     CheckUpdateMask(request->update_mask(),
-                                     storage::CatalogRepository::UpdatableManufacturerFields()));
-    for (const std::string& path : paths) RETURN_IF_ERROR(CheckManufacturerField(value, path));
+    RETURN_IF_ERROR(CheckMaskedUpdate(value, "manufacturer.id", request->update_mask(),
+                                      storage::CatalogRepository::UpdatableManufacturerFields(),
+                                      CheckManufacturerField));
     RETURN_IF_ERROR(RequireAdmin(caller));
-    ASSIGN_OR_RETURN(*response,
-                     catalog_.UpdateManufacturer(value.id(), value, request->update_mask()));
-    return absl::OkStatus();
+    return Respond(catalog_.UpdateManufacturer(value.id(), value, request->update_mask()),
+                   response);
   });
 }
 
@@ -162,9 +156,8 @@ grpc::Status DeviceServiceImpl::CreateDeviceType(grpc::ServerContext* context,
       return absl::InvalidArgumentError(
           "device_type.device_type is required (SENSOR, ACTUATOR or COMBINED)");
     }
-    for (const std::string& field : storage::CatalogRepository::UpdatableDeviceTypeFields()) {
-      RETURN_IF_ERROR(CheckDeviceTypeField(value, field));
-    }
+    RETURN_IF_ERROR(CheckFields(value, storage::CatalogRepository::UpdatableDeviceTypeFields(),
+                                CheckDeviceTypeField));
     if (value.has_min_value() && value.has_max_value() && value.min_value() > value.max_value()) {
       return absl::InvalidArgumentError(
           "device_type.min_value must not exceed device_type.max_value");
@@ -173,8 +166,7 @@ grpc::Status DeviceServiceImpl::CreateDeviceType(grpc::ServerContext* context,
     v1::DeviceType row = value;
     // A new model is available for registration unless said otherwise.
     row.set_is_active(true);
-    ASSIGN_OR_RETURN(*response, catalog_.CreateDeviceType(row));
-    return absl::OkStatus();
+    return Respond(catalog_.CreateDeviceType(row), response);
   });
 }
 
@@ -183,8 +175,7 @@ grpc::Status DeviceServiceImpl::GetDeviceType(grpc::ServerContext* context,
                                               v1::DeviceType* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller&) -> absl::Status {
     RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    ASSIGN_OR_RETURN(*response, catalog_.GetDeviceType(request->id()));
-    return absl::OkStatus();
+    return Respond(catalog_.GetDeviceType(request->id()), response);
   });
 }
 
@@ -218,15 +209,11 @@ grpc::Status DeviceServiceImpl::UpdateDeviceType(grpc::ServerContext* context,
                                                  v1::DeviceType* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     const v1::DeviceType& value = request->device_type();
-    RETURN_IF_ERROR(CheckId(value.id(), "device_type.id"));
-    ASSIGN_OR_RETURN(std::set<std::string> paths,
-                     CheckUpdateMask(request->update_mask(),
-                                     storage::CatalogRepository::UpdatableDeviceTypeFields()));
-    for (const std::string& path : paths) RETURN_IF_ERROR(CheckDeviceTypeField(value, path));
+    RETURN_IF_ERROR(CheckMaskedUpdate(value, "device_type.id", request->update_mask(),
+                                      storage::CatalogRepository::UpdatableDeviceTypeFields(),
+                                      CheckDeviceTypeField));
     RETURN_IF_ERROR(RequireAdmin(caller));
-    ASSIGN_OR_RETURN(*response,
-                     catalog_.UpdateDeviceType(value.id(), value, request->update_mask()));
-    return absl::OkStatus();
+    return Respond(catalog_.UpdateDeviceType(value.id(), value, request->update_mask()), response);
   });
 }
 
@@ -249,13 +236,11 @@ grpc::Status DeviceServiceImpl::CreateDevice(grpc::ServerContext* context,
     const v1::Device& value = request->device();
     RETURN_IF_ERROR(CheckDeviceField(value, "device_type_id"));
     RETURN_IF_ERROR(CheckText(value.unique_identifier(), "device.unique_identifier", 255, true));
-    for (const std::string& field : storage::DeviceRepository::UpdatableFields()) {
-      RETURN_IF_ERROR(CheckDeviceField(value, field));
-    }
+    RETURN_IF_ERROR(
+        CheckFields(value, storage::DeviceRepository::UpdatableFields(), CheckDeviceField));
     v1::Device row = value;
     row.set_is_active(true);  // a new device is active, whatever the request says
-    ASSIGN_OR_RETURN(*response, devices_.Create(caller.user_id(), row));
-    return absl::OkStatus();
+    return Respond(devices_.Create(caller.user_id(), row), response);
   });
 }
 
@@ -264,8 +249,7 @@ grpc::Status DeviceServiceImpl::GetDevice(grpc::ServerContext* context,
                                           v1::Device* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    ASSIGN_OR_RETURN(*response, devices_.Get(caller.user_id(), request->id()));
-    return absl::OkStatus();
+    return Respond(devices_.Get(caller.user_id(), request->id()), response);
   });
 }
 
@@ -297,14 +281,11 @@ grpc::Status DeviceServiceImpl::UpdateDevice(grpc::ServerContext* context,
                                              v1::Device* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     const v1::Device& value = request->device();
-    RETURN_IF_ERROR(CheckId(value.id(), "device.id"));
-    ASSIGN_OR_RETURN(
-        std::set<std::string> paths,
-        CheckUpdateMask(request->update_mask(), storage::DeviceRepository::UpdatableFields()));
-    for (const std::string& path : paths) RETURN_IF_ERROR(CheckDeviceField(value, path));
-    ASSIGN_OR_RETURN(*response,
-                     devices_.Update(caller.user_id(), value.id(), value, request->update_mask()));
-    return absl::OkStatus();
+    RETURN_IF_ERROR(CheckMaskedUpdate(value, "device.id", request->update_mask(),
+                                      storage::DeviceRepository::UpdatableFields(),
+                                      CheckDeviceField));
+    return Respond(devices_.Update(caller.user_id(), value.id(), value, request->update_mask()),
+                   response);
   });
 }
 
@@ -329,8 +310,7 @@ grpc::Status DeviceServiceImpl::RecordHeartbeat(grpc::ServerContext* context,
     if (request->has_firmware_version()) {
       RETURN_IF_ERROR(CheckText(request->firmware_version(), "firmware_version", 64, true));
     }
-    ASSIGN_OR_RETURN(*response, devices_.RecordHeartbeat(caller.user_id(), *request));
-    return absl::OkStatus();
+    return Respond(devices_.RecordHeartbeat(caller.user_id(), *request), response);
   });
 }
 

@@ -52,6 +52,14 @@ grpc::Status HandlePublic(grpc::ServerContext* context, Body&& body) {
 }
 
 // Catalogue writes and user management.
+// A handler's last step: the repository's answer becomes the response.
+template <typename T>
+absl::Status Respond(absl::StatusOr<T> result, T* response) {
+  if (!result.ok()) return result.status();
+  *response = *std::move(result);
+  return absl::OkStatus();
+}
+
 inline absl::Status RequireAdmin(const auth::Caller& caller) {
   if (caller.is_admin()) return absl::OkStatus();
   return absl::PermissionDeniedError(

@@ -92,12 +92,10 @@ grpc::Status PlantServiceImpl::CreatePlantType(grpc::ServerContext* context,
                                                v1::PlantType* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     const v1::PlantType& value = request->plant_type();
-    for (const std::string& field : storage::CatalogRepository::UpdatablePlantTypeFields()) {
-      RETURN_IF_ERROR(CheckPlantTypeField(value, field));
-    }
+    RETURN_IF_ERROR(CheckFields(value, storage::CatalogRepository::UpdatablePlantTypeFields(),
+                                CheckPlantTypeField));
     RETURN_IF_ERROR(RequireAdmin(caller));
-    ASSIGN_OR_RETURN(*response, catalog_.CreatePlantType(value));
-    return absl::OkStatus();
+    return Respond(catalog_.CreatePlantType(value), response);
   });
 }
 
@@ -106,8 +104,7 @@ grpc::Status PlantServiceImpl::GetPlantType(grpc::ServerContext* context,
                                             v1::PlantType* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller&) -> absl::Status {
     RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    ASSIGN_OR_RETURN(*response, catalog_.GetPlantType(request->id()));
-    return absl::OkStatus();
+    return Respond(catalog_.GetPlantType(request->id()), response);
   });
 }
 
@@ -135,15 +132,11 @@ grpc::Status PlantServiceImpl::UpdatePlantType(grpc::ServerContext* context,
                                                v1::PlantType* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     const v1::PlantType& value = request->plant_type();
-    RETURN_IF_ERROR(CheckId(value.id(), "plant_type.id"));
-    ASSIGN_OR_RETURN(std::set<std::string> paths,
-                     CheckUpdateMask(request->update_mask(),
-                                     storage::CatalogRepository::UpdatablePlantTypeFields()));
-    for (const std::string& path : paths) RETURN_IF_ERROR(CheckPlantTypeField(value, path));
+    RETURN_IF_ERROR(CheckMaskedUpdate(value, "plant_type.id", request->update_mask(),
+                                      storage::CatalogRepository::UpdatablePlantTypeFields(),
+                                      CheckPlantTypeField));
     RETURN_IF_ERROR(RequireAdmin(caller));
-    ASSIGN_OR_RETURN(*response,
-                     catalog_.UpdatePlantType(value.id(), value, request->update_mask()));
-    return absl::OkStatus();
+    return Respond(catalog_.UpdatePlantType(value.id(), value, request->update_mask()), response);
   });
 }
 
@@ -164,14 +157,12 @@ grpc::Status PlantServiceImpl::CreatePlant(grpc::ServerContext* context,
                                            v1::Plant* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     const v1::Plant& value = request->plant();
-    for (const std::string& field : storage::PlantRepository::UpdatablePlantFields()) {
-      RETURN_IF_ERROR(CheckPlantField(value, field));
-    }
+    RETURN_IF_ERROR(
+        CheckFields(value, storage::PlantRepository::UpdatablePlantFields(), CheckPlantField));
     v1::Plant row = value;
     // New plants start healthy; alerts change that.
     row.set_is_healthy(true);
-    ASSIGN_OR_RETURN(*response, plants_.CreatePlant(caller.user_id(), row));
-    return absl::OkStatus();
+    return Respond(plants_.CreatePlant(caller.user_id(), row), response);
   });
 }
 
@@ -179,8 +170,7 @@ grpc::Status PlantServiceImpl::GetPlant(grpc::ServerContext* context,
                                         const v1::GetPlantRequest* request, v1::Plant* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    ASSIGN_OR_RETURN(*response, plants_.GetPlant(caller.user_id(), request->id()));
-    return absl::OkStatus();
+    return Respond(plants_.GetPlant(caller.user_id(), request->id()), response);
   });
 }
 
@@ -218,14 +208,11 @@ grpc::Status PlantServiceImpl::UpdatePlant(grpc::ServerContext* context,
                                            v1::Plant* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     const v1::Plant& value = request->plant();
-    RETURN_IF_ERROR(CheckId(value.id(), "plant.id"));
-    ASSIGN_OR_RETURN(
-        std::set<std::string> paths,
-        CheckUpdateMask(request->update_mask(), storage::PlantRepository::UpdatablePlantFields()));
-    for (const std::string& path : paths) RETURN_IF_ERROR(CheckPlantField(value, path));
-    ASSIGN_OR_RETURN(*response, plants_.UpdatePlant(caller.user_id(), value.id(), value,
-                                                    request->update_mask()));
-    return absl::OkStatus();
+    RETURN_IF_ERROR(CheckMaskedUpdate(value, "plant.id", request->update_mask(),
+                                      storage::PlantRepository::UpdatablePlantFields(),
+                                      CheckPlantField));
+    return Respond(plants_.UpdatePlant(caller.user_id(), value.id(), value, request->update_mask()),
+                   response);
   });
 }
 
@@ -250,8 +237,7 @@ grpc::Status PlantServiceImpl::CreatePlantDeviceAssignment(
     }
     v1::PlantDeviceAssignment row = value;
     row.set_is_active(true);
-    ASSIGN_OR_RETURN(*response, plants_.CreateAssignment(caller.user_id(), row));
-    return absl::OkStatus();
+    return Respond(plants_.CreateAssignment(caller.user_id(), row), response);
   });
 }
 
@@ -260,8 +246,7 @@ grpc::Status PlantServiceImpl::GetPlantDeviceAssignment(
     v1::PlantDeviceAssignment* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    ASSIGN_OR_RETURN(*response, plants_.GetAssignment(caller.user_id(), request->id()));
-    return absl::OkStatus();
+    return Respond(plants_.GetAssignment(caller.user_id(), request->id()), response);
   });
 }
 
@@ -300,14 +285,12 @@ grpc::Status PlantServiceImpl::UpdatePlantDeviceAssignment(
     v1::PlantDeviceAssignment* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     const v1::PlantDeviceAssignment& value = request->plant_device_assignment();
-    RETURN_IF_ERROR(CheckId(value.id(), "plant_device_assignment.id"));
-    ASSIGN_OR_RETURN(std::set<std::string> paths,
-                     CheckUpdateMask(request->update_mask(),
-                                     storage::PlantRepository::UpdatableAssignmentFields()));
-    for (const std::string& path : paths) RETURN_IF_ERROR(CheckAssignmentField(value, path));
-    ASSIGN_OR_RETURN(*response, plants_.UpdateAssignment(caller.user_id(), value.id(), value,
-                                                         request->update_mask()));
-    return absl::OkStatus();
+    RETURN_IF_ERROR(CheckMaskedUpdate(value, "plant_device_assignment.id", request->update_mask(),
+                                      storage::PlantRepository::UpdatableAssignmentFields(),
+                                      CheckAssignmentField));
+    return Respond(
+        plants_.UpdateAssignment(caller.user_id(), value.id(), value, request->update_mask()),
+        response);
   });
 }
 

@@ -79,6 +79,29 @@ inline absl::StatusOr<std::set<std::string>> CheckUpdateMask(
   return CheckUpdateMask(mask, std::vector<std::string>(updatable.begin(), updatable.end()));
 }
 
+// Runs `check(value, field)` for each of `fields` (a create checks every
+// field it writes).
+template <typename Message, typename Fields, typename Check>
+absl::Status CheckFields(const Message& value, const Fields& fields, Check check) {
+  for (const auto& field : fields) {
+    if (absl::Status status = check(value, std::string(field)); !status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
+// An Update's request: a valid id (named `id_field` in messages), a mask that
+// CheckUpdateMask accepts, and each field the mask names passing `check`
+// (fields outside the mask are not looked at).
+template <typename Message, typename Check>
+absl::Status CheckMaskedUpdate(const Message& value, absl::string_view id_field,
+                               const google::protobuf::FieldMask& mask,
+                               const std::vector<std::string>& updatable, Check check) {
+  if (absl::Status status = CheckId(value.id(), id_field); !status.ok()) return status;
+  absl::StatusOr<std::set<std::string>> paths = CheckUpdateMask(mask, updatable);
+  if (!paths.ok()) return paths.status();
+  return CheckFields(value, *paths, check);
+}
+
 // Value sets the migrations' CHECK constraints hold (docs/data-model.md).
 inline constexpr std::initializer_list<absl::string_view> kAssignmentTypes = {
     "soil_moisture", "temperature", "humidity", "light", "pump"};
