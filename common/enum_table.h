@@ -16,7 +16,7 @@ template <typename Value, typename Other, size_t N>
 class EnumTable {
  public:
   constexpr explicit EnumTable(std::array<std::pair<Value, Other>, N> entries)
-      : entries_(entries) {}
+      : entries_(std::move(entries)) {}
 
   std::optional<Other> Forward(Value value) const {
     for (const auto& [candidate, other] : entries_) {

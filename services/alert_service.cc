@@ -1,5 +1,7 @@
 #include "services/alert_service.h"
 
+#include "absl/algorithm/container.h"
+#include "alerting/rules.h"
 #include "services/handler.h"
 #include "services/pagination.h"
 #include "services/proto_mapping.h"
@@ -10,10 +12,6 @@ namespace plantmon::services {
 namespace {
 
 using auth::Caller;
-
-constexpr std::initializer_list<absl::string_view> kRuleFields = {
-    "rule_name",       "rule_type", "parameter_name", "condition_operator",
-    "threshold_value", "severity",  "is_active",      "threshold_high"};
 
 absl::Status CheckRuleField(const v1::AlertRule& value, const std::string& path) {
   if (path == "rule_name") return CheckText(value.rule_name(), "alert_rule.rule_name", 255, true);
@@ -62,34 +60,26 @@ grpc::Status AlertServiceImpl::CreateAlertRule(grpc::ServerContext* context,
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     const v1::AlertRule& value = request->alert_rule();
     RETURN_IF_ERROR(CheckId(value.plant_id(), "alert_rule.plant_id"));
-    for (absl::string_view field : kRuleFields) {
-      RETURN_IF_ERROR(CheckRuleField(value, std::string(field)));
-    }
-    ASSIGN_OR_RETURN(std::optional<storage::AlertSeverity> severity,
-                     AlertSeverityFromProto(value.severity(), "alert_rule.severity"));
-    storage::AlertRule row;
-    alerting::RuleDefinition& definition = row.definition;
+    RETURN_IF_ERROR(
+        CheckFields(value, storage::AlertRepository::UpdatableRuleFields(), CheckRuleField));
+    alerting::RuleDefinition definition;
     ASSIGN_OR_RETURN(definition.type,
                      alerting::ParseRuleType(value.rule_type(), "alert_rule.rule_type"));
-    ASSIGN_OR_RETURN(definition.parameter,
-                     alerting::ParseParameter(value.parameter_name(), "alert_rule.parameter_name"));
-    definition.op = alerting::Operator::kGreater;
-    if (definition.type == alerting::RuleType::kThreshold) {
-      ASSIGN_OR_RETURN(definition.op, StoredOperator(value));
-    }
+    ASSIGN_OR_RETURN(definition.op, StoredOperator(value));
     definition.threshold_value = value.threshold_value();
     if (definition.type == alerting::RuleType::kRange && value.has_threshold_high()) {
       definition.threshold_high = value.threshold_high();
     }
     RETURN_IF_ERROR(alerting::CheckDefinition(definition));
-    row.plant_id = value.plant_id();
-    row.rule_name = value.rule_name();
+    v1::AlertRule row = value;
+    row.set_condition_operator(std::string(alerting::Name(definition.op)));
+    if (!definition.threshold_high.has_value()) row.clear_threshold_high();
     // alert_rules.severity's default (migrations/0001_initial_schema.sql).
-    row.severity = severity.value_or(storage::AlertSeverity::kWarning);
-    row.is_active = true;
-    ASSIGN_OR_RETURN(storage::AlertRule created, alerts_.CreateRule(caller.user_id(), row));
-    *response = ToProto(created);
-    return absl::OkStatus();
+    if (row.severity() == v1::ALERT_SEVERITY_UNSPECIFIED) {
+      row.set_severity(v1::ALERT_SEVERITY_WARNING);
+    }
+    row.set_is_active(true);
+    return Respond(alerts_.CreateRule(caller.user_id(), row), response);
   });
 }
 
@@ -98,9 +88,7 @@ grpc::Status AlertServiceImpl::GetAlertRule(grpc::ServerContext* context,
                                             v1::AlertRule* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    ASSIGN_OR_RETURN(storage::AlertRule found, alerts_.GetRule(caller.user_id(), request->id()));
-    *response = ToProto(found);
-    return absl::OkStatus();
+    return Respond(alerts_.GetRule(caller.user_id(), request->id()), response);
   });
 }
 
@@ -122,7 +110,7 @@ grpc::Status AlertServiceImpl::ListAlertRules(grpc::ServerContext* context,
         [&](const storage::PageRequest& page) {
           return alerts_.ListRules(caller.user_id(), filter, page);
         },
-        [&](const storage::AlertRule& row) { *response->add_alert_rules() = ToProto(row); },
+        [&](v1::AlertRule& row) { response->add_alert_rules()->Swap(&row); },
         response->mutable_next_page_token());
   });
 }
@@ -131,42 +119,20 @@ grpc::Status AlertServiceImpl::UpdateAlertRule(grpc::ServerContext* context,
                                                const v1::UpdateAlertRuleRequest* request,
                                                v1::AlertRule* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    const v1::AlertRule& value = request->alert_rule();
-    RETURN_IF_ERROR(CheckId(value.id(), "alert_rule.id"));
-    ASSIGN_OR_RETURN(std::set<std::string> paths,
-                     CheckUpdateMask(request->update_mask(), kRuleFields));
-    for (const std::string& path : paths) RETURN_IF_ERROR(CheckRuleField(value, path));
-    storage::AlertRuleUpdate update;
-    if (paths.count("rule_name")) update.rule_name = value.rule_name();
-    if (paths.count("rule_type")) {
-      ASSIGN_OR_RETURN(update.rule_type,
-                       alerting::ParseRuleType(value.rule_type(), "alert_rule.rule_type"));
+    const google::protobuf::FieldMask& mask = request->update_mask();
+    RETURN_IF_ERROR(CheckMaskedUpdate(request->alert_rule(), "alert_rule.id", mask,
+                                      storage::AlertRepository::UpdatableRuleFields(),
+                                      CheckRuleField));
+    v1::AlertRule values = request->alert_rule();
+    if (absl::c_linear_search(mask.paths(), "severity") &&
+        values.severity() == v1::ALERT_SEVERITY_UNSPECIFIED) {
+      return absl::InvalidArgumentError("alert_rule.severity must not be UNSPECIFIED");
     }
-    if (paths.count("parameter_name")) {
-      ASSIGN_OR_RETURN(
-          update.parameter_name,
-          alerting::ParseParameter(value.parameter_name(), "alert_rule.parameter_name"));
+    if (absl::c_linear_search(mask.paths(), "condition_operator")) {
+      ASSIGN_OR_RETURN(alerting::Operator op, StoredOperator(values));
+      values.set_condition_operator(std::string(alerting::Name(op)));
     }
-    if (paths.count("condition_operator")) {
-      ASSIGN_OR_RETURN(update.condition_operator, StoredOperator(value));
-    }
-    if (paths.count("threshold_value")) update.threshold_value = value.threshold_value();
-    if (paths.count("severity")) {
-      ASSIGN_OR_RETURN(std::optional<storage::AlertSeverity> severity,
-                       AlertSeverityFromProto(value.severity(), "alert_rule.severity"));
-      if (!severity.has_value()) {
-        return absl::InvalidArgumentError("alert_rule.severity must not be UNSPECIFIED");
-      }
-      update.severity = *severity;
-    }
-    if (paths.count("is_active")) update.is_active = value.is_active();
-    if (paths.count("threshold_high")) {
-      update.threshold_high = OptionalField(value.has_threshold_high(), value.threshold_high());
-    }
-    ASSIGN_OR_RETURN(storage::AlertRule updated,
-                     alerts_.UpdateRule(caller.user_id(), value.id(), update));
-    *response = ToProto(updated);
-    return absl::OkStatus();
+    return Respond(alerts_.UpdateRule(caller.user_id(), values.id(), values, mask), response);
   });
 }
 
@@ -183,9 +149,7 @@ grpc::Status AlertServiceImpl::GetAlert(grpc::ServerContext* context,
                                         const v1::GetAlertRequest* request, v1::Alert* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    ASSIGN_OR_RETURN(storage::Alert found, alerts_.GetAlert(caller.user_id(), request->id()));
-    *response = ToProto(found);
-    return absl::OkStatus();
+    return Respond(alerts_.GetAlert(caller.user_id(), request->id()), response);
   });
 }
 
@@ -221,7 +185,7 @@ grpc::Status AlertServiceImpl::ListAlerts(grpc::ServerContext* context,
         [&](const storage::PageRequest& page) {
           return alerts_.ListAlerts(caller.user_id(), filter, page);
         },
-        [&](const storage::Alert& row) { *response->add_alerts() = ToProto(row); },
+        [&](v1::Alert& row) { response->add_alerts()->Swap(&row); },
         response->mutable_next_page_token());
   });
 }
@@ -231,9 +195,7 @@ grpc::Status AlertServiceImpl::AcknowledgeAlert(grpc::ServerContext* context,
                                                 v1::Alert* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    ASSIGN_OR_RETURN(storage::Alert alert, alerts_.Acknowledge(caller.user_id(), request->id()));
-    *response = ToProto(alert);
-    return absl::OkStatus();
+    return Respond(alerts_.Acknowledge(caller.user_id(), request->id()), response);
   });
 }
 
@@ -242,9 +204,7 @@ grpc::Status AlertServiceImpl::ResolveAlert(grpc::ServerContext* context,
                                             v1::Alert* response) {
   return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
     RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    ASSIGN_OR_RETURN(storage::Alert alert, alerts_.Resolve(caller.user_id(), request->id()));
-    *response = ToProto(alert);
-    return absl::OkStatus();
+    return Respond(alerts_.Resolve(caller.user_id(), request->id()), response);
   });
 }
 
@@ -282,15 +242,15 @@ grpc::Status AlertServiceImpl::WatchAlerts(grpc::ServerContext* context,
     while (!context->IsCancelled() && !subscription->closed()) {
       std::optional<int64_t> alert_id = subscription->Next(absl::Milliseconds(200));
       if (!alert_id.has_value()) continue;
-      absl::StatusOr<storage::Alert> alert = alerts_.GetAlert(caller.user_id(), *alert_id);
+      absl::StatusOr<v1::Alert> alert = alerts_.GetAlert(caller.user_id(), *alert_id);
       if (!alert.ok()) {
         if (alert.status().code() == absl::StatusCode::kNotFound) continue;  // deleted since
         result = alert.status();
         break;
       }
-      if (plant_id.has_value() && alert->plant_id != *plant_id) continue;
+      if (plant_id.has_value() && alert->plant_id() != *plant_id) continue;
       v1::WatchAlertsResponse change;
-      *change.mutable_alert() = ToProto(*alert);
+      change.mutable_alert()->Swap(&*alert);
       if (!writer->Write(change)) break;
     }
     listener_.Unsubscribe(caller.user_id(), subscription);

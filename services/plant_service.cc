@@ -340,9 +340,9 @@ grpc::Status PlantServiceImpl::GetPlantOverview(grpc::ServerContext* context,
     storage::AlertFilter open;
     open.plant_id = plant.id();
     open.open_only = true;
-    ASSIGN_OR_RETURN(std::vector<storage::Alert> alerts,
+    ASSIGN_OR_RETURN(std::vector<v1::Alert> alerts,
                      alerts_.ListAlerts(caller.user_id(), open, {0, kMaxPageSize}));
-    for (const auto& alert : alerts) *response->add_open_alerts() = ToProto(alert);
+    for (auto& alert : alerts) response->add_open_alerts()->Swap(&alert);
     return absl::OkStatus();
   });
 }

@@ -22,23 +22,33 @@ namespace plantmon::services {
 void SetTimestamp(absl::Time time, google::protobuf::Timestamp* out);
 
 v1::User ToProto(const storage::User& user);
-v1::AlertRule ToProto(const storage::AlertRule& rule);
-v1::Alert ToProto(const storage::Alert& alert);
 v1::SensorData ToProto(const storage::SensorReading& reading);
 // Fills `out` in place (large pages of readings skip a copy per row).
 void ToProto(const storage::SensorReading& reading, v1::SensorData* out);
 
-v1::AlertSeverity ToProto(storage::AlertSeverity severity);
-v1::AlertStatus ToProto(storage::AlertStatus status);
-
 // Enum values from requests: an unknown number is INVALID_ARGUMENT naming
 // `field`; UNSPECIFIED yields nullopt (the caller decides what it means).
-absl::StatusOr<std::optional<v1::DeviceKind>> DeviceKindFromProto(int value,
-                                                                  absl::string_view field);
-absl::StatusOr<std::optional<storage::AlertSeverity>> AlertSeverityFromProto(
-    int value, absl::string_view field);
-absl::StatusOr<std::optional<storage::AlertStatus>> AlertStatusFromProto(int value,
-                                                                         absl::string_view field);
+absl::Status UnknownEnumValue(absl::string_view field, int value);
+template <typename Enum>
+absl::StatusOr<std::optional<Enum>> EnumFromProto(int value, absl::string_view field) {
+  if (value == 0) return std::nullopt;
+  if (google::protobuf::GetEnumDescriptor<Enum>()->FindValueByNumber(value) == nullptr) {
+    return UnknownEnumValue(field, value);
+  }
+  return static_cast<Enum>(value);
+}
+inline absl::StatusOr<std::optional<v1::DeviceKind>> DeviceKindFromProto(int value,
+                                                                         absl::string_view field) {
+  return EnumFromProto<v1::DeviceKind>(value, field);
+}
+inline absl::StatusOr<std::optional<v1::AlertSeverity>> AlertSeverityFromProto(
+    int value, absl::string_view field) {
+  return EnumFromProto<v1::AlertSeverity>(value, field);
+}
+inline absl::StatusOr<std::optional<v1::AlertStatus>> AlertStatusFromProto(
+    int value, absl::string_view field) {
+  return EnumFromProto<v1::AlertStatus>(value, field);
+}
 
 // A proto3 optional field as std::optional.
 template <typename T>

@@ -6,6 +6,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "google/protobuf/field_mask.pb.h"
+#include "plantmon/v1/alert.pb.h"
 #include "storage/models.h"
 
 namespace plantmon::postgres {
@@ -21,8 +23,8 @@ struct AlertRuleFilter {
 
 struct AlertFilter {
   std::optional<int64_t> plant_id;
-  std::optional<AlertStatus> status;
-  std::optional<AlertSeverity> severity;
+  std::optional<v1::AlertStatus> status;
+  std::optional<v1::AlertSeverity> severity;
   std::optional<absl::Time> triggered_after;   // inclusive
   std::optional<absl::Time> triggered_before;  // exclusive
   // Only ACTIVE and ACKNOWLEDGED alerts.
@@ -36,25 +38,35 @@ class AlertRepository {
  public:
   explicit AlertRepository(postgres::ConnectionPool& pool) : pool_(pool) {}
 
-  // NOT_FOUND when the plant is missing or not the owner's.
-  absl::StatusOr<AlertRule> CreateRule(int64_t owner_id, const AlertRule& rule);
-  absl::StatusOr<AlertRule> GetRule(int64_t owner_id, int64_t id);
-  absl::StatusOr<std::vector<AlertRule>> ListRules(int64_t owner_id, const AlertRuleFilter& filter,
-                                                   const PageRequest& page);
-  absl::StatusOr<AlertRule> UpdateRule(int64_t owner_id, int64_t id, const AlertRuleUpdate& update);
+  // Rows are API messages (column tables in alert_repository.cc). A rule's
+  // rule_type, parameter_name and condition_operator are validated names
+  // (alerting/rules.h). NOT_FOUND when the plant is missing or not the owner's;
+  // FAILED_PRECONDITION for a deviation rule the species has no optimum for.
+  absl::StatusOr<v1::AlertRule> CreateRule(int64_t owner_id, const v1::AlertRule& rule);
+  absl::StatusOr<v1::AlertRule> GetRule(int64_t owner_id, int64_t id);
+  absl::StatusOr<std::vector<v1::AlertRule>> ListRules(int64_t owner_id,
+                                                       const AlertRuleFilter& filter,
+                                                       const PageRequest& page);
+  // Sets the fields `mask` names (writable ones, checked by the caller).
+  absl::StatusOr<v1::AlertRule> UpdateRule(int64_t owner_id, int64_t id,
+                                           const v1::AlertRule& values,
+                                           const google::protobuf::FieldMask& mask);
   absl::Status DeleteRule(int64_t owner_id, int64_t id);
+  static const std::vector<std::string>& UpdatableRuleFields();
 
   // Records an alert for `rule_id` (owner, plant and severity from the rule).
-  absl::StatusOr<Alert> CreateAlert(int64_t owner_id, int64_t rule_id, const std::string& message,
-                                    std::optional<double> triggered_value, absl::Time triggered_at);
-  absl::StatusOr<Alert> GetAlert(int64_t owner_id, int64_t id);
+  absl::StatusOr<v1::Alert> CreateAlert(int64_t owner_id, int64_t rule_id,
+                                        const std::string& message,
+                                        std::optional<double> triggered_value,
+                                        absl::Time triggered_at);
+  absl::StatusOr<v1::Alert> GetAlert(int64_t owner_id, int64_t id);
   // Newest first (by id).
-  absl::StatusOr<std::vector<Alert>> ListAlerts(int64_t owner_id, const AlertFilter& filter,
-                                                const PageRequest& page);
+  absl::StatusOr<std::vector<v1::Alert>> ListAlerts(int64_t owner_id, const AlertFilter& filter,
+                                                    const PageRequest& page);
   // ACTIVE -> ACKNOWLEDGED; FAILED_PRECONDITION from any other state.
-  absl::StatusOr<Alert> Acknowledge(int64_t owner_id, int64_t id);
+  absl::StatusOr<v1::Alert> Acknowledge(int64_t owner_id, int64_t id);
   // ACTIVE or ACKNOWLEDGED -> RESOLVED; FAILED_PRECONDITION when resolved.
-  absl::StatusOr<Alert> Resolve(int64_t owner_id, int64_t id);
+  absl::StatusOr<v1::Alert> Resolve(int64_t owner_id, int64_t id);
   // Acknowledges every ACTIVE alert of the owner, or of one of its plants
   // (NOT_FOUND for a plant that is not the owner's). Returns the count.
   absl::StatusOr<int64_t> AcknowledgeAll(int64_t owner_id, std::optional<int64_t> plant_id);
@@ -62,8 +74,8 @@ class AlertRepository {
   absl::Status CheckPlantOwned(int64_t owner_id, int64_t plant_id);
 
  private:
-  absl::StatusOr<Alert> Transition(int64_t owner_id, int64_t id, const std::string& sql,
-                                   absl::string_view allowed_from);
+  absl::StatusOr<v1::Alert> Transition(int64_t owner_id, int64_t id, const std::string& sql,
+                                       absl::string_view allowed_from);
 
   postgres::ConnectionPool& pool_;
 };

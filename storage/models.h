@@ -9,7 +9,6 @@
 #include <string>
 
 #include "absl/time/time.h"
-#include "alerting/rules.h"
 
 namespace plantmon::storage {
 
@@ -44,56 +43,6 @@ struct UserUpdate {
   FieldUpdate<bool> is_verified;
 };
 
-// alert_severity_enum and alert_status_enum, stored lowercase.
-enum class AlertSeverity { kInfo, kWarning, kCritical };
-enum class AlertStatus { kActive, kAcknowledged, kResolved };
-
-struct AlertRule {
-  int64_t id = 0;
-  int64_t user_id = 0;
-  int64_t plant_id = 0;
-  std::string rule_name;
-  // rule_type, parameter_name, condition_operator, threshold_value and
-  // threshold_high: what the alerting package evaluates.
-  alerting::RuleDefinition definition;
-  AlertSeverity severity = AlertSeverity::kWarning;
-  bool is_active = true;
-  absl::Time created_at;
-  absl::Time updated_at;
-};
-
-struct AlertRuleUpdate {
-  FieldUpdate<std::string> rule_name;
-  FieldUpdate<alerting::RuleType> rule_type;
-  FieldUpdate<alerting::Parameter> parameter_name;
-  FieldUpdate<alerting::Operator> condition_operator;
-  FieldUpdate<double> threshold_value;
-  FieldUpdate<AlertSeverity> severity;
-  FieldUpdate<bool> is_active;
-  FieldUpdate<std::optional<double>> threshold_high;
-};
-
-struct Alert {
-  int64_t id = 0;
-  int64_t user_id = 0;
-  int64_t plant_id = 0;
-  int64_t rule_id = 0;
-  AlertSeverity severity = AlertSeverity::kWarning;
-  AlertStatus status = AlertStatus::kActive;
-  std::string message;
-  std::optional<double> triggered_value;
-  std::optional<double> threshold_value;
-  absl::Time triggered_at;
-  std::optional<absl::Time> acknowledged_at;
-  std::optional<absl::Time> resolved_at;
-  absl::Time created_at;
-  absl::Time updated_at;
-  int64_t occurrence_count = 1;
-  std::optional<double> latest_value;
-  std::optional<double> worst_value;
-  std::optional<absl::Time> last_triggered_at;
-};
-
 struct SensorReading {
   int64_t id = 0;
   int64_t device_id = 0;
@@ -111,11 +60,6 @@ struct PageRequest {
   int64_t after_id = 0;
   int limit = 50;
 };
-
-const char* AlertSeverityName(AlertSeverity severity);
-std::optional<AlertSeverity> AlertSeverityFromName(const std::string& name);
-const char* AlertStatusName(AlertStatus status);
-std::optional<AlertStatus> AlertStatusFromName(const std::string& name);
 
 // Optional time as optional epoch microseconds, the form statements take.
 inline std::optional<int64_t> OptionalMicros(const std::optional<absl::Time>& time) {

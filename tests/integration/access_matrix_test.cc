@@ -150,7 +150,7 @@ TEST_F(AccessMatrixTest, AnotherUsersIdsBehaveExactlyLikeMissingOnes) {
     ASSERT_NE(a.rule, 0);
     auto pool = database_->NewPool(1, 0);
     storage::AlertRepository repository(*pool);
-    a.alert = repository.CreateAlert(a.owner.user.id(), a.rule, "dry", 10.0, absl::Now())->id;
+    a.alert = repository.CreateAlert(a.owner.user.id(), a.rule, "dry", 10.0, absl::Now())->id();
     v1::RecordReadingRequest reading;
     reading.mutable_sensor_data()->set_device_id(a.device);
     reading.mutable_sensor_data()->set_measurement_value(30);

@@ -105,7 +105,7 @@ TEST_F(MessageTableTest, UpdatesWriteOnlyWritableColumnsAndMasksClearUnsetFields
   pqxx::result updated =
       Execute(transaction, Scratch().Update(merged, "id = $1", {std::to_string(stored.id())}));
   transaction.commit();
-  v1::DeviceType after = Scratch().Read<v1::DeviceType>(updated.at(0));
+  auto after = Scratch().Read<v1::DeviceType>(updated.at(0));
   EXPECT_EQ(after.name(), "after");
   EXPECT_FALSE(after.has_max_value());
   EXPECT_EQ(after.manufacturer_id(), 3);

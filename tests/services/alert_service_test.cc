@@ -31,11 +31,11 @@ class AlertServiceTest : public ApiTest {
   int64_t RaiseAlert(const SignedInUser& owner, int64_t rule_id) {
     auto pool = database_->NewPool(1, 0);
     storage::AlertRepository repository(*pool);
-    absl::StatusOr<storage::Alert> alert =
+    absl::StatusOr<v1::Alert> alert =
         repository.CreateAlert(owner.user.id(), rule_id,
                                "Soil moisture dropped to 18% (threshold: 25%)", 18.0, absl::Now());
     EXPECT_TRUE(alert.ok()) << alert.status();
-    return alert->id;
+    return alert->id();
   }
 };
 
