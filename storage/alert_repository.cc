@@ -5,6 +5,7 @@
 #include "postgres/message_table.h"
 #include "postgres/pqxx_status.h"
 #include "postgres/transaction.h"
+#include "storage/message_rows.h"
 #include "storage/row_reader.h"
 
 namespace plantmon::storage {
@@ -119,20 +120,12 @@ const std::vector<std::string>& AlertRepository::UpdatableRuleFields() {
 
 absl::StatusOr<v1::AlertRule> AlertRepository::CreateRule(int64_t owner_id,
                                                           const v1::AlertRule& rule) {
-  return ExplainedRule<v1::AlertRule>(
-      RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<v1::AlertRule> {
+  return ExplainedRule(InsertMessage(
+      pool_, Rules(), rule, {{"user_id", std::to_string(owner_id)}}, [&](pqxx::work& transaction) {
         if (!ExistsWith(transaction, kOwnedPlant, rule.plant_id(), owner_id)) {
           return NotFound("plant", rule.plant_id());
         }
-        if (absl::Status usable =
-                CheckFitsSpecies(transaction, rule.plant_id(), DefinitionOf(rule));
-            !usable.ok()) {
-          return usable;
-        }
-        v1::AlertRule row;
-        postgres::InsertRow(transaction, Rules(), rule, {{"user_id", std::to_string(owner_id)}},
-                            &row);
-        return row;
+        return CheckFitsSpecies(transaction, rule.plant_id(), DefinitionOf(rule));
       }));
 }
 
@@ -159,19 +152,12 @@ absl::StatusOr<std::vector<v1::AlertRule>> AlertRepository::ListRules(int64_t ow
 absl::StatusOr<v1::AlertRule> AlertRepository::UpdateRule(int64_t owner_id, int64_t id,
                                                           const v1::AlertRule& values,
                                                           const google::protobuf::FieldMask& mask) {
-  return ExplainedRule<v1::AlertRule>(
-      RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<v1::AlertRule> {
-        v1::AlertRule rule;
-        if (!postgres::UpdateRow(transaction, Rules(), values, mask, "id = $1 AND user_id = $2",
-                                 {std::to_string(id), std::to_string(owner_id)}, &rule)) {
-          return NotFound("alert rule", id);
-        }
-        if (absl::Status usable =
-                CheckFitsSpecies(transaction, rule.plant_id(), DefinitionOf(rule));
-            !usable.ok()) {
-          return usable;  // rolls the update back
-        }
-        return rule;
+  return ExplainedRule(UpdateMessage<v1::AlertRule>(
+      pool_, Rules(), "alert rule", id, "id = $1 AND user_id = $2",
+      {std::to_string(id), std::to_string(owner_id)}, values, mask, nullptr,
+      [](pqxx::work& transaction, const v1::AlertRule& rule) {
+        // A rule that no longer fits its species rolls the update back.
+        return CheckFitsSpecies(transaction, rule.plant_id(), DefinitionOf(rule));
       }));
 }
 

@@ -3,12 +3,12 @@
 #include "postgres/message_table.h"
 #include "postgres/pqxx_status.h"
 #include "postgres/transaction.h"
+#include "storage/message_rows.h"
 #include "storage/row_reader.h"
 
 namespace plantmon::storage {
 
 using postgres::ColumnAccess;
-using postgres::RunInTransaction;
 using postgres::ViolatedConstraint;
 namespace {
 
@@ -68,17 +68,7 @@ Message ReadAs(const postgres::MessageTable& table, const pqxx::row& row) {
   return table.Read<Message>(row);
 }
 
-// Create, Get, List, Update of one catalogue table, which are alike.
-template <typename Message>
-absl::StatusOr<Message> CreateIn(postgres::ConnectionPool& pool,
-                                 const postgres::MessageTable& table, const Message& value) {
-  return RunInTransaction(pool, [&](pqxx::work& transaction) -> absl::StatusOr<Message> {
-    Message row;
-    postgres::InsertRow(transaction, table, value, {}, &row);
-    return row;
-  });
-}
-
+// Get by id from one catalogue table.
 template <typename Message>
 absl::StatusOr<Message> GetIn(postgres::ConnectionPool& pool, const postgres::MessageTable& table,
                               absl::string_view what, int64_t id) {
@@ -92,14 +82,7 @@ absl::StatusOr<Message> UpdateIn(postgres::ConnectionPool& pool,
                                  const postgres::MessageTable& table, absl::string_view what,
                                  int64_t id, const Message& values,
                                  const google::protobuf::FieldMask& mask) {
-  return RunInTransaction(pool, [&](pqxx::work& transaction) -> absl::StatusOr<Message> {
-    Message row;
-    if (!postgres::UpdateRow(transaction, table, values, mask, "id = $1", {std::to_string(id)},
-                             &row)) {
-      return NotFound(what, id);
-    }
-    return row;
-  });
+  return UpdateMessage(pool, table, what, id, "id = $1", {std::to_string(id)}, values, mask);
 }
 
 absl::Status ExplainCatalogError(absl::Status status) {
@@ -153,7 +136,7 @@ const std::vector<std::string>& CatalogRepository::UpdatablePlantTypeFields() {
 
 absl::StatusOr<v1::Manufacturer> CatalogRepository::CreateManufacturer(
     const v1::Manufacturer& value) {
-  return Explained(CreateIn(pool_, Manufacturers(), value));
+  return Explained(InsertMessage(pool_, Manufacturers(), value));
 }
 
 absl::StatusOr<v1::Manufacturer> CatalogRepository::GetManufacturer(int64_t id) {
@@ -183,7 +166,7 @@ absl::Status CatalogRepository::DeleteManufacturer(int64_t id) {
 // --- device types ----------------------------------------------------------
 
 absl::StatusOr<v1::DeviceType> CatalogRepository::CreateDeviceType(const v1::DeviceType& value) {
-  return Explained(CreateIn(pool_, DeviceTypes(), value));
+  return Explained(InsertMessage(pool_, DeviceTypes(), value));
 }
 
 absl::StatusOr<v1::DeviceType> CatalogRepository::GetDeviceType(int64_t id) {
@@ -222,7 +205,7 @@ absl::Status CatalogRepository::DeleteDeviceType(int64_t id) {
 // --- plant types -----------------------------------------------------------
 
 absl::StatusOr<v1::PlantType> CatalogRepository::CreatePlantType(const v1::PlantType& value) {
-  return Explained(CreateIn(pool_, PlantTypes(), value));
+  return Explained(InsertMessage(pool_, PlantTypes(), value));
 }
 
 absl::StatusOr<v1::PlantType> CatalogRepository::GetPlantType(int64_t id) {

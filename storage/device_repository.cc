@@ -4,12 +4,12 @@
 #include "postgres/message_table.h"
 #include "postgres/pqxx_status.h"
 #include "postgres/transaction.h"
+#include "storage/message_rows.h"
 #include "storage/row_reader.h"
 
 namespace plantmon::storage {
 
 using postgres::ColumnAccess;
-using postgres::RunInTransaction;
 using postgres::ViolatedConstraint;
 namespace {
 
@@ -37,7 +37,12 @@ const postgres::MessageTable& Devices() {
   return *table;
 }
 
-constexpr char kDeviceTypeExists[] = "SELECT 1 FROM device_types WHERE id = $1";
+absl::Status CheckDeviceType(pqxx::work& transaction, int64_t device_type_id) {
+  if (Exists(transaction, "SELECT 1 FROM device_types WHERE id = $1", device_type_id)) {
+    return absl::OkStatus();
+  }
+  return NotFound("device type", device_type_id);
+}
 
 v1::Device ReadDevice(const pqxx::row& row) { return Devices().Read<v1::Device>(row); }
 
@@ -56,15 +61,10 @@ const std::vector<std::string>& DeviceRepository::UpdatableFields() {
 
 absl::StatusOr<v1::Device> DeviceRepository::Create(int64_t owner_id, const v1::Device& device) {
   absl::StatusOr<v1::Device> created =
-      RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<v1::Device> {
-        if (!Exists(transaction, kDeviceTypeExists, device.device_type_id())) {
-          return NotFound("device type", device.device_type_id());
-        }
-        v1::Device row;
-        postgres::InsertRow(transaction, Devices(), device, {{"user_id", std::to_string(owner_id)}},
-                            &row);
-        return row;
-      });
+      InsertMessage(pool_, Devices(), device, {{"user_id", std::to_string(owner_id)}},
+                    [&](pqxx::work& transaction) {
+                      return CheckDeviceType(transaction, device.device_type_id());
+                    });
   if (!created.ok()) return ExplainDeviceConflict(created.status());
   return created;
 }
@@ -92,18 +92,11 @@ absl::StatusOr<std::vector<v1::Device>> DeviceRepository::List(int64_t owner_id,
 absl::StatusOr<v1::Device> DeviceRepository::Update(int64_t owner_id, int64_t id,
                                                     const v1::Device& values,
                                                     const google::protobuf::FieldMask& mask) {
-  absl::StatusOr<v1::Device> updated =
-      RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<v1::Device> {
-        if (absl::c_linear_search(mask.paths(), "device_type_id") &&
-            !Exists(transaction, kDeviceTypeExists, values.device_type_id())) {
-          return NotFound("device type", values.device_type_id());
-        }
-        v1::Device row;
-        if (!postgres::UpdateRow(transaction, Devices(), values, mask, "id = $1 AND user_id = $2",
-                                 {std::to_string(id), std::to_string(owner_id)}, &row)) {
-          return NotFound("device", id);
-        }
-        return row;
+  absl::StatusOr<v1::Device> updated = UpdateMessage(
+      pool_, Devices(), "device", id, "id = $1 AND user_id = $2",
+      {std::to_string(id), std::to_string(owner_id)}, values, mask, [&](pqxx::work& transaction) {
+        if (!absl::c_linear_search(mask.paths(), "device_type_id")) return absl::OkStatus();
+        return CheckDeviceType(transaction, values.device_type_id());
       });
   if (!updated.ok()) return ExplainDeviceConflict(updated.status());
   return updated;

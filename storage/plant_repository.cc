@@ -4,6 +4,7 @@
 #include "postgres/message_table.h"
 #include "postgres/pqxx_status.h"
 #include "postgres/transaction.h"
+#include "storage/message_rows.h"
 #include "storage/row_reader.h"
 
 namespace plantmon::storage {
@@ -45,7 +46,12 @@ const postgres::MessageTable& Assignments() {
   return *table;
 }
 
-constexpr char kPlantTypeExists[] = "SELECT 1 FROM plant_types WHERE id = $1";
+absl::Status CheckPlantType(pqxx::work& transaction, int64_t plant_type_id) {
+  if (Exists(transaction, "SELECT 1 FROM plant_types WHERE id = $1", plant_type_id)) {
+    return absl::OkStatus();
+  }
+  return NotFound("plant type", plant_type_id);
+}
 
 v1::Plant ReadPlant(const pqxx::row& row) { return Plants().Read<v1::Plant>(row); }
 
@@ -70,15 +76,9 @@ const std::vector<std::string>& PlantRepository::UpdatableAssignmentFields() {
 }
 
 absl::StatusOr<v1::Plant> PlantRepository::CreatePlant(int64_t owner_id, const v1::Plant& plant) {
-  return RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<v1::Plant> {
-    if (!Exists(transaction, kPlantTypeExists, plant.plant_type_id())) {
-      return NotFound("plant type", plant.plant_type_id());
-    }
-    v1::Plant row;
-    postgres::InsertRow(transaction, Plants(), plant, {{"user_id", std::to_string(owner_id)}},
-                        &row);
-    return row;
-  });
+  return InsertMessage(
+      pool_, Plants(), plant, {{"user_id", std::to_string(owner_id)}},
+      [&](pqxx::work& transaction) { return CheckPlantType(transaction, plant.plant_type_id()); });
 }
 
 absl::StatusOr<v1::Plant> PlantRepository::GetPlant(int64_t owner_id, int64_t id) {
@@ -106,18 +106,14 @@ absl::StatusOr<std::vector<v1::Plant>> PlantRepository::ListPlants(int64_t owner
 absl::StatusOr<v1::Plant> PlantRepository::UpdatePlant(int64_t owner_id, int64_t id,
                                                        const v1::Plant& values,
                                                        const google::protobuf::FieldMask& mask) {
-  return RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<v1::Plant> {
-    if (absl::c_linear_search(mask.paths(), "plant_type_id") &&
-        !Exists(transaction, kPlantTypeExists, values.plant_type_id())) {
-      return NotFound("plant type", values.plant_type_id());
-    }
-    v1::Plant row;
-    if (!postgres::UpdateRow(transaction, Plants(), values, mask, "id = $1 AND user_id = $2",
-                             {std::to_string(id), std::to_string(owner_id)}, &row)) {
-      return NotFound("plant", id);
-    }
-    return row;
-  });
+  return UpdateMessage(pool_, Plants(), "plant", id, "id = $1 AND user_id = $2",
+                       {std::to_string(id), std::to_string(owner_id)}, values, mask,
+                       [&](pqxx::work& transaction) {
+                         if (!absl::c_linear_search(mask.paths(), "plant_type_id")) {
+                           return absl::OkStatus();
+                         }
+                         return CheckPlantType(transaction, values.plant_type_id());
+                       });
 }
 
 absl::Status PlantRepository::DeletePlant(int64_t owner_id, int64_t id) {
@@ -127,17 +123,15 @@ absl::Status PlantRepository::DeletePlant(int64_t owner_id, int64_t id) {
 
 absl::StatusOr<v1::PlantDeviceAssignment> PlantRepository::CreateAssignment(
     int64_t owner_id, const v1::PlantDeviceAssignment& assignment) {
-  absl::StatusOr<v1::PlantDeviceAssignment> created = RunInTransaction(
-      pool_, [&](pqxx::work& transaction) -> absl::StatusOr<v1::PlantDeviceAssignment> {
+  absl::StatusOr<v1::PlantDeviceAssignment> created =
+      InsertMessage(pool_, Assignments(), assignment, {}, [&](pqxx::work& transaction) {
         if (!ExistsWith(transaction, kOwnedPlant, assignment.plant_id(), owner_id)) {
           return NotFound("plant", assignment.plant_id());
         }
         if (!ExistsWith(transaction, kOwnedDevice, assignment.device_id(), owner_id)) {
           return NotFound("device", assignment.device_id());
         }
-        v1::PlantDeviceAssignment row;
-        postgres::InsertRow(transaction, Assignments(), assignment, {}, &row);
-        return row;
+        return absl::OkStatus();
       });
   if (!created.ok()) return ExplainAssignmentConflict(created.status());
   return created;
@@ -170,17 +164,9 @@ absl::StatusOr<std::vector<v1::PlantDeviceAssignment>> PlantRepository::ListAssi
 absl::StatusOr<v1::PlantDeviceAssignment> PlantRepository::UpdateAssignment(
     int64_t owner_id, int64_t id, const v1::PlantDeviceAssignment& values,
     const google::protobuf::FieldMask& mask) {
-  return RunInTransaction(
-      pool_, [&](pqxx::work& transaction) -> absl::StatusOr<v1::PlantDeviceAssignment> {
-        v1::PlantDeviceAssignment row;
-        if (!postgres::UpdateRow(transaction, Assignments(), values, mask,
-                                 "id = $1 AND plant_id IN (SELECT id FROM plants WHERE user_id = "
-                                 "$2::integer)",
-                                 {std::to_string(id), std::to_string(owner_id)}, &row)) {
-          return NotFound("plant device assignment", id);
-        }
-        return row;
-      });
+  return UpdateMessage(pool_, Assignments(), "plant device assignment", id,
+                       "id = $1 AND plant_id IN (SELECT id FROM plants WHERE user_id = $2)",
+                       {std::to_string(id), std::to_string(owner_id)}, values, mask);
 }
 
 absl::Status PlantRepository::DeleteAssignment(int64_t owner_id, int64_t id) {

@@ -1,0 +1,67 @@
+#ifndef PLANTMON_STORAGE_MESSAGE_ROWS_H_
+#define PLANTMON_STORAGE_MESSAGE_ROWS_H_
+
+// The create and masked update every repository on a message table does, in
+// one transaction each, with the entity's own checks as hooks: `before` runs
+// first (a referenced row exists, the caller owns it), `after` sees the
+// written row and can still refuse it (the transaction then rolls back).
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "google/protobuf/field_mask.pb.h"
+#include "postgres/message_table.h"
+#include "postgres/transaction.h"
+#include "storage/row_reader.h"
+
+namespace plantmon::storage {
+
+using BeforeWrite = std::function<absl::Status(pqxx::work&)>;
+
+template <typename Message>
+absl::StatusOr<Message> InsertMessage(
+    postgres::ConnectionPool& pool, const postgres::MessageTable& table, const Message& values,
+    const std::vector<std::pair<std::string, std::string>>& fixed = {},
+    const BeforeWrite& before = nullptr) {
+  return postgres::RunInTransaction(pool, [&](pqxx::work& transaction) -> absl::StatusOr<Message> {
+    if (before) {
+      if (absl::Status status = before(transaction); !status.ok()) return status;
+    }
+    Message row;
+    postgres::InsertRow(transaction, table, values, fixed, &row);
+    return row;
+  });
+}
+
+// Updates the row `where` selects (NOT_FOUND naming `what` and `id` when none).
+template <typename Message>
+absl::StatusOr<Message> UpdateMessage(
+    postgres::ConnectionPool& pool, const postgres::MessageTable& table, absl::string_view what,
+    int64_t id, const std::string& where,
+    const std::vector<std::optional<std::string>>& where_params, const Message& values,
+    const google::protobuf::FieldMask& mask, const BeforeWrite& before = nullptr,
+    const std::function<absl::Status(pqxx::work&, const Message&)>& after = nullptr) {
+  return postgres::RunInTransaction(pool, [&](pqxx::work& transaction) -> absl::StatusOr<Message> {
+    if (before) {
+      if (absl::Status status = before(transaction); !status.ok()) return status;
+    }
+    Message row;
+    if (!postgres::UpdateRow(transaction, table, values, mask, where, where_params, &row)) {
+      return NotFound(what, id);
+    }
+    if (after) {
+      if (absl::Status status = after(transaction, row); !status.ok()) return status;
+    }
+    return row;
+  });
+}
+
+}  // namespace plantmon::storage
+
+#endif  // PLANTMON_STORAGE_MESSAGE_ROWS_H_
