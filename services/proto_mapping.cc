@@ -19,23 +19,6 @@ void SetTimestamp(absl::Time time, google::protobuf::Timestamp* out) {
   out->set_nanos(static_cast<int32_t>(remainder * 1000));
 }
 
-v1::User ToProto(const storage::User& user) {
-  v1::User out;
-  out.set_id(user.id);
-  out.set_email(user.email);
-  out.set_username(user.username);
-  if (user.first_name) out.set_first_name(*user.first_name);
-  if (user.last_name) out.set_last_name(*user.last_name);
-  if (user.phone_number) out.set_phone_number(*user.phone_number);
-  out.set_is_active(user.is_active);
-  out.set_is_verified(user.is_verified);
-  SetTimestamp(user.created_at, out.mutable_created_at());
-  SetTimestamp(user.updated_at, out.mutable_updated_at());
-  if (user.last_login) SetTimestamp(*user.last_login, out.mutable_last_login());
-  out.set_is_admin(user.is_admin);
-  return out;
-}
-
 v1::SensorData ToProto(const storage::SensorReading& reading) {
   v1::SensorData out;
   ToProto(reading, &out);

@@ -21,7 +21,6 @@ namespace plantmon::services {
 
 void SetTimestamp(absl::Time time, google::protobuf::Timestamp* out);
 
-v1::User ToProto(const storage::User& user);
 v1::SensorData ToProto(const storage::SensorReading& reading);
 // Fills `out` in place (large pages of readings skip a copy per row).
 void ToProto(const storage::SensorReading& reading, v1::SensorData* out);

@@ -56,16 +56,11 @@ grpc::Status UserServiceImpl::CreateUser(grpc::ServerContext* context,
     RETURN_IF_ERROR(CheckProfileFields(user));
     RETURN_IF_ERROR(auth::PasswordHasher::ValidatePassword(request->password()));
     ASSIGN_OR_RETURN(std::string hash, hasher_.Hash(request->password()));
-    storage::User row;
-    row.email = user.email();
-    row.username = user.username();
-    row.password_hash = std::move(hash);
-    row.first_name = OptionalField(user.has_first_name(), user.first_name());
-    row.last_name = OptionalField(user.has_last_name(), user.last_name());
-    row.phone_number = OptionalField(user.has_phone_number(), user.phone_number());
-    ASSIGN_OR_RETURN(storage::User created, users_.Create(row));
-    *response = ToProto(created);
-    return absl::OkStatus();
+    v1::User row = user;
+    // Sign-up decides neither: accounts start active and unverified.
+    row.set_is_active(true);
+    row.set_is_verified(false);
+    return Respond(users_.Create(row, hash), response);
   });
 }
 
@@ -75,9 +70,7 @@ grpc::Status UserServiceImpl::GetUser(grpc::ServerContext* context,
                              [&](const auth::Caller& caller) -> absl::Status {
                                RETURN_IF_ERROR(CheckId(request->id(), "id"));
                                RETURN_IF_ERROR(CheckCanSee(caller, request->id()));
-                               ASSIGN_OR_RETURN(storage::User user, users_.Get(request->id()));
-                               *response = ToProto(user);
-                               return absl::OkStatus();
+                               return Respond(users_.Get(request->id()), response);
                              });
 }
 
@@ -94,7 +87,7 @@ grpc::Status UserServiceImpl::ListUsers(grpc::ServerContext* context,
         return PageById(
             query, request->page_size(), request->page_token(),
             [&](const storage::PageRequest& page) { return users_.List(filter, page); },
-            [&](const storage::User& user) { *response->add_users() = ToProto(user); },
+            [&](v1::User& user) { response->add_users()->Swap(&user); },
             response->mutable_next_page_token());
       });
 }
@@ -107,37 +100,16 @@ grpc::Status UserServiceImpl::UpdateUser(grpc::ServerContext* context,
         RETURN_IF_ERROR(CheckId(user.id(), "user.id"));
         ASSIGN_OR_RETURN(
             std::set<std::string> paths,
-            CheckUpdateMask(request->update_mask(), {"email", "username", "first_name", "last_name",
-                                                     "phone_number", "is_active", "is_verified"}));
-        storage::UserUpdate update;
-        if (paths.count("email")) {
-          RETURN_IF_ERROR(CheckEmail(user.email(), "user.email"));
-          update.email = user.email();
-        }
-        if (paths.count("username")) {
-          RETURN_IF_ERROR(CheckUsername(user.username()));
-          update.username = user.username();
-        }
+            CheckUpdateMask(request->update_mask(), storage::UserRepository::UpdatableFields()));
+        if (paths.count("email")) RETURN_IF_ERROR(CheckEmail(user.email(), "user.email"));
+        if (paths.count("username")) RETURN_IF_ERROR(CheckUsername(user.username()));
         RETURN_IF_ERROR(CheckProfileFields(user));
-        if (paths.count("first_name")) {
-          update.first_name = OptionalField(user.has_first_name(), user.first_name());
-        }
-        if (paths.count("last_name")) {
-          update.last_name = OptionalField(user.has_last_name(), user.last_name());
-        }
-        if (paths.count("phone_number")) {
-          update.phone_number = OptionalField(user.has_phone_number(), user.phone_number());
-        }
-        if (paths.count("is_active")) update.is_active = user.is_active();
-        if (paths.count("is_verified")) update.is_verified = user.is_verified();
         RETURN_IF_ERROR(CheckCanSee(caller, user.id()));
-        if ((update.is_active || update.is_verified) && !caller.is_admin()) {
+        if ((paths.count("is_active") || paths.count("is_verified")) && !caller.is_admin()) {
           return absl::PermissionDeniedError(
               "only administrators can change is_active or is_verified");
         }
-        ASSIGN_OR_RETURN(storage::User updated, users_.Update(user.id(), update));
-        *response = ToProto(updated);
-        return absl::OkStatus();
+        return Respond(users_.Update(user.id(), user, request->update_mask()), response);
       });
 }
 
@@ -160,26 +132,26 @@ grpc::Status UserServiceImpl::Login(grpc::ServerContext* context, const v1::Logi
         CheckText(request->password(), "password", auth::PasswordHasher::kMaximumLength, true));
     RETURN_IF_ERROR(throttle_.Check(request->login(), absl::Now()));
     absl::Status rejected = absl::UnauthenticatedError("invalid login or password");
-    absl::StatusOr<storage::User> user = users_.FindByLogin(request->login());
-    if (!user.ok()) {
-      if (user.status().code() != absl::StatusCode::kNotFound) return user.status();
+    absl::StatusOr<storage::UserRecord> account = users_.FindByLogin(request->login());
+    if (!account.ok()) {
+      if (account.status().code() != absl::StatusCode::kNotFound) return account.status();
       // Spend the same bcrypt time as for a real account.
       auth::PasswordHasher::Verify(request->password(), decoy_hash_);
       throttle_.RecordFailure(request->login(), absl::Now());
       return rejected;
     }
-    if (!auth::PasswordHasher::Verify(request->password(), user->password_hash) ||
-        !user->is_active) {
+    const v1::User& user = account->user;
+    if (!auth::PasswordHasher::Verify(request->password(), account->password_hash) ||
+        !user.is_active()) {
       throttle_.RecordFailure(request->login(), absl::Now());
       return rejected;
     }
     throttle_.RecordSuccess(request->login());
-    ASSIGN_OR_RETURN(auth::IssuedToken token, authenticator_.IssueToken(user->id));
-    RETURN_IF_ERROR(users_.RecordLogin(user->id));
-    ASSIGN_OR_RETURN(storage::User signed_in, users_.Get(user->id));
+    ASSIGN_OR_RETURN(auth::IssuedToken token, authenticator_.IssueToken(user.id()));
+    RETURN_IF_ERROR(users_.RecordLogin(user.id()));
+    ASSIGN_OR_RETURN(*response->mutable_user(), users_.Get(user.id()));
     response->set_access_token(token.access_token);
     SetTimestamp(token.expires_at, response->mutable_expires_at());
-    *response->mutable_user() = ToProto(signed_in);
     return absl::OkStatus();
   });
 }
@@ -200,7 +172,7 @@ grpc::Status UserServiceImpl::ChangePassword(grpc::ServerContext* context,
         RETURN_IF_ERROR(CheckText(request->current_password(), "current_password",
                                   auth::PasswordHasher::kMaximumLength, true));
         RETURN_IF_ERROR(auth::PasswordHasher::ValidatePassword(request->new_password()));
-        if (!auth::PasswordHasher::Verify(request->current_password(), caller.user.password_hash)) {
+        if (!auth::PasswordHasher::Verify(request->current_password(), caller.password_hash)) {
           return absl::PermissionDeniedError("current_password is not correct");
         }
         ASSIGN_OR_RETURN(std::string hash, hasher_.Hash(request->new_password()));
@@ -213,7 +185,7 @@ grpc::Status UserServiceImpl::GetCurrentUser(grpc::ServerContext* context,
                                              const v1::GetCurrentUserRequest* /*request*/,
                                              v1::User* response) {
   return HandleAuthenticated(authenticator_, context, [&](const auth::Caller& caller) {
-    *response = ToProto(caller.user);
+    *response = caller.user;
     return absl::OkStatus();
   });
 }

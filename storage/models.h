@@ -12,37 +12,6 @@
 
 namespace plantmon::storage {
 
-// A field an Update may set: unset leaves the column alone. For nullable
-// columns the value itself is optional, and nullopt stores NULL.
-template <typename T>
-using FieldUpdate = std::optional<T>;
-
-struct User {
-  int64_t id = 0;
-  std::string email;
-  std::string username;
-  std::string password_hash;
-  std::optional<std::string> first_name;
-  std::optional<std::string> last_name;
-  std::optional<std::string> phone_number;
-  bool is_active = true;
-  bool is_verified = false;
-  absl::Time created_at;
-  absl::Time updated_at;
-  std::optional<absl::Time> last_login;
-  bool is_admin = false;
-};
-
-struct UserUpdate {
-  FieldUpdate<std::string> email;
-  FieldUpdate<std::string> username;
-  FieldUpdate<std::optional<std::string>> first_name;
-  FieldUpdate<std::optional<std::string>> last_name;
-  FieldUpdate<std::optional<std::string>> phone_number;
-  FieldUpdate<bool> is_active;
-  FieldUpdate<bool> is_verified;
-};
-
 struct SensorReading {
   int64_t id = 0;
   int64_t device_id = 0;

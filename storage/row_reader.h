@@ -63,28 +63,6 @@ inline alerting::RuleDefinition ReadRuleDefinition(RowReader& reader) {
   return rule;
 }
 
-// An update's (is-set, value) pair, bound as two parameters of a fixed
-// statement: `col = CASE WHEN $n THEN $n+1 ELSE col END`.
-template <typename T>
-bool IsSet(const FieldUpdate<T>& update) {
-  return update.has_value();
-}
-template <typename T>
-std::optional<T> ValueOf(const FieldUpdate<T>& update) {
-  return update;
-}
-template <typename T>
-std::optional<T> ValueOf(const FieldUpdate<std::optional<T>>& update) {
-  if (!update.has_value()) return std::nullopt;
-  return *update;
-}
-
-// A time update as the epoch microseconds a statement takes.
-inline std::optional<int64_t> MicrosOf(const FieldUpdate<std::optional<absl::Time>>& update) {
-  if (!update.has_value()) return std::nullopt;
-  return OptionalMicros(*update);
-}
-
 // Ownership probes shared by the repositories: $1 is the id, $2 the owner.
 inline constexpr char kOwnedPlant[] = "SELECT 1 FROM plants WHERE id = $1 AND user_id = $2";
 inline constexpr char kOwnedDevice[] = "SELECT 1 FROM devices WHERE id = $1 AND user_id = $2";

@@ -1,40 +1,45 @@
 #include "storage/user_repository.h"
 
 #include "absl/strings/escaping.h"
+#include "postgres/message_table.h"
 #include "postgres/pqxx_status.h"
 #include "postgres/transaction.h"
+#include "storage/message_rows.h"
 #include "storage/row_reader.h"
 
 namespace plantmon::storage {
 
+using postgres::ColumnAccess;
 using postgres::ExecuteUpdate;
 using postgres::RunInTransaction;
 using postgres::RunReadOnly;
 using postgres::ViolatedConstraint;
 namespace {
 
-constexpr char kColumns[] =
-    "id, email, username, password_hash, first_name, last_name, phone_number, "
-    "is_active, is_verified, " PLANTMON_EPOCH_US("created_at") ", " PLANTMON_EPOCH_US(
-        "updated_at") ", " PLANTMON_EPOCH_US("last_login") ", is_admin";
+// `users` (migrations 0001 and 0002) as v1::User; password_hash is read
+// separately (UserRecord) and written only by Create and SetPasswordHash.
+const postgres::MessageTable& Users() {
+  static const auto* table = new postgres::MessageTable("users", v1::User::descriptor(),
+                                                        {{"id", ColumnAccess::kReadOnly},
+                                                         {"email", ColumnAccess::kWritable},
+                                                         {"username", ColumnAccess::kWritable},
+                                                         {"first_name", ColumnAccess::kWritable},
+                                                         {"last_name", ColumnAccess::kWritable},
+                                                         {"phone_number", ColumnAccess::kWritable},
+                                                         {"is_active", ColumnAccess::kWritable},
+                                                         {"is_verified", ColumnAccess::kWritable},
+                                                         {"created_at", ColumnAccess::kReadOnly},
+                                                         {"updated_at", ColumnAccess::kReadOnly},
+                                                         {"last_login", ColumnAccess::kReadOnly},
+                                                         {"is_admin", ColumnAccess::kReadOnly}});
+  return *table;
+}
 
-User ReadUser(const pqxx::row& row) {
-  RowReader reader(row);
-  User user;
-  user.id = reader.Next<int64_t>();
-  user.email = reader.Next<std::string>();
-  user.username = reader.Next<std::string>();
-  user.password_hash = reader.Next<std::string>();
-  user.first_name = reader.NextOptional<std::string>();
-  user.last_name = reader.NextOptional<std::string>();
-  user.phone_number = reader.NextOptional<std::string>();
-  user.is_active = reader.Next<bool>();
-  user.is_verified = reader.Next<bool>();
-  user.created_at = reader.NextTime();
-  user.updated_at = reader.NextTime();
-  user.last_login = reader.NextOptionalTime();
-  user.is_admin = reader.Next<bool>();
-  return user;
+v1::User ReadUser(const pqxx::row& row) { return Users().Read<v1::User>(row); }
+
+// A row selected as Users().select_list() followed by password_hash.
+UserRecord ReadRecord(const pqxx::row& row) {
+  return {ReadUser(row), row[static_cast<int>(Users().column_count())].as<std::string>()};
 }
 
 // Names the column behind a unique violation, for a message people can act on.
@@ -52,75 +57,56 @@ absl::Status ExplainUserConflict(absl::Status status) {
 
 }  // namespace
 
-absl::StatusOr<User> UserRepository::Create(const User& user) {
-  absl::StatusOr<User> created =
-      QueryOne<User>(pool_, "user", 0, ReadUser,
-                     std::string("INSERT INTO users (email, username, password_hash, "
-                                 "first_name, last_name, phone_number, is_active, "
-                                 "is_verified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
-                                 "RETURNING ") +
-                         kColumns,
-                     user.email, user.username, user.password_hash, user.first_name, user.last_name,
-                     user.phone_number, user.is_active, user.is_verified);
+const std::vector<std::string>& UserRepository::UpdatableFields() { return Users().updatable(); }
+
+absl::StatusOr<v1::User> UserRepository::Create(const v1::User& user,
+                                                const std::string& password_hash) {
+  absl::StatusOr<v1::User> created =
+      InsertMessage(pool_, Users(), user, {{"password_hash", password_hash}});
   if (!created.ok()) return ExplainUserConflict(created.status());
   return created;
 }
 
-absl::StatusOr<User> UserRepository::Get(int64_t id) {
-  return QueryOne<User>(pool_, "user", id, ReadUser,
-                        std::string("SELECT ") + kColumns + " FROM users WHERE id = $1", id);
+absl::StatusOr<v1::User> UserRepository::Get(int64_t id) {
+  return QueryOne<v1::User>(pool_, "user", id, ReadUser,
+                            "SELECT " + Users().select_list() + " FROM users WHERE id = $1", id);
 }
 
-absl::StatusOr<User> UserRepository::FindByLogin(const std::string& email_or_username) {
-  return RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<User> {
+absl::StatusOr<UserRecord> UserRepository::FindByLogin(const std::string& email_or_username) {
+  return RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<UserRecord> {
     // Emails contain '@' and usernames may not (validated at sign-up),
     // so at most one row matches.
     pqxx::result rows = transaction.exec_params(
-        std::string("SELECT ") + kColumns + " FROM users WHERE email = $1 OR username = $1 LIMIT 1",
+        "SELECT " + Users().select_list() +
+            ", password_hash FROM users WHERE email = $1 OR username = $1 LIMIT 1",
         email_or_username);
     if (rows.empty()) return absl::NotFoundError("user not found");
-    return ReadUser(rows[0]);
+    return ReadRecord(rows[0]);
   });
 }
 
-absl::StatusOr<std::vector<User>> UserRepository::List(const UserFilter& filter,
-                                                       const PageRequest& page) {
-  return QueryMany<User>(pool_, ReadUser,
-                         std::string("SELECT ") + kColumns +
-                             " FROM users WHERE id > $1 AND ($2::boolean IS NULL OR "
-                             "is_active = $2) ORDER BY id LIMIT $3",
-                         page.after_id, filter.is_active, page.limit);
+absl::StatusOr<std::vector<v1::User>> UserRepository::List(const UserFilter& filter,
+                                                           const PageRequest& page) {
+  return QueryMany<v1::User>(pool_, ReadUser,
+                             "SELECT " + Users().select_list() +
+                                 " FROM users WHERE id > $1 AND ($2::boolean IS NULL OR "
+                                 "is_active = $2) ORDER BY id LIMIT $3",
+                             page.after_id, filter.is_active, page.limit);
 }
 
-absl::StatusOr<User> UserRepository::Update(int64_t id, const UserUpdate& update) {
-  absl::StatusOr<User> updated = QueryOne<User>(
-      pool_, "user", id, ReadUser,
-      std::string("UPDATE users SET "
-                  "email = CASE WHEN $2 THEN $3 ELSE email END, "
-                  "username = CASE WHEN $4 THEN $5 ELSE username END, "
-                  "first_name = CASE WHEN $6 THEN $7 ELSE first_name END, "
-                  "last_name = CASE WHEN $8 THEN $9 ELSE last_name END, "
-                  "phone_number = CASE WHEN $10 THEN $11 ELSE phone_number "
-                  "END, "
-                  "is_active = CASE WHEN $12 THEN $13::boolean ELSE "
-                  "is_active END, "
-                  "is_verified = CASE WHEN $14 THEN $15::boolean ELSE "
-                  "is_verified END "
-                  "WHERE id = $1 RETURNING ") +
-          kColumns,
-      id, IsSet(update.email), ValueOf(update.email), IsSet(update.username),
-      ValueOf(update.username), IsSet(update.first_name), ValueOf(update.first_name),
-      IsSet(update.last_name), ValueOf(update.last_name), IsSet(update.phone_number),
-      ValueOf(update.phone_number), IsSet(update.is_active), ValueOf(update.is_active),
-      IsSet(update.is_verified), ValueOf(update.is_verified));
+absl::StatusOr<v1::User> UserRepository::Update(int64_t id, const v1::User& values,
+                                                const google::protobuf::FieldMask& mask) {
+  absl::StatusOr<v1::User> updated =
+      UpdateMessage(pool_, Users(), "user", id, "id = $1", {std::to_string(id)}, values, mask);
   if (!updated.ok()) return ExplainUserConflict(updated.status());
   return updated;
 }
 
-absl::StatusOr<User> UserRepository::SetPasswordHash(int64_t id, const std::string& password_hash) {
-  return QueryOne<User>(
+absl::StatusOr<v1::User> UserRepository::SetPasswordHash(int64_t id,
+                                                         const std::string& password_hash) {
+  return QueryOne<v1::User>(
       pool_, "user", id, ReadUser,
-      std::string("UPDATE users SET password_hash = $2 WHERE id = $1 RETURNING ") + kColumns, id,
+      "UPDATE users SET password_hash = $2 WHERE id = $1 RETURNING " + Users().select_list(), id,
       password_hash);
 }
 
@@ -153,24 +139,25 @@ absl::StatusOr<Session> UserRepository::CreateSession(int64_t user_id,
 
 absl::StatusOr<SessionUser> UserRepository::FindSession(const std::string& token_sha256) {
   // Runs on every authenticated call: one autocommit statement.
-  return RunReadOnly(pool_,
-                     [&](pqxx::transaction_base& transaction) -> absl::StatusOr<SessionUser> {
-                       pqxx::result rows = transaction.exec_params(
-            std::string("SELECT ") + kColumns +
-                ", session_id, " PLANTMON_EPOCH_US("session_expires_at") " FROM ("
-                "SELECT u.*, s.id AS session_id, s.expires_at AS session_expires_at "
-                "FROM user_sessions s JOIN users u ON u.id = s.user_id "
-                "WHERE s.token_hash = decode($1, 'hex') AND s.revoked_at IS NULL "
-                "AND s.expires_at > now() AND u.is_active) AS found",
-            absl::BytesToHexString(token_sha256));
-                       if (rows.empty()) return absl::NotFoundError("no such session");
-                       SessionUser found;
-                       found.user = ReadUser(rows[0]);
-                       found.session.id = rows[0][13].as<int64_t>();
-                       found.session.user_id = found.user.id;
-                       found.session.expires_at = absl::FromUnixMicros(rows[0][14].as<int64_t>());
-                       return found;
-                     });
+  return RunReadOnly(
+      pool_, [&](pqxx::transaction_base& transaction) -> absl::StatusOr<SessionUser> {
+        // The users columns with password_hash, then the session's.
+        pqxx::result rows = transaction.exec_params(
+                           "SELECT " + Users().SelectList("u") +
+                               ", u.password_hash, s.id, " PLANTMON_EPOCH_US("s.expires_at") " "
+                               "FROM user_sessions s JOIN users u ON u.id = s.user_id "
+                               "WHERE s.token_hash = decode($1, 'hex') AND s.revoked_at IS NULL "
+                               "AND s.expires_at > now() AND u.is_active",
+                           absl::BytesToHexString(token_sha256));
+        if (rows.empty()) return absl::NotFoundError("no such session");
+        const int session_column = static_cast<int>(Users().column_count()) + 1;
+        SessionUser found;
+        found.account = ReadRecord(rows[0]);
+        found.session.id = rows[0][session_column].as<int64_t>();
+        found.session.user_id = found.account.user.id();
+        found.session.expires_at = absl::FromUnixMicros(rows[0][session_column + 1].as<int64_t>());
+        return found;
+      });
 }
 
 absl::Status UserRepository::RevokeSession(int64_t session_id) {

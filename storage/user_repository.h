@@ -7,6 +7,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "google/protobuf/field_mask.pb.h"
+#include "plantmon/v1/user.pb.h"
 #include "storage/models.h"
 
 namespace plantmon::postgres {
@@ -22,9 +24,15 @@ struct Session {
   absl::Time expires_at;
 };
 
+// A user with the password hash the API never shows.
+struct UserRecord {
+  v1::User user;
+  std::string password_hash;
+};
+
 struct SessionUser {
   Session session;
-  User user;
+  UserRecord account;
 };
 
 struct UserFilter {
@@ -38,14 +46,18 @@ class UserRepository {
  public:
   explicit UserRepository(postgres::ConnectionPool& pool) : pool_(pool) {}
 
-  // Inserts `user` (id and timestamps are ignored) and returns the stored row.
-  absl::StatusOr<User> Create(const User& user);
-  absl::StatusOr<User> Get(int64_t id);
+  // Rows are v1::User messages (the column table is in user_repository.cc).
+  // Create writes the writable fields of `user` and `password_hash`.
+  absl::StatusOr<v1::User> Create(const v1::User& user, const std::string& password_hash);
+  absl::StatusOr<v1::User> Get(int64_t id);
   // Finds a user by email or username (either one signs in).
-  absl::StatusOr<User> FindByLogin(const std::string& email_or_username);
-  absl::StatusOr<std::vector<User>> List(const UserFilter& filter, const PageRequest& page);
-  absl::StatusOr<User> Update(int64_t id, const UserUpdate& update);
-  absl::StatusOr<User> SetPasswordHash(int64_t id, const std::string& password_hash);
+  absl::StatusOr<UserRecord> FindByLogin(const std::string& email_or_username);
+  absl::StatusOr<std::vector<v1::User>> List(const UserFilter& filter, const PageRequest& page);
+  // Sets the fields `mask` names (writable ones, checked by the caller).
+  absl::StatusOr<v1::User> Update(int64_t id, const v1::User& values,
+                                  const google::protobuf::FieldMask& mask);
+  absl::StatusOr<v1::User> SetPasswordHash(int64_t id, const std::string& password_hash);
+  static const std::vector<std::string>& UpdatableFields();
   // Sets last_login to now.
   absl::Status RecordLogin(int64_t id);
   // Grants or takes away administrator rights.

@@ -59,13 +59,13 @@ absl::StatusOr<Caller> Authenticator::AuthenticateBearer(const grpc::ServerConte
     if (!key.ok()) {
       return key.status().code() == absl::StatusCode::kNotFound ? Unauthenticated() : key.status();
     }
-    absl::StatusOr<storage::User> owner = users_.Get(key->user_id);
-    if (!owner.ok() || !owner->is_active) return Unauthenticated();
+    absl::StatusOr<v1::User> owner = users_.Get(key->user_id);
+    if (!owner.ok() || !owner->is_active()) return Unauthenticated();
     if (!allow_api_key) {
       return absl::PermissionDeniedError(
           "API keys can only upload readings; log in for everything else");
     }
-    Caller caller{*std::move(owner), 0, key->id};
+    Caller caller{*std::move(owner), "", 0, key->id};
     return caller;
   }
 
@@ -76,7 +76,8 @@ absl::StatusOr<Caller> Authenticator::AuthenticateBearer(const grpc::ServerConte
     }
     return found.status();  // e.g. UNAVAILABLE: not the caller's fault
   }
-  return Caller{std::move(found->user), found->session.id, 0};
+  return Caller{std::move(found->account.user), std::move(found->account.password_hash),
+                found->session.id, 0};
 }
 
 absl::StatusOr<IssuedToken> Authenticator::IssueToken(int64_t user_id) {

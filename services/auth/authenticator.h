@@ -16,12 +16,13 @@ namespace plantmon::auth {
 
 // Who is calling: the account, and the session or API key that proved it.
 struct Caller {
-  storage::User user;
-  int64_t session_id = 0;  // 0 for an API key
-  int64_t api_key_id = 0;  // 0 for a login session
+  v1::User user;
+  std::string password_hash;  // empty for an API key
+  int64_t session_id = 0;     // 0 for an API key
+  int64_t api_key_id = 0;     // 0 for a login session
 
-  int64_t user_id() const { return user.id; }
-  bool is_admin() const { return user.is_admin; }
+  int64_t user_id() const { return user.id(); }
+  bool is_admin() const { return user.is_admin(); }
 };
 
 struct IssuedToken {

@@ -24,8 +24,10 @@ v1::CreateUserRequest SignUpRequest(const std::string& name) {
 TEST_F(UserServiceTest, SignUpReturnsTheAccountWithServerSetFields) {
   v1::CreateUserRequest request = SignUpRequest("alice");
   request.mutable_user()->set_first_name("Alice");
-  request.mutable_user()->set_is_admin(true);  // ignored: not for clients to set
-  request.mutable_user()->set_id(999);         // ignored
+  request.mutable_user()->set_is_admin(true);     // ignored: not for clients to set
+  request.mutable_user()->set_id(999);            // ignored
+  request.mutable_user()->set_is_verified(true);  // ignored: verification is not self-service
+  request.mutable_user()->set_is_active(false);   // ignored: accounts start active
   v1::User user;
   ASSERT_TRUE(users_->CreateUser(Context().get(), request, &user).ok());
   EXPECT_GT(user.id(), 0);
@@ -34,6 +36,7 @@ TEST_F(UserServiceTest, SignUpReturnsTheAccountWithServerSetFields) {
   EXPECT_EQ(user.first_name(), "Alice");
   EXPECT_FALSE(user.has_last_name());
   EXPECT_TRUE(user.is_active());
+  EXPECT_FALSE(user.is_verified());
   EXPECT_FALSE(user.is_admin());
   EXPECT_GT(user.created_at().seconds(), 0);
   EXPECT_FALSE(user.has_last_login());
