@@ -36,9 +36,12 @@ TEST(WorstDistanceBackfillTest, OpenAlertsGetTheDistanceOfTheirWorstValue) {
       "(2, 1, 1, 'band', 'range', 'temperature', '>', 18, 26),"
       "(3, 1, 1, 'off', 'deviation', 'temperature', '>', 3, NULL),"
       "(4, 1, 1, 'old', 'threshold', 'soil_moisture', '<', 25, NULL);"
-      "INSERT INTO alerts (user_id, plant_id, rule_id, message, worst_value, status) VALUES "
-      "(1, 1, 1, 'm', 18, 'active'), (1, 1, 2, 'm', 29.5, 'acknowledged'),"
-      "(1, 1, 3, 'm', 17, 'active'), (1, 1, 4, 'm', 10, 'resolved')");
+      "INSERT INTO alerts (user_id, plant_id, rule_id, severity, message, worst_value, status, "
+      "triggered_at) VALUES "
+      "(1, 1, 1, 'warning', 'm', 18, 'active', now()),"
+      "(1, 1, 2, 'warning', 'm', 29.5, 'acknowledged', now()),"
+      "(1, 1, 3, 'warning', 'm', 17, 'active', now()),"
+      "(1, 1, 4, 'warning', 'm', 10, 'resolved', now())");
 
   ASSERT_OK(storage::ApplyMigrations(*pool, all));
   pqxx::result rows =
