@@ -13,6 +13,16 @@ namespace {
 
 using auth::Caller;
 
+// The operator a request names: range and deviation rules ignore it, so for
+// them an empty one stands for '>'; any other must be a known operator.
+absl::StatusOr<alerting::Operator> StoredOperator(const v1::AlertRule& value) {
+  if (value.rule_type() != alerting::Name(alerting::RuleType::kThreshold) &&
+      value.condition_operator().empty()) {
+    return alerting::Operator::kGreater;
+  }
+  return alerting::ParseOperator(value.condition_operator(), "alert_rule.condition_operator");
+}
+
 absl::Status CheckRuleField(const v1::AlertRule& value, const std::string& path) {
   if (path == "rule_name") return CheckText(value.rule_name(), "alert_rule.rule_name", 255, true);
   if (path == "rule_type") {
@@ -21,15 +31,7 @@ absl::Status CheckRuleField(const v1::AlertRule& value, const std::string& path)
   if (path == "parameter_name") {
     return alerting::ParseParameter(value.parameter_name(), "alert_rule.parameter_name").status();
   }
-  if (path == "condition_operator") {
-    // Range and deviation rules ignore the operator (they store '>').
-    if (value.rule_type() != alerting::Name(alerting::RuleType::kThreshold) &&
-        value.condition_operator().empty()) {
-      return absl::OkStatus();
-    }
-    return alerting::ParseOperator(value.condition_operator(), "alert_rule.condition_operator")
-        .status();
-  }
+  if (path == "condition_operator") return StoredOperator(value).status();
   if (path == "threshold_high" && value.has_threshold_high()) {
     return CheckFinite(value.threshold_high(), "alert_rule.threshold_high");
   }
@@ -40,16 +42,6 @@ absl::Status CheckRuleField(const v1::AlertRule& value, const std::string& path)
     return AlertSeverityFromProto(value.severity(), "alert_rule.severity").status();
   }
   return absl::OkStatus();
-}
-
-// The operator a rule stores: its own for threshold rules, '>' for the others,
-// which ignore it.
-absl::StatusOr<alerting::Operator> StoredOperator(const v1::AlertRule& value) {
-  if (value.rule_type() != alerting::Name(alerting::RuleType::kThreshold) &&
-      value.condition_operator().empty()) {
-    return alerting::Operator::kGreater;
-  }
-  return alerting::ParseOperator(value.condition_operator(), "alert_rule.condition_operator");
 }
 
 }  // namespace
@@ -65,7 +57,11 @@ grpc::Status AlertServiceImpl::CreateAlertRule(grpc::ServerContext* context,
     alerting::RuleDefinition definition;
     ASSIGN_OR_RETURN(definition.type,
                      alerting::ParseRuleType(value.rule_type(), "alert_rule.rule_type"));
-    ASSIGN_OR_RETURN(definition.op, StoredOperator(value));
+    // Range and deviation rules store '>' whatever is sent (docs/api.md).
+    definition.op = alerting::Operator::kGreater;
+    if (definition.type == alerting::RuleType::kThreshold) {
+      ASSIGN_OR_RETURN(definition.op, StoredOperator(value));
+    }
     definition.threshold_value = value.threshold_value();
     if (definition.type == alerting::RuleType::kRange && value.has_threshold_high()) {
       definition.threshold_high = value.threshold_high();

@@ -72,6 +72,15 @@ TEST_F(AlertServiceTest, RulesValidateTheirVocabularyAndDefaultToWarning) {
               c.code);
   }
 
+  v1::CreateAlertRuleRequest range;
+  *range.mutable_alert_rule() = rule;
+  range.mutable_alert_rule()->set_rule_type("range");
+  range.mutable_alert_rule()->set_threshold_high(40);
+  range.mutable_alert_rule()->set_condition_operator("<");
+  v1::AlertRule stored_range;
+  ASSERT_TRUE(alerts_->CreateAlertRule(Context(owner.token).get(), range, &stored_range).ok());
+  EXPECT_EQ(stored_range.condition_operator(), ">") << "range rules store '>' whatever is sent";
+
   v1::UpdateAlertRuleRequest update;
   update.mutable_alert_rule()->set_id(rule.id());
   update.mutable_alert_rule()->set_severity(v1::ALERT_SEVERITY_CRITICAL);
