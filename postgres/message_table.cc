@@ -58,12 +58,12 @@ std::string Statement::Add(std::optional<std::string> value) {
 
 MessageTable::MessageTable(std::string table, const Descriptor* message,
                            std::vector<Column> columns)
-    : table_(std::move(table)), message_(message), columns_(std::move(columns)) {
+    : table_(std::move(table)), columns_(std::move(columns)) {
   for (const Column& column : columns_) {
-    const FieldDescriptor* field = message_->FindFieldByName(column.name);
+    const FieldDescriptor* field = message->FindFieldByName(column.name);
     if (field == nullptr || field->is_repeated()) {
       SchemaBug(absl::StrCat(table_, ".", column.name, " is no singular field of ",
-                             message_->full_name()));
+                             message->full_name()));
     }
     if (field->type() == FieldDescriptor::TYPE_MESSAGE && !IsTimestamp(field)) {
       SchemaBug(absl::StrCat(table_, ".", column.name, " has a message type besides Timestamp"));
@@ -72,6 +72,9 @@ MessageTable::MessageTable(std::string table, const Descriptor* message,
       SchemaBug(absl::StrCat(table_, ".", column.name, " needs its PostgreSQL enum type"));
     }
     fields_.push_back(field);
+    enum_prefixes_.push_back(field->type() == FieldDescriptor::TYPE_ENUM
+                                 ? EnumPrefix(field->enum_type())
+                                 : std::string());
     if (column.access == ColumnAccess::kWritable) updatable_.push_back(column.name);
   }
   select_list_ = SelectList("");
@@ -118,9 +121,8 @@ void MessageTable::Read(const pqxx::row& row, Message* out) const {
         reflection->SetString(out, field, value.as<std::string>());
         break;
       case FieldDescriptor::CPPTYPE_ENUM: {
-        const EnumDescriptor* type = field->enum_type();
-        const auto* enum_value = type->FindValueByName(
-            EnumPrefix(type) + absl::AsciiStrToUpper(value.as<std::string>()));
+        const auto* enum_value = field->enum_type()->FindValueByName(
+            enum_prefixes_[i] + absl::AsciiStrToUpper(value.as<std::string>()));
         // A value the API does not know reads as UNSPECIFIED (0).
         reflection->SetEnumValue(out, field, enum_value == nullptr ? 0 : enum_value->number());
         break;
@@ -135,8 +137,8 @@ void MessageTable::Read(const pqxx::row& row, Message* out) const {
   }
 }
 
-std::optional<std::string> MessageTable::Param(const Message& values, const FieldDescriptor* field,
-                                               const Column& column) const {
+std::optional<std::string> MessageTable::Param(const Message& values, size_t i) const {
+  const FieldDescriptor* field = fields_[i];
   const Reflection* reflection = values.GetReflection();
   if (field->has_presence() && !reflection->HasField(values, field)) return std::nullopt;
   switch (field->cpp_type()) {
@@ -153,19 +155,19 @@ std::optional<std::string> MessageTable::Param(const Message& values, const Fiel
       return reflection->GetString(values, field);
     case FieldDescriptor::CPPTYPE_ENUM: {
       if (reflection->GetEnumValue(values, field) == 0) return std::nullopt;  // UNSPECIFIED
-      return DatabaseEnumName(reflection->GetEnum(values, field));
+      const std::string& name = reflection->GetEnum(values, field)->name();
+      return absl::AsciiStrToLower(name.substr(enum_prefixes_[i].size()));
     }
     case FieldDescriptor::CPPTYPE_MESSAGE:
       return absl::StrCat(TimeUtil::TimestampToMicroseconds(
           static_cast<const google::protobuf::Timestamp&>(reflection->GetMessage(values, field))));
     default:
-      SchemaBug(absl::StrCat("unsupported type of ", field->full_name(), " in ", column.name));
+      SchemaBug(absl::StrCat("unsupported type of ", field->full_name(), " in ", columns_[i].name));
   }
 }
 
-std::string MessageTable::Cast(const std::string& placeholder, const FieldDescriptor* field,
-                               const Column& column) const {
-  switch (field->cpp_type()) {
+std::string MessageTable::Cast(const std::string& placeholder, size_t i) const {
+  switch (fields_[i]->cpp_type()) {
     case FieldDescriptor::CPPTYPE_INT32:
       return placeholder + "::integer";
     case FieldDescriptor::CPPTYPE_INT64:
@@ -175,7 +177,7 @@ std::string MessageTable::Cast(const std::string& placeholder, const FieldDescri
     case FieldDescriptor::CPPTYPE_BOOL:
       return placeholder + "::boolean";
     case FieldDescriptor::CPPTYPE_ENUM:
-      return absl::StrCat(placeholder, "::", column.enum_type);
+      return absl::StrCat(placeholder, "::", columns_[i].enum_type);
     case FieldDescriptor::CPPTYPE_MESSAGE:
       return absl::StrCat("epoch_us_to_timestamptz(", placeholder, "::bigint)");
     default:
@@ -195,8 +197,7 @@ Statement MessageTable::Insert(
   for (size_t i = 0; i < columns_.size(); ++i) {
     if (columns_[i].access == ColumnAccess::kReadOnly) continue;
     names.push_back(columns_[i].name);
-    placeholders.push_back(
-        Cast(statement.Add(Param(values, fields_[i], columns_[i])), fields_[i], columns_[i]));
+    placeholders.push_back(Cast(statement.Add(Param(values, i)), i));
   }
   statement.sql =
       absl::StrCat("INSERT INTO ", table_, " (", absl::StrJoin(names, ", "), ") VALUES (",
@@ -211,9 +212,8 @@ Statement MessageTable::Update(const Message& values, const std::string& where,
   std::vector<std::string> assignments;
   for (size_t i = 0; i < columns_.size(); ++i) {
     if (columns_[i].access != ColumnAccess::kWritable) continue;
-    assignments.push_back(absl::StrCat(
-        columns_[i].name, " = ",
-        Cast(statement.Add(Param(values, fields_[i], columns_[i])), fields_[i], columns_[i])));
+    assignments.push_back(
+        absl::StrCat(columns_[i].name, " = ", Cast(statement.Add(Param(values, i)), i)));
   }
   statement.sql = absl::StrCat("UPDATE ", table_, " SET ", absl::StrJoin(assignments, ", "),
                                " WHERE ", where, " RETURNING ", select_list_);

@@ -83,19 +83,17 @@ class MessageTable {
   Statement Update(const google::protobuf::Message& values, const std::string& where,
                    std::vector<std::optional<std::string>> where_params) const;
 
-  // The field's value as a statement parameter (nullopt: NULL).
-  std::optional<std::string> Param(const google::protobuf::Message& values,
-                                   const google::protobuf::FieldDescriptor* field,
-                                   const Column& column) const;
-  // The placeholder with its cast, e.g. "$4::double precision".
-  std::string Cast(const std::string& placeholder, const google::protobuf::FieldDescriptor* field,
-                   const Column& column) const;
-
  private:
+  // Column i's value in `values` as a statement parameter (nullopt: NULL).
+  std::optional<std::string> Param(const google::protobuf::Message& values, size_t i) const;
+  // The placeholder with column i's cast, e.g. "$4::double precision".
+  std::string Cast(const std::string& placeholder, size_t i) const;
+
   std::string table_;
-  const google::protobuf::Descriptor* message_;
   std::vector<Column> columns_;
   std::vector<const google::protobuf::FieldDescriptor*> fields_;  // per column
+  // Per column: the prefix of an enum field's value names ("DEVICE_KIND_"), once.
+  std::vector<std::string> enum_prefixes_;
   std::string select_list_;
   std::vector<std::string> updatable_;
 };

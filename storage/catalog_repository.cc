@@ -63,17 +63,12 @@ const postgres::MessageTable& PlantTypes() {
   return *table;
 }
 
-template <typename Message>
-Message ReadAs(const postgres::MessageTable& table, const pqxx::row& row) {
-  return table.Read<Message>(row);
-}
-
 // Get by id from one catalogue table.
 template <typename Message>
 absl::StatusOr<Message> GetIn(postgres::ConnectionPool& pool, const postgres::MessageTable& table,
                               absl::string_view what, int64_t id) {
   return QueryOne<Message>(
-      pool, what, id, [&](const pqxx::row& row) { return ReadAs<Message>(table, row); },
+      pool, what, id, [&](const pqxx::row& row) { return table.Read<Message>(row); },
       "SELECT " + table.select_list() + " FROM " + table.table() + " WHERE id = $1", id);
 }
 
@@ -146,7 +141,7 @@ absl::StatusOr<v1::Manufacturer> CatalogRepository::GetManufacturer(int64_t id) 
 absl::StatusOr<std::vector<v1::Manufacturer>> CatalogRepository::ListManufacturers(
     const PageRequest& page) {
   return QueryMany<v1::Manufacturer>(
-      pool_, [](const pqxx::row& row) { return ReadAs<v1::Manufacturer>(Manufacturers(), row); },
+      pool_, [](const pqxx::row& row) { return Manufacturers().Read<v1::Manufacturer>(row); },
       "SELECT " + Manufacturers().select_list() +
           " FROM manufacturers WHERE id > $1 ORDER BY id LIMIT $2",
       page.after_id, page.limit);
@@ -181,7 +176,7 @@ absl::StatusOr<std::vector<v1::DeviceType>> CatalogRepository::ListDeviceTypes(
         v1::DeviceKind_descriptor()->FindValueByNumber(static_cast<int>(*filter.device_type)));
   }
   return QueryMany<v1::DeviceType>(
-      pool_, [](const pqxx::row& row) { return ReadAs<v1::DeviceType>(DeviceTypes(), row); },
+      pool_, [](const pqxx::row& row) { return DeviceTypes().Read<v1::DeviceType>(row); },
       "SELECT " + DeviceTypes().select_list() +
           " FROM device_types WHERE id > $1 "
           "AND ($2::integer IS NULL OR manufacturer_id = $2) "
@@ -215,7 +210,7 @@ absl::StatusOr<v1::PlantType> CatalogRepository::GetPlantType(int64_t id) {
 absl::StatusOr<std::vector<v1::PlantType>> CatalogRepository::ListPlantTypes(
     const PlantTypeFilter& filter, const PageRequest& page) {
   return QueryMany<v1::PlantType>(
-      pool_, [](const pqxx::row& row) { return ReadAs<v1::PlantType>(PlantTypes(), row); },
+      pool_, [](const pqxx::row& row) { return PlantTypes().Read<v1::PlantType>(row); },
       "SELECT " + PlantTypes().select_list() +
           " FROM plant_types WHERE id > $1 AND ($2::text IS NULL OR name = $2) "
           "ORDER BY id LIMIT $3",
