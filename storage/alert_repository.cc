@@ -66,16 +66,9 @@ v1::Alert ReadAlert(const pqxx::row& row) { return Alerts().Read<v1::Alert>(row)
 // What the alerting package checks a stored rule by. The names were
 // validated before they were stored (and the columns' CHECKs hold them).
 alerting::RuleDefinition DefinitionOf(const v1::AlertRule& rule) {
-  alerting::RuleDefinition definition;
-  definition.type = alerting::ParseRuleType(rule.rule_type(), "rule_type")
-                        .value_or(alerting::RuleType::kThreshold);
-  definition.parameter = alerting::ParseParameter(rule.parameter_name(), "parameter_name")
-                             .value_or(alerting::Parameter::kSoilMoisture);
-  definition.op = alerting::ParseOperator(rule.condition_operator(), "condition_operator")
-                      .value_or(alerting::Operator::kGreater);
-  definition.threshold_value = rule.threshold_value();
-  if (rule.has_threshold_high()) definition.threshold_high = rule.threshold_high();
-  return definition;
+  return StoredRuleDefinition(
+      rule.rule_type(), rule.parameter_name(), rule.condition_operator(), rule.threshold_value(),
+      rule.has_threshold_high() ? std::optional<double>(rule.threshold_high()) : std::nullopt);
 }
 
 // Deviation rules need an optimum for their parameter on the plant's species
@@ -90,9 +83,7 @@ absl::Status CheckFitsSpecies(pqxx::work& transaction, int64_t plant_id,
       plant_id);
   if (!rows.empty()) {
     RowReader reader(rows[0]);
-    optima.temperature = reader.NextOptional<double>();
-    optima.humidity = reader.NextOptional<double>();
-    optima.light = reader.NextOptional<double>();
+    optima = ReadSpeciesOptima(reader);
   }
   return alerting::CheckFitsSpecies(rule, optima);
 }

@@ -187,11 +187,7 @@ std::multimap<int64_t, WatchingRule> AdvanceDevicesAndFindRules(pqxx::work& tran
     rule.plant_id = reader.Next<int64_t>();
     rule.definition = ReadRuleDefinition(reader);
     rule.severity = reader.Next<std::string>();
-    alerting::SpeciesOptima optima;
-    optima.temperature = reader.NextOptional<double>();
-    optima.humidity = reader.NextOptional<double>();
-    optima.light = reader.NextOptional<double>();
-    rule.optimum = alerting::OptimumFor(rule.definition.parameter, optima);
+    rule.optimum = alerting::OptimumFor(rule.definition.parameter, ReadSpeciesOptima(reader));
     bool alert_open = reader.Next<bool>();
     rules.emplace(device_id, WatchingRule{std::move(rule), alert_open});
   }

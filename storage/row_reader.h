@@ -47,20 +47,44 @@ class RowReader {
   int index_ = 0;
 };
 
-// Reads rule_type, parameter_name, condition_operator, threshold_value and
-// threshold_high, in that order. The columns' CHECK constraints hold the same
-// vocabularies as alerting/rules.h, so every stored name parses.
-inline alerting::RuleDefinition ReadRuleDefinition(RowReader& reader) {
+// A stored rule's definition from its column values. The columns' CHECK
+// constraints hold the same vocabularies as alerting/rules.h, so every stored
+// name parses.
+inline alerting::RuleDefinition StoredRuleDefinition(const std::string& rule_type,
+                                                     const std::string& parameter_name,
+                                                     const std::string& condition_operator,
+                                                     double threshold_value,
+                                                     std::optional<double> threshold_high) {
   alerting::RuleDefinition rule;
-  rule.type = alerting::ParseRuleType(reader.Next<std::string>(), "rule_type")
-                  .value_or(alerting::RuleType::kThreshold);
-  rule.parameter = alerting::ParseParameter(reader.Next<std::string>(), "parameter_name")
+  rule.type =
+      alerting::ParseRuleType(rule_type, "rule_type").value_or(alerting::RuleType::kThreshold);
+  rule.parameter = alerting::ParseParameter(parameter_name, "parameter_name")
                        .value_or(alerting::Parameter::kSoilMoisture);
-  rule.op = alerting::ParseOperator(reader.Next<std::string>(), "condition_operator")
+  rule.op = alerting::ParseOperator(condition_operator, "condition_operator")
                 .value_or(alerting::Operator::kGreater);
-  rule.threshold_value = reader.Next<double>();
-  rule.threshold_high = reader.NextOptional<double>();
+  rule.threshold_value = threshold_value;
+  rule.threshold_high = threshold_high;
   return rule;
+}
+
+// Reads rule_type, parameter_name, condition_operator, threshold_value and
+// threshold_high, in that order.
+inline alerting::RuleDefinition ReadRuleDefinition(RowReader& reader) {
+  auto type = reader.Next<std::string>();
+  auto parameter = reader.Next<std::string>();
+  auto op = reader.Next<std::string>();
+  auto threshold = reader.Next<double>();
+  return StoredRuleDefinition(type, parameter, op, threshold, reader.NextOptional<double>());
+}
+
+// Reads a species' optimal_temperature, optimal_humidity and optimal_light, in
+// that order.
+inline alerting::SpeciesOptima ReadSpeciesOptima(RowReader& reader) {
+  alerting::SpeciesOptima optima;
+  optima.temperature = reader.NextOptional<double>();
+  optima.humidity = reader.NextOptional<double>();
+  optima.light = reader.NextOptional<double>();
+  return optima;
 }
 
 // Ownership probes shared by the repositories: $1 is the id, $2 the owner.
