@@ -82,7 +82,8 @@ absl::Status CheckFitsSpecies(pqxx::work& transaction, int64_t plant_id,
       "FROM plants p JOIN plant_types t ON t.id = p.plant_type_id WHERE p.id = $1",
       plant_id);
   if (!rows.empty()) {
-    RowReader reader(rows[0]);
+    const pqxx::row row = rows[0];
+    RowReader reader(row);
     optima = ReadSpeciesOptima(reader);
   }
   return alerting::CheckFitsSpecies(rule, optima);

@@ -24,6 +24,9 @@ namespace plantmon::storage {
 class RowReader {
  public:
   explicit RowReader(const pqxx::row& row) : row_(row) {}
+  // The reader keeps a reference: a temporary row (result[i] returns one by
+  // value) would dangle.
+  explicit RowReader(const pqxx::row&& row) = delete;
 
   template <typename T>
   T Next() {
