@@ -1,0 +1,91 @@
+#include "common/bounded_executor.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "common/sync.h"
+
+namespace plantmon::common {
+
+BoundedExecutor::BoundedExecutor(int threads, int max_queued) : max_queued_(max_queued) {
+  const int count = std::max(threads, 1);
+  workers_.reserve(count);
+  for (int i = 0; i < count; ++i) workers_.emplace_back([this] { Work(); });
+  timer_ = std::thread([this] { ExpireLateTasks(); });
+}
+
+BoundedExecutor::~BoundedExecutor() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  ready_.notify_all();
+  deadline_.notify_all();
+  for (std::thread& worker : workers_) worker.join();
+  timer_.join();
+}
+
+bool BoundedExecutor::TrySubmit(std::function<void()> task, absl::Time start_by,
+                                std::function<void()> expired) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ || static_cast<int>(queue_.size()) >= max_queued_) return false;
+    if (expired == nullptr) start_by = absl::InfiniteFuture();
+    queue_.push_back(Task{std::move(task), start_by, std::move(expired)});
+  }
+  ready_.notify_one();
+  if (start_by != absl::InfiniteFuture()) deadline_.notify_one();
+  return true;
+}
+
+int BoundedExecutor::queued() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return static_cast<int>(queue_.size());
+}
+
+void BoundedExecutor::Work() {
+  while (true) {
+    std::function<void()> task;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      // Queued work still runs at shutdown: each task owes a caller an answer.
+      if (queue_.empty()) return;
+      task = std::move(queue_.front().run);
+      queue_.pop_front();
+    }
+    task();
+  }
+}
+
+void BoundedExecutor::ExpireLateTasks() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    absl::Time next = absl::InfiniteFuture();
+    for (const Task& task : queue_) next = std::min(next, task.start_by);
+    // Wakes at the earliest start-by time, or when a task or stop arrives.
+    WaitUntil(deadline_, lock, next, [&] {
+      if (stopping_) return true;
+      for (const Task& task : queue_) {
+        if (task.start_by < next) return true;
+      }
+      return false;
+    });
+    const absl::Time now = absl::Now();
+    std::vector<std::function<void()>> late;
+    for (auto it = queue_.begin(); it != queue_.end();) {
+      if (it->start_by <= now) {
+        late.push_back(std::move(it->expired));
+        it = queue_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (late.empty()) continue;
+    lock.unlock();
+    for (std::function<void()>& expired : late) expired();
+    lock.lock();
+  }
+}
+
+}  // namespace plantmon::common
