@@ -7,11 +7,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "postgres/connection_pool_fwd.h"
 #include "postgres/database_config.h"
-
-namespace plantmon::postgres {
-class ConnectionPool;  // postgres/connection_pool.h; callers need not see libpqxx
-}  // namespace plantmon::postgres
 
 namespace plantmon::storage {
 

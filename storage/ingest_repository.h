@@ -8,11 +8,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "postgres/connection_pool_fwd.h"
 #include "storage/models.h"
-
-namespace plantmon::postgres {
-class ConnectionPool;  // postgres/connection_pool.h; callers need not see libpqxx
-}  // namespace plantmon::postgres
 
 namespace plantmon::storage {
 

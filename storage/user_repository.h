@@ -9,11 +9,8 @@
 #include "absl/time/time.h"
 #include "google/protobuf/field_mask.pb.h"
 #include "plantmon/v1/user.pb.h"
+#include "postgres/connection_pool_fwd.h"
 #include "storage/models.h"
-
-namespace plantmon::postgres {
-class ConnectionPool;  // postgres/connection_pool.h; callers need not see libpqxx
-}  // namespace plantmon::postgres
 
 namespace plantmon::storage {
 
