@@ -1,17 +1,15 @@
-#include "services/alert_service.h"
-
 #include "absl/algorithm/container.h"
 #include "alerting/rules.h"
+#include "plantmon/v1/alert.grpc.pb.h"
 #include "services/handler.h"
 #include "services/pagination.h"
+#include "services/plantmon_services.h"
 #include "services/proto_mapping.h"
 #include "services/status_macros.h"
 #include "services/validation.h"
 
 namespace plantmon::services {
 namespace {
-
-using auth::Caller;
 
 // The operator a request names: range and deviation rules ignore it, so for
 // them an empty one stands for '>'; any other must be a known operator.
@@ -44,214 +42,225 @@ absl::Status CheckRuleField(const v1::AlertRule& value, const std::string& path)
   return absl::OkStatus();
 }
 
+// plantmon.v1.AlertService: the caller's alert rules, the alerts they raised, and a live feed of
+// alert changes.
+class AlertService final : public RpcService {
+ public:
+  AlertService(Backends& backends, CallRuntime& runtime)
+      : RpcService(v1::AlertService::service_full_name(), runtime),
+        alerts_(backends.alerts),
+        listener_(backends.listener) {
+    AddRuleMethods();
+    AddAlertMethods();
+  }
+
+ private:
+  void AddRuleMethods();
+  void AddAlertMethods();
+
+  storage::AlertRepository& alerts_;
+  storage::AlertListener& listener_;
+};
+
+void AlertService::AddRuleMethods() {
+  SignedIn("CreateAlertRule",
+           [this](const auth::Caller& caller, const v1::CreateAlertRuleRequest& request,
+                  v1::AlertRule* response) -> absl::Status {
+             const v1::AlertRule& value = request.alert_rule();
+             RETURN_IF_ERROR(CheckId(value.plant_id(), "alert_rule.plant_id"));
+             RETURN_IF_ERROR(CheckFields(value, storage::AlertRepository::UpdatableRuleFields(),
+                                         CheckRuleField));
+             alerting::RuleDefinition definition;
+             ASSIGN_OR_RETURN(definition.type,
+                              alerting::ParseRuleType(value.rule_type(), "alert_rule.rule_type"));
+             // Range and deviation rules store '>' whatever is sent (docs/api.md).
+             definition.op = alerting::Operator::kGreater;
+             if (definition.type == alerting::RuleType::kThreshold) {
+               ASSIGN_OR_RETURN(definition.op, StoredOperator(value));
+             }
+             definition.threshold_value = value.threshold_value();
+             if (definition.type == alerting::RuleType::kRange && value.has_threshold_high()) {
+               definition.threshold_high = value.threshold_high();
+             }
+             RETURN_IF_ERROR(alerting::CheckDefinition(definition));
+             v1::AlertRule row = value;
+             row.set_condition_operator(std::string(alerting::Name(definition.op)));
+             if (!definition.threshold_high.has_value()) row.clear_threshold_high();
+             // alert_rules.severity's default (migrations/0001_initial_schema.sql).
+             if (row.severity() == v1::ALERT_SEVERITY_UNSPECIFIED) {
+               row.set_severity(v1::ALERT_SEVERITY_WARNING);
+             }
+             row.set_is_active(true);
+             return Respond(alerts_.CreateRule(caller.user_id(), row), response);
+           });
+
+  SignedIn("GetAlertRule",
+           [this](const auth::Caller& caller, const v1::GetAlertRuleRequest& request,
+                  v1::AlertRule* response) -> absl::Status {
+             RETURN_IF_ERROR(CheckId(request.id(), "id"));
+             return Respond(alerts_.GetRule(caller.user_id(), request.id()), response);
+           });
+
+  SignedIn("ListAlertRules",
+           [this](const auth::Caller& caller, const v1::ListAlertRulesRequest& request,
+                  v1::ListAlertRulesResponse* response) -> absl::Status {
+             storage::AlertRuleFilter filter;
+             if (request.has_plant_id()) {
+               RETURN_IF_ERROR(CheckId(request.plant_id(), "plant_id"));
+               filter.plant_id = request.plant_id();
+             }
+             if (request.has_is_active()) filter.is_active = request.is_active();
+             QueryFingerprint query("ListAlertRules");
+             query.AddOptional("plant_id", request.has_plant_id(), request.plant_id());
+             query.AddOptional("is_active", request.has_is_active(), int64_t{request.is_active()});
+             return PageById(
+                 query, request.page_size(), request.page_token(),
+                 [&](const storage::PageRequest& page) {
+                   return alerts_.ListRules(caller.user_id(), filter, page);
+                 },
+                 [&](v1::AlertRule& row) { response->add_alert_rules()->Swap(&row); },
+                 response->mutable_next_page_token());
+           });
+
+  SignedIn("UpdateAlertRule",
+           [this](const auth::Caller& caller, const v1::UpdateAlertRuleRequest& request,
+                  v1::AlertRule* response) -> absl::Status {
+             const google::protobuf::FieldMask& mask = request.update_mask();
+             RETURN_IF_ERROR(CheckMaskedUpdate(request.alert_rule(), "alert_rule.id", mask,
+                                               storage::AlertRepository::UpdatableRuleFields(),
+                                               CheckRuleField));
+             v1::AlertRule values = request.alert_rule();
+             if (absl::c_linear_search(mask.paths(), "severity") &&
+                 values.severity() == v1::ALERT_SEVERITY_UNSPECIFIED) {
+               return absl::InvalidArgumentError("alert_rule.severity must not be UNSPECIFIED");
+             }
+             if (absl::c_linear_search(mask.paths(), "condition_operator")) {
+               ASSIGN_OR_RETURN(alerting::Operator op, StoredOperator(values));
+               values.set_condition_operator(std::string(alerting::Name(op)));
+             }
+             return Respond(alerts_.UpdateRule(caller.user_id(), values.id(), values, mask),
+                            response);
+           });
+
+  SignedIn("DeleteAlertRule",
+           [this](const auth::Caller& caller, const v1::DeleteAlertRuleRequest& request,
+                  google::protobuf::Empty* /*response*/) -> absl::Status {
+             RETURN_IF_ERROR(CheckId(request.id(), "id"));
+             return alerts_.DeleteRule(caller.user_id(), request.id());
+           });
+}
+
+void AlertService::AddAlertMethods() {
+  SignedIn("GetAlert",
+           [this](const auth::Caller& caller, const v1::GetAlertRequest& request,
+                  v1::Alert* response) -> absl::Status {
+             RETURN_IF_ERROR(CheckId(request.id(), "id"));
+             return Respond(alerts_.GetAlert(caller.user_id(), request.id()), response);
+           });
+
+  SignedIn("ListAlerts",
+           [this](const auth::Caller& caller, const v1::ListAlertsRequest& request,
+                  v1::ListAlertsResponse* response) -> absl::Status {
+             storage::AlertFilter filter;
+             if (request.has_plant_id()) {
+               RETURN_IF_ERROR(CheckId(request.plant_id(), "plant_id"));
+               filter.plant_id = request.plant_id();
+             }
+             ASSIGN_OR_RETURN(filter.status, AlertStatusFromProto(request.status(), "status"));
+             ASSIGN_OR_RETURN(filter.severity,
+                              AlertSeverityFromProto(request.severity(), "severity"));
+             QueryFingerprint query("ListAlerts");
+             query.AddOptional("plant_id", request.has_plant_id(), request.plant_id());
+             query.Add("status", request.status());
+             query.Add("severity", request.severity());
+             if (request.has_triggered_after()) {
+               ASSIGN_OR_RETURN(absl::Time after,
+                                TimeFromProto(request.triggered_after(), "triggered_after"));
+               filter.triggered_after = after;
+               query.Add("after", absl::ToUnixMicros(after));
+             }
+             if (request.has_triggered_before()) {
+               ASSIGN_OR_RETURN(absl::Time before,
+                                TimeFromProto(request.triggered_before(), "triggered_before"));
+               filter.triggered_before = before;
+               query.Add("before", absl::ToUnixMicros(before));
+             }
+             return PageById(
+                 query, request.page_size(), request.page_token(),
+                 [&](const storage::PageRequest& page) {
+                   return alerts_.ListAlerts(caller.user_id(), filter, page);
+                 },
+                 [&](v1::Alert& row) { response->add_alerts()->Swap(&row); },
+                 response->mutable_next_page_token());
+           });
+
+  SignedIn("AcknowledgeAlert",
+           [this](const auth::Caller& caller, const v1::AcknowledgeAlertRequest& request,
+                  v1::Alert* response) -> absl::Status {
+             RETURN_IF_ERROR(CheckId(request.id(), "id"));
+             return Respond(alerts_.Acknowledge(caller.user_id(), request.id()), response);
+           });
+
+  SignedIn("ResolveAlert",
+           [this](const auth::Caller& caller, const v1::ResolveAlertRequest& request,
+                  v1::Alert* response) -> absl::Status {
+             RETURN_IF_ERROR(CheckId(request.id(), "id"));
+             return Respond(alerts_.Resolve(caller.user_id(), request.id()), response);
+           });
+
+  SignedIn("AcknowledgeAlerts",
+           [this](const auth::Caller& caller, const v1::AcknowledgeAlertsRequest& request,
+                  v1::AcknowledgeAlertsResponse* response) -> absl::Status {
+             std::optional<int64_t> plant_id;
+             if (request.has_plant_id()) {
+               RETURN_IF_ERROR(CheckId(request.plant_id(), "plant_id"));
+               plant_id = request.plant_id();
+             }
+             ASSIGN_OR_RETURN(int64_t count, alerts_.AcknowledgeAll(caller.user_id(), plant_id));
+             response->set_acknowledged_count(count);
+             return absl::OkStatus();
+           });
+
+  ServerStream<v1::WatchAlertsRequest, v1::WatchAlertsResponse>(
+      "WatchAlerts", Access::kSignedIn,
+      [this](const auth::Caller& caller, grpc::ServerContext& context,
+             const v1::WatchAlertsRequest* request,
+             grpc::ServerWriter<v1::WatchAlertsResponse>* writer) -> absl::Status {
+        std::optional<int64_t> plant_id;
+        if (request->has_plant_id()) {
+          RETURN_IF_ERROR(CheckId(request->plant_id(), "plant_id"));
+          plant_id = request->plant_id();
+          // A foreign or missing plant is NOT_FOUND, as everywhere else.
+          RETURN_IF_ERROR(alerts_.CheckPlantOwned(caller.user_id(), *plant_id));
+        }
+        std::shared_ptr<storage::AlertSubscription> subscription =
+            listener_.Subscribe(caller.user_id());
+        // Sends headers now, so the client knows the watch is in place.
+        writer->SendInitialMetadata();
+        absl::Status result = absl::OkStatus();
+        while (!context.IsCancelled() && !subscription->closed()) {
+          std::optional<int64_t> alert_id = subscription->Next(absl::Milliseconds(200));
+          if (!alert_id.has_value()) continue;
+          absl::StatusOr<v1::Alert> alert = alerts_.GetAlert(caller.user_id(), *alert_id);
+          if (!alert.ok()) {
+            if (alert.status().code() == absl::StatusCode::kNotFound) continue;  // deleted since
+            result = alert.status();
+            break;
+          }
+          if (plant_id.has_value() && alert->plant_id() != *plant_id) continue;
+          v1::WatchAlertsResponse change;
+          change.mutable_alert()->Swap(&*alert);
+          if (!writer->Write(change)) break;
+        }
+        listener_.Unsubscribe(caller.user_id(), subscription);
+        return result;
+      });
+}
+
 }  // namespace
 
-grpc::Status AlertServiceImpl::CreateAlertRule(grpc::ServerContext* context,
-                                               const v1::CreateAlertRuleRequest* request,
-                                               v1::AlertRule* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    const v1::AlertRule& value = request->alert_rule();
-    RETURN_IF_ERROR(CheckId(value.plant_id(), "alert_rule.plant_id"));
-    RETURN_IF_ERROR(
-        CheckFields(value, storage::AlertRepository::UpdatableRuleFields(), CheckRuleField));
-    alerting::RuleDefinition definition;
-    ASSIGN_OR_RETURN(definition.type,
-                     alerting::ParseRuleType(value.rule_type(), "alert_rule.rule_type"));
-    // Range and deviation rules store '>' whatever is sent (docs/api.md).
-    definition.op = alerting::Operator::kGreater;
-    if (definition.type == alerting::RuleType::kThreshold) {
-      ASSIGN_OR_RETURN(definition.op, StoredOperator(value));
-    }
-    definition.threshold_value = value.threshold_value();
-    if (definition.type == alerting::RuleType::kRange && value.has_threshold_high()) {
-      definition.threshold_high = value.threshold_high();
-    }
-    RETURN_IF_ERROR(alerting::CheckDefinition(definition));
-    v1::AlertRule row = value;
-    row.set_condition_operator(std::string(alerting::Name(definition.op)));
-    if (!definition.threshold_high.has_value()) row.clear_threshold_high();
-    // alert_rules.severity's default (migrations/0001_initial_schema.sql).
-    if (row.severity() == v1::ALERT_SEVERITY_UNSPECIFIED) {
-      row.set_severity(v1::ALERT_SEVERITY_WARNING);
-    }
-    row.set_is_active(true);
-    return Respond(alerts_.CreateRule(caller.user_id(), row), response);
-  });
-}
-
-grpc::Status AlertServiceImpl::GetAlertRule(grpc::ServerContext* context,
-                                            const v1::GetAlertRuleRequest* request,
-                                            v1::AlertRule* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    return Respond(alerts_.GetRule(caller.user_id(), request->id()), response);
-  });
-}
-
-grpc::Status AlertServiceImpl::ListAlertRules(grpc::ServerContext* context,
-                                              const v1::ListAlertRulesRequest* request,
-                                              v1::ListAlertRulesResponse* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    storage::AlertRuleFilter filter;
-    if (request->has_plant_id()) {
-      RETURN_IF_ERROR(CheckId(request->plant_id(), "plant_id"));
-      filter.plant_id = request->plant_id();
-    }
-    if (request->has_is_active()) filter.is_active = request->is_active();
-    QueryFingerprint query("ListAlertRules");
-    query.AddOptional("plant_id", request->has_plant_id(), request->plant_id());
-    query.AddOptional("is_active", request->has_is_active(), int64_t{request->is_active()});
-    return PageById(
-        query, request->page_size(), request->page_token(),
-        [&](const storage::PageRequest& page) {
-          return alerts_.ListRules(caller.user_id(), filter, page);
-        },
-        [&](v1::AlertRule& row) { response->add_alert_rules()->Swap(&row); },
-        response->mutable_next_page_token());
-  });
-}
-
-grpc::Status AlertServiceImpl::UpdateAlertRule(grpc::ServerContext* context,
-                                               const v1::UpdateAlertRuleRequest* request,
-                                               v1::AlertRule* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    const google::protobuf::FieldMask& mask = request->update_mask();
-    RETURN_IF_ERROR(CheckMaskedUpdate(request->alert_rule(), "alert_rule.id", mask,
-                                      storage::AlertRepository::UpdatableRuleFields(),
-                                      CheckRuleField));
-    v1::AlertRule values = request->alert_rule();
-    if (absl::c_linear_search(mask.paths(), "severity") &&
-        values.severity() == v1::ALERT_SEVERITY_UNSPECIFIED) {
-      return absl::InvalidArgumentError("alert_rule.severity must not be UNSPECIFIED");
-    }
-    if (absl::c_linear_search(mask.paths(), "condition_operator")) {
-      ASSIGN_OR_RETURN(alerting::Operator op, StoredOperator(values));
-      values.set_condition_operator(std::string(alerting::Name(op)));
-    }
-    return Respond(alerts_.UpdateRule(caller.user_id(), values.id(), values, mask), response);
-  });
-}
-
-grpc::Status AlertServiceImpl::DeleteAlertRule(grpc::ServerContext* context,
-                                               const v1::DeleteAlertRuleRequest* request,
-                                               google::protobuf::Empty* /*response*/) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    return alerts_.DeleteRule(caller.user_id(), request->id());
-  });
-}
-
-grpc::Status AlertServiceImpl::GetAlert(grpc::ServerContext* context,
-                                        const v1::GetAlertRequest* request, v1::Alert* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    return Respond(alerts_.GetAlert(caller.user_id(), request->id()), response);
-  });
-}
-
-grpc::Status AlertServiceImpl::ListAlerts(grpc::ServerContext* context,
-                                          const v1::ListAlertsRequest* request,
-                                          v1::ListAlertsResponse* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    storage::AlertFilter filter;
-    if (request->has_plant_id()) {
-      RETURN_IF_ERROR(CheckId(request->plant_id(), "plant_id"));
-      filter.plant_id = request->plant_id();
-    }
-    ASSIGN_OR_RETURN(filter.status, AlertStatusFromProto(request->status(), "status"));
-    ASSIGN_OR_RETURN(filter.severity, AlertSeverityFromProto(request->severity(), "severity"));
-    QueryFingerprint query("ListAlerts");
-    query.AddOptional("plant_id", request->has_plant_id(), request->plant_id());
-    query.Add("status", request->status());
-    query.Add("severity", request->severity());
-    if (request->has_triggered_after()) {
-      ASSIGN_OR_RETURN(absl::Time after,
-                       TimeFromProto(request->triggered_after(), "triggered_after"));
-      filter.triggered_after = after;
-      query.Add("after", absl::ToUnixMicros(after));
-    }
-    if (request->has_triggered_before()) {
-      ASSIGN_OR_RETURN(absl::Time before,
-                       TimeFromProto(request->triggered_before(), "triggered_before"));
-      filter.triggered_before = before;
-      query.Add("before", absl::ToUnixMicros(before));
-    }
-    return PageById(
-        query, request->page_size(), request->page_token(),
-        [&](const storage::PageRequest& page) {
-          return alerts_.ListAlerts(caller.user_id(), filter, page);
-        },
-        [&](v1::Alert& row) { response->add_alerts()->Swap(&row); },
-        response->mutable_next_page_token());
-  });
-}
-
-grpc::Status AlertServiceImpl::AcknowledgeAlert(grpc::ServerContext* context,
-                                                const v1::AcknowledgeAlertRequest* request,
-                                                v1::Alert* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    return Respond(alerts_.Acknowledge(caller.user_id(), request->id()), response);
-  });
-}
-
-grpc::Status AlertServiceImpl::ResolveAlert(grpc::ServerContext* context,
-                                            const v1::ResolveAlertRequest* request,
-                                            v1::Alert* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    return Respond(alerts_.Resolve(caller.user_id(), request->id()), response);
-  });
-}
-
-grpc::Status AlertServiceImpl::AcknowledgeAlerts(grpc::ServerContext* context,
-                                                 const v1::AcknowledgeAlertsRequest* request,
-                                                 v1::AcknowledgeAlertsResponse* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    std::optional<int64_t> plant_id;
-    if (request->has_plant_id()) {
-      RETURN_IF_ERROR(CheckId(request->plant_id(), "plant_id"));
-      plant_id = request->plant_id();
-    }
-    ASSIGN_OR_RETURN(int64_t count, alerts_.AcknowledgeAll(caller.user_id(), plant_id));
-    response->set_acknowledged_count(count);
-    return absl::OkStatus();
-  });
-}
-
-grpc::Status AlertServiceImpl::WatchAlerts(grpc::ServerContext* context,
-                                           const v1::WatchAlertsRequest* request,
-                                           grpc::ServerWriter<v1::WatchAlertsResponse>* writer) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    std::optional<int64_t> plant_id;
-    if (request->has_plant_id()) {
-      RETURN_IF_ERROR(CheckId(request->plant_id(), "plant_id"));
-      plant_id = request->plant_id();
-      // A foreign or missing plant is NOT_FOUND, as everywhere else.
-      RETURN_IF_ERROR(alerts_.CheckPlantOwned(caller.user_id(), *plant_id));
-    }
-    std::shared_ptr<storage::AlertSubscription> subscription =
-        listener_.Subscribe(caller.user_id());
-    // Sends headers now, so the client knows the watch is in place.
-    writer->SendInitialMetadata();
-    absl::Status result = absl::OkStatus();
-    while (!context->IsCancelled() && !subscription->closed()) {
-      std::optional<int64_t> alert_id = subscription->Next(absl::Milliseconds(200));
-      if (!alert_id.has_value()) continue;
-      absl::StatusOr<v1::Alert> alert = alerts_.GetAlert(caller.user_id(), *alert_id);
-      if (!alert.ok()) {
-        if (alert.status().code() == absl::StatusCode::kNotFound) continue;  // deleted since
-        result = alert.status();
-        break;
-      }
-      if (plant_id.has_value() && alert->plant_id() != *plant_id) continue;
-      v1::WatchAlertsResponse change;
-      change.mutable_alert()->Swap(&*alert);
-      if (!writer->Write(change)) break;
-    }
-    listener_.Unsubscribe(caller.user_id(), subscription);
-    return result;
-  });
+std::unique_ptr<RpcService> NewAlertService(Backends& backends, CallRuntime& runtime) {
+  return std::make_unique<AlertService>(backends, runtime);
 }
 
 }  // namespace plantmon::services

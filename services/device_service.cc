@@ -1,15 +1,13 @@
-#include "services/device_service.h"
-
+#include "plantmon/v1/device.grpc.pb.h"
 #include "services/handler.h"
 #include "services/pagination.h"
+#include "services/plantmon_services.h"
 #include "services/proto_mapping.h"
 #include "services/status_macros.h"
 #include "services/validation.h"
 
 namespace plantmon::services {
 namespace {
-
-using auth::Caller;
 
 absl::Status CheckManufacturerField(const v1::Manufacturer& value, const std::string& path) {
   if (path == "name") return CheckText(value.name(), "manufacturer.name", 255, true);
@@ -84,234 +82,238 @@ absl::Status CheckDeviceField(const v1::Device& value, const std::string& path) 
   return absl::OkStatus();
 }
 
+// plantmon.v1.DeviceService: the manufacturer and device-type catalogue (administrators write it)
+// and the caller's devices.
+class DeviceService final : public RpcService {
+ public:
+  DeviceService(Backends& backends, CallRuntime& runtime)
+      : RpcService(v1::DeviceService::service_full_name(), runtime),
+        catalog_(backends.catalog),
+        devices_(backends.devices) {
+    AddManufacturerMethods();
+    AddDeviceTypeMethods();
+    AddDeviceMethods();
+  }
+
+ private:
+  void AddManufacturerMethods();
+  void AddDeviceTypeMethods();
+  void AddDeviceMethods();
+
+  storage::CatalogRepository& catalog_;
+  storage::DeviceRepository& devices_;
+};
+
+void DeviceService::AddManufacturerMethods() {
+  SignedIn("CreateManufacturer",
+           [this](const auth::Caller& caller, const v1::CreateManufacturerRequest& request,
+                  v1::Manufacturer* response) -> absl::Status {
+             const v1::Manufacturer& value = request.manufacturer();
+             RETURN_IF_ERROR(CheckFields(value,
+                                         storage::CatalogRepository::UpdatableManufacturerFields(),
+                                         CheckManufacturerField));
+             RETURN_IF_ERROR(RequireAdmin(caller));
+             return Respond(catalog_.CreateManufacturer(value), response);
+           });
+
+  SignedIn("GetManufacturer",
+           [this](const auth::Caller& /*caller*/, const v1::GetManufacturerRequest& request,
+                  v1::Manufacturer* response) -> absl::Status {
+             RETURN_IF_ERROR(CheckId(request.id(), "id"));
+             return Respond(catalog_.GetManufacturer(request.id()), response);
+           });
+
+  SignedIn("ListManufacturers",
+           [this](const auth::Caller& /*caller*/, const v1::ListManufacturersRequest& request,
+                  v1::ListManufacturersResponse* response) -> absl::Status {
+             return PageById(
+                 QueryFingerprint("ListManufacturers"), request.page_size(), request.page_token(),
+                 [&](const storage::PageRequest& page) { return catalog_.ListManufacturers(page); },
+                 [&](v1::Manufacturer& row) { response->add_manufacturers()->Swap(&row); },
+                 response->mutable_next_page_token());
+           });
+
+  SignedIn(
+      "UpdateManufacturer",
+      [this](const auth::Caller& caller, const v1::UpdateManufacturerRequest& request,
+             v1::Manufacturer* response) -> absl::Status {
+        const v1::Manufacturer& value = request.manufacturer();
+        RETURN_IF_ERROR(CheckMaskedUpdate(value, "manufacturer.id", request.update_mask(),
+                                          storage::CatalogRepository::UpdatableManufacturerFields(),
+                                          CheckManufacturerField));
+        RETURN_IF_ERROR(RequireAdmin(caller));
+        return Respond(catalog_.UpdateManufacturer(value.id(), value, request.update_mask()),
+                       response);
+      });
+
+  SignedIn("DeleteManufacturer",
+           [this](const auth::Caller& caller, const v1::DeleteManufacturerRequest& request,
+                  google::protobuf::Empty* /*response*/) -> absl::Status {
+             RETURN_IF_ERROR(CheckId(request.id(), "id"));
+             RETURN_IF_ERROR(RequireAdmin(caller));
+             return catalog_.DeleteManufacturer(request.id());
+           });
+}
+
+void DeviceService::AddDeviceTypeMethods() {
+  SignedIn(
+      "CreateDeviceType",
+      [this](const auth::Caller& caller, const v1::CreateDeviceTypeRequest& request,
+             v1::DeviceType* response) -> absl::Status {
+        const v1::DeviceType& value = request.device_type();
+        if (value.device_type() == v1::DEVICE_KIND_UNSPECIFIED) {
+          return absl::InvalidArgumentError(
+              "device_type.device_type is required (SENSOR, ACTUATOR or COMBINED)");
+        }
+        RETURN_IF_ERROR(CheckFields(value, storage::CatalogRepository::UpdatableDeviceTypeFields(),
+                                    CheckDeviceTypeField));
+        if (value.has_min_value() && value.has_max_value() &&
+            value.min_value() > value.max_value()) {
+          return absl::InvalidArgumentError(
+              "device_type.min_value must not exceed device_type.max_value");
+        }
+        RETURN_IF_ERROR(RequireAdmin(caller));
+        v1::DeviceType row = value;
+        // A new model is available for registration unless said otherwise.
+        row.set_is_active(true);
+        return Respond(catalog_.CreateDeviceType(row), response);
+      });
+
+  SignedIn("GetDeviceType",
+           [this](const auth::Caller& /*caller*/, const v1::GetDeviceTypeRequest& request,
+                  v1::DeviceType* response) -> absl::Status {
+             RETURN_IF_ERROR(CheckId(request.id(), "id"));
+             return Respond(catalog_.GetDeviceType(request.id()), response);
+           });
+
+  SignedIn("ListDeviceTypes",
+           [this](const auth::Caller& /*caller*/, const v1::ListDeviceTypesRequest& request,
+                  v1::ListDeviceTypesResponse* response) -> absl::Status {
+             storage::DeviceTypeFilter filter;
+             if (request.has_manufacturer_id()) {
+               RETURN_IF_ERROR(CheckId(request.manufacturer_id(), "manufacturer_id"));
+               filter.manufacturer_id = request.manufacturer_id();
+             }
+             ASSIGN_OR_RETURN(filter.device_type,
+                              DeviceKindFromProto(request.device_type(), "device_type"));
+             if (request.has_is_active()) filter.is_active = request.is_active();
+             QueryFingerprint query("ListDeviceTypes");
+             query.AddOptional("manufacturer_id", request.has_manufacturer_id(),
+                               request.manufacturer_id());
+             query.Add("device_type", request.device_type());
+             query.AddOptional("is_active", request.has_is_active(), int64_t{request.is_active()});
+             return PageById(
+                 query, request.page_size(), request.page_token(),
+                 [&](const storage::PageRequest& page) {
+                   return catalog_.ListDeviceTypes(filter, page);
+                 },
+                 [&](v1::DeviceType& row) { response->add_device_types()->Swap(&row); },
+                 response->mutable_next_page_token());
+           });
+
+  SignedIn("UpdateDeviceType",
+           [this](const auth::Caller& caller, const v1::UpdateDeviceTypeRequest& request,
+                  v1::DeviceType* response) -> absl::Status {
+             const v1::DeviceType& value = request.device_type();
+             RETURN_IF_ERROR(CheckMaskedUpdate(
+                 value, "device_type.id", request.update_mask(),
+                 storage::CatalogRepository::UpdatableDeviceTypeFields(), CheckDeviceTypeField));
+             RETURN_IF_ERROR(RequireAdmin(caller));
+             return Respond(catalog_.UpdateDeviceType(value.id(), value, request.update_mask()),
+                            response);
+           });
+
+  SignedIn("DeleteDeviceType",
+           [this](const auth::Caller& caller, const v1::DeleteDeviceTypeRequest& request,
+                  google::protobuf::Empty* /*response*/) -> absl::Status {
+             RETURN_IF_ERROR(CheckId(request.id(), "id"));
+             RETURN_IF_ERROR(RequireAdmin(caller));
+             return catalog_.DeleteDeviceType(request.id());
+           });
+}
+
+void DeviceService::AddDeviceMethods() {
+  SignedIn("CreateDevice",
+           [this](const auth::Caller& caller, const v1::CreateDeviceRequest& request,
+                  v1::Device* response) -> absl::Status {
+             const v1::Device& value = request.device();
+             RETURN_IF_ERROR(CheckDeviceField(value, "device_type_id"));
+             RETURN_IF_ERROR(
+                 CheckText(value.unique_identifier(), "device.unique_identifier", 255, true));
+             RETURN_IF_ERROR(CheckFields(value, storage::DeviceRepository::UpdatableFields(),
+                                         CheckDeviceField));
+             v1::Device row = value;
+             row.set_is_active(true);  // a new device is active, whatever the request says
+             return Respond(devices_.Create(caller.user_id(), row), response);
+           });
+
+  SignedIn("GetDevice",
+           [this](const auth::Caller& caller, const v1::GetDeviceRequest& request,
+                  v1::Device* response) -> absl::Status {
+             RETURN_IF_ERROR(CheckId(request.id(), "id"));
+             return Respond(devices_.Get(caller.user_id(), request.id()), response);
+           });
+
+  SignedIn("ListDevices",
+           [this](const auth::Caller& caller, const v1::ListDevicesRequest& request,
+                  v1::ListDevicesResponse* response) -> absl::Status {
+             storage::DeviceFilter filter;
+             if (request.has_is_active()) filter.is_active = request.is_active();
+             if (request.has_device_type_id()) {
+               RETURN_IF_ERROR(CheckId(request.device_type_id(), "device_type_id"));
+               filter.device_type_id = request.device_type_id();
+             }
+             QueryFingerprint query("ListDevices");
+             query.AddOptional("is_active", request.has_is_active(), int64_t{request.is_active()});
+             query.AddOptional("device_type_id", request.has_device_type_id(),
+                               request.device_type_id());
+             return PageById(
+                 query, request.page_size(), request.page_token(),
+                 [&](const storage::PageRequest& page) {
+                   return devices_.List(caller.user_id(), filter, page);
+                 },
+                 [&](v1::Device& row) { response->add_devices()->Swap(&row); },
+                 response->mutable_next_page_token());
+           });
+
+  SignedIn("UpdateDevice",
+           [this](const auth::Caller& caller, const v1::UpdateDeviceRequest& request,
+                  v1::Device* response) -> absl::Status {
+             const v1::Device& value = request.device();
+             RETURN_IF_ERROR(CheckMaskedUpdate(value, "device.id", request.update_mask(),
+                                               storage::DeviceRepository::UpdatableFields(),
+                                               CheckDeviceField));
+             return Respond(
+                 devices_.Update(caller.user_id(), value.id(), value, request.update_mask()),
+                 response);
+           });
+
+  SignedIn("DeleteDevice",
+           [this](const auth::Caller& caller, const v1::DeleteDeviceRequest& request,
+                  google::protobuf::Empty* /*response*/) -> absl::Status {
+             RETURN_IF_ERROR(CheckId(request.id(), "id"));
+             return devices_.Delete(caller.user_id(), request.id());
+           });
+
+  SignedIn("RecordHeartbeat",
+           [this](const auth::Caller& caller, const v1::RecordHeartbeatRequest& request,
+                  v1::Device* response) -> absl::Status {
+             RETURN_IF_ERROR(CheckId(request.device_id(), "device_id"));
+             if (request.has_battery_level()) {
+               RETURN_IF_ERROR(CheckRange(request.battery_level(), "battery_level", 0, 100));
+             }
+             if (request.has_rssi()) RETURN_IF_ERROR(CheckRange(request.rssi(), "rssi", -200, 50));
+             if (request.has_firmware_version()) {
+               RETURN_IF_ERROR(CheckText(request.firmware_version(), "firmware_version", 64, true));
+             }
+             return Respond(devices_.RecordHeartbeat(caller.user_id(), request), response);
+           });
+}
+
 }  // namespace
 
-// --- manufacturers ----------------------------------------------------------
-
-grpc::Status DeviceServiceImpl::CreateManufacturer(grpc::ServerContext* context,
-                                                   const v1::CreateManufacturerRequest* request,
-                                                   v1::Manufacturer* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    const v1::Manufacturer& value = request->manufacturer();
-    RETURN_IF_ERROR(CheckFields(value, storage::CatalogRepository::UpdatableManufacturerFields(),
-                                CheckManufacturerField));
-    RETURN_IF_ERROR(RequireAdmin(caller));
-    return Respond(catalog_.CreateManufacturer(value), response);
-  });
-}
-
-grpc::Status DeviceServiceImpl::GetManufacturer(grpc::ServerContext* context,
-                                                const v1::GetManufacturerRequest* request,
-                                                v1::Manufacturer* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller&) -> absl::Status {
-    RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    return Respond(catalog_.GetManufacturer(request->id()), response);
-  });
-}
-
-grpc::Status DeviceServiceImpl::ListManufacturers(grpc::ServerContext* context,
-                                                  const v1::ListManufacturersRequest* request,
-                                                  v1::ListManufacturersResponse* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller&) {
-    return PageById(
-        QueryFingerprint("ListManufacturers"), request->page_size(), request->page_token(),
-        [&](const storage::PageRequest& page) { return catalog_.ListManufacturers(page); },
-        [&](v1::Manufacturer& row) { response->add_manufacturers()->Swap(&row); },
-        response->mutable_next_page_token());
-  });
-}
-
-grpc::Status DeviceServiceImpl::UpdateManufacturer(grpc::ServerContext* context,
-                                                   const v1::UpdateManufacturerRequest* request,
-                                                   v1::Manufacturer* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    const v1::Manufacturer& value = request->manufacturer();
-    RETURN_IF_ERROR(CheckMaskedUpdate(value, "manufacturer.id", request->update_mask(),
-                                      storage::CatalogRepository::UpdatableManufacturerFields(),
-                                      CheckManufacturerField));
-    RETURN_IF_ERROR(RequireAdmin(caller));
-    return Respond(catalog_.UpdateManufacturer(value.id(), value, request->update_mask()),
-                   response);
-  });
-}
-
-grpc::Status DeviceServiceImpl::DeleteManufacturer(grpc::ServerContext* context,
-                                                   const v1::DeleteManufacturerRequest* request,
-                                                   google::protobuf::Empty* /*response*/) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    RETURN_IF_ERROR(RequireAdmin(caller));
-    return catalog_.DeleteManufacturer(request->id());
-  });
-}
-
-// --- device types -----------------------------------------------------------
-
-grpc::Status DeviceServiceImpl::CreateDeviceType(grpc::ServerContext* context,
-                                                 const v1::CreateDeviceTypeRequest* request,
-                                                 v1::DeviceType* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    const v1::DeviceType& value = request->device_type();
-    if (value.device_type() == v1::DEVICE_KIND_UNSPECIFIED) {
-      return absl::InvalidArgumentError(
-          "device_type.device_type is required (SENSOR, ACTUATOR or COMBINED)");
-    }
-    RETURN_IF_ERROR(CheckFields(value, storage::CatalogRepository::UpdatableDeviceTypeFields(),
-                                CheckDeviceTypeField));
-    if (value.has_min_value() && value.has_max_value() && value.min_value() > value.max_value()) {
-      return absl::InvalidArgumentError(
-          "device_type.min_value must not exceed device_type.max_value");
-    }
-    RETURN_IF_ERROR(RequireAdmin(caller));
-    v1::DeviceType row = value;
-    // A new model is available for registration unless said otherwise.
-    row.set_is_active(true);
-    return Respond(catalog_.CreateDeviceType(row), response);
-  });
-}
-
-grpc::Status DeviceServiceImpl::GetDeviceType(grpc::ServerContext* context,
-                                              const v1::GetDeviceTypeRequest* request,
-                                              v1::DeviceType* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller&) -> absl::Status {
-    RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    return Respond(catalog_.GetDeviceType(request->id()), response);
-  });
-}
-
-grpc::Status DeviceServiceImpl::ListDeviceTypes(grpc::ServerContext* context,
-                                                const v1::ListDeviceTypesRequest* request,
-                                                v1::ListDeviceTypesResponse* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller&) -> absl::Status {
-    storage::DeviceTypeFilter filter;
-    if (request->has_manufacturer_id()) {
-      RETURN_IF_ERROR(CheckId(request->manufacturer_id(), "manufacturer_id"));
-      filter.manufacturer_id = request->manufacturer_id();
-    }
-    ASSIGN_OR_RETURN(filter.device_type,
-                     DeviceKindFromProto(request->device_type(), "device_type"));
-    if (request->has_is_active()) filter.is_active = request->is_active();
-    QueryFingerprint query("ListDeviceTypes");
-    query.AddOptional("manufacturer_id", request->has_manufacturer_id(),
-                      request->manufacturer_id());
-    query.Add("device_type", request->device_type());
-    query.AddOptional("is_active", request->has_is_active(), int64_t{request->is_active()});
-    return PageById(
-        query, request->page_size(), request->page_token(),
-        [&](const storage::PageRequest& page) { return catalog_.ListDeviceTypes(filter, page); },
-        [&](v1::DeviceType& row) { response->add_device_types()->Swap(&row); },
-        response->mutable_next_page_token());
-  });
-}
-
-grpc::Status DeviceServiceImpl::UpdateDeviceType(grpc::ServerContext* context,
-                                                 const v1::UpdateDeviceTypeRequest* request,
-                                                 v1::DeviceType* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    const v1::DeviceType& value = request->device_type();
-    RETURN_IF_ERROR(CheckMaskedUpdate(value, "device_type.id", request->update_mask(),
-                                      storage::CatalogRepository::UpdatableDeviceTypeFields(),
-                                      CheckDeviceTypeField));
-    RETURN_IF_ERROR(RequireAdmin(caller));
-    return Respond(catalog_.UpdateDeviceType(value.id(), value, request->update_mask()), response);
-  });
-}
-
-grpc::Status DeviceServiceImpl::DeleteDeviceType(grpc::ServerContext* context,
-                                                 const v1::DeleteDeviceTypeRequest* request,
-                                                 google::protobuf::Empty* /*response*/) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    RETURN_IF_ERROR(RequireAdmin(caller));
-    return catalog_.DeleteDeviceType(request->id());
-  });
-}
-
-// --- devices ----------------------------------------------------------------
-
-grpc::Status DeviceServiceImpl::CreateDevice(grpc::ServerContext* context,
-                                             const v1::CreateDeviceRequest* request,
-                                             v1::Device* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    const v1::Device& value = request->device();
-    RETURN_IF_ERROR(CheckDeviceField(value, "device_type_id"));
-    RETURN_IF_ERROR(CheckText(value.unique_identifier(), "device.unique_identifier", 255, true));
-    RETURN_IF_ERROR(
-        CheckFields(value, storage::DeviceRepository::UpdatableFields(), CheckDeviceField));
-    v1::Device row = value;
-    row.set_is_active(true);  // a new device is active, whatever the request says
-    return Respond(devices_.Create(caller.user_id(), row), response);
-  });
-}
-
-grpc::Status DeviceServiceImpl::GetDevice(grpc::ServerContext* context,
-                                          const v1::GetDeviceRequest* request,
-                                          v1::Device* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    return Respond(devices_.Get(caller.user_id(), request->id()), response);
-  });
-}
-
-grpc::Status DeviceServiceImpl::ListDevices(grpc::ServerContext* context,
-                                            const v1::ListDevicesRequest* request,
-                                            v1::ListDevicesResponse* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    storage::DeviceFilter filter;
-    if (request->has_is_active()) filter.is_active = request->is_active();
-    if (request->has_device_type_id()) {
-      RETURN_IF_ERROR(CheckId(request->device_type_id(), "device_type_id"));
-      filter.device_type_id = request->device_type_id();
-    }
-    QueryFingerprint query("ListDevices");
-    query.AddOptional("is_active", request->has_is_active(), int64_t{request->is_active()});
-    query.AddOptional("device_type_id", request->has_device_type_id(), request->device_type_id());
-    return PageById(
-        query, request->page_size(), request->page_token(),
-        [&](const storage::PageRequest& page) {
-          return devices_.List(caller.user_id(), filter, page);
-        },
-        [&](v1::Device& row) { response->add_devices()->Swap(&row); },
-        response->mutable_next_page_token());
-  });
-}
-
-grpc::Status DeviceServiceImpl::UpdateDevice(grpc::ServerContext* context,
-                                             const v1::UpdateDeviceRequest* request,
-                                             v1::Device* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    const v1::Device& value = request->device();
-    RETURN_IF_ERROR(CheckMaskedUpdate(value, "device.id", request->update_mask(),
-                                      storage::DeviceRepository::UpdatableFields(),
-                                      CheckDeviceField));
-    return Respond(devices_.Update(caller.user_id(), value.id(), value, request->update_mask()),
-                   response);
-  });
-}
-
-grpc::Status DeviceServiceImpl::DeleteDevice(grpc::ServerContext* context,
-                                             const v1::DeleteDeviceRequest* request,
-                                             google::protobuf::Empty* /*response*/) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    return devices_.Delete(caller.user_id(), request->id());
-  });
-}
-
-grpc::Status DeviceServiceImpl::RecordHeartbeat(grpc::ServerContext* context,
-                                                const v1::RecordHeartbeatRequest* request,
-                                                v1::Device* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    RETURN_IF_ERROR(CheckId(request->device_id(), "device_id"));
-    if (request->has_battery_level()) {
-      RETURN_IF_ERROR(CheckRange(request->battery_level(), "battery_level", 0, 100));
-    }
-    if (request->has_rssi()) RETURN_IF_ERROR(CheckRange(request->rssi(), "rssi", -200, 50));
-    if (request->has_firmware_version()) {
-      RETURN_IF_ERROR(CheckText(request->firmware_version(), "firmware_version", 64, true));
-    }
-    return Respond(devices_.RecordHeartbeat(caller.user_id(), *request), response);
-  });
+std::unique_ptr<RpcService> NewDeviceService(Backends& backends, CallRuntime& runtime) {
+  return std::make_unique<DeviceService>(backends, runtime);
 }
 
 }  // namespace plantmon::services

@@ -1,17 +1,15 @@
-#include "services/plant_service.h"
-
 #include <map>
 
+#include "plantmon/v1/plant.grpc.pb.h"
 #include "services/handler.h"
 #include "services/pagination.h"
+#include "services/plantmon_services.h"
 #include "services/proto_mapping.h"
 #include "services/status_macros.h"
 #include "services/validation.h"
 
 namespace plantmon::services {
 namespace {
-
-using auth::Caller;
 
 // Checks one plant-type field named by `path` (create checks them all).
 absl::Status CheckPlantTypeField(const v1::PlantType& value, const std::string& path) {
@@ -83,288 +81,300 @@ absl::Status CheckPlantField(const v1::Plant& value, const std::string& path) {
   return absl::OkStatus();
 }
 
+// plantmon.v1.PlantService: the plant-type catalogue, the caller's plants and their device
+// assignments.
+class PlantService final : public RpcService {
+ public:
+  PlantService(Backends& backends, CallRuntime& runtime)
+      : RpcService(v1::PlantService::service_full_name(), runtime),
+        catalog_(backends.catalog),
+        plants_(backends.plants),
+        devices_(backends.devices),
+        telemetry_(backends.telemetry),
+        alerts_(backends.alerts) {
+    AddPlantTypeMethods();
+    AddPlantMethods();
+    AddAssignmentMethods();
+    AddCompositeViews();
+  }
+
+ private:
+  void AddPlantTypeMethods();
+  void AddPlantMethods();
+  void AddAssignmentMethods();
+  void AddCompositeViews();
+
+  storage::CatalogRepository& catalog_;
+  storage::PlantRepository& plants_;
+  storage::DeviceRepository& devices_;
+  storage::TelemetryRepository& telemetry_;
+  storage::AlertRepository& alerts_;
+};
+
+// The plant-type catalogue: administrators write it, everyone reads it.
+void PlantService::AddPlantTypeMethods() {
+  SignedIn(
+      "CreatePlantType",
+      [this](const auth::Caller& caller, const v1::CreatePlantTypeRequest& request,
+             v1::PlantType* response) -> absl::Status {
+        const v1::PlantType& value = request.plant_type();
+        RETURN_IF_ERROR(CheckFields(value, storage::CatalogRepository::UpdatablePlantTypeFields(),
+                                    CheckPlantTypeField));
+        RETURN_IF_ERROR(RequireAdmin(caller));
+        return Respond(catalog_.CreatePlantType(value), response);
+      });
+
+  SignedIn("GetPlantType",
+           [this](const auth::Caller& /*caller*/, const v1::GetPlantTypeRequest& request,
+                  v1::PlantType* response) -> absl::Status {
+             RETURN_IF_ERROR(CheckId(request.id(), "id"));
+             return Respond(catalog_.GetPlantType(request.id()), response);
+           });
+
+  SignedIn(
+      "ListPlantTypes",
+      [this](const auth::Caller& /*caller*/, const v1::ListPlantTypesRequest& request,
+             v1::ListPlantTypesResponse* response) -> absl::Status {
+        storage::PlantTypeFilter filter;
+        if (request.has_name()) {
+          RETURN_IF_ERROR(CheckText(request.name(), "name", 255, true));
+          filter.name = request.name();
+        }
+        QueryFingerprint query("ListPlantTypes");
+        query.AddOptional("name", request.has_name(), request.name());
+        return PageById(
+            query, request.page_size(), request.page_token(),
+            [&](const storage::PageRequest& page) { return catalog_.ListPlantTypes(filter, page); },
+            [&](v1::PlantType& row) { response->add_plant_types()->Swap(&row); },
+            response->mutable_next_page_token());
+      });
+
+  SignedIn("UpdatePlantType",
+           [this](const auth::Caller& caller, const v1::UpdatePlantTypeRequest& request,
+                  v1::PlantType* response) -> absl::Status {
+             const v1::PlantType& value = request.plant_type();
+             RETURN_IF_ERROR(CheckMaskedUpdate(
+                 value, "plant_type.id", request.update_mask(),
+                 storage::CatalogRepository::UpdatablePlantTypeFields(), CheckPlantTypeField));
+             RETURN_IF_ERROR(RequireAdmin(caller));
+             return Respond(catalog_.UpdatePlantType(value.id(), value, request.update_mask()),
+                            response);
+           });
+
+  SignedIn("DeletePlantType",
+           [this](const auth::Caller& caller, const v1::DeletePlantTypeRequest& request,
+                  google::protobuf::Empty* /*response*/) -> absl::Status {
+             RETURN_IF_ERROR(CheckId(request.id(), "id"));
+             RETURN_IF_ERROR(RequireAdmin(caller));
+             return catalog_.DeletePlantType(request.id());
+           });
+}
+
+void PlantService::AddPlantMethods() {
+  SignedIn("CreatePlant",
+           [this](const auth::Caller& caller, const v1::CreatePlantRequest& request,
+                  v1::Plant* response) -> absl::Status {
+             const v1::Plant& value = request.plant();
+             RETURN_IF_ERROR(CheckFields(value, storage::PlantRepository::UpdatablePlantFields(),
+                                         CheckPlantField));
+             v1::Plant row = value;
+             // New plants start healthy; alerts change that.
+             row.set_is_healthy(true);
+             return Respond(plants_.CreatePlant(caller.user_id(), row), response);
+           });
+
+  SignedIn("GetPlant",
+           [this](const auth::Caller& caller, const v1::GetPlantRequest& request,
+                  v1::Plant* response) -> absl::Status {
+             RETURN_IF_ERROR(CheckId(request.id(), "id"));
+             return Respond(plants_.GetPlant(caller.user_id(), request.id()), response);
+           });
+
+  SignedIn(
+      "ListPlants",
+      [this](const auth::Caller& caller, const v1::ListPlantsRequest& request,
+             v1::ListPlantsResponse* response) -> absl::Status {
+        storage::PlantFilter filter;
+        if (request.has_is_healthy()) filter.is_healthy = request.is_healthy();
+        if (request.has_plant_type_id()) {
+          RETURN_IF_ERROR(CheckId(request.plant_type_id(), "plant_type_id"));
+          filter.plant_type_id = request.plant_type_id();
+        }
+        if (request.has_plant_type_name()) {
+          RETURN_IF_ERROR(CheckText(request.plant_type_name(), "plant_type_name", 255, true));
+          filter.plant_type_name = request.plant_type_name();
+        }
+        QueryFingerprint query("ListPlants");
+        query.AddOptional("is_healthy", request.has_is_healthy(), int64_t{request.is_healthy()});
+        query.AddOptional("plant_type_id", request.has_plant_type_id(), request.plant_type_id());
+        query.AddOptional("plant_type_name", request.has_plant_type_name(),
+                          request.plant_type_name());
+        return PageById(
+            query, request.page_size(), request.page_token(),
+            [&](const storage::PageRequest& page) {
+              return plants_.ListPlants(caller.user_id(), filter, page);
+            },
+            [&](v1::Plant& row) { response->add_plants()->Swap(&row); },
+            response->mutable_next_page_token());
+      });
+
+  SignedIn("UpdatePlant",
+           [this](const auth::Caller& caller, const v1::UpdatePlantRequest& request,
+                  v1::Plant* response) -> absl::Status {
+             const v1::Plant& value = request.plant();
+             RETURN_IF_ERROR(CheckMaskedUpdate(value, "plant.id", request.update_mask(),
+                                               storage::PlantRepository::UpdatablePlantFields(),
+                                               CheckPlantField));
+             return Respond(
+                 plants_.UpdatePlant(caller.user_id(), value.id(), value, request.update_mask()),
+                 response);
+           });
+
+  SignedIn("DeletePlant",
+           [this](const auth::Caller& caller, const v1::DeletePlantRequest& request,
+                  google::protobuf::Empty* /*response*/) -> absl::Status {
+             RETURN_IF_ERROR(CheckId(request.id(), "id"));
+             return plants_.DeletePlant(caller.user_id(), request.id());
+           });
+}
+
+void PlantService::AddAssignmentMethods() {
+  SignedIn("CreatePlantDeviceAssignment",
+           [this](const auth::Caller& caller, const v1::CreatePlantDeviceAssignmentRequest& request,
+                  v1::PlantDeviceAssignment* response) -> absl::Status {
+             const v1::PlantDeviceAssignment& value = request.plant_device_assignment();
+             for (const char* field : {"plant_id", "device_id", "assignment_type"}) {
+               RETURN_IF_ERROR(CheckAssignmentField(value, field));
+             }
+             v1::PlantDeviceAssignment row = value;
+             row.set_is_active(true);
+             return Respond(plants_.CreateAssignment(caller.user_id(), row), response);
+           });
+
+  SignedIn("GetPlantDeviceAssignment",
+           [this](const auth::Caller& caller, const v1::GetPlantDeviceAssignmentRequest& request,
+                  v1::PlantDeviceAssignment* response) -> absl::Status {
+             RETURN_IF_ERROR(CheckId(request.id(), "id"));
+             return Respond(plants_.GetAssignment(caller.user_id(), request.id()), response);
+           });
+
+  SignedIn("ListPlantDeviceAssignments",
+           [this](const auth::Caller& caller, const v1::ListPlantDeviceAssignmentsRequest& request,
+                  v1::ListPlantDeviceAssignmentsResponse* response) -> absl::Status {
+             storage::AssignmentFilter filter;
+             if (request.has_plant_id()) {
+               RETURN_IF_ERROR(CheckId(request.plant_id(), "plant_id"));
+               filter.plant_id = request.plant_id();
+             }
+             if (request.has_device_id()) {
+               RETURN_IF_ERROR(CheckId(request.device_id(), "device_id"));
+               filter.device_id = request.device_id();
+             }
+             if (request.has_is_active()) filter.is_active = request.is_active();
+             QueryFingerprint query("ListPlantDeviceAssignments");
+             query.AddOptional("plant_id", request.has_plant_id(), request.plant_id());
+             query.AddOptional("device_id", request.has_device_id(), request.device_id());
+             query.AddOptional("is_active", request.has_is_active(), int64_t{request.is_active()});
+             return PageById(
+                 query, request.page_size(), request.page_token(),
+                 [&](const storage::PageRequest& page) {
+                   return plants_.ListAssignments(caller.user_id(), filter, page);
+                 },
+                 [&](v1::PlantDeviceAssignment& row) {
+                   response->add_plant_device_assignments()->Swap(&row);
+                 },
+                 response->mutable_next_page_token());
+           });
+
+  SignedIn("UpdatePlantDeviceAssignment",
+           [this](const auth::Caller& caller, const v1::UpdatePlantDeviceAssignmentRequest& request,
+                  v1::PlantDeviceAssignment* response) -> absl::Status {
+             const v1::PlantDeviceAssignment& value = request.plant_device_assignment();
+             RETURN_IF_ERROR(CheckMaskedUpdate(
+                 value, "plant_device_assignment.id", request.update_mask(),
+                 storage::PlantRepository::UpdatableAssignmentFields(), CheckAssignmentField));
+             return Respond(plants_.UpdateAssignment(caller.user_id(), value.id(), value,
+                                                     request.update_mask()),
+                            response);
+           });
+
+  SignedIn("DeletePlantDeviceAssignment",
+           [this](const auth::Caller& caller, const v1::DeletePlantDeviceAssignmentRequest& request,
+                  google::protobuf::Empty* /*response*/) -> absl::Status {
+             RETURN_IF_ERROR(CheckId(request.id(), "id"));
+             return plants_.DeleteAssignment(caller.user_id(), request.id());
+           });
+}
+
+void PlantService::AddCompositeViews() {
+  SignedIn("GetPlantOverview",
+           [this](const auth::Caller& caller, const v1::GetPlantOverviewRequest& request,
+                  v1::PlantOverview* response) -> absl::Status {
+             RETURN_IF_ERROR(CheckId(request.id(), "id"));
+             ASSIGN_OR_RETURN(*response->mutable_plant(),
+                              plants_.GetPlant(caller.user_id(), request.id()));
+             const v1::Plant& plant = response->plant();
+             ASSIGN_OR_RETURN(*response->mutable_plant_type(),
+                              catalog_.GetPlantType(plant.plant_type_id()));
+
+             storage::AssignmentFilter active;
+             active.plant_id = plant.id();
+             active.is_active = true;
+             ASSIGN_OR_RETURN(std::vector<v1::PlantDeviceAssignment> assignments,
+                              plants_.ListAssignments(caller.user_id(), active, {0, kMaxPageSize}));
+             std::vector<int64_t> device_ids;
+             device_ids.reserve(assignments.size());
+             for (const auto& assignment : assignments) {
+               device_ids.push_back(assignment.device_id());
+             }
+             std::map<int64_t, storage::SensorReading> latest;
+             if (!device_ids.empty()) {
+               ASSIGN_OR_RETURN(std::vector<storage::SensorReading> readings,
+                                telemetry_.Latest(caller.user_id(), device_ids));
+               for (auto& reading : readings) latest[reading.device_id] = reading;
+             }
+             for (const auto& assignment : assignments) {
+               v1::AssignedDevice* out = response->add_assigned_devices();
+               *out->mutable_assignment() = assignment;
+               ASSIGN_OR_RETURN(*out->mutable_device(),
+                                devices_.Get(caller.user_id(), assignment.device_id()));
+               if (auto it = latest.find(out->device().id()); it != latest.end()) {
+                 *out->mutable_latest_reading() = ToProto(it->second);
+               }
+             }
+
+             storage::AlertFilter open;
+             open.plant_id = plant.id();
+             open.open_only = true;
+             ASSIGN_OR_RETURN(std::vector<v1::Alert> alerts,
+                              alerts_.ListAlerts(caller.user_id(), open, {0, kMaxPageSize}));
+             for (auto& alert : alerts) response->add_open_alerts()->Swap(&alert);
+             return absl::OkStatus();
+           });
+
+  SignedIn("ListTopAnomalousPlants",
+           [this](const auth::Caller& caller, const v1::ListTopAnomalousPlantsRequest& request,
+                  v1::ListTopAnomalousPlantsResponse* response) -> absl::Status {
+             if (request.limit() < 0 || request.limit() > 100) {
+               return absl::InvalidArgumentError("limit must be between 0 (meaning 5) and 100");
+             }
+             const int limit = request.limit() == 0 ? 5 : request.limit();
+             ASSIGN_OR_RETURN(TimeRange range, RequiredTimeRange(request));
+             ASSIGN_OR_RETURN(auto plants, plants_.TopAnomalous(caller.user_id(), range.start,
+                                                                range.end, limit));
+             for (auto& [plant, count] : plants) {
+               v1::AnomalousPlant* out = response->add_plants();
+               out->mutable_plant()->Swap(&plant);
+               out->set_anomaly_count(count);
+             }
+             return absl::OkStatus();
+           });
+}
+
 }  // namespace
 
-// --- plant types ------------------------------------------------------------
-
-grpc::Status PlantServiceImpl::CreatePlantType(grpc::ServerContext* context,
-                                               const v1::CreatePlantTypeRequest* request,
-                                               v1::PlantType* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    const v1::PlantType& value = request->plant_type();
-    RETURN_IF_ERROR(CheckFields(value, storage::CatalogRepository::UpdatablePlantTypeFields(),
-                                CheckPlantTypeField));
-    RETURN_IF_ERROR(RequireAdmin(caller));
-    return Respond(catalog_.CreatePlantType(value), response);
-  });
-}
-
-grpc::Status PlantServiceImpl::GetPlantType(grpc::ServerContext* context,
-                                            const v1::GetPlantTypeRequest* request,
-                                            v1::PlantType* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller&) -> absl::Status {
-    RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    return Respond(catalog_.GetPlantType(request->id()), response);
-  });
-}
-
-grpc::Status PlantServiceImpl::ListPlantTypes(grpc::ServerContext* context,
-                                              const v1::ListPlantTypesRequest* request,
-                                              v1::ListPlantTypesResponse* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller&) -> absl::Status {
-    storage::PlantTypeFilter filter;
-    if (request->has_name()) {
-      RETURN_IF_ERROR(CheckText(request->name(), "name", 255, true));
-      filter.name = request->name();
-    }
-    QueryFingerprint query("ListPlantTypes");
-    query.AddOptional("name", request->has_name(), request->name());
-    return PageById(
-        query, request->page_size(), request->page_token(),
-        [&](const storage::PageRequest& page) { return catalog_.ListPlantTypes(filter, page); },
-        [&](v1::PlantType& row) { response->add_plant_types()->Swap(&row); },
-        response->mutable_next_page_token());
-  });
-}
-
-grpc::Status PlantServiceImpl::UpdatePlantType(grpc::ServerContext* context,
-                                               const v1::UpdatePlantTypeRequest* request,
-                                               v1::PlantType* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    const v1::PlantType& value = request->plant_type();
-    RETURN_IF_ERROR(CheckMaskedUpdate(value, "plant_type.id", request->update_mask(),
-                                      storage::CatalogRepository::UpdatablePlantTypeFields(),
-                                      CheckPlantTypeField));
-    RETURN_IF_ERROR(RequireAdmin(caller));
-    return Respond(catalog_.UpdatePlantType(value.id(), value, request->update_mask()), response);
-  });
-}
-
-grpc::Status PlantServiceImpl::DeletePlantType(grpc::ServerContext* context,
-                                               const v1::DeletePlantTypeRequest* request,
-                                               google::protobuf::Empty* /*response*/) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    RETURN_IF_ERROR(RequireAdmin(caller));
-    return catalog_.DeletePlantType(request->id());
-  });
-}
-
-// --- plants -----------------------------------------------------------------
-
-grpc::Status PlantServiceImpl::CreatePlant(grpc::ServerContext* context,
-                                           const v1::CreatePlantRequest* request,
-                                           v1::Plant* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    const v1::Plant& value = request->plant();
-    RETURN_IF_ERROR(
-        CheckFields(value, storage::PlantRepository::UpdatablePlantFields(), CheckPlantField));
-    v1::Plant row = value;
-    // New plants start healthy; alerts change that.
-    row.set_is_healthy(true);
-    return Respond(plants_.CreatePlant(caller.user_id(), row), response);
-  });
-}
-
-grpc::Status PlantServiceImpl::GetPlant(grpc::ServerContext* context,
-                                        const v1::GetPlantRequest* request, v1::Plant* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    return Respond(plants_.GetPlant(caller.user_id(), request->id()), response);
-  });
-}
-
-grpc::Status PlantServiceImpl::ListPlants(grpc::ServerContext* context,
-                                          const v1::ListPlantsRequest* request,
-                                          v1::ListPlantsResponse* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    storage::PlantFilter filter;
-    if (request->has_is_healthy()) filter.is_healthy = request->is_healthy();
-    if (request->has_plant_type_id()) {
-      RETURN_IF_ERROR(CheckId(request->plant_type_id(), "plant_type_id"));
-      filter.plant_type_id = request->plant_type_id();
-    }
-    if (request->has_plant_type_name()) {
-      RETURN_IF_ERROR(CheckText(request->plant_type_name(), "plant_type_name", 255, true));
-      filter.plant_type_name = request->plant_type_name();
-    }
-    QueryFingerprint query("ListPlants");
-    query.AddOptional("is_healthy", request->has_is_healthy(), int64_t{request->is_healthy()});
-    query.AddOptional("plant_type_id", request->has_plant_type_id(), request->plant_type_id());
-    query.AddOptional("plant_type_name", request->has_plant_type_name(),
-                      request->plant_type_name());
-    return PageById(
-        query, request->page_size(), request->page_token(),
-        [&](const storage::PageRequest& page) {
-          return plants_.ListPlants(caller.user_id(), filter, page);
-        },
-        [&](v1::Plant& row) { response->add_plants()->Swap(&row); },
-        response->mutable_next_page_token());
-  });
-}
-
-grpc::Status PlantServiceImpl::UpdatePlant(grpc::ServerContext* context,
-                                           const v1::UpdatePlantRequest* request,
-                                           v1::Plant* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    const v1::Plant& value = request->plant();
-    RETURN_IF_ERROR(CheckMaskedUpdate(value, "plant.id", request->update_mask(),
-                                      storage::PlantRepository::UpdatablePlantFields(),
-                                      CheckPlantField));
-    return Respond(plants_.UpdatePlant(caller.user_id(), value.id(), value, request->update_mask()),
-                   response);
-  });
-}
-
-grpc::Status PlantServiceImpl::DeletePlant(grpc::ServerContext* context,
-                                           const v1::DeletePlantRequest* request,
-                                           google::protobuf::Empty* /*response*/) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    return plants_.DeletePlant(caller.user_id(), request->id());
-  });
-}
-
-// --- assignments --------------------------------------------------------------
-
-grpc::Status PlantServiceImpl::CreatePlantDeviceAssignment(
-    grpc::ServerContext* context, const v1::CreatePlantDeviceAssignmentRequest* request,
-    v1::PlantDeviceAssignment* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    const v1::PlantDeviceAssignment& value = request->plant_device_assignment();
-    for (const char* field : {"plant_id", "device_id", "assignment_type"}) {
-      RETURN_IF_ERROR(CheckAssignmentField(value, field));
-    }
-    v1::PlantDeviceAssignment row = value;
-    row.set_is_active(true);
-    return Respond(plants_.CreateAssignment(caller.user_id(), row), response);
-  });
-}
-
-grpc::Status PlantServiceImpl::GetPlantDeviceAssignment(
-    grpc::ServerContext* context, const v1::GetPlantDeviceAssignmentRequest* request,
-    v1::PlantDeviceAssignment* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    return Respond(plants_.GetAssignment(caller.user_id(), request->id()), response);
-  });
-}
-
-grpc::Status PlantServiceImpl::ListPlantDeviceAssignments(
-    grpc::ServerContext* context, const v1::ListPlantDeviceAssignmentsRequest* request,
-    v1::ListPlantDeviceAssignmentsResponse* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    storage::AssignmentFilter filter;
-    if (request->has_plant_id()) {
-      RETURN_IF_ERROR(CheckId(request->plant_id(), "plant_id"));
-      filter.plant_id = request->plant_id();
-    }
-    if (request->has_device_id()) {
-      RETURN_IF_ERROR(CheckId(request->device_id(), "device_id"));
-      filter.device_id = request->device_id();
-    }
-    if (request->has_is_active()) filter.is_active = request->is_active();
-    QueryFingerprint query("ListPlantDeviceAssignments");
-    query.AddOptional("plant_id", request->has_plant_id(), request->plant_id());
-    query.AddOptional("device_id", request->has_device_id(), request->device_id());
-    query.AddOptional("is_active", request->has_is_active(), int64_t{request->is_active()});
-    return PageById(
-        query, request->page_size(), request->page_token(),
-        [&](const storage::PageRequest& page) {
-          return plants_.ListAssignments(caller.user_id(), filter, page);
-        },
-        [&](v1::PlantDeviceAssignment& row) {
-          response->add_plant_device_assignments()->Swap(&row);
-        },
-        response->mutable_next_page_token());
-  });
-}
-
-grpc::Status PlantServiceImpl::UpdatePlantDeviceAssignment(
-    grpc::ServerContext* context, const v1::UpdatePlantDeviceAssignmentRequest* request,
-    v1::PlantDeviceAssignment* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    const v1::PlantDeviceAssignment& value = request->plant_device_assignment();
-    RETURN_IF_ERROR(CheckMaskedUpdate(value, "plant_device_assignment.id", request->update_mask(),
-                                      storage::PlantRepository::UpdatableAssignmentFields(),
-                                      CheckAssignmentField));
-    return Respond(
-        plants_.UpdateAssignment(caller.user_id(), value.id(), value, request->update_mask()),
-        response);
-  });
-}
-
-grpc::Status PlantServiceImpl::DeletePlantDeviceAssignment(
-    grpc::ServerContext* context, const v1::DeletePlantDeviceAssignmentRequest* request,
-    google::protobuf::Empty* /*response*/) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    return plants_.DeleteAssignment(caller.user_id(), request->id());
-  });
-}
-
-// --- composite views --------------------------------------------------------
-
-grpc::Status PlantServiceImpl::GetPlantOverview(grpc::ServerContext* context,
-                                                const v1::GetPlantOverviewRequest* request,
-                                                v1::PlantOverview* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    RETURN_IF_ERROR(CheckId(request->id(), "id"));
-    ASSIGN_OR_RETURN(*response->mutable_plant(), plants_.GetPlant(caller.user_id(), request->id()));
-    const v1::Plant& plant = response->plant();
-    ASSIGN_OR_RETURN(*response->mutable_plant_type(), catalog_.GetPlantType(plant.plant_type_id()));
-
-    storage::AssignmentFilter active;
-    active.plant_id = plant.id();
-    active.is_active = true;
-    ASSIGN_OR_RETURN(std::vector<v1::PlantDeviceAssignment> assignments,
-                     plants_.ListAssignments(caller.user_id(), active, {0, kMaxPageSize}));
-    std::vector<int64_t> device_ids;
-    for (const auto& assignment : assignments) device_ids.push_back(assignment.device_id());
-    std::map<int64_t, storage::SensorReading> latest;
-    if (!device_ids.empty()) {
-      ASSIGN_OR_RETURN(std::vector<storage::SensorReading> readings,
-                       telemetry_.Latest(caller.user_id(), device_ids));
-      for (auto& reading : readings) latest[reading.device_id] = reading;
-    }
-    for (const auto& assignment : assignments) {
-      v1::AssignedDevice* out = response->add_assigned_devices();
-      *out->mutable_assignment() = assignment;
-      ASSIGN_OR_RETURN(*out->mutable_device(),
-                       devices_.Get(caller.user_id(), assignment.device_id()));
-      if (auto it = latest.find(out->device().id()); it != latest.end()) {
-        *out->mutable_latest_reading() = ToProto(it->second);
-      }
-    }
-
-    storage::AlertFilter open;
-    open.plant_id = plant.id();
-    open.open_only = true;
-    ASSIGN_OR_RETURN(std::vector<v1::Alert> alerts,
-                     alerts_.ListAlerts(caller.user_id(), open, {0, kMaxPageSize}));
-    for (auto& alert : alerts) response->add_open_alerts()->Swap(&alert);
-    return absl::OkStatus();
-  });
-}
-
-grpc::Status PlantServiceImpl::ListTopAnomalousPlants(
-    grpc::ServerContext* context, const v1::ListTopAnomalousPlantsRequest* request,
-    v1::ListTopAnomalousPlantsResponse* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const Caller& caller) -> absl::Status {
-    if (request->limit() < 0 || request->limit() > 100) {
-      return absl::InvalidArgumentError("limit must be between 0 (meaning 5) and 100");
-    }
-    const int limit = request->limit() == 0 ? 5 : request->limit();
-    ASSIGN_OR_RETURN(TimeRange range, RequiredTimeRange(*request));
-    ASSIGN_OR_RETURN(auto plants,
-                     plants_.TopAnomalous(caller.user_id(), range.start, range.end, limit));
-    for (auto& [plant, count] : plants) {
-      v1::AnomalousPlant* out = response->add_plants();
-      out->mutable_plant()->Swap(&plant);
-      out->set_anomaly_count(count);
-    }
-    return absl::OkStatus();
-  });
+std::unique_ptr<RpcService> NewPlantService(Backends& backends, CallRuntime& runtime) {
+  return std::make_unique<PlantService>(backends, runtime);
 }
 
 }  // namespace plantmon::services

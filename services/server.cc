@@ -11,73 +11,17 @@
 
 #include "absl/memory/memory.h"
 #include "absl/strings/str_cat.h"
+#include "plantmon/v1/alert.grpc.pb.h"
+#include "plantmon/v1/device.grpc.pb.h"
+#include "plantmon/v1/plant.grpc.pb.h"
+#include "plantmon/v1/telemetry.grpc.pb.h"
+#include "plantmon/v1/user.grpc.pb.h"
 #include "services/access_log.h"
-#include "services/alert_service.h"
-#include "services/auth/authenticator.h"
 #include "services/auth/password_hasher.h"
-#include "services/device_service.h"
-#include "services/plant_service.h"
-#include "services/telemetry_service.h"
-#include "services/user_service.h"
-#include "storage/alert_listener.h"
-#include "storage/alert_repository.h"
-#include "storage/api_key_repository.h"
-#include "storage/catalog_repository.h"
-#include "storage/device_repository.h"
-#include "storage/ingest_repository.h"
+#include "services/plantmon_services.h"
 #include "storage/migration_runner.h"
-#include "storage/plant_repository.h"
-#include "storage/telemetry_repository.h"
-#include "storage/user_repository.h"
 
 namespace plantmon::services {
-
-struct ServiceBundle {
-  ServiceBundle(postgres::ConnectionPool& pool, const postgres::DatabaseConfig& database,
-                auth::PasswordHasher password_hasher, absl::Duration token_lifetime)
-      : users(pool),
-        api_keys(pool),
-        catalog(pool),
-        devices(pool),
-        plants(pool),
-        alerts(pool),
-        telemetry(pool),
-        ingest(pool),
-        listener(database),
-        hasher(password_hasher),
-        authenticator(users, api_keys, token_lifetime),
-        user_service(users, api_keys, authenticator, hasher),
-        device_service(catalog, devices, authenticator),
-        plant_service(catalog, plants, devices, telemetry, alerts, authenticator),
-        alert_service(alerts, listener, authenticator),
-        telemetry_service(telemetry, ingest, authenticator) {}
-
-  storage::UserRepository users;
-  storage::ApiKeyRepository api_keys;
-  storage::CatalogRepository catalog;
-  storage::DeviceRepository devices;
-  storage::PlantRepository plants;
-  storage::AlertRepository alerts;
-  storage::TelemetryRepository telemetry;
-  storage::IngestRepository ingest;
-  storage::AlertListener listener;
-  auth::PasswordHasher hasher;
-  auth::Authenticator authenticator;
-  UserServiceImpl user_service;
-  DeviceServiceImpl device_service;
-  PlantServiceImpl plant_service;
-  AlertServiceImpl alert_service;
-  TelemetryServiceImpl telemetry_service;
-
-  std::vector<grpc::Service*> All() {
-    return {&user_service, &device_service, &plant_service, &alert_service, &telemetry_service};
-  }
-  static std::vector<std::string> Names() {
-    return {v1::UserService::service_full_name(), v1::DeviceService::service_full_name(),
-            v1::PlantService::service_full_name(), v1::AlertService::service_full_name(),
-            v1::TelemetryService::service_full_name()};
-  }
-};
 
 namespace {
 
@@ -145,9 +89,25 @@ absl::StatusOr<std::unique_ptr<PlantmonServer>> PlantmonServer::Start(
 
   absl::StatusOr<auth::PasswordHasher> hasher = auth::PasswordHasher::Create(options.bcrypt_cost);
   if (!hasher.ok()) return hasher.status();
-  server->services_ = std::make_unique<ServiceBundle>(*server->pool_, options.database, *hasher,
-                                                      options.token_lifetime);
-  server->health_ = std::make_unique<HealthService>(ServiceBundle::Names());
+  server->backends_ =
+      std::make_unique<Backends>(*server->pool_, options.database, *hasher, options.token_lifetime);
+  server->runtime_ = std::make_unique<CallRuntime>(
+      server->backends_->authenticator, options.limits,
+      options.database.pool_size + options.database.max_overflow, options.database.acquire_timeout);
+  Backends& backends = *server->backends_;
+  CallRuntime& runtime = *server->runtime_;
+  server->services_.push_back(NewUserService(backends, runtime));
+  server->services_.push_back(NewDeviceService(backends, runtime));
+  server->services_.push_back(NewPlantService(backends, runtime));
+  server->services_.push_back(NewAlertService(backends, runtime));
+  server->services_.push_back(NewTelemetryService(backends, runtime));
+  for (const std::unique_ptr<RpcService>& service : server->services_) {
+    if (absl::Status complete = service->CheckComplete(); !complete.ok()) return complete;
+  }
+  server->health_ = std::make_unique<HealthService>(std::vector<std::string>{
+      v1::UserService::service_full_name(), v1::DeviceService::service_full_name(),
+      v1::PlantService::service_full_name(), v1::AlertService::service_full_name(),
+      v1::TelemetryService::service_full_name()});
 
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = Credentials(options);
   if (!credentials.ok()) return credentials.status();
@@ -156,8 +116,8 @@ absl::StatusOr<std::unique_ptr<PlantmonServer>> PlantmonServer::Start(
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen_address, *credentials, &server->port_);
   builder.RegisterService(server->health_.get());
-  for (grpc::Service* service : server->services_->All()) {
-    builder.RegisterService(service);
+  for (const std::unique_ptr<RpcService>& service : server->services_) {
+    builder.RegisterService(service.get());
   }
   // In order: the status fix-up runs first, so the access log shows the
   // code the client receives.
@@ -174,7 +134,7 @@ absl::StatusOr<std::unique_ptr<PlantmonServer>> PlantmonServer::Start(
   server->CheckDatabaseOnce();
   // WatchAlerts streams opened right after start should not miss changes
   // while the listener connects (skipped when the database is down).
-  if (schema.ok()) server->services_->listener.WaitUntilListening(absl::Seconds(5));
+  if (schema.ok()) server->backends_->listener.WaitUntilListening(absl::Seconds(5));
   server->monitor_ = std::thread([raw = server.get()] { raw->MonitorDatabase(); });
   return server;
 }
@@ -218,7 +178,7 @@ void PlantmonServer::MonitorDatabase() {
   while (!stop_monitor_.WaitForNotificationWithTimeout(options_.health_check_interval)) {
     CheckDatabaseOnce();
     if (absl::Now() >= next_purge) {
-      absl::StatusOr<int64_t> purged = services_->ingest.PurgeBatchKeys(kBatchKeyRetention);
+      absl::StatusOr<int64_t> purged = backends_->ingest.PurgeBatchKeys(kBatchKeyRetention);
       if (purged.ok()) next_purge = absl::Now() + kPurgeEvery;
     }
   }

@@ -15,7 +15,9 @@
 #include "common/sync.h"
 #include "postgres/connection_pool.h"
 #include "postgres/database_config.h"
+#include "services/backends.h"
 #include "services/health_service.h"
+#include "services/rpc_service.h"
 
 namespace plantmon::services {
 
@@ -38,10 +40,9 @@ struct ServerOptions {
   std::string tls_cert_file;
   std::string tls_key_file;
   std::string tls_client_ca_file;
+  // What callers can hold at once (services/rpc_service.h).
+  CallLimits limits;
 };
-
-// The services and what they are built on, owned by the server.
-struct ServiceBundle;
 
 // The gRPC server: reflection, grpc.health.v1.Health and the plantmon
 // services over one connection pool. Health is SERVING only while the
@@ -72,7 +73,9 @@ class PlantmonServer {
 
   const ServerOptions options_;
   std::unique_ptr<postgres::ConnectionPool> pool_;
-  std::unique_ptr<ServiceBundle> services_;
+  std::unique_ptr<Backends> backends_;
+  std::unique_ptr<CallRuntime> runtime_;
+  std::vector<std::unique_ptr<RpcService>> services_;
   std::unique_ptr<HealthService> health_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

@@ -4,7 +4,9 @@
 // PLANTMON_LISTEN_ADDR (default 127.0.0.1:50051), PLANTMON_BCRYPT_COST (12),
 // PLANTMON_TOKEN_TTL_SECONDS (86400), PLANTMON_TLS_CERT / PLANTMON_TLS_KEY
 // (PEM files: serve TLS) and PLANTMON_TLS_CLIENT_CA (also require client
-// certificates signed by it). Flags: --migrate applies
+// certificates signed by it), PLANTMON_MAX_CONCURRENT_CALLS (256),
+// PLANTMON_MAX_QUEUED_LOGINS (16), PLANTMON_MAX_OPEN_STREAMS (500) and
+// PLANTMON_MAX_STREAMS_PER_USER (16). Flags: --migrate applies
 // pending migrations at start-up. SIGTERM/SIGINT shut down gracefully.
 
 #include <csignal>
@@ -40,6 +42,13 @@ int Run(int argc, char** argv) {
     return 1;
   }
   options.database = *database;
+  absl::StatusOr<plantmon::services::CallLimits> limits =
+      plantmon::services::CallLimitsFromEnv(*env);
+  if (!limits.ok()) {
+    std::fprintf(stderr, "plantmon: %s\n", limits.status().ToString().c_str());
+    return 1;
+  }
+  options.limits = *limits;
   if (std::optional<std::string> address = (*env)("PLANTMON_LISTEN_ADDR")) {
     options.listen_address = *address;
   }

@@ -1,8 +1,8 @@
-#include "services/telemetry_service.h"
-
 #include "absl/strings/str_cat.h"
+#include "plantmon/v1/telemetry.grpc.pb.h"
 #include "services/handler.h"
 #include "services/pagination.h"
+#include "services/plantmon_services.h"
 #include "services/proto_mapping.h"
 #include "services/status_macros.h"
 #include "services/validation.h"
@@ -102,6 +102,17 @@ absl::StatusOr<absl::Time> RequiredTime(bool present, const google::protobuf::Ti
   return TimeFromProto(value, field);
 }
 
+// What the per-device reading queries check alike: the device id, the
+// optional quality floor and the required time range, which it returns.
+template <typename Request>
+absl::StatusOr<TimeRange> CheckReadingQuery(const Request& request) {
+  RETURN_IF_ERROR(CheckId(request.device_id(), "device_id"));
+  if (request.has_min_quality()) {
+    RETURN_IF_ERROR(CheckRange(request.min_quality(), "min_quality", 0, 100));
+  }
+  return RequiredTimeRange(request);
+}
+
 // gRPC's synchronous API reports a stream message that does not parse (a
 // string field that is not UTF-8) just like the end of the stream: Read()
 // returns false either way, and the call would end OK with every later
@@ -120,118 +131,135 @@ absl::Status CheckStreamEnded(grpc::ServerReader<v1::UploadReadingsRequest>& str
                    "UTF-8); the messages before it were processed, the rest were not"));
 }
 
-}  // namespace
+// plantmon.v1.TelemetryService: readings in (one at a time, uploaded or streamed by gateways) and
+// out (pages, latest, aggregates).
+class TelemetryService final : public RpcService {
+ public:
+  TelemetryService(Backends& backends, CallRuntime& runtime)
+      : RpcService(v1::TelemetryService::service_full_name(), runtime),
+        telemetry_(backends.telemetry),
+        ingest_(backends.ingest) {
+    AddIngestMethods();
+    AddQueryMethods();
+  }
 
-grpc::Status TelemetryServiceImpl::RecordReading(grpc::ServerContext* context,
-                                                 const v1::RecordReadingRequest* request,
-                                                 v1::SensorData* response) {
-  return HandleIngestion(authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
-    const v1::SensorData& value = request->sensor_data();
-    storage::IncomingReading reading;
-    reading.device_id = value.device_id();
-    reading.measurement_value = value.measurement_value();
-    reading.measurement_unit =
-        OptionalField(value.has_measurement_unit(), value.measurement_unit());
-    // proto3 cannot tell 0 from unset here; 0 ("unusable") is a valid quality.
-    reading.data_quality = value.data_quality();
-    if (value.is_anomaly()) reading.is_anomaly = true;
-    reading.raw_data = OptionalField(value.has_raw_data(), value.raw_data());
-    ASSIGN_OR_RETURN(reading.timestamp, RequiredTime(value.has_timestamp(), value.timestamp(),
-                                                     "sensor_data.timestamp"));
-    if (absl::Status valid = CheckReading(reading, absl::Now()); !valid.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("sensor_data.", valid.message()));
-    }
-    ASSIGN_OR_RETURN(storage::SensorReading stored, ingest_.IngestOne(caller.user_id(), reading));
-    *response = ToProto(stored);
-    return absl::OkStatus();
-  });
+ private:
+  void AddIngestMethods();
+  void AddQueryMethods();
+
+  storage::TelemetryRepository& telemetry_;
+  storage::IngestRepository& ingest_;
+};
+
+void TelemetryService::AddIngestMethods() {
+  Ingestion("RecordReading",
+            [this](const auth::Caller& caller, const v1::RecordReadingRequest& request,
+                   v1::SensorData* response) -> absl::Status {
+              const v1::SensorData& value = request.sensor_data();
+              storage::IncomingReading reading;
+              reading.device_id = value.device_id();
+              reading.measurement_value = value.measurement_value();
+              reading.measurement_unit =
+                  OptionalField(value.has_measurement_unit(), value.measurement_unit());
+              // proto3 cannot tell 0 from unset here; 0 ("unusable") is a valid quality.
+              reading.data_quality = value.data_quality();
+              if (value.is_anomaly()) reading.is_anomaly = true;
+              reading.raw_data = OptionalField(value.has_raw_data(), value.raw_data());
+              ASSIGN_OR_RETURN(
+                  reading.timestamp,
+                  RequiredTime(value.has_timestamp(), value.timestamp(), "sensor_data.timestamp"));
+              if (absl::Status valid = CheckReading(reading, absl::Now()); !valid.ok()) {
+                return absl::InvalidArgumentError(absl::StrCat("sensor_data.", valid.message()));
+              }
+              ASSIGN_OR_RETURN(storage::SensorReading stored,
+                               ingest_.IngestOne(caller.user_id(), reading));
+              *response = ToProto(stored);
+              return absl::OkStatus();
+            });
+
+  ClientStream<v1::UploadReadingsRequest, v1::UploadReadingsResponse>(
+      "UploadReadings", Access::kIngestion,
+      [this](const auth::Caller& caller, grpc::ServerContext& context,
+             grpc::ServerReader<v1::UploadReadingsRequest>* reader,
+             v1::UploadReadingsResponse* response) -> absl::Status {
+        v1::UploadReadingsRequest request;
+        int64_t next_index = 0;
+        int64_t messages_read = 0;
+        while (reader->Read(&request)) {
+          ++messages_read;
+          std::optional<storage::BatchKey> key;
+          if (!request.gateway_id().empty() || request.sequence() != 0) {
+            ASSIGN_OR_RETURN(key, BatchKeyOf(request.gateway_id(), request.sequence()));
+          }
+          std::vector<storage::IncomingReading> valid;
+          std::vector<storage::RejectedReading> rejected;
+          SplitBatch(request.readings(), next_index, valid, rejected);
+          next_index += request.readings_size();
+          ASSIGN_OR_RETURN(storage::IngestResult result,
+                           ingest_.Ingest(caller.user_id(), valid, std::move(rejected), key,
+                                          [&context] { return context.IsCancelled(); }));
+          response->set_accepted_count(response->accepted_count() + result.accepted);
+          response->set_duplicate_count(response->duplicate_count() + result.duplicate);
+          response->set_rejected_count(response->rejected_count() + result.rejected);
+          AddRejections(result, response);
+        }
+        if (context.IsCancelled()) return absl::CancelledError("the client went away");
+        return CheckStreamEnded(*reader, messages_read);
+      });
+
+  BidiStream<v1::StreamReadingsRequest, v1::StreamReadingsResponse>(
+      "StreamReadings", Access::kIngestion,
+      [this](
+          const auth::Caller& caller, grpc::ServerContext& context,
+          grpc::ServerReaderWriter<v1::StreamReadingsResponse, v1::StreamReadingsRequest>* stream)
+          -> absl::Status {
+        v1::StreamReadingsRequest request;
+        // No CheckStreamEnded() here: a gateway that sends a batch and waits for
+        // its acknowledgement would leave the extra Read() waiting until the
+        // deadline. An unparseable batch ends the stream instead, unacknowledged
+        // with all after it (docs/telemetry.md).
+        while (stream->Read(&request)) {
+          ASSIGN_OR_RETURN(storage::BatchKey key,
+                           BatchKeyOf(request.gateway_id(), request.sequence()));
+          std::vector<storage::IncomingReading> valid;
+          std::vector<storage::RejectedReading> rejected;
+          SplitBatch(request.readings(), 0, valid, rejected);
+          ASSIGN_OR_RETURN(storage::IngestResult result,
+                           ingest_.Ingest(caller.user_id(), valid, std::move(rejected), key,
+                                          [&context] { return context.IsCancelled(); }));
+          // Acknowledged only now: the batch is committed.
+          v1::StreamReadingsResponse ack;
+          ack.set_sequence(request.sequence());
+          ack.set_accepted_count(result.accepted);
+          ack.set_duplicate_count(result.duplicate);
+          ack.set_rejected_count(result.rejected);
+          AddRejections(result, &ack);
+          if (!stream->Write(ack)) break;
+        }
+        if (context.IsCancelled()) return absl::CancelledError("the client went away");
+        return absl::OkStatus();
+      });
 }
 
-grpc::Status TelemetryServiceImpl::UploadReadings(
-    grpc::ServerContext* context, grpc::ServerReader<v1::UploadReadingsRequest>* reader,
-    v1::UploadReadingsResponse* response) {
-  return HandleIngestion(authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
-    v1::UploadReadingsRequest request;
-    int64_t next_index = 0;
-    int64_t messages_read = 0;
-    while (reader->Read(&request)) {
-      ++messages_read;
-      std::optional<storage::BatchKey> key;
-      if (!request.gateway_id().empty() || request.sequence() != 0) {
-        ASSIGN_OR_RETURN(key, BatchKeyOf(request.gateway_id(), request.sequence()));
-      }
-      std::vector<storage::IncomingReading> valid;
-      std::vector<storage::RejectedReading> rejected;
-      SplitBatch(request.readings(), next_index, valid, rejected);
-      next_index += request.readings_size();
-      ASSIGN_OR_RETURN(storage::IngestResult result,
-                       ingest_.Ingest(caller.user_id(), valid, std::move(rejected), key,
-                                      [context] { return context->IsCancelled(); }));
-      response->set_accepted_count(response->accepted_count() + result.accepted);
-      response->set_duplicate_count(response->duplicate_count() + result.duplicate);
-      response->set_rejected_count(response->rejected_count() + result.rejected);
-      AddRejections(result, response);
-    }
-    if (context->IsCancelled()) return absl::CancelledError("the client went away");
-    return CheckStreamEnded(*reader, messages_read);
-  });
-}
-
-grpc::Status TelemetryServiceImpl::StreamReadings(
-    grpc::ServerContext* context,
-    grpc::ServerReaderWriter<v1::StreamReadingsResponse, v1::StreamReadingsRequest>* stream) {
-  return HandleIngestion(authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
-    v1::StreamReadingsRequest request;
-    // No CheckStreamEnded() here: a gateway that sends a batch and waits for
-    // its acknowledgement would leave the extra Read() waiting until the
-    // deadline. An unparseable batch ends the stream instead, unacknowledged
-    // with all after it (docs/telemetry.md).
-    while (stream->Read(&request)) {
-      ASSIGN_OR_RETURN(storage::BatchKey key, BatchKeyOf(request.gateway_id(), request.sequence()));
-      std::vector<storage::IncomingReading> valid;
-      std::vector<storage::RejectedReading> rejected;
-      SplitBatch(request.readings(), 0, valid, rejected);
-      ASSIGN_OR_RETURN(storage::IngestResult result,
-                       ingest_.Ingest(caller.user_id(), valid, std::move(rejected), key,
-                                      [context] { return context->IsCancelled(); }));
-      // Acknowledged only now: the batch is committed.
-      v1::StreamReadingsResponse ack;
-      ack.set_sequence(request.sequence());
-      ack.set_accepted_count(result.accepted);
-      ack.set_duplicate_count(result.duplicate);
-      ack.set_rejected_count(result.rejected);
-      AddRejections(result, &ack);
-      if (!stream->Write(ack)) break;
-    }
-    if (context->IsCancelled()) return absl::CancelledError("the client went away");
-    return absl::OkStatus();
-  });
-}
-
-grpc::Status TelemetryServiceImpl::ListSensorData(grpc::ServerContext* context,
-                                                  const v1::ListSensorDataRequest* request,
-                                                  v1::ListSensorDataResponse* response) {
-  return HandleAuthenticated(
-      authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
-        RETURN_IF_ERROR(CheckId(request->device_id(), "device_id"));
-        ASSIGN_OR_RETURN(TimeRange range, RequiredTimeRange(*request));
+void TelemetryService::AddQueryMethods() {
+  SignedIn(
+      "ListSensorData",
+      [this](const auth::Caller& caller, const v1::ListSensorDataRequest& request,
+             v1::ListSensorDataResponse* response) -> absl::Status {
+        ASSIGN_OR_RETURN(TimeRange range, CheckReadingQuery(request));
         const absl::Time start = range.start;
         const absl::Time end = range.end;
-        if (request->has_min_quality()) {
-          RETURN_IF_ERROR(CheckRange(request->min_quality(), "min_quality", 0, 100));
-        }
         QueryFingerprint query("ListSensorData");
-        query.Add("device_id", request->device_id())
+        query.Add("device_id", request.device_id())
             .Add("start", absl::ToUnixMicros(start))
             .Add("end", absl::ToUnixMicros(end))
-            .Add("newest_first", int64_t{request->newest_first()})
-            .Add("exclude_anomalies", int64_t{request->exclude_anomalies()})
-            .AddOptional("min_quality", request->has_min_quality(),
-                         int64_t{request->min_quality()});
-        ASSIGN_OR_RETURN(PageCursor cursor, ParsePage(request->page_size(), request->page_token(),
+            .Add("newest_first", int64_t{request.newest_first()})
+            .Add("exclude_anomalies", int64_t{request.exclude_anomalies()})
+            .AddOptional("min_quality", request.has_min_quality(), int64_t{request.min_quality()});
+        ASSIGN_OR_RETURN(PageCursor cursor, ParsePage(request.page_size(), request.page_token(),
                                                       query, 2, kReadingPageLimits));
         storage::ReadingQuery reading_query;
-        reading_query.device_id = request->device_id();
+        reading_query.device_id = request.device_id();
         reading_query.start_time = start;
         reading_query.end_time = end;
         if (!cursor.position.empty()) {
@@ -239,10 +267,9 @@ grpc::Status TelemetryServiceImpl::ListSensorData(grpc::ServerContext* context,
               storage::ReadingCursor{absl::FromUnixMicros(cursor.position[0]), cursor.position[1]};
         }
         reading_query.limit = cursor.page_size + 1;
-        reading_query.newest_first = request->newest_first();
-        reading_query.min_quality =
-            OptionalField(request->has_min_quality(), request->min_quality());
-        reading_query.exclude_anomalies = request->exclude_anomalies();
+        reading_query.newest_first = request.newest_first();
+        reading_query.min_quality = OptionalField(request.has_min_quality(), request.min_quality());
+        reading_query.exclude_anomalies = request.exclude_anomalies();
         ASSIGN_OR_RETURN(std::vector<storage::SensorReading> readings,
                          telemetry_.List(caller.user_id(), reading_query));
         response->set_next_page_token(
@@ -255,86 +282,82 @@ grpc::Status TelemetryServiceImpl::ListSensorData(grpc::ServerContext* context,
         }
         return absl::OkStatus();
       });
+
+  SignedIn("GetLatestReadings",
+           [this](const auth::Caller& caller, const v1::GetLatestReadingsRequest& request,
+                  v1::GetLatestReadingsResponse* response) -> absl::Status {
+             if (request.has_plant_id() == !request.device_ids().empty()) {
+               return absl::InvalidArgumentError("give either device_ids or plant_id");
+             }
+             std::vector<int64_t> devices;
+             if (request.has_plant_id()) {
+               RETURN_IF_ERROR(CheckId(request.plant_id(), "plant_id"));
+               ASSIGN_OR_RETURN(
+                   devices, telemetry_.ActiveDevicesOfPlant(caller.user_id(), request.plant_id()));
+             } else {
+               if (static_cast<size_t>(request.device_ids_size()) > kMaxLatestDevices) {
+                 return absl::InvalidArgumentError(
+                     absl::StrCat("device_ids may name at most ", kMaxLatestDevices, " devices"));
+               }
+               for (int64_t id : request.device_ids()) {
+                 RETURN_IF_ERROR(CheckId(id, "device_ids"));
+                 devices.push_back(id);
+               }
+             }
+             if (devices.empty()) return absl::OkStatus();
+             ASSIGN_OR_RETURN(std::vector<storage::SensorReading> readings,
+                              telemetry_.Latest(caller.user_id(), devices));
+             for (const storage::SensorReading& reading : readings) {
+               *response->add_readings() = ToProto(reading);
+             }
+             return absl::OkStatus();
+           });
+
+  SignedIn("AggregateSensorData",
+           [this](const auth::Caller& caller, const v1::AggregateSensorDataRequest& request,
+                  v1::AggregateSensorDataResponse* response) -> absl::Status {
+             ASSIGN_OR_RETURN(TimeRange range, CheckReadingQuery(request));
+             const absl::Time start = range.start;
+             const absl::Time end = range.end;
+             const absl::Duration width = absl::Seconds(request.bucket_width().seconds()) +
+                                          absl::Nanoseconds(request.bucket_width().nanos());
+             if (width < absl::Minutes(1) || width > absl::Hours(24)) {
+               return absl::InvalidArgumentError("bucket_width must be from one minute to one day");
+             }
+             const int64_t buckets = absl::Ceil(end - start, width) / width;
+             if (buckets > kMaxBuckets) {
+               return absl::InvalidArgumentError(
+                   absl::StrCat("the range would make ", buckets, " buckets; the cap is ",
+                                kMaxBuckets, ": widen bucket_width or narrow the range"));
+             }
+             storage::AggregateQuery query;
+             query.device_id = request.device_id();
+             query.start_time = start;
+             query.end_time = end;
+             query.bucket_width = width;
+             query.min_quality = OptionalField(request.has_min_quality(), request.min_quality());
+             query.exclude_anomalies = request.exclude_anomalies();
+             ASSIGN_OR_RETURN(std::vector<storage::ReadingBucket> rows,
+                              telemetry_.Aggregate(caller.user_id(), query));
+             for (const storage::ReadingBucket& row : rows) {
+               v1::SensorDataBucket* bucket = response->add_buckets();
+               SetTimestamp(row.start_time, bucket->mutable_start_time());
+               SetTimestamp(std::min(row.start_time + width, end), bucket->mutable_end_time());
+               bucket->set_count(row.count);
+               bucket->set_min_value(row.min_value);
+               bucket->set_max_value(row.max_value);
+               bucket->set_avg_value(row.avg_value);
+               bucket->set_first_value(row.first_value);
+               bucket->set_last_value(row.last_value);
+             }
+             return absl::OkStatus();
+           });
 }
 
-grpc::Status TelemetryServiceImpl::GetLatestReadings(grpc::ServerContext* context,
-                                                     const v1::GetLatestReadingsRequest* request,
-                                                     v1::GetLatestReadingsResponse* response) {
-  return HandleAuthenticated(
-      authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
-        if (request->has_plant_id() == !request->device_ids().empty()) {
-          return absl::InvalidArgumentError("give either device_ids or plant_id");
-        }
-        std::vector<int64_t> devices;
-        if (request->has_plant_id()) {
-          RETURN_IF_ERROR(CheckId(request->plant_id(), "plant_id"));
-          ASSIGN_OR_RETURN(devices,
-                           telemetry_.ActiveDevicesOfPlant(caller.user_id(), request->plant_id()));
-        } else {
-          if (static_cast<size_t>(request->device_ids_size()) > kMaxLatestDevices) {
-            return absl::InvalidArgumentError(
-                absl::StrCat("device_ids may name at most ", kMaxLatestDevices, " devices"));
-          }
-          for (int64_t id : request->device_ids()) {
-            RETURN_IF_ERROR(CheckId(id, "device_ids"));
-            devices.push_back(id);
-          }
-        }
-        if (devices.empty()) return absl::OkStatus();
-        ASSIGN_OR_RETURN(std::vector<storage::SensorReading> readings,
-                         telemetry_.Latest(caller.user_id(), devices));
-        for (const storage::SensorReading& reading : readings) {
-          *response->add_readings() = ToProto(reading);
-        }
-        return absl::OkStatus();
-      });
-}
+}  // namespace
 
-grpc::Status TelemetryServiceImpl::AggregateSensorData(
-    grpc::ServerContext* context, const v1::AggregateSensorDataRequest* request,
-    v1::AggregateSensorDataResponse* response) {
-  return HandleAuthenticated(
-      authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
-        RETURN_IF_ERROR(CheckId(request->device_id(), "device_id"));
-        ASSIGN_OR_RETURN(TimeRange range, RequiredTimeRange(*request));
-        const absl::Time start = range.start;
-        const absl::Time end = range.end;
-        const absl::Duration width = absl::Seconds(request->bucket_width().seconds()) +
-                                     absl::Nanoseconds(request->bucket_width().nanos());
-        if (width < absl::Minutes(1) || width > absl::Hours(24)) {
-          return absl::InvalidArgumentError("bucket_width must be from one minute to one day");
-        }
-        const int64_t buckets = absl::Ceil(end - start, width) / width;
-        if (buckets > kMaxBuckets) {
-          return absl::InvalidArgumentError(
-              absl::StrCat("the range would make ", buckets, " buckets; the cap is ", kMaxBuckets,
-                           ": widen bucket_width or narrow the range"));
-        }
-        if (request->has_min_quality()) {
-          RETURN_IF_ERROR(CheckRange(request->min_quality(), "min_quality", 0, 100));
-        }
-        storage::AggregateQuery query;
-        query.device_id = request->device_id();
-        query.start_time = start;
-        query.end_time = end;
-        query.bucket_width = width;
-        query.min_quality = OptionalField(request->has_min_quality(), request->min_quality());
-        query.exclude_anomalies = request->exclude_anomalies();
-        ASSIGN_OR_RETURN(std::vector<storage::ReadingBucket> rows,
-                         telemetry_.Aggregate(caller.user_id(), query));
-        for (const storage::ReadingBucket& row : rows) {
-          v1::SensorDataBucket* bucket = response->add_buckets();
-          SetTimestamp(row.start_time, bucket->mutable_start_time());
-          SetTimestamp(std::min(row.start_time + width, end), bucket->mutable_end_time());
-          bucket->set_count(row.count);
-          bucket->set_min_value(row.min_value);
-          bucket->set_max_value(row.max_value);
-          bucket->set_avg_value(row.avg_value);
-          bucket->set_first_value(row.first_value);
-          bucket->set_last_value(row.last_value);
-        }
-        return absl::OkStatus();
-      });
+std::unique_ptr<RpcService> NewTelemetryService(Backends& backends, CallRuntime& runtime) {
+  return std::make_unique<TelemetryService>(backends, runtime);
 }
 
 }  // namespace plantmon::services

@@ -1,9 +1,11 @@
-#include "services/user_service.h"
-
 #include "absl/strings/str_cat.h"
 #include "common/sha256.h"
+#include "plantmon/v1/user.grpc.pb.h"
+#include "services/auth/login_throttle.h"
+#include "services/auth/password_hasher.h"
 #include "services/handler.h"
 #include "services/pagination.h"
+#include "services/plantmon_services.h"
 #include "services/proto_mapping.h"
 #include "services/status_macros.h"
 #include "services/validation.h"
@@ -36,162 +38,6 @@ absl::Status CheckCanSee(const auth::Caller& caller, int64_t user_id) {
   return absl::NotFoundError(absl::StrCat("user ", user_id, " not found"));
 }
 
-}  // namespace
-
-UserServiceImpl::UserServiceImpl(storage::UserRepository& users,
-                                 storage::ApiKeyRepository& api_keys,
-                                 auth::Authenticator& authenticator,
-                                 const auth::PasswordHasher& hasher)
-    : users_(users), api_keys_(api_keys), authenticator_(authenticator), hasher_(hasher) {
-  absl::StatusOr<std::string> decoy = hasher_.Hash("decoy-password-never-used");
-  decoy_hash_ = decoy.ok() ? *decoy : "";
-}
-
-grpc::Status UserServiceImpl::CreateUser(grpc::ServerContext* context,
-                                         const v1::CreateUserRequest* request, v1::User* response) {
-  return HandlePublic(context, [&]() -> absl::Status {
-    const v1::User& user = request->user();
-    RETURN_IF_ERROR(CheckEmail(user.email(), "user.email"));
-    RETURN_IF_ERROR(CheckUsername(user.username()));
-    RETURN_IF_ERROR(CheckProfileFields(user));
-    RETURN_IF_ERROR(auth::PasswordHasher::ValidatePassword(request->password()));
-    ASSIGN_OR_RETURN(std::string hash, hasher_.Hash(request->password()));
-    v1::User row = user;
-    // Sign-up decides neither: accounts start active and unverified.
-    row.set_is_active(true);
-    row.set_is_verified(false);
-    return Respond(users_.Create(row, hash), response);
-  });
-}
-
-grpc::Status UserServiceImpl::GetUser(grpc::ServerContext* context,
-                                      const v1::GetUserRequest* request, v1::User* response) {
-  return HandleAuthenticated(authenticator_, context,
-                             [&](const auth::Caller& caller) -> absl::Status {
-                               RETURN_IF_ERROR(CheckId(request->id(), "id"));
-                               RETURN_IF_ERROR(CheckCanSee(caller, request->id()));
-                               return Respond(users_.Get(request->id()), response);
-                             });
-}
-
-grpc::Status UserServiceImpl::ListUsers(grpc::ServerContext* context,
-                                        const v1::ListUsersRequest* request,
-                                        v1::ListUsersResponse* response) {
-  return HandleAuthenticated(
-      authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
-        QueryFingerprint query("ListUsers");
-        query.AddOptional("is_active", request->has_is_active(), int64_t{request->is_active()});
-        RETURN_IF_ERROR(RequireAdmin(caller));
-        storage::UserFilter filter;
-        if (request->has_is_active()) filter.is_active = request->is_active();
-        return PageById(
-            query, request->page_size(), request->page_token(),
-            [&](const storage::PageRequest& page) { return users_.List(filter, page); },
-            [&](v1::User& user) { response->add_users()->Swap(&user); },
-            response->mutable_next_page_token());
-      });
-}
-
-grpc::Status UserServiceImpl::UpdateUser(grpc::ServerContext* context,
-                                         const v1::UpdateUserRequest* request, v1::User* response) {
-  return HandleAuthenticated(
-      authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
-        const v1::User& user = request->user();
-        RETURN_IF_ERROR(CheckId(user.id(), "user.id"));
-        ASSIGN_OR_RETURN(
-            std::set<std::string> paths,
-            CheckUpdateMask(request->update_mask(), storage::UserRepository::UpdatableFields()));
-        if (paths.count("email")) RETURN_IF_ERROR(CheckEmail(user.email(), "user.email"));
-        if (paths.count("username")) RETURN_IF_ERROR(CheckUsername(user.username()));
-        RETURN_IF_ERROR(CheckProfileFields(user));
-        RETURN_IF_ERROR(CheckCanSee(caller, user.id()));
-        if ((paths.count("is_active") || paths.count("is_verified")) && !caller.is_admin()) {
-          return absl::PermissionDeniedError(
-              "only administrators can change is_active or is_verified");
-        }
-        return Respond(users_.Update(user.id(), user, request->update_mask()), response);
-      });
-}
-
-grpc::Status UserServiceImpl::DeleteUser(grpc::ServerContext* context,
-                                         const v1::DeleteUserRequest* request,
-                                         google::protobuf::Empty* /*response*/) {
-  return HandleAuthenticated(authenticator_, context,
-                             [&](const auth::Caller& caller) -> absl::Status {
-                               RETURN_IF_ERROR(CheckId(request->id(), "id"));
-                               RETURN_IF_ERROR(CheckCanSee(caller, request->id()));
-                               return users_.Delete(request->id());
-                             });
-}
-
-grpc::Status UserServiceImpl::Login(grpc::ServerContext* context, const v1::LoginRequest* request,
-                                    v1::LoginResponse* response) {
-  return HandlePublic(context, [&]() -> absl::Status {
-    RETURN_IF_ERROR(CheckText(request->login(), "login", 255, true));
-    RETURN_IF_ERROR(
-        CheckText(request->password(), "password", auth::PasswordHasher::kMaximumLength, true));
-    RETURN_IF_ERROR(throttle_.Check(request->login(), absl::Now()));
-    absl::Status rejected = absl::UnauthenticatedError("invalid login or password");
-    absl::StatusOr<storage::UserRecord> account = users_.FindByLogin(request->login());
-    if (!account.ok()) {
-      if (account.status().code() != absl::StatusCode::kNotFound) return account.status();
-      // Spend the same bcrypt time as for a real account.
-      auth::PasswordHasher::Verify(request->password(), decoy_hash_);
-      throttle_.RecordFailure(request->login(), absl::Now());
-      return rejected;
-    }
-    const v1::User& user = account->user;
-    if (!auth::PasswordHasher::Verify(request->password(), account->password_hash) ||
-        !user.is_active()) {
-      throttle_.RecordFailure(request->login(), absl::Now());
-      return rejected;
-    }
-    throttle_.RecordSuccess(request->login());
-    ASSIGN_OR_RETURN(auth::IssuedToken token, authenticator_.IssueToken(user.id()));
-    RETURN_IF_ERROR(users_.RecordLogin(user.id()));
-    ASSIGN_OR_RETURN(*response->mutable_user(), users_.Get(user.id()));
-    response->set_access_token(token.access_token);
-    SetTimestamp(token.expires_at, response->mutable_expires_at());
-    return absl::OkStatus();
-  });
-}
-
-grpc::Status UserServiceImpl::Logout(grpc::ServerContext* context,
-                                     const v1::LogoutRequest* /*request*/,
-                                     google::protobuf::Empty* /*response*/) {
-  return HandleAuthenticated(authenticator_, context, [&](const auth::Caller& caller) {
-    return users_.RevokeSession(caller.session_id);
-  });
-}
-
-grpc::Status UserServiceImpl::ChangePassword(grpc::ServerContext* context,
-                                             const v1::ChangePasswordRequest* request,
-                                             google::protobuf::Empty* /*response*/) {
-  return HandleAuthenticated(
-      authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
-        RETURN_IF_ERROR(CheckText(request->current_password(), "current_password",
-                                  auth::PasswordHasher::kMaximumLength, true));
-        RETURN_IF_ERROR(auth::PasswordHasher::ValidatePassword(request->new_password()));
-        if (!auth::PasswordHasher::Verify(request->current_password(), caller.password_hash)) {
-          return absl::PermissionDeniedError("current_password is not correct");
-        }
-        ASSIGN_OR_RETURN(std::string hash, hasher_.Hash(request->new_password()));
-        RETURN_IF_ERROR(users_.SetPasswordHash(caller.user_id(), hash).status());
-        return users_.RevokeOtherSessions(caller.user_id(), caller.session_id);
-      });
-}
-
-grpc::Status UserServiceImpl::GetCurrentUser(grpc::ServerContext* context,
-                                             const v1::GetCurrentUserRequest* /*request*/,
-                                             v1::User* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const auth::Caller& caller) {
-    *response = caller.user;
-    return absl::OkStatus();
-  });
-}
-
-namespace {
-
 v1::ApiKey ApiKeyToProto(const storage::ApiKey& key) {
   v1::ApiKey out;
   out.set_id(key.id);
@@ -207,50 +53,215 @@ v1::ApiKey ApiKeyToProto(const storage::ApiKey& key) {
 // eight characters of the secret).
 constexpr size_t kApiKeyPrefixLength = 12;
 
-}  // namespace
+// plantmon.v1.UserService: sign-up, sign-in, sessions, accounts and API keys.
+class UserService final : public RpcService {
+ public:
+  UserService(Backends& backends, CallRuntime& runtime)
+      : RpcService(v1::UserService::service_full_name(), runtime),
+        users_(backends.users),
+        api_keys_(backends.api_keys),
+        authenticator_(backends.authenticator),
+        hasher_(backends.hasher) {
+    absl::StatusOr<std::string> decoy = hasher_.Hash("decoy-password-never-used");
+    decoy_hash_ = decoy.ok() ? *decoy : "";
+    AddAccountMethods();
+    AddSessionMethods();
+    AddApiKeyMethods();
+  }
+
+ private:
+  void AddAccountMethods();
+  void AddSessionMethods();
+  void AddApiKeyMethods();
+
+  storage::UserRepository& users_;
+  storage::ApiKeyRepository& api_keys_;
+  auth::Authenticator& authenticator_;
+  const auth::PasswordHasher& hasher_;
+  auth::LoginThrottle throttle_;
+  // A hash to verify against when the login names no account, so that an
+  // unknown login costs as much time as a wrong password.
+  std::string decoy_hash_;
+};
+
+void UserService::AddAccountMethods() {
+  Public(
+      "CreateUser",
+      [this](const v1::CreateUserRequest& request, v1::User* response) -> absl::Status {
+        const v1::User& user = request.user();
+        RETURN_IF_ERROR(CheckEmail(user.email(), "user.email"));
+        RETURN_IF_ERROR(CheckUsername(user.username()));
+        RETURN_IF_ERROR(CheckProfileFields(user));
+        RETURN_IF_ERROR(auth::PasswordHasher::ValidatePassword(request.password()));
+        ASSIGN_OR_RETURN(std::string hash, hasher_.Hash(request.password()));
+        v1::User row = user;
+        // Sign-up decides neither: accounts start active and unverified.
+        row.set_is_active(true);
+        row.set_is_verified(false);
+        return Respond(users_.Create(row, hash), response);
+      },
+      Work::kPasswordHashing);
+
+  SignedIn("GetUser",
+           [this](const auth::Caller& caller, const v1::GetUserRequest& request,
+                  v1::User* response) -> absl::Status {
+             RETURN_IF_ERROR(CheckId(request.id(), "id"));
+             RETURN_IF_ERROR(CheckCanSee(caller, request.id()));
+             return Respond(users_.Get(request.id()), response);
+           });
+
+  SignedIn("ListUsers",
+           [this](const auth::Caller& caller, const v1::ListUsersRequest& request,
+                  v1::ListUsersResponse* response) -> absl::Status {
+             QueryFingerprint query("ListUsers");
+             query.AddOptional("is_active", request.has_is_active(), int64_t{request.is_active()});
+             RETURN_IF_ERROR(RequireAdmin(caller));
+             storage::UserFilter filter;
+             if (request.has_is_active()) filter.is_active = request.is_active();
+             return PageById(
+                 query, request.page_size(), request.page_token(),
+                 [&](const storage::PageRequest& page) { return users_.List(filter, page); },
+                 [&](v1::User& user) { response->add_users()->Swap(&user); },
+                 response->mutable_next_page_token());
+           });
+
+  SignedIn("UpdateUser",
+           [this](const auth::Caller& caller, const v1::UpdateUserRequest& request,
+                  v1::User* response) -> absl::Status {
+             const v1::User& user = request.user();
+             RETURN_IF_ERROR(CheckId(user.id(), "user.id"));
+             ASSIGN_OR_RETURN(std::set<std::string> paths,
+                              CheckUpdateMask(request.update_mask(),
+                                              storage::UserRepository::UpdatableFields()));
+             if (paths.count("email")) RETURN_IF_ERROR(CheckEmail(user.email(), "user.email"));
+             if (paths.count("username")) RETURN_IF_ERROR(CheckUsername(user.username()));
+             RETURN_IF_ERROR(CheckProfileFields(user));
+             RETURN_IF_ERROR(CheckCanSee(caller, user.id()));
+             if ((paths.count("is_active") || paths.count("is_verified")) && !caller.is_admin()) {
+               return absl::PermissionDeniedError(
+                   "only administrators can change is_active or is_verified");
+             }
+             return Respond(users_.Update(user.id(), user, request.update_mask()), response);
+           });
+
+  SignedIn("DeleteUser",
+           [this](const auth::Caller& caller, const v1::DeleteUserRequest& request,
+                  google::protobuf::Empty* /*response*/) -> absl::Status {
+             RETURN_IF_ERROR(CheckId(request.id(), "id"));
+             RETURN_IF_ERROR(CheckCanSee(caller, request.id()));
+             return users_.Delete(request.id());
+           });
+}
+
+void UserService::AddSessionMethods() {
+  Public(
+      "Login",
+      [this](const v1::LoginRequest& request, v1::LoginResponse* response) -> absl::Status {
+        RETURN_IF_ERROR(CheckText(request.login(), "login", 255, true));
+        RETURN_IF_ERROR(
+            CheckText(request.password(), "password", auth::PasswordHasher::kMaximumLength, true));
+        RETURN_IF_ERROR(throttle_.Check(request.login(), absl::Now()));
+        absl::Status rejected = absl::UnauthenticatedError("invalid login or password");
+        absl::StatusOr<storage::UserRecord> account = users_.FindByLogin(request.login());
+        if (!account.ok()) {
+          if (account.status().code() != absl::StatusCode::kNotFound) return account.status();
+          // Spend the same bcrypt time as for a real account.
+          auth::PasswordHasher::Verify(request.password(), decoy_hash_);
+          throttle_.RecordFailure(request.login(), absl::Now());
+          return rejected;
+        }
+        const v1::User& user = account->user;
+        if (!auth::PasswordHasher::Verify(request.password(), account->password_hash) ||
+            !user.is_active()) {
+          throttle_.RecordFailure(request.login(), absl::Now());
+          return rejected;
+        }
+        throttle_.RecordSuccess(request.login());
+        ASSIGN_OR_RETURN(auth::IssuedToken token, authenticator_.IssueToken(user.id()));
+        RETURN_IF_ERROR(users_.RecordLogin(user.id()));
+        ASSIGN_OR_RETURN(*response->mutable_user(), users_.Get(user.id()));
+        response->set_access_token(token.access_token);
+        SetTimestamp(token.expires_at, response->mutable_expires_at());
+        return absl::OkStatus();
+      },
+      Work::kPasswordHashing);
+
+  SignedIn("Logout",
+           [this](const auth::Caller& caller, const v1::LogoutRequest& /*request*/,
+                  google::protobuf::Empty* /*response*/) -> absl::Status {
+             return users_.RevokeSession(caller.session_id);
+           });
+
+  SignedIn(
+      "ChangePassword",
+      [this](const auth::Caller& caller, const v1::ChangePasswordRequest& request,
+             google::protobuf::Empty* /*response*/) -> absl::Status {
+        RETURN_IF_ERROR(CheckText(request.current_password(), "current_password",
+                                  auth::PasswordHasher::kMaximumLength, true));
+        RETURN_IF_ERROR(auth::PasswordHasher::ValidatePassword(request.new_password()));
+        if (!auth::PasswordHasher::Verify(request.current_password(), caller.password_hash)) {
+          return absl::PermissionDeniedError("current_password is not correct");
+        }
+        ASSIGN_OR_RETURN(std::string hash, hasher_.Hash(request.new_password()));
+        RETURN_IF_ERROR(users_.SetPasswordHash(caller.user_id(), hash).status());
+        return users_.RevokeOtherSessions(caller.user_id(), caller.session_id);
+      },
+      Work::kPasswordHashing);
+
+  SignedIn("GetCurrentUser",
+           [this](const auth::Caller& caller, const v1::GetCurrentUserRequest& /*request*/,
+                  v1::User* response) -> absl::Status {
+             *response = caller.user;
+             return absl::OkStatus();
+           });
+}
 
 // API keys are managed with a login session, never with another API key
-// (HandleAuthenticated refuses keys).
-grpc::Status UserServiceImpl::CreateApiKey(grpc::ServerContext* context,
-                                           const v1::CreateApiKeyRequest* request,
-                                           v1::CreateApiKeyResponse* response) {
-  return HandleAuthenticated(
-      authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
-        RETURN_IF_ERROR(CheckText(request->name(), "name", 100, true));
-        ASSIGN_OR_RETURN(std::string random, auth::NewRandomToken());
-        const std::string secret = absl::StrCat(auth::kApiKeyPrefix, random);
-        ASSIGN_OR_RETURN(
-            storage::ApiKey key,
-            api_keys_.Create(caller.user_id(), request->name(),
-                             secret.substr(0, kApiKeyPrefixLength), common::Sha256(secret)));
-        *response->mutable_api_key() = ApiKeyToProto(key);
-        response->set_secret(secret);
-        return absl::OkStatus();
+// (SignedIn refuses keys).
+void UserService::AddApiKeyMethods() {
+  SignedIn("CreateApiKey",
+           [this](const auth::Caller& caller, const v1::CreateApiKeyRequest& request,
+                  v1::CreateApiKeyResponse* response) -> absl::Status {
+             RETURN_IF_ERROR(CheckText(request.name(), "name", 100, true));
+             ASSIGN_OR_RETURN(std::string random, auth::NewRandomToken());
+             const std::string secret = absl::StrCat(auth::kApiKeyPrefix, random);
+             ASSIGN_OR_RETURN(
+                 storage::ApiKey key,
+                 api_keys_.Create(caller.user_id(), request.name(),
+                                  secret.substr(0, kApiKeyPrefixLength), common::Sha256(secret)));
+             *response->mutable_api_key() = ApiKeyToProto(key);
+             response->set_secret(secret);
+             return absl::OkStatus();
+           });
+
+  SignedIn(
+      "ListApiKeys",
+      [this](const auth::Caller& caller, const v1::ListApiKeysRequest& request,
+             v1::ListApiKeysResponse* response) -> absl::Status {
+        return PageById(
+            QueryFingerprint("ListApiKeys"), request.page_size(), request.page_token(),
+            [&](const storage::PageRequest& page) {
+              return api_keys_.List(caller.user_id(), page);
+            },
+            [&](const storage::ApiKey& key) { *response->add_api_keys() = ApiKeyToProto(key); },
+            response->mutable_next_page_token());
       });
+
+  SignedIn("RevokeApiKey",
+           [this](const auth::Caller& caller, const v1::RevokeApiKeyRequest& request,
+                  v1::ApiKey* response) -> absl::Status {
+             RETURN_IF_ERROR(CheckId(request.id(), "id"));
+             ASSIGN_OR_RETURN(storage::ApiKey key,
+                              api_keys_.Revoke(caller.user_id(), request.id()));
+             *response = ApiKeyToProto(key);
+             return absl::OkStatus();
+           });
 }
 
-grpc::Status UserServiceImpl::ListApiKeys(grpc::ServerContext* context,
-                                          const v1::ListApiKeysRequest* request,
-                                          v1::ListApiKeysResponse* response) {
-  return HandleAuthenticated(authenticator_, context, [&](const auth::Caller& caller) {
-    return PageById(
-        QueryFingerprint("ListApiKeys"), request->page_size(), request->page_token(),
-        [&](const storage::PageRequest& page) { return api_keys_.List(caller.user_id(), page); },
-        [&](const storage::ApiKey& key) { *response->add_api_keys() = ApiKeyToProto(key); },
-        response->mutable_next_page_token());
-  });
-}
+}  // namespace
 
-grpc::Status UserServiceImpl::RevokeApiKey(grpc::ServerContext* context,
-                                           const v1::RevokeApiKeyRequest* request,
-                                           v1::ApiKey* response) {
-  return HandleAuthenticated(
-      authenticator_, context, [&](const auth::Caller& caller) -> absl::Status {
-        RETURN_IF_ERROR(CheckId(request->id(), "id"));
-        ASSIGN_OR_RETURN(storage::ApiKey key, api_keys_.Revoke(caller.user_id(), request->id()));
-        *response = ApiKeyToProto(key);
-        return absl::OkStatus();
-      });
+std::unique_ptr<RpcService> NewUserService(Backends& backends, CallRuntime& runtime) {
+  return std::make_unique<UserService>(backends, runtime);
 }
 
 }  // namespace plantmon::services

@@ -33,15 +33,16 @@ absl::StatusOr<std::string> NewRandomToken() {
   return token;
 }
 
-absl::StatusOr<Caller> Authenticator::Authenticate(const grpc::ServerContext& context) {
+absl::StatusOr<Caller> Authenticator::Authenticate(const grpc::ServerContextBase& context) {
   return AuthenticateBearer(context, /*allow_api_key=*/false);
 }
 
-absl::StatusOr<Caller> Authenticator::AuthenticateForIngestion(const grpc::ServerContext& context) {
+absl::StatusOr<Caller> Authenticator::AuthenticateForIngestion(
+    const grpc::ServerContextBase& context) {
   return AuthenticateBearer(context, /*allow_api_key=*/true);
 }
 
-absl::StatusOr<Caller> Authenticator::AuthenticateBearer(const grpc::ServerContext& context,
+absl::StatusOr<Caller> Authenticator::AuthenticateBearer(const grpc::ServerContextBase& context,
                                                          bool allow_api_key) {
   const auto& metadata = context.client_metadata();
   auto it = metadata.find("authorization");

@@ -42,17 +42,18 @@ class Authenticator {
   // nothing about tokens they do not hold) unless the call carries a valid,
   // unexpired, unrevoked login token of an active user. An API key is
   // PERMISSION_DENIED here: keys only upload readings.
-  absl::StatusOr<Caller> Authenticate(const grpc::ServerContext& context);
+  absl::StatusOr<Caller> Authenticate(const grpc::ServerContextBase& context);
 
   // Like Authenticate, but an active API key of an active user is accepted
   // too (the ingestion methods).
-  absl::StatusOr<Caller> AuthenticateForIngestion(const grpc::ServerContext& context);
+  absl::StatusOr<Caller> AuthenticateForIngestion(const grpc::ServerContextBase& context);
 
   // Starts a session for `user_id`.
   absl::StatusOr<IssuedToken> IssueToken(int64_t user_id);
 
  private:
-  absl::StatusOr<Caller> AuthenticateBearer(const grpc::ServerContext& context, bool allow_api_key);
+  absl::StatusOr<Caller> AuthenticateBearer(const grpc::ServerContextBase& context,
+                                            bool allow_api_key);
 
   storage::UserRepository& users_;
   storage::ApiKeyRepository& api_keys_;

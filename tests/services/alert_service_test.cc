@@ -1,6 +1,5 @@
-#include "services/alert_service.h"
-
 #include "gtest/gtest.h"
+#include "plantmon/v1/alert.grpc.pb.h"
 #include "storage/alert_repository.h"
 #include "tests/testing/api_fixture.h"
 

@@ -1,8 +1,7 @@
-#include "services/device_service.h"
-
 #include <cmath>
 
 #include "gtest/gtest.h"
+#include "plantmon/v1/device.grpc.pb.h"
 #include "tests/testing/api_fixture.h"
 
 namespace plantmon {

@@ -1,6 +1,5 @@
-#include "services/plant_service.h"
-
 #include "gtest/gtest.h"
+#include "plantmon/v1/plant.grpc.pb.h"
 #include "tests/testing/api_fixture.h"
 
 namespace plantmon {

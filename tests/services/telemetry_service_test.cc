@@ -1,9 +1,8 @@
-#include "services/telemetry_service.h"
-
 #include <cmath>
 #include <set>
 
 #include "gtest/gtest.h"
+#include "plantmon/v1/telemetry.grpc.pb.h"
 #include "tests/testing/api_fixture.h"
 
 namespace plantmon {

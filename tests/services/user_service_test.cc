@@ -1,7 +1,6 @@
-#include "services/user_service.h"
-
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "plantmon/v1/user.grpc.pb.h"
 #include "tests/testing/api_fixture.h"
 
 namespace plantmon {

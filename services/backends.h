@@ -1,0 +1,54 @@
+#ifndef PLANTMON_SERVICES_BACKENDS_H_
+#define PLANTMON_SERVICES_BACKENDS_H_
+
+// What the services are built on: the repositories over one connection pool,
+// the alert listener, password hashing and authentication. One set per
+// server, shared by all its services.
+
+#include "absl/time/time.h"
+#include "postgres/database_config.h"
+#include "services/auth/authenticator.h"
+#include "services/auth/password_hasher.h"
+#include "storage/alert_listener.h"
+#include "storage/alert_repository.h"
+#include "storage/api_key_repository.h"
+#include "storage/catalog_repository.h"
+#include "storage/device_repository.h"
+#include "storage/ingest_repository.h"
+#include "storage/plant_repository.h"
+#include "storage/telemetry_repository.h"
+#include "storage/user_repository.h"
+
+namespace plantmon::services {
+
+struct Backends {
+  Backends(postgres::ConnectionPool& pool, const postgres::DatabaseConfig& database,
+           auth::PasswordHasher password_hasher, absl::Duration token_lifetime)
+      : users(pool),
+        api_keys(pool),
+        catalog(pool),
+        devices(pool),
+        plants(pool),
+        alerts(pool),
+        telemetry(pool),
+        ingest(pool),
+        listener(database),
+        hasher(password_hasher),
+        authenticator(users, api_keys, token_lifetime) {}
+
+  storage::UserRepository users;
+  storage::ApiKeyRepository api_keys;
+  storage::CatalogRepository catalog;
+  storage::DeviceRepository devices;
+  storage::PlantRepository plants;
+  storage::AlertRepository alerts;
+  storage::TelemetryRepository telemetry;
+  storage::IngestRepository ingest;
+  storage::AlertListener listener;
+  auth::PasswordHasher hasher;
+  auth::Authenticator authenticator;
+};
+
+}  // namespace plantmon::services
+
+#endif  // PLANTMON_SERVICES_BACKENDS_H_

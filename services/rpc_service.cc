@@ -1,0 +1,230 @@
+#include "services/rpc_service.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "postgres/request_deadline.h"
+#include "services/grpc_status.h"
+#include "services/status_macros.h"
+
+namespace plantmon::services {
+namespace {
+
+// The client's deadline, which storage passes on to PostgreSQL.
+absl::Time CallDeadline(const grpc::ServerContextBase& context) {
+  const auto deadline = context.deadline();
+  if (deadline == std::chrono::system_clock::time_point::max()) {
+    return absl::InfiniteFuture();
+  }
+  return absl::FromChrono(deadline);
+}
+
+int HashingThreads() {
+  const unsigned cores = std::thread::hardware_concurrency();
+  return cores == 0 ? 1 : static_cast<int>(cores);
+}
+
+// Set by CheckedUnaryHandler for the one synchronous call into the reactor
+// factory; no state survives that call.
+thread_local const grpc::Status* current_request_problem = nullptr;
+
+}  // namespace
+
+absl::StatusOr<CallLimits> CallLimitsFromEnv(
+    const std::function<std::optional<std::string>(const std::string&)>& env) {
+  CallLimits limits;
+  const std::pair<const char*, int*> variables[] = {
+      {"PLANTMON_MAX_CONCURRENT_CALLS", &limits.max_concurrent_calls},
+      {"PLANTMON_MAX_QUEUED_LOGINS", &limits.max_queued_logins},
+      {"PLANTMON_MAX_OPEN_STREAMS", &limits.max_open_streams},
+      {"PLANTMON_MAX_STREAMS_PER_USER", &limits.max_streams_per_user},
+  };
+  for (const auto& [name, value] : variables) {
+    std::optional<std::string> text = env(name);
+    if (!text.has_value()) continue;
+    if (!absl::SimpleAtoi(*text, value) || *value < 1) {
+      return absl::InvalidArgumentError(absl::StrCat("environment variable ", name,
+                                                     " has malformed value \"", *text,
+                                                     "\": expected a positive integer"));
+    }
+  }
+  return limits;
+}
+
+namespace internal {
+
+const grpc::Status* CurrentRequestProblem() { return current_request_problem; }
+void SetCurrentRequestProblem(const grpc::Status* problem) { current_request_problem = problem; }
+
+grpc::Status RequestProblem(bool had_message) {
+  if (!had_message) {
+    return {grpc::StatusCode::INVALID_ARGUMENT,
+            "the call carried no request message (a unary call needs exactly one)"};
+  }
+  return {grpc::StatusCode::INVALID_ARGUMENT,
+          "the request is not a valid message (for example, a string field that is not UTF-8)"};
+}
+
+}  // namespace internal
+
+CallRuntime::CallRuntime(auth::Authenticator& authenticator, const CallLimits& limits,
+                         int database_threads, absl::Duration database_wait)
+    : authenticator_(authenticator),
+      limits_(limits),
+      database_wait_(database_wait),
+      // Admission caps what can wait here, so the queue never refuses an
+      // admitted call.
+      database_(database_threads, limits.max_concurrent_calls),
+      hashing_(HashingThreads(), limits.max_queued_logins) {}
+
+absl::Status CallRuntime::RunAuthenticated(
+    const grpc::ServerContextBase& context, Access access,
+    const std::function<absl::Status(const auth::Caller*)>& body) {
+  if (access == Access::kPublic) return body(nullptr);
+  absl::StatusOr<auth::Caller> caller = access == Access::kIngestion
+                                            ? authenticator_.AuthenticateForIngestion(context)
+                                            : authenticator_.Authenticate(context);
+  if (!caller.ok()) return caller.status();
+  return body(&*caller);
+}
+
+void CallRuntime::StartUnary(grpc::CallbackServerContext* context,
+                             grpc::ServerUnaryReactor* reactor, Access access, Work work,
+                             std::function<absl::Status(const auth::Caller*)> body) {
+  if (calls_in_flight_.fetch_add(1) >= limits_.max_concurrent_calls) {
+    calls_in_flight_.fetch_sub(1);
+    reactor->Finish(ToGrpcStatus(absl::ResourceExhaustedError(
+        absl::StrCat("the server is at its limit of ", limits_.max_concurrent_calls,
+                     " calls in progress (PLANTMON_MAX_CONCURRENT_CALLS); retry later"))));
+    return;
+  }
+  const absl::Time deadline = CallDeadline(*context);
+  auto finish = [this, reactor](const absl::Status& status) {
+    calls_in_flight_.fetch_sub(1);
+    reactor->Finish(ToGrpcStatus(status));
+  };
+  auto run = [this, context, deadline, finish, access, body = std::move(body)] {
+    if (context->IsCancelled()) {
+      finish(absl::CancelledError("the call was cancelled while it waited to run"));
+      return;
+    }
+    postgres::ScopedRequestDeadline scoped_deadline(deadline);
+    finish(RunAuthenticated(*context, access, body));
+  };
+  const bool hashing = work == Work::kPasswordHashing;
+  // A waiting call answers by its deadline, and a database call no later
+  // than the pool would have refused it.
+  const absl::Time start_by = hashing ? deadline : std::min(deadline, absl::Now() + database_wait_);
+  auto expired = [this, deadline, finish] {
+    if (absl::Now() >= deadline) {
+      finish(absl::DeadlineExceededError("the call's deadline passed while it waited to run"));
+    } else {
+      finish(absl::ResourceExhaustedError(absl::StrCat("no database connection became free within ",
+                                                       absl::FormatDuration(database_wait_),
+                                                       " (all ", database_.threads(), " in use)")));
+    }
+  };
+  common::BoundedExecutor& executor = hashing ? hashing_ : database_;
+  if (!executor.TrySubmit(std::move(run), start_by, std::move(expired))) {
+    finish(absl::ResourceExhaustedError(
+        hashing ? absl::StrCat("too many sign-ins are waiting (limit ", limits_.max_queued_logins,
+                               ", PLANTMON_MAX_QUEUED_LOGINS); retry later")
+                : absl::StrCat("the server is at its limit of ", limits_.max_concurrent_calls,
+                               " calls in progress (PLANTMON_MAX_CONCURRENT_CALLS); retry later")));
+  }
+}
+
+absl::Status CallRuntime::OpenStream(int64_t user_id) {
+  std::lock_guard<std::mutex> lock(streams_mu_);
+  if (open_streams_ >= limits_.max_open_streams) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the server is at its limit of ", limits_.max_open_streams,
+                     " open streams (PLANTMON_MAX_OPEN_STREAMS); retry later"));
+  }
+  int& mine = streams_by_user_[user_id];
+  if (mine >= limits_.max_streams_per_user) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("this account already has ", mine, " open streams, the limit per user ",
+                     "(PLANTMON_MAX_STREAMS_PER_USER); close one first"));
+  }
+  ++mine;
+  ++open_streams_;
+  return absl::OkStatus();
+}
+
+void CallRuntime::CloseStream(int64_t user_id) {
+  std::lock_guard<std::mutex> lock(streams_mu_);
+  --open_streams_;
+  auto mine = streams_by_user_.find(user_id);
+  if (mine != streams_by_user_.end() && --mine->second == 0) streams_by_user_.erase(mine);
+}
+
+int CallRuntime::open_streams() const {
+  std::lock_guard<std::mutex> lock(streams_mu_);
+  return open_streams_;
+}
+
+grpc::Status CallRuntime::RunStream(grpc::ServerContext& context, Access access,
+                                    const std::function<absl::Status(const auth::Caller&)>& body) {
+  postgres::ScopedRequestDeadline deadline(CallDeadline(context));
+  return ToGrpcStatus(RunAuthenticated(context, access, [&](const auth::Caller* caller) {
+    RETURN_IF_ERROR(OpenStream(caller->user_id()));
+    absl::Status status = body(*caller);
+    CloseStream(caller->user_id());
+    return status;
+  }));
+}
+
+RpcService::RpcService(absl::string_view service_full_name, CallRuntime& runtime)
+    : descriptor_(google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+          std::string(service_full_name))),
+      runtime_(runtime) {
+  if (descriptor_ == nullptr) {
+    problems_.push_back(absl::StrCat("no proto service ", service_full_name));
+  }
+}
+
+grpc::internal::RpcServiceMethod* RpcService::NewMethod(
+    absl::string_view method, grpc::internal::RpcMethod::RpcType type,
+    const google::protobuf::Descriptor& request, const google::protobuf::Descriptor& response,
+    grpc::internal::MethodHandler* handler) {
+  const std::string service_name =
+      descriptor_ == nullptr ? std::string("?") : descriptor_->full_name();
+  bound_.push_back(absl::StrCat("/", service_name, "/", method));
+  const google::protobuf::MethodDescriptor* declared =
+      descriptor_ == nullptr ? nullptr : descriptor_->FindMethodByName(std::string(method));
+  if (declared == nullptr) {
+    problems_.push_back(absl::StrCat(bound_.back(), " is not in the proto"));
+  } else if (declared->input_type() != &request || declared->output_type() != &response) {
+    problems_.push_back(absl::StrCat(bound_.back(), " is bound with other message types"));
+  } else {
+    const bool streams_in = type == grpc::internal::RpcMethod::CLIENT_STREAMING ||
+                            type == grpc::internal::RpcMethod::BIDI_STREAMING;
+    const bool streams_out = type == grpc::internal::RpcMethod::SERVER_STREAMING ||
+                             type == grpc::internal::RpcMethod::BIDI_STREAMING;
+    if (declared->client_streaming() != streams_in || declared->server_streaming() != streams_out) {
+      problems_.push_back(absl::StrCat(bound_.back(), " is bound with another streaming kind"));
+    }
+  }
+  return new grpc::internal::RpcServiceMethod(bound_.back().c_str(), type, handler);
+}
+
+absl::Status RpcService::CheckComplete() const {
+  std::vector<std::string> problems = problems_;
+  if (descriptor_ != nullptr) {
+    for (int i = 0; i < descriptor_->method_count(); ++i) {
+      const std::string name =
+          absl::StrCat("/", descriptor_->full_name(), "/", descriptor_->method(i)->name());
+      if (std::find(bound_.begin(), bound_.end(), name) == bound_.end()) {
+        problems.push_back(absl::StrCat(name, " has no handler"));
+      }
+    }
+  }
+  if (problems.empty()) return absl::OkStatus();
+  return absl::InternalError(absl::StrJoin(problems, "; "));
+}
+
+}  // namespace plantmon::services

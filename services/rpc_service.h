@@ -1,0 +1,315 @@
+#ifndef PLANTMON_SERVICES_RPC_SERVICE_H_
+#define PLANTMON_SERVICES_RPC_SERVICE_H_
+
+// How a plantmon RPC is executed. A service is a table of handler bodies bound
+// by name to the methods of its proto service; the table decides how a call
+// runs, authenticates it, enforces the call limits and converts its status
+// once. The bodies (validate, authorize, call storage, map) know none of that:
+//
+//   SignedIn("GetPlant", [this](const auth::Caller& caller,
+//                               const v1::GetPlantRequest& request,
+//                               v1::Plant* response) -> absl::Status { ... });
+//
+// Unary calls use gRPC's callback API: no gRPC thread waits on a call, and
+// the body runs on a bounded executor (CallRuntime). The streaming methods
+// still run on gRPC's synchronous API, one thread per open stream, bounded by
+// the stream limits.
+
+#include <grpcpp/impl/codegen/server_callback_handlers.h>
+#include <grpcpp/impl/service_type.h>
+#include <grpcpp/server_context.h>
+#include <grpcpp/support/method_handler.h>
+#include <grpcpp/support/sync_stream.h>
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "common/bounded_executor.h"
+#include "google/protobuf/descriptor.h"
+#include "services/auth/authenticator.h"
+
+namespace plantmon::services {
+
+// Limits on what callers can hold at once; each has a default and an
+// environment variable (the configuration table in README.md). Over a limit a call ends at
+// once with RESOURCE_EXHAUSTED naming it.
+struct CallLimits {
+  // Unary calls admitted at once, running or waiting for a thread
+  // (PLANTMON_MAX_CONCURRENT_CALLS).
+  int max_concurrent_calls = 256;
+  // Calls that hash a password (sign-up, login, password change) waiting for
+  // a hashing thread (PLANTMON_MAX_QUEUED_LOGINS). Few: each costs about a
+  // quarter of a core-second at the default bcrypt cost, so a long queue only
+  // turns into deadlines.
+  int max_queued_logins = 16;
+  // Open streams in all (PLANTMON_MAX_OPEN_STREAMS) and per user
+  // (PLANTMON_MAX_STREAMS_PER_USER).
+  int max_open_streams = 500;
+  int max_streams_per_user = 16;
+};
+
+// The limits from PLANTMON_MAX_CONCURRENT_CALLS, PLANTMON_MAX_QUEUED_LOGINS,
+// PLANTMON_MAX_OPEN_STREAMS and PLANTMON_MAX_STREAMS_PER_USER; unset ones keep
+// their defaults. INVALID_ARGUMENT naming the variable unless each is a
+// positive integer.
+absl::StatusOr<CallLimits> CallLimitsFromEnv(
+    const std::function<std::optional<std::string>(const std::string&)>& env);
+
+// Who may call a method.
+enum class Access {
+  kPublic,     // anyone (sign-up, login)
+  kSignedIn,   // a login token
+  kIngestion,  // a login token or an API key
+};
+
+// Where a unary body runs.
+enum class Work {
+  kDatabase,         // the executor sized to the connection pool
+  kPasswordHashing,  // the bcrypt executor: one thread per core
+};
+
+// The executors and counters every call goes through; shared by all services
+// of one server.
+class CallRuntime {
+ public:
+  // `database_threads`: as many as the pool has connections, so a running
+  // body never waits for one. A call that waited `database_wait` (the pool's
+  // acquire timeout) for a thread is refused as the pool would refuse it.
+  CallRuntime(auth::Authenticator& authenticator, const CallLimits& limits, int database_threads,
+              absl::Duration database_wait);
+
+  const CallLimits& limits() const { return limits_; }
+
+  // Admits a unary call, runs `body` on the executor for `work` and finishes
+  // `reactor` with its status. `body` gets the authenticated caller (nullptr
+  // for kPublic).
+  void StartUnary(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+                  Access access, Work work, std::function<absl::Status(const auth::Caller*)> body);
+
+  // Runs a streaming call on the calling (gRPC) thread: authenticates, takes
+  // a stream slot for the caller, runs `body`.
+  grpc::Status RunStream(grpc::ServerContext& context, Access access,
+                         const std::function<absl::Status(const auth::Caller&)>& body);
+
+  // Calls admitted and not yet finished; open streams (for tests and health).
+  int calls_in_flight() const { return calls_in_flight_.load(); }
+  int open_streams() const;
+
+ private:
+  absl::Status RunAuthenticated(const grpc::ServerContextBase& context, Access access,
+                                const std::function<absl::Status(const auth::Caller*)>& body);
+  absl::Status OpenStream(int64_t user_id);
+  void CloseStream(int64_t user_id);
+
+  auth::Authenticator& authenticator_;
+  const CallLimits limits_;
+  const absl::Duration database_wait_;
+  std::atomic<int> calls_in_flight_{0};
+  mutable std::mutex streams_mu_;
+  int open_streams_ = 0;                               // guarded by streams_mu_
+  absl::flat_hash_map<int64_t, int> streams_by_user_;  // guarded by streams_mu_
+  // Last, so that they drain (and finish their calls) before the rest goes.
+  common::BoundedExecutor database_;
+  common::BoundedExecutor hashing_;
+};
+
+namespace internal {
+
+// The status a unary request that did not parse gets, set for the one
+// synchronous call into the handler below (see CheckedUnaryHandler).
+const grpc::Status* CurrentRequestProblem();
+void SetCurrentRequestProblem(const grpc::Status* problem);
+grpc::Status RequestProblem(bool had_message);
+
+// gRPC's callback unary handler answers a request that did not parse, or a
+// call that sent no request message at all, with UNIMPLEMENTED and no
+// message. This one passes such a call on as if it had parsed, with the
+// problem set for the reactor factory, which answers INVALID_ARGUMENT saying
+// what was wrong.
+template <typename Request, typename Response>
+class CheckedUnaryHandler final : public grpc::internal::MethodHandler {
+ public:
+  using GetReactor = std::function<grpc::ServerUnaryReactor*(grpc::CallbackServerContext*,
+                                                             const Request*, Response*)>;
+  explicit CheckedUnaryHandler(GetReactor get_reactor) : inner_(std::move(get_reactor)) {}
+
+  void RunHandler(const HandlerParameter& param) override {
+    if (param.status.ok()) {
+      inner_.RunHandler(param);
+      return;
+    }
+    SetCurrentRequestProblem(&param.status);
+    inner_.RunHandler(HandlerParameter(param.call, param.server_context, param.request,
+                                       grpc::Status::OK, param.internal_data,
+                                       param.call_requester));
+    SetCurrentRequestProblem(nullptr);
+  }
+
+  void* Deserialize(grpc_call* call, grpc_byte_buffer* request, grpc::Status* status,
+                    void** handler_data) override {
+    void* parsed = inner_.Deserialize(call, request, status, handler_data);
+    if (!status->ok()) *status = RequestProblem(request != nullptr);
+    return parsed;
+  }
+
+ private:
+  grpc::internal::CallbackUnaryHandler<Request, Response> inner_;
+};
+
+// The request and response types of a body, from its call operator.
+template <typename Method>
+struct BodyTraits;
+template <typename Class, typename Result, typename Request, typename Response>
+struct BodyTraits<Result (Class::*)(const auth::Caller&, const Request&, Response*) const> {
+  using RequestType = Request;
+  using ResponseType = Response;
+};
+template <typename Class, typename Result, typename Request, typename Response>
+struct BodyTraits<Result (Class::*)(const Request&, Response*) const> {
+  using RequestType = Request;
+  using ResponseType = Response;
+};
+
+}  // namespace internal
+
+class RpcService : public grpc::Service {
+ public:
+  // `service_full_name` names a service of the generated descriptor pool,
+  // e.g. v1::PlantService::service_full_name().
+  RpcService(absl::string_view service_full_name, CallRuntime& runtime);
+
+  // OK when every method of the proto service has a body, with the request
+  // and response types the proto declares. The server checks it at start.
+  absl::Status CheckComplete() const;
+
+ protected:
+  // `body(const auth::Caller&, const Request&, Response*)` for a signed-in
+  // caller; Ingestion also accepts an API key.
+  template <typename Body>
+  void SignedIn(absl::string_view method, Body body, Work work = Work::kDatabase) {
+    BindCallerUnary(method, Access::kSignedIn, work, std::move(body));
+  }
+  template <typename Body>
+  void Ingestion(absl::string_view method, Body body) {
+    BindCallerUnary(method, Access::kIngestion, Work::kDatabase, std::move(body));
+  }
+  // `body(const Request&, Response*)`: no credentials needed.
+  template <typename Body>
+  void Public(absl::string_view method, Body body, Work work = Work::kDatabase) {
+    using Traits = internal::BodyTraits<decltype(&Body::operator())>;
+    using Request = typename Traits::RequestType;
+    using Response = typename Traits::ResponseType;
+    BindUnary<Request, Response>(
+        method, Access::kPublic, work,
+        [body = std::move(body)](const auth::Caller* /*caller*/, const Request& request,
+                                 Response* response) { return body(request, response); });
+  }
+
+  // Streaming methods: `body(const auth::Caller&, grpc::ServerContext&, ...)`
+  // where ... are the stream objects as gRPC's synchronous API hands them
+  // over: (const Request*, grpc::ServerWriter<Response>*) for ServerStream,
+  // (grpc::ServerReader<Request>*, Response*) for ClientStream,
+  // (grpc::ServerReaderWriter<Response, Request>*) for BidiStream.
+  template <typename Request, typename Response, typename Body>
+  void ServerStream(absl::string_view method, Access access, Body body) {
+    AddMethod(NewMethod(method, grpc::internal::RpcMethod::SERVER_STREAMING, *Request::descriptor(),
+                        *Response::descriptor(),
+                        new grpc::internal::ServerStreamingHandler<RpcService, Request, Response>(
+                            StreamHandler(access, std::move(body)), this)));
+  }
+  template <typename Request, typename Response, typename Body>
+  void ClientStream(absl::string_view method, Access access, Body body) {
+    AddMethod(NewMethod(method, grpc::internal::RpcMethod::CLIENT_STREAMING, *Request::descriptor(),
+                        *Response::descriptor(),
+                        new grpc::internal::ClientStreamingHandler<RpcService, Request, Response>(
+                            StreamHandler(access, std::move(body)), this)));
+  }
+  template <typename Request, typename Response, typename Body>
+  void BidiStream(absl::string_view method, Access access, Body body) {
+    AddMethod(NewMethod(method, grpc::internal::RpcMethod::BIDI_STREAMING, *Request::descriptor(),
+                        *Response::descriptor(),
+                        new grpc::internal::BidiStreamingHandler<RpcService, Request, Response>(
+                            StreamHandler(access, std::move(body)), this)));
+  }
+
+ private:
+  // What gRPC's synchronous handler calls: authenticates, takes a stream
+  // slot and passes the stream objects on.
+  template <typename Body>
+  static auto StreamHandler(Access access, Body body) {
+    return [access, body = std::move(body)](RpcService* service, grpc::ServerContext* context,
+                                            auto*... stream) {
+      return service->runtime_.RunStream(*context, access, [&](const auth::Caller& caller) {
+        return body(caller, *context, stream...);
+      });
+    };
+  }
+
+  template <typename Body>
+  void BindCallerUnary(absl::string_view method, Access access, Work work, Body body) {
+    using Traits = internal::BodyTraits<decltype(&Body::operator())>;
+    using Request = typename Traits::RequestType;
+    using Response = typename Traits::ResponseType;
+    BindUnary<Request, Response>(
+        method, access, work,
+        [body = std::move(body)](const auth::Caller* caller, const Request& request,
+                                 Response* response) { return body(*caller, request, response); });
+  }
+
+  template <typename Request, typename Response>
+  void BindUnary(
+      absl::string_view method, Access access, Work work,
+      std::function<absl::Status(const auth::Caller*, const Request&, Response*)> unbound) {
+    auto body = std::make_shared<
+        std::function<absl::Status(const auth::Caller*, const Request&, Response*)>>(
+        std::move(unbound));
+    AddMethod(NewMethod(method, grpc::internal::RpcMethod::NORMAL_RPC, *Request::descriptor(),
+                        *Response::descriptor(), nullptr));
+    MarkMethodCallback(static_cast<int>(bound_.size()) - 1,
+                       new internal::CheckedUnaryHandler<Request, Response>(
+                           [this, access, work, body](grpc::CallbackServerContext* context,
+                                                      const Request* request, Response* response) {
+                             grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+                             if (const grpc::Status* problem = internal::CurrentRequestProblem()) {
+                               reactor->Finish(*problem);
+                               return reactor;
+                             }
+                             runtime_.StartUnary(
+                                 context, reactor, access, work,
+                                 [body, request, response](const auth::Caller* caller) {
+                                   return (*body)(caller, *request, response);
+                                 });
+                             return reactor;
+                           }));
+  }
+
+  // A method of this service by its short name, checked against the proto
+  // (mismatches are reported by CheckComplete()).
+  grpc::internal::RpcServiceMethod* NewMethod(absl::string_view method,
+                                              grpc::internal::RpcMethod::RpcType type,
+                                              const google::protobuf::Descriptor& request,
+                                              const google::protobuf::Descriptor& response,
+                                              grpc::internal::MethodHandler* handler);
+
+  const google::protobuf::ServiceDescriptor* const descriptor_;
+  CallRuntime& runtime_;
+  // The full method names ("/plantmon.v1.PlantService/GetPlant"); gRPC keeps
+  // pointers into them, so they never move.
+  std::deque<std::string> bound_;
+  std::vector<std::string> problems_;
+};
+
+}  // namespace plantmon::services
+
+#endif  // PLANTMON_SERVICES_RPC_SERVICE_H_
