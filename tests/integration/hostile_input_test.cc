@@ -4,6 +4,7 @@
 
 #include "gtest/gtest.h"
 #include "tests/testing/api_fixture.h"
+#include "tests/testing/generic_calls.h"
 
 namespace plantmon {
 namespace {
@@ -13,6 +14,27 @@ using ::plantmon::testing::ApiTest;
 using ::plantmon::testing::SignedInUser;
 
 class HostileInputTest : public ApiTest {};
+
+// A client can open a unary method as a stream and close it without sending
+// the request; gRPC's own handler answered UNIMPLEMENTED (callback API) or
+// INTERNAL (synchronous API) with no message.
+TEST_F(HostileInputTest, AUnaryCallWithoutARequestMessageIsInvalidArgument) {
+  SignedInUser owner = SignUp("no-message");
+  int unary = 0;
+  for (const plantmon::testing::MethodInfo& method : plantmon::testing::PlantmonMethods()) {
+    if (method.streaming()) continue;
+    ++unary;
+    bool stuck = false;
+    grpc::Status status = plantmon::testing::CallStreaming(
+        channel_, method.path, "Bearer " + owner.token, {}, std::chrono::seconds(5), &stuck);
+    EXPECT_FALSE(stuck) << method.path;
+    EXPECT_EQ(status.error_code(), StatusCode::INVALID_ARGUMENT)
+        << method.path << ": " << status.error_message();
+    EXPECT_NE(status.error_message().find("no request message"), std::string::npos)
+        << method.path << ": " << status.error_message();
+  }
+  EXPECT_GT(unary, 50);
+}
 
 TEST_F(HostileInputTest, SqlMetaCharactersAreStoredAndReturnedVerbatim) {
   SignedInUser owner = SignUp("bobby");

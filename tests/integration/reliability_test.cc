@@ -132,9 +132,11 @@ TEST_F(ReliabilityTest, ClientsVanishingMidStreamLeaveNoHalfBatchesOrLeakedConne
 // server's backends are blocked on a lock.
 class LockedTableServer {
  public:
-  explicit LockedTableServer(int pool_size, absl::Duration acquire_timeout = absl::Seconds(10))
+  explicit LockedTableServer(int pool_size, absl::Duration acquire_timeout = absl::Seconds(10),
+                             const services::CallLimits& limits = {})
       : database_(plantmon::testing::TestDatabase::CreateOrDie()) {
     services::ServerOptions options;
+    options.limits = limits;
     options.listen_address = "127.0.0.1:0";
     options.database = database_->Config(pool_size, /*max_overflow=*/0);
     options.database.acquire_timeout = acquire_timeout;
@@ -144,22 +146,12 @@ class LockedTableServer {
     server_ = *std::move(server);
     auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
                                        grpc::InsecureChannelCredentials());
-    auto users = v1::UserService::NewStub(channel);
+    users_ = v1::UserService::NewStub(channel);
     telemetry_ = v1::TelemetryService::NewStub(channel);
-    v1::CreateUserRequest create;
-    create.mutable_user()->set_email("locked@example.com");
-    create.mutable_user()->set_username("locked");
-    create.set_password("locked-password");
-    v1::User user;
-    grpc::ClientContext signup;
-    EXPECT_TRUE(users->CreateUser(&signup, create, &user).ok());
-    v1::LoginRequest login;
-    login.set_login("locked");
-    login.set_password("locked-password");
-    v1::LoginResponse session;
-    grpc::ClientContext context;
-    EXPECT_TRUE(users->Login(&context, login, &session).ok());
+    alerts_ = v1::AlertService::NewStub(channel);
+    v1::LoginResponse session = SignUp("locked");
     token_ = session.access_token();
+    const v1::User& user = session.user();
     database_->Query(absl::StrCat(
         "INSERT INTO manufacturers (id, name) VALUES (1, 'M'); "
         "INSERT INTO device_types (id, manufacturer_id, name, device_type) "
@@ -168,6 +160,47 @@ class LockedTableServer {
         "VALUES (1, ",
         user.id(), ", 1, 'locked-1', 'D')"));
   }
+
+  v1::LoginResponse SignUp(const std::string& name) {
+    v1::CreateUserRequest create;
+    create.mutable_user()->set_email(name + "@example.com");
+    create.mutable_user()->set_username(name);
+    create.set_password("locked-password");
+    v1::User user;
+    grpc::ClientContext signup;
+    EXPECT_TRUE(users_->CreateUser(&signup, create, &user).ok());
+    v1::LoginRequest login;
+    login.set_login(name);
+    login.set_password("locked-password");
+    v1::LoginResponse session;
+    grpc::ClientContext context;
+    EXPECT_TRUE(users_->Login(&context, login, &session).ok());
+    return session;
+  }
+
+  // An open WatchAlerts stream of `token`'s account, or the status that
+  // refused it.
+  struct Watch {
+    std::unique_ptr<grpc::ClientContext> context = std::make_unique<grpc::ClientContext>();
+    std::unique_ptr<grpc::ClientReader<v1::WatchAlertsResponse>> reader;
+  };
+  Watch OpenWatch(const std::string& token) {
+    Watch watch;
+    watch.context->AddMetadata("authorization", "Bearer " + token);
+    watch.context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    watch.reader = alerts_->WatchAlerts(watch.context.get(), v1::WatchAlertsRequest());
+    // The server sends headers once the watch is in place, or ends the call.
+    watch.reader->WaitForInitialMetadata();
+    return watch;
+  }
+  static grpc::Status Refusal(Watch& watch) {
+    v1::WatchAlertsResponse ignored;
+    while (watch.reader->Read(&ignored)) {
+    }
+    return watch.reader->Finish();
+  }
+
+  const std::string& token() const { return token_; }
 
   // Lists device 1's readings: blocks while sensor_data is locked.
   grpc::Status List() {
@@ -199,7 +232,9 @@ class LockedTableServer {
  private:
   std::unique_ptr<plantmon::testing::TestDatabase> database_;
   std::unique_ptr<services::PlantmonServer> server_;
+  std::unique_ptr<v1::UserService::Stub> users_;
   std::unique_ptr<v1::TelemetryService::Stub> telemetry_;
+  std::unique_ptr<v1::AlertService::Stub> alerts_;
   std::string token_;
 };
 
@@ -223,6 +258,72 @@ TEST(PoolExhaustionTest, ExcessCallsGetResourceExhaustedWhileTheOthersAreServed)
   b.join();
   EXPECT_TRUE(first.ok()) << first.error_message();
   EXPECT_TRUE(second.ok()) << second.error_message();
+}
+
+TEST(CallLimitsTest, CallsOverTheConcurrencyLimitAreRefusedAtOnceNamingIt) {
+  services::CallLimits limits;
+  limits.max_concurrent_calls = 2;
+  LockedTableServer locked(/*pool_size=*/4, absl::Seconds(10), limits);
+  std::unique_ptr<pqxx::connection> blocker = locked.database().Connect();
+  pqxx::work lock(*blocker);
+  lock.exec("LOCK TABLE sensor_data IN ACCESS EXCLUSIVE MODE");
+  grpc::Status first, second;
+  std::thread a([&] { first = locked.List(); });
+  std::thread b([&] { second = locked.List(); });
+  locked.WaitForBlockedBackends(2);
+  absl::Time start = absl::Now();
+  grpc::Status third = locked.List();
+  EXPECT_EQ(third.error_code(), StatusCode::RESOURCE_EXHAUSTED) << third.error_message();
+  EXPECT_NE(third.error_message().find("PLANTMON_MAX_CONCURRENT_CALLS"), std::string::npos)
+      << third.error_message();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+  lock.abort();
+  a.join();
+  b.join();
+  EXPECT_TRUE(first.ok()) << first.error_message();
+  EXPECT_TRUE(second.ok()) << second.error_message();
+  // Admission frees with the calls.
+  EXPECT_TRUE(locked.List().ok());
+}
+
+TEST(CallLimitsTest, StreamsAreCappedPerUserAndInAll) {
+  services::CallLimits limits;
+  limits.max_streams_per_user = 2;
+  limits.max_open_streams = 3;
+  LockedTableServer locked(/*pool_size=*/4, absl::Seconds(10), limits);
+  const std::string other = locked.SignUp("other").access_token();
+  LockedTableServer::Watch a1 = locked.OpenWatch(locked.token());
+  LockedTableServer::Watch a2 = locked.OpenWatch(locked.token());
+  LockedTableServer::Watch a3 = locked.OpenWatch(locked.token());
+  grpc::Status refused = LockedTableServer::Refusal(a3);
+  EXPECT_EQ(refused.error_code(), StatusCode::RESOURCE_EXHAUSTED) << refused.error_message();
+  EXPECT_NE(refused.error_message().find("PLANTMON_MAX_STREAMS_PER_USER"), std::string::npos)
+      << refused.error_message();
+  // Another account still gets one, which fills the server.
+  LockedTableServer::Watch b1 = locked.OpenWatch(other);
+  LockedTableServer::Watch b2 = locked.OpenWatch(other);
+  refused = LockedTableServer::Refusal(b2);
+  EXPECT_EQ(refused.error_code(), StatusCode::RESOURCE_EXHAUSTED) << refused.error_message();
+  EXPECT_NE(refused.error_message().find("PLANTMON_MAX_OPEN_STREAMS"), std::string::npos)
+      << refused.error_message();
+  // A closed stream gives its slot back.
+  a1.context->TryCancel();
+  LockedTableServer::Refusal(a1);
+  absl::Time give_up = absl::Now() + absl::Seconds(5);
+  bool reopened = false;
+  while (!reopened && absl::Now() < give_up) {
+    LockedTableServer::Watch again = locked.OpenWatch(other);
+    grpc::ClientContext* context = again.context.get();
+    // Still open after a moment: the server accepted it.
+    absl::SleepFor(absl::Milliseconds(300));
+    context->TryCancel();
+    reopened = LockedTableServer::Refusal(again).error_code() == StatusCode::CANCELLED;
+  }
+  EXPECT_TRUE(reopened);
+  for (LockedTableServer::Watch* watch : {&a2, &b1}) {
+    watch->context->TryCancel();
+    LockedTableServer::Refusal(*watch);
+  }
 }
 
 TEST(GracefulShutdownTest, InFlightCallsFinishAndNewCallsAreRefused) {
