@@ -148,14 +148,18 @@ void ConnectionPool::ForgetConnection() {
 }
 
 absl::Status ConnectionPool::Ping() {
-  absl::StatusOr<PooledConnection> connection = Acquire();
-  if (!connection.ok()) return connection.status();
+  std::lock_guard<std::mutex> lock(ping_mu_);
+  if (ping_slot_ == nullptr) {
+    absl::StatusOr<std::unique_ptr<PoolSlot>> opened = Open();
+    if (!opened.ok()) return opened.status();
+    ping_slot_ = *std::move(opened);
+  }
   try {
-    pqxx::nontransaction ping(connection->get());
+    pqxx::nontransaction ping(*ping_slot_->connection);
     ping.exec("SELECT 1");
     return absl::OkStatus();
   } catch (const std::exception& error) {
-    connection->MarkBroken();
+    ping_slot_.reset();
     return StatusFromException(error);
   }
 }

@@ -74,8 +74,9 @@ class ConnectionPool {
   // free in time, UNAVAILABLE when the database cannot be reached.
   absl::StatusOr<PooledConnection> Acquire(absl::Time deadline = absl::InfiniteFuture());
 
-  // Checks out a connection and runs a trivial query: OK when the database
-  // answers.
+  // Runs a trivial query on a connection of its own, outside the pool: OK
+  // when the database answers, however busy the pool is (health reports the
+  // database, not the load).
   absl::Status Ping();
 
   Stats GetStats() const;
@@ -106,6 +107,10 @@ class ConnectionPool {
   // Threads blocked in Acquire: a returned connection goes to them rather
   // than being closed and reopened (the server would briefly see both).
   int waiters_ ABSL_GUARDED_BY(mu_) = 0;
+
+  // Ping()'s connection, opened on first use and again after a failure.
+  std::mutex ping_mu_;
+  std::unique_ptr<PoolSlot> ping_slot_ ABSL_GUARDED_BY(ping_mu_);
 };
 
 }  // namespace plantmon::postgres

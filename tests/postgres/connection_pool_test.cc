@@ -93,6 +93,19 @@ TEST_F(ConnectionPoolTest, ExhaustionIsResourceExhaustedAfterTheWaitLimit) {
   EXPECT_LT(waited, absl::Seconds(5));
 }
 
+// Health asks whether the database answers; a pool with every connection
+// checked out is busy, not down.
+TEST_F(ConnectionPoolTest, PingAnswersWhileEveryConnectionIsCheckedOut) {
+  DatabaseConfig config = database_->Config(/*pool_size=*/1, /*max_overflow=*/0);
+  config.acquire_timeout = absl::Seconds(5);
+  ASSERT_OK_AND_ASSIGN(auto pool, ConnectionPool::Create(config));
+  ASSERT_OK_AND_ASSIGN(PooledConnection only, pool->Acquire());
+  absl::Time start = absl::Now();
+  EXPECT_OK(pool->Ping());
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+  EXPECT_EQ(pool->GetStats().open, 1) << "the ping connection is not one of the pool's";
+}
+
 TEST_F(ConnectionPoolTest, WaiterGetsAConnectionAsSoonAsOneIsReturned) {
   DatabaseConfig config = database_->Config(/*pool_size=*/1, /*max_overflow=*/0);
   ASSERT_OK_AND_ASSIGN(auto pool, ConnectionPool::Create(config));
