@@ -7,6 +7,7 @@
 // silently wrong page. Tokens stay valid across server restarts and across
 // servers sharing a database (the fingerprint is SHA-256, not a seeded hash).
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -58,14 +59,49 @@ absl::StatusOr<PageCursor> ParsePage(int32_t page_size, const std::string& page_
 // The token for the page after `position`.
 std::string MakePageToken(const QueryFingerprint& query, const std::vector<int64_t>& position);
 
-// Trims `rows` (fetched with one extra row) to the page size and returns the
-// next page token, or "" on the last page. `position_of` gives a row's key.
+// No response may exceed what clients accept by default (4 MiB, gRPC's
+// receive limit): a page stops before the row that would cross this, leaving
+// room for the token and framing, and its token continues after the last row
+// it carries, so every row stays reachable.
+inline constexpr size_t kMaxResponseBytes = (4 << 20) - (64 << 10);
+
+// The encoded size of a row: exact for API messages, sizeof otherwise (small
+// storage structs with no long text).
+template <typename Row>
+auto RowBytes(const Row& row, int /*prefer*/) -> decltype(static_cast<size_t>(row.ByteSizeLong())) {
+  return row.ByteSizeLong();
+}
+template <typename Row>
+size_t RowBytes(const Row& row, ...) {
+  return sizeof(row);
+}
+
+// Trims `rows` (fetched with one extra row) to the page size, and to
+// kMaxResponseBytes by `bytes_of(row)`, and returns the next page token, or
+// "" on the last page. `position_of` gives a row's key. A page always keeps
+// its first row (no row is larger than the cap).
+template <typename Row, typename PositionOf, typename BytesOf>
+std::string FinishPage(std::vector<Row>& rows, const PageCursor& cursor,
+                       const QueryFingerprint& query, PositionOf position_of, BytesOf bytes_of) {
+  const size_t most = std::min(rows.size(), static_cast<size_t>(cursor.page_size));
+  size_t kept = 0;
+  size_t bytes = 0;
+  while (kept < most) {
+    // A repeated field's element costs its size plus a tag and a length.
+    const size_t next = bytes_of(rows[kept]) + 8;
+    if (kept > 0 && bytes + next > kMaxResponseBytes) break;
+    bytes += next;
+    ++kept;
+  }
+  if (kept == rows.size()) return "";
+  rows.resize(kept);
+  return MakePageToken(query, position_of(rows.back()));
+}
 template <typename Row, typename PositionOf>
 std::string FinishPage(std::vector<Row>& rows, const PageCursor& cursor,
                        const QueryFingerprint& query, PositionOf position_of) {
-  if (static_cast<int>(rows.size()) <= cursor.page_size) return "";
-  rows.resize(cursor.page_size);
-  return MakePageToken(query, position_of(rows.back()));
+  return FinishPage(rows, cursor, query, position_of,
+                    [](const Row& row) { return RowBytes(row, 0); });
 }
 
 // A row's id: storage structs have an `id` member, API messages an id().

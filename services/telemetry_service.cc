@@ -272,9 +272,15 @@ void TelemetryService::AddQueryMethods() {
         reading_query.exclude_anomalies = request.exclude_anomalies();
         ASSIGN_OR_RETURN(std::vector<storage::SensorReading> readings,
                          telemetry_.List(caller.user_id(), reading_query));
-        response->set_next_page_token(
-            FinishPage(readings, cursor, query, [](const storage::SensorReading& reading) {
+        response->set_next_page_token(FinishPage(
+            readings, cursor, query,
+            [](const storage::SensorReading& reading) {
               return std::vector<int64_t>{absl::ToUnixMicros(reading.timestamp), reading.id};
+            },
+            [](const storage::SensorReading& reading) {
+              // The variable parts, and a generous bound for the fixed ones.
+              return (reading.raw_data ? reading.raw_data->size() : 0) +
+                     (reading.measurement_unit ? reading.measurement_unit->size() : 0) + 96;
             }));
         response->mutable_sensor_data()->Reserve(static_cast<int>(readings.size()));
         for (const storage::SensorReading& reading : readings) {

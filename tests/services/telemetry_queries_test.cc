@@ -1,6 +1,7 @@
 // Time-series queries and composite views, checked against SQL computed
 // independently over the same rows.
 #include <cmath>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
@@ -77,6 +78,41 @@ TEST_F(TelemetryQueriesTest, ListSensorDataFiltersAndWalksBothWays) {
   quality.set_min_quality(101);
   EXPECT_EQ(telemetry_->ListSensorData(Context(owner.token).get(), quality, &response).error_code(),
             StatusCode::INVALID_ARGUMENT);
+}
+
+// 300 readings with 60 KB of raw_data are 18 MB: one page of 1,000 would
+// be a message no default client (4 MiB receive limit) can read.
+TEST_F(TelemetryQueriesTest, BigReadingsComeInPagesUnderTheClientLimitAndAllArrive) {
+  SignedInUser owner = SignUp("bulky_owner");
+  v1::Device device = MakeDevice(owner, MakeDeviceType("Bulky probe").id(), "bulky-1");
+  const int64_t start = 1700000000;
+  database_->Query(absl::StrCat(
+      "INSERT INTO sensor_data (device_id, measurement_value, \"timestamp\", raw_data) "
+      "SELECT ",
+      device.id(), ", g, to_timestamp(", start,
+      " + g * 60), repeat('x', 60000) FROM generate_series(0, 299) g"));
+  v1::ListSensorDataRequest request;
+  request.set_device_id(device.id());
+  request.mutable_start_time()->set_seconds(start);
+  request.mutable_end_time()->set_seconds(start + 60 * 300);
+  request.set_page_size(1000);
+  std::set<int64_t> seen;
+  int pages = 0;
+  for (; pages < 50; ++pages) {
+    v1::ListSensorDataResponse response;
+    grpc::Status status =
+        telemetry_->ListSensorData(Context(owner.token).get(), request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_LE(response.ByteSizeLong(), size_t{4} << 20);
+    for (const auto& reading : response.sensor_data()) {
+      EXPECT_EQ(reading.raw_data().size(), 60000u);
+      seen.insert(reading.timestamp().seconds());
+    }
+    if (response.next_page_token().empty()) break;
+    request.set_page_token(response.next_page_token());
+  }
+  EXPECT_EQ(seen.size(), 300u);
+  EXPECT_GE(pages, 4);
 }
 
 TEST_F(TelemetryQueriesTest, LatestIsTheNewestTimestampNotTheLastUpload) {
