@@ -42,6 +42,24 @@ struct ServerOptions {
   std::string tls_client_ca_file;
   // What callers can hold at once (services/rpc_service.h).
   CallLimits limits;
+  // HTTP/2 connection bounds (docs/reliability.md, "The HTTP/2 edge").
+  struct Edge {
+    // Concurrent streams one connection may open.
+    int max_streams_per_connection = 100;
+    // A connection with no call for this long is closed (GOAWAY).
+    absl::Duration max_connection_idle = absl::Minutes(5);
+    // Connections are asked to reconnect after this long; calls in flight get
+    // the grace period to finish, then are cancelled.
+    absl::Duration max_connection_age = absl::Hours(2);
+    absl::Duration max_connection_age_grace = absl::Minutes(10);
+    // Server keepalive pings find dead peers; clients may ping at most this
+    // often without data (more is a strike; two strikes close the connection).
+    absl::Duration keepalive_time = absl::Minutes(1);
+    absl::Duration keepalive_timeout = absl::Seconds(20);
+    absl::Duration min_client_ping_interval = absl::Seconds(10);
+    // Request metadata (headers) larger than this is refused.
+    int max_metadata_bytes = 16 * 1024;
+  } edge;
 };
 
 // The gRPC server: reflection, grpc.health.v1.Health and the plantmon

@@ -143,5 +143,40 @@ TEST(PlantmonServerTest, StopsAnsweringAfterShutdown) {
   EXPECT_EQ(CheckHealth(*server, &response).error_code(), grpc::StatusCode::UNAVAILABLE);
 }
 
+// The HTTP/2 edge: an idle connection is closed by the server, and a header
+// block over the metadata limit is refused while the server goes on serving.
+TEST(PlantmonServerTest, ClosesIdleConnectionsAndRefusesOversizedMetadata) {
+  auto database = TestDatabase::CreateOrDie();
+  ServerOptions options = OptionsFor(database->Config());
+  options.edge.max_connection_idle = absl::Milliseconds(500);
+  options.edge.max_metadata_bytes = 8 * 1024;
+  ASSERT_OK_AND_ASSIGN(auto server, PlantmonServer::Start(options));
+  std::shared_ptr<grpc::Channel> channel = ChannelTo(*server);
+  auto stub = Health::NewStub(channel);
+  {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    context.AddMetadata("x-padding", std::string(64 * 1024, 'p'));
+    HealthCheckResponse response;
+    grpc::Status status = stub->Check(&context, HealthCheckRequest(), &response);
+    EXPECT_FALSE(status.ok()) << "64 KiB of headers went through";
+  }
+  HealthCheckResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  ASSERT_TRUE(stub->Check(&context, HealthCheckRequest(), &response).ok());
+  ASSERT_EQ(channel->GetState(false), GRPC_CHANNEL_READY);
+  // No call for longer than the idle limit: the server sends GOAWAY.
+  absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (channel->GetState(false) == GRPC_CHANNEL_READY && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_NE(channel->GetState(false), GRPC_CHANNEL_READY);
+  // A new call reconnects.
+  grpc::ClientContext again;
+  again.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  EXPECT_TRUE(stub->Check(&again, HealthCheckRequest(), &response).ok());
+}
+
 }  // namespace
 }  // namespace plantmon::services
