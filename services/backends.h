@@ -32,9 +32,32 @@ struct Backends {
         alerts(pool),
         telemetry(pool),
         ingest(pool),
-        listener(database),
         hasher(password_hasher),
-        authenticator(users, api_keys, token_lifetime) {}
+        authenticator(users, api_keys, token_lifetime),
+        listener(database) {
+    // Credential changes from any server process reach the cache at once.
+    listener.SetCredentialHandler(
+        [&cache = authenticator.cache()](const storage::AlertListener::CredentialChange& change) {
+          using Change = storage::AlertListener::CredentialChange;
+          switch (change.kind) {
+            case Change::kUser:
+              cache.ForgetUser(change.id);
+              break;
+            case Change::kSession:
+              cache.ForgetSession(change.id);
+              break;
+            case Change::kApiKey:
+              cache.ForgetApiKey(change.id);
+              break;
+            case Change::kListening:
+              cache.SetTrusted(true);
+              break;
+            case Change::kNotListening:
+              cache.SetTrusted(false);
+              break;
+          }
+        });
+  }
 
   storage::UserRepository users;
   storage::ApiKeyRepository api_keys;
@@ -44,9 +67,10 @@ struct Backends {
   storage::AlertRepository alerts;
   storage::TelemetryRepository telemetry;
   storage::IngestRepository ingest;
-  storage::AlertListener listener;
   auth::PasswordHasher hasher;
   auth::Authenticator authenticator;
+  // Last: destroyed first, so its thread never calls into the cache above.
+  storage::AlertListener listener;
 };
 
 }  // namespace plantmon::services

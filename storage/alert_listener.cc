@@ -16,6 +16,7 @@ using postgres::LibpqConnectionString;
 namespace {
 
 constexpr char kChannel[] = "plantmon_alerts";
+constexpr char kCredentialChannel[] = "plantmon_credentials";
 // How often the listening loop wakes to notice a stop request.
 constexpr int64_t kPollMicros = 200000;
 // How often the listening connection reads the database's clock: a
@@ -49,8 +50,9 @@ std::string DatabaseClock(pqxx::connection& connection) {
 
 class Receiver final : public pqxx::notification_receiver {
  public:
-  Receiver(pqxx::connection_base& connection, std::function<void(const std::string&)> on_payload)
-      : pqxx::notification_receiver(connection, kChannel), on_payload_(std::move(on_payload)) {}
+  Receiver(pqxx::connection_base& connection, const char* channel,
+           std::function<void(const std::string&)> on_payload)
+      : pqxx::notification_receiver(connection, channel), on_payload_(std::move(on_payload)) {}
   void operator()(const std::string& payload, int /*backend_pid*/) override {
     on_payload_(payload);
   }
@@ -148,6 +150,40 @@ void AlertListener::Deliver(int64_t user_id, int64_t alert_id) {
   for (auto it = begin; it != end; ++it) it->second->Push(alert_id);
 }
 
+void AlertListener::SetCredentialHandler(std::function<void(const CredentialChange&)> handler) {
+  bool listening = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    credential_handler_ = std::move(handler);
+    listening = listening_;
+  }
+  // A handler set after the connection came up has missed kListening.
+  if (listening) TellCredentialHandler({CredentialChange::kListening});
+}
+
+void AlertListener::TellCredentialHandler(const CredentialChange& change) {
+  std::function<void(const CredentialChange&)> handler;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    handler = credential_handler_;
+  }
+  if (handler) handler(change);
+}
+
+void AlertListener::DispatchCredential(const std::string& payload) {
+  std::pair<std::string, std::string> parts = absl::StrSplit(payload, ':');
+  CredentialChange change{CredentialChange::kUser};
+  if (parts.first == "session") {
+    change.kind = CredentialChange::kSession;
+  } else if (parts.first == "api_key") {
+    change.kind = CredentialChange::kApiKey;
+  } else if (parts.first != "user") {
+    return;
+  }
+  if (!absl::SimpleAtoi(parts.second, &change.id)) return;
+  TellCredentialHandler(change);
+}
+
 void AlertListener::Run() {
   absl::Duration backoff = absl::Milliseconds(100);
   // Unset until the first connection listens: nothing to catch up on then.
@@ -155,8 +191,11 @@ void AlertListener::Run() {
   while (!stop_.HasBeenNotified()) {
     try {
       pqxx::connection connection(connection_string_);
-      Receiver receiver(connection, [this](const std::string& payload) { Dispatch(payload); });
-      // The receiver's constructor issued LISTEN; make sure it took effect.
+      Receiver receiver(connection, kChannel,
+                        [this](const std::string& payload) { Dispatch(payload); });
+      Receiver credentials(connection, kCredentialChannel,
+                           [this](const std::string& payload) { DispatchCredential(payload); });
+      // The receivers' constructors issued LISTEN; make sure it took effect.
       connection.get_notifs();
       // Changes committed while the previous connection was gone were
       // announced to nobody: deliver them now (at least once; a change seen
@@ -173,6 +212,7 @@ void AlertListener::Run() {
         listening_ = true;
       }
       listening_changed_.notify_all();
+      TellCredentialHandler({CredentialChange::kListening});
       backoff = absl::Milliseconds(100);
       while (!stop_.HasBeenNotified()) {
         connection.await_notification(0, kPollMicros);
@@ -186,6 +226,7 @@ void AlertListener::Run() {
         std::lock_guard<std::mutex> lock(mu_);
         listening_ = false;
       }
+      TellCredentialHandler({CredentialChange::kNotListening});
       std::fprintf(stderr, "alert listener: %s; reconnecting\n", error.what());
       stop_.WaitForNotificationWithTimeout(backoff);
       backoff = std::min(backoff * 2, absl::Seconds(5));

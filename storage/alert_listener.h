@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -54,11 +55,23 @@ class AlertListener {
   // True once LISTEN is in effect (tests wait for it).
   bool WaitUntilListening(absl::Duration timeout);
 
+  // The same connection also hears `plantmon_credentials` (migration 0008):
+  // `handler` gets each change, and kListening / kNotListening whenever the
+  // connection starts or stops hearing them (changes in between are lost).
+  struct CredentialChange {
+    enum Kind { kUser, kSession, kApiKey, kListening, kNotListening } kind;
+    int64_t id = 0;
+  };
+  void SetCredentialHandler(std::function<void(const CredentialChange&)> handler);
+
  private:
   void Run();
   // Handles a notification's payload, "<user id>:<alert id>".
   void Dispatch(const std::string& payload);
   void Deliver(int64_t user_id, int64_t alert_id);
+  // "user:<id>", "session:<id>" or "api_key:<id>".
+  void DispatchCredential(const std::string& payload);
+  void TellCredentialHandler(const CredentialChange& change);
 
   const std::string connection_string_;
   common::Notification stop_;
@@ -66,6 +79,7 @@ class AlertListener {
   std::condition_variable listening_changed_;
   std::multimap<int64_t, std::shared_ptr<AlertSubscription>> subscribers_ ABSL_GUARDED_BY(mu_);
   bool listening_ ABSL_GUARDED_BY(mu_) = false;
+  std::function<void(const CredentialChange&)> credential_handler_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };
 

@@ -55,30 +55,42 @@ absl::StatusOr<Caller> Authenticator::AuthenticateBearer(const grpc::ServerConte
   absl::string_view token = absl::StripAsciiWhitespace(value.substr(7));
   if (token.empty() || token.size() > kMaxTokenLength) return Unauthenticated();
 
-  if (absl::StartsWith(token, kApiKeyPrefix)) {
-    absl::StatusOr<storage::ApiKey> key = api_keys_.FindActive(common::Sha256(token));
+  const bool is_api_key = absl::StartsWith(token, kApiKeyPrefix);
+  const std::string token_sha256 = common::Sha256(token);
+  const absl::Time now = absl::Now();
+  auto permitted = [allow_api_key](const Caller& caller) -> absl::StatusOr<Caller> {
+    if (caller.api_key_id != 0 && !allow_api_key) {
+      return absl::PermissionDeniedError(
+          "API keys can only upload readings; log in for everything else");
+    }
+    return caller;
+  };
+  if (std::optional<Caller> cached = cache_.Find(token_sha256, now)) return permitted(*cached);
+  const uint64_t generation = cache_.generation();
+
+  if (is_api_key) {
+    absl::StatusOr<storage::ApiKey> key = api_keys_.FindActive(token_sha256);
     if (!key.ok()) {
       return key.status().code() == absl::StatusCode::kNotFound ? Unauthenticated() : key.status();
     }
     absl::StatusOr<v1::User> owner = users_.Get(key->user_id);
     if (!owner.ok() || !owner->is_active()) return Unauthenticated();
-    if (!allow_api_key) {
-      return absl::PermissionDeniedError(
-          "API keys can only upload readings; log in for everything else");
-    }
     Caller caller{*std::move(owner), "", 0, key->id};
-    return caller;
+    cache_.Put(generation, token_sha256, caller, absl::InfiniteFuture(), now);
+    return permitted(caller);
   }
 
-  absl::StatusOr<storage::SessionUser> found = users_.FindSession(common::Sha256(token));
+  absl::StatusOr<storage::SessionUser> found = users_.FindSession(token_sha256);
   if (!found.ok()) {
     if (found.status().code() == absl::StatusCode::kNotFound) {
       return Unauthenticated();
     }
     return found.status();  // e.g. UNAVAILABLE: not the caller's fault
   }
-  return Caller{std::move(found->account.user), std::move(found->account.password_hash),
+  Caller caller{std::move(found->account.user), std::move(found->account.password_hash),
                 found->session.id, 0};
+  cache_.Put(generation, token_sha256, caller, found->session.expires_at, now);
+  return caller;
 }
 
 absl::StatusOr<IssuedToken> Authenticator::IssueToken(int64_t user_id) {

@@ -8,22 +8,13 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "services/auth/caller.h"
+#include "services/auth/credential_cache.h"
 #include "storage/api_key_repository.h"
 #include "storage/models.h"
 #include "storage/user_repository.h"
 
 namespace plantmon::auth {
-
-// Who is calling: the account, and the session or API key that proved it.
-struct Caller {
-  v1::User user;
-  std::string password_hash;  // empty for an API key
-  int64_t session_id = 0;     // 0 for an API key
-  int64_t api_key_id = 0;     // 0 for a login session
-
-  int64_t user_id() const { return user.id(); }
-  bool is_admin() const { return user.is_admin(); }
-};
 
 struct IssuedToken {
   std::string access_token;
@@ -37,6 +28,10 @@ class Authenticator {
   Authenticator(storage::UserRepository& users, storage::ApiKeyRepository& api_keys,
                 absl::Duration token_lifetime)
       : users_(users), api_keys_(api_keys), token_lifetime_(token_lifetime) {}
+
+  // Verified credentials, looked up before the database (off until the
+  // server's listener says it hears credential changes).
+  CredentialCache& cache() { return cache_; }
 
   // UNAUTHENTICATED (one message for every cause, so that callers learn
   // nothing about tokens they do not hold) unless the call carries a valid,
@@ -58,6 +53,9 @@ class Authenticator {
   storage::UserRepository& users_;
   storage::ApiKeyRepository& api_keys_;
   const absl::Duration token_lifetime_;
+  // 30 s: an entry is refreshed (and an API key's last_used_at written) at
+  // most that often; revocations do not wait for it, they are pushed.
+  CredentialCache cache_{/*max_entries=*/10000, /*ttl=*/absl::Seconds(30)};
 };
 
 // 32 bytes from the OpenSSL CSPRNG, base64url without padding (43 chars).

@@ -1,0 +1,24 @@
+#ifndef PLANTMON_SERVICES_AUTH_CALLER_H_
+#define PLANTMON_SERVICES_AUTH_CALLER_H_
+
+#include <cstdint>
+#include <string>
+
+#include "plantmon/v1/user.pb.h"
+
+namespace plantmon::auth {
+
+// Who is calling: the account, and the session or API key that proved it.
+struct Caller {
+  v1::User user;
+  std::string password_hash;  // empty for an API key
+  int64_t session_id = 0;     // 0 for an API key
+  int64_t api_key_id = 0;     // 0 for a login session
+
+  int64_t user_id() const { return user.id(); }
+  bool is_admin() const { return user.is_admin(); }
+};
+
+}  // namespace plantmon::auth
+
+#endif  // PLANTMON_SERVICES_AUTH_CALLER_H_
