@@ -223,9 +223,10 @@ void AlertService::AddAlertMethods() {
 
   ServerStream<v1::WatchAlertsRequest, v1::WatchAlertsResponse>(
       "WatchAlerts", Access::kSignedIn,
-      [this](const auth::Caller& caller, grpc::ServerContext& context,
+      [this](const StreamLease& lease, grpc::ServerContext& context,
              const v1::WatchAlertsRequest* request,
              grpc::ServerWriter<v1::WatchAlertsResponse>* writer) -> absl::Status {
+        const auth::Caller& caller = lease.caller();
         std::optional<int64_t> plant_id;
         if (request->has_plant_id()) {
           RETURN_IF_ERROR(CheckId(request->plant_id(), "plant_id"));
@@ -238,7 +239,9 @@ void AlertService::AddAlertMethods() {
         // Sends headers now, so the client knows the watch is in place.
         writer->SendInitialMetadata();
         absl::Status result = absl::OkStatus();
-        while (!context.IsCancelled() && !subscription->closed()) {
+        // Wakes at least every 200 ms, so a revoked credential ends the watch
+        // within a second (the server then answers UNAUTHENTICATED).
+        while (!context.IsCancelled() && !subscription->closed() && !lease.revoked()) {
           std::optional<int64_t> alert_id = subscription->Next(absl::Milliseconds(200));
           if (!alert_id.has_value()) continue;
           absl::StatusOr<v1::Alert> alert = alerts_.GetAlert(caller.user_id(), *alert_id);
@@ -248,6 +251,7 @@ void AlertService::AddAlertMethods() {
             break;
           }
           if (plant_id.has_value() && alert->plant_id() != *plant_id) continue;
+          if (lease.revoked()) break;
           v1::WatchAlertsResponse change;
           change.mutable_alert()->Swap(&*alert);
           if (!writer->Write(change)) break;

@@ -34,30 +34,7 @@ struct Backends {
         ingest(pool),
         hasher(password_hasher),
         authenticator(users, api_keys, token_lifetime),
-        listener(database) {
-    // Credential changes from any server process reach the cache at once.
-    listener.SetCredentialHandler(
-        [&cache = authenticator.cache()](const storage::AlertListener::CredentialChange& change) {
-          using Change = storage::AlertListener::CredentialChange;
-          switch (change.kind) {
-            case Change::kUser:
-              cache.ForgetUser(change.id);
-              break;
-            case Change::kSession:
-              cache.ForgetSession(change.id);
-              break;
-            case Change::kApiKey:
-              cache.ForgetApiKey(change.id);
-              break;
-            case Change::kListening:
-              cache.SetTrusted(true);
-              break;
-            case Change::kNotListening:
-              cache.SetTrusted(false);
-              break;
-          }
-        });
-  }
+        listener(database) {}
 
   storage::UserRepository users;
   storage::ApiKeyRepository api_keys;

@@ -137,45 +137,128 @@ void CallRuntime::StartUnary(grpc::CallbackServerContext* context,
   }
 }
 
-absl::Status CallRuntime::OpenStream(int64_t user_id) {
+absl::Status RevokedCredential() {
+  return absl::UnauthenticatedError(
+      "the stream's credential is no longer valid (logged out, revoked, expired or the account "
+      "disabled); sign in again");
+}
+
+void StreamLease::SetOnRevoked(std::function<void()> on_revoked) {
+  std::lock_guard<std::mutex> lock(mu_);
+  on_revoked_ = std::move(on_revoked);
+  if (on_revoked_ && revoked_.load()) on_revoked_();
+}
+
+void StreamLease::Revoke() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (revoked_.exchange(true)) return;
+  if (on_revoked_) on_revoked_();
+}
+
+CallRuntime::~CallRuntime() {
+  {
+    std::lock_guard<std::mutex> lock(streams_mu_);
+    stopping_ = true;
+  }
+  stop_expiry_.notify_all();
+  if (expiry_.joinable()) expiry_.join();
+}
+
+absl::StatusOr<auth::Caller> CallRuntime::Authenticate(const grpc::ServerContextBase& context,
+                                                       Access access) {
+  return access == Access::kIngestion ? authenticator_.AuthenticateForIngestion(context)
+                                      : authenticator_.Authenticate(context);
+}
+
+absl::StatusOr<std::shared_ptr<StreamLease>> CallRuntime::OpenStream(
+    const grpc::ServerContextBase& context, Access access, const auth::Caller& caller) {
   std::lock_guard<std::mutex> lock(streams_mu_);
-  if (open_streams_ >= limits_.max_open_streams) {
+  if (static_cast<int>(streams_.size()) >= limits_.max_open_streams) {
     return absl::ResourceExhaustedError(
         absl::StrCat("the server is at its limit of ", limits_.max_open_streams,
                      " open streams (PLANTMON_MAX_OPEN_STREAMS); retry later"));
   }
-  int& mine = streams_by_user_[user_id];
+  int& mine = streams_by_user_[caller.user_id()];
   if (mine >= limits_.max_streams_per_user) {
     return absl::ResourceExhaustedError(
         absl::StrCat("this account already has ", mine, " open streams, the limit per user ",
                      "(PLANTMON_MAX_STREAMS_PER_USER); close one first"));
   }
   ++mine;
-  ++open_streams_;
-  return absl::OkStatus();
+  auto lease = std::make_shared<StreamLease>(context, access, caller);
+  streams_.emplace(lease.get(), lease);
+  if (!expiry_.joinable()) expiry_ = std::thread([this] { RevokeExpiredStreams(); });
+  return lease;
 }
 
-void CallRuntime::CloseStream(int64_t user_id) {
+void CallRuntime::CloseStream(const std::shared_ptr<StreamLease>& lease) {
+  lease->SetOnRevoked(nullptr);
   std::lock_guard<std::mutex> lock(streams_mu_);
-  --open_streams_;
-  auto mine = streams_by_user_.find(user_id);
+  if (streams_.erase(lease.get()) == 0) return;
+  auto mine = streams_by_user_.find(lease->caller().user_id());
   if (mine != streams_by_user_.end() && --mine->second == 0) streams_by_user_.erase(mine);
 }
 
 int CallRuntime::open_streams() const {
   std::lock_guard<std::mutex> lock(streams_mu_);
-  return open_streams_;
+  return static_cast<int>(streams_.size());
+}
+
+bool CallRuntime::SubmitDatabaseWork(std::function<void()> work) {
+  return database_.TrySubmit(std::move(work));
+}
+
+void CallRuntime::CredentialChanged(CredentialEvent event, int64_t id) {
+  std::vector<std::shared_ptr<StreamLease>> concerned;
+  {
+    std::lock_guard<std::mutex> lock(streams_mu_);
+    for (const auto& [raw, lease] : streams_) {
+      const auth::Caller& caller = lease->caller();
+      if ((event == CredentialEvent::kUser && caller.user_id() == id) ||
+          (event == CredentialEvent::kSession && caller.session_id == id) ||
+          (event == CredentialEvent::kApiKey && caller.api_key_id == id)) {
+        concerned.push_back(lease);
+      }
+    }
+  }
+  // The cache has dropped the credential, so this asks the database. A
+  // change that leaves it valid (a profile edit) keeps the stream; an error
+  // other than UNAUTHENTICATED (the database unreachable) keeps it too, as
+  // it would not have stopped a new call for the caller's sake.
+  for (const std::shared_ptr<StreamLease>& lease : concerned) {
+    absl::StatusOr<auth::Caller> still = Authenticate(lease->context_, lease->access_);
+    if (!still.ok() && still.status().code() == absl::StatusCode::kUnauthenticated) {
+      lease->Revoke();
+    }
+  }
+}
+
+void CallRuntime::RevokeExpiredStreams() {
+  std::unique_lock<std::mutex> lock(streams_mu_);
+  while (!stopping_) {
+    stop_expiry_.wait_for(lock, std::chrono::milliseconds(250));
+    const absl::Time now = absl::Now();
+    std::vector<std::shared_ptr<StreamLease>> expired;
+    for (const auto& [raw, lease] : streams_) {
+      if (lease->caller().expires_at <= now && !lease->revoked()) expired.push_back(lease);
+    }
+    lock.unlock();
+    for (const std::shared_ptr<StreamLease>& lease : expired) lease->Revoke();
+    lock.lock();
+  }
 }
 
 grpc::Status CallRuntime::RunStream(grpc::ServerContext& context, Access access,
-                                    const std::function<absl::Status(const auth::Caller&)>& body) {
+                                    const std::function<absl::Status(const StreamLease&)>& body) {
   postgres::ScopedRequestDeadline deadline(CallDeadline(context));
-  return ToGrpcStatus(RunAuthenticated(context, access, [&](const auth::Caller* caller) {
-    RETURN_IF_ERROR(OpenStream(caller->user_id()));
-    absl::Status status = body(*caller);
-    CloseStream(caller->user_id());
-    return status;
-  }));
+  absl::StatusOr<auth::Caller> caller = Authenticate(context, access);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  absl::StatusOr<std::shared_ptr<StreamLease>> lease = OpenStream(context, access, *caller);
+  if (!lease.ok()) return ToGrpcStatus(lease.status());
+  absl::Status status = body(**lease);
+  CloseStream(*lease);
+  if ((*lease)->revoked()) status = RevokedCredential();
+  return ToGrpcStatus(status);
 }
 
 RpcService::RpcService(absl::string_view service_full_name, CallRuntime& runtime)

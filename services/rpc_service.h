@@ -22,12 +22,14 @@
 #include <grpcpp/support/sync_stream.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -79,6 +81,38 @@ enum class Work {
   kPasswordHashing,  // the bcrypt executor: one thread per core
 };
 
+// What changed about a credential (from the server's listener).
+enum class CredentialEvent { kUser, kSession, kApiKey };
+
+// An open stream's hold on its slot and its credential. Revoked once, when
+// the credential stops being valid (logged out, revoked, expired, account
+// disabled); `on_revoked` then runs on the revoking thread.
+class StreamLease {
+ public:
+  StreamLease(const grpc::ServerContextBase& context, Access access, auth::Caller caller)
+      : context_(context), access_(access), caller_(std::move(caller)) {}
+
+  const auth::Caller& caller() const { return caller_; }
+  bool revoked() const { return revoked_.load(); }
+  // Runs `on_revoked` now if already revoked. nullptr clears it; once that
+  // returns, the old callback is not running and never will.
+  void SetOnRevoked(std::function<void()> on_revoked);
+
+ private:
+  friend class CallRuntime;
+  void Revoke();
+
+  const grpc::ServerContextBase& context_;
+  const Access access_;
+  const auth::Caller caller_;
+  std::atomic<bool> revoked_{false};
+  std::mutex mu_;
+  std::function<void()> on_revoked_;  // guarded by mu_
+};
+
+// The status a stream ends with once its lease is revoked.
+absl::Status RevokedCredential();
+
 // The executors and counters every call goes through; shared by all services
 // of one server.
 class CallRuntime {
@@ -88,6 +122,7 @@ class CallRuntime {
   // acquire timeout) for a thread is refused as the pool would refuse it.
   CallRuntime(auth::Authenticator& authenticator, const CallLimits& limits, int database_threads,
               absl::Duration database_wait);
+  ~CallRuntime();
 
   const CallLimits& limits() const { return limits_; }
 
@@ -100,7 +135,20 @@ class CallRuntime {
   // Runs a streaming call on the calling (gRPC) thread: authenticates, takes
   // a stream slot for the caller, runs `body`.
   grpc::Status RunStream(grpc::ServerContext& context, Access access,
-                         const std::function<absl::Status(const auth::Caller&)>& body);
+                         const std::function<absl::Status(const StreamLease&)>& body);
+
+  // For streams on the callback API: authentication, a stream slot and its
+  // lease, and database work on the executor (false when it is full).
+  absl::StatusOr<auth::Caller> Authenticate(const grpc::ServerContextBase& context, Access access);
+  absl::StatusOr<std::shared_ptr<StreamLease>> OpenStream(const grpc::ServerContextBase& context,
+                                                          Access access,
+                                                          const auth::Caller& caller);
+  void CloseStream(const std::shared_ptr<StreamLease>& lease);
+  bool SubmitDatabaseWork(std::function<void()> work);
+
+  // Re-verifies the credential of every open stream the change concerns and
+  // revokes those that no longer pass. Called by the credential listener.
+  void CredentialChanged(CredentialEvent event, int64_t id);
 
   // Calls admitted and not yet finished; open streams (for tests and health).
   int calls_in_flight() const { return calls_in_flight_.load(); }
@@ -109,16 +157,21 @@ class CallRuntime {
  private:
   absl::Status RunAuthenticated(const grpc::ServerContextBase& context, Access access,
                                 const std::function<absl::Status(const auth::Caller*)>& body);
-  absl::Status OpenStream(int64_t user_id);
-  void CloseStream(int64_t user_id);
+  // Ends the streams whose login session has expired (a thread, 4 times a
+  // second).
+  void RevokeExpiredStreams();
 
   auth::Authenticator& authenticator_;
   const CallLimits limits_;
   const absl::Duration database_wait_;
   std::atomic<int> calls_in_flight_{0};
   mutable std::mutex streams_mu_;
-  int open_streams_ = 0;                               // guarded by streams_mu_
-  absl::flat_hash_map<int64_t, int> streams_by_user_;  // guarded by streams_mu_
+  // Open streams and their count per user, guarded by streams_mu_.
+  absl::flat_hash_map<StreamLease*, std::shared_ptr<StreamLease>> streams_;
+  absl::flat_hash_map<int64_t, int> streams_by_user_;
+  std::condition_variable stop_expiry_;
+  bool stopping_ = false;  // guarded by streams_mu_
+  std::thread expiry_;
   // Last, so that they drain (and finish their calls) before the rest goes.
   common::BoundedExecutor database_;
   common::BoundedExecutor hashing_;
@@ -216,7 +269,8 @@ class RpcService : public grpc::Service {
                                  Response* response) { return body(request, response); });
   }
 
-  // Streaming methods: `body(const auth::Caller&, grpc::ServerContext&, ...)`
+  // Streaming methods: `body(const StreamLease&, grpc::ServerContext&, ...)`
+  // (the lease names the caller and says when its credential was revoked)
   // where ... are the stream objects as gRPC's synchronous API hands them
   // over: (const Request*, grpc::ServerWriter<Response>*) for ServerStream,
   // (grpc::ServerReader<Request>*, Response*) for ClientStream,
@@ -243,6 +297,21 @@ class RpcService : public grpc::Service {
                             StreamHandler(access, std::move(body)), this)));
   }
 
+  // A bidirectional stream on the callback API: `make(context)` returns the
+  // call's reactor, which authenticates and opens its lease through
+  // runtime() itself.
+  template <typename Request, typename Response>
+  void CallbackBidiStream(
+      absl::string_view method,
+      std::function<grpc::ServerBidiReactor<Request, Response>*(grpc::CallbackServerContext*)>
+          make) {
+    AddMethod(NewMethod(method, grpc::internal::RpcMethod::BIDI_STREAMING, *Request::descriptor(),
+                        *Response::descriptor(), nullptr));
+    MarkMethodCallback(static_cast<int>(bound_.size()) - 1,
+                       new grpc::internal::CallbackBidiHandler<Request, Response>(std::move(make)));
+  }
+  CallRuntime& runtime() { return runtime_; }
+
  private:
   // What gRPC's synchronous handler calls: authenticates, takes a stream
   // slot and passes the stream objects on.
@@ -250,8 +319,8 @@ class RpcService : public grpc::Service {
   static auto StreamHandler(Access access, Body body) {
     return [access, body = std::move(body)](RpcService* service, grpc::ServerContext* context,
                                             auto*... stream) {
-      return service->runtime_.RunStream(*context, access, [&](const auth::Caller& caller) {
-        return body(caller, *context, stream...);
+      return service->runtime_.RunStream(*context, access, [&](const StreamLease& lease) {
+        return body(lease, *context, stream...);
       });
     };
   }

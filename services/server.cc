@@ -128,6 +128,33 @@ absl::StatusOr<std::unique_ptr<PlantmonServer>> PlantmonServer::Start(
       options.database.pool_size + options.database.max_overflow, options.database.acquire_timeout);
   Backends& backends = *server->backends_;
   CallRuntime& runtime = *server->runtime_;
+  // Credential changes from any server process reach the cache at once, and
+  // then the open streams the change concerns.
+  backends.listener.SetCredentialHandler(
+      [&cache = backends.authenticator.cache(),
+       &runtime](const storage::AlertListener::CredentialChange& change) {
+        using Change = storage::AlertListener::CredentialChange;
+        switch (change.kind) {
+          case Change::kUser:
+            cache.ForgetUser(change.id);
+            runtime.CredentialChanged(CredentialEvent::kUser, change.id);
+            break;
+          case Change::kSession:
+            cache.ForgetSession(change.id);
+            runtime.CredentialChanged(CredentialEvent::kSession, change.id);
+            break;
+          case Change::kApiKey:
+            cache.ForgetApiKey(change.id);
+            runtime.CredentialChanged(CredentialEvent::kApiKey, change.id);
+            break;
+          case Change::kListening:
+            cache.SetTrusted(true);
+            break;
+          case Change::kNotListening:
+            cache.SetTrusted(false);
+            break;
+        }
+      });
   server->services_.push_back(NewUserService(backends, runtime));
   server->services_.push_back(NewDeviceService(backends, runtime));
   server->services_.push_back(NewPlantService(backends, runtime));

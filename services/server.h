@@ -91,8 +91,10 @@ class PlantmonServer {
 
   const ServerOptions options_;
   std::unique_ptr<postgres::ConnectionPool> pool_;
-  std::unique_ptr<Backends> backends_;
+  // The runtime before the backends: it is destroyed after them, so the
+  // listener's thread (in the backends) never calls into a runtime gone.
   std::unique_ptr<CallRuntime> runtime_;
+  std::unique_ptr<Backends> backends_;
   std::vector<std::unique_ptr<RpcService>> services_;
   std::unique_ptr<HealthService> health_;
   std::unique_ptr<grpc::Server> server_;

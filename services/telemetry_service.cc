@@ -1,5 +1,6 @@
 #include "absl/strings/str_cat.h"
 #include "plantmon/v1/telemetry.grpc.pb.h"
+#include "services/grpc_status.h"
 #include "services/handler.h"
 #include "services/pagination.h"
 #include "services/plantmon_services.h"
@@ -131,6 +132,165 @@ absl::Status CheckStreamEnded(grpc::ServerReader<v1::UploadReadingsRequest>& str
                    "UTF-8); the messages before it were processed, the rest were not"));
 }
 
+// StreamReadings on gRPC's callback API: an open gateway stream holds no
+// thread. Each batch is read, stored on the database executor and
+// acknowledged, then the next is read (acknowledged only once committed). A
+// revoked credential ends the stream with UNAUTHENTICATED at once, whatever
+// it is waiting for, and nothing it sends after that is stored.
+//
+// No CheckStreamEnded() here: a gateway that sends a batch and waits for its
+// acknowledgement must not wait on an extra read. An unparseable batch ends
+// the stream instead, unacknowledged with all after it (docs/telemetry.md).
+class GatewayStream final
+    : public grpc::ServerBidiReactor<v1::StreamReadingsRequest, v1::StreamReadingsResponse> {
+ public:
+  GatewayStream(CallRuntime& runtime, storage::IngestRepository& ingest,
+                grpc::CallbackServerContext* context)
+      : runtime_(runtime), ingest_(ingest), context_(context) {
+    if (!Submit([this] { Start(); })) {
+      Stop(absl::ResourceExhaustedError(
+          "the server is at its limit of calls in progress (PLANTMON_MAX_CONCURRENT_CALLS); retry "
+          "later"));
+    }
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      // The gateway closed its side (or went away): every batch it sent has
+      // been answered.
+      Stop(context_->IsCancelled() ? absl::CancelledError("the client went away")
+                                   : absl::OkStatus());
+      return;
+    }
+    if (!Submit([this] { StoreBatch(); })) {
+      Stop(absl::ResourceExhaustedError(
+          "the server is at its limit of calls in progress (PLANTMON_MAX_CONCURRENT_CALLS); retry "
+          "later"));
+    }
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Stop(absl::CancelledError("the client went away"));
+      return;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!finished_) StartRead(&request_);
+  }
+
+  void OnDone() override {
+    if (lease_ != nullptr) runtime_.CloseStream(lease_);
+    bool last = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+      last = tasks_ == 0;
+    }
+    if (last) delete this;
+  }
+
+ private:
+  // Runs `task` on the database executor; the reactor outlives it even when
+  // the call ends meanwhile (OnDone then leaves the deletion to the task).
+  bool Submit(std::function<void()> task) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++tasks_;
+    }
+    if (runtime_.SubmitDatabaseWork([this, task = std::move(task)] {
+          task();
+          TaskDone();
+        })) {
+      return true;
+    }
+    TaskDone();
+    return false;
+  }
+
+  void TaskDone() {
+    bool last = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      last = --tasks_ == 0 && done_;
+    }
+    if (last) delete this;
+  }
+
+  // On the database executor: authenticate, take a stream slot, read.
+  void Start() {
+    absl::StatusOr<auth::Caller> caller = runtime_.Authenticate(*context_, Access::kIngestion);
+    if (!caller.ok()) {
+      Stop(caller.status());
+      return;
+    }
+    absl::StatusOr<std::shared_ptr<StreamLease>> lease =
+        runtime_.OpenStream(*context_, Access::kIngestion, *caller);
+    if (!lease.ok()) {
+      Stop(lease.status());
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      lease_ = *std::move(lease);
+      if (finished_) return;
+      StartRead(&request_);
+    }
+    lease_->SetOnRevoked([this] { Stop(RevokedCredential()); });
+  }
+
+  // On the database executor: store the batch just read, then acknowledge it.
+  void StoreBatch() {
+    absl::Status status = [&]() -> absl::Status {
+      ASSIGN_OR_RETURN(storage::BatchKey key,
+                       BatchKeyOf(request_.gateway_id(), request_.sequence()));
+      std::vector<storage::IncomingReading> valid;
+      std::vector<storage::RejectedReading> rejected;
+      SplitBatch(request_.readings(), 0, valid, rejected);
+      if (lease_->revoked()) return RevokedCredential();
+      ASSIGN_OR_RETURN(storage::IngestResult result,
+                       ingest_.Ingest(lease_->caller().user_id(), valid, std::move(rejected), key,
+                                      [this] { return context_->IsCancelled(); }));
+      ack_.Clear();
+      ack_.set_sequence(request_.sequence());
+      ack_.set_accepted_count(result.accepted);
+      ack_.set_duplicate_count(result.duplicate);
+      ack_.set_rejected_count(result.rejected);
+      AddRejections(result, &ack_);
+      return absl::OkStatus();
+    }();
+    if (!status.ok()) {
+      Stop(status);
+      return;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!finished_) StartWrite(&ack_);
+  }
+
+  // Ends the call once, whoever asks first (a read or write callback, the
+  // executor, or a revocation).
+  void Stop(const absl::Status& status) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (finished_) return;
+      finished_ = true;
+    }
+    // Outside the lock: gRPC may run OnDone before Finish returns.
+    Finish(ToGrpcStatus(status));
+  }
+
+  CallRuntime& runtime_;
+  storage::IngestRepository& ingest_;
+  grpc::CallbackServerContext* const context_;
+  std::shared_ptr<StreamLease> lease_;
+  // One batch at a time: request_ is read, stored, then ack_ written.
+  v1::StreamReadingsRequest request_;
+  v1::StreamReadingsResponse ack_;
+  std::mutex mu_;  // orders StartRead/StartWrite with Finish, and the deletion
+  bool finished_ = false;
+  bool done_ = false;  // OnDone ran
+  int tasks_ = 0;      // executor tasks submitted and not yet finished
+};
+
 // plantmon.v1.TelemetryService: readings in (one at a time, uploaded or streamed by gateways) and
 // out (pages, latest, aggregates).
 class TelemetryService final : public RpcService {
@@ -179,9 +339,10 @@ void TelemetryService::AddIngestMethods() {
 
   ClientStream<v1::UploadReadingsRequest, v1::UploadReadingsResponse>(
       "UploadReadings", Access::kIngestion,
-      [this](const auth::Caller& caller, grpc::ServerContext& context,
+      [this](const StreamLease& lease, grpc::ServerContext& context,
              grpc::ServerReader<v1::UploadReadingsRequest>* reader,
              v1::UploadReadingsResponse* response) -> absl::Status {
+        const auth::Caller& caller = lease.caller();
         v1::UploadReadingsRequest request;
         int64_t next_index = 0;
         int64_t messages_read = 0;
@@ -195,6 +356,8 @@ void TelemetryService::AddIngestMethods() {
           std::vector<storage::RejectedReading> rejected;
           SplitBatch(request.readings(), next_index, valid, rejected);
           next_index += request.readings_size();
+          // Nothing sent after the credential was revoked is stored.
+          if (lease.revoked()) return RevokedCredential();
           ASSIGN_OR_RETURN(storage::IngestResult result,
                            ingest_.Ingest(caller.user_id(), valid, std::move(rejected), key,
                                           [&context] { return context.IsCancelled(); }));
@@ -207,37 +370,9 @@ void TelemetryService::AddIngestMethods() {
         return CheckStreamEnded(*reader, messages_read);
       });
 
-  BidiStream<v1::StreamReadingsRequest, v1::StreamReadingsResponse>(
-      "StreamReadings", Access::kIngestion,
-      [this](
-          const auth::Caller& caller, grpc::ServerContext& context,
-          grpc::ServerReaderWriter<v1::StreamReadingsResponse, v1::StreamReadingsRequest>* stream)
-          -> absl::Status {
-        v1::StreamReadingsRequest request;
-        // No CheckStreamEnded() here: a gateway that sends a batch and waits for
-        // its acknowledgement would leave the extra Read() waiting until the
-        // deadline. An unparseable batch ends the stream instead, unacknowledged
-        // with all after it (docs/telemetry.md).
-        while (stream->Read(&request)) {
-          ASSIGN_OR_RETURN(storage::BatchKey key,
-                           BatchKeyOf(request.gateway_id(), request.sequence()));
-          std::vector<storage::IncomingReading> valid;
-          std::vector<storage::RejectedReading> rejected;
-          SplitBatch(request.readings(), 0, valid, rejected);
-          ASSIGN_OR_RETURN(storage::IngestResult result,
-                           ingest_.Ingest(caller.user_id(), valid, std::move(rejected), key,
-                                          [&context] { return context.IsCancelled(); }));
-          // Acknowledged only now: the batch is committed.
-          v1::StreamReadingsResponse ack;
-          ack.set_sequence(request.sequence());
-          ack.set_accepted_count(result.accepted);
-          ack.set_duplicate_count(result.duplicate);
-          ack.set_rejected_count(result.rejected);
-          AddRejections(result, &ack);
-          if (!stream->Write(ack)) break;
-        }
-        if (context.IsCancelled()) return absl::CancelledError("the client went away");
-        return absl::OkStatus();
+  CallbackBidiStream<v1::StreamReadingsRequest, v1::StreamReadingsResponse>(
+      "StreamReadings", [this](grpc::CallbackServerContext* context) {
+        return new GatewayStream(runtime(), ingest_, context);
       });
 }
 

@@ -88,7 +88,7 @@ absl::StatusOr<Caller> Authenticator::AuthenticateBearer(const grpc::ServerConte
     return found.status();  // e.g. UNAVAILABLE: not the caller's fault
   }
   Caller caller{std::move(found->account.user), std::move(found->account.password_hash),
-                found->session.id, 0};
+                found->session.id, 0, found->session.expires_at};
   cache_.Put(generation, token_sha256, caller, found->session.expires_at, now);
   return caller;
 }

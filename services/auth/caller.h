@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/time/time.h"
 #include "plantmon/v1/user.pb.h"
 
 namespace plantmon::auth {
@@ -14,6 +15,8 @@ struct Caller {
   std::string password_hash;  // empty for an API key
   int64_t session_id = 0;     // 0 for an API key
   int64_t api_key_id = 0;     // 0 for a login session
+  // When the login session ends by itself; never for an API key.
+  absl::Time expires_at = absl::InfiniteFuture();
 
   int64_t user_id() const { return user.id(); }
   bool is_admin() const { return user.is_admin(); }

@@ -8,6 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "plantmon/v1/alert.grpc.pb.h"
+#include "plantmon/v1/telemetry.grpc.pb.h"
 #include "plantmon/v1/user.grpc.pb.h"
 #include "services/server.h"
 #include "tests/testing/test_database.h"
@@ -19,6 +21,9 @@ using ::grpc::StatusCode;
 
 class TwoServers : public ::testing::Test {
  protected:
+  // Token lifetime of the caching server's own logins.
+  absl::Duration caching_token_lifetime_ = absl::Hours(1);
+
   void SetUp() override {
     database_ = plantmon::testing::TestDatabase::CreateOrDie();
     for (auto* server : {&revoking_, &caching_}) {
@@ -27,12 +32,36 @@ class TwoServers : public ::testing::Test {
       options.database = database_->Config(/*pool_size=*/2, /*max_overflow=*/2);
       options.bcrypt_cost = 10;
       options.access_log = false;
+      if (server == &caching_) options.token_lifetime = caching_token_lifetime_;
       auto started = services::PlantmonServer::Start(options);
       ASSERT_TRUE(started.ok()) << started.status();
       *server = *std::move(started);
     }
     revoking_users_ = Stub(*revoking_);
     caching_users_ = Stub(*caching_);
+    auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", caching_->port()),
+                                       grpc::InsecureChannelCredentials());
+    caching_alerts_ = v1::AlertService::NewStub(channel);
+    caching_telemetry_ = v1::TelemetryService::NewStub(channel);
+  }
+
+  // Opens WatchAlerts on the caching server and waits until it is in place.
+  std::unique_ptr<grpc::ClientReader<v1::WatchAlertsResponse>> Watch(grpc::ClientContext& context,
+                                                                     const std::string& token) {
+    context.AddMetadata("authorization", "Bearer " + token);
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    auto reader = caching_alerts_->WatchAlerts(&context, v1::WatchAlertsRequest());
+    reader->WaitForInitialMetadata();
+    return reader;
+  }
+
+  // Reads until the server ends the call; its status and when it came.
+  template <typename Stream, typename Message>
+  static std::pair<grpc::Status, absl::Time> Drain(Stream& stream, Message& message) {
+    while (stream.Read(&message)) {
+    }
+    grpc::Status status = stream.Finish();
+    return {status, absl::Now()};
   }
 
   static std::unique_ptr<v1::UserService::Stub> Stub(const services::PlantmonServer& server) {
@@ -93,7 +122,80 @@ class TwoServers : public ::testing::Test {
   std::unique_ptr<services::PlantmonServer> caching_;
   std::unique_ptr<v1::UserService::Stub> revoking_users_;
   std::unique_ptr<v1::UserService::Stub> caching_users_;
+  std::unique_ptr<v1::AlertService::Stub> caching_alerts_;
+  std::unique_ptr<v1::TelemetryService::Stub> caching_telemetry_;
 };
+
+TEST_F(TwoServers, ALogoutEndsAnOpenWatchOnTheOtherServer) {
+  const std::string token = SignUp("watcher");
+  grpc::ClientContext context;
+  auto reader = Watch(context, token);
+  google::protobuf::Empty empty;
+  const absl::Time logged_out = absl::Now();
+  ASSERT_TRUE(revoking_users_->Logout(Context(token).get(), v1::LogoutRequest(), &empty).ok());
+  v1::WatchAlertsResponse change;
+  auto [status, ended] = Drain(*reader, change);
+  EXPECT_EQ(status.error_code(), StatusCode::UNAUTHENTICATED) << status.error_message();
+  EXPECT_LT(ended - logged_out, absl::Seconds(1));
+}
+
+TEST_F(TwoServers, ARevokedKeyEndsAnOpenGatewayStreamOnTheOtherServer) {
+  const std::string token = SignUp("gateway_owner");
+  v1::CreateApiKeyRequest create;
+  create.set_name("gateway");
+  v1::CreateApiKeyResponse key;
+  ASSERT_TRUE(revoking_users_->CreateApiKey(Context(token).get(), create, &key).ok());
+  grpc::ClientContext context;
+  context.AddMetadata("authorization", "Bearer " + key.secret());
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  auto stream = caching_telemetry_->StreamReadings(&context);
+  v1::StreamReadingsRequest batch;
+  batch.set_gateway_id("gw-revoked");
+  batch.set_sequence(1);
+  ASSERT_TRUE(stream->Write(batch));
+  v1::StreamReadingsResponse ack;
+  ASSERT_TRUE(stream->Read(&ack));
+  EXPECT_EQ(ack.sequence(), 1u);
+  // The gateway now idles, waiting to send more: the revocation must reach it
+  // without a batch to carry it.
+  v1::RevokeApiKeyRequest revoke;
+  revoke.set_id(key.api_key().id());
+  v1::ApiKey revoked;
+  const absl::Time revoked_at = absl::Now();
+  ASSERT_TRUE(revoking_users_->RevokeApiKey(Context(token).get(), revoke, &revoked).ok());
+  auto [status, ended] = Drain(*stream, ack);
+  EXPECT_EQ(status.error_code(), StatusCode::UNAUTHENTICATED) << status.error_message();
+  EXPECT_LT(ended - revoked_at, absl::Seconds(1));
+}
+
+class ShortTokens : public TwoServers {
+ protected:
+  ShortTokens() { caching_token_lifetime_ = absl::Seconds(2); }
+};
+
+TEST_F(ShortTokens, AnExpiredTokenEndsItsWatch) {
+  v1::CreateUserRequest create;
+  create.mutable_user()->set_email("expiring@example.com");
+  create.mutable_user()->set_username("expiring");
+  create.set_password("revocation-password");
+  v1::User user;
+  grpc::ClientContext signup;
+  ASSERT_TRUE(caching_users_->CreateUser(&signup, create, &user).ok());
+  v1::LoginRequest login;
+  login.set_login("expiring");
+  login.set_password("revocation-password");
+  v1::LoginResponse session;
+  grpc::ClientContext login_context;
+  ASSERT_TRUE(caching_users_->Login(&login_context, login, &session).ok());
+  grpc::ClientContext context;
+  auto reader = Watch(context, session.access_token());
+  v1::WatchAlertsResponse change;
+  auto [status, ended] = Drain(*reader, change);
+  EXPECT_EQ(status.error_code(), StatusCode::UNAUTHENTICATED) << status.error_message();
+  const absl::Time expired = absl::FromUnixSeconds(session.expires_at().seconds()) +
+                             absl::Nanoseconds(session.expires_at().nanos());
+  EXPECT_LT(ended - expired, absl::Seconds(1));
+}
 
 // What the tests below guard: a warm token is answered from memory. A
 // revocation written with the triggers off (so nobody is told) goes unseen

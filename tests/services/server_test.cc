@@ -162,7 +162,9 @@ TEST(PlantmonServerTest, ClosesIdleConnectionsAndRefusesOversizedMetadata) {
     EXPECT_FALSE(status.ok()) << "64 KiB of headers went through";
   }
   // The server goes on serving (a refused header block may cost the
-  // connection; the channel reconnects).
+  // connection: a new channel).
+  channel = ChannelTo(*server);
+  stub = Health::NewStub(channel);
   HealthCheckResponse response;
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
