@@ -67,7 +67,13 @@ absl::StatusOr<std::unique_ptr<PoolSlot>> ConnectionPool::Open() {
 
 bool ConnectionPool::IsUsable(PoolSlot& slot) {
   if (slot.broken || !slot.connection->is_open()) return false;
-  if (absl::Now() - slot.opened_at > config_.max_lifetime) return false;
+  const absl::Time now = absl::Now();
+  if (now - slot.opened_at > config_.max_lifetime) return false;
+  // A connection used through the scoped helpers a moment ago is trusted
+  // without a round trip; one that idled, or was used raw, is pinged. A read
+  // that finds it broken after all is retried once (RunReadOnly).
+  if (!slot.needs_check && now - slot.returned_at < kPingAfterIdle) return true;
+  slot.needs_check = false;
   try {
     // A pre-ping that also catches a connection left inside a transaction:
     // outside one, each statement runs in its own implicit transaction, so
@@ -122,6 +128,7 @@ absl::StatusOr<PooledConnection> ConnectionPool::Acquire(absl::Time deadline) {
 }
 
 void ConnectionPool::Release(std::unique_ptr<PoolSlot> slot) {
+  slot->returned_at = absl::Now();
   bool keep = !slot->broken && slot->connection->is_open() &&
               absl::Now() - slot->opened_at <= config_.max_lifetime;
   if (keep) {

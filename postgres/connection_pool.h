@@ -21,8 +21,16 @@ class ConnectionPool;
 struct PoolSlot {
   std::unique_ptr<pqxx::connection> connection;
   absl::Time opened_at;
+  // When it was last returned to the pool.
+  absl::Time returned_at;
   // Set when an error showed the connection can no longer be trusted.
   bool broken = false;
+  // Set when code outside the scoped helpers (postgres/transaction.h) used
+  // the raw connection, which may have left a transaction open: checked on
+  // its next checkout.
+  bool needs_check = false;
+  // The session's statement_timeout in ms (0: none), as RunReadOnly set it.
+  int64_t statement_timeout_ms = 0;
 };
 
 // A connection checked out of the pool: move-only, used by one thread at a
@@ -36,8 +44,15 @@ class PooledConnection {
   PooledConnection& operator=(const PooledConnection&) = delete;
   ~PooledConnection();
 
-  pqxx::connection& get() { return *slot_->connection; }
-  pqxx::connection* operator->() { return slot_->connection.get(); }
+  // The raw connection, for work beyond the scoped helpers: the pool checks
+  // it for a left-open transaction before handing it out again.
+  pqxx::connection& get() {
+    slot_->needs_check = true;
+    return *slot_->connection;
+  }
+  // For postgres/transaction.h, whose transactions never outlive the call.
+  pqxx::connection& scoped() { return *slot_->connection; }
+  int64_t& session_statement_timeout_ms() { return slot_->statement_timeout_ms; }
 
   // Makes the pool discard this connection when it is returned.
   void MarkBroken() { slot_->broken = true; }
@@ -57,6 +72,9 @@ class PooledConnection {
 // older than `max_lifetime`, and bounds the wait for a free connection.
 class ConnectionPool {
  public:
+  // A connection idle longer than this is pinged before it is handed out.
+  static constexpr absl::Duration kPingAfterIdle = absl::Seconds(5);
+
   struct Stats {
     int open = 0;    // connections in use, idle, or being opened
     int idle = 0;    // connections waiting in the pool

@@ -57,63 +57,108 @@ bool IsOk(const absl::StatusOr<T>& status_or) {
 // returns absl::Status or absl::StatusOr<T>: the transaction commits when it
 // is OK and rolls back otherwise, or when anything throws. Exceptions become
 // statuses (StatusFromException); a connection whose error shows it can no
-// longer be trusted is discarded rather than returned to the pool.
+// longer be trusted is discarded rather than returned to the pool. A
+// connection found broken by BEGIN (nothing done yet: say the database
+// restarted while it sat in the pool) is replaced once.
 template <typename Body>
 auto RunInTransaction(ConnectionPool& pool, Body&& body,
                       absl::Time deadline = absl::InfiniteFuture())
     -> decltype(body(std::declval<pqxx::work&>())) {
   absl::StatusOr<absl::Time> effective = internal::EffectiveDeadline(deadline);
   if (!effective.ok()) return effective.status();
-  absl::StatusOr<PooledConnection> connection = pool.Acquire(*effective);
-  if (!connection.ok()) return connection.status();
-  try {
-    pqxx::work transaction(connection->get());
-    internal::LimitStatements(transaction, *effective);
-    auto result = body(transaction);
-    if (internal::IsOk(result)) {
-      transaction.commit();
-    } else {
-      transaction.abort();
+  for (int attempt = 0;; ++attempt) {
+    absl::StatusOr<PooledConnection> connection = pool.Acquire(*effective);
+    if (!connection.ok()) return connection.status();
+    std::optional<pqxx::work> transaction;
+    try {
+      transaction.emplace(connection->scoped());
+    } catch (const std::exception& error) {
+      connection->MarkBroken();
+      if (attempt == 0 && IsConnectionError(error)) continue;
+      return StatusFromException(error);
     }
-    return result;
-  } catch (const std::exception& error) {
-    if (IsConnectionError(error)) connection->MarkBroken();
-    return StatusFromException(error);
+    try {
+      internal::LimitStatements(*transaction, *effective);
+      auto result = body(*transaction);
+      if (internal::IsOk(result)) {
+        transaction->commit();
+      } else {
+        transaction->abort();
+      }
+      return result;
+    } catch (const std::exception& error) {
+      if (IsConnectionError(error)) connection->MarkBroken();
+      return StatusFromException(error);
+    }
   }
 }
 
+namespace internal {
+
+// Gives the session a statement_timeout that ends statements by `deadline`
+// without a SET per call: the setting is kept while it lies between what
+// the deadline needs and twice that (a statement may then outlive its
+// call's deadline by as much again, never more), and otherwise set to the
+// need rounded up to a power of two milliseconds.
+inline void LimitSession(pqxx::nontransaction& autocommit, PooledConnection& connection,
+                         absl::Time deadline) {
+  int64_t& current = connection.session_statement_timeout_ms();
+  if (deadline == absl::InfiniteFuture()) {
+    if (current == 0) return;
+    autocommit.exec("SET statement_timeout = 0");
+    current = 0;
+    return;
+  }
+  const int64_t needed = std::max<int64_t>(1, absl::ToInt64Milliseconds(deadline - absl::Now()));
+  if (current >= needed && current <= 2 * needed) return;
+  int64_t rounded = 1;
+  while (rounded < needed) rounded *= 2;
+  autocommit.exec("SET statement_timeout = " + std::to_string(rounded));
+  current = rounded;
+}
+
+}  // namespace internal
+
 // For a read that is one statement, or a few that need no common snapshot:
-// runs `body(pqxx::transaction_base&)` in autocommit mode, saving the BEGIN
-// and COMMIT round trips of RunInTransaction on hot read paths.
+// runs `body(pqxx::transaction_base&)` in autocommit mode, with no BEGIN or
+// COMMIT, and with the call's deadline as a session statement_timeout that
+// rarely needs a statement of its own (internal::LimitSession). A read that
+// fails on a broken connection is retried once on another: nothing has
+// reached the caller yet, and reading again changes nothing.
 template <typename Body>
 auto RunReadOnly(ConnectionPool& pool, Body&& body, absl::Time deadline = absl::InfiniteFuture())
     -> decltype(body(std::declval<pqxx::transaction_base&>())) {
   absl::StatusOr<absl::Time> effective = internal::EffectiveDeadline(deadline);
   if (!effective.ok()) return effective.status();
-  if (*effective != absl::InfiniteFuture()) {
-    // statement_timeout needs SET LOCAL, hence a transaction.
-    return RunInTransaction(
-        pool, [&](pqxx::work& transaction) { return body(transaction); }, *effective);
-  }
-  absl::StatusOr<PooledConnection> connection = pool.Acquire(*effective);
-  if (!connection.ok()) return connection.status();
-  try {
-    pqxx::nontransaction autocommit(connection->get());
-    return body(autocommit);
-  } catch (const std::exception& error) {
-    if (IsConnectionError(error)) connection->MarkBroken();
-    return StatusFromException(error);
+  for (int attempt = 0;; ++attempt) {
+    absl::StatusOr<PooledConnection> connection = pool.Acquire(*effective);
+    if (!connection.ok()) return connection.status();
+    try {
+      pqxx::nontransaction autocommit(connection->scoped());
+      internal::LimitSession(autocommit, *connection, *effective);
+      return body(autocommit);
+    } catch (const std::exception& error) {
+      if (!IsConnectionError(error)) return StatusFromException(error);
+      connection->MarkBroken();
+      if (attempt > 0) return StatusFromException(error);
+    }
   }
 }
 
 // Same, but hands `body` the connection itself, for work that must span
-// several transactions or hold session state (advisory locks).
+// several transactions or hold session state (advisory locks). The session
+// has no statement_timeout left from a read (RunReadOnly).
 template <typename Body>
 auto RunWithConnection(ConnectionPool& pool, Body&& body)
     -> decltype(body(std::declval<PooledConnection&>())) {
   absl::StatusOr<PooledConnection> connection = pool.Acquire();
   if (!connection.ok()) return connection.status();
   try {
+    if (connection->session_statement_timeout_ms() != 0) {
+      pqxx::nontransaction reset(connection->scoped());
+      reset.exec("SET statement_timeout = 0");
+      connection->session_statement_timeout_ms() = 0;
+    }
     return body(*connection);
   } catch (const std::exception& error) {
     // Session state (locks, settings) may be left behind: do not reuse.

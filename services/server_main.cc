@@ -20,6 +20,13 @@
 
 namespace {
 
+// True when OK; otherwise says why on stderr (a configuration error).
+bool Reported(const absl::Status& status) {
+  if (status.ok()) return true;
+  std::fprintf(stderr, "plantmon: %s\n", status.ToString().c_str());
+  return false;
+}
+
 int Run(int argc, char** argv) {
   plantmon::services::ServerOptions options;
   for (int i = 1; i < argc; ++i) {
@@ -31,23 +38,14 @@ int Run(int argc, char** argv) {
     }
   }
   absl::StatusOr<plantmon::postgres::EnvLookup> env = plantmon::postgres::EnvWithDotEnv(".env");
-  if (!env.ok()) {
-    std::fprintf(stderr, "plantmon: %s\n", env.status().ToString().c_str());
-    return 1;
-  }
+  if (!Reported(env.status())) return 1;
   absl::StatusOr<plantmon::postgres::DatabaseConfig> database =
       plantmon::postgres::DatabaseConfigFromEnv(*env);
-  if (!database.ok()) {
-    std::fprintf(stderr, "plantmon: %s\n", database.status().ToString().c_str());
-    return 1;
-  }
+  if (!Reported(database.status())) return 1;
   options.database = *database;
   absl::StatusOr<plantmon::services::CallLimits> limits =
       plantmon::services::CallLimitsFromEnv(*env);
-  if (!limits.ok()) {
-    std::fprintf(stderr, "plantmon: %s\n", limits.status().ToString().c_str());
-    return 1;
-  }
+  if (!Reported(limits.status())) return 1;
   options.limits = *limits;
   if (std::optional<std::string> address = (*env)("PLANTMON_LISTEN_ADDR")) {
     options.listen_address = *address;

@@ -147,11 +147,7 @@ class GatewayStream final
   GatewayStream(CallRuntime& runtime, storage::IngestRepository& ingest,
                 grpc::CallbackServerContext* context)
       : runtime_(runtime), ingest_(ingest), context_(context) {
-    if (!Submit([this] { Start(); })) {
-      Stop(absl::ResourceExhaustedError(
-          "the server is at its limit of calls in progress (PLANTMON_MAX_CONCURRENT_CALLS); retry "
-          "later"));
-    }
+    SubmitOrStop([this] { Start(); });
   }
 
   void OnReadDone(bool ok) override {
@@ -162,11 +158,7 @@ class GatewayStream final
                                    : absl::OkStatus());
       return;
     }
-    if (!Submit([this] { StoreBatch(); })) {
-      Stop(absl::ResourceExhaustedError(
-          "the server is at its limit of calls in progress (PLANTMON_MAX_CONCURRENT_CALLS); retry "
-          "later"));
-    }
+    SubmitOrStop([this] { StoreBatch(); });
   }
 
   void OnWriteDone(bool ok) override {
@@ -205,6 +197,13 @@ class GatewayStream final
     }
     TaskDone();
     return false;
+  }
+
+  void SubmitOrStop(std::function<void()> task) {
+    if (Submit(std::move(task))) return;
+    Stop(absl::ResourceExhaustedError(
+        "the server is at its limit of calls in progress (PLANTMON_MAX_CONCURRENT_CALLS); retry "
+        "later"));
   }
 
   void TaskDone() {

@@ -125,31 +125,37 @@ void UserService::AddAccountMethods() {
                  response->mutable_next_page_token());
            });
 
-  SignedIn("UpdateUser",
-           [this](const auth::Caller& caller, const v1::UpdateUserRequest& request,
-                  v1::User* response) -> absl::Status {
-             const v1::User& user = request.user();
-             RETURN_IF_ERROR(CheckId(user.id(), "user.id"));
-             ASSIGN_OR_RETURN(std::set<std::string> paths,
-                              CheckUpdateMask(request.update_mask(),
-                                              storage::UserRepository::UpdatableFields()));
-             if (paths.count("email")) RETURN_IF_ERROR(CheckEmail(user.email(), "user.email"));
-             if (paths.count("username")) RETURN_IF_ERROR(CheckUsername(user.username()));
-             RETURN_IF_ERROR(CheckProfileFields(user));
-             RETURN_IF_ERROR(CheckCanSee(caller, user.id()));
-             if ((paths.count("is_active") || paths.count("is_verified")) && !caller.is_admin()) {
-               return absl::PermissionDeniedError(
-                   "only administrators can change is_active or is_verified");
-             }
-             return Respond(users_.Update(user.id(), user, request.update_mask()), response);
-           });
+  SignedIn(
+      "UpdateUser",
+      [this](const auth::Caller& caller, const v1::UpdateUserRequest& request,
+             v1::User* response) -> absl::Status {
+        const v1::User& user = request.user();
+        RETURN_IF_ERROR(CheckId(user.id(), "user.id"));
+        ASSIGN_OR_RETURN(
+            std::set<std::string> paths,
+            CheckUpdateMask(request.update_mask(), storage::UserRepository::UpdatableFields()));
+        if (paths.count("email")) RETURN_IF_ERROR(CheckEmail(user.email(), "user.email"));
+        if (paths.count("username")) RETURN_IF_ERROR(CheckUsername(user.username()));
+        RETURN_IF_ERROR(CheckProfileFields(user));
+        RETURN_IF_ERROR(CheckCanSee(caller, user.id()));
+        if ((paths.count("is_active") || paths.count("is_verified")) && !caller.is_admin()) {
+          return absl::PermissionDeniedError(
+              "only administrators can change is_active or is_verified");
+        }
+        RETURN_IF_ERROR(Respond(users_.Update(user.id(), user, request.update_mask()), response));
+        // This server forgets at once; the others when told (migration 0008).
+        authenticator_.cache().ForgetUser(user.id());
+        return absl::OkStatus();
+      });
 
   SignedIn("DeleteUser",
            [this](const auth::Caller& caller, const v1::DeleteUserRequest& request,
                   google::protobuf::Empty* /*response*/) -> absl::Status {
              RETURN_IF_ERROR(CheckId(request.id(), "id"));
              RETURN_IF_ERROR(CheckCanSee(caller, request.id()));
-             return users_.Delete(request.id());
+             RETURN_IF_ERROR(users_.Delete(request.id()));
+             authenticator_.cache().ForgetUser(request.id());
+             return absl::OkStatus();
            });
 }
 
@@ -189,7 +195,9 @@ void UserService::AddSessionMethods() {
   SignedIn("Logout",
            [this](const auth::Caller& caller, const v1::LogoutRequest& /*request*/,
                   google::protobuf::Empty* /*response*/) -> absl::Status {
-             return users_.RevokeSession(caller.session_id);
+             RETURN_IF_ERROR(users_.RevokeSession(caller.session_id));
+             authenticator_.cache().ForgetSession(caller.session_id);
+             return absl::OkStatus();
            });
 
   SignedIn(
@@ -204,7 +212,9 @@ void UserService::AddSessionMethods() {
         }
         ASSIGN_OR_RETURN(std::string hash, hasher_.Hash(request.new_password()));
         RETURN_IF_ERROR(users_.SetPasswordHash(caller.user_id(), hash).status());
-        return users_.RevokeOtherSessions(caller.user_id(), caller.session_id);
+        RETURN_IF_ERROR(users_.RevokeOtherSessions(caller.user_id(), caller.session_id));
+        authenticator_.cache().ForgetUser(caller.user_id());
+        return absl::OkStatus();
       },
       Work::kPasswordHashing);
 
@@ -253,6 +263,7 @@ void UserService::AddApiKeyMethods() {
              RETURN_IF_ERROR(CheckId(request.id(), "id"));
              ASSIGN_OR_RETURN(storage::ApiKey key,
                               api_keys_.Revoke(caller.user_id(), request.id()));
+             authenticator_.cache().ForgetApiKey(key.id);
              *response = ApiKeyToProto(key);
              return absl::OkStatus();
            });

@@ -7,6 +7,9 @@ source tools/lib/postgres.sh
 bazel build -c opt //services:plantmon_server //tools:plantmon_db //tools/bench:all >/dev/null 2>&1 ||
   bazel build -c opt //services:plantmon_server //tools:plantmon_db //tools/bench:all
 BIN=$(bazel info -c opt bazel-bin 2>/dev/null)
+# The server and database manager under test; PLANTMON_BENCH_SERVER_BIN points
+# at another build's bazel-bin (say an older commit's) to measure it instead.
+SERVER_BIN=${PLANTMON_BENCH_SERVER_BIN:-$BIN}
 
 bench_dir=$(mktemp -d /tmp/plantmon-bench.XXXXXX)
 chmod 755 "$bench_dir"
@@ -26,10 +29,10 @@ export POSTGRES_DB_NAME=plantmon_bench
 export PLANTMON_BCRYPT_COST=10
 pg_init_cluster "$bench_dir/pg" bench bench
 pg_start_cluster "$bench_dir/pg" "$POSTGRES_DB_PORT" shared_buffers=1GB max_wal_size=4GB
-"$BIN/tools/plantmon_db" init >/dev/null
+"$SERVER_BIN/tools/plantmon_db" init >/dev/null
 
 start_server() {
-  PLANTMON_LISTEN_ADDR=127.0.0.1:0 "$BIN/services/plantmon_server" >"$bench_dir/server.log" 2>&1 &
+  PLANTMON_LISTEN_ADDR=127.0.0.1:0 "$SERVER_BIN/services/plantmon_server" >"$bench_dir/server.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 200); do
     SERVER_PORT=$(sed -n 's/^plantmon: serving on port \([0-9]*\).*/\1/p' "$bench_dir/server.log")
