@@ -117,6 +117,8 @@ int main(int argc, char** argv) {
   const Call get_plant = [&](const std::shared_ptr<grpc::Channel>& on) {
     auto stub = plantmon::v1::PlantService::NewStub(on);
     grpc::ClientContext context;
+    // As clients should: a deadline, which the server passes to PostgreSQL.
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     context.AddMetadata("authorization", authorization);
     plantmon::v1::GetPlantRequest request;
     request.set_id(plant_id);
@@ -126,6 +128,7 @@ int main(int argc, char** argv) {
   const Call health = [](const std::shared_ptr<grpc::Channel>& on) {
     auto stub = grpc::health::v1::Health::NewStub(on);
     grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     grpc::health::v1::HealthCheckRequest request;
     grpc::health::v1::HealthCheckResponse response;
     return stub->Check(&context, request, &response).ok();
