@@ -122,7 +122,7 @@ absl::StatusOr<v1::AlertRule> AlertRepository::CreateRule(int64_t owner_id,
 }
 
 absl::StatusOr<v1::AlertRule> AlertRepository::GetRule(int64_t owner_id, int64_t id) {
-  return QueryOne<v1::AlertRule>(
+  return ReadOne<v1::AlertRule>(
       pool_, "alert rule", id, ReadRule,
       "SELECT " + Rules().select_list() + " FROM alert_rules WHERE id = $1 AND user_id = $2", id,
       owner_id);
@@ -131,14 +131,14 @@ absl::StatusOr<v1::AlertRule> AlertRepository::GetRule(int64_t owner_id, int64_t
 absl::StatusOr<std::vector<v1::AlertRule>> AlertRepository::ListRules(int64_t owner_id,
                                                                       const AlertRuleFilter& filter,
                                                                       const PageRequest& page) {
-  return QueryMany<v1::AlertRule>(pool_, ReadRule,
-                                  "SELECT " + Rules().select_list() +
-                                      " FROM alert_rules WHERE user_id = $1 AND id > $2 "
-                                      "AND ($3::integer IS NULL OR plant_id = $3) "
-                                      "AND ($4::boolean IS NULL OR is_active = $4) "
-                                      "ORDER BY id LIMIT $5",
-                                  owner_id, page.after_id, filter.plant_id, filter.is_active,
-                                  page.limit);
+  return ReadMany<v1::AlertRule>(pool_, ReadRule,
+                                 "SELECT " + Rules().select_list() +
+                                     " FROM alert_rules WHERE user_id = $1 AND id > $2 "
+                                     "AND ($3::integer IS NULL OR plant_id = $3) "
+                                     "AND ($4::boolean IS NULL OR is_active = $4) "
+                                     "ORDER BY id LIMIT $5",
+                                 owner_id, page.after_id, filter.plant_id, filter.is_active,
+                                 page.limit);
 }
 
 absl::StatusOr<v1::AlertRule> AlertRepository::UpdateRule(int64_t owner_id, int64_t id,
@@ -174,7 +174,7 @@ absl::StatusOr<v1::Alert> AlertRepository::CreateAlert(int64_t owner_id, int64_t
 }
 
 absl::StatusOr<v1::Alert> AlertRepository::GetAlert(int64_t owner_id, int64_t id) {
-  return QueryOne<v1::Alert>(
+  return ReadOne<v1::Alert>(
       pool_, "alert", id, ReadAlert,
       "SELECT " + Alerts().select_list() + " FROM alerts WHERE id = $1 AND user_id = $2", id,
       owner_id);
@@ -194,7 +194,7 @@ absl::StatusOr<std::vector<v1::Alert>> AlertRepository::ListAlerts(int64_t owner
         v1::AlertSeverity_descriptor()->FindValueByNumber(*filter.severity));
   }
   // Newest first: the keyset walks ids downwards; after_id 0 means "start".
-  return QueryMany<v1::Alert>(
+  return ReadMany<v1::Alert>(
       pool_, ReadAlert,
       "SELECT " + Alerts().select_list() +
           " FROM alerts WHERE user_id = $1 AND ($2 = 0 OR id < $2) "

@@ -37,11 +37,11 @@ absl::StatusOr<ApiKey> ApiKeyRepository::Create(int64_t owner_id, const std::str
 
 absl::StatusOr<std::vector<ApiKey>> ApiKeyRepository::List(int64_t owner_id,
                                                            const PageRequest& page) {
-  return QueryMany<ApiKey>(pool_, ReadApiKey,
-                           std::string("SELECT ") + kColumns +
-                               " FROM api_keys WHERE user_id = $1 AND id > $2 "
-                               "ORDER BY id LIMIT $3",
-                           owner_id, page.after_id, page.limit);
+  return ReadMany<ApiKey>(pool_, ReadApiKey,
+                          std::string("SELECT ") + kColumns +
+                              " FROM api_keys WHERE user_id = $1 AND id > $2 "
+                              "ORDER BY id LIMIT $3",
+                          owner_id, page.after_id, page.limit);
 }
 
 absl::StatusOr<ApiKey> ApiKeyRepository::Revoke(int64_t owner_id, int64_t id) {

@@ -67,7 +67,7 @@ const postgres::MessageTable& PlantTypes() {
 template <typename Message>
 absl::StatusOr<Message> GetIn(postgres::ConnectionPool& pool, const postgres::MessageTable& table,
                               absl::string_view what, int64_t id) {
-  return QueryOne<Message>(
+  return ReadOne<Message>(
       pool, what, id, [&](const pqxx::row& row) { return table.Read<Message>(row); },
       "SELECT " + table.select_list() + " FROM " + table.table() + " WHERE id = $1", id);
 }
@@ -140,7 +140,7 @@ absl::StatusOr<v1::Manufacturer> CatalogRepository::GetManufacturer(int64_t id) 
 
 absl::StatusOr<std::vector<v1::Manufacturer>> CatalogRepository::ListManufacturers(
     const PageRequest& page) {
-  return QueryMany<v1::Manufacturer>(
+  return ReadMany<v1::Manufacturer>(
       pool_, [](const pqxx::row& row) { return Manufacturers().Read<v1::Manufacturer>(row); },
       "SELECT " + Manufacturers().select_list() +
           " FROM manufacturers WHERE id > $1 ORDER BY id LIMIT $2",
@@ -175,7 +175,7 @@ absl::StatusOr<std::vector<v1::DeviceType>> CatalogRepository::ListDeviceTypes(
     kind = postgres::DatabaseEnumName(
         v1::DeviceKind_descriptor()->FindValueByNumber(static_cast<int>(*filter.device_type)));
   }
-  return QueryMany<v1::DeviceType>(
+  return ReadMany<v1::DeviceType>(
       pool_, [](const pqxx::row& row) { return DeviceTypes().Read<v1::DeviceType>(row); },
       "SELECT " + DeviceTypes().select_list() +
           " FROM device_types WHERE id > $1 "
@@ -209,7 +209,7 @@ absl::StatusOr<v1::PlantType> CatalogRepository::GetPlantType(int64_t id) {
 
 absl::StatusOr<std::vector<v1::PlantType>> CatalogRepository::ListPlantTypes(
     const PlantTypeFilter& filter, const PageRequest& page) {
-  return QueryMany<v1::PlantType>(
+  return ReadMany<v1::PlantType>(
       pool_, [](const pqxx::row& row) { return PlantTypes().Read<v1::PlantType>(row); },
       "SELECT " + PlantTypes().select_list() +
           " FROM plant_types WHERE id > $1 AND ($2::text IS NULL OR name = $2) "

@@ -70,7 +70,7 @@ absl::StatusOr<v1::Device> DeviceRepository::Create(int64_t owner_id, const v1::
 }
 
 absl::StatusOr<v1::Device> DeviceRepository::Get(int64_t owner_id, int64_t id) {
-  return QueryOne<v1::Device>(
+  return ReadOne<v1::Device>(
       pool_, "device", id, ReadDevice,
       "SELECT " + Devices().select_list() + " FROM devices WHERE id = $1 AND user_id = $2", id,
       owner_id);
@@ -79,14 +79,14 @@ absl::StatusOr<v1::Device> DeviceRepository::Get(int64_t owner_id, int64_t id) {
 absl::StatusOr<std::vector<v1::Device>> DeviceRepository::List(int64_t owner_id,
                                                                const DeviceFilter& filter,
                                                                const PageRequest& page) {
-  return QueryMany<v1::Device>(pool_, ReadDevice,
-                               "SELECT " + Devices().select_list() +
-                                   " FROM devices WHERE user_id = $1 AND id > $2 "
-                                   "AND ($3::boolean IS NULL OR is_active = $3) "
-                                   "AND ($4::integer IS NULL OR device_type_id = $4) "
-                                   "ORDER BY id LIMIT $5",
-                               owner_id, page.after_id, filter.is_active, filter.device_type_id,
-                               page.limit);
+  return ReadMany<v1::Device>(pool_, ReadDevice,
+                              "SELECT " + Devices().select_list() +
+                                  " FROM devices WHERE user_id = $1 AND id > $2 "
+                                  "AND ($3::boolean IS NULL OR is_active = $3) "
+                                  "AND ($4::integer IS NULL OR device_type_id = $4) "
+                                  "ORDER BY id LIMIT $5",
+                              owner_id, page.after_id, filter.is_active, filter.device_type_id,
+                              page.limit);
 }
 
 absl::StatusOr<v1::Device> DeviceRepository::Update(int64_t owner_id, int64_t id,

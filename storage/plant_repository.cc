@@ -82,7 +82,7 @@ absl::StatusOr<v1::Plant> PlantRepository::CreatePlant(int64_t owner_id, const v
 }
 
 absl::StatusOr<v1::Plant> PlantRepository::GetPlant(int64_t owner_id, int64_t id) {
-  return QueryOne<v1::Plant>(
+  return ReadOne<v1::Plant>(
       pool_, "plant", id, ReadPlant,
       "SELECT " + Plants().select_list() + " FROM plants WHERE id = $1 AND user_id = $2", id,
       owner_id);
@@ -91,16 +91,16 @@ absl::StatusOr<v1::Plant> PlantRepository::GetPlant(int64_t owner_id, int64_t id
 absl::StatusOr<std::vector<v1::Plant>> PlantRepository::ListPlants(int64_t owner_id,
                                                                    const PlantFilter& filter,
                                                                    const PageRequest& page) {
-  return QueryMany<v1::Plant>(pool_, ReadPlant,
-                              "SELECT " + Plants().select_list() +
-                                  " FROM plants WHERE user_id = $1 AND id > $2 "
-                                  "AND ($3::boolean IS NULL OR is_healthy = $3) "
-                                  "AND ($4::integer IS NULL OR plant_type_id = $4) "
-                                  "AND ($5::text IS NULL OR plant_type_id IN "
-                                  "(SELECT id FROM plant_types WHERE name = $5)) "
-                                  "ORDER BY id LIMIT $6",
-                              owner_id, page.after_id, filter.is_healthy, filter.plant_type_id,
-                              filter.plant_type_name, page.limit);
+  return ReadMany<v1::Plant>(pool_, ReadPlant,
+                             "SELECT " + Plants().select_list() +
+                                 " FROM plants WHERE user_id = $1 AND id > $2 "
+                                 "AND ($3::boolean IS NULL OR is_healthy = $3) "
+                                 "AND ($4::integer IS NULL OR plant_type_id = $4) "
+                                 "AND ($5::text IS NULL OR plant_type_id IN "
+                                 "(SELECT id FROM plant_types WHERE name = $5)) "
+                                 "ORDER BY id LIMIT $6",
+                             owner_id, page.after_id, filter.is_healthy, filter.plant_type_id,
+                             filter.plant_type_name, page.limit);
 }
 
 absl::StatusOr<v1::Plant> PlantRepository::UpdatePlant(int64_t owner_id, int64_t id,
@@ -139,7 +139,7 @@ absl::StatusOr<v1::PlantDeviceAssignment> PlantRepository::CreateAssignment(
 
 absl::StatusOr<v1::PlantDeviceAssignment> PlantRepository::GetAssignment(int64_t owner_id,
                                                                          int64_t id) {
-  return QueryOne<v1::PlantDeviceAssignment>(
+  return ReadOne<v1::PlantDeviceAssignment>(
       pool_, "plant device assignment", id, ReadAssignment,
       "SELECT " + Assignments().SelectList("a") +
           " FROM plant_device_assignments a JOIN plants p ON p.id = a.plant_id "
@@ -149,7 +149,7 @@ absl::StatusOr<v1::PlantDeviceAssignment> PlantRepository::GetAssignment(int64_t
 
 absl::StatusOr<std::vector<v1::PlantDeviceAssignment>> PlantRepository::ListAssignments(
     int64_t owner_id, const AssignmentFilter& filter, const PageRequest& page) {
-  return QueryMany<v1::PlantDeviceAssignment>(
+  return ReadMany<v1::PlantDeviceAssignment>(
       pool_, ReadAssignment,
       "SELECT " + Assignments().SelectList("a") +
           " FROM plant_device_assignments a JOIN plants p ON p.id = a.plant_id "

@@ -118,11 +118,22 @@ absl::StatusOr<T> QueryOne(postgres::ConnectionPool& pool, absl::string_view wha
   });
 }
 
+// The same for a SELECT: autocommit, no BEGIN or COMMIT (RunReadOnly).
 template <typename T, typename Read, typename... Args>
-absl::StatusOr<std::vector<T>> QueryMany(postgres::ConnectionPool& pool, Read read,
-                                         const std::string& sql, const Args&... args) {
-  return postgres::RunInTransaction(
-      pool, [&](pqxx::work& transaction) -> absl::StatusOr<std::vector<T>> {
+absl::StatusOr<T> ReadOne(postgres::ConnectionPool& pool, absl::string_view what, int64_t id,
+                          Read read, const std::string& sql, const Args&... args) {
+  return postgres::RunReadOnly(pool, [&](pqxx::transaction_base& transaction) -> absl::StatusOr<T> {
+    pqxx::result rows = transaction.exec_params(sql, args...);
+    if (rows.empty()) return NotFound(what, id);
+    return read(rows[0]);
+  });
+}
+
+template <typename T, typename Read, typename... Args>
+absl::StatusOr<std::vector<T>> ReadMany(postgres::ConnectionPool& pool, Read read,
+                                        const std::string& sql, const Args&... args) {
+  return postgres::RunReadOnly(
+      pool, [&](pqxx::transaction_base& transaction) -> absl::StatusOr<std::vector<T>> {
         std::vector<T> values;
         for (const pqxx::row& row : transaction.exec_params(sql, args...)) {
           values.push_back(read(row));

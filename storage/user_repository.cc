@@ -68,8 +68,8 @@ absl::StatusOr<v1::User> UserRepository::Create(const v1::User& user,
 }
 
 absl::StatusOr<v1::User> UserRepository::Get(int64_t id) {
-  return QueryOne<v1::User>(pool_, "user", id, ReadUser,
-                            "SELECT " + Users().select_list() + " FROM users WHERE id = $1", id);
+  return ReadOne<v1::User>(pool_, "user", id, ReadUser,
+                           "SELECT " + Users().select_list() + " FROM users WHERE id = $1", id);
 }
 
 absl::StatusOr<UserRecord> UserRepository::FindByLogin(const std::string& email_or_username) {
@@ -87,11 +87,11 @@ absl::StatusOr<UserRecord> UserRepository::FindByLogin(const std::string& email_
 
 absl::StatusOr<std::vector<v1::User>> UserRepository::List(const UserFilter& filter,
                                                            const PageRequest& page) {
-  return QueryMany<v1::User>(pool_, ReadUser,
-                             "SELECT " + Users().select_list() +
-                                 " FROM users WHERE id > $1 AND ($2::boolean IS NULL OR "
-                                 "is_active = $2) ORDER BY id LIMIT $3",
-                             page.after_id, filter.is_active, page.limit);
+  return ReadMany<v1::User>(pool_, ReadUser,
+                            "SELECT " + Users().select_list() +
+                                " FROM users WHERE id > $1 AND ($2::boolean IS NULL OR "
+                                "is_active = $2) ORDER BY id LIMIT $3",
+                            page.after_id, filter.is_active, page.limit);
 }
 
 absl::StatusOr<v1::User> UserRepository::Update(int64_t id, const v1::User& values,

@@ -44,7 +44,8 @@ std::shared_ptr<grpc::Channel> NewChannel(int port, int index) {
 // One call of the method under test on `channel`; true if it succeeded.
 using Call = std::function<bool(const std::shared_ptr<grpc::Channel>&)>;
 
-std::vector<double> SequentialMicros(const Call& call, const std::shared_ptr<grpc::Channel>& channel,
+std::vector<double> SequentialMicros(const Call& call,
+                                     const std::shared_ptr<grpc::Channel>& channel,
                                      int iterations) {
   std::vector<double> micros;
   micros.reserve(iterations);
@@ -139,18 +140,20 @@ int main(int argc, char** argv) {
   SequentialMicros(health, channel, 200);
   const std::vector<double> plant_micros = SequentialMicros(get_plant, channel, iterations);
   const std::vector<double> health_micros = SequentialMicros(health, channel, iterations);
-  std::printf("one at a time (%d calls): GetPlant p50 %.0f us p99 %.0f us; Health/Check p50 %.0f "
-              "us p99 %.0f us\n",
-              iterations, Percentile(plant_micros, 0.5), Percentile(plant_micros, 0.99),
-              Percentile(health_micros, 0.5), Percentile(health_micros, 0.99));
+  std::printf(
+      "one at a time (%d calls): GetPlant p50 %.0f us p99 %.0f us; Health/Check p50 %.0f "
+      "us p99 %.0f us\n",
+      iterations, Percentile(plant_micros, 0.5), Percentile(plant_micros, 0.99),
+      Percentile(health_micros, 0.5), Percentile(health_micros, 0.99));
 
   const int clients = absl::GetFlag(FLAGS_clients);
   const absl::Duration length = absl::Seconds(absl::GetFlag(FLAGS_seconds));
   const double plant_rate = CallsPerSecond(get_plant, port, clients, length);
   const double health_rate = CallsPerSecond(health, port, clients, length);
-  std::printf("%d clients for %d s each: GetPlant %.0f calls/s; Health/Check %.0f calls/s; "
-              "ratio %.0f%%\n",
-              clients, absl::GetFlag(FLAGS_seconds), plant_rate, health_rate,
-              100.0 * plant_rate / health_rate);
+  std::printf(
+      "%d clients for %d s each: GetPlant %.0f calls/s; Health/Check %.0f calls/s; "
+      "ratio %.0f%%\n",
+      clients, absl::GetFlag(FLAGS_seconds), plant_rate, health_rate,
+      100.0 * plant_rate / health_rate);
   return 0;
 }
