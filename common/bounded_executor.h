@@ -40,7 +40,6 @@ class BoundedExecutor {
                  std::function<void()> expired = nullptr);
 
   int threads() const { return static_cast<int>(workers_.size()); }
-  int max_queued() const { return max_queued_; }
   // Tasks waiting for a thread (not counting those running).
   int queued() const;
 

@@ -84,11 +84,15 @@ absl::Status CallRuntime::RunAuthenticated(
     const grpc::ServerContextBase& context, Access access,
     const std::function<absl::Status(const auth::Caller*)>& body) {
   if (access == Access::kPublic) return body(nullptr);
-  absl::StatusOr<auth::Caller> caller = access == Access::kIngestion
-                                            ? authenticator_.AuthenticateForIngestion(context)
-                                            : authenticator_.Authenticate(context);
+  absl::StatusOr<auth::Caller> caller = Authenticate(context, access);
   if (!caller.ok()) return caller.status();
   return body(&*caller);
+}
+
+absl::Status CallRuntime::TooManyCalls() const {
+  return absl::ResourceExhaustedError(
+      absl::StrCat("the server is at its limit of ", limits_.max_concurrent_calls,
+                   " calls in progress (PLANTMON_MAX_CONCURRENT_CALLS); retry later"));
 }
 
 void CallRuntime::StartUnary(grpc::CallbackServerContext* context,
@@ -96,9 +100,7 @@ void CallRuntime::StartUnary(grpc::CallbackServerContext* context,
                              std::function<absl::Status(const auth::Caller*)> body) {
   if (calls_in_flight_.fetch_add(1) >= limits_.max_concurrent_calls) {
     calls_in_flight_.fetch_sub(1);
-    reactor->Finish(ToGrpcStatus(absl::ResourceExhaustedError(
-        absl::StrCat("the server is at its limit of ", limits_.max_concurrent_calls,
-                     " calls in progress (PLANTMON_MAX_CONCURRENT_CALLS); retry later"))));
+    reactor->Finish(ToGrpcStatus(TooManyCalls()));
     return;
   }
   const absl::Time deadline = CallDeadline(*context);
@@ -129,11 +131,10 @@ void CallRuntime::StartUnary(grpc::CallbackServerContext* context,
   };
   common::BoundedExecutor& executor = hashing ? hashing_ : database_;
   if (!executor.TrySubmit(std::move(run), start_by, std::move(expired))) {
-    finish(absl::ResourceExhaustedError(
-        hashing ? absl::StrCat("too many sign-ins are waiting (limit ", limits_.max_queued_logins,
-                               ", PLANTMON_MAX_QUEUED_LOGINS); retry later")
-                : absl::StrCat("the server is at its limit of ", limits_.max_concurrent_calls,
-                               " calls in progress (PLANTMON_MAX_CONCURRENT_CALLS); retry later")));
+    finish(hashing ? absl::ResourceExhaustedError(absl::StrCat(
+                         "too many sign-ins are waiting (limit ", limits_.max_queued_logins,
+                         ", PLANTMON_MAX_QUEUED_LOGINS); retry later"))
+                   : TooManyCalls());
   }
 }
 
@@ -199,26 +200,34 @@ void CallRuntime::CloseStream(const std::shared_ptr<StreamLease>& lease) {
   if (mine != streams_by_user_.end() && --mine->second == 0) streams_by_user_.erase(mine);
 }
 
-int CallRuntime::open_streams() const {
-  std::lock_guard<std::mutex> lock(streams_mu_);
-  return static_cast<int>(streams_.size());
-}
-
 bool CallRuntime::SubmitDatabaseWork(std::function<void()> work) {
   return database_.TrySubmit(std::move(work));
 }
 
-void CallRuntime::CredentialChanged(CredentialEvent event, int64_t id) {
+void CallRuntime::OnCredentialChange(const storage::AlertListener::CredentialChange& change) {
+  using Change = storage::AlertListener::CredentialChange;
+  auth::CredentialKind kind = auth::CredentialKind::kUser;
+  switch (change.kind) {
+    case Change::kListening:
+    case Change::kNotListening:
+      authenticator_.cache().SetTrusted(change.kind == Change::kListening);
+      return;
+    case Change::kUser:
+      kind = auth::CredentialKind::kUser;
+      break;
+    case Change::kSession:
+      kind = auth::CredentialKind::kSession;
+      break;
+    case Change::kApiKey:
+      kind = auth::CredentialKind::kApiKey;
+      break;
+  }
+  authenticator_.cache().Forget(kind, change.id);
   std::vector<std::shared_ptr<StreamLease>> concerned;
   {
     std::lock_guard<std::mutex> lock(streams_mu_);
     for (const auto& [raw, lease] : streams_) {
-      const auth::Caller& caller = lease->caller();
-      if ((event == CredentialEvent::kUser && caller.user_id() == id) ||
-          (event == CredentialEvent::kSession && caller.session_id == id) ||
-          (event == CredentialEvent::kApiKey && caller.api_key_id == id)) {
-        concerned.push_back(lease);
-      }
+      if (lease->caller().Uses(kind, change.id)) concerned.push_back(lease);
     }
   }
   // The cache has dropped the credential, so this asks the database. A

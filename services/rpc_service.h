@@ -40,6 +40,7 @@
 #include "common/bounded_executor.h"
 #include "google/protobuf/descriptor.h"
 #include "services/auth/authenticator.h"
+#include "storage/alert_listener.h"
 
 namespace plantmon::services {
 
@@ -80,9 +81,6 @@ enum class Work {
   kDatabase,         // the executor sized to the connection pool
   kPasswordHashing,  // the bcrypt executor: one thread per core
 };
-
-// What changed about a credential (from the server's listener).
-enum class CredentialEvent { kUser, kSession, kApiKey };
 
 // An open stream's hold on its slot and its credential. Revoked once, when
 // the credential stops being valid (logged out, revoked, expired, account
@@ -146,13 +144,14 @@ class CallRuntime {
   void CloseStream(const std::shared_ptr<StreamLease>& lease);
   bool SubmitDatabaseWork(std::function<void()> work);
 
-  // Re-verifies the credential of every open stream the change concerns and
-  // revokes those that no longer pass. Called by the credential listener.
-  void CredentialChanged(CredentialEvent event, int64_t id);
+  // The listener's report of a credential change: the authenticator's cache
+  // forgets the credential, then every open stream it concerns is verified
+  // again and revoked unless it still passes. Also turns the cache on and off
+  // as the listener starts and stops hearing changes.
+  void OnCredentialChange(const storage::AlertListener::CredentialChange& change);
 
-  // Calls admitted and not yet finished; open streams (for tests and health).
-  int calls_in_flight() const { return calls_in_flight_.load(); }
-  int open_streams() const;
+  // The refusal of a call over PLANTMON_MAX_CONCURRENT_CALLS.
+  absl::Status TooManyCalls() const;
 
  private:
   absl::Status RunAuthenticated(const grpc::ServerContextBase& context, Access access,

@@ -131,29 +131,8 @@ absl::StatusOr<std::unique_ptr<PlantmonServer>> PlantmonServer::Start(
   // Credential changes from any server process reach the cache at once, and
   // then the open streams the change concerns.
   backends.listener.SetCredentialHandler(
-      [&cache = backends.authenticator.cache(),
-       &runtime](const storage::AlertListener::CredentialChange& change) {
-        using Change = storage::AlertListener::CredentialChange;
-        switch (change.kind) {
-          case Change::kUser:
-            cache.ForgetUser(change.id);
-            runtime.CredentialChanged(CredentialEvent::kUser, change.id);
-            break;
-          case Change::kSession:
-            cache.ForgetSession(change.id);
-            runtime.CredentialChanged(CredentialEvent::kSession, change.id);
-            break;
-          case Change::kApiKey:
-            cache.ForgetApiKey(change.id);
-            runtime.CredentialChanged(CredentialEvent::kApiKey, change.id);
-            break;
-          case Change::kListening:
-            cache.SetTrusted(true);
-            break;
-          case Change::kNotListening:
-            cache.SetTrusted(false);
-            break;
-        }
+      [&runtime](const storage::AlertListener::CredentialChange& change) {
+        runtime.OnCredentialChange(change);
       });
   server->services_.push_back(NewUserService(backends, runtime));
   server->services_.push_back(NewDeviceService(backends, runtime));

@@ -200,10 +200,7 @@ class GatewayStream final
   }
 
   void SubmitOrStop(std::function<void()> task) {
-    if (Submit(std::move(task))) return;
-    Stop(absl::ResourceExhaustedError(
-        "the server is at its limit of calls in progress (PLANTMON_MAX_CONCURRENT_CALLS); retry "
-        "later"));
+    if (!Submit(std::move(task))) Stop(runtime_.TooManyCalls());
   }
 
   void TaskDone() {

@@ -144,7 +144,7 @@ void UserService::AddAccountMethods() {
         }
         RETURN_IF_ERROR(Respond(users_.Update(user.id(), user, request.update_mask()), response));
         // This server forgets at once; the others when told (migration 0008).
-        authenticator_.cache().ForgetUser(user.id());
+        authenticator_.cache().Forget(auth::CredentialKind::kUser, user.id());
         return absl::OkStatus();
       });
 
@@ -154,7 +154,7 @@ void UserService::AddAccountMethods() {
              RETURN_IF_ERROR(CheckId(request.id(), "id"));
              RETURN_IF_ERROR(CheckCanSee(caller, request.id()));
              RETURN_IF_ERROR(users_.Delete(request.id()));
-             authenticator_.cache().ForgetUser(request.id());
+             authenticator_.cache().Forget(auth::CredentialKind::kUser, request.id());
              return absl::OkStatus();
            });
 }
@@ -196,7 +196,7 @@ void UserService::AddSessionMethods() {
            [this](const auth::Caller& caller, const v1::LogoutRequest& /*request*/,
                   google::protobuf::Empty* /*response*/) -> absl::Status {
              RETURN_IF_ERROR(users_.RevokeSession(caller.session_id));
-             authenticator_.cache().ForgetSession(caller.session_id);
+             authenticator_.cache().Forget(auth::CredentialKind::kSession, caller.session_id);
              return absl::OkStatus();
            });
 
@@ -213,7 +213,7 @@ void UserService::AddSessionMethods() {
         ASSIGN_OR_RETURN(std::string hash, hasher_.Hash(request.new_password()));
         RETURN_IF_ERROR(users_.SetPasswordHash(caller.user_id(), hash).status());
         RETURN_IF_ERROR(users_.RevokeOtherSessions(caller.user_id(), caller.session_id));
-        authenticator_.cache().ForgetUser(caller.user_id());
+        authenticator_.cache().Forget(auth::CredentialKind::kUser, caller.user_id());
         return absl::OkStatus();
       },
       Work::kPasswordHashing);
@@ -263,7 +263,7 @@ void UserService::AddApiKeyMethods() {
              RETURN_IF_ERROR(CheckId(request.id(), "id"));
              ASSIGN_OR_RETURN(storage::ApiKey key,
                               api_keys_.Revoke(caller.user_id(), request.id()));
-             authenticator_.cache().ForgetApiKey(key.id);
+             authenticator_.cache().Forget(auth::CredentialKind::kApiKey, key.id);
              *response = ApiKeyToProto(key);
              return absl::OkStatus();
            });

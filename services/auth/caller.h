@@ -9,6 +9,9 @@
 
 namespace plantmon::auth {
 
+// What a credential change names (migration 0008's announcements).
+enum class CredentialKind { kUser, kSession, kApiKey };
+
 // Who is calling: the account, and the session or API key that proved it.
 struct Caller {
   v1::User user;
@@ -20,6 +23,18 @@ struct Caller {
 
   int64_t user_id() const { return user.id(); }
   bool is_admin() const { return user.is_admin(); }
+  // True when this caller's proof depends on the account, session or key `id`.
+  bool Uses(CredentialKind kind, int64_t id) const {
+    switch (kind) {
+      case CredentialKind::kUser:
+        return user_id() == id;
+      case CredentialKind::kSession:
+        return session_id == id;
+      case CredentialKind::kApiKey:
+        return api_key_id == id;
+    }
+    return false;
+  }
 };
 
 }  // namespace plantmon::auth

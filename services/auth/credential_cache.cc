@@ -30,23 +30,11 @@ void CredentialCache::Put(uint64_t generation, const std::string& token_sha256,
   entries_[token_sha256] = Entry{caller, std::min(expires_at, now + ttl_)};
 }
 
-template <typename Match>
-void CredentialCache::ForgetIf(Match match) {
+void CredentialCache::Forget(CredentialKind kind, int64_t id) {
   std::lock_guard<std::mutex> lock(mu_);
   ++generation_;
-  absl::erase_if(entries_, [&match](const auto& entry) { return match(entry.second.caller); });
-}
-
-void CredentialCache::ForgetUser(int64_t user_id) {
-  ForgetIf([user_id](const Caller& caller) { return caller.user_id() == user_id; });
-}
-
-void CredentialCache::ForgetSession(int64_t session_id) {
-  ForgetIf([session_id](const Caller& caller) { return caller.session_id == session_id; });
-}
-
-void CredentialCache::ForgetApiKey(int64_t api_key_id) {
-  ForgetIf([api_key_id](const Caller& caller) { return caller.api_key_id == api_key_id; });
+  absl::erase_if(entries_,
+                 [kind, id](const auto& entry) { return entry.second.caller.Uses(kind, id); });
 }
 
 void CredentialCache::SetTrusted(bool trusted) {

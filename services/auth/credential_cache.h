@@ -7,7 +7,7 @@
 // Safe only while every change to a credential reaches it at once: migration
 // 0008 announces logouts, revoked keys and account changes on the
 // `plantmon_credentials` channel, the server's listener forwards them here
-// (Forget*), and while the listener is not connected the cache is off
+// (Forget), and while the listener is not connected the cache is off
 // (SetTrusted(false)), since changes made meanwhile would be missed. Entries
 // also lapse after `ttl` and at the token's own expiry.
 
@@ -34,9 +34,8 @@ class CredentialCache {
   void Put(uint64_t generation, const std::string& token_sha256, const Caller& caller,
            absl::Time expires_at, absl::Time now);
 
-  void ForgetUser(int64_t user_id);
-  void ForgetSession(int64_t session_id);
-  void ForgetApiKey(int64_t api_key_id);
+  // Drops every entry that depends on the account, session or key `id`.
+  void Forget(CredentialKind kind, int64_t id);
   // Empties the cache; untrusted, it also stores nothing until trusted again.
   void SetTrusted(bool trusted);
 
@@ -47,9 +46,6 @@ class CredentialCache {
     Caller caller;
     absl::Time valid_until;
   };
-  template <typename Match>
-  void ForgetIf(Match match);
-
   const size_t max_entries_;
   const absl::Duration ttl_;
   mutable std::mutex mu_;  // std::mutex rather than absl::Mutex: see common/sync.h.

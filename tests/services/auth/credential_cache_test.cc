@@ -53,12 +53,12 @@ TEST(CredentialCacheTest, ForgetsBySessionKeyAndUser) {
   cache.Put(cache.generation(), "s2", SessionCaller(1, 12), absl::InfiniteFuture(), kNow);
   cache.Put(cache.generation(), "k1", KeyCaller(1, 21), absl::InfiniteFuture(), kNow);
   cache.Put(cache.generation(), "other", SessionCaller(2, 31), absl::InfiniteFuture(), kNow);
-  cache.ForgetSession(11);
+  cache.Forget(CredentialKind::kSession, 11);
   EXPECT_FALSE(cache.Find("s1", kNow).has_value());
   EXPECT_TRUE(cache.Find("s2", kNow).has_value());
-  cache.ForgetApiKey(21);
+  cache.Forget(CredentialKind::kApiKey, 21);
   EXPECT_FALSE(cache.Find("k1", kNow).has_value());
-  cache.ForgetUser(1);
+  cache.Forget(CredentialKind::kUser, 1);
   EXPECT_FALSE(cache.Find("s2", kNow).has_value());
   EXPECT_TRUE(cache.Find("other", kNow).has_value());
 }
@@ -69,7 +69,7 @@ TEST(CredentialCacheTest, ALookupThatStartedBeforeARevocationIsNotStored) {
   CredentialCache cache(10, absl::Seconds(30));
   cache.SetTrusted(true);
   const uint64_t ticket = cache.generation();
-  cache.ForgetSession(11);
+  cache.Forget(CredentialKind::kSession, 11);
   cache.Put(ticket, "s1", SessionCaller(1, 11), absl::InfiniteFuture(), kNow);
   EXPECT_FALSE(cache.Find("s1", kNow).has_value());
 }
