@@ -122,10 +122,7 @@ absl::StatusOr<v1::AlertRule> AlertRepository::CreateRule(int64_t owner_id,
 }
 
 absl::StatusOr<v1::AlertRule> AlertRepository::GetRule(int64_t owner_id, int64_t id) {
-  return ReadOne<v1::AlertRule>(
-      pool_, "alert rule", id, ReadRule,
-      "SELECT " + Rules().select_list() + " FROM alert_rules WHERE id = $1 AND user_id = $2", id,
-      owner_id);
+  return GetOwnedMessage<v1::AlertRule>(pool_, Rules(), "alert rule", owner_id, id);
 }
 
 absl::StatusOr<std::vector<v1::AlertRule>> AlertRepository::ListRules(int64_t owner_id,
@@ -174,10 +171,7 @@ absl::StatusOr<v1::Alert> AlertRepository::CreateAlert(int64_t owner_id, int64_t
 }
 
 absl::StatusOr<v1::Alert> AlertRepository::GetAlert(int64_t owner_id, int64_t id) {
-  return ReadOne<v1::Alert>(
-      pool_, "alert", id, ReadAlert,
-      "SELECT " + Alerts().select_list() + " FROM alerts WHERE id = $1 AND user_id = $2", id,
-      owner_id);
+  return GetOwnedMessage<v1::Alert>(pool_, Alerts(), "alert", owner_id, id);
 }
 
 absl::StatusOr<std::vector<v1::Alert>> AlertRepository::ListAlerts(int64_t owner_id,

@@ -63,15 +63,6 @@ const postgres::MessageTable& PlantTypes() {
   return *table;
 }
 
-// Get by id from one catalogue table.
-template <typename Message>
-absl::StatusOr<Message> GetIn(postgres::ConnectionPool& pool, const postgres::MessageTable& table,
-                              absl::string_view what, int64_t id) {
-  return ReadOne<Message>(
-      pool, what, id, [&](const pqxx::row& row) { return table.Read<Message>(row); },
-      "SELECT " + table.select_list() + " FROM " + table.table() + " WHERE id = $1", id);
-}
-
 template <typename Message>
 absl::StatusOr<Message> UpdateIn(postgres::ConnectionPool& pool,
                                  const postgres::MessageTable& table, absl::string_view what,
@@ -135,7 +126,7 @@ absl::StatusOr<v1::Manufacturer> CatalogRepository::CreateManufacturer(
 }
 
 absl::StatusOr<v1::Manufacturer> CatalogRepository::GetManufacturer(int64_t id) {
-  return GetIn<v1::Manufacturer>(pool_, Manufacturers(), "manufacturer", id);
+  return GetMessage<v1::Manufacturer>(pool_, Manufacturers(), "manufacturer", id);
 }
 
 absl::StatusOr<std::vector<v1::Manufacturer>> CatalogRepository::ListManufacturers(
@@ -165,7 +156,7 @@ absl::StatusOr<v1::DeviceType> CatalogRepository::CreateDeviceType(const v1::Dev
 }
 
 absl::StatusOr<v1::DeviceType> CatalogRepository::GetDeviceType(int64_t id) {
-  return GetIn<v1::DeviceType>(pool_, DeviceTypes(), "device type", id);
+  return GetMessage<v1::DeviceType>(pool_, DeviceTypes(), "device type", id);
 }
 
 absl::StatusOr<std::vector<v1::DeviceType>> CatalogRepository::ListDeviceTypes(
@@ -204,7 +195,7 @@ absl::StatusOr<v1::PlantType> CatalogRepository::CreatePlantType(const v1::Plant
 }
 
 absl::StatusOr<v1::PlantType> CatalogRepository::GetPlantType(int64_t id) {
-  return GetIn<v1::PlantType>(pool_, PlantTypes(), "plant type", id);
+  return GetMessage<v1::PlantType>(pool_, PlantTypes(), "plant type", id);
 }
 
 absl::StatusOr<std::vector<v1::PlantType>> CatalogRepository::ListPlantTypes(

@@ -70,10 +70,7 @@ absl::StatusOr<v1::Device> DeviceRepository::Create(int64_t owner_id, const v1::
 }
 
 absl::StatusOr<v1::Device> DeviceRepository::Get(int64_t owner_id, int64_t id) {
-  return ReadOne<v1::Device>(
-      pool_, "device", id, ReadDevice,
-      "SELECT " + Devices().select_list() + " FROM devices WHERE id = $1 AND user_id = $2", id,
-      owner_id);
+  return GetOwnedMessage<v1::Device>(pool_, Devices(), "device", owner_id, id);
 }
 
 absl::StatusOr<std::vector<v1::Device>> DeviceRepository::List(int64_t owner_id,

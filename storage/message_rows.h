@@ -24,6 +24,29 @@ namespace plantmon::storage {
 
 using BeforeWrite = std::function<absl::Status(pqxx::work&)>;
 
+// The row `id` of `table` (NOT_FOUND naming `what` when there is none), in
+// one autocommit SELECT.
+template <typename Message>
+absl::StatusOr<Message> GetMessage(postgres::ConnectionPool& pool,
+                                   const postgres::MessageTable& table, absl::string_view what,
+                                   int64_t id) {
+  return ReadOne<Message>(
+      pool, what, id, [&](const pqxx::row& row) { return table.Read<Message>(row); },
+      "SELECT " + table.select_list() + " FROM " + table.table() + " WHERE id = $1", id);
+}
+
+// The same for a table of owned rows: a row of another user is NOT_FOUND too.
+template <typename Message>
+absl::StatusOr<Message> GetOwnedMessage(postgres::ConnectionPool& pool,
+                                        const postgres::MessageTable& table, absl::string_view what,
+                                        int64_t owner_id, int64_t id) {
+  return ReadOne<Message>(
+      pool, what, id, [&](const pqxx::row& row) { return table.Read<Message>(row); },
+      "SELECT " + table.select_list() + " FROM " + table.table() +
+          " WHERE id = $1 AND user_id = $2",
+      id, owner_id);
+}
+
 template <typename Message>
 absl::StatusOr<Message> InsertMessage(
     postgres::ConnectionPool& pool, const postgres::MessageTable& table, const Message& values,

@@ -82,10 +82,7 @@ absl::StatusOr<v1::Plant> PlantRepository::CreatePlant(int64_t owner_id, const v
 }
 
 absl::StatusOr<v1::Plant> PlantRepository::GetPlant(int64_t owner_id, int64_t id) {
-  return ReadOne<v1::Plant>(
-      pool_, "plant", id, ReadPlant,
-      "SELECT " + Plants().select_list() + " FROM plants WHERE id = $1 AND user_id = $2", id,
-      owner_id);
+  return GetOwnedMessage<v1::Plant>(pool_, Plants(), "plant", owner_id, id);
 }
 
 absl::StatusOr<std::vector<v1::Plant>> PlantRepository::ListPlants(int64_t owner_id,

@@ -238,50 +238,53 @@ class LockedTableServer {
   std::string token_;
 };
 
-TEST(PoolExhaustionTest, ExcessCallsGetResourceExhaustedWhileTheOthersAreServed) {
-  LockedTableServer locked(/*pool_size=*/2, /*acquire_timeout=*/absl::Milliseconds(300));
+// Locks sensor_data, lets two listings start and wait on the lock, then
+// times a third; releases the lock and reports all three.
+struct ThreeListings {
+  grpc::Status first, second, third;
+  absl::Duration third_took;
+};
+ThreeListings ListThreeWhileTwoWait(LockedTableServer& locked) {
   std::unique_ptr<pqxx::connection> blocker = locked.database().Connect();
   pqxx::work lock(*blocker);
   lock.exec("LOCK TABLE sensor_data IN ACCESS EXCLUSIVE MODE");
-  // Two calls take both connections and wait on the lock.
-  grpc::Status first, second;
-  std::thread a([&] { first = locked.List(); });
-  std::thread b([&] { second = locked.List(); });
+  ThreeListings result;
+  std::thread a([&] { result.first = locked.List(); });
+  std::thread b([&] { result.second = locked.List(); });
   locked.WaitForBlockedBackends(2);
-  // A third finds no connection within the pool's wait limit.
   absl::Time start = absl::Now();
-  grpc::Status third = locked.List();
-  EXPECT_EQ(third.error_code(), StatusCode::RESOURCE_EXHAUSTED) << third.error_message();
-  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+  result.third = locked.List();
+  result.third_took = absl::Now() - start;
   lock.abort();
   a.join();
   b.join();
-  EXPECT_TRUE(first.ok()) << first.error_message();
-  EXPECT_TRUE(second.ok()) << second.error_message();
+  return result;
+}
+
+TEST(PoolExhaustionTest, ExcessCallsGetResourceExhaustedWhileTheOthersAreServed) {
+  LockedTableServer locked(/*pool_size=*/2, /*acquire_timeout=*/absl::Milliseconds(300));
+  // Two calls take both connections; a third finds none within the pool's
+  // wait limit.
+  ThreeListings calls = ListThreeWhileTwoWait(locked);
+  EXPECT_EQ(calls.third.error_code(), StatusCode::RESOURCE_EXHAUSTED)
+      << calls.third.error_message();
+  EXPECT_LT(calls.third_took, absl::Seconds(3));
+  EXPECT_TRUE(calls.first.ok()) << calls.first.error_message();
+  EXPECT_TRUE(calls.second.ok()) << calls.second.error_message();
 }
 
 TEST(CallLimitsTest, CallsOverTheConcurrencyLimitAreRefusedAtOnceNamingIt) {
   services::CallLimits limits;
   limits.max_concurrent_calls = 2;
   LockedTableServer locked(/*pool_size=*/4, absl::Seconds(10), limits);
-  std::unique_ptr<pqxx::connection> blocker = locked.database().Connect();
-  pqxx::work lock(*blocker);
-  lock.exec("LOCK TABLE sensor_data IN ACCESS EXCLUSIVE MODE");
-  grpc::Status first, second;
-  std::thread a([&] { first = locked.List(); });
-  std::thread b([&] { second = locked.List(); });
-  locked.WaitForBlockedBackends(2);
-  absl::Time start = absl::Now();
-  grpc::Status third = locked.List();
-  EXPECT_EQ(third.error_code(), StatusCode::RESOURCE_EXHAUSTED) << third.error_message();
-  EXPECT_NE(third.error_message().find("PLANTMON_MAX_CONCURRENT_CALLS"), std::string::npos)
-      << third.error_message();
-  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
-  lock.abort();
-  a.join();
-  b.join();
-  EXPECT_TRUE(first.ok()) << first.error_message();
-  EXPECT_TRUE(second.ok()) << second.error_message();
+  ThreeListings calls = ListThreeWhileTwoWait(locked);
+  EXPECT_EQ(calls.third.error_code(), StatusCode::RESOURCE_EXHAUSTED)
+      << calls.third.error_message();
+  EXPECT_NE(calls.third.error_message().find("PLANTMON_MAX_CONCURRENT_CALLS"), std::string::npos)
+      << calls.third.error_message();
+  EXPECT_LT(calls.third_took, absl::Seconds(1));
+  EXPECT_TRUE(calls.first.ok()) << calls.first.error_message();
+  EXPECT_TRUE(calls.second.ok()) << calls.second.error_message();
   // Admission frees with the calls.
   EXPECT_TRUE(locked.List().ok());
 }
