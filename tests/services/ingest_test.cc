@@ -222,8 +222,12 @@ TEST_F(IngestTest, ReplayAfterADroppedConnectionStoresNothingTwice) {
     ASSERT_TRUE(stream->Read(&ack));
     EXPECT_EQ(ack.sequence(), sequence);
     duplicates += ack.duplicate_count();
-    if (sequence == 2) EXPECT_EQ(ack.duplicate_count(), 10);
-    if (sequence == 4) EXPECT_EQ(ack.accepted_count(), 10);
+    if (sequence == 2) {
+      EXPECT_EQ(ack.duplicate_count(), 10);
+    }
+    if (sequence == 4) {
+      EXPECT_EQ(ack.accepted_count(), 10);
+    }
   }
   stream->WritesDone();
   ASSERT_TRUE(stream->Finish().ok());

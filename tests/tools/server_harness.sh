@@ -38,6 +38,9 @@ start_plantmon_server() {
   "$runfiles/tools/plantmon_db" init >/dev/null
   "$runfiles/tools/plantmon_db" seed >/dev/null
   PLANTMON_SERVER_LOG="$TEST_TMPDIR/server.log"
+  # Created here, not by the background job's redirection: the loop below may
+  # read it before that job has run.
+  : >"$PLANTMON_SERVER_LOG"
   PLANTMON_LISTEN_ADDR=127.0.0.1:0 "$runfiles/services/plantmon_server" >"$PLANTMON_SERVER_LOG" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 200); do

@@ -32,6 +32,9 @@ pg_start_cluster "$bench_dir/pg" "$POSTGRES_DB_PORT" shared_buffers=1GB max_wal_
 "$SERVER_BIN/tools/plantmon_db" init >/dev/null
 
 start_server() {
+  # Emptied first: the loop must neither miss the file nor read an earlier
+  # server's port.
+  : >"$bench_dir/server.log"
   PLANTMON_LISTEN_ADDR=127.0.0.1:0 "$SERVER_BIN/services/plantmon_server" >"$bench_dir/server.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 200); do
