@@ -7,31 +7,39 @@
 
 namespace plantmon::common {
 
-BoundedExecutor::BoundedExecutor(int threads, int max_queued) : max_queued_(max_queued) {
+BoundedExecutor::BoundedExecutor(int threads, int max_queued, int max_queued_per_key)
+    : max_queued_(max_queued), max_queued_per_key_(max_queued_per_key) {
   const int count = std::max(threads, 1);
   workers_.reserve(count);
   for (int i = 0; i < count; ++i) workers_.emplace_back([this] { Work(); });
   timer_ = std::thread([this] { ExpireLateTasks(); });
 }
 
-BoundedExecutor::~BoundedExecutor() {
+BoundedExecutor::~BoundedExecutor() { Shutdown(); }
+
+void BoundedExecutor::Shutdown() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
   }
   ready_.notify_all();
   deadline_.notify_all();
-  for (std::thread& worker : workers_) worker.join();
-  timer_.join();
+  for (std::thread& worker : workers_) {
+    if (worker.joinable()) worker.join();
+  }
+  if (timer_.joinable()) timer_.join();
 }
 
 bool BoundedExecutor::TrySubmit(std::function<void()> task, absl::Time start_by,
-                                std::function<void()> expired) {
+                                std::function<void()> expired, std::string key) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_ || static_cast<int>(queue_.size()) >= max_queued_) return false;
+    KeyState& state = keys_[key];
+    if (state.queued >= max_queued_per_key_) return false;
+    ++state.queued;
     if (expired == nullptr) start_by = absl::InfiniteFuture();
-    queue_.push_back(Task{std::move(task), start_by, std::move(expired)});
+    queue_.push_back(Task{std::move(task), start_by, std::move(expired), std::move(key)});
   }
   ready_.notify_one();
   if (start_by != absl::InfiniteFuture()) deadline_.notify_one();
@@ -43,6 +51,29 @@ int BoundedExecutor::queued() const {
   return static_cast<int>(queue_.size());
 }
 
+std::list<BoundedExecutor::Task>::iterator BoundedExecutor::NextTaskLocked() {
+  auto next = queue_.begin();
+  uint64_t next_turn = UINT64_MAX;
+  for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+    const uint64_t turn = keys_[it->key].last_turn;
+    // Strictly less: of one key's tasks the oldest (first queued) wins.
+    if (turn < next_turn) {
+      next = it;
+      next_turn = turn;
+    }
+  }
+  return next;
+}
+
+void BoundedExecutor::DequeueLocked(std::list<Task>::iterator task) {
+  auto state = keys_.find(task->key);
+  if (state != keys_.end() && --state->second.queued == 0) {
+    // A key that comes back later starts afresh, ahead of the busy ones.
+    keys_.erase(state);
+  }
+  queue_.erase(task);
+}
+
 void BoundedExecutor::Work() {
   while (true) {
     std::function<void()> task;
@@ -51,8 +82,10 @@ void BoundedExecutor::Work() {
       ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       // Queued work still runs at shutdown: each task owes a caller an answer.
       if (queue_.empty()) return;
-      task = std::move(queue_.front().run);
-      queue_.pop_front();
+      auto next = NextTaskLocked();
+      keys_[next->key].last_turn = ++turns_;
+      task = std::move(next->run);
+      DequeueLocked(next);
     }
     task();
   }
@@ -76,7 +109,8 @@ void BoundedExecutor::ExpireLateTasks() {
     for (auto it = queue_.begin(); it != queue_.end();) {
       if (it->start_by <= now) {
         late.push_back(std::move(it->expired));
-        it = queue_.erase(it);
+        auto expired = it++;
+        DequeueLocked(expired);
       } else {
         ++it;
       }

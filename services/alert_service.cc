@@ -1,6 +1,8 @@
 #include "absl/algorithm/container.h"
+#include "absl/strings/str_cat.h"
 #include "alerting/rules.h"
 #include "plantmon/v1/alert.grpc.pb.h"
+#include "services/callback_stream.h"
 #include "services/handler.h"
 #include "services/pagination.h"
 #include "services/plantmon_services.h"
@@ -41,6 +43,133 @@ absl::Status CheckRuleField(const v1::AlertRule& value, const std::string& path)
   }
   return absl::OkStatus();
 }
+
+// WatchAlerts: the caller's alert changes as they commit, from any server
+// process (storage/alert_listener.h). An open watch holds no thread: the
+// listener tells it of a change, a task on the database executor reads the
+// alert and writes it, and the next change waits until that write is done.
+// A client that stops reading therefore holds one message in flight and the
+// subscription's bounded queue; when that overflows the watch ends with
+// RESOURCE_EXHAUSTED rather than dropping changes unnoticed.
+class AlertWatch final : public CallbackStream<grpc::ServerWriteReactor<v1::WatchAlertsResponse>> {
+ public:
+  AlertWatch(CallRuntime& runtime, storage::AlertRepository& alerts,
+             storage::AlertListener& listener, grpc::CallbackServerContext* context,
+             v1::WatchAlertsRequest request)
+      : CallbackStream(runtime, context, Access::kSignedIn),
+        alerts_(alerts),
+        listener_(listener),
+        request_(std::move(request)) {
+    Open();
+  }
+
+  void OnSendInitialMetadataDone(bool ok) override {
+    if (!ok) Stop(absl::CancelledError("the client went away"));
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Stop(absl::CancelledError("the client went away"));
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex());
+      sending_ = false;
+    }
+    SendNext();
+  }
+
+ private:
+  void Opened() override {
+    const int64_t user_id = lease().caller().user_id();
+    if (request_.has_plant_id()) {
+      absl::Status owned = CheckId(request_.plant_id(), "plant_id");
+      // A foreign or missing plant is NOT_FOUND, as everywhere else.
+      if (owned.ok()) owned = alerts_.CheckPlantOwned(user_id, request_.plant_id());
+      if (!owned.ok()) {
+        Stop(owned);
+        return;
+      }
+    }
+    std::shared_ptr<storage::AlertSubscription> subscription =
+        listener_.Subscribe(user_id, [this] { SendNext(); });
+    {
+      std::lock_guard<std::mutex> lock(mutex());
+      subscription_ = std::move(subscription);
+      // Headers now, so the client knows the watch is in place.
+      if (!finished_locked()) StartSendInitialMetadata();
+    }
+    SendNext();  // changes that came before subscription_ was set
+  }
+
+  void Closed() override {
+    if (subscription_ != nullptr) listener_.Unsubscribe(lease().caller().user_id(), subscription_);
+  }
+
+  // After a change arrives or a write completes: starts sending the next
+  // change unless one is being sent.
+  void SendNext() {
+    {
+      std::lock_guard<std::mutex> lock(mutex());
+      if (finished_locked() || sending_ || subscription_ == nullptr) return;
+      sending_ = true;
+    }
+    Submit([this] { FetchAndWrite(); });
+  }
+
+  // On the executor: the next waiting change that concerns this watch,
+  // written; or, with none waiting, sending_ cleared.
+  void FetchAndWrite() {
+    const int64_t user_id = lease().caller().user_id();
+    for (;;) {
+      switch (subscription_->state()) {
+        case storage::AlertSubscription::State::kOpen:
+          break;
+        case storage::AlertSubscription::State::kClosed:
+          Stop(absl::OkStatus());  // the server is shutting down
+          return;
+        case storage::AlertSubscription::State::kOverflowed:
+          Stop(absl::ResourceExhaustedError(absl::StrCat(
+              "more than ", storage::AlertSubscription::kMaxPending,
+              " alert changes waited for this client to read them; watch again and list what "
+              "changed with ListAlerts")));
+          return;
+      }
+      std::optional<int64_t> alert_id;
+      {
+        std::lock_guard<std::mutex> lock(mutex());
+        alert_id = subscription_->TryNext();
+        if (!alert_id.has_value()) {
+          // Under the lock, so a change that arrives now sees sending_ clear.
+          sending_ = false;
+          return;
+        }
+      }
+      absl::StatusOr<v1::Alert> alert = alerts_.GetAlert(user_id, *alert_id);
+      if (!alert.ok()) {
+        if (alert.status().code() == absl::StatusCode::kNotFound) continue;  // deleted since
+        Stop(alert.status());
+        return;
+      }
+      if (request_.has_plant_id() && alert->plant_id() != request_.plant_id()) continue;
+      if (lease().revoked()) return;  // the lease has ended the call
+      std::lock_guard<std::mutex> lock(mutex());
+      if (finished_locked()) return;
+      change_.mutable_alert()->Swap(&*alert);
+      StartWrite(&change_);
+      return;
+    }
+  }
+
+  storage::AlertRepository& alerts_;
+  storage::AlertListener& listener_;
+  const v1::WatchAlertsRequest request_;
+  // Set once by Opened(), guarded by mutex() until then; tasks and Closed()
+  // run after it was set.
+  std::shared_ptr<storage::AlertSubscription> subscription_;
+  v1::WatchAlertsResponse change_;  // the one message in flight
+  bool sending_ = false;            // a change is being read or written, guarded by mutex()
+};
 
 // plantmon.v1.AlertService: the caller's alert rules, the alerts they raised, and a live feed of
 // alert changes.
@@ -221,43 +350,10 @@ void AlertService::AddAlertMethods() {
              return absl::OkStatus();
            });
 
-  ServerStream<v1::WatchAlertsRequest, v1::WatchAlertsResponse>(
-      "WatchAlerts", Access::kSignedIn,
-      [this](const StreamLease& lease, grpc::ServerContext& context,
-             const v1::WatchAlertsRequest* request,
-             grpc::ServerWriter<v1::WatchAlertsResponse>* writer) -> absl::Status {
-        const auth::Caller& caller = lease.caller();
-        std::optional<int64_t> plant_id;
-        if (request->has_plant_id()) {
-          RETURN_IF_ERROR(CheckId(request->plant_id(), "plant_id"));
-          plant_id = request->plant_id();
-          // A foreign or missing plant is NOT_FOUND, as everywhere else.
-          RETURN_IF_ERROR(alerts_.CheckPlantOwned(caller.user_id(), *plant_id));
-        }
-        std::shared_ptr<storage::AlertSubscription> subscription =
-            listener_.Subscribe(caller.user_id());
-        // Sends headers now, so the client knows the watch is in place.
-        writer->SendInitialMetadata();
-        absl::Status result = absl::OkStatus();
-        // Wakes at least every 200 ms, so a revoked credential ends the watch
-        // within a second (the server then answers UNAUTHENTICATED).
-        while (!context.IsCancelled() && !subscription->closed() && !lease.revoked()) {
-          std::optional<int64_t> alert_id = subscription->Next(absl::Milliseconds(200));
-          if (!alert_id.has_value()) continue;
-          absl::StatusOr<v1::Alert> alert = alerts_.GetAlert(caller.user_id(), *alert_id);
-          if (!alert.ok()) {
-            if (alert.status().code() == absl::StatusCode::kNotFound) continue;  // deleted since
-            result = alert.status();
-            break;
-          }
-          if (plant_id.has_value() && alert->plant_id() != *plant_id) continue;
-          if (lease.revoked()) break;
-          v1::WatchAlertsResponse change;
-          change.mutable_alert()->Swap(&*alert);
-          if (!writer->Write(change)) break;
-        }
-        listener_.Unsubscribe(caller.user_id(), subscription);
-        return result;
+  CallbackServerStream<v1::WatchAlertsRequest, v1::WatchAlertsResponse>(
+      "WatchAlerts",
+      [this](grpc::CallbackServerContext* context, const v1::WatchAlertsRequest* request) {
+        return new AlertWatch(runtime(), alerts_, listener_, context, *request);
       });
 }
 

@@ -13,21 +13,12 @@
 namespace plantmon::services {
 namespace {
 
-// The client's deadline, which storage passes on to PostgreSQL.
-absl::Time CallDeadline(const grpc::ServerContextBase& context) {
-  const auto deadline = context.deadline();
-  if (deadline == std::chrono::system_clock::time_point::max()) {
-    return absl::InfiniteFuture();
-  }
-  return absl::FromChrono(deadline);
-}
-
 int HashingThreads() {
   const unsigned cores = std::thread::hardware_concurrency();
   return cores == 0 ? 1 : static_cast<int>(cores);
 }
 
-// Set by CheckedUnaryHandler for the one synchronous call into the reactor
+// Set by CheckedHandler for the one synchronous call into the reactor
 // factory; no state survives that call.
 thread_local const grpc::Status* current_request_problem = nullptr;
 
@@ -54,6 +45,14 @@ absl::StatusOr<CallLimits> CallLimitsFromEnv(
   return limits;
 }
 
+absl::Time CallDeadline(const grpc::ServerContextBase& context) {
+  const auto deadline = context.deadline();
+  if (deadline == std::chrono::system_clock::time_point::max()) {
+    return absl::InfiniteFuture();
+  }
+  return absl::FromChrono(deadline);
+}
+
 namespace internal {
 
 const grpc::Status* CurrentRequestProblem() { return current_request_problem; }
@@ -62,7 +61,7 @@ void SetCurrentRequestProblem(const grpc::Status* problem) { current_request_pro
 grpc::Status RequestProblem(bool had_message) {
   if (!had_message) {
     return {grpc::StatusCode::INVALID_ARGUMENT,
-            "the call carried no request message (a unary call needs exactly one)"};
+            "the call carried no request message (this method takes exactly one)"};
   }
   return {grpc::StatusCode::INVALID_ARGUMENT,
           "the request is not a valid message (for example, a string field that is not UTF-8)"};
@@ -78,7 +77,7 @@ CallRuntime::CallRuntime(auth::Authenticator& authenticator, const CallLimits& l
       // Admission caps what can wait here, so the queue never refuses an
       // admitted call.
       database_(database_threads, limits.max_concurrent_calls),
-      hashing_(HashingThreads(), limits.max_queued_logins) {}
+      hashing_(HashingThreads(), limits.max_queued_logins, kQueuedLoginsPerConnection) {}
 
 absl::Status CallRuntime::RunAuthenticated(
     const grpc::ServerContextBase& context, Access access,
@@ -130,10 +129,13 @@ void CallRuntime::StartUnary(grpc::CallbackServerContext* context,
     }
   };
   common::BoundedExecutor& executor = hashing ? hashing_ : database_;
-  if (!executor.TrySubmit(std::move(run), start_by, std::move(expired))) {
+  // Hashing takes turns by client connection (the peer address and port).
+  if (!executor.TrySubmit(std::move(run), start_by, std::move(expired),
+                          hashing ? context->peer() : std::string())) {
     finish(hashing ? absl::ResourceExhaustedError(absl::StrCat(
-                         "too many sign-ins are waiting (limit ", limits_.max_queued_logins,
-                         ", PLANTMON_MAX_QUEUED_LOGINS); retry later"))
+                         "too many sign-ins are waiting (at most ", limits_.max_queued_logins,
+                         " in all, PLANTMON_MAX_QUEUED_LOGINS, and ", kQueuedLoginsPerConnection,
+                         " per connection); retry later"))
                    : TooManyCalls());
   }
 }
@@ -165,14 +167,25 @@ CallRuntime::~CallRuntime() {
   if (expiry_.joinable()) expiry_.join();
 }
 
+void CallRuntime::DrainExecutors() {
+  database_.Shutdown();
+  hashing_.Shutdown();
+}
+
 absl::StatusOr<auth::Caller> CallRuntime::Authenticate(const grpc::ServerContextBase& context,
                                                        Access access) {
   return access == Access::kIngestion ? authenticator_.AuthenticateForIngestion(context)
                                       : authenticator_.Authenticate(context);
 }
 
-absl::StatusOr<std::shared_ptr<StreamLease>> CallRuntime::OpenStream(
-    const grpc::ServerContextBase& context, Access access, const auth::Caller& caller) {
+absl::StatusOr<auth::Caller> CallRuntime::AuthenticateHeader(absl::string_view authorization,
+                                                             Access access) {
+  return authenticator_.AuthenticateHeader(authorization, access == Access::kIngestion);
+}
+
+absl::StatusOr<std::shared_ptr<StreamLease>> CallRuntime::OpenStream(std::string authorization,
+                                                                     Access access,
+                                                                     const auth::Caller& caller) {
   std::lock_guard<std::mutex> lock(streams_mu_);
   if (static_cast<int>(streams_.size()) >= limits_.max_open_streams) {
     return absl::ResourceExhaustedError(
@@ -186,7 +199,7 @@ absl::StatusOr<std::shared_ptr<StreamLease>> CallRuntime::OpenStream(
                      "(PLANTMON_MAX_STREAMS_PER_USER); close one first"));
   }
   ++mine;
-  auto lease = std::make_shared<StreamLease>(context, access, caller);
+  auto lease = std::make_shared<StreamLease>(std::move(authorization), access, caller);
   streams_.emplace(lease.get(), lease);
   if (!expiry_.joinable()) expiry_ = std::thread([this] { RevokeExpiredStreams(); });
   return lease;
@@ -235,7 +248,7 @@ void CallRuntime::OnCredentialChange(const storage::AlertListener::CredentialCha
   // other than UNAUTHENTICATED (the database unreachable) keeps it too, as
   // it would not have stopped a new call for the caller's sake.
   for (const std::shared_ptr<StreamLease>& lease : concerned) {
-    absl::StatusOr<auth::Caller> still = Authenticate(lease->context_, lease->access_);
+    absl::StatusOr<auth::Caller> still = AuthenticateHeader(lease->authorization_, lease->access_);
     if (!still.ok() && still.status().code() == absl::StatusCode::kUnauthenticated) {
       lease->Revoke();
     }
@@ -255,19 +268,6 @@ void CallRuntime::RevokeExpiredStreams() {
     for (const std::shared_ptr<StreamLease>& lease : expired) lease->Revoke();
     lock.lock();
   }
-}
-
-grpc::Status CallRuntime::RunStream(grpc::ServerContext& context, Access access,
-                                    const std::function<absl::Status(const StreamLease&)>& body) {
-  postgres::ScopedRequestDeadline deadline(CallDeadline(context));
-  absl::StatusOr<auth::Caller> caller = Authenticate(context, access);
-  if (!caller.ok()) return ToGrpcStatus(caller.status());
-  absl::StatusOr<std::shared_ptr<StreamLease>> lease = OpenStream(context, access, *caller);
-  if (!lease.ok()) return ToGrpcStatus(lease.status());
-  absl::Status status = body(**lease);
-  CloseStream(*lease);
-  if ((*lease)->revoked()) status = RevokedCredential();
-  return ToGrpcStatus(status);
 }
 
 RpcService::RpcService(absl::string_view service_full_name, CallRuntime& runtime)

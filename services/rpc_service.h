@@ -10,16 +10,13 @@
 //                               const v1::GetPlantRequest& request,
 //                               v1::Plant* response) -> absl::Status { ... });
 //
-// Unary calls use gRPC's callback API: no gRPC thread waits on a call, and
-// the body runs on a bounded executor (CallRuntime). The streaming methods
-// still run on gRPC's synchronous API, one thread per open stream, bounded by
-// the stream limits.
+// Every method uses gRPC's callback API: no thread waits on a call or an
+// open stream. Unary bodies and streams' database work run on a bounded
+// executor (CallRuntime).
 
 #include <grpcpp/impl/codegen/server_callback_handlers.h>
 #include <grpcpp/impl/service_type.h>
 #include <grpcpp/server_context.h>
-#include <grpcpp/support/method_handler.h>
-#include <grpcpp/support/sync_stream.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -52,15 +49,18 @@ struct CallLimits {
   // (PLANTMON_MAX_CONCURRENT_CALLS).
   int max_concurrent_calls = 256;
   // Calls that hash a password (sign-up, login, password change) waiting for
-  // a hashing thread (PLANTMON_MAX_QUEUED_LOGINS). Few: each costs about a
-  // quarter of a core-second at the default bcrypt cost, so a long queue only
-  // turns into deadlines.
-  int max_queued_logins = 16;
+  // a hashing thread (PLANTMON_MAX_QUEUED_LOGINS), of which at most
+  // kQueuedLoginsPerConnection come from one client connection. Connections
+  // take turns, so a client's login waits for about one hash per other
+  // waiting connection, however many logins a flooding client has queued.
+  int max_queued_logins = 64;
   // Open streams in all (PLANTMON_MAX_OPEN_STREAMS) and per user
   // (PLANTMON_MAX_STREAMS_PER_USER).
   int max_open_streams = 500;
   int max_streams_per_user = 16;
 };
+
+inline constexpr int kQueuedLoginsPerConnection = 4;
 
 // The limits from PLANTMON_MAX_CONCURRENT_CALLS, PLANTMON_MAX_QUEUED_LOGINS,
 // PLANTMON_MAX_OPEN_STREAMS and PLANTMON_MAX_STREAMS_PER_USER; unset ones keep
@@ -87,8 +87,10 @@ enum class Work {
 // disabled); `on_revoked` then runs on the revoking thread.
 class StreamLease {
  public:
-  StreamLease(const grpc::ServerContextBase& context, Access access, auth::Caller caller)
-      : context_(context), access_(access), caller_(std::move(caller)) {}
+  // `authorization`: the stream's header, to verify the caller again when
+  // its credential changes (the call's context may be gone by then).
+  StreamLease(std::string authorization, Access access, auth::Caller caller)
+      : authorization_(std::move(authorization)), access_(access), caller_(std::move(caller)) {}
 
   const auth::Caller& caller() const { return caller_; }
   bool revoked() const { return revoked_.load(); }
@@ -100,7 +102,7 @@ class StreamLease {
   friend class CallRuntime;
   void Revoke();
 
-  const grpc::ServerContextBase& context_;
+  const std::string authorization_;
   const Access access_;
   const auth::Caller caller_;
   std::atomic<bool> revoked_{false};
@@ -110,6 +112,9 @@ class StreamLease {
 
 // The status a stream ends with once its lease is revoked.
 absl::Status RevokedCredential();
+
+// The client's deadline, which storage passes on to PostgreSQL.
+absl::Time CallDeadline(const grpc::ServerContextBase& context);
 
 // The executors and counters every call goes through; shared by all services
 // of one server.
@@ -130,16 +135,12 @@ class CallRuntime {
   void StartUnary(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
                   Access access, Work work, std::function<absl::Status(const auth::Caller*)> body);
 
-  // Runs a streaming call on the calling (gRPC) thread: authenticates, takes
-  // a stream slot for the caller, runs `body`.
-  grpc::Status RunStream(grpc::ServerContext& context, Access access,
-                         const std::function<absl::Status(const StreamLease&)>& body);
-
   // For streams on the callback API: authentication, a stream slot and its
   // lease, and database work on the executor (false when it is full).
   absl::StatusOr<auth::Caller> Authenticate(const grpc::ServerContextBase& context, Access access);
-  absl::StatusOr<std::shared_ptr<StreamLease>> OpenStream(const grpc::ServerContextBase& context,
-                                                          Access access,
+  // The same from the header a stream kept (auth::Authenticator::AuthorizationOf).
+  absl::StatusOr<auth::Caller> AuthenticateHeader(absl::string_view authorization, Access access);
+  absl::StatusOr<std::shared_ptr<StreamLease>> OpenStream(std::string authorization, Access access,
                                                           const auth::Caller& caller);
   void CloseStream(const std::shared_ptr<StreamLease>& lease);
   bool SubmitDatabaseWork(std::function<void()> work);
@@ -149,6 +150,10 @@ class CallRuntime {
   // again and revoked unless it still passes. Also turns the cache on and off
   // as the listener starts and stops hearing changes.
   void OnCredentialChange(const storage::AlertListener::CredentialChange& change);
+
+  // Runs the tasks still queued and waits for them: after the gRPC server is
+  // gone, streams may have left tasks that use the backends.
+  void DrainExecutors();
 
   // The refusal of a call over PLANTMON_MAX_CONCURRENT_CALLS.
   absl::Status TooManyCalls() const;
@@ -179,22 +184,23 @@ class CallRuntime {
 namespace internal {
 
 // The status a unary request that did not parse gets, set for the one
-// synchronous call into the handler below (see CheckedUnaryHandler).
+// synchronous call into the handler below (see CheckedHandler).
 const grpc::Status* CurrentRequestProblem();
 void SetCurrentRequestProblem(const grpc::Status* problem);
 grpc::Status RequestProblem(bool had_message);
 
-// gRPC's callback unary handler answers a request that did not parse, or a
-// call that sent no request message at all, with UNIMPLEMENTED and no
-// message. This one passes such a call on as if it had parsed, with the
-// problem set for the reactor factory, which answers INVALID_ARGUMENT saying
-// what was wrong.
-template <typename Request, typename Response>
-class CheckedUnaryHandler final : public grpc::internal::MethodHandler {
+// gRPC's callback handlers for methods with one request message (unary and
+// server-streaming) answer a request that did not parse, or a call that sent
+// no request message at all, with UNIMPLEMENTED and no message. This one
+// passes such a call on as if it had parsed, with the problem set for the
+// reactor factory, which answers INVALID_ARGUMENT saying what was wrong.
+// `Inner` is grpc::internal::CallbackUnaryHandler or
+// CallbackServerStreamingHandler.
+template <typename Inner>
+class CheckedHandler final : public grpc::internal::MethodHandler {
  public:
-  using GetReactor = std::function<grpc::ServerUnaryReactor*(grpc::CallbackServerContext*,
-                                                             const Request*, Response*)>;
-  explicit CheckedUnaryHandler(GetReactor get_reactor) : inner_(std::move(get_reactor)) {}
+  template <typename GetReactor>
+  explicit CheckedHandler(GetReactor get_reactor) : inner_(std::move(get_reactor)) {}
 
   void RunHandler(const HandlerParameter& param) override {
     if (param.status.ok()) {
@@ -216,7 +222,15 @@ class CheckedUnaryHandler final : public grpc::internal::MethodHandler {
   }
 
  private:
-  grpc::internal::CallbackUnaryHandler<Request, Response> inner_;
+  Inner inner_;
+};
+
+// A server stream that ends at once with `status`.
+template <typename Response>
+class RefusedStream final : public grpc::ServerWriteReactor<Response> {
+ public:
+  explicit RefusedStream(const grpc::Status& status) { this->Finish(status); }
+  void OnDone() override { delete this; }
 };
 
 // The request and response types of a body, from its call operator.
@@ -268,37 +282,39 @@ class RpcService : public grpc::Service {
                                  Response* response) { return body(request, response); });
   }
 
-  // Streaming methods: `body(const StreamLease&, grpc::ServerContext&, ...)`
-  // (the lease names the caller and says when its credential was revoked)
-  // where ... are the stream objects as gRPC's synchronous API hands them
-  // over: (const Request*, grpc::ServerWriter<Response>*) for ServerStream,
-  // (grpc::ServerReader<Request>*, Response*) for ClientStream,
-  // (grpc::ServerReaderWriter<Response, Request>*) for BidiStream.
-  template <typename Request, typename Response, typename Body>
-  void ServerStream(absl::string_view method, Access access, Body body) {
+  // Streaming methods, on the callback API: `make` returns the call's
+  // reactor (a CallbackStream, services/callback_stream.h), which
+  // authenticates and opens its lease through runtime() itself.
+  template <typename Request, typename Response>
+  void CallbackServerStream(absl::string_view method,
+                            std::function<grpc::ServerWriteReactor<Response>*(
+                                grpc::CallbackServerContext*, const Request*)>
+                                make) {
     AddMethod(NewMethod(method, grpc::internal::RpcMethod::SERVER_STREAMING, *Request::descriptor(),
-                        *Response::descriptor(),
-                        new grpc::internal::ServerStreamingHandler<RpcService, Request, Response>(
-                            StreamHandler(access, std::move(body)), this)));
+                        *Response::descriptor(), nullptr));
+    MarkMethodCallback(static_cast<int>(bound_.size()) - 1,
+                       new internal::CheckedHandler<
+                           grpc::internal::CallbackServerStreamingHandler<Request, Response>>(
+                           [make = std::move(make)](
+                               grpc::CallbackServerContext* context,
+                               const Request* request) -> grpc::ServerWriteReactor<Response>* {
+                             if (const grpc::Status* problem = internal::CurrentRequestProblem()) {
+                               return new internal::RefusedStream<Response>(*problem);
+                             }
+                             return make(context, request);
+                           }));
   }
-  template <typename Request, typename Response, typename Body>
-  void ClientStream(absl::string_view method, Access access, Body body) {
+  template <typename Request, typename Response>
+  void CallbackClientStream(
+      absl::string_view method,
+      std::function<grpc::ServerReadReactor<Request>*(grpc::CallbackServerContext*, Response*)>
+          make) {
     AddMethod(NewMethod(method, grpc::internal::RpcMethod::CLIENT_STREAMING, *Request::descriptor(),
-                        *Response::descriptor(),
-                        new grpc::internal::ClientStreamingHandler<RpcService, Request, Response>(
-                            StreamHandler(access, std::move(body)), this)));
+                        *Response::descriptor(), nullptr));
+    MarkMethodCallback(
+        static_cast<int>(bound_.size()) - 1,
+        new grpc::internal::CallbackClientStreamingHandler<Request, Response>(std::move(make)));
   }
-  template <typename Request, typename Response, typename Body>
-  void BidiStream(absl::string_view method, Access access, Body body) {
-    AddMethod(NewMethod(method, grpc::internal::RpcMethod::BIDI_STREAMING, *Request::descriptor(),
-                        *Response::descriptor(),
-                        new grpc::internal::BidiStreamingHandler<RpcService, Request, Response>(
-                            StreamHandler(access, std::move(body)), this)));
-  }
-
-  // A bidirectional stream on the callback API: `make(context)` returns the
-  // call's reactor, which authenticates and opens its lease through
-  // runtime() itself.
   template <typename Request, typename Response>
   void CallbackBidiStream(
       absl::string_view method,
@@ -312,18 +328,6 @@ class RpcService : public grpc::Service {
   CallRuntime& runtime() { return runtime_; }
 
  private:
-  // What gRPC's synchronous handler calls: authenticates, takes a stream
-  // slot and passes the stream objects on.
-  template <typename Body>
-  static auto StreamHandler(Access access, Body body) {
-    return [access, body = std::move(body)](RpcService* service, grpc::ServerContext* context,
-                                            auto*... stream) {
-      return service->runtime_.RunStream(*context, access, [&](const StreamLease& lease) {
-        return body(lease, *context, stream...);
-      });
-    };
-  }
-
   template <typename Body>
   void BindCallerUnary(absl::string_view method, Access access, Work work, Body body) {
     using Traits = internal::BodyTraits<decltype(&Body::operator())>;
@@ -344,22 +348,22 @@ class RpcService : public grpc::Service {
         std::move(unbound));
     AddMethod(NewMethod(method, grpc::internal::RpcMethod::NORMAL_RPC, *Request::descriptor(),
                         *Response::descriptor(), nullptr));
-    MarkMethodCallback(static_cast<int>(bound_.size()) - 1,
-                       new internal::CheckedUnaryHandler<Request, Response>(
-                           [this, access, work, body](grpc::CallbackServerContext* context,
-                                                      const Request* request, Response* response) {
-                             grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-                             if (const grpc::Status* problem = internal::CurrentRequestProblem()) {
-                               reactor->Finish(*problem);
-                               return reactor;
-                             }
-                             runtime_.StartUnary(
-                                 context, reactor, access, work,
-                                 [body, request, response](const auth::Caller* caller) {
-                                   return (*body)(caller, *request, response);
-                                 });
-                             return reactor;
-                           }));
+    MarkMethodCallback(
+        static_cast<int>(bound_.size()) - 1,
+        new internal::CheckedHandler<grpc::internal::CallbackUnaryHandler<Request, Response>>(
+            [this, access, work, body](grpc::CallbackServerContext* context, const Request* request,
+                                       Response* response) {
+              grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+              if (const grpc::Status* problem = internal::CurrentRequestProblem()) {
+                reactor->Finish(*problem);
+                return reactor;
+              }
+              runtime_.StartUnary(context, reactor, access, work,
+                                  [body, request, response](const auth::Caller* caller) {
+                                    return (*body)(caller, *request, response);
+                                  });
+              return reactor;
+            }));
   }
 
   // A method of this service by its short name, checked against the proto

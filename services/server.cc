@@ -1,6 +1,7 @@
 #include "services/server.h"
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/resource_quota.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 #include <sys/resource.h>
@@ -77,6 +78,9 @@ void RaiseFileLimit() {
   setrlimit(RLIMIT_NOFILE, &limit);
 }
 
+// Threads gRPC may start for synchronous methods (server reflection).
+constexpr int kSynchronousThreads = 16;
+
 int Milliseconds(absl::Duration duration) {
   return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(duration), INT32_MAX));
 }
@@ -100,7 +104,14 @@ void ApplyEdgeBounds(const ServerOptions::Edge& edge, grpc::ServerBuilder& build
 
 PlantmonServer::PlantmonServer(ServerOptions options) : options_(std::move(options)) {}
 
-PlantmonServer::~PlantmonServer() { Shutdown(absl::ZeroDuration()); }
+PlantmonServer::~PlantmonServer() {
+  Shutdown(absl::ZeroDuration());
+  // gRPC has finished every call once the server is gone, but a stream may
+  // have left a task on the executors that still uses the backends, which go
+  // next.
+  server_.reset();
+  if (runtime_ != nullptr) runtime_->DrainExecutors();
+}
 
 absl::StatusOr<std::unique_ptr<PlantmonServer>> PlantmonServer::Start(
     const ServerOptions& options) {
@@ -142,10 +153,12 @@ absl::StatusOr<std::unique_ptr<PlantmonServer>> PlantmonServer::Start(
   for (const std::unique_ptr<RpcService>& service : server->services_) {
     if (absl::Status complete = service->CheckComplete(); !complete.ok()) return complete;
   }
-  server->health_ = std::make_unique<HealthService>(std::vector<std::string>{
-      v1::UserService::service_full_name(), v1::DeviceService::service_full_name(),
-      v1::PlantService::service_full_name(), v1::AlertService::service_full_name(),
-      v1::TelemetryService::service_full_name()});
+  server->health_ = std::make_unique<HealthService>(
+      std::vector<std::string>{
+          v1::UserService::service_full_name(), v1::DeviceService::service_full_name(),
+          v1::PlantService::service_full_name(), v1::AlertService::service_full_name(),
+          v1::TelemetryService::service_full_name()},
+      options.limits.max_open_streams);
 
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = Credentials(options);
   if (!credentials.ok()) return credentials.status();
@@ -155,6 +168,13 @@ absl::StatusOr<std::unique_ptr<PlantmonServer>> PlantmonServer::Start(
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen_address, *credentials, &server->port_);
   ApplyEdgeBounds(options.edge, builder);
+  // Every plantmon method and health run on the callback API; only server
+  // reflection (the library's) is synchronous, a thread per open stream.
+  // Capped, so reflection cannot grow the thread count without bound: over
+  // the cap gRPC answers RESOURCE_EXHAUSTED.
+  grpc::ResourceQuota quota("plantmon");
+  quota.SetMaxThreads(kSynchronousThreads);
+  builder.SetResourceQuota(quota);
   builder.RegisterService(server->health_.get());
   for (const std::unique_ptr<RpcService>& service : server->services_) {
     builder.RegisterService(service.get());

@@ -1,5 +1,6 @@
 #include "absl/strings/str_cat.h"
 #include "plantmon/v1/telemetry.grpc.pb.h"
+#include "services/callback_stream.h"
 #include "services/grpc_status.h"
 #include "services/handler.h"
 #include "services/pagination.h"
@@ -114,51 +115,116 @@ absl::StatusOr<TimeRange> CheckReadingQuery(const Request& request) {
   return RequiredTimeRange(request);
 }
 
-// gRPC's synchronous API reports a stream message that does not parse (a
-// string field that is not UTF-8) just like the end of the stream: Read()
-// returns false either way, and the call would end OK with every later
-// message silently dropped. After the last Read(), one more tells the two
-// apart whenever something follows the bad message; a bad last message
-// still looks like the end (nothing after it is lost then). Only for client
-// streams: their client half-closes before it waits for the answer, so the
-// extra Read() cannot wait on a client that is itself waiting.
-absl::Status CheckStreamEnded(grpc::ServerReader<v1::UploadReadingsRequest>& stream,
-                              int64_t messages_read) {
-  v1::UploadReadingsRequest next;
-  if (!stream.Read(&next)) return absl::OkStatus();
+// gRPC reports a stream message that does not parse (a string field that is
+// not UTF-8) just like the end of the stream: the read fails either way, and
+// the call would end OK with every later message silently dropped. One more
+// read tells the two apart whenever something follows the bad message; a bad
+// last message still looks like the end (nothing after it is lost then).
+// Only for client streams: their client half-closes before it waits for the
+// answer, so the extra read cannot wait on a client that is itself waiting.
+absl::Status UnparseableMessage(int64_t messages_read) {
   return absl::InvalidArgumentError(
       absl::StrCat("message ", messages_read + 1,
                    " of the stream is not a valid message (for example, a string field that is not "
                    "UTF-8); the messages before it were processed, the rest were not"));
 }
 
-// StreamReadings on gRPC's callback API: an open gateway stream holds no
-// thread. Each batch is read, stored on the database executor and
-// acknowledged, then the next is read (acknowledged only once committed). A
-// revoked credential ends the stream with UNAUTHENTICATED at once, whatever
-// it is waiting for, and nothing it sends after that is stored.
+// UploadReadings: messages are read one at a time and each is stored on the
+// database executor before the next is read; the totals are the answer.
+class UploadStream final
+    : public CallbackStream<grpc::ServerReadReactor<v1::UploadReadingsRequest>> {
+ public:
+  UploadStream(CallRuntime& runtime, storage::IngestRepository& ingest,
+               grpc::CallbackServerContext* context, v1::UploadReadingsResponse* response)
+      : CallbackStream(runtime, context, Access::kIngestion), ingest_(ingest), response_(response) {
+    Open();
+  }
+
+  void OnReadDone(bool ok) override {
+    if (context().IsCancelled()) {
+      Stop(absl::CancelledError("the client went away"));
+    } else if (checking_end_) {
+      Stop(ok ? UnparseableMessage(messages_read_) : absl::OkStatus());
+    } else if (!ok) {
+      checking_end_ = true;
+      IfRunning([this] { StartRead(&request_); });
+    } else {
+      ++messages_read_;
+      Submit([this] { StoreMessage(); });
+    }
+  }
+
+ private:
+  void Opened() override {
+    IfRunning([this] { StartRead(&request_); });
+  }
+
+  void StoreMessage() {
+    absl::Status stored = [&]() -> absl::Status {
+      std::optional<storage::BatchKey> key;
+      if (!request_.gateway_id().empty() || request_.sequence() != 0) {
+        ASSIGN_OR_RETURN(key, BatchKeyOf(request_.gateway_id(), request_.sequence()));
+      }
+      std::vector<storage::IncomingReading> valid;
+      std::vector<storage::RejectedReading> rejected;
+      SplitBatch(request_.readings(), next_index_, valid, rejected);
+      next_index_ += request_.readings_size();
+      // Nothing sent after the credential was revoked is stored.
+      if (lease().revoked()) return RevokedCredential();
+      ASSIGN_OR_RETURN(storage::IngestResult result,
+                       ingest_.Ingest(lease().caller().user_id(), valid, std::move(rejected), key,
+                                      [this] { return ending(); }));
+      response_->set_accepted_count(response_->accepted_count() + result.accepted);
+      response_->set_duplicate_count(response_->duplicate_count() + result.duplicate);
+      response_->set_rejected_count(response_->rejected_count() + result.rejected);
+      AddRejections(result, response_);
+      return absl::OkStatus();
+    }();
+    if (!stored.ok()) {
+      Stop(stored);
+      return;
+    }
+    IfRunning([this] { StartRead(&request_); });
+  }
+
+  storage::IngestRepository& ingest_;
+  v1::UploadReadingsResponse* const response_;
+  // One message at a time: request_ is read, then stored, then the next read.
+  v1::UploadReadingsRequest request_;
+  int64_t messages_read_ = 0;
+  int64_t next_index_ = 0;
+  bool checking_end_ = false;  // the read after the last one (UnparseableMessage)
+};
+
+// StreamReadings: an open gateway stream holds no thread. Each batch is read,
+// stored on the database executor and acknowledged, then the next is read
+// (acknowledged only once committed). A revoked credential ends the stream
+// with UNAUTHENTICATED at once, whatever it is waiting for, and nothing it
+// sends after that is stored.
 //
-// No CheckStreamEnded() here: a gateway that sends a batch and waits for its
-// acknowledgement must not wait on an extra read. An unparseable batch ends
-// the stream instead, unacknowledged with all after it (docs/telemetry.md).
+// No extra read (UnparseableMessage) here: a gateway that sends a batch and
+// waits for its acknowledgement must not wait on it. An unparseable batch
+// ends the stream instead, unacknowledged with all after it
+// (docs/telemetry.md).
 class GatewayStream final
-    : public grpc::ServerBidiReactor<v1::StreamReadingsRequest, v1::StreamReadingsResponse> {
+    : public CallbackStream<
+          grpc::ServerBidiReactor<v1::StreamReadingsRequest, v1::StreamReadingsResponse>> {
  public:
   GatewayStream(CallRuntime& runtime, storage::IngestRepository& ingest,
                 grpc::CallbackServerContext* context)
-      : runtime_(runtime), ingest_(ingest), context_(context) {
-    SubmitOrStop([this] { Start(); });
+      : CallbackStream(runtime, context, Access::kIngestion), ingest_(ingest) {
+    Open();
   }
 
   void OnReadDone(bool ok) override {
     if (!ok) {
       // The gateway closed its side (or went away): every batch it sent has
       // been answered.
-      Stop(context_->IsCancelled() ? absl::CancelledError("the client went away")
+      Stop(context().IsCancelled() ? absl::CancelledError("the client went away")
                                    : absl::OkStatus());
       return;
     }
-    SubmitOrStop([this] { StoreBatch(); });
+    Submit([this] { StoreBatch(); });
   }
 
   void OnWriteDone(bool ok) override {
@@ -166,72 +232,12 @@ class GatewayStream final
       Stop(absl::CancelledError("the client went away"));
       return;
     }
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!finished_) StartRead(&request_);
-  }
-
-  void OnDone() override {
-    if (lease_ != nullptr) runtime_.CloseStream(lease_);
-    bool last = false;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      done_ = true;
-      last = tasks_ == 0;
-    }
-    if (last) delete this;
+    IfRunning([this] { StartRead(&request_); });
   }
 
  private:
-  // Runs `task` on the database executor; the reactor outlives it even when
-  // the call ends meanwhile (OnDone then leaves the deletion to the task).
-  bool Submit(std::function<void()> task) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      ++tasks_;
-    }
-    if (runtime_.SubmitDatabaseWork([this, task = std::move(task)] {
-          task();
-          TaskDone();
-        })) {
-      return true;
-    }
-    TaskDone();
-    return false;
-  }
-
-  void SubmitOrStop(std::function<void()> task) {
-    if (!Submit(std::move(task))) Stop(runtime_.TooManyCalls());
-  }
-
-  void TaskDone() {
-    bool last = false;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      last = --tasks_ == 0 && done_;
-    }
-    if (last) delete this;
-  }
-
-  // On the database executor: authenticate, take a stream slot, read.
-  void Start() {
-    absl::StatusOr<auth::Caller> caller = runtime_.Authenticate(*context_, Access::kIngestion);
-    if (!caller.ok()) {
-      Stop(caller.status());
-      return;
-    }
-    absl::StatusOr<std::shared_ptr<StreamLease>> lease =
-        runtime_.OpenStream(*context_, Access::kIngestion, *caller);
-    if (!lease.ok()) {
-      Stop(lease.status());
-      return;
-    }
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      lease_ = *std::move(lease);
-      if (finished_) return;
-      StartRead(&request_);
-    }
-    lease_->SetOnRevoked([this] { Stop(RevokedCredential()); });
+  void Opened() override {
+    IfRunning([this] { StartRead(&request_); });
   }
 
   // On the database executor: store the batch just read, then acknowledge it.
@@ -242,10 +248,10 @@ class GatewayStream final
       std::vector<storage::IncomingReading> valid;
       std::vector<storage::RejectedReading> rejected;
       SplitBatch(request_.readings(), 0, valid, rejected);
-      if (lease_->revoked()) return RevokedCredential();
+      if (lease().revoked()) return RevokedCredential();
       ASSIGN_OR_RETURN(storage::IngestResult result,
-                       ingest_.Ingest(lease_->caller().user_id(), valid, std::move(rejected), key,
-                                      [this] { return context_->IsCancelled(); }));
+                       ingest_.Ingest(lease().caller().user_id(), valid, std::move(rejected), key,
+                                      [this] { return ending(); }));
       ack_.Clear();
       ack_.set_sequence(request_.sequence());
       ack_.set_accepted_count(result.accepted);
@@ -258,33 +264,13 @@ class GatewayStream final
       Stop(status);
       return;
     }
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!finished_) StartWrite(&ack_);
+    IfRunning([this] { StartWrite(&ack_); });
   }
 
-  // Ends the call once, whoever asks first (a read or write callback, the
-  // executor, or a revocation).
-  void Stop(const absl::Status& status) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (finished_) return;
-      finished_ = true;
-    }
-    // Outside the lock: gRPC may run OnDone before Finish returns.
-    Finish(ToGrpcStatus(status));
-  }
-
-  CallRuntime& runtime_;
   storage::IngestRepository& ingest_;
-  grpc::CallbackServerContext* const context_;
-  std::shared_ptr<StreamLease> lease_;
   // One batch at a time: request_ is read, stored, then ack_ written.
   v1::StreamReadingsRequest request_;
   v1::StreamReadingsResponse ack_;
-  std::mutex mu_;  // orders StartRead/StartWrite with Finish, and the deletion
-  bool finished_ = false;
-  bool done_ = false;  // OnDone ran
-  int tasks_ = 0;      // executor tasks submitted and not yet finished
 };
 
 // plantmon.v1.TelemetryService: readings in (one at a time, uploaded or streamed by gateways) and
@@ -333,37 +319,10 @@ void TelemetryService::AddIngestMethods() {
               return absl::OkStatus();
             });
 
-  ClientStream<v1::UploadReadingsRequest, v1::UploadReadingsResponse>(
-      "UploadReadings", Access::kIngestion,
-      [this](const StreamLease& lease, grpc::ServerContext& context,
-             grpc::ServerReader<v1::UploadReadingsRequest>* reader,
-             v1::UploadReadingsResponse* response) -> absl::Status {
-        const auth::Caller& caller = lease.caller();
-        v1::UploadReadingsRequest request;
-        int64_t next_index = 0;
-        int64_t messages_read = 0;
-        while (reader->Read(&request)) {
-          ++messages_read;
-          std::optional<storage::BatchKey> key;
-          if (!request.gateway_id().empty() || request.sequence() != 0) {
-            ASSIGN_OR_RETURN(key, BatchKeyOf(request.gateway_id(), request.sequence()));
-          }
-          std::vector<storage::IncomingReading> valid;
-          std::vector<storage::RejectedReading> rejected;
-          SplitBatch(request.readings(), next_index, valid, rejected);
-          next_index += request.readings_size();
-          // Nothing sent after the credential was revoked is stored.
-          if (lease.revoked()) return RevokedCredential();
-          ASSIGN_OR_RETURN(storage::IngestResult result,
-                           ingest_.Ingest(caller.user_id(), valid, std::move(rejected), key,
-                                          [&context] { return context.IsCancelled(); }));
-          response->set_accepted_count(response->accepted_count() + result.accepted);
-          response->set_duplicate_count(response->duplicate_count() + result.duplicate);
-          response->set_rejected_count(response->rejected_count() + result.rejected);
-          AddRejections(result, response);
-        }
-        if (context.IsCancelled()) return absl::CancelledError("the client went away");
-        return CheckStreamEnded(*reader, messages_read);
+  CallbackClientStream<v1::UploadReadingsRequest, v1::UploadReadingsResponse>(
+      "UploadReadings",
+      [this](grpc::CallbackServerContext* context, v1::UploadReadingsResponse* response) {
+        return new UploadStream(runtime(), ingest_, context, response);
       });
 
   CallbackBidiStream<v1::StreamReadingsRequest, v1::StreamReadingsResponse>(

@@ -63,35 +63,44 @@ class Receiver final : public pqxx::notification_receiver {
 
 }  // namespace
 
-std::optional<int64_t> AlertSubscription::Next(absl::Duration timeout) {
-  std::unique_lock<std::mutex> lock(mu_);
-  common::WaitUntil(changed_, lock, absl::Now() + timeout,
-                    [this] { return !pending_.empty() || closed_; });
+std::optional<int64_t> AlertSubscription::TryNext() {
+  std::lock_guard<std::mutex> lock(mu_);
   if (pending_.empty()) return std::nullopt;
   int64_t id = pending_.front();
   pending_.pop_front();
+  pending_ids_.erase(id);
   return id;
 }
 
-bool AlertSubscription::closed() {
+AlertSubscription::State AlertSubscription::state() {
   std::lock_guard<std::mutex> lock(mu_);
-  return closed_;
+  return state_;
 }
 
+// Both run under the listener's lock, which is what makes Unsubscribe's
+// promise about on_change hold.
 void AlertSubscription::Push(int64_t alert_id) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    pending_.push_back(alert_id);
+    if (state_ != State::kOpen || !pending_ids_.insert(alert_id).second) return;
+    if (pending_.size() >= kMaxPending) {
+      state_ = State::kOverflowed;
+      pending_.clear();
+      pending_ids_.clear();
+    } else {
+      pending_.push_back(alert_id);
+    }
   }
-  changed_.notify_all();
+  on_change_();
 }
 
 void AlertSubscription::Close() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    closed_ = true;
+    if (state_ != State::kOpen) return;
+    state_ = State::kClosed;
   }
-  changed_.notify_all();
+  on_change_();
 }
 
 AlertListener::AlertListener(const DatabaseConfig& config)
@@ -109,8 +118,9 @@ AlertListener::~AlertListener() {
   for (auto& [user, subscription] : subscribers_) subscription->Close();
 }
 
-std::shared_ptr<AlertSubscription> AlertListener::Subscribe(int64_t user_id) {
-  auto subscription = std::make_shared<AlertSubscription>();
+std::shared_ptr<AlertSubscription> AlertListener::Subscribe(int64_t user_id,
+                                                            std::function<void()> on_change) {
+  auto subscription = std::make_shared<AlertSubscription>(std::move(on_change));
   std::lock_guard<std::mutex> lock(mu_);
   subscribers_.emplace(user_id, subscription);
   return subscription;

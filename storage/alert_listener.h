@@ -18,28 +18,48 @@
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/time/time.h"
 #include "common/sync.h"
 #include "postgres/database_config.h"
 
 namespace plantmon::storage {
 
-// The alert ids changed for one user, in order.
+// The alert ids changed for one user, in order. Nothing here blocks: the
+// subscriber is told of each change by `on_change` and takes the ids with
+// TryNext(), so a watching stream holds no thread.
 class AlertSubscription {
  public:
-  // The next changed alert id, or nullopt after `timeout` or once closed.
-  std::optional<int64_t> Next(absl::Duration timeout);
-  bool closed();
+  // Alerts waiting for a subscriber that does not keep up (a client that
+  // stopped reading its stream): one more overflows the subscription, which
+  // then takes nothing more. An alert already waiting is not queued again
+  // (the subscriber reads its current state anyway), so this bounds distinct
+  // alerts: far more than a household changes at once (a bulk acknowledge
+  // included), and about 200 KB per subscriber at most.
+  static constexpr size_t kMaxPending = 10000;
+
+  enum class State { kOpen, kClosed, kOverflowed };
+
+  // `on_change` runs on the listener's thread after each change is queued
+  // and when the subscription closes or overflows; never again once
+  // AlertListener::Unsubscribe has returned. It must not call back into
+  // the listener.
+  explicit AlertSubscription(std::function<void()> on_change) : on_change_(std::move(on_change)) {}
+
+  // The next changed alert id, if one is waiting.
+  std::optional<int64_t> TryNext();
+  State state();
 
  private:
   friend class AlertListener;
   void Push(int64_t alert_id);
   void Close();
 
+  const std::function<void()> on_change_;
   std::mutex mu_;  // std::mutex rather than absl::Mutex: see common/sync.h.
-  std::condition_variable changed_;
   std::deque<int64_t> pending_ ABSL_GUARDED_BY(mu_);
-  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  absl::flat_hash_set<int64_t> pending_ids_ ABSL_GUARDED_BY(mu_);  // what pending_ holds
+  State state_ ABSL_GUARDED_BY(mu_) = State::kOpen;
 };
 
 class AlertListener {
@@ -50,7 +70,8 @@ class AlertListener {
   explicit AlertListener(const postgres::DatabaseConfig& config);
   ~AlertListener();
 
-  std::shared_ptr<AlertSubscription> Subscribe(int64_t user_id);
+  // See AlertSubscription for `on_change`.
+  std::shared_ptr<AlertSubscription> Subscribe(int64_t user_id, std::function<void()> on_change);
   void Unsubscribe(int64_t user_id, const std::shared_ptr<AlertSubscription>& subscription);
   // True once LISTEN is in effect (tests wait for it).
   bool WaitUntilListening(absl::Duration timeout);

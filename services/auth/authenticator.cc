@@ -20,6 +20,14 @@ absl::Status Unauthenticated() {
       "from UserService.Login");
 }
 
+// The header's value; valid while the call's context is.
+absl::string_view AuthorizationView(const grpc::ServerContextBase& context) {
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find("authorization");
+  if (it == metadata.end()) return {};
+  return absl::string_view(it->second.data(), it->second.size());
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> NewRandomToken() {
@@ -34,21 +42,21 @@ absl::StatusOr<std::string> NewRandomToken() {
 }
 
 absl::StatusOr<Caller> Authenticator::Authenticate(const grpc::ServerContextBase& context) {
-  return AuthenticateBearer(context, /*allow_api_key=*/false);
+  return AuthenticateHeader(AuthorizationView(context), /*allow_api_key=*/false);
 }
 
 absl::StatusOr<Caller> Authenticator::AuthenticateForIngestion(
     const grpc::ServerContextBase& context) {
-  return AuthenticateBearer(context, /*allow_api_key=*/true);
+  return AuthenticateHeader(AuthorizationView(context), /*allow_api_key=*/true);
 }
 
-absl::StatusOr<Caller> Authenticator::AuthenticateBearer(const grpc::ServerContextBase& context,
+std::string Authenticator::AuthorizationOf(const grpc::ServerContextBase& context) {
+  return std::string(AuthorizationView(context));
+}
+
+absl::StatusOr<Caller> Authenticator::AuthenticateHeader(absl::string_view authorization,
                                                          bool allow_api_key) {
-  const auto& metadata = context.client_metadata();
-  auto it = metadata.find("authorization");
-  if (it == metadata.end()) return Unauthenticated();
-  absl::string_view value(it->second.data(), it->second.size());
-  value = absl::StripAsciiWhitespace(value);
+  absl::string_view value = absl::StripAsciiWhitespace(authorization);
   if (value.size() < 7 || !absl::EqualsIgnoreCase(value.substr(0, 7), "bearer ")) {
     return Unauthenticated();
   }

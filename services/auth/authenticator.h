@@ -43,13 +43,16 @@ class Authenticator {
   // too (the ingestion methods).
   absl::StatusOr<Caller> AuthenticateForIngestion(const grpc::ServerContextBase& context);
 
+  // The same for a call's `authorization` header kept beyond the call's
+  // context (an open stream's credential is verified again when it
+  // changes). "" when the call had none.
+  static std::string AuthorizationOf(const grpc::ServerContextBase& context);
+  absl::StatusOr<Caller> AuthenticateHeader(absl::string_view authorization, bool allow_api_key);
+
   // Starts a session for `user_id`.
   absl::StatusOr<IssuedToken> IssueToken(int64_t user_id);
 
  private:
-  absl::StatusOr<Caller> AuthenticateBearer(const grpc::ServerContextBase& context,
-                                            bool allow_api_key);
-
   storage::UserRepository& users_;
   storage::ApiKeyRepository& api_keys_;
   const absl::Duration token_lifetime_;

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "common/sync.h"
 
@@ -19,6 +22,36 @@ TEST(BoundedExecutorTest, RunsEveryAcceptedTask) {
     }
   }  // the destructor drains the queue
   EXPECT_EQ(ran.load(), 100);
+}
+
+TEST(BoundedExecutorTest, KeysTakeTurnsAndEachHasABoundedShare) {
+  Notification release;
+  Notification started;
+  BoundedExecutor executor(1, 10, /*max_queued_per_key=*/3);
+  ASSERT_TRUE(executor.TrySubmit([&] {
+    started.Notify();
+    release.WaitForNotificationWithTimeout(absl::Seconds(30));
+  }));
+  ASSERT_TRUE(started.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  std::mutex mu;
+  std::vector<std::string> order;
+  auto run = [&](const std::string& name) {
+    return [&, name] {
+      std::lock_guard<std::mutex> lock(mu);
+      order.push_back(name);
+    };
+  };
+  // A flooding client fills its share; one more of its tasks is refused.
+  EXPECT_TRUE(executor.TrySubmit(run("flood-1"), absl::InfiniteFuture(), nullptr, "flood"));
+  EXPECT_TRUE(executor.TrySubmit(run("flood-2"), absl::InfiniteFuture(), nullptr, "flood"));
+  EXPECT_TRUE(executor.TrySubmit(run("flood-3"), absl::InfiniteFuture(), nullptr, "flood"));
+  EXPECT_FALSE(executor.TrySubmit(run("flood-4"), absl::InfiniteFuture(), nullptr, "flood"));
+  // Another client still fits, and does not wait behind the whole flood.
+  EXPECT_TRUE(executor.TrySubmit(run("user-1"), absl::InfiniteFuture(), nullptr, "user"));
+  EXPECT_TRUE(executor.TrySubmit(run("user-2"), absl::InfiniteFuture(), nullptr, "user"));
+  release.Notify();
+  executor.Shutdown();
+  EXPECT_EQ(order, (std::vector<std::string>{"flood-1", "user-1", "flood-2", "user-2", "flood-3"}));
 }
 
 TEST(BoundedExecutorTest, RefusesWhatDoesNotFitInTheQueue) {

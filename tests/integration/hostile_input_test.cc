@@ -15,15 +15,16 @@ using ::plantmon::testing::SignedInUser;
 
 class HostileInputTest : public ApiTest {};
 
-// A client can open a unary method as a stream and close it without sending
-// the request; gRPC's own handler answered UNIMPLEMENTED (callback API) or
+// A client can open a method that takes one request (unary, or WatchAlerts)
+// as a stream and close it without sending the request, or send bytes that
+// do not parse; gRPC's own handler answered UNIMPLEMENTED (callback API) or
 // INTERNAL (synchronous API) with no message.
-TEST_F(HostileInputTest, AUnaryCallWithoutARequestMessageIsInvalidArgument) {
+TEST_F(HostileInputTest, ACallWithoutARequestMessageIsInvalidArgument) {
   SignedInUser owner = SignUp("no-message");
-  int unary = 0;
+  int checked = 0;
   for (const plantmon::testing::MethodInfo& method : plantmon::testing::PlantmonMethods()) {
-    if (method.streaming()) continue;
-    ++unary;
+    if (method.descriptor->client_streaming()) continue;
+    ++checked;
     bool stuck = false;
     grpc::Status status = plantmon::testing::CallStreaming(
         channel_, method.path, "Bearer " + owner.token, {}, std::chrono::seconds(5), &stuck);
@@ -33,7 +34,20 @@ TEST_F(HostileInputTest, AUnaryCallWithoutARequestMessageIsInvalidArgument) {
     EXPECT_NE(status.error_message().find("no request message"), std::string::npos)
         << method.path << ": " << status.error_message();
   }
-  EXPECT_GT(unary, 50);
+  EXPECT_GT(checked, 50);
+}
+
+TEST_F(HostileInputTest, AServerStreamRequestThatDoesNotParseIsInvalidArgument) {
+  SignedInUser owner = SignUp("garbled-watch");
+  bool stuck = false;
+  // Field 1 (plant_id) as a varint that never ends.
+  grpc::Status status = plantmon::testing::CallStreaming(
+      channel_, "/plantmon.v1.AlertService/WatchAlerts", "Bearer " + owner.token,
+      {std::string("\x08\xff\xff", 3)}, std::chrono::seconds(5), &stuck);
+  EXPECT_FALSE(stuck);
+  EXPECT_EQ(status.error_code(), StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_NE(status.error_message().find("not a valid message"), std::string::npos)
+      << status.error_message();
 }
 
 TEST_F(HostileInputTest, SqlMetaCharactersAreStoredAndReturnedVerbatim) {

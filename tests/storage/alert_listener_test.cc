@@ -3,6 +3,9 @@
 // the notifications went to nobody) are delivered once it is back.
 #include "storage/alert_listener.h"
 
+#include <condition_variable>
+#include <functional>
+#include <mutex>
 #include <pqxx/pqxx>
 #include <set>
 #include <thread>
@@ -15,16 +18,34 @@ namespace {
 
 using ::plantmon::testing::TestDatabase;
 
-// Every id that arrives within `timeout`, stopping early once `wanted` has.
-std::set<int64_t> Collect(AlertSubscription& subscription, int64_t wanted, absl::Duration timeout) {
-  std::set<int64_t> seen;
-  const absl::Time deadline = absl::Now() + timeout;
-  while (!seen.count(wanted) && absl::Now() < deadline) {
-    std::optional<int64_t> id = subscription.Next(deadline - absl::Now());
-    if (id.has_value()) seen.insert(*id);
+// A subscriber that waits: on_change wakes it, TryNext takes the ids.
+struct Waiter {
+  std::mutex mu;
+  std::condition_variable changed;
+  std::shared_ptr<AlertSubscription> subscription;
+
+  std::function<void()> OnChange() {
+    return [this] {
+      std::lock_guard<std::mutex> lock(mu);
+      changed.notify_all();
+    };
   }
-  return seen;
-}
+
+  // Every id that arrives within `timeout`, stopping early once `wanted` has.
+  std::set<int64_t> Collect(int64_t wanted, absl::Duration timeout) {
+    std::set<int64_t> seen;
+    const absl::Time deadline = absl::Now() + timeout;
+    std::unique_lock<std::mutex> lock(mu);
+    while (!seen.count(wanted) && absl::Now() < deadline) {
+      if (std::optional<int64_t> id = subscription->TryNext()) {
+        seen.insert(*id);
+        continue;
+      }
+      changed.wait_for(lock, std::chrono::milliseconds(50));
+    }
+    return seen;
+  }
+};
 
 // Alert `id` raised on rule `id` (a rule has at most one open alert).
 void InsertAlert(pqxx::connection& connection, int id) {
@@ -46,14 +67,15 @@ TEST(AlertListenerTest, ChangesCommittedWhileReconnectingAreDeliveredAfterwards)
       "condition_operator, threshold_value) "
       "SELECT n, 1, 1, 'Dry ' || n, 'threshold', 'soil_moisture', '<', 30 "
       "FROM generate_series(1, 3) AS n");
+  Waiter waiter;  // outlives the listener, which tells it when it closes
   AlertListener listener(database->Config());
   ASSERT_TRUE(listener.WaitUntilListening(absl::Seconds(10)));
-  std::shared_ptr<AlertSubscription> subscription = listener.Subscribe(1);
+  waiter.subscription = listener.Subscribe(1, waiter.OnChange());
   std::unique_ptr<pqxx::connection> admin = database->Connect();
 
   // Live: announced and delivered at once.
   InsertAlert(*admin, 1);
-  EXPECT_TRUE(Collect(*subscription, 1, absl::Seconds(10)).count(1));
+  EXPECT_TRUE(waiter.Collect(1, absl::Seconds(10)).count(1));
 
   // Cut the listener off and keep it off: its backend is ended, and the
   // database refuses new connections until reopened (which only a session
@@ -79,16 +101,16 @@ TEST(AlertListenerTest, ChangesCommittedWhileReconnectingAreDeliveredAfterwards)
 
   // Committed while nobody listens: its notification goes nowhere.
   InsertAlert(*admin, 2);
-  EXPECT_FALSE(Collect(*subscription, 2, absl::Milliseconds(500)).count(2));
+  EXPECT_FALSE(waiter.Collect(2, absl::Milliseconds(500)).count(2));
 
   pqxx::nontransaction(outside).exec("ALTER DATABASE " + name + " ALLOW_CONNECTIONS true");
   // The listener reconnects (its back-off is at most 5 s) and catches up.
-  EXPECT_TRUE(Collect(*subscription, 2, absl::Seconds(15)).count(2));
+  EXPECT_TRUE(waiter.Collect(2, absl::Seconds(15)).count(2));
   ASSERT_TRUE(listener.WaitUntilListening(absl::Seconds(1)));
 
   // And listens live again.
   InsertAlert(*admin, 3);
-  EXPECT_TRUE(Collect(*subscription, 3, absl::Seconds(10)).count(3));
+  EXPECT_TRUE(waiter.Collect(3, absl::Seconds(10)).count(3));
 }
 
 }  // namespace
