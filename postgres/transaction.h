@@ -7,6 +7,7 @@
 // status; values always travel as parameters, never inside the SQL text.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <pqxx/pqxx>
 #include <string>
@@ -167,12 +168,27 @@ auto RunWithConnection(ConnectionPool& pool, Body&& body)
   }
 }
 
+// Runs one statement as a prepared statement of the transaction's
+// connection: libpqxx registers it there the first time it runs (one extra
+// round trip, once) and PostgreSQL keeps it for the connection's life, so a
+// repeated statement is not parsed and analysed again. The name comes from
+// the text, so the text must be fixed (values travel as parameters, as
+// everywhere here); libpqxx refuses, rather than confuses, two texts that
+// share a name.
+template <typename... Args>
+pqxx::result ExecPrepared(pqxx::transaction_base& transaction, const std::string& sql,
+                          const Args&... args) {
+  const std::string name = "plantmon_" + std::to_string(std::hash<std::string>{}(sql));
+  transaction.conn().prepare(name, sql);
+  return transaction.exec_prepared(name, args...);
+}
+
 // Runs a parametrized query in its own transaction and returns its rows.
 template <typename... Args>
 absl::StatusOr<pqxx::result> ExecuteQuery(ConnectionPool& pool, const std::string& sql,
                                           const Args&... args) {
   return RunInTransaction(pool, [&](pqxx::work& transaction) -> absl::StatusOr<pqxx::result> {
-    return transaction.exec_params(sql, args...);
+    return ExecPrepared(transaction, sql, args...);
   });
 }
 
@@ -182,7 +198,7 @@ template <typename... Args>
 absl::StatusOr<int64_t> ExecuteUpdate(ConnectionPool& pool, const std::string& sql,
                                       const Args&... args) {
   return RunInTransaction(pool, [&](pqxx::work& transaction) -> absl::StatusOr<int64_t> {
-    return static_cast<int64_t>(transaction.exec_params(sql, args...).affected_rows());
+    return static_cast<int64_t>(ExecPrepared(transaction, sql, args...).affected_rows());
   });
 }
 

@@ -96,11 +96,11 @@ inline constexpr char kOwnedDevice[] = "SELECT 1 FROM devices WHERE id = $1 AND 
 
 // True if `sql` (taking one id parameter) returns a row.
 inline bool Exists(pqxx::transaction_base& transaction, const std::string& sql, int64_t id) {
-  return !transaction.exec_params(sql, id).empty();
+  return !postgres::ExecPrepared(transaction, sql, id).empty();
 }
 template <typename... Args>
 bool ExistsWith(pqxx::transaction_base& transaction, const std::string& sql, const Args&... args) {
-  return !transaction.exec_params(sql, args...).empty();
+  return !postgres::ExecPrepared(transaction, sql, args...).empty();
 }
 
 inline absl::Status NotFound(absl::string_view what, int64_t id) {
@@ -112,7 +112,7 @@ template <typename T, typename Read, typename... Args>
 absl::StatusOr<T> QueryOne(postgres::ConnectionPool& pool, absl::string_view what, int64_t id,
                            Read read, const std::string& sql, const Args&... args) {
   return postgres::RunInTransaction(pool, [&](pqxx::work& transaction) -> absl::StatusOr<T> {
-    pqxx::result rows = transaction.exec_params(sql, args...);
+    pqxx::result rows = postgres::ExecPrepared(transaction, sql, args...);
     if (rows.empty()) return NotFound(what, id);
     return read(rows[0]);
   });
@@ -123,7 +123,7 @@ template <typename T, typename Read, typename... Args>
 absl::StatusOr<T> ReadOne(postgres::ConnectionPool& pool, absl::string_view what, int64_t id,
                           Read read, const std::string& sql, const Args&... args) {
   return postgres::RunReadOnly(pool, [&](pqxx::transaction_base& transaction) -> absl::StatusOr<T> {
-    pqxx::result rows = transaction.exec_params(sql, args...);
+    pqxx::result rows = postgres::ExecPrepared(transaction, sql, args...);
     if (rows.empty()) return NotFound(what, id);
     return read(rows[0]);
   });
@@ -135,7 +135,7 @@ absl::StatusOr<std::vector<T>> ReadMany(postgres::ConnectionPool& pool, Read rea
   return postgres::RunReadOnly(
       pool, [&](pqxx::transaction_base& transaction) -> absl::StatusOr<std::vector<T>> {
         std::vector<T> values;
-        for (const pqxx::row& row : transaction.exec_params(sql, args...)) {
+        for (const pqxx::row& row : postgres::ExecPrepared(transaction, sql, args...)) {
           values.push_back(read(row));
         }
         return values;

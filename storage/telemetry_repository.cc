@@ -82,8 +82,8 @@ absl::StatusOr<std::vector<SensorReading>> TelemetryRepository::List(int64_t own
       [&](pqxx::transaction_base& transaction) -> absl::StatusOr<std::vector<SensorReading>> {
         std::vector<SensorReading> readings;
         readings.reserve(query.limit);
-        for (const pqxx::row& row : transaction.exec_params(
-                 ListStatement(query.newest_first), query.device_id,
+        for (const pqxx::row& row : postgres::ExecPrepared(
+                 transaction, ListStatement(query.newest_first), query.device_id,
                  absl::ToUnixMicros(query.start_time), absl::ToUnixMicros(query.end_time),
                  after_micros, after_id, query.limit, query.min_quality, query.exclude_anomalies,
                  owner_id)) {
@@ -101,7 +101,8 @@ absl::StatusOr<std::vector<SensorReading>> TelemetryRepository::List(int64_t own
               return a.timestamp < b.timestamp;
             });
         absl::flat_hash_map<int64_t, std::string> raw_data;
-        for (const pqxx::row& row : transaction.exec_params(
+        for (const pqxx::row& row : postgres::ExecPrepared(
+                 transaction,
                  "SELECT id, raw_data FROM sensor_data WHERE device_id = $1 "
                  "AND \"timestamp\" >= epoch_us_to_timestamptz($2) "
                  "AND \"timestamp\" <= epoch_us_to_timestamptz($3) AND raw_data IS NOT NULL",
@@ -124,9 +125,9 @@ absl::StatusOr<std::vector<SensorReading>> TelemetryRepository::Latest(
   return RunInTransaction(
       pool_, [&](pqxx::work& transaction) -> absl::StatusOr<std::vector<SensorReading>> {
         std::set<int64_t> owned;
-        for (const pqxx::row& row : transaction.exec_params(
-                 "SELECT id FROM devices WHERE user_id = $1 AND id = ANY($2::int[])", owner_id,
-                 PgIntArray(device_ids))) {
+        for (const pqxx::row& row : postgres::ExecPrepared(
+                 transaction, "SELECT id FROM devices WHERE user_id = $1 AND id = ANY($2::int[])",
+                 owner_id, PgIntArray(device_ids))) {
           owned.insert(row[0].as<int64_t>());
         }
         for (int64_t id : device_ids) {
@@ -134,7 +135,8 @@ absl::StatusOr<std::vector<SensorReading>> TelemetryRepository::Latest(
         }
         std::vector<SensorReading> readings;
         // One index probe per device on (device_id, timestamp).
-        for (const pqxx::row& row : transaction.exec_params(
+        for (const pqxx::row& row : postgres::ExecPrepared(
+                 transaction,
                  std::string("SELECT s.* FROM unnest($1::int[]) AS d(id) "
                              "CROSS JOIN LATERAL (SELECT ") +
                      kColumns +
@@ -156,9 +158,10 @@ absl::StatusOr<std::vector<int64_t>> TelemetryRepository::ActiveDevicesOfPlant(i
         }
         std::vector<int64_t> devices;
         for (const pqxx::row& row :
-             transaction.exec_params("SELECT DISTINCT device_id FROM plant_device_assignments "
-                                     "WHERE plant_id = $1 AND is_active ORDER BY device_id",
-                                     plant_id)) {
+             postgres::ExecPrepared(transaction,
+                                    "SELECT DISTINCT device_id FROM plant_device_assignments "
+                                    "WHERE plant_id = $1 AND is_active ORDER BY device_id",
+                                    plant_id)) {
           devices.push_back(row[0].as<int64_t>());
         }
         return devices;
@@ -173,7 +176,8 @@ absl::StatusOr<std::vector<ReadingBucket>> TelemetryRepository::Aggregate(
           return NotFound("device", query.device_id);
         }
         std::vector<ReadingBucket> buckets;
-        for (const pqxx::row& row : transaction.exec_params(
+        for (const pqxx::row& row : postgres::ExecPrepared(
+                 transaction,
                  "SELECT " PLANTMON_EPOCH_US(
                      "bucket") ", count(*), min(v), max(v), avg(v), "
                                "(array_agg(v ORDER BY ts, id))[1], (array_agg(v ORDER BY ts DESC, "

@@ -76,7 +76,8 @@ absl::StatusOr<UserRecord> UserRepository::FindByLogin(const std::string& email_
   return RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<UserRecord> {
     // Emails contain '@' and usernames may not (validated at sign-up),
     // so at most one row matches.
-    pqxx::result rows = transaction.exec_params(
+    pqxx::result rows = postgres::ExecPrepared(
+        transaction,
         "SELECT " + Users().select_list() +
             ", password_hash FROM users WHERE email = $1 OR username = $1 LIMIT 1",
         email_or_username);
@@ -142,7 +143,7 @@ absl::StatusOr<SessionUser> UserRepository::FindSession(const std::string& token
   return RunReadOnly(
       pool_, [&](pqxx::transaction_base& transaction) -> absl::StatusOr<SessionUser> {
         // The users columns with password_hash, then the session's.
-        pqxx::result rows = transaction.exec_params(
+        pqxx::result rows = postgres::ExecPrepared(transaction, 
                            "SELECT " + Users().SelectList("u") +
                                ", u.password_hash, s.id, " PLANTMON_EPOCH_US("s.expires_at") " "
                                "FROM user_sessions s JOIN users u ON u.id = s.user_id "

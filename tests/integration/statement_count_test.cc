@@ -91,6 +91,9 @@ TEST(StatementCountTest, AWarmAuthenticatedGetPlantIsOneStatement) {
   EXPECT_EQ(statements.size(), 1u) << absl::StrJoin(statements, "\n");
   ASSERT_FALSE(statements.empty());
   EXPECT_TRUE(absl::StrContains(statements[0], "FROM plants")) << statements[0];
+  // A statement prepared on the connection (postgres::ExecPrepared), not the
+  // unnamed one a parametrized statement is parsed into each time.
+  EXPECT_TRUE(absl::StrContains(statements[0], "execute plantmon_")) << statements[0];
 }
 
 }  // namespace

@@ -28,6 +28,8 @@ ABSL_FLAG(int, port, 50051, "plantmon_server port");
 ABSL_FLAG(int, iterations, 2000, "calls one at a time, per method");
 ABSL_FLAG(int, clients, 8, "concurrent clients for the throughput phase");
 ABSL_FLAG(int, seconds, 5, "length of each throughput phase");
+ABSL_FLAG(bool, setup_only, false,
+          "sign up, create the plant, print \"<token> <plant id>\" and stop (for h2load)");
 
 namespace {
 
@@ -113,6 +115,11 @@ int main(int argc, char** argv) {
                        signed_in->user().id(), species[0].as<int64_t>())[0]
                    .as<int64_t>();
     setup.commit();
+  }
+
+  if (absl::GetFlag(FLAGS_setup_only)) {
+    std::printf("%s %lld\n", signed_in->access_token().c_str(), static_cast<long long>(plant_id));
+    return 0;
   }
 
   const Call get_plant = [&](const std::shared_ptr<grpc::Channel>& on) {
