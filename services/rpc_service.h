@@ -120,7 +120,7 @@ absl::Time CallDeadline(const grpc::ServerContextBase& context);
 // of one server.
 class CallRuntime {
  public:
-  // `database_threads`: as many as the pool has connections, so a running
+  // `database_threads`: as many as the pool keeps connections, so a running
   // body never waits for one. A call that waited `database_wait` (the pool's
   // acquire timeout) for a thread is refused as the pool would refuse it.
   CallRuntime(auth::Authenticator& authenticator, const CallLimits& limits, int database_threads,
