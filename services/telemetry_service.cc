@@ -1,4 +1,5 @@
 #include "absl/strings/str_cat.h"
+#include "common/sha256.h"
 #include "plantmon/v1/telemetry.grpc.pb.h"
 #include "services/callback_stream.h"
 #include "services/grpc_status.h"
@@ -89,13 +90,23 @@ void AddRejections(const storage::IngestResult& result, Response* response) {
   }
 }
 
-// A gateway batch's idempotency key: a gateway_id and a positive sequence.
-absl::StatusOr<storage::BatchKey> BatchKeyOf(const std::string& gateway_id, uint64_t sequence) {
+// A gateway batch's idempotency key: a gateway_id and a positive sequence,
+// with the digest of the readings it carries (a replay must carry the same).
+absl::StatusOr<storage::BatchKey> BatchKeyOf(
+    const std::string& gateway_id, uint64_t sequence,
+    const google::protobuf::RepeatedPtrField<v1::IncomingReading>& readings) {
   RETURN_IF_ERROR(CheckText(gateway_id, "gateway_id", 255, true));
   if (sequence == 0 || sequence > INT64_MAX) {
     return absl::InvalidArgumentError("sequence must be positive with a gateway_id");
   }
-  return storage::BatchKey{gateway_id, static_cast<int64_t>(sequence)};
+  // Each reading as serialized, length first, so that no two batches share
+  // the bytes hashed.
+  std::string content;
+  for (const v1::IncomingReading& reading : readings) {
+    const std::string bytes = reading.SerializeAsString();
+    absl::StrAppend(&content, bytes.size(), ":", bytes);
+  }
+  return storage::BatchKey{gateway_id, static_cast<int64_t>(sequence), common::Sha256(content)};
 }
 
 absl::StatusOr<absl::Time> RequiredTime(bool present, const google::protobuf::Timestamp& value,
@@ -163,7 +174,8 @@ class UploadStream final
     absl::Status stored = [&]() -> absl::Status {
       std::optional<storage::BatchKey> key;
       if (!request_.gateway_id().empty() || request_.sequence() != 0) {
-        ASSIGN_OR_RETURN(key, BatchKeyOf(request_.gateway_id(), request_.sequence()));
+        ASSIGN_OR_RETURN(
+            key, BatchKeyOf(request_.gateway_id(), request_.sequence(), request_.readings()));
       }
       std::vector<storage::IncomingReading> valid;
       std::vector<storage::RejectedReading> rejected;
@@ -244,7 +256,7 @@ class GatewayStream final
   void StoreBatch() {
     absl::Status status = [&]() -> absl::Status {
       ASSIGN_OR_RETURN(storage::BatchKey key,
-                       BatchKeyOf(request_.gateway_id(), request_.sequence()));
+                       BatchKeyOf(request_.gateway_id(), request_.sequence(), request_.readings()));
       std::vector<storage::IncomingReading> valid;
       std::vector<storage::RejectedReading> rejected;
       SplitBatch(request_.readings(), 0, valid, rejected);
@@ -303,8 +315,8 @@ void TelemetryService::AddIngestMethods() {
               reading.measurement_value = value.measurement_value();
               reading.measurement_unit =
                   OptionalField(value.has_measurement_unit(), value.measurement_unit());
-              // proto3 cannot tell 0 from unset here; 0 ("unusable") is a valid quality.
-              reading.data_quality = value.data_quality();
+              // Unset means 100, as on the other ingest paths; 0 ("unusable") is valid.
+              reading.data_quality = value.has_data_quality() ? value.data_quality() : 100;
               if (value.is_anomaly()) reading.is_anomaly = true;
               reading.raw_data = OptionalField(value.has_raw_data(), value.raw_data());
               ASSIGN_OR_RETURN(

@@ -275,15 +275,23 @@ absl::StatusOr<IngestResult> IngestRepository::Ingest(int64_t owner_id,
       // Claims the batch's key with its counts; a key already committed (or
       // being committed by a concurrent replay, which this waits for) means
       // the batch is a replay: report what it stored and store nothing.
+      const pqxx::binarystring digest(key->digest);
       pqxx::result claimed = transaction.exec_params(
-          "INSERT INTO ingest_batches (user_id, gateway_id, sequence, accepted, rejected) "
-          "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING 1",
-          owner_id, key->gateway_id, key->sequence, result.accepted, result.rejected);
+          "INSERT INTO ingest_batches (user_id, gateway_id, sequence, accepted, rejected, digest) "
+          "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING 1",
+          owner_id, key->gateway_id, key->sequence, result.accepted, result.rejected, digest);
       if (claimed.empty()) {
         pqxx::row stored = transaction.exec_params1(
-            "SELECT accepted, rejected FROM ingest_batches "
+            "SELECT accepted, rejected, digest FROM ingest_batches "
             "WHERE user_id = $1 AND gateway_id = $2 AND sequence = $3",
             owner_id, key->gateway_id, key->sequence);
+        // Keys committed before migration 0009 carry no digest.
+        if (!stored[2].is_null() && pqxx::binarystring(stored[2]).str() != key->digest) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "gateway \"", key->gateway_id, "\" already committed sequence ", key->sequence,
+              " with other readings; a gateway that restarts its sequence numbers must use a "
+              "new gateway_id (docs/telemetry.md)"));
+        }
         IngestResult replay;
         replay.replayed = true;
         replay.duplicate = stored[0].as<int64_t>();

@@ -35,6 +35,8 @@ struct RejectedReading {
 struct BatchKey {
   std::string gateway_id;
   int64_t sequence = 0;
+  // SHA-256 of the batch's readings as sent: a replay must match it.
+  std::string digest;
 };
 
 struct IngestResult {

@@ -241,6 +241,45 @@ TEST_F(IngestTest, ReplayAfterADroppedConnectionStoresNothingTwice) {
   EXPECT_GE(duplicates, 10);
 }
 
+// A gateway that reset its sequence numbers sends new readings under a key
+// already committed: refused, naming the gateway and the sequence, instead of
+// being acknowledged as a duplicate and lost.
+TEST_F(IngestTest, AReplayedKeyWithOtherReadingsIsRefused) {
+  SignedInUser owner = SignUp("resetter");
+  v1::Device device = MakeDevice(owner, MakeDeviceType("Reset probe").id(), "reset-1");
+  const int64_t now = std::time(nullptr);
+  auto batch = [&](double value) {
+    v1::StreamReadingsRequest request;
+    request.set_gateway_id("reset-gateway");
+    request.set_sequence(1);
+    *request.add_readings() = ById(device.id(), value, now - 60);
+    return request;
+  };
+  auto send = [&](const v1::StreamReadingsRequest& request, v1::StreamReadingsResponse* ack) {
+    auto context = Context(owner.token);
+    auto stream = telemetry_->StreamReadings(context.get());
+    EXPECT_TRUE(stream->Write(request));
+    stream->Read(ack);
+    stream->WritesDone();
+    return stream->Finish();
+  };
+  v1::StreamReadingsResponse ack;
+  ASSERT_TRUE(send(batch(1), &ack).ok());
+  EXPECT_EQ(ack.accepted_count(), 1);
+  // The same readings again: a duplicate, as before.
+  ack.Clear();
+  ASSERT_TRUE(send(batch(1), &ack).ok());
+  EXPECT_EQ(ack.duplicate_count(), 1);
+  // Other readings under the same key.
+  grpc::Status refused = send(batch(2), &ack);
+  EXPECT_EQ(refused.error_code(), StatusCode::FAILED_PRECONDITION) << refused.error_message();
+  EXPECT_NE(refused.error_message().find("reset-gateway"), std::string::npos)
+      << refused.error_message();
+  EXPECT_NE(refused.error_message().find("sequence 1"), std::string::npos)
+      << refused.error_message();
+  EXPECT_EQ(Count("device_id = " + std::to_string(device.id())), 1);
+}
+
 TEST_F(IngestTest, StreamRejectsABatchWithoutItsKey) {
   SignedInUser owner = SignUp("keyless");
   auto context = Context(owner.token);

@@ -49,6 +49,25 @@ TEST_F(TelemetryServiceTest, RecordsReadingsWithServerBookkeeping) {
   EXPECT_EQ(device.last_data_received().seconds(), now);
 }
 
+// Unset means 100 on every path, as UploadReadings and StreamReadings do;
+// proto3 could not tell unset from 0 until the field became `optional`.
+TEST_F(TelemetryServiceTest, ARecordedReadingWithoutDataQualityHasQuality100) {
+  SignedInUser owner = SignUp("quality_owner");
+  v1::Device device = MakeDevice(owner, MakeDeviceType("Quality probe").id(), "quality-1");
+  v1::RecordReadingRequest request = Reading(device.id(), 42.5, std::time(nullptr));
+  request.mutable_sensor_data()->clear_data_quality();
+  v1::SensorData stored;
+  ASSERT_TRUE(telemetry_->RecordReading(Context(owner.token).get(), request, &stored).ok());
+  EXPECT_EQ(stored.data_quality(), 100);
+  EXPECT_FALSE(stored.is_anomaly()) << "quality below 50 would mark it";
+
+  // 0 sent on purpose is kept: an unusable reading.
+  request.mutable_sensor_data()->set_data_quality(0);
+  ASSERT_TRUE(telemetry_->RecordReading(Context(owner.token).get(), request, &stored).ok());
+  EXPECT_EQ(stored.data_quality(), 0);
+  EXPECT_TRUE(stored.is_anomaly());
+}
+
 TEST_F(TelemetryServiceTest, RejectsBadReadings) {
   SignedInUser owner = SignUp("telemetry_bad");
   v1::Device device = MakeDevice(owner, MakeDeviceType("Bad probe").id(), "tele-bad");

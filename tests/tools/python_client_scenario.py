@@ -68,6 +68,20 @@ def main(port):
     page = telemetry.ListSensorData(listing, metadata=auth)
     assert [r.measurement_value for r in page.sensor_data] == [21.5]
 
+    # Uploads a client may retry carry an idempotency key (gateway_id and
+    # sequence): the retry of a batch whose answer was lost stores nothing twice.
+    def upload():
+        batch = telemetry_pb2.UploadReadingsRequest(
+            gateway_id="py-desk-client", sequence=1,
+            readings=[telemetry_pb2.IncomingReading(device_id=device.id, measurement_value=22.0,
+                                                    timestamp={"seconds": now - 30})])
+        return telemetry.UploadReadings(iter([batch]), metadata=auth)
+    first, retry = upload(), upload()
+    assert (first.accepted_count, retry.accepted_count, retry.duplicate_count) == (1, 0, 1), \
+        (first, retry)
+    page = telemetry.ListSensorData(listing, metadata=auth)
+    assert sorted(r.measurement_value for r in page.sensor_data) == [21.5, 22.0]
+
     update = plant_pb2.UpdatePlantRequest(plant=plant_pb2.Plant(id=plant.id, notes="Repotted"),
                                           update_mask=field_mask_pb2.FieldMask(paths=["notes"]))
     assert plants.UpdatePlant(update, metadata=auth).notes == "Repotted"
