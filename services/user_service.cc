@@ -39,6 +39,9 @@ absl::Status CheckUserField(const v1::User& user, const std::string& path) {
   return absl::OkStatus();
 }
 
+// The login throttle's key for an account.
+std::string AccountThrottleKey(int64_t user_id) { return absl::StrCat("account:", user_id); }
+
 // Callers see their own account; administrators see all. Anyone else's id
 // behaves as if it did not exist.
 absl::Status CheckCanSee(const auth::Caller& caller, int64_t user_id) {
@@ -173,23 +176,36 @@ void UserService::AddSessionMethods() {
         RETURN_IF_ERROR(CheckText(request.login(), "login", 255, true));
         RETURN_IF_ERROR(
             CheckText(request.password(), "password", auth::PasswordHasher::kMaximumLength, true));
-        RETURN_IF_ERROR(throttle_.Check(request.login(), absl::Now()));
         absl::Status rejected = absl::UnauthenticatedError("invalid login or password");
         absl::StatusOr<storage::UserRecord> account = users_.FindByLogin(request.login());
+        if (!account.ok() && account.status().code() != absl::StatusCode::kNotFound) {
+          return account.status();
+        }
+        // One count per account, whichever of its names (email, username)
+        // the guesses use, and one per unknown name (docs/api.md).
+        const std::string throttled = account.ok() ? AccountThrottleKey(account->user.id())
+                                                   : absl::StrCat("name:", request.login());
+        RETURN_IF_ERROR(throttle_.Check(throttled, absl::Now()));
         if (!account.ok()) {
-          if (account.status().code() != absl::StatusCode::kNotFound) return account.status();
           // Spend the same bcrypt time as for a real account.
           auth::PasswordHasher::Verify(request.password(), decoy_hash_);
-          throttle_.RecordFailure(request.login(), absl::Now());
+          throttle_.RecordFailure(throttled, absl::Now());
           return rejected;
         }
         const v1::User& user = account->user;
         if (!auth::PasswordHasher::Verify(request.password(), account->password_hash) ||
             !user.is_active()) {
-          throttle_.RecordFailure(request.login(), absl::Now());
+          throttle_.RecordFailure(throttled, absl::Now());
           return rejected;
         }
-        throttle_.RecordSuccess(request.login());
+        throttle_.RecordSuccess(throttled);
+        if (hasher_.NeedsRehash(account->password_hash)) {
+          // Hashed at another cost (PLANTMON_BCRYPT_COST changed since): store
+          // it at this one, as password libraries do. A failure only delays
+          // that to the next login.
+          absl::StatusOr<std::string> rehashed = hasher_.Hash(request.password());
+          if (rehashed.ok()) users_.SetPasswordHash(user.id(), *rehashed).status().IgnoreError();
+        }
         ASSIGN_OR_RETURN(auth::IssuedToken token, authenticator_.IssueToken(user.id()));
         RETURN_IF_ERROR(users_.RecordLogin(user.id()));
         ASSIGN_OR_RETURN(*response->mutable_user(), users_.Get(user.id()));
@@ -214,9 +230,15 @@ void UserService::AddSessionMethods() {
         RETURN_IF_ERROR(CheckText(request.current_password(), "current_password",
                                   auth::PasswordHasher::kMaximumLength, true));
         RETURN_IF_ERROR(auth::PasswordHasher::ValidatePassword(request.new_password()));
+        // Guessing the current password with a stolen token counts against
+        // the account as failed logins do.
+        const std::string throttled = AccountThrottleKey(caller.user_id());
+        RETURN_IF_ERROR(throttle_.Check(throttled, absl::Now()));
         if (!auth::PasswordHasher::Verify(request.current_password(), caller.password_hash)) {
+          throttle_.RecordFailure(throttled, absl::Now());
           return absl::PermissionDeniedError("current_password is not correct");
         }
+        throttle_.RecordSuccess(throttled);
         ASSIGN_OR_RETURN(std::string hash, hasher_.Hash(request.new_password()));
         RETURN_IF_ERROR(users_.SetPasswordHash(caller.user_id(), hash).status());
         RETURN_IF_ERROR(users_.RevokeOtherSessions(caller.user_id(), caller.session_id));

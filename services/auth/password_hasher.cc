@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace plantmon::auth {
@@ -59,6 +60,16 @@ bool PasswordHasher::Verify(absl::string_view password, const std::string& hash)
   if (computed == nullptr || computed[0] == '*') return false;
   size_t length = std::strlen(computed);
   return length == hash.size() && CRYPTO_memcmp(computed, hash.data(), length) == 0;
+}
+
+bool PasswordHasher::NeedsRehash(absl::string_view hash) const {
+  // "$2b$" then a two-digit cost then "$".
+  int stored_cost = 0;
+  if (hash.size() < 7 || !absl::StartsWith(hash, "$2b$") || hash[6] != '$' ||
+      !absl::SimpleAtoi(hash.substr(4, 2), &stored_cost)) {
+    return true;
+  }
+  return stored_cost != cost_;
 }
 
 }  // namespace plantmon::auth

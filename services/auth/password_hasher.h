@@ -34,6 +34,13 @@ class PasswordHasher {
 
   int cost() const { return cost_; }
 
+  // True when `hash` was made at another cost than this hasher's (or is not
+  // a bcrypt hash it can read): a successful login then stores a new hash, so
+  // that every account's cost converges to the configured one, and with it
+  // the time a login takes (a login naming no account costs a hash at the
+  // configured cost).
+  bool NeedsRehash(absl::string_view hash) const;
+
  private:
   explicit PasswordHasher(int cost) : cost_(cost) {}
   int cost_;

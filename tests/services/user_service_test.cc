@@ -1,6 +1,8 @@
+#include "absl/strings/str_cat.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "plantmon/v1/user.grpc.pb.h"
+#include "services/auth/password_hasher.h"
 #include "tests/testing/api_fixture.h"
 
 namespace plantmon {
@@ -165,6 +167,71 @@ TEST_F(UserServiceTest, RepeatedFailuresLockANameWhetherOrNotItExists) {
   right.set_password("password-guessed");
   EXPECT_EQ(users_->Login(Context().get(), right, &response).error_code(),
             StatusCode::RESOURCE_EXHAUSTED);
+}
+
+// Guesses count per account whichever name they use: alternating the email
+// and the username does not double the guesses allowed. ChangePassword's
+// check of the current password counts against the same account.
+TEST_F(UserServiceTest, GuessesCountPerAccountWhicheverNameAndInChangePassword) {
+  SignUp("twonames");
+  v1::LoginResponse response;
+  for (int i = 0; i < 5; ++i) {
+    v1::LoginRequest wrong;
+    wrong.set_login(i % 2 == 0 ? "twonames" : "twonames@example.com");
+    wrong.set_password("not-the-password");
+    EXPECT_EQ(users_->Login(Context().get(), wrong, &response).error_code(),
+              StatusCode::UNAUTHENTICATED);
+  }
+  for (const char* login : {"twonames", "twonames@example.com"}) {
+    v1::LoginRequest right;
+    right.set_login(login);
+    right.set_password("password-twonames");
+    EXPECT_EQ(users_->Login(Context().get(), right, &response).error_code(),
+              StatusCode::RESOURCE_EXHAUSTED)
+        << login;
+  }
+
+  SignedInUser holder = SignUp("stolentoken");
+  google::protobuf::Empty empty;
+  for (int i = 0; i < 5; ++i) {
+    v1::ChangePasswordRequest guess;
+    guess.set_current_password(absl::StrCat("guess-", i));
+    guess.set_new_password("a-new-password");
+    EXPECT_EQ(users_->ChangePassword(Context(holder.token).get(), guess, &empty).error_code(),
+              StatusCode::PERMISSION_DENIED);
+  }
+  v1::ChangePasswordRequest right;
+  right.set_current_password("password-stolentoken");
+  right.set_new_password("a-new-password");
+  EXPECT_EQ(users_->ChangePassword(Context(holder.token).get(), right, &empty).error_code(),
+            StatusCode::RESOURCE_EXHAUSTED);
+  v1::LoginRequest login;
+  login.set_login("stolentoken");
+  login.set_password("password-stolentoken");
+  EXPECT_EQ(users_->Login(Context().get(), login, &response).error_code(),
+            StatusCode::RESOURCE_EXHAUSTED)
+      << "the account is locked for logins too";
+}
+
+// An account hashed at another bcrypt cost (the server's
+// PLANTMON_BCRYPT_COST changed) is rehashed at the server's cost by its next
+// successful login, so its logins come to take what an unknown name's do.
+TEST_F(UserServiceTest, ALoginRehashesAPasswordHashedAtAnotherCost) {
+  SignedInUser old = SignUp("oldcost");
+  absl::StatusOr<auth::PasswordHasher> at_11 = auth::PasswordHasher::Create(11);
+  ASSERT_TRUE(at_11.ok());
+  absl::StatusOr<std::string> hash = at_11->Hash("password-oldcost");
+  ASSERT_TRUE(hash.ok());
+  const std::string id = std::to_string(old.user.id());
+  database_->Query("UPDATE users SET password_hash = '" + *hash + "' WHERE id = " + id);
+  auto stored_cost = [&] {
+    return database_->Query("SELECT substr(password_hash, 5, 2) FROM users WHERE id = " + id)[0][0]
+        .as<std::string>();
+  };
+  ASSERT_EQ(stored_cost(), "11");
+  LoginToken("oldcost", "password-oldcost");
+  EXPECT_EQ(stored_cost(), "10") << "the test server's cost";
+  LoginToken("oldcost", "password-oldcost");  // the new hash verifies
 }
 
 TEST_F(UserServiceTest, LogoutRevokesOnlyThatToken) {

@@ -44,6 +44,16 @@ TEST(PasswordHasherTest, EnforcesEightToSeventyTwoBytes) {
   EXPECT_OK(hasher.Hash(std::string(72, 'a')));
 }
 
+TEST(PasswordHasherTest, AHashOfAnotherCostNeedsRehashing) {
+  ASSERT_OK_AND_ASSIGN(PasswordHasher at_10, PasswordHasher::Create(10));
+  ASSERT_OK_AND_ASSIGN(PasswordHasher at_11, PasswordHasher::Create(11));
+  ASSERT_OK_AND_ASSIGN(std::string hash, at_11.Hash("correct horse"));
+  EXPECT_FALSE(at_11.NeedsRehash(hash));
+  EXPECT_TRUE(at_10.NeedsRehash(hash));
+  EXPECT_TRUE(at_10.NeedsRehash("not a hash"));
+  EXPECT_TRUE(at_10.NeedsRehash("$2y$10$abc"));
+}
+
 TEST(PasswordHasherTest, GarbageHashNeverVerifies) {
   EXPECT_FALSE(PasswordHasher::Verify("password1", "not a hash"));
   EXPECT_FALSE(PasswordHasher::Verify("password1", ""));
