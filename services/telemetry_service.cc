@@ -140,6 +140,20 @@ absl::Status UnparseableMessage(int64_t messages_read) {
                    "UTF-8); the messages before it were processed, the rest were not"));
 }
 
+// A stream's batch stored for its caller: checked reading by reading
+// (SplitBatch), under `key` when there is one, and not at all once the
+// credential was revoked: nothing a stream sends after that is stored.
+absl::StatusOr<storage::IngestResult> StoreReadings(
+    storage::IngestRepository& ingest, const StreamLease& lease,
+    const google::protobuf::RepeatedPtrField<v1::IncomingReading>& readings, int64_t first_index,
+    const std::optional<storage::BatchKey>& key, const std::function<bool()>& ending) {
+  std::vector<storage::IncomingReading> valid;
+  std::vector<storage::RejectedReading> rejected;
+  SplitBatch(readings, first_index, valid, rejected);
+  if (lease.revoked()) return RevokedCredential();
+  return ingest.Ingest(lease.caller().user_id(), valid, std::move(rejected), key, ending);
+}
+
 // UploadReadings: messages are read one at a time and each is stored on the
 // database executor before the next is read; the totals are the answer.
 class UploadStream final
@@ -177,15 +191,11 @@ class UploadStream final
         ASSIGN_OR_RETURN(
             key, BatchKeyOf(request_.gateway_id(), request_.sequence(), request_.readings()));
       }
-      std::vector<storage::IncomingReading> valid;
-      std::vector<storage::RejectedReading> rejected;
-      SplitBatch(request_.readings(), next_index_, valid, rejected);
+      const int64_t first_index = next_index_;
       next_index_ += request_.readings_size();
-      // Nothing sent after the credential was revoked is stored.
-      if (lease().revoked()) return RevokedCredential();
       ASSIGN_OR_RETURN(storage::IngestResult result,
-                       ingest_.Ingest(lease().caller().user_id(), valid, std::move(rejected), key,
-                                      [this] { return ending(); }));
+                       StoreReadings(ingest_, lease(), request_.readings(), first_index, key,
+                                     [this] { return ending(); }));
       response_->set_accepted_count(response_->accepted_count() + result.accepted);
       response_->set_duplicate_count(response_->duplicate_count() + result.duplicate);
       response_->set_rejected_count(response_->rejected_count() + result.rejected);
@@ -257,13 +267,9 @@ class GatewayStream final
     absl::Status status = [&]() -> absl::Status {
       ASSIGN_OR_RETURN(storage::BatchKey key,
                        BatchKeyOf(request_.gateway_id(), request_.sequence(), request_.readings()));
-      std::vector<storage::IncomingReading> valid;
-      std::vector<storage::RejectedReading> rejected;
-      SplitBatch(request_.readings(), 0, valid, rejected);
-      if (lease().revoked()) return RevokedCredential();
       ASSIGN_OR_RETURN(storage::IngestResult result,
-                       ingest_.Ingest(lease().caller().user_id(), valid, std::move(rejected), key,
-                                      [this] { return ending(); }));
+                       StoreReadings(ingest_, lease(), request_.readings(), 0, key,
+                                     [this] { return ending(); }));
       ack_.Clear();
       ack_.set_sequence(request_.sequence());
       ack_.set_accepted_count(result.accepted);
