@@ -19,7 +19,7 @@ absl::Status CheckUsername(const std::string& username) {
   if (username.find_first_of("@ \t\r\n") != std::string::npos) {
     return absl::InvalidArgumentError("user.username must not contain '@' or spaces");
   }
-  return absl::OkStatus();
+  return CheckVisibleCharacters(username, "user.username");
 }
 
 // The check of one field a create or an update writes; fields without one

@@ -36,6 +36,14 @@ inline constexpr size_t kMaxTextBytes = 65536;
 // An email address: text with one '@' and no spaces.
 absl::Status CheckEmail(const std::string& value, absl::string_view field);
 
+// INVALID_ARGUMENT naming `field` when `value` (valid UTF-8, as protobuf
+// strings are) holds a character that renders as nothing or as a plain
+// space: controls, no-break and other Unicode spaces, zero-width characters,
+// bidirectional overrides, the byte-order mark. Names made with them look
+// like other names ("ann" and "an\u200Bn"). For identities only: emails and
+// usernames.
+absl::Status CheckVisibleCharacters(const std::string& value, absl::string_view field);
+
 // A finite number, optionally within [min, max].
 absl::Status CheckFinite(double value, absl::string_view field);
 absl::Status CheckRange(double value, absl::string_view field, double min, double max);

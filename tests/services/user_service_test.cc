@@ -63,6 +63,20 @@ TEST_F(UserServiceTest, SignUpRejectsBadInputWithInvalidArgumentNamingTheField) 
       {"username with @", [](auto& r) { r.mutable_user()->set_username("a@b"); }, "user.username"},
       {"long username", [](auto& r) { r.mutable_user()->set_username(std::string(101, 'u')); },
        "user.username"},
+      // Look-alikes: zero-width space, no-break space, a control, a
+      // right-to-left override.
+      {"zero-width in username", [](auto& r) { r.mutable_user()->set_username("an\u200Bn"); },
+       "user.username"},
+      {"no-break space in username",
+       [](auto& r) { r.mutable_user()->set_username("ann\u00A0lee"); }, "user.username"},
+      {"control in username", [](auto& r) { r.mutable_user()->set_username("ann\x07"); },
+       "user.username"},
+      {"override in email",
+       [](auto& r) {
+         // U+202E, built from its bytes: a literal holding it would itself mislead.
+         r.mutable_user()->set_email("ann" + std::string{'\xE2', '\x80', '\xAE'} + "@example.com");
+       },
+       "user.email"},
       {"long phone", [](auto& r) { r.mutable_user()->set_phone_number(std::string(21, '1')); },
        "user.phone_number"},
       {"short password", [](auto& r) { r.set_password("short"); }, "password"},
