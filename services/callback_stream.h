@@ -84,7 +84,6 @@ class CallbackStream : public Reactor {
   // True once the call is finishing (cancelled, failed, revoked or done):
   // work in progress should stop, as nothing more reaches the client.
   bool ending() const { return finished_.load(); }
-  CallRuntime& runtime() { return runtime_; }
 
   // Runs `task` on the database executor. When the executor is full the
   // call ends with the concurrency refusal instead.
@@ -107,12 +106,10 @@ class CallbackStream : public Reactor {
   }
 
   // Runs `start` (a StartRead, StartWrite, ...) unless the call is already
-  // finishing; gRPC forbids starting operations after Finish. False if not.
-  bool IfRunning(const std::function<void()>& start) {
+  // finishing; gRPC forbids starting operations after Finish.
+  void IfRunning(const std::function<void()>& start) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (finished_) return false;
-    start();
-    return true;
+    if (!finished_) start();
   }
 
   // Ends the call with `status`, unless it is already ending.

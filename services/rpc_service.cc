@@ -83,7 +83,9 @@ absl::Status CallRuntime::RunAuthenticated(
     const grpc::ServerContextBase& context, Access access,
     const std::function<absl::Status(const auth::Caller*)>& body) {
   if (access == Access::kPublic) return body(nullptr);
-  absl::StatusOr<auth::Caller> caller = Authenticate(context, access);
+  absl::StatusOr<auth::Caller> caller = access == Access::kIngestion
+                                            ? authenticator_.AuthenticateForIngestion(context)
+                                            : authenticator_.Authenticate(context);
   if (!caller.ok()) return caller.status();
   return body(&*caller);
 }
@@ -170,12 +172,6 @@ CallRuntime::~CallRuntime() {
 void CallRuntime::DrainExecutors() {
   database_.Shutdown();
   hashing_.Shutdown();
-}
-
-absl::StatusOr<auth::Caller> CallRuntime::Authenticate(const grpc::ServerContextBase& context,
-                                                       Access access) {
-  return access == Access::kIngestion ? authenticator_.AuthenticateForIngestion(context)
-                                      : authenticator_.Authenticate(context);
 }
 
 absl::StatusOr<auth::Caller> CallRuntime::AuthenticateHeader(absl::string_view authorization,

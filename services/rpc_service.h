@@ -135,10 +135,9 @@ class CallRuntime {
   void StartUnary(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
                   Access access, Work work, std::function<absl::Status(const auth::Caller*)> body);
 
-  // For streams on the callback API: authentication, a stream slot and its
+  // For streams on the callback API: authentication from the header the
+  // stream kept (auth::Authenticator::AuthorizationOf), a stream slot and its
   // lease, and database work on the executor (false when it is full).
-  absl::StatusOr<auth::Caller> Authenticate(const grpc::ServerContextBase& context, Access access);
-  // The same from the header a stream kept (auth::Authenticator::AuthorizationOf).
   absl::StatusOr<auth::Caller> AuthenticateHeader(absl::string_view authorization, Access access);
   absl::StatusOr<std::shared_ptr<StreamLease>> OpenStream(std::string authorization, Access access,
                                                           const auth::Caller& caller);

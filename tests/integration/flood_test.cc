@@ -12,6 +12,7 @@
 #include <atomic>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,6 +28,7 @@
 #include "services/server.h"
 #include "storage/alert_listener.h"
 #include "tests/testing/test_database.h"
+#include "tools/bench/bench_support.h"
 
 namespace plantmon {
 namespace {
@@ -95,23 +97,12 @@ class FloodTest : public ::testing::Test {
 
   // Signs `name` up and returns a login token.
   std::string SignUp(const std::string& name) {
-    const std::string password = "flood-password";
-    auto users = v1::UserService::NewStub(NewChannel(-1));
-    v1::CreateUserRequest create;
-    create.mutable_user()->set_email(name + "@example.com");
-    create.mutable_user()->set_username(name);
-    create.set_password(password);
-    v1::User user;
-    grpc::ClientContext signup;
-    EXPECT_TRUE(users->CreateUser(&signup, create, &user).ok());
-    user_id_ = user.id();
-    v1::LoginRequest login;
-    login.set_login(name);
-    login.set_password(password);
-    v1::LoginResponse session;
-    grpc::ClientContext context;
-    EXPECT_TRUE(users->Login(&context, login, &session).ok());
-    return session.access_token();
+    std::optional<v1::LoginResponse> session =
+        bench::SignUpAndLogin(NewChannel(-1), name, "flood-password");
+    EXPECT_TRUE(session.has_value()) << name;
+    if (!session.has_value()) return "";
+    user_id_ = session->user().id();
+    return session->access_token();
   }
 
   std::unique_ptr<grpc::ClientContext> Context(const std::string& token = "") {
