@@ -394,6 +394,74 @@ TEST_F(RequestTableTest, HostileValuesInEveryFieldOfEveryRequest) {
   std::printf("%d cases; codes:%s\n", cases, summary.c_str());
 }
 
+// docs/api.md: an Update writes only the fields its mask names, and the
+// others are ignored, whatever they hold. For every Update method and every
+// field its mask can name (one that a plausible value updates), every other
+// field of the resource gets each hostile value of its kind, and the update
+// must still succeed.
+TEST_F(RequestTableTest, EveryUpdateIgnoresFieldsOutsideItsMask) {
+  google::protobuf::DynamicMessageFactory factory;
+  int updates = 0;
+  int cases = 0;
+  for (const MethodInfo& method : testing::PlantmonMethods()) {
+    const Descriptor* request_type = method.request();
+    const FieldDescriptor* mask_field = request_type->FindFieldByName("update_mask");
+    if (mask_field == nullptr) continue;
+    ++updates;
+    const FieldDescriptor* resource_field = nullptr;
+    for (int i = 0; i < request_type->field_count(); ++i) {
+      const FieldDescriptor* f = request_type->field(i);
+      if (f != mask_field && f->message_type() != nullptr) resource_field = f;
+    }
+    ASSERT_NE(resource_field, nullptr) << method.path;
+    const Descriptor* resource = resource_field->message_type();
+    int masked_fields_updated = 0;
+    for (int i = 0; i < resource->field_count(); ++i) {
+      const FieldDescriptor* masked = resource->field(i);
+      if (masked->name() == "id") continue;
+      ASSERT_NO_FATAL_FAILURE(EnsureCaller());
+      ASSERT_NO_FATAL_FAILURE(MakeFixtures()) << method.path;
+      auto request_masking = [&] {
+        std::unique_ptr<Message> request(factory.GetPrototype(request_type)->New());
+        FillPlausibly(method.path, request.get(), 0);
+        SetFieldMaskField(request.get(), mask_field, masked->name());
+        return request;
+      };
+      // Read-only fields and fields whose plausible value is not one the
+      // update takes say nothing about the others.
+      if (!Call(method, request_masking()->SerializeAsString()).ok()) continue;
+      ++masked_fields_updated;
+      for (int j = 0; j < resource->field_count(); ++j) {
+        const FieldDescriptor* ignored = resource->field(j);
+        if (ignored == masked || ignored->name() == "id") continue;
+        std::vector<FieldPath> paths;
+        if (ignored->message_type() != nullptr && !IsTimestampField(ignored)) {
+          CollectPaths(ignored->message_type(), {resource_field, ignored}, &paths);
+        } else {
+          paths.push_back({resource_field, ignored});
+        }
+        for (const FieldPath& path : paths) {
+          for (const HostileValue& value : HostileValuesFor(path.back())) {
+            std::unique_ptr<Message> request = request_masking();
+            Holder(request.get(), path)
+                ->GetReflection()
+                ->ClearField(Holder(request.get(), path), path.back());
+            value.apply(Holder(request.get(), path), path.back());
+            const grpc::Status status = Call(method, request->SerializeAsString());
+            ++cases;
+            EXPECT_TRUE(status.ok()) << method.path << " with update_mask " << masked->name()
+                                     << " and " << PathName(path) << " = " << value.label << ": "
+                                     << status.error_code() << " " << status.error_message();
+          }
+        }
+      }
+    }
+    EXPECT_GT(masked_fields_updated, 0) << method.path << ": no field could be updated";
+  }
+  EXPECT_GE(updates, 8);
+  std::printf("%d updates, %d cases\n", updates, cases);
+}
+
 // An unknown field carrying 5 MiB: over the 4 MiB receive limit whatever the
 // message is.
 std::string OversizedRequest() {
