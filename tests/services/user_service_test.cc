@@ -1,4 +1,9 @@
+#include <algorithm>
+#include <functional>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "plantmon/v1/user.grpc.pb.h"
@@ -246,6 +251,58 @@ TEST_F(UserServiceTest, ALoginRehashesAPasswordHashedAtAnotherCost) {
   LoginToken("oldcost", "password-oldcost");
   EXPECT_EQ(stored_cost(), "10") << "the test server's cost";
   LoginToken("oldcost", "password-oldcost");  // the new hash verifies
+}
+
+// Login time must not tell which names have accounts, even after the
+// server's bcrypt cost changed (docs/api.md): an account hashed at an older,
+// higher cost, an account at the server's cost and unknown names take
+// (in the median of 20 logins each) within 20% of one another. The old
+// account's first login pays its old cost once and rehashes it.
+TEST_F(UserServiceTest, LoginTimeDoesNotTellWhichNamesHaveAccounts) {
+  SignedInUser old = SignUp("timingold");
+  SignedInUser current = SignUp("timingcurrent");
+  absl::StatusOr<auth::PasswordHasher> at_12 = auth::PasswordHasher::Create(12);
+  ASSERT_TRUE(at_12.ok());
+  absl::StatusOr<std::string> hash = at_12->Hash("password-timingold");
+  ASSERT_TRUE(hash.ok());
+  database_->Query("UPDATE users SET password_hash = '" + *hash +
+                   "' WHERE id = " + std::to_string(old.user.id()));
+  auto median_login_millis = [&](const std::function<v1::LoginRequest(int)>& request_for) {
+    std::vector<double> millis;
+    for (int i = 0; i < 20; ++i) {
+      const v1::LoginRequest request = request_for(i);
+      v1::LoginResponse response;
+      const absl::Time start = absl::Now();
+      const grpc::Status status = users_->Login(Context().get(), request, &response);
+      millis.push_back(absl::ToDoubleMilliseconds(absl::Now() - start));
+      // Unknown names fail as wrong passwords do, never by the throttle.
+      EXPECT_NE(status.error_code(), StatusCode::RESOURCE_EXHAUSTED) << request.login();
+    }
+    std::sort(millis.begin(), millis.end());
+    return (millis[9] + millis[10]) / 2;
+  };
+  auto login_as = [](const std::string& name) {
+    return [name](int) {
+      v1::LoginRequest request;
+      request.set_login(name);
+      request.set_password("password-" + name);
+      return request;
+    };
+  };
+  const double old_cost = median_login_millis(login_as("timingold"));
+  const double current_cost = median_login_millis(login_as("timingcurrent"));
+  const double unknown = median_login_millis([](int i) {
+    v1::LoginRequest request;
+    request.set_login(absl::StrCat("nosuchname", i));
+    request.set_password("password-nosuchname");
+    return request;
+  });
+  std::printf("median login: old cost %.1f ms, current cost %.1f ms, unknown name %.1f ms\n",
+              old_cost, current_cost, unknown);
+  const double fastest = std::min({old_cost, current_cost, unknown});
+  const double slowest = std::max({old_cost, current_cost, unknown});
+  EXPECT_LT(slowest, fastest * 1.2) << "old cost " << old_cost << " ms, current cost "
+                                    << current_cost << " ms, unknown name " << unknown << " ms";
 }
 
 TEST_F(UserServiceTest, LogoutRevokesOnlyThatToken) {
