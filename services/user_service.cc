@@ -1,5 +1,6 @@
 #include "absl/strings/str_cat.h"
 #include "common/sha256.h"
+#include "common/unicode_text.h"
 #include "plantmon/v1/user.grpc.pb.h"
 #include "services/auth/login_throttle.h"
 #include "services/auth/password_hasher.h"
@@ -19,7 +20,23 @@ absl::Status CheckUsername(const std::string& username) {
   if (username.find_first_of("@ \t\r\n") != std::string::npos) {
     return absl::InvalidArgumentError("user.username must not contain '@' or spaces");
   }
-  return CheckVisibleCharacters(username, "user.username");
+  RETURN_IF_ERROR(CheckVisibleCharacters(username, "user.username"));
+  return CheckSingleScript(username, "user.username");
+}
+
+// Emails and usernames as they are stored and compared: in NFC (docs/api.md).
+// Checks then look at what is stored.
+template <typename Fields>
+absl::Status NormalizeIdentities(const Fields& paths, v1::User* user) {
+  for (const auto& path : paths) {
+    if (path == "email") {
+      ASSIGN_OR_RETURN(*user->mutable_email(), NormalizeIdentity(user->email(), "user.email"));
+    } else if (path == "username") {
+      ASSIGN_OR_RETURN(*user->mutable_username(),
+                       NormalizeIdentity(user->username(), "user.username"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 // The check of one field a create or an update writes; fields without one
@@ -99,12 +116,12 @@ void UserService::AddAccountMethods() {
   Public(
       "CreateUser",
       [this](const v1::CreateUserRequest& request, v1::User* response) -> absl::Status {
-        const v1::User& user = request.user();
-        RETURN_IF_ERROR(
-            CheckFields(user, storage::UserRepository::UpdatableFields(), CheckUserField));
+        v1::User row = request.user();
+        const std::vector<std::string>& fields = storage::UserRepository::UpdatableFields();
+        RETURN_IF_ERROR(NormalizeIdentities(fields, &row));
+        RETURN_IF_ERROR(CheckFields(row, fields, CheckUserField));
         RETURN_IF_ERROR(auth::PasswordHasher::ValidatePassword(request.password()));
         ASSIGN_OR_RETURN(std::string hash, hasher_.Hash(request.password()));
-        v1::User row = user;
         // Sign-up decides neither: accounts start active and unverified.
         row.set_is_active(true);
         row.set_is_verified(false);
@@ -139,13 +156,14 @@ void UserService::AddAccountMethods() {
       "UpdateUser",
       [this](const auth::Caller& caller, const v1::UpdateUserRequest& request,
              v1::User* response) -> absl::Status {
-        const v1::User& user = request.user();
+        v1::User user = request.user();
         RETURN_IF_ERROR(CheckId(user.id(), "user.id"));
         ASSIGN_OR_RETURN(
             std::set<std::string> paths,
             CheckUpdateMask(request.update_mask(), storage::UserRepository::UpdatableFields()));
         // Only what the mask names is validated, as docs/api.md says: other
         // fields are ignored, whatever they hold.
+        RETURN_IF_ERROR(NormalizeIdentities(paths, &user));
         RETURN_IF_ERROR(CheckFields(user, paths, CheckUserField));
         RETURN_IF_ERROR(CheckCanSee(caller, user.id()));
         if ((paths.count("is_active") || paths.count("is_verified")) && !caller.is_admin()) {
@@ -176,15 +194,18 @@ void UserService::AddSessionMethods() {
         RETURN_IF_ERROR(CheckText(request.login(), "login", 255, true));
         RETURN_IF_ERROR(
             CheckText(request.password(), "password", auth::PasswordHasher::kMaximumLength, true));
+        ASSIGN_OR_RETURN(const std::string login, NormalizeIdentity(request.login(), "login"));
         absl::Status rejected = absl::UnauthenticatedError("invalid login or password");
-        absl::StatusOr<storage::UserRecord> account = users_.FindByLogin(request.login());
+        absl::StatusOr<storage::UserRecord> account = users_.FindByLogin(login);
         if (!account.ok() && account.status().code() != absl::StatusCode::kNotFound) {
           return account.status();
         }
         // One count per account, whichever of its names (email, username)
-        // the guesses use, and one per unknown name (docs/api.md).
-        const std::string throttled = account.ok() ? AccountThrottleKey(account->user.id())
-                                                   : absl::StrCat("name:", request.login());
+        // the guesses use, and one per unknown name, compared as names are
+        // (NFC, without regard to case: docs/api.md).
+        const std::string throttled = account.ok()
+                                          ? AccountThrottleKey(account->user.id())
+                                          : absl::StrCat("name:", unicode::CaseFold(login));
         RETURN_IF_ERROR(throttle_.Check(throttled, absl::Now()));
         if (!account.ok()) {
           // Spend the same bcrypt time as for a real account.

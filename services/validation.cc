@@ -2,11 +2,13 @@
 
 #include <cmath>
 #include <cstdint>
+#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/unicode_text.h"
 
 namespace plantmon::services {
 namespace {
@@ -63,46 +65,28 @@ absl::Status CheckEmail(const std::string& value, absl::string_view field) {
   return CheckVisibleCharacters(value, field);
 }
 
-namespace {
-
-// Characters that show as nothing or as a space. Written out rather than
-// taken from a Unicode library: the project has none yet (ICU would come
-// with normalisation, docs/api.md), and this list is short and stable.
-bool IsInvisible(uint32_t c) {
-  return c < 0x20 || (c >= 0x7F && c <= 0xA0) || c == 0xAD || c == 0x034F || c == 0x061C ||
-         c == 0x115F || c == 0x1160 || c == 0x1680 || c == 0x17B4 || c == 0x17B5 || c == 0x180E ||
-         (c >= 0x2000 && c <= 0x200F) || (c >= 0x2028 && c <= 0x202F) ||
-         (c >= 0x205F && c <= 0x206F) || c == 0x3000 || c == 0x3164 ||
-         (c >= 0xFE00 && c <= 0xFE0F) || c == 0xFEFF || c == 0xFFA0 ||
-         (c >= 0xFFF0 && c <= 0xFFFB) || (c >= 0xE0000 && c <= 0xE0FFF);
-}
-
-}  // namespace
-
 absl::Status CheckVisibleCharacters(const std::string& value, absl::string_view field) {
-  const auto* bytes = reinterpret_cast<const unsigned char*>(value.data());
-  const size_t size = value.size();
-  for (size_t i = 0; i < size;) {
-    uint32_t c = bytes[i];
-    int length = 1;
-    if (c >= 0xF0) {
-      length = 4;
-      c &= 0x07;
-    } else if (c >= 0xE0) {
-      length = 3;
-      c &= 0x0F;
-    } else if (c >= 0xC0) {
-      length = 2;
-      c &= 0x1F;
-    }
-    for (int k = 1; k < length && i + k < size; ++k) c = (c << 6) | (bytes[i + k] & 0x3F);
-    if (IsInvisible(c)) {
-      return Invalid(field, absl::StrCat("must not contain invisible or control characters (U+",
-                                         absl::Hex(c, absl::kZeroPad4), ")"));
-    }
-    i += length;
+  if (std::optional<char32_t> c = unicode::FirstInvisibleCharacter(value)) {
+    return Invalid(field, absl::StrCat("must not contain invisible or control characters (U+",
+                                       absl::Hex(static_cast<uint32_t>(*c), absl::kZeroPad4), ")"));
   }
   return absl::OkStatus();
+}
+
+absl::Status CheckSingleScript(const std::string& value, absl::string_view field) {
+  std::vector<std::string> scripts = unicode::MixedScripts(value);
+  if (scripts.empty()) return absl::OkStatus();
+  return Invalid(field,
+                 absl::StrCat("mixes scripts or digit systems (", absl::StrJoin(scripts, ", "),
+                              "), so it could pass for another name"));
+}
+
+absl::StatusOr<std::string> NormalizeIdentity(const std::string& value, absl::string_view field) {
+  absl::StatusOr<std::string> nfc = unicode::ToNfc(value);
+  if (!nfc.ok() && nfc.status().code() == absl::StatusCode::kInvalidArgument) {
+    return Invalid(field, nfc.status().message());
+  }
+  return nfc;
 }
 
 absl::Status CheckFinite(double value, absl::string_view field) {

@@ -36,13 +36,21 @@ inline constexpr size_t kMaxTextBytes = 65536;
 // An email address: text with one '@' and no spaces.
 absl::Status CheckEmail(const std::string& value, absl::string_view field);
 
-// INVALID_ARGUMENT naming `field` when `value` (valid UTF-8, as protobuf
-// strings are) holds a character that renders as nothing or as a plain
-// space: controls, no-break and other Unicode spaces, zero-width characters,
-// bidirectional overrides, the byte-order mark. Names made with them look
-// like other names ("ann" and "an\u200Bn"). For identities only: emails and
-// usernames.
+// INVALID_ARGUMENT naming `field` and the code point when `value` holds a
+// character that renders as nothing or as a space, or that nobody can see
+// reliably (unicode::FirstInvisibleCharacter: controls, zero-width and
+// bidirectional formatting, Unicode spaces, unassigned code points). Names
+// made with them look like other names ("ann" and "an\u200Bn"). For
+// identities only: emails and usernames.
 absl::Status CheckVisibleCharacters(const std::string& value, absl::string_view field);
+
+// INVALID_ARGUMENT naming `field` and the scripts when `value` mixes scripts
+// the way look-alike names do (Latin with Cyrillic: unicode::MixedScripts).
+absl::Status CheckSingleScript(const std::string& value, absl::string_view field);
+
+// An identity (email, username) as it is stored and compared: in Unicode NFC,
+// so that composed and decomposed spellings are one name (docs/api.md).
+absl::StatusOr<std::string> NormalizeIdentity(const std::string& value, absl::string_view field);
 
 // A finite number, optionally within [min, max].
 absl::Status CheckFinite(double value, absl::string_view field);

@@ -116,12 +116,40 @@ const std::vector<Migration>& BuiltInMigrations() {
   return *migrations;
 }
 
+namespace {
+
+// Passes what a migration reports (RAISE WARNING / NOTICE, such as migration
+// 0010's list of colliding accounts) on to stderr, where the server and
+// plantmon_db log; libpqxx drops notices that no handler takes.
+class NoticesToStderr final : public pqxx::errorhandler {
+ public:
+  using pqxx::errorhandler::errorhandler;
+  bool operator()(const char message[]) noexcept override {
+    std::fprintf(stderr, "plantmon migrations: %s", message);
+    return true;
+  }
+};
+
+}  // namespace
+
+std::vector<Migration> BuiltInMigrationsBefore(int version) {
+  std::vector<Migration> before;
+  for (const Migration& migration : BuiltInMigrations()) {
+    if (migration.version < version) before.push_back(migration);
+  }
+  return before;
+}
+
 absl::StatusOr<std::vector<Migration>> ApplyMigrations(ConnectionPool& pool,
                                                        const std::vector<Migration>& migrations) {
   return RunWithConnection(
       pool, [&](PooledConnection& connection) -> absl::StatusOr<std::vector<Migration>> {
+        NoticesToStderr notices(connection.get());
         {
           pqxx::nontransaction session(connection.get());
+          // Warnings are what migrations report; notices ("already exists,
+          // skipping") are noise on every start.
+          session.exec("SET client_min_messages = warning");
           session.exec_params("SELECT pg_advisory_lock($1)", kMigrationLockKey);
           session.exec(kCreateMigrationsTable);
         }
@@ -146,6 +174,7 @@ absl::StatusOr<std::vector<Migration>> ApplyMigrations(ConnectionPool& pool,
         }
         pqxx::nontransaction session(connection.get());
         session.exec_params("SELECT pg_advisory_unlock($1)", kMigrationLockKey);
+        session.exec("RESET client_min_messages");  // the connection goes back to the pool
         return pending;
       });
 }

@@ -38,6 +38,9 @@ absl::StatusOr<std::vector<Migration>> MigrationsFromFiles(const std::vector<Emb
 
 // The migrations compiled into this binary from migrations/.
 const std::vector<Migration>& BuiltInMigrations();
+// The built-in migrations older than `version`: a schema as it was, for
+// tests of what a migration does to existing rows.
+std::vector<Migration> BuiltInMigrationsBefore(int version);
 
 // Applies pending migrations in order, one transaction each, recording them
 // in schema_migrations with their checksums. Holds a PostgreSQL advisory lock

@@ -74,12 +74,16 @@ absl::StatusOr<v1::User> UserRepository::Get(int64_t id) {
 
 absl::StatusOr<UserRecord> UserRepository::FindByLogin(const std::string& email_or_username) {
   return RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<UserRecord> {
-    // Emails contain '@' and usernames may not (validated at sign-up),
-    // so at most one row matches.
+    // Emails contain '@' and usernames may not (validated at sign-up), and
+    // both compare without regard to case (migration 0010), so one account
+    // matches, except in a group that collided before that migration: there
+    // the exact spelling wins, then the oldest account.
     pqxx::result rows = postgres::ExecPrepared(
         transaction,
         "SELECT " + Users().select_list() +
-            ", password_hash FROM users WHERE email = $1 OR username = $1 LIMIT 1",
+            ", password_hash FROM users WHERE email = $1 OR username = $1 "
+            "ORDER BY (email = $1 COLLATE \"C\" OR username = $1 COLLATE \"C\") DESC, id "
+            "LIMIT 1",
         email_or_username);
     if (rows.empty()) return absl::NotFoundError("user not found");
     return ReadRecord(rows[0]);
@@ -117,7 +121,11 @@ absl::Status UserRepository::RecordLogin(int64_t id) {
 
 absl::Status UserRepository::SetAdmin(const std::string& email, bool is_admin) {
   absl::StatusOr<int64_t> affected =
-      ExecuteUpdate(pool_, "UPDATE users SET is_admin = $2 WHERE email = $1", email, is_admin);
+      ExecuteUpdate(pool_,
+                    "UPDATE users SET is_admin = $2 WHERE id = (SELECT id FROM users WHERE "
+                    "email = normalize($1, NFC) ORDER BY email = $1 COLLATE \"C\" DESC, id "
+                    "LIMIT 1)",
+                    email, is_admin);
   if (!affected.ok()) return affected.status();
   if (*affected == 0) {
     return absl::NotFoundError(absl::StrCat("no user has email ", email));

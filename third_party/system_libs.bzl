@@ -31,6 +31,7 @@ _LIBRARIES = {
     "benchmark": (["benchmark"], []),
     "crypt": (["libcrypt"], []),
     "crypto": (["libcrypto"], []),
+    "icu": (["icu-uc", "icu-i18n"], []),
 }
 
 def _pkg_config(repository_ctx, flag, modules):

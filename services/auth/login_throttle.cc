@@ -1,19 +1,11 @@
 #include "services/auth/login_throttle.h"
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
 namespace plantmon::auth {
-namespace {
-
-// "Ann@Example.com" and "ann@example.com" are one name to a guesser.
-std::string Key(const std::string& login) { return absl::AsciiStrToLower(login); }
-
-}  // namespace
-
 absl::Status LoginThrottle::Check(const std::string& login, absl::Time now) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = entries_.find(Key(login));
+  auto it = entries_.find(login);
   if (it == entries_.end() || it->second.locked_until <= now) return absl::OkStatus();
   return absl::ResourceExhaustedError(absl::StrCat(
       "too many failed logins for this name; try again in ",
@@ -23,7 +15,7 @@ absl::Status LoginThrottle::Check(const std::string& login, absl::Time now) {
 void LoginThrottle::RecordFailure(const std::string& login, absl::Time now) {
   std::lock_guard<std::mutex> lock(mu_);
   EvictIfFull(now);
-  Entry& entry = entries_[Key(login)];
+  Entry& entry = entries_[login];
   if (entry.failures == 0 || now - entry.first_failure > options_.window) {
     entry.failures = 0;
     entry.first_failure = now;
@@ -36,7 +28,7 @@ void LoginThrottle::RecordFailure(const std::string& login, absl::Time now) {
 
 void LoginThrottle::RecordSuccess(const std::string& login) {
   std::lock_guard<std::mutex> lock(mu_);
-  entries_.erase(Key(login));
+  entries_.erase(login);
 }
 
 void LoginThrottle::EvictIfFull(absl::Time now) {

@@ -15,7 +15,9 @@ namespace plantmon::auth {
 // name within `window`, that name is locked for `lockout` (every attempt,
 // right or wrong, is refused with RESOURCE_EXHAUSTED). Names are tracked
 // whether or not an account has them, so the answers never tell an unknown
-// user from a wrong password. Per server process; memory is bounded.
+// user from a wrong password. Per server process; memory is bounded. Keys
+// are compared as given: callers pass names as they compare (the user
+// service case-folds them).
 class LoginThrottle {
  public:
   struct Options {

@@ -18,12 +18,7 @@ using ::plantmon::testing::TestDatabase;
 TEST(WorstDistanceBackfillTest, OpenAlertsGetTheDistanceOfTheirWorstValue) {
   std::unique_ptr<TestDatabase> database = TestDatabase::CreateOrDie(/*migrate=*/false);
   std::unique_ptr<postgres::ConnectionPool> pool = database->NewPool();
-  const std::vector<storage::Migration>& all = storage::BuiltInMigrations();
-  std::vector<storage::Migration> before;
-  for (const storage::Migration& migration : all) {
-    if (migration.version < 6) before.push_back(migration);
-  }
-  ASSERT_OK(storage::ApplyMigrations(*pool, before));
+  ASSERT_OK(storage::ApplyMigrations(*pool, storage::BuiltInMigrationsBefore(6)));
 
   // A plant of a species with a 22 °C optimum, and one open alert per rule type.
   database->Query(
@@ -43,7 +38,7 @@ TEST(WorstDistanceBackfillTest, OpenAlertsGetTheDistanceOfTheirWorstValue) {
       "(1, 1, 3, 'warning', 'm', 17, 'active', now()),"
       "(1, 1, 4, 'warning', 'm', 10, 'resolved', now())");
 
-  ASSERT_OK(storage::ApplyMigrations(*pool, all));
+  ASSERT_OK(storage::ApplyMigrations(*pool, storage::BuiltInMigrations()));
   pqxx::result rows =
       database->Query("SELECT rule_id, worst_distance FROM alerts ORDER BY rule_id");
   ASSERT_EQ(rows.size(), 4u);

@@ -115,6 +115,76 @@ TEST_F(UserServiceTest, DuplicateEmailOrUsernameIsAlreadyExists) {
             StatusCode::ALREADY_EXISTS);
 }
 
+// docs/api.md, "Names": one name however it is cased or composed.
+TEST_F(UserServiceTest, NamesAreOneNameWhateverTheirCaseOrComposition) {
+  // "René" typed decomposed ("e" + U+0301) is stored composed.
+  v1::CreateUserRequest request = SignUpRequest("rene");
+  request.mutable_user()->set_username("Rene\u0301");
+  request.mutable_user()->set_email("Rene\u0301@Example.com");
+  v1::User rene;
+  ASSERT_TRUE(users_->CreateUser(Context().get(), request, &rene).ok());
+  EXPECT_EQ(rene.username(), "Ren\u00e9");
+  EXPECT_EQ(rene.email(), "Ren\u00e9@Example.com") << "the case people chose is kept";
+
+  // Every case and composition of either name is taken...
+  for (const auto& [email, username] :
+       std::vector<std::pair<std::string, std::string>>{{"REN\u00c9@example.COM", "someone_else"},
+                                                        {"other@example.com", "rEN\u00e9"},
+                                                        {"other@example.com", "RENE\u0301"}}) {
+    v1::CreateUserRequest again = SignUpRequest("other");
+    again.mutable_user()->set_email(email);
+    again.mutable_user()->set_username(username);
+    v1::User user;
+    EXPECT_EQ(users_->CreateUser(Context().get(), again, &user).error_code(),
+              StatusCode::ALREADY_EXISTS)
+        << email << " " << username;
+  }
+  // ...for UpdateUser too...
+  SignedInUser other = SignUp("renamer");
+  v1::UpdateUserRequest rename;
+  rename.mutable_user()->set_id(other.user.id());
+  rename.mutable_user()->set_username("REN\u00c9");
+  rename.mutable_update_mask()->add_paths("username");
+  v1::User updated;
+  EXPECT_EQ(users_->UpdateUser(Context(other.token).get(), rename, &updated).error_code(),
+            StatusCode::ALREADY_EXISTS);
+
+  // ...and logs in.
+  for (const std::string login : {"ren\u00e9", "RENE\u0301", "ren\u00e9@example.com"}) {
+    v1::LoginRequest login_request;
+    login_request.set_login(login);
+    login_request.set_password("correct horse battery");
+    v1::LoginResponse response;
+    grpc::Status status = users_->Login(Context().get(), login_request, &response);
+    EXPECT_TRUE(status.ok()) << login << ": " << status.error_message();
+    EXPECT_EQ(response.user().id(), rene.id()) << login;
+  }
+}
+
+TEST_F(UserServiceTest, UsernamesMayNotMixScripts) {
+  // "paypal" with a Cyrillic "а" (U+0430), a Greek alpha before Latin, and
+  // ASCII with Arabic-Indic digits.
+  for (const std::string username : {"p\u0430ypal", "\u03b1dmin", "user1\u0663"}) {
+    v1::CreateUserRequest request = SignUpRequest("mixed");
+    request.mutable_user()->set_username(username);
+    v1::User user;
+    grpc::Status status = users_->CreateUser(Context().get(), request, &user);
+    EXPECT_EQ(status.error_code(), StatusCode::INVALID_ARGUMENT) << username;
+    EXPECT_NE(status.error_message().find("user.username mixes scripts"), std::string::npos)
+        << status.error_message();
+  }
+  // One script at a time is anyone's name, as are Latin and Han together.
+  int accounts = 0;
+  for (const std::string username : {"\u0431\u043e\u0440\u0438\u0441", "tanaka\u592a\u90ce",
+                                     "\u03b1\u03bb\u03ad\u03ba\u03bf\u03c2"}) {
+    v1::CreateUserRequest request = SignUpRequest(absl::StrCat("single", ++accounts));
+    request.mutable_user()->set_username(username);
+    v1::User user;
+    grpc::Status status = users_->CreateUser(Context().get(), request, &user);
+    EXPECT_TRUE(status.ok()) << username << ": " << status.error_message();
+  }
+}
+
 TEST_F(UserServiceTest, LoginByEmailOrUsernameSetsLastLoginAndReturnsAWorkingToken) {
   v1::User created;
   ASSERT_TRUE(users_->CreateUser(Context().get(), SignUpRequest("carol"), &created).ok());
@@ -193,22 +263,27 @@ TEST_F(UserServiceTest, RepeatedFailuresLockANameWhetherOrNotItExists) {
 // check of the current password counts against the same account.
 TEST_F(UserServiceTest, GuessesCountPerAccountWhicheverNameAndInChangePassword) {
   SignUp("twonames");
-  v1::LoginResponse response;
+  auto login = [this](const std::string& name, const std::string& password) {
+    v1::LoginRequest request;
+    request.set_login(name);
+    request.set_password(password);
+    v1::LoginResponse response;
+    return users_->Login(Context().get(), request, &response).error_code();
+  };
   for (int i = 0; i < 5; ++i) {
-    v1::LoginRequest wrong;
-    wrong.set_login(i % 2 == 0 ? "twonames" : "twonames@example.com");
-    wrong.set_password("not-the-password");
-    EXPECT_EQ(users_->Login(Context().get(), wrong, &response).error_code(),
+    EXPECT_EQ(login(i % 2 == 0 ? "twonames" : "twonames@example.com", "not-the-password"),
               StatusCode::UNAUTHENTICATED);
   }
-  for (const char* login : {"twonames", "twonames@example.com"}) {
-    v1::LoginRequest right;
-    right.set_login(login);
-    right.set_password("password-twonames");
-    EXPECT_EQ(users_->Login(Context().get(), right, &response).error_code(),
-              StatusCode::RESOURCE_EXHAUSTED)
-        << login;
+  for (const char* name : {"twonames", "twonames@example.com"}) {
+    EXPECT_EQ(login(name, "password-twonames"), StatusCode::RESOURCE_EXHAUSTED) << name;
   }
+
+  // An unknown name counts once however it is cased or composed.
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(login(i % 2 == 0 ? "\u00c9mile" : "e\u0301MILE", "not-the-password"),
+              StatusCode::UNAUTHENTICATED);
+  }
+  EXPECT_EQ(login("\u00e9mile", "not-the-password"), StatusCode::RESOURCE_EXHAUSTED);
 
   SignedInUser holder = SignUp("stolentoken");
   google::protobuf::Empty empty;
@@ -224,11 +299,7 @@ TEST_F(UserServiceTest, GuessesCountPerAccountWhicheverNameAndInChangePassword) 
   right.set_new_password("a-new-password");
   EXPECT_EQ(users_->ChangePassword(Context(holder.token).get(), right, &empty).error_code(),
             StatusCode::RESOURCE_EXHAUSTED);
-  v1::LoginRequest login;
-  login.set_login("stolentoken");
-  login.set_password("password-stolentoken");
-  EXPECT_EQ(users_->Login(Context().get(), login, &response).error_code(),
-            StatusCode::RESOURCE_EXHAUSTED)
+  EXPECT_EQ(login("stolentoken", "password-stolentoken"), StatusCode::RESOURCE_EXHAUSTED)
       << "the account is locked for logins too";
 }
 

@@ -15,7 +15,7 @@ TEST(LoginThrottleTest, LocksANameAfterTooManyFailuresForTheLockoutOnly) {
   }
   EXPECT_TRUE(throttle.Check("ann", kStart + absl::Seconds(4)).ok());
   throttle.RecordFailure("ann", kStart + absl::Seconds(4));
-  absl::Status locked = throttle.Check("ANN", kStart + absl::Seconds(5));
+  absl::Status locked = throttle.Check("ann", kStart + absl::Seconds(5));
   EXPECT_EQ(locked.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_NE(locked.message().find("try again in 59 s"), std::string::npos) << locked;
   EXPECT_TRUE(throttle.Check("bob", kStart + absl::Seconds(5)).ok()) << "other names are free";
