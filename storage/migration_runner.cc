@@ -9,6 +9,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "common/sha256.h"
 #include "postgres/transaction.h"
 
@@ -19,6 +21,19 @@ using postgres::PooledConnection;
 using postgres::RunInTransaction;
 using postgres::RunWithConnection;
 namespace {
+
+// A migration whose first line is this runs outside a transaction, one step
+// at a time, the steps separated by kStepMarker lines: what PostgreSQL runs
+// only outside a transaction block (CREATE INDEX CONCURRENTLY, a DO block
+// that commits batches) or what must not hold its locks until the end
+// (a backfill of a large table beside ingest). Its steps must be safe to run
+// again: a migration that failed half-way starts over from the first.
+constexpr char kNoTransactionMarker[] = "-- plantmon:no-transaction\n";
+constexpr char kStepMarker[] = "\n-- plantmon:step\n";
+
+bool RunsOutsideATransaction(const Migration& migration) {
+  return absl::StartsWith(migration.sql, kNoTransactionMarker);
+}
 
 // pg_advisory_lock key shared by every migration runner ("plantmon" in hex).
 constexpr int64_t kMigrationLockKey = 0x706c616e746d6f6e;
@@ -150,7 +165,14 @@ absl::StatusOr<std::vector<Migration>> ApplyMigrations(ConnectionPool& pool,
           // Warnings are what migrations report; notices ("already exists,
           // skipping") are noise on every start.
           session.exec("SET client_min_messages = warning");
-          session.exec_params("SELECT pg_advisory_lock($1)", kMigrationLockKey);
+          // Polled rather than waited for: a runner blocked in
+          // pg_advisory_lock is a transaction in progress, which a CREATE
+          // INDEX CONCURRENTLY of the runner holding the lock (migration
+          // 0013) would wait for in turn: a deadlock.
+          while (!session.exec_params1("SELECT pg_try_advisory_lock($1)", kMigrationLockKey)[0]
+                      .as<bool>()) {
+            absl::SleepFor(absl::Milliseconds(100));
+          }
           session.exec(kCreateMigrationsTable);
         }
         std::vector<AppliedMigration> applied;
@@ -163,8 +185,16 @@ absl::StatusOr<std::vector<Migration>> ApplyMigrations(ConnectionPool& pool,
         absl::StatusOr<std::vector<Migration>> pending = PendingAfterChecks(applied, migrations);
         if (pending.ok()) {
           for (const Migration& migration : *pending) {
+            if (RunsOutsideATransaction(migration)) {
+              // Each step commits on its own (docs/data-model.md,
+              // "Migrations"); the migration counts as applied once all did.
+              pqxx::nontransaction session(connection.get());
+              for (absl::string_view step : absl::StrSplit(migration.sql, kStepMarker)) {
+                session.exec(std::string(step));
+              }
+            }
             pqxx::work transaction(connection.get());
-            transaction.exec(migration.sql);
+            if (!RunsOutsideATransaction(migration)) transaction.exec(migration.sql);
             transaction.exec_params(
                 "INSERT INTO schema_migrations (version, name, checksum) "
                 "VALUES ($1, $2, $3)",
