@@ -68,7 +68,7 @@ double Distance(const RuleToEvaluate& rule, double value) {
 
 std::string AlertMessage(const RuleToEvaluate& rule, const EvaluatedReading& reading) {
   const RuleDefinition& definition = rule.definition;
-  const absl::string_view label = Label(definition.parameter);
+  const std::string label = Label(definition.parameter);
   const std::string value = WithUnit(reading.value, reading.unit);
   switch (definition.type) {
     case RuleType::kRange:

@@ -1,7 +1,11 @@
 #include "alerting/rules.h"
 
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "common/enum_table.h"
 
 namespace plantmon::alerting {
@@ -23,19 +27,19 @@ constexpr common::EnumTable<Operator, absl::string_view, 6> kOperators({{
     {Operator::kGreaterOrEqual, ">="},
 }});
 
-constexpr common::EnumTable<Parameter, absl::string_view, 4> kParameters({{
-    {Parameter::kSoilMoisture, "soil_moisture"},
-    {Parameter::kTemperature, "temperature"},
-    {Parameter::kHumidity, "humidity"},
-    {Parameter::kLight, "light"},
-}});
-
-constexpr common::EnumTable<Parameter, absl::string_view, 4> kParameterLabels({{
-    {Parameter::kSoilMoisture, "Soil moisture"},
-    {Parameter::kTemperature, "Temperature"},
-    {Parameter::kHumidity, "Humidity"},
-    {Parameter::kLight, "Light"},
-}});
+// How people read the catalogue's parameters (migration 0011); a parameter
+// an administrator added reads as its name ("leaf_wetness": "Leaf wetness").
+constexpr std::pair<absl::string_view, absl::string_view> kParameterLabels[] = {
+    {"soil_moisture", "Soil moisture"},
+    {"temperature", "Temperature"},
+    {"humidity", "Humidity"},
+    {"light", "Light"},
+    {"conductivity", "Conductivity"},
+    {"battery", "Battery"},
+    {"soil_temperature", "Soil temperature"},
+    {"co2", "CO2"},
+    {"pressure", "Pressure"},
+};
 
 template <typename Table>
 auto ParseIn(const Table& table, absl::string_view name, absl::string_view field)
@@ -52,7 +56,6 @@ auto ParseIn(const Table& table, absl::string_view name, absl::string_view field
 
 absl::string_view Name(RuleType type) { return kRuleTypes.Forward(type).value_or(""); }
 absl::string_view Name(Operator op) { return kOperators.Forward(op).value_or(""); }
-absl::string_view Name(Parameter parameter) { return kParameters.Forward(parameter).value_or(""); }
 
 absl::StatusOr<RuleType> ParseRuleType(absl::string_view name, absl::string_view field) {
   return ParseIn(kRuleTypes, name, field);
@@ -62,25 +65,31 @@ absl::StatusOr<Operator> ParseOperator(absl::string_view name, absl::string_view
   return ParseIn(kOperators, name, field);
 }
 
-absl::StatusOr<Parameter> ParseParameter(absl::string_view name, absl::string_view field) {
-  return ParseIn(kParameters, name, field);
+absl::Status CheckParameterName(absl::string_view name, absl::string_view field) {
+  const bool well_formed = !name.empty() && name.size() <= 50 && absl::ascii_islower(name[0]) &&
+                           std::all_of(name.begin(), name.end(), [](char c) {
+                             return absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '_';
+                           });
+  if (well_formed) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(field,
+                   " must be a measurement parameter's name: 1-50 lower-case letters, digits and "
+                   "underscores, starting with a letter (e.g. soil_moisture)"));
 }
 
-absl::string_view Label(Parameter parameter) {
-  return kParameterLabels.Forward(parameter).value_or("");
-}
-
-std::optional<double> OptimumFor(Parameter parameter, const SpeciesOptima& optima) {
-  switch (parameter) {
-    case Parameter::kTemperature:
-      return optima.temperature;
-    case Parameter::kHumidity:
-      return optima.humidity;
-    case Parameter::kLight:
-      return optima.light;
-    case Parameter::kSoilMoisture:
-      return std::nullopt;
+std::string Label(absl::string_view parameter) {
+  for (const auto& [name, label] : kParameterLabels) {
+    if (name == parameter) return std::string(label);
   }
+  std::string label = absl::StrReplaceAll(parameter, {{"_", " "}});
+  if (!label.empty()) label[0] = absl::ascii_toupper(label[0]);
+  return label;
+}
+
+std::optional<double> OptimumFor(absl::string_view parameter, const SpeciesOptima& optima) {
+  if (parameter == "temperature") return optima.temperature;
+  if (parameter == "humidity") return optima.humidity;
+  if (parameter == "light") return optima.light;
   return std::nullopt;
 }
 
@@ -102,8 +111,8 @@ absl::Status CheckFitsSpecies(const RuleDefinition& rule, const SpeciesOptima& o
     return absl::OkStatus();
   }
   return absl::FailedPreconditionError(
-      absl::StrCat("a deviation rule needs the plant's species to have an optimal ",
-                   Name(rule.parameter), ", and it has none"));
+      absl::StrCat("a deviation rule needs the plant's species to have an optimal ", rule.parameter,
+                   ", and it has none"));
 }
 
 }  // namespace plantmon::alerting

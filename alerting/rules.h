@@ -1,11 +1,11 @@
 #ifndef PLANTMON_ALERTING_RULES_H_
 #define PLANTMON_ALERTING_RULES_H_
 
-// The vocabulary of alert rules, in one place: rule types, comparison
-// operators and the parameters a rule can watch, each with the name the API
-// and the database spell it with (migrations/0003_telemetry_and_alert_engine.sql
-// holds the same sets as CHECK constraints), and the checks a rule must pass
-// before storage persists it.
+// The vocabulary of alert rules, in one place: rule types and comparison
+// operators, each with the name the API and the database spell it with
+// (migrations/0003_telemetry_and_alert_engine.sql holds the same sets as CHECK
+// constraints), how parameters read, and the checks a rule must pass before
+// storage persists it.
 
 #include <optional>
 #include <string>
@@ -23,19 +23,19 @@ enum class RuleType { kThreshold, kRange, kDeviation };
 
 enum class Operator { kLess, kGreater, kEqual, kNotEqual, kLessOrEqual, kGreaterOrEqual };
 
-enum class Parameter { kSoilMoisture, kTemperature, kHumidity, kLight };
-
 absl::string_view Name(RuleType type);
 absl::string_view Name(Operator op);
-absl::string_view Name(Parameter parameter);
 
 // The value `name` spells, or INVALID_ARGUMENT "<field> must be one of: ...".
 absl::StatusOr<RuleType> ParseRuleType(absl::string_view name, absl::string_view field);
 absl::StatusOr<Operator> ParseOperator(absl::string_view name, absl::string_view field);
-absl::StatusOr<Parameter> ParseParameter(absl::string_view name, absl::string_view field);
+// Parameters are the catalogue's (table measurement_parameters, migration
+// 0011), so whether one exists is the database's to say; this checks only
+// the form its CHECK constraint holds: INVALID_ARGUMENT naming `field`.
+absl::Status CheckParameterName(absl::string_view name, absl::string_view field);
 
 // How people read a parameter: "Soil moisture".
-absl::string_view Label(Parameter parameter);
+std::string Label(absl::string_view parameter);
 
 // A species' optima, as plant_types records them (none for soil moisture).
 struct SpeciesOptima {
@@ -46,12 +46,13 @@ struct SpeciesOptima {
 
 // The optimum a deviation rule over `parameter` measures from, if the species
 // has one.
-std::optional<double> OptimumFor(Parameter parameter, const SpeciesOptima& optima);
+std::optional<double> OptimumFor(absl::string_view parameter, const SpeciesOptima& optima);
 
 // What a rule says, whole.
 struct RuleDefinition {
   RuleType type = RuleType::kThreshold;
-  Parameter parameter = Parameter::kSoilMoisture;
+  // A catalogued measurement parameter's name.
+  std::string parameter = "soil_moisture";
   Operator op = Operator::kLess;
   double threshold_value = 0;
   std::optional<double> threshold_high;

@@ -29,7 +29,7 @@ absl::Status CheckRuleField(const v1::AlertRule& value, const std::string& path)
     return alerting::ParseRuleType(value.rule_type(), "alert_rule.rule_type").status();
   }
   if (path == "parameter_name") {
-    return alerting::ParseParameter(value.parameter_name(), "alert_rule.parameter_name").status();
+    return alerting::CheckParameterName(value.parameter_name(), "alert_rule.parameter_name");
   }
   if (path == "condition_operator") return StoredOperator(value).status();
   if (path == "threshold_high" && value.has_threshold_high()) {
@@ -40,6 +40,9 @@ absl::Status CheckRuleField(const v1::AlertRule& value, const std::string& path)
   }
   if (path == "severity") {
     return AlertSeverityFromProto(value.severity(), "alert_rule.severity").status();
+  }
+  if (path == "device_id" && value.has_device_id()) {
+    return CheckId(value.device_id(), "alert_rule.device_id");
   }
   return absl::OkStatus();
 }

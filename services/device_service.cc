@@ -1,3 +1,7 @@
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "alerting/rules.h"
 #include "plantmon/v1/device.grpc.pb.h"
 #include "services/handler.h"
 #include "services/pagination.h"
@@ -8,6 +12,9 @@
 
 namespace plantmon::services {
 namespace {
+
+// More than any real multi-sensor lists (a weather station: about ten).
+constexpr int kMaxMeasurementsPerType = 32;
 
 absl::Status CheckManufacturerField(const v1::Manufacturer& value, const std::string& path) {
   if (path == "name") return CheckText(value.name(), "manufacturer.name", 255, true);
@@ -59,6 +66,98 @@ absl::Status CheckDeviceTypeField(const v1::DeviceType& value, const std::string
   if (path == "max_value" && value.has_max_value()) {
     return CheckFinite(value.max_value(), "device_type.max_value");
   }
+  if (path == "primary_parameter" && value.has_primary_parameter()) {
+    return alerting::CheckParameterName(value.primary_parameter(), "device_type.primary_parameter");
+  }
+  if (path == "measurements") {
+    std::set<std::string> seen;
+    for (const v1::DeviceMeasurement& m : value.measurements()) {
+      RETURN_IF_ERROR(alerting::CheckParameterName(m.parameter_name(),
+                                                   "device_type.measurements.parameter_name"));
+      if (!seen.insert(m.parameter_name()).second) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("device_type.measurements lists ", m.parameter_name(), " twice"));
+      }
+      RETURN_IF_ERROR(
+          CheckOptionalText(m.has_unit(), m.unit(), "device_type.measurements.unit", 50));
+      if (m.has_min_value()) {
+        RETURN_IF_ERROR(CheckFinite(m.min_value(), "device_type.measurements.min_value"));
+      }
+      if (m.has_max_value()) {
+        RETURN_IF_ERROR(CheckFinite(m.max_value(), "device_type.measurements.max_value"));
+      }
+      if (m.has_min_value() && m.has_max_value() && m.min_value() > m.max_value()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("device_type.measurements: ", m.parameter_name(),
+                         "'s min_value exceeds its max_value"));
+      }
+    }
+    if (value.measurements_size() > kMaxMeasurementsPerType) {
+      return absl::InvalidArgumentError(absl::StrCat("device_type.measurements may list at most ",
+                                                     kMaxMeasurementsPerType, " parameters"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// A new type's primary measurement: the one primary_parameter names, by
+// default the first listed. The seed's data_unit, min_value and max_value
+// describe it (docs/api.md), so unset ones are taken from it and set ones
+// must agree.
+absl::Status ResolvePrimaryMeasurement(v1::DeviceType& type) {
+  if (type.measurements().empty()) {
+    if (type.has_primary_parameter()) {
+      return absl::InvalidArgumentError(
+          "device_type.primary_parameter must be one of device_type.measurements");
+    }
+    return absl::OkStatus();
+  }
+  if (!type.has_primary_parameter()) {
+    type.set_primary_parameter(type.measurements(0).parameter_name());
+  }
+  const v1::DeviceMeasurement* primary = nullptr;
+  for (const v1::DeviceMeasurement& m : type.measurements()) {
+    if (m.parameter_name() == type.primary_parameter()) primary = &m;
+  }
+  if (primary == nullptr) {
+    return absl::InvalidArgumentError(
+        "device_type.primary_parameter must be one of device_type.measurements");
+  }
+  auto agree = [](bool set, auto stored, bool measured, auto value, absl::string_view field) {
+    if (set && measured && stored != value) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "device_type.", field, " must match the primary measurement's (or be left unset)"));
+    }
+    return absl::OkStatus();
+  };
+  RETURN_IF_ERROR(agree(type.has_data_unit(), type.data_unit(), primary->has_unit(),
+                        primary->unit(), "data_unit"));
+  RETURN_IF_ERROR(agree(type.has_min_value(), type.min_value(), primary->has_min_value(),
+                        primary->min_value(), "min_value"));
+  RETURN_IF_ERROR(agree(type.has_max_value(), type.max_value(), primary->has_max_value(),
+                        primary->max_value(), "max_value"));
+  if (!type.has_data_unit() && primary->has_unit()) type.set_data_unit(primary->unit());
+  if (!type.has_min_value() && primary->has_min_value()) type.set_min_value(primary->min_value());
+  if (!type.has_max_value() && primary->has_max_value()) type.set_max_value(primary->max_value());
+  return absl::OkStatus();
+}
+
+absl::Status CheckMeasurementParameter(const v1::MeasurementParameter& value) {
+  RETURN_IF_ERROR(alerting::CheckParameterName(value.name(), "parameter.name"));
+  if (!value.has_unit()) return absl::InvalidArgumentError("parameter.unit is required");
+  RETURN_IF_ERROR(CheckText(value.unit(), "parameter.unit", 50, true));
+  RETURN_IF_ERROR(CheckOptionalText(value.has_description(), value.description(),
+                                    "parameter.description", kMaxTextBytes));
+  if (value.has_min_plausible()) {
+    RETURN_IF_ERROR(CheckFinite(value.min_plausible(), "parameter.min_plausible"));
+  }
+  if (value.has_max_plausible()) {
+    RETURN_IF_ERROR(CheckFinite(value.max_plausible(), "parameter.max_plausible"));
+  }
+  if (value.has_min_plausible() && value.has_max_plausible() &&
+      value.min_plausible() > value.max_plausible()) {
+    return absl::InvalidArgumentError("parameter.min_plausible must not exceed max_plausible");
+  }
   return absl::OkStatus();
 }
 
@@ -93,12 +192,14 @@ class DeviceService final : public RpcService {
     AddManufacturerMethods();
     AddDeviceTypeMethods();
     AddDeviceMethods();
+    AddMeasurementParameterMethods();
   }
 
  private:
   void AddManufacturerMethods();
   void AddDeviceTypeMethods();
   void AddDeviceMethods();
+  void AddMeasurementParameterMethods();
 
   storage::CatalogRepository& catalog_;
   storage::DeviceRepository& devices_;
@@ -174,6 +275,7 @@ void DeviceService::AddDeviceTypeMethods() {
         }
         RETURN_IF_ERROR(RequireAdmin(caller));
         v1::DeviceType row = value;
+        RETURN_IF_ERROR(ResolvePrimaryMeasurement(row));
         // A new model is available for registration unless said otherwise.
         row.set_is_active(true);
         return Respond(catalog_.CreateDeviceType(row), response);
@@ -229,6 +331,28 @@ void DeviceService::AddDeviceTypeMethods() {
              RETURN_IF_ERROR(CheckId(request.id(), "id"));
              RETURN_IF_ERROR(RequireAdmin(caller));
              return catalog_.DeleteDeviceType(request.id());
+           });
+}
+
+void DeviceService::AddMeasurementParameterMethods() {
+  SignedIn("ListMeasurementParameters",
+           [this](const auth::Caller& /*caller*/,
+                  const v1::ListMeasurementParametersRequest& /*request*/,
+                  v1::ListMeasurementParametersResponse* response) -> absl::Status {
+             ASSIGN_OR_RETURN(std::vector<v1::MeasurementParameter> parameters,
+                              catalog_.ListMeasurementParameters());
+             for (v1::MeasurementParameter& parameter : parameters) {
+               response->add_parameters()->Swap(&parameter);
+             }
+             return absl::OkStatus();
+           });
+
+  SignedIn("CreateMeasurementParameter",
+           [this](const auth::Caller& caller, const v1::CreateMeasurementParameterRequest& request,
+                  v1::MeasurementParameter* response) -> absl::Status {
+             RETURN_IF_ERROR(CheckMeasurementParameter(request.parameter()));
+             RETURN_IF_ERROR(RequireAdmin(caller));
+             return Respond(catalog_.CreateMeasurementParameter(request.parameter()), response);
            });
 }
 

@@ -1,4 +1,5 @@
 #include <map>
+#include <tuple>
 
 #include "plantmon/v1/plant.grpc.pb.h"
 #include "services/handler.h"
@@ -327,11 +328,28 @@ void PlantService::AddCompositeViews() {
              for (const auto& assignment : assignments) {
                device_ids.push_back(assignment.device_id());
              }
+             // Latest gives each (device, parameter)'s newest reading: each
+             // device's newest of any parameter, and the plant's newest of
+             // each parameter from any of its devices.
              std::map<int64_t, storage::SensorReading> latest;
+             std::map<std::string, storage::SensorReading> by_parameter;
+             auto keep_newer = [](auto& map, const auto& key, const storage::SensorReading& r) {
+               auto [it, inserted] = map.emplace(key, r);
+               if (!inserted &&
+                   std::tie(r.timestamp, r.id) > std::tie(it->second.timestamp, it->second.id)) {
+                 it->second = r;
+               }
+             };
              if (!device_ids.empty()) {
                ASSIGN_OR_RETURN(std::vector<storage::SensorReading> readings,
                                 telemetry_.Latest(caller.user_id(), device_ids));
-               for (auto& reading : readings) latest[reading.device_id] = reading;
+               for (const auto& reading : readings) {
+                 keep_newer(latest, reading.device_id, reading);
+                 keep_newer(by_parameter, reading.parameter_name, reading);
+               }
+             }
+             for (const auto& [parameter, reading] : by_parameter) {
+               ToProto(reading, response->add_latest_by_parameter());
              }
              for (const auto& assignment : assignments) {
                v1::AssignedDevice* out = response->add_assigned_devices();

@@ -35,6 +35,7 @@ void ToProto(const storage::SensorReading& reading, v1::SensorData* out) {
   SetTimestamp(reading.timestamp, out->mutable_timestamp());
   SetTimestamp(reading.received_at, out->mutable_received_at());
   if (reading.raw_data) out->set_raw_data(*reading.raw_data);
+  out->set_parameter_name(reading.parameter_name);
 }
 
 }  // namespace plantmon::services

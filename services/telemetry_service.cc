@@ -1,4 +1,5 @@
 #include "absl/strings/str_cat.h"
+#include "alerting/rules.h"
 #include "common/sha256.h"
 #include "plantmon/v1/telemetry.grpc.pb.h"
 #include "services/callback_stream.h"
@@ -35,6 +36,9 @@ absl::Status CheckReading(const storage::IncomingReading& reading, absl::Time no
     RETURN_IF_ERROR(CheckText(*reading.measurement_unit, "measurement_unit", 50, false));
   }
   RETURN_IF_ERROR(CheckRange(reading.data_quality, "data_quality", 0, 100));
+  if (reading.parameter_name) {
+    RETURN_IF_ERROR(alerting::CheckParameterName(*reading.parameter_name, "parameter_name"));
+  }
   if (reading.raw_data) {
     RETURN_IF_ERROR(CheckText(*reading.raw_data, "raw_data", kMaxTextBytes, false));
   }
@@ -59,6 +63,7 @@ absl::StatusOr<storage::IncomingReading> FromIncoming(const v1::IncomingReading&
   if (!in.has_timestamp()) return absl::InvalidArgumentError("timestamp is required");
   ASSIGN_OR_RETURN(reading.timestamp, TimeFromProto(in.timestamp(), "timestamp"));
   reading.raw_data = OptionalField(in.has_raw_data(), in.raw_data());
+  reading.parameter_name = OptionalField(in.has_parameter_name(), in.parameter_name());
   RETURN_IF_ERROR(CheckReading(reading, now));
   return reading;
 }
@@ -312,30 +317,31 @@ class TelemetryService final : public RpcService {
 };
 
 void TelemetryService::AddIngestMethods() {
-  Ingestion("RecordReading",
-            [this](const auth::Caller& caller, const v1::RecordReadingRequest& request,
-                   v1::SensorData* response) -> absl::Status {
-              const v1::SensorData& value = request.sensor_data();
-              storage::IncomingReading reading;
-              reading.device_id = value.device_id();
-              reading.measurement_value = value.measurement_value();
-              reading.measurement_unit =
-                  OptionalField(value.has_measurement_unit(), value.measurement_unit());
-              // Unset means 100, as on the other ingest paths; 0 ("unusable") is valid.
-              reading.data_quality = value.has_data_quality() ? value.data_quality() : 100;
-              if (value.is_anomaly()) reading.is_anomaly = true;
-              reading.raw_data = OptionalField(value.has_raw_data(), value.raw_data());
-              ASSIGN_OR_RETURN(
-                  reading.timestamp,
-                  RequiredTime(value.has_timestamp(), value.timestamp(), "sensor_data.timestamp"));
-              if (absl::Status valid = CheckReading(reading, absl::Now()); !valid.ok()) {
-                return absl::InvalidArgumentError(absl::StrCat("sensor_data.", valid.message()));
-              }
-              ASSIGN_OR_RETURN(storage::SensorReading stored,
-                               ingest_.IngestOne(caller.user_id(), reading));
-              *response = ToProto(stored);
-              return absl::OkStatus();
-            });
+  Ingestion(
+      "RecordReading",
+      [this](const auth::Caller& caller, const v1::RecordReadingRequest& request,
+             v1::SensorData* response) -> absl::Status {
+        const v1::SensorData& value = request.sensor_data();
+        storage::IncomingReading reading;
+        reading.device_id = value.device_id();
+        reading.measurement_value = value.measurement_value();
+        reading.measurement_unit =
+            OptionalField(value.has_measurement_unit(), value.measurement_unit());
+        // Unset means 100, as on the other ingest paths; 0 ("unusable") is valid.
+        reading.data_quality = value.has_data_quality() ? value.data_quality() : 100;
+        if (value.is_anomaly()) reading.is_anomaly = true;
+        reading.raw_data = OptionalField(value.has_raw_data(), value.raw_data());
+        reading.parameter_name = OptionalField(value.has_parameter_name(), value.parameter_name());
+        ASSIGN_OR_RETURN(reading.timestamp, RequiredTime(value.has_timestamp(), value.timestamp(),
+                                                         "sensor_data.timestamp"));
+        if (absl::Status valid = CheckReading(reading, absl::Now()); !valid.ok()) {
+          return absl::InvalidArgumentError(absl::StrCat("sensor_data.", valid.message()));
+        }
+        ASSIGN_OR_RETURN(storage::SensorReading stored,
+                         ingest_.IngestOne(caller.user_id(), reading));
+        *response = ToProto(stored);
+        return absl::OkStatus();
+      });
 
   CallbackClientStream<v1::UploadReadingsRequest, v1::UploadReadingsResponse>(
       "UploadReadings",
@@ -364,6 +370,10 @@ void TelemetryService::AddQueryMethods() {
             .Add("newest_first", int64_t{request.newest_first()})
             .Add("exclude_anomalies", int64_t{request.exclude_anomalies()})
             .AddOptional("min_quality", request.has_min_quality(), int64_t{request.min_quality()});
+        if (request.has_parameter_name()) {
+          RETURN_IF_ERROR(alerting::CheckParameterName(request.parameter_name(), "parameter_name"));
+          query.Add("parameter_name", request.parameter_name());
+        }
         ASSIGN_OR_RETURN(PageCursor cursor, ParsePage(request.page_size(), request.page_token(),
                                                       query, 2, kReadingPageLimits));
         storage::ReadingQuery reading_query;
@@ -378,6 +388,8 @@ void TelemetryService::AddQueryMethods() {
         reading_query.newest_first = request.newest_first();
         reading_query.min_quality = OptionalField(request.has_min_quality(), request.min_quality());
         reading_query.exclude_anomalies = request.exclude_anomalies();
+        reading_query.parameter_name =
+            OptionalField(request.has_parameter_name(), request.parameter_name());
         ASSIGN_OR_RETURN(std::vector<storage::SensorReading> readings,
                          telemetry_.List(caller.user_id(), reading_query));
         response->set_next_page_token(FinishPage(
@@ -427,45 +439,50 @@ void TelemetryService::AddQueryMethods() {
              return absl::OkStatus();
            });
 
-  SignedIn("AggregateSensorData",
-           [this](const auth::Caller& caller, const v1::AggregateSensorDataRequest& request,
-                  v1::AggregateSensorDataResponse* response) -> absl::Status {
-             ASSIGN_OR_RETURN(TimeRange range, CheckReadingQuery(request));
-             const absl::Time start = range.start;
-             const absl::Time end = range.end;
-             const absl::Duration width = absl::Seconds(request.bucket_width().seconds()) +
-                                          absl::Nanoseconds(request.bucket_width().nanos());
-             if (width < absl::Minutes(1) || width > absl::Hours(24)) {
-               return absl::InvalidArgumentError("bucket_width must be from one minute to one day");
-             }
-             const int64_t buckets = absl::Ceil(end - start, width) / width;
-             if (buckets > kMaxBuckets) {
-               return absl::InvalidArgumentError(
-                   absl::StrCat("the range would make ", buckets, " buckets; the cap is ",
-                                kMaxBuckets, ": widen bucket_width or narrow the range"));
-             }
-             storage::AggregateQuery query;
-             query.device_id = request.device_id();
-             query.start_time = start;
-             query.end_time = end;
-             query.bucket_width = width;
-             query.min_quality = OptionalField(request.has_min_quality(), request.min_quality());
-             query.exclude_anomalies = request.exclude_anomalies();
-             ASSIGN_OR_RETURN(std::vector<storage::ReadingBucket> rows,
-                              telemetry_.Aggregate(caller.user_id(), query));
-             for (const storage::ReadingBucket& row : rows) {
-               v1::SensorDataBucket* bucket = response->add_buckets();
-               SetTimestamp(row.start_time, bucket->mutable_start_time());
-               SetTimestamp(std::min(row.start_time + width, end), bucket->mutable_end_time());
-               bucket->set_count(row.count);
-               bucket->set_min_value(row.min_value);
-               bucket->set_max_value(row.max_value);
-               bucket->set_avg_value(row.avg_value);
-               bucket->set_first_value(row.first_value);
-               bucket->set_last_value(row.last_value);
-             }
-             return absl::OkStatus();
-           });
+  SignedIn(
+      "AggregateSensorData",
+      [this](const auth::Caller& caller, const v1::AggregateSensorDataRequest& request,
+             v1::AggregateSensorDataResponse* response) -> absl::Status {
+        ASSIGN_OR_RETURN(TimeRange range, CheckReadingQuery(request));
+        const absl::Time start = range.start;
+        const absl::Time end = range.end;
+        const absl::Duration width = absl::Seconds(request.bucket_width().seconds()) +
+                                     absl::Nanoseconds(request.bucket_width().nanos());
+        if (width < absl::Minutes(1) || width > absl::Hours(24)) {
+          return absl::InvalidArgumentError("bucket_width must be from one minute to one day");
+        }
+        const int64_t buckets = absl::Ceil(end - start, width) / width;
+        if (buckets > kMaxBuckets) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("the range would make ", buckets, " buckets; the cap is ", kMaxBuckets,
+                           ": widen bucket_width or narrow the range"));
+        }
+        storage::AggregateQuery query;
+        query.device_id = request.device_id();
+        query.start_time = start;
+        query.end_time = end;
+        query.bucket_width = width;
+        query.min_quality = OptionalField(request.has_min_quality(), request.min_quality());
+        query.exclude_anomalies = request.exclude_anomalies();
+        if (request.has_parameter_name()) {
+          RETURN_IF_ERROR(alerting::CheckParameterName(request.parameter_name(), "parameter_name"));
+          query.parameter_name = request.parameter_name();
+        }
+        ASSIGN_OR_RETURN(std::vector<storage::ReadingBucket> rows,
+                         telemetry_.Aggregate(caller.user_id(), query));
+        for (const storage::ReadingBucket& row : rows) {
+          v1::SensorDataBucket* bucket = response->add_buckets();
+          SetTimestamp(row.start_time, bucket->mutable_start_time());
+          SetTimestamp(std::min(row.start_time + width, end), bucket->mutable_end_time());
+          bucket->set_count(row.count);
+          bucket->set_min_value(row.min_value);
+          bucket->set_max_value(row.max_value);
+          bucket->set_avg_value(row.avg_value);
+          bucket->set_first_value(row.first_value);
+          bucket->set_last_value(row.last_value);
+        }
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace

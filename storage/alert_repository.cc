@@ -31,7 +31,8 @@ const postgres::MessageTable& Rules() {
                                   {"is_active", ColumnAccess::kWritable},
                                   {"created_at", ColumnAccess::kReadOnly},
                                   {"updated_at", ColumnAccess::kReadOnly},
-                                  {"threshold_high", ColumnAccess::kWritable}});
+                                  {"threshold_high", ColumnAccess::kWritable},
+                                  {"device_id", ColumnAccess::kWritable}});
   return *table;
 }
 
@@ -71,10 +72,22 @@ alerting::RuleDefinition DefinitionOf(const v1::AlertRule& rule) {
       rule.has_threshold_high() ? std::optional<double>(rule.threshold_high()) : std::nullopt);
 }
 
-// Deviation rules need an optimum for their parameter on the plant's species
-// (alerting::CheckFitsSpecies decides; this reads the species).
-absl::Status CheckFitsSpecies(pqxx::work& transaction, int64_t plant_id,
-                              const alerting::RuleDefinition& rule) {
+// A rule fits its plant: a pinned device is assigned to it (migration 0011),
+// and a deviation rule has an optimum for its parameter on the plant's
+// species (alerting::CheckFitsSpecies decides; this reads the species).
+absl::Status CheckFitsPlant(pqxx::work& transaction, const v1::AlertRule& stored) {
+  const int64_t plant_id = stored.plant_id();
+  if (stored.has_device_id() &&
+      transaction
+          .exec_params("SELECT 1 FROM plant_device_assignments WHERE plant_id = $1 "
+                       "AND device_id = $2",
+                       plant_id, stored.device_id())
+          .empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("alert_rule.device_id: device ", stored.device_id(),
+                     " is not assigned to plant ", plant_id, " (AssignDevice first)"));
+  }
+  const alerting::RuleDefinition rule = DefinitionOf(stored);
   if (rule.type != alerting::RuleType::kDeviation) return absl::OkStatus();
   alerting::SpeciesOptima optima;
   pqxx::result rows = transaction.exec_params(
@@ -89,18 +102,29 @@ absl::Status CheckFitsSpecies(pqxx::work& transaction, int64_t plant_id,
   return alerting::CheckFitsSpecies(rule, optima);
 }
 
-// A broken range constraint, in the words of the request fields.
-absl::Status ExplainRuleError(absl::Status status) {
-  if (ViolatedConstraint(status) == "alert_rules_range_check") {
+// A broken constraint, in the words of the request fields.
+absl::Status ExplainRuleError(absl::Status status, const v1::AlertRule& rule) {
+  const std::optional<std::string> constraint = ViolatedConstraint(status);
+  if (constraint == "alert_rules_range_check") {
     return absl::InvalidArgumentError(
         "range rules need threshold_high at or above threshold_value");
+  }
+  if (constraint == "alert_rules_device_id_fkey") {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "alert_rule.device_id: device ", rule.device_id(), " is not assigned to the plant"));
+  }
+  if (constraint == "alert_rules_parameter_name_fkey") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("alert_rule.parameter_name: ", rule.parameter_name(),
+                     " is not a catalogued measurement parameter "
+                     "(DeviceService.ListMeasurementParameters)"));
   }
   return status;
 }
 
 template <typename T>
-absl::StatusOr<T> ExplainedRule(absl::StatusOr<T> result) {
-  if (!result.ok()) return ExplainRuleError(result.status());
+absl::StatusOr<T> ExplainedRule(absl::StatusOr<T> result, const v1::AlertRule& rule) {
+  if (!result.ok()) return ExplainRuleError(result.status(), rule);
   return result;
 }
 
@@ -112,13 +136,15 @@ const std::vector<std::string>& AlertRepository::UpdatableRuleFields() {
 
 absl::StatusOr<v1::AlertRule> AlertRepository::CreateRule(int64_t owner_id,
                                                           const v1::AlertRule& rule) {
-  return ExplainedRule(InsertMessage(
-      pool_, Rules(), rule, {{"user_id", std::to_string(owner_id)}}, [&](pqxx::work& transaction) {
-        if (!ExistsWith(transaction, kOwnedPlant, rule.plant_id(), owner_id)) {
-          return NotFound("plant", rule.plant_id());
-        }
-        return CheckFitsSpecies(transaction, rule.plant_id(), DefinitionOf(rule));
-      }));
+  return ExplainedRule(
+      InsertMessage(pool_, Rules(), rule, {{"user_id", std::to_string(owner_id)}},
+                    [&](pqxx::work& transaction) {
+                      if (!ExistsWith(transaction, kOwnedPlant, rule.plant_id(), owner_id)) {
+                        return NotFound("plant", rule.plant_id());
+                      }
+                      return CheckFitsPlant(transaction, rule);
+                    }),
+      rule);
 }
 
 absl::StatusOr<v1::AlertRule> AlertRepository::GetRule(int64_t owner_id, int64_t id) {
@@ -142,12 +168,13 @@ absl::StatusOr<v1::AlertRule> AlertRepository::UpdateRule(int64_t owner_id, int6
                                                           const v1::AlertRule& values,
                                                           const google::protobuf::FieldMask& mask) {
   return ExplainedRule(UpdateMessage<v1::AlertRule>(
-      pool_, Rules(), "alert rule", id, "id = $1 AND user_id = $2",
-      {std::to_string(id), std::to_string(owner_id)}, values, mask, nullptr,
-      [](pqxx::work& transaction, const v1::AlertRule& rule) {
-        // A rule that no longer fits its species rolls the update back.
-        return CheckFitsSpecies(transaction, rule.plant_id(), DefinitionOf(rule));
-      }));
+                           pool_, Rules(), "alert rule", id, "id = $1 AND user_id = $2",
+                           {std::to_string(id), std::to_string(owner_id)}, values, mask, nullptr,
+                           [](pqxx::work& transaction, const v1::AlertRule& rule) {
+                             // A rule that no longer fits its plant rolls the update back.
+                             return CheckFitsPlant(transaction, rule);
+                           }),
+                       values);
 }
 
 absl::Status AlertRepository::DeleteRule(int64_t owner_id, int64_t id) {

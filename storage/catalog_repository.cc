@@ -1,6 +1,11 @@
 #include "storage/catalog_repository.h"
 
+#include <algorithm>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
 #include "postgres/message_table.h"
+#include "postgres/pg_array.h"
 #include "postgres/pqxx_status.h"
 #include "postgres/transaction.h"
 #include "storage/message_rows.h"
@@ -42,8 +47,74 @@ const postgres::MessageTable& DeviceTypes() {
                                   {"max_value", ColumnAccess::kWritable},
                                   {"is_active", ColumnAccess::kWritable},
                                   {"created_at", ColumnAccess::kReadOnly},
-                                  {"updated_at", ColumnAccess::kReadOnly}});
+                                  {"updated_at", ColumnAccess::kReadOnly},
+                                  {"primary_parameter", ColumnAccess::kWritable}});
   return *table;
+}
+
+// What a device type update may name: its columns and its measurements.
+const std::vector<std::string>& DeviceTypeFields() {
+  static const auto* fields = [] {
+    auto* all = new std::vector<std::string>(DeviceTypes().updatable());
+    all->push_back("measurements");
+    return all;
+  }();
+  return *fields;
+}
+
+// measurement_parameters (migration 0011), keyed by name.
+const postgres::MessageTable& MeasurementParameters() {
+  static const auto* table =
+      new postgres::MessageTable("measurement_parameters", v1::MeasurementParameter::descriptor(),
+                                 {{"name", ColumnAccess::kCreateOnly},
+                                  {"unit", ColumnAccess::kWritable},
+                                  {"description", ColumnAccess::kWritable},
+                                  {"min_plausible", ColumnAccess::kWritable},
+                                  {"max_plausible", ColumnAccess::kWritable},
+                                  {"created_at", ColumnAccess::kReadOnly}});
+  return *table;
+}
+
+// device_type_measurements rows of `types`, attached to each in the order
+// the type lists them.
+void AttachMeasurements(pqxx::transaction_base& transaction,
+                        const std::vector<v1::DeviceType*>& types) {
+  if (types.empty()) return;
+  std::vector<int64_t> ids;
+  absl::flat_hash_map<int64_t, v1::DeviceType*> by_id;
+  for (v1::DeviceType* type : types) {
+    ids.push_back(type->id());
+    by_id[type->id()] = type;
+    type->clear_measurements();
+  }
+  for (const pqxx::row& row :
+       postgres::ExecPrepared(transaction,
+                              "SELECT device_type_id, parameter_name, unit, min_value, max_value "
+                              "FROM device_type_measurements WHERE device_type_id = ANY($1::int[]) "
+                              "ORDER BY device_type_id, position",
+                              postgres::PgIntArray(ids))) {
+    RowReader reader(row);
+    v1::DeviceMeasurement* measurement = by_id.at(reader.Next<int64_t>())->add_measurements();
+    measurement->set_parameter_name(reader.Next<std::string>());
+    if (auto unit = reader.NextOptional<std::string>()) measurement->set_unit(*unit);
+    if (auto min = reader.NextOptional<double>()) measurement->set_min_value(*min);
+    if (auto max = reader.NextOptional<double>()) measurement->set_max_value(*max);
+  }
+}
+
+// Replaces what type `id` measures with `type.measurements`.
+void WriteMeasurements(pqxx::transaction_base& transaction, int64_t id,
+                       const v1::DeviceType& type) {
+  transaction.exec_params("DELETE FROM device_type_measurements WHERE device_type_id = $1", id);
+  for (int i = 0; i < type.measurements_size(); ++i) {
+    const v1::DeviceMeasurement& m = type.measurements(i);
+    transaction.exec_params(
+        "INSERT INTO device_type_measurements (device_type_id, parameter_name, unit, min_value, "
+        "max_value, position) VALUES ($1, $2, $3, $4, $5, $6)",
+        id, m.parameter_name(), m.has_unit() ? std::optional<std::string>(m.unit()) : std::nullopt,
+        m.has_min_value() ? std::optional<double>(m.min_value()) : std::nullopt,
+        m.has_max_value() ? std::optional<double>(m.max_value()) : std::nullopt, i);
+  }
 }
 
 const postgres::MessageTable& PlantTypes() {
@@ -84,8 +155,25 @@ absl::Status ExplainCatalogError(absl::Status status) {
     // A reference to a missing row reads like any other missing row.
     return absl::NotFoundError("the manufacturer does not exist");
   }
-  if (*constraint == "device_types_value_range_check") {
+  if (*constraint == "device_types_value_range_check" ||
+      *constraint == "device_type_measurements_range_check") {
     return absl::InvalidArgumentError("min_value must not exceed max_value");
+  }
+  if (*constraint == "device_type_measurements_parameter_name_fkey" ||
+      *constraint == "device_types_primary_parameter_fkey") {
+    return absl::InvalidArgumentError(
+        "device_type.measurements name a parameter that is not catalogued "
+        "(DeviceService.ListMeasurementParameters)");
+  }
+  if (*constraint == "device_types_primary_parameter_measured") {
+    return absl::InvalidArgumentError(
+        "device_type.primary_parameter must be one of the type's measurements");
+  }
+  if (*constraint == "measurement_parameters_pkey") {
+    return absl::AlreadyExistsError("a measurement parameter with this name already exists");
+  }
+  if (*constraint == "measurement_parameters_range_check") {
+    return absl::InvalidArgumentError("min_plausible must not exceed max_plausible");
   }
   if (*constraint == "plant_types_name_key") {
     return absl::AlreadyExistsError("a plant type with this name already exists");
@@ -112,7 +200,7 @@ const std::vector<std::string>& CatalogRepository::UpdatableManufacturerFields()
   return Manufacturers().updatable();
 }
 const std::vector<std::string>& CatalogRepository::UpdatableDeviceTypeFields() {
-  return DeviceTypes().updatable();
+  return DeviceTypeFields();
 }
 const std::vector<std::string>& CatalogRepository::UpdatablePlantTypeFields() {
   return PlantTypes().updatable();
@@ -152,11 +240,27 @@ absl::Status CatalogRepository::DeleteManufacturer(int64_t id) {
 // --- device types ----------------------------------------------------------
 
 absl::StatusOr<v1::DeviceType> CatalogRepository::CreateDeviceType(const v1::DeviceType& value) {
-  return Explained(InsertMessage(pool_, DeviceTypes(), value));
+  return Explained(postgres::RunInTransaction(
+      pool_, [&](pqxx::work& transaction) -> absl::StatusOr<v1::DeviceType> {
+        v1::DeviceType row;
+        postgres::InsertRow(transaction, DeviceTypes(), value, {}, &row);
+        WriteMeasurements(transaction, row.id(), value);
+        AttachMeasurements(transaction, {&row});
+        return row;
+      }));
 }
 
 absl::StatusOr<v1::DeviceType> CatalogRepository::GetDeviceType(int64_t id) {
-  return GetMessage<v1::DeviceType>(pool_, DeviceTypes(), "device type", id);
+  return postgres::RunReadOnly(
+      pool_, [&](pqxx::transaction_base& transaction) -> absl::StatusOr<v1::DeviceType> {
+        pqxx::result rows = postgres::ExecPrepared(
+            transaction,
+            "SELECT " + DeviceTypes().select_list() + " FROM device_types WHERE id = $1", id);
+        if (rows.empty()) return NotFound("device type", id);
+        auto type = DeviceTypes().Read<v1::DeviceType>(rows[0]);
+        AttachMeasurements(transaction, {&type});
+        return type;
+      });
 }
 
 absl::StatusOr<std::vector<v1::DeviceType>> CatalogRepository::ListDeviceTypes(
@@ -166,20 +270,73 @@ absl::StatusOr<std::vector<v1::DeviceType>> CatalogRepository::ListDeviceTypes(
     kind = postgres::DatabaseEnumName(
         v1::DeviceKind_descriptor()->FindValueByNumber(static_cast<int>(*filter.device_type)));
   }
-  return ReadMany<v1::DeviceType>(
-      pool_, [](const pqxx::row& row) { return DeviceTypes().Read<v1::DeviceType>(row); },
-      "SELECT " + DeviceTypes().select_list() +
-          " FROM device_types WHERE id > $1 "
-          "AND ($2::integer IS NULL OR manufacturer_id = $2) "
-          "AND ($3::device_type_enum IS NULL OR device_type = $3) "
-          "AND ($4::boolean IS NULL OR is_active = $4) "
-          "ORDER BY id LIMIT $5",
-      page.after_id, filter.manufacturer_id, kind, filter.is_active, page.limit);
+  return postgres::RunReadOnly(
+      pool_,
+      [&](pqxx::transaction_base& transaction) -> absl::StatusOr<std::vector<v1::DeviceType>> {
+        std::vector<v1::DeviceType> types;
+        for (const pqxx::row& row : postgres::ExecPrepared(
+                 transaction,
+                 "SELECT " + DeviceTypes().select_list() +
+                     " FROM device_types WHERE id > $1 "
+                     "AND ($2::integer IS NULL OR manufacturer_id = $2) "
+                     "AND ($3::device_type_enum IS NULL OR device_type = $3) "
+                     "AND ($4::boolean IS NULL OR is_active = $4) "
+                     "ORDER BY id LIMIT $5",
+                 page.after_id, filter.manufacturer_id, kind, filter.is_active, page.limit)) {
+          types.push_back(DeviceTypes().Read<v1::DeviceType>(row));
+        }
+        std::vector<v1::DeviceType*> pointers;
+        for (v1::DeviceType& type : types) pointers.push_back(&type);
+        AttachMeasurements(transaction, pointers);
+        return types;
+      });
 }
 
 absl::StatusOr<v1::DeviceType> CatalogRepository::UpdateDeviceType(
     int64_t id, const v1::DeviceType& values, const google::protobuf::FieldMask& mask) {
-  return Explained(UpdateIn(pool_, DeviceTypes(), "device type", id, values, mask));
+  // An empty mask writes every updatable field, measurements included.
+  const bool writes_measurements =
+      mask.paths().empty() ||
+      std::find(mask.paths().begin(), mask.paths().end(), "measurements") != mask.paths().end();
+  absl::StatusOr<v1::DeviceType> updated = UpdateMessage<v1::DeviceType>(
+      pool_, DeviceTypes(), "device type", id, "id = $1", {std::to_string(id)}, values, mask,
+      nullptr, [&](pqxx::work& transaction, const v1::DeviceType& /*row*/) {
+        if (writes_measurements) WriteMeasurements(transaction, id, values);
+        return absl::OkStatus();
+      });
+  if (!updated.ok()) return ExplainCatalogError(updated.status());
+  // The row as committed, measurements included.
+  return GetDeviceType(id);
+}
+
+// --- measurement parameters ------------------------------------------------
+
+absl::StatusOr<std::vector<v1::MeasurementParameter>>
+CatalogRepository::ListMeasurementParameters() {
+  return ReadMany<v1::MeasurementParameter>(
+      pool_,
+      [](const pqxx::row& row) {
+        return MeasurementParameters().Read<v1::MeasurementParameter>(row);
+      },
+      "SELECT " + MeasurementParameters().select_list() +
+          " FROM measurement_parameters ORDER BY name LIMIT $1",
+      kMaxMeasurementParameters);
+}
+
+absl::StatusOr<v1::MeasurementParameter> CatalogRepository::CreateMeasurementParameter(
+    const v1::MeasurementParameter& value) {
+  return Explained(InsertMessage(
+      pool_, MeasurementParameters(), value, {}, [](pqxx::work& transaction) -> absl::Status {
+        // Serialises creations, so that the cap holds under concurrency.
+        transaction.exec("LOCK TABLE measurement_parameters IN SHARE ROW EXCLUSIVE MODE");
+        if (transaction.exec1("SELECT count(*) FROM measurement_parameters")[0].as<int64_t>() >=
+            kMaxMeasurementParameters) {
+          return absl::ResourceExhaustedError(
+              absl::StrCat("the catalogue holds ", kMaxMeasurementParameters,
+                           " measurement parameters, its cap; reuse one of them"));
+        }
+        return absl::OkStatus();
+      }));
 }
 
 absl::Status CatalogRepository::DeleteDeviceType(int64_t id) {

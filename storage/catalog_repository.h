@@ -51,6 +51,13 @@ class CatalogRepository {
                                                   const google::protobuf::FieldMask& mask);
   absl::Status DeleteDeviceType(int64_t id);
 
+  // The measurement parameter catalogue (migration 0011), by name; at most
+  // kMaxMeasurementParameters (creating more is RESOURCE_EXHAUSTED).
+  static constexpr int64_t kMaxMeasurementParameters = 1000;
+  absl::StatusOr<std::vector<v1::MeasurementParameter>> ListMeasurementParameters();
+  absl::StatusOr<v1::MeasurementParameter> CreateMeasurementParameter(
+      const v1::MeasurementParameter& value);
+
   absl::StatusOr<v1::PlantType> CreatePlantType(const v1::PlantType& value);
   absl::StatusOr<v1::PlantType> GetPlantType(int64_t id);
   absl::StatusOr<std::vector<v1::PlantType>> ListPlantTypes(const PlantTypeFilter& filter,
@@ -61,6 +68,7 @@ class CatalogRepository {
 
   // The fields an update may name.
   static const std::vector<std::string>& UpdatableManufacturerFields();
+  // Includes `measurements`, which lives in its own table.
   static const std::vector<std::string>& UpdatableDeviceTypeFields();
   static const std::vector<std::string>& UpdatablePlantTypeFields();
 

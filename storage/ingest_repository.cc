@@ -8,6 +8,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "alerting/alert_engine.h"
 #include "postgres/copy_format.h"
@@ -29,11 +30,28 @@ using postgres::PgTextArray;
 using postgres::RunInTransaction;
 namespace {
 
-struct DeviceInfo {
-  int64_t id = 0;
-  std::optional<std::string> data_unit;
+// What a device type measures (device_type_measurements, migration 0011),
+// with the catalogue's unit and plausible range where the type gives none.
+struct Measurement {
+  std::optional<std::string> unit;
   std::optional<double> min_value;
   std::optional<double> max_value;
+};
+
+struct DeviceInfo {
+  int64_t id = 0;
+  int64_t type_id = 0;
+  // What a reading without a parameter means: the type's primary
+  // measurement.
+  std::optional<std::string> primary;
+  // For a type that declares no measurements (made before migration 0011, or
+  // by a client that never declared any): the device's assignment role,
+  // which is what its readings meant before parameters existed.
+  std::optional<std::string> role;
+  // For a type that declares none: the seed's unit and range, which then
+  // describe the role's quantity.
+  Measurement undeclared;
+  std::map<std::string, Measurement> measurements;
 };
 
 struct ResolvedDevices {
@@ -41,10 +59,11 @@ struct ResolvedDevices {
   absl::flat_hash_map<std::string, int64_t> id_by_identifier;
 };
 
-// The owner's devices among those the readings name. Not locked: the COPY's
-// foreign-key checks lock them anyway, and a device deleted in between makes
-// the batch fail as a whole (FAILED_PRECONDITION, nothing stored) so that the
-// gateway's retry sees the device gone and gets those readings rejected.
+// The owner's devices among those the readings name, one row per declared
+// measurement. Not locked: the COPY's foreign-key checks lock them anyway,
+// and a device deleted in between makes the batch fail as a whole
+// (FAILED_PRECONDITION, nothing stored) so that the gateway's retry sees the
+// device gone and gets those readings rejected.
 ResolvedDevices ResolveDevices(pqxx::work& transaction, int64_t owner_id,
                                const std::vector<IncomingReading>& readings) {
   std::set<int64_t> ids;
@@ -55,22 +74,41 @@ ResolvedDevices ResolveDevices(pqxx::work& transaction, int64_t owner_id,
   }
   ResolvedDevices resolved;
   if (ids.empty() && identifiers.empty()) return resolved;
-  for (const pqxx::row& row : transaction.exec_params(
-           "SELECT d.id, d.unique_identifier, t.data_unit, t.min_value, t.max_value "
+  for (const pqxx::row& row : postgres::ExecPrepared(
+           transaction,
+           "SELECT d.id, d.unique_identifier, t.id, t.primary_parameter, t.data_unit, t.min_value, "
+           "t.max_value, (SELECT a.assignment_type FROM plant_device_assignments a "
+           "WHERE a.device_id = d.id AND a.assignment_type <> 'pump' "
+           "ORDER BY a.is_active DESC, a.plant_id LIMIT 1), "
+           "m.parameter_name, coalesce(m.unit, p.unit), coalesce(m.min_value, p.min_plausible), "
+           "coalesce(m.max_value, p.max_plausible) "
            "FROM devices d JOIN device_types t ON t.id = d.device_type_id "
+           "LEFT JOIN device_type_measurements m ON m.device_type_id = t.id "
+           "LEFT JOIN measurement_parameters p ON p.name = m.parameter_name "
            "WHERE d.user_id = $1 AND (d.id = ANY($2::int[]) OR "
            "d.unique_identifier = ANY($3::text[]))",
            owner_id, PgIntArray({ids.begin(), ids.end()}),
            PgTextArray({identifiers.begin(), identifiers.end()}))) {
     RowReader reader(row);
-    DeviceInfo info;
-    info.id = reader.Next<int64_t>();
-    auto identifier = reader.Next<std::string>();
-    info.data_unit = reader.NextOptional<std::string>();
-    info.min_value = reader.NextOptional<double>();
-    info.max_value = reader.NextOptional<double>();
-    resolved.id_by_identifier[identifier] = info.id;
-    resolved.by_id[info.id] = info;
+    const auto id = reader.Next<int64_t>();
+    DeviceInfo& info = resolved.by_id[id];
+    info.id = id;
+    resolved.id_by_identifier[reader.Next<std::string>()] = id;
+    info.type_id = reader.Next<int64_t>();
+    auto primary = reader.NextOptional<std::string>();
+    info.undeclared.unit = reader.NextOptional<std::string>();
+    info.undeclared.min_value = reader.NextOptional<double>();
+    info.undeclared.max_value = reader.NextOptional<double>();
+    auto role = reader.NextOptional<std::string>();
+    auto parameter = reader.NextOptional<std::string>();
+    if (parameter.has_value()) {
+      Measurement& measurement = info.measurements[*parameter];
+      measurement.unit = reader.NextOptional<std::string>();
+      measurement.min_value = reader.NextOptional<double>();
+      measurement.max_value = reader.NextOptional<double>();
+    }
+    info.primary = primary;
+    info.role = role;
   }
   return resolved;
 }
@@ -78,6 +116,7 @@ ResolvedDevices ResolveDevices(pqxx::work& transaction, int64_t owner_id,
 // A reading ready to store.
 struct Accepted {
   int64_t device_id = 0;
+  std::string parameter;
   double value = 0;
   std::optional<std::string> unit;
   int32_t quality = 100;
@@ -86,8 +125,37 @@ struct Accepted {
   std::optional<std::string> raw_data;
 };
 
+// The measurement a reading is of, or why it cannot be stored.
+absl::StatusOr<std::pair<std::string, const Measurement*>> MeasurementOf(
+    const IncomingReading& reading, const DeviceInfo& device) {
+  if (device.measurements.empty()) {
+    // A type that declares nothing: readings are of the device's role, as
+    // before parameters existed, or 'unspecified' (migration 0011) for a
+    // device without one, whose readings no rule ever took.
+    const std::string parameter = device.role.value_or("unspecified");
+    if (reading.parameter_name && *reading.parameter_name != parameter) {
+      return absl::InvalidArgumentError(absl::StrCat("parameter ", *reading.parameter_name,
+                                                     " is not one device type ", device.type_id,
+                                                     " measures (it declares no measurements)"));
+    }
+    return std::make_pair(parameter, &device.undeclared);
+  }
+  const std::string parameter =
+      reading.parameter_name.value_or(device.primary.value_or(device.measurements.begin()->first));
+  auto it = device.measurements.find(parameter);
+  if (it == device.measurements.end()) {
+    std::vector<std::string> declared;
+    for (const auto& [name, measurement] : device.measurements) declared.push_back(name);
+    return absl::InvalidArgumentError(
+        absl::StrCat("parameter ", parameter, " is not one device type ", device.type_id,
+                     " measures (", absl::StrJoin(declared, ", "), ")"));
+  }
+  return std::make_pair(parameter, &it->second);
+}
+
 // Splits readings into accepted ones (with server-side defaults applied) and
-// rejections for devices the owner does not have.
+// rejections for devices the owner does not have and parameters their types
+// do not measure.
 std::vector<Accepted> Accept(const std::vector<IncomingReading>& readings,
                              const ResolvedDevices& devices,
                              std::vector<RejectedReading>& rejected) {
@@ -107,13 +175,21 @@ std::vector<Accepted> Accept(const std::vector<IncomingReading>& readings,
       rejected.push_back({reading.index, "device not found"});
       continue;
     }
+    absl::StatusOr<std::pair<std::string, const Measurement*>> measured =
+        MeasurementOf(reading, *device);
+    if (!measured.ok()) {
+      rejected.push_back({reading.index, std::string(measured.status().message())});
+      continue;
+    }
+    const Measurement& measurement = *measured->second;
     Accepted row;
     row.device_id = device->id;
+    row.parameter = std::move(measured->first);
     row.value = reading.measurement_value;
-    row.unit = reading.measurement_unit ? reading.measurement_unit : device->data_unit;
+    row.unit = reading.measurement_unit ? reading.measurement_unit : measurement.unit;
     row.quality = reading.data_quality;
-    const bool out_of_range = (device->min_value && row.value < *device->min_value) ||
-                              (device->max_value && row.value > *device->max_value);
+    const bool out_of_range = (measurement.min_value && row.value < *measurement.min_value) ||
+                              (measurement.max_value && row.value > *measurement.max_value);
     row.is_anomaly =
         reading.is_anomaly.value_or(false) || out_of_range || row.quality < kLowQualityThreshold;
     row.timestamp = reading.timestamp;
@@ -124,13 +200,13 @@ std::vector<Accepted> Accept(const std::vector<IncomingReading>& readings,
 }
 
 void CopyReadings(pqxx::work& transaction, const std::vector<Accepted>& rows) {
-  pqxx::stream_to copy(
-      transaction, "sensor_data",
-      std::vector<std::string>{"device_id", "measurement_value", "measurement_unit", "data_quality",
-                               "is_anomaly", "timestamp", "raw_data"});
+  pqxx::stream_to copy(transaction, "sensor_data",
+                       std::vector<std::string>{"device_id", "parameter_name", "measurement_value",
+                                                "measurement_unit", "data_quality", "is_anomaly",
+                                                "timestamp", "raw_data"});
   for (const Accepted& row : rows) {
-    copy << std::make_tuple(row.device_id, row.value, row.unit, row.quality, row.is_anomaly,
-                            CopyTimestampText(row.timestamp), row.raw_data);
+    copy << std::make_tuple(row.device_id, row.parameter, row.value, row.unit, row.quality,
+                            row.is_anomaly, CopyTimestampText(row.timestamp), row.raw_data);
   }
   copy.complete();
 }
@@ -143,9 +219,9 @@ struct WatchingRule {
 // One round trip for two jobs, as this runs once per batch:
 //  - last_data_received moves forward only: a late batch never moves it back
 //    (devices updated in id order, one lock order for concurrent batches);
-//  - the active rules watching these devices through an active assignment
-//    whose role is the rule's parameter, keyed by device, with whether each
-//    has an open alert.
+//  - the active rules of the plants these devices are actively assigned to
+//    (or of the one device a rule pins), keyed by device, with whether each
+//    has an open alert; which readings a rule takes is its parameter's.
 std::multimap<int64_t, WatchingRule> AdvanceDevicesAndFindRules(pqxx::work& transaction,
                                                                 int64_t owner_id,
                                                                 const std::vector<Accepted>& rows) {
@@ -173,8 +249,8 @@ std::multimap<int64_t, WatchingRule> AdvanceDevicesAndFindRules(pqxx::work& tran
            "EXISTS (SELECT 1 FROM alerts al WHERE al.rule_id = r.id "
            "AND al.status IN ('active', 'acknowledged')) "
            "FROM alert_rules r "
-           "JOIN plant_device_assignments a ON a.plant_id = r.plant_id "
-           "AND a.assignment_type = r.parameter_name AND a.is_active "
+           "JOIN plant_device_assignments a ON a.plant_id = r.plant_id AND a.is_active "
+           "AND (r.device_id IS NULL OR r.device_id = a.device_id) "
            "JOIN plants p ON p.id = r.plant_id "
            "JOIN plant_types pt ON pt.id = p.plant_type_id "
            "WHERE r.is_active AND r.user_id = $1 AND a.device_id = ANY($2::int[])",
@@ -244,6 +320,7 @@ void AfterReadingsStored(pqxx::work& transaction, int64_t owner_id,
   for (const Accepted& row : rows) {
     auto [begin, end] = rules.equal_range(row.device_id);
     for (auto it = begin; it != end; ++it) {
+      if (it->second.rule.definition.parameter != row.parameter) continue;
       RuleReadings& entry = by_rule[it->second.rule.rule_id];
       entry.rule = it->second.rule;
       entry.alert_open = it->second.alert_open;
@@ -320,15 +397,19 @@ absl::StatusOr<SensorReading> IngestRepository::IngestOne(int64_t owner_id,
     std::vector<RejectedReading> rejected;
     std::vector<Accepted> accepted = Accept({reading}, devices, rejected);
     if (accepted.empty()) {
+      if (!rejected.empty() && rejected.front().reason != "device not found") {
+        return absl::InvalidArgumentError(rejected.front().reason);
+      }
       return NotFound("device", reading.device_id.value_or(0));
     }
     const Accepted& row = accepted.front();
     pqxx::row stored = transaction.exec_params1(
         "INSERT INTO sensor_data (device_id, measurement_value, measurement_unit, "
-        "data_quality, is_anomaly, \"timestamp\", raw_data) VALUES ($1, $2, $3, $4, $5, "
-        "epoch_us_to_timestamptz($6), $7) RETURNING id, " PLANTMON_EPOCH_US("received_at"),
+        "data_quality, is_anomaly, \"timestamp\", raw_data, parameter_name) VALUES ($1, $2, $3, "
+        "$4, $5, epoch_us_to_timestamptz($6), $7, $8) RETURNING id, " PLANTMON_EPOCH_US(
+            "received_at"),
         row.device_id, row.value, row.unit, row.quality, row.is_anomaly,
-        absl::ToUnixMicros(row.timestamp), row.raw_data);
+        absl::ToUnixMicros(row.timestamp), row.raw_data, row.parameter);
     AfterReadingsStored(transaction, owner_id, accepted);
     SensorReading out;
     out.id = stored[0].as<int64_t>();
@@ -340,6 +421,7 @@ absl::StatusOr<SensorReading> IngestRepository::IngestOne(int64_t owner_id,
     out.is_anomaly = row.is_anomaly;
     out.timestamp = absl::FromUnixMicros(absl::ToUnixMicros(row.timestamp));
     out.raw_data = row.raw_data;
+    out.parameter_name = row.parameter;
     return out;
   });
 }

@@ -24,6 +24,8 @@ struct IncomingReading {
   std::optional<bool> is_anomaly;
   absl::Time timestamp;
   std::optional<std::string> raw_data;
+  // Unset: the device type's primary measurement (docs/telemetry.md).
+  std::optional<std::string> parameter_name;
 };
 
 struct RejectedReading {

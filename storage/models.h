@@ -22,6 +22,8 @@ struct SensorReading {
   absl::Time timestamp;
   absl::Time received_at;
   std::optional<std::string> raw_data;
+  // A catalogued measurement parameter (migration 0011).
+  std::string parameter_name;
 };
 
 // Keyset paging: rows with id > after_id, ordered by id, at most `limit`.

@@ -61,8 +61,7 @@ inline alerting::RuleDefinition StoredRuleDefinition(const std::string& rule_typ
   alerting::RuleDefinition rule;
   rule.type =
       alerting::ParseRuleType(rule_type, "rule_type").value_or(alerting::RuleType::kThreshold);
-  rule.parameter = alerting::ParseParameter(parameter_name, "parameter_name")
-                       .value_or(alerting::Parameter::kSoilMoisture);
+  rule.parameter = parameter_name;
   rule.op = alerting::ParseOperator(condition_operator, "condition_operator")
                 .value_or(alerting::Operator::kGreater);
   rule.threshold_value = threshold_value;

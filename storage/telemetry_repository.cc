@@ -4,6 +4,7 @@
 #include <set>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
 #include "postgres/pg_array.h"
 #include "postgres/pqxx_status.h"
 #include "postgres/transaction.h"
@@ -19,14 +20,14 @@ namespace {
 constexpr char kColumns[] =
     "id, device_id, measurement_value, measurement_unit, data_quality, "
     "is_anomaly, " PLANTMON_EPOCH_US("\"timestamp\"") ", " PLANTMON_EPOCH_US(
-        "received_at") ", raw_data";
+        "received_at") ", raw_data, parameter_name";
 
-// What the listing reads from the covering index (migration 0005): every
-// column but raw_data, which comes from a second, partial index.
+// What the listing reads from the covering index (migrations 0005, 0013):
+// every column but raw_data, which comes from a second, partial index.
 constexpr char kIndexedColumns[] =
     "id, device_id, measurement_value, measurement_unit, data_quality, "
     "is_anomaly, " PLANTMON_EPOCH_US("\"timestamp\"") ", " PLANTMON_EPOCH_US(
-        "received_at") ", NULL::text";
+        "received_at") ", NULL::text, parameter_name";
 
 SensorReading ReadReading(const pqxx::row& row) {
   RowReader reader(row);
@@ -40,29 +41,39 @@ SensorReading ReadReading(const pqxx::row& row) {
   reading.timestamp = reader.NextTime();
   reading.received_at = reader.NextTime();
   reading.raw_data = reader.NextOptional<std::string>();
+  reading.parameter_name = reader.Next<std::string>();
   return reading;
 }
 
 }  // namespace
 
 const std::string& TelemetryRepository::ListStatement(bool newest_first) {
-  // Two fixed statements, one per direction, so each keeps its index scan
-  // on (device_id, timestamp) and no SQL is assembled at run time.
-  static constexpr char kFilters[] =
-      " FROM sensor_data WHERE device_id = $1 "
-      "AND \"timestamp\" >= epoch_us_to_timestamptz($2) "
-      "AND \"timestamp\" < epoch_us_to_timestamptz($3) "
-      "AND ($7::integer IS NULL OR data_quality >= $7) "
-      "AND (NOT $8 OR NOT is_anomaly) "
-      "AND EXISTS (SELECT 1 FROM devices WHERE id = $1 AND user_id = $9) ";
-  static const std::string kOldestFirst =
-      std::string("SELECT ") + kIndexedColumns + kFilters +
-      "AND ($4::bigint IS NULL OR (\"timestamp\", id) > "
-      "(epoch_us_to_timestamptz($4), $5::bigint)) ORDER BY \"timestamp\", id LIMIT $6";
-  static const std::string kNewestFirst = std::string("SELECT ") + kIndexedColumns + kFilters +
-                                          "AND ($4::bigint IS NULL OR (\"timestamp\", id) < "
-                                          "(epoch_us_to_timestamptz($4), $5::bigint)) "
-                                          "ORDER BY \"timestamp\" DESC, id DESC LIMIT $6";
+  // Two fixed statements, one per direction, and no SQL assembled at run
+  // time. The index (migration 0013) is on (device_id, parameter_name,
+  // timestamp): each catalogued parameter (or the one asked for) is one
+  // ordered range scan of at most a page, and the pages are merged; the
+  // catalogue is a few rows, and a parameter the device never measured costs
+  // one empty index probe.
+  auto statement = [](absl::string_view order, absl::string_view after,
+                      absl::string_view outer_order) {
+    return absl::StrCat(
+        "SELECT s.* FROM measurement_parameters p CROSS JOIN LATERAL (SELECT ", kIndexedColumns,
+        " FROM sensor_data WHERE device_id = $1 AND parameter_name = p.name "
+        "AND \"timestamp\" >= epoch_us_to_timestamptz($2) "
+        "AND \"timestamp\" < epoch_us_to_timestamptz($3) "
+        "AND ($7::integer IS NULL OR data_quality >= $7) "
+        "AND (NOT $8 OR NOT is_anomaly) AND ($4::bigint IS NULL OR (\"timestamp\", id) ",
+        after, " (epoch_us_to_timestamptz($4), $5::bigint)) ORDER BY ", order,
+        " LIMIT $6) s "
+        "WHERE ($10::text IS NULL OR p.name = $10) "
+        "AND EXISTS (SELECT 1 FROM devices WHERE id = $1 AND user_id = $9) "
+        // The merged pages by their timestamp and id (output columns 7, 1).
+        "ORDER BY ",
+        outer_order, " LIMIT $6");
+  };
+  static const std::string kOldestFirst = statement("\"timestamp\", id", ">", "7, 1");
+  static const std::string kNewestFirst =
+      statement("\"timestamp\" DESC, id DESC", "<", "7 DESC, 1 DESC");
   return newest_first ? kNewestFirst : kOldestFirst;
 }
 
@@ -86,7 +97,7 @@ absl::StatusOr<std::vector<SensorReading>> TelemetryRepository::List(int64_t own
                  transaction, ListStatement(query.newest_first), query.device_id,
                  absl::ToUnixMicros(query.start_time), absl::ToUnixMicros(query.end_time),
                  after_micros, after_id, query.limit, query.min_quality, query.exclude_anomalies,
-                 owner_id)) {
+                 owner_id, query.parameter_name)) {
           readings.push_back(ReadReading(row));
         }
         if (readings.empty()) {
@@ -134,14 +145,16 @@ absl::StatusOr<std::vector<SensorReading>> TelemetryRepository::Latest(
           if (!owned.count(id)) return NotFound("device", id);
         }
         std::vector<SensorReading> readings;
-        // One index probe per device on (device_id, timestamp).
+        // The newest of each (device, parameter): one index probe per device
+        // and catalogued parameter on (device_id, parameter_name, timestamp).
         for (const pqxx::row& row : postgres::ExecPrepared(
                  transaction,
                  std::string("SELECT s.* FROM unnest($1::int[]) AS d(id) "
-                             "CROSS JOIN LATERAL (SELECT ") +
+                             "CROSS JOIN measurement_parameters p CROSS JOIN LATERAL (SELECT ") +
                      kColumns +
-                     " FROM sensor_data WHERE device_id = d.id "
-                     "ORDER BY \"timestamp\" DESC, id DESC LIMIT 1) s ORDER BY s.device_id",
+                     " FROM sensor_data WHERE device_id = d.id AND parameter_name = p.name "
+                     "ORDER BY \"timestamp\" DESC, id DESC LIMIT 1) s "
+                     "ORDER BY s.device_id, s.parameter_name",
                  PgIntArray({owned.begin(), owned.end()}))) {
           readings.push_back(ReadReading(row));
         }
@@ -189,10 +202,16 @@ absl::StatusOr<std::vector<ReadingBucket>> TelemetryRepository::Aggregate(
                                "AND \"timestamp\" >= epoch_us_to_timestamptz($2) "
                                "AND \"timestamp\" < epoch_us_to_timestamptz($3) "
                                "AND ($5::integer IS NULL OR data_quality >= $5) "
-                               "AND (NOT $6 OR NOT is_anomaly)) r GROUP BY bucket ORDER BY bucket",
+                               "AND (NOT $6 OR NOT is_anomaly) "
+                               // Unset: the type's primary measurement (all
+                               // readings if it declares none).
+                               "AND parameter_name = coalesce($7, (SELECT t.primary_parameter "
+                               "FROM devices d JOIN device_types t ON t.id = d.device_type_id "
+                               "WHERE d.id = $1), parameter_name)"
+                               ") r GROUP BY bucket ORDER BY bucket",
                  query.device_id, absl::ToUnixMicros(query.start_time),
                  absl::ToUnixMicros(query.end_time), absl::ToInt64Microseconds(query.bucket_width),
-                 query.min_quality, query.exclude_anomalies)) {
+                 query.min_quality, query.exclude_anomalies, query.parameter_name)) {
           RowReader reader(row);
           ReadingBucket bucket;
           bucket.start_time = reader.NextTime();

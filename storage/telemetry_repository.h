@@ -27,6 +27,8 @@ struct ReadingQuery {
   bool newest_first = false;
   std::optional<int32_t> min_quality;
   bool exclude_anomalies = false;
+  // Only this parameter's readings; unset: all of the device's.
+  std::optional<std::string> parameter_name;
 };
 
 struct AggregateQuery {
@@ -36,6 +38,9 @@ struct AggregateQuery {
   absl::Duration bucket_width;
   std::optional<int32_t> min_quality;
   bool exclude_anomalies = false;
+  // Unset: the device type's primary measurement, or every reading for a
+  // type that declares none.
+  std::optional<std::string> parameter_name;
 };
 
 struct ReadingBucket {

@@ -10,7 +10,7 @@ RuleToEvaluate Threshold(const std::string& op, double threshold,
   RuleToEvaluate rule;
   rule.rule_id = 1;
   rule.definition.type = RuleType::kThreshold;
-  rule.definition.parameter = ParseParameter(parameter, "parameter").value();
+  rule.definition.parameter = parameter;
   rule.definition.op = ParseOperator(op, "op").value();
   rule.definition.threshold_value = threshold;
   rule.severity = "warning";

@@ -13,11 +13,20 @@ TEST(RulesTest, EveryNameParsesBackToItsValue) {
                       Operator::kLessOrEqual, Operator::kGreaterOrEqual}) {
     EXPECT_EQ(ParseOperator(Name(op), "f").value(), op) << Name(op);
   }
-  for (Parameter parameter : {Parameter::kSoilMoisture, Parameter::kTemperature,
-                              Parameter::kHumidity, Parameter::kLight}) {
-    EXPECT_EQ(ParseParameter(Name(parameter), "f").value(), parameter) << Name(parameter);
-    EXPECT_FALSE(Label(parameter).empty());
+}
+
+TEST(RulesTest, ParametersAreCatalogueNamesThatReadAsWords) {
+  for (const char* name : {"soil_moisture", "co2", "leaf_wetness2"}) {
+    EXPECT_TRUE(CheckParameterName(name, "p").ok()) << name;
   }
+  for (const char* name : {"", "Temperature", "2fast", "soil moisture", "x;DROP"}) {
+    EXPECT_EQ(CheckParameterName(name, "p").code(), absl::StatusCode::kInvalidArgument) << name;
+  }
+  EXPECT_EQ(CheckParameterName(std::string(51, 'a'), "p").code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Label("soil_moisture"), "Soil moisture");
+  EXPECT_EQ(Label("co2"), "CO2");
+  EXPECT_EQ(Label("leaf_wetness"), "Leaf wetness") << "one an administrator added";
 }
 
 TEST(RulesTest, UnknownNamesListTheVocabulary) {
@@ -27,8 +36,6 @@ TEST(RulesTest, UnknownNamesListTheVocabulary) {
             "alert_rule.rule_type must be one of: threshold, range, deviation");
   EXPECT_EQ(ParseOperator("=<", "op").status().message(),
             "op must be one of: <, >, ==, !=, <=, >=");
-  EXPECT_EQ(ParseParameter("Temperature", "p").status().message(),
-            "p must be one of: soil_moisture, temperature, humidity, light");
 }
 
 TEST(RulesTest, RangesNeedAnUpperBoundAtOrAboveTheLowerOne) {
@@ -45,7 +52,7 @@ TEST(RulesTest, RangesNeedAnUpperBoundAtOrAboveTheLowerOne) {
 TEST(RulesTest, DeviationsAreDistancesFromAnOptimumTheSpeciesHas) {
   RuleDefinition deviation;
   deviation.type = RuleType::kDeviation;
-  deviation.parameter = Parameter::kHumidity;
+  deviation.parameter = "humidity";
   deviation.threshold_value = -1;
   EXPECT_EQ(CheckDefinition(deviation).code(), absl::StatusCode::kInvalidArgument);
   deviation.threshold_value = 5;
@@ -60,8 +67,8 @@ TEST(RulesTest, DeviationsAreDistancesFromAnOptimumTheSpeciesHas) {
             "none");
   optima.humidity = 60;
   EXPECT_TRUE(CheckFitsSpecies(deviation, optima).ok());
-  EXPECT_EQ(OptimumFor(Parameter::kHumidity, optima), 60);
-  EXPECT_EQ(OptimumFor(Parameter::kSoilMoisture, optima), std::nullopt)
+  EXPECT_EQ(OptimumFor("humidity", optima), 60);
+  EXPECT_EQ(OptimumFor("soil_moisture", optima), std::nullopt)
       << "plant_types records no soil-moisture optimum";
 
   RuleDefinition threshold;  // other rule types never need an optimum

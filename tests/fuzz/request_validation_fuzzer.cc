@@ -73,8 +73,7 @@ int FuzzOneInput(const uint8_t* data, size_t size) {
       definition.op =
           alerting::ParseOperator(operators[input.ConsumeIntegralInRange<int>(0, 6)], "o")
               .value_or(alerting::Operator::kLess);
-      definition.parameter = alerting::ParseParameter(input.ConsumeRandomLengthString(16), "p")
-                                 .value_or(alerting::Parameter::kLight);
+      definition.parameter = input.ConsumeRandomLengthString(16);
       definition.threshold_value = input.ConsumeFloatingPoint<double>();
       if (input.ConsumeBool()) definition.threshold_high = input.ConsumeFloatingPoint<double>();
       (void)alerting::CheckDefinition(definition);

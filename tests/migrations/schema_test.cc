@@ -26,7 +26,7 @@ class SchemaTest : public ::testing::Test {
     ASSERT_OK(
         Exec("TRUNCATE users, manufacturers, device_types, devices, plant_types, plants, "
              "plant_device_assignments, sensor_data, alert_rules, alerts, user_sessions, api_keys, "
-             "ingest_batches RESTART IDENTITY"));
+             "ingest_batches, device_type_measurements RESTART IDENTITY"));
   }
 
   absl::Status Exec(const std::string& sql) {
@@ -218,7 +218,9 @@ TEST_F(SchemaTest, AlertRulesDefaultToWarningAndCheckTheirVocabulary) {
   EXPECT_CODE(Exec("UPDATE alert_rules SET condition_operator = '=~'"),
               StatusCode::kInvalidArgument);
   EXPECT_CODE(Exec("UPDATE alert_rules SET rule_type = 'vibes'"), StatusCode::kInvalidArgument);
-  EXPECT_CODE(Exec("UPDATE alert_rules SET parameter_name = 'mood'"), StatusCode::kInvalidArgument);
+  // Parameters are the catalogue's (migration 0011): a foreign key.
+  EXPECT_CODE(Exec("UPDATE alert_rules SET parameter_name = 'mood'"),
+              StatusCode::kFailedPrecondition);
   EXPECT_FALSE(Exec("UPDATE alert_rules SET severity = 'apocalyptic'").ok());
 }
 

@@ -45,7 +45,9 @@ def main(port):
     expect_code(grpc.StatusCode.UNAUTHENTICATED, users.GetCurrentUser, user_pb2.GetCurrentUserRequest())
 
     types = devices.ListDeviceTypes(device_pb2.ListDeviceTypesRequest(), metadata=auth)
-    sensor = next(t for t in types.device_types if t.name == "SNZB-02 Temperature")
+    sensor = next(t for t in types.device_types if t.name == "SNZB-02")
+    assert [m.parameter_name for m in sensor.measurements] == \
+        ["temperature", "humidity", "battery"], sensor.measurements
     device = devices.CreateDevice(device_pb2.CreateDeviceRequest(device=device_pb2.Device(
         device_type_id=sensor.id, unique_identifier="py-thermo-1", device_name="Py thermometer")),
         metadata=auth)
@@ -62,6 +64,7 @@ def main(port):
     stored = telemetry.RecordReading(telemetry_pb2.RecordReadingRequest(sensor_data=reading),
                                      metadata=auth)
     assert stored.measurement_unit == "°C", stored.measurement_unit
+    assert stored.parameter_name == "temperature", "unset: the type's primary measurement"
     listing = telemetry_pb2.ListSensorDataRequest(device_id=device.id)
     listing.start_time.seconds = now - 60
     listing.end_time.seconds = now + 60
@@ -74,13 +77,17 @@ def main(port):
         batch = telemetry_pb2.UploadReadingsRequest(
             gateway_id="py-desk-client", sequence=1,
             readings=[telemetry_pb2.IncomingReading(device_id=device.id, measurement_value=22.0,
+                                                    timestamp={"seconds": now - 30}),
+                      telemetry_pb2.IncomingReading(device_id=device.id, measurement_value=48.0,
+                                                    parameter_name="humidity",
                                                     timestamp={"seconds": now - 30})])
         return telemetry.UploadReadings(iter([batch]), metadata=auth)
     first, retry = upload(), upload()
-    assert (first.accepted_count, retry.accepted_count, retry.duplicate_count) == (1, 0, 1), \
+    assert (first.accepted_count, retry.accepted_count, retry.duplicate_count) == (2, 0, 2), \
         (first, retry)
     page = telemetry.ListSensorData(listing, metadata=auth)
-    assert sorted(r.measurement_value for r in page.sensor_data) == [21.5, 22.0]
+    assert sorted((r.parameter_name, r.measurement_value) for r in page.sensor_data) == \
+        [("humidity", 48.0), ("temperature", 21.5), ("temperature", 22.0)], page
 
     update = plant_pb2.UpdatePlantRequest(plant=plant_pb2.Plant(id=plant.id, notes="Repotted"),
                                           update_mask=field_mask_pb2.FieldMask(paths=["notes"]))

@@ -143,10 +143,10 @@ int main(int argc, char** argv) {
     before = absl::Now();
     {
       pqxx::nontransaction raw(raw_connection);
-      pqxx::result rows =
-          raw.exec_params(plantmon::storage::TelemetryRepository::ListStatement(false), device,
-                          from * 1000000, (from + 86400) * 1000000, std::optional<int64_t>(),
-                          std::optional<int64_t>(), 1441, std::optional<int>(), false, user_id);
+      pqxx::result rows = raw.exec_params(
+          plantmon::storage::TelemetryRepository::ListStatement(false), device, from * 1000000,
+          (from + 86400) * 1000000, std::optional<int64_t>(), std::optional<int64_t>(), 1441,
+          std::optional<int>(), false, user_id, std::optional<std::string>());
       if (rows.size() != 1440) ++wrong;
     }
     took = absl::ToDoubleMilliseconds(absl::Now() - before);
