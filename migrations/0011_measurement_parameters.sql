@@ -12,9 +12,14 @@
 --  * sensor_data.parameter_name records each reading's parameter (filled for
 --    existing rows by migration 0012, made NOT NULL by 0013);
 --  * rules name any catalogued parameter and may pin one device.
+--
+-- Parameter names are lower-case ASCII identifiers (the CHECK below), so
+-- every column holding one compares them bytewise (COLLATE "C"): the same
+-- answers as the cluster's locale would give, without a strcoll() per
+-- comparison on the listing index every reading is inserted into.
 
 CREATE TABLE measurement_parameters (
-  name          varchar(50) PRIMARY KEY CHECK (name ~ '^[a-z][a-z0-9_]{0,49}$'),
+  name          varchar(50) COLLATE "C" PRIMARY KEY CHECK (name ~ '^[a-z][a-z0-9_]{0,49}$'),
   -- NULL only for 'unspecified', which has no unit.
   unit          varchar(50) CHECK (unit <> ''),
   description   text,
@@ -45,7 +50,7 @@ INSERT INTO measurement_parameters (name, unit, description, min_plausible, max_
 
 CREATE TABLE device_type_measurements (
   device_type_id integer NOT NULL REFERENCES device_types (id) ON DELETE CASCADE,
-  parameter_name varchar(50) NOT NULL REFERENCES measurement_parameters (name),
+  parameter_name varchar(50) COLLATE "C" NOT NULL REFERENCES measurement_parameters (name),
   -- Defaults to the parameter's unit.
   unit           varchar(50) CHECK (unit <> ''),
   -- The device's own range for this parameter (anomaly detection).
@@ -57,7 +62,7 @@ CREATE TABLE device_type_measurements (
   CONSTRAINT device_type_measurements_range_check CHECK (min_value <= max_value)
 );
 
-ALTER TABLE device_types ADD COLUMN primary_parameter varchar(50)
+ALTER TABLE device_types ADD COLUMN primary_parameter varchar(50) COLLATE "C"
   REFERENCES measurement_parameters (name);
 
 -- Existing types get their primary measurement from how their devices are
@@ -86,6 +91,7 @@ ALTER TABLE device_types ADD CONSTRAINT device_types_primary_parameter_measured
 
 -- Rules: any catalogued parameter, and optionally one device.
 ALTER TABLE alert_rules DROP CONSTRAINT alert_rules_parameter_name_check;
+ALTER TABLE alert_rules ALTER COLUMN parameter_name TYPE varchar(100) COLLATE "C";
 ALTER TABLE alert_rules ADD CONSTRAINT alert_rules_parameter_name_fkey
   FOREIGN KEY (parameter_name) REFERENCES measurement_parameters (name);
 -- A rule pinned to a device that is later deleted watches every source of
@@ -101,5 +107,5 @@ CREATE INDEX alert_rules_device_id_idx ON alert_rules (device_id) WHERE device_i
 -- Rows inserted without one (by a server older than this migration, during
 -- an upgrade, or by hand) are 'unspecified' rather than NULL; the default is
 -- set apart from the column so that existing rows stay NULL for 0012.
-ALTER TABLE sensor_data ADD COLUMN parameter_name varchar(50);
+ALTER TABLE sensor_data ADD COLUMN parameter_name varchar(50) COLLATE "C";
 ALTER TABLE sensor_data ALTER COLUMN parameter_name SET DEFAULT 'unspecified';

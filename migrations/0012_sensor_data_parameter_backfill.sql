@@ -12,7 +12,7 @@
 -- Idempotent: a run that stops half-way is finished by the next one.
 CREATE TABLE IF NOT EXISTS sensor_data_parameter_backfill AS
 SELECT d.id AS device_id, coalesce(
-  (SELECT a.assignment_type FROM plant_device_assignments a
+  (SELECT a.assignment_type COLLATE "C" FROM plant_device_assignments a
    WHERE a.device_id = d.id AND a.assignment_type <> 'pump'
    ORDER BY a.is_active DESC, a.plant_id LIMIT 1),
   t.primary_parameter, 'unspecified') AS parameter_name

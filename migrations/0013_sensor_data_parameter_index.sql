@@ -12,7 +12,7 @@
 -- Rows a server older than 0011 inserted between 0011 and 0012 (0011 gives
 -- later ones 'unspecified') are filled first, as 0012 fills them.
 UPDATE sensor_data s SET parameter_name = coalesce(
-  (SELECT a.assignment_type FROM plant_device_assignments a
+  (SELECT a.assignment_type COLLATE "C" FROM plant_device_assignments a
    WHERE a.device_id = s.device_id AND a.assignment_type <> 'pump'
    ORDER BY a.is_active DESC, a.plant_id LIMIT 1),
   (SELECT t.primary_parameter FROM devices d JOIN device_types t ON t.id = d.device_type_id

@@ -76,17 +76,28 @@ ResolvedDevices ResolveDevices(pqxx::work& transaction, int64_t owner_id,
   if (ids.empty() && identifiers.empty()) return resolved;
   for (const pqxx::row& row : postgres::ExecPrepared(
            transaction,
+           // The role matters only for types that declare no measurements;
+           // it is looked up once for the batch's devices, not per row.
+           // The listed devices joined from the arrays, by id and by
+           // identifier apart: the prepared (generic) plan cannot hash an
+           // `= ANY($2)` list, and a linear search of it for every one of
+           // the owner's devices cost more than the rest of the query.
+           "WITH d AS (SELECT x.id, x.unique_identifier, x.device_type_id "
+           "FROM unnest($2::int[]) AS want(id) JOIN devices x ON x.id = want.id "
+           "WHERE x.user_id = $1 UNION "
+           "SELECT x.id, x.unique_identifier, x.device_type_id "
+           "FROM unnest($3::text[]) AS want(uid) JOIN devices x ON x.unique_identifier = want.uid "
+           "WHERE x.user_id = $1), "
+           "role AS (SELECT DISTINCT ON (a.device_id) a.device_id, a.assignment_type "
+           "FROM plant_device_assignments a WHERE a.device_id IN (SELECT id FROM d) "
+           "AND a.assignment_type <> 'pump' ORDER BY a.device_id, a.is_active DESC, a.plant_id) "
            "SELECT d.id, d.unique_identifier, t.id, t.primary_parameter, t.data_unit, t.min_value, "
-           "t.max_value, (SELECT a.assignment_type FROM plant_device_assignments a "
-           "WHERE a.device_id = d.id AND a.assignment_type <> 'pump' "
-           "ORDER BY a.is_active DESC, a.plant_id LIMIT 1), "
-           "m.parameter_name, coalesce(m.unit, p.unit), coalesce(m.min_value, p.min_plausible), "
-           "coalesce(m.max_value, p.max_plausible) "
-           "FROM devices d JOIN device_types t ON t.id = d.device_type_id "
+           "t.max_value, role.assignment_type, m.parameter_name, coalesce(m.unit, p.unit), "
+           "coalesce(m.min_value, p.min_plausible), coalesce(m.max_value, p.max_plausible) "
+           "FROM d JOIN device_types t ON t.id = d.device_type_id "
+           "LEFT JOIN role ON role.device_id = d.id "
            "LEFT JOIN device_type_measurements m ON m.device_type_id = t.id "
-           "LEFT JOIN measurement_parameters p ON p.name = m.parameter_name "
-           "WHERE d.user_id = $1 AND (d.id = ANY($2::int[]) OR "
-           "d.unique_identifier = ANY($3::text[]))",
+           "LEFT JOIN measurement_parameters p ON p.name = m.parameter_name",
            owner_id, PgIntArray({ids.begin(), ids.end()}),
            PgTextArray({identifiers.begin(), identifiers.end()}))) {
     RowReader reader(row);
