@@ -188,7 +188,8 @@ class DeviceService final : public RpcService {
   DeviceService(Backends& backends, CallRuntime& runtime)
       : RpcService(v1::DeviceService::service_full_name(), runtime),
         catalog_(backends.catalog),
-        devices_(backends.devices) {
+        devices_(backends.devices),
+        telemetry_(backends.telemetry) {
     AddManufacturerMethods();
     AddDeviceTypeMethods();
     AddDeviceMethods();
@@ -203,6 +204,7 @@ class DeviceService final : public RpcService {
 
   storage::CatalogRepository& catalog_;
   storage::DeviceRepository& devices_;
+  storage::TelemetryRepository& telemetry_;
 };
 
 void DeviceService::AddManufacturerMethods() {
@@ -391,13 +393,29 @@ void DeviceService::AddDeviceMethods() {
              query.AddOptional("is_active", request.has_is_active(), int64_t{request.is_active()});
              query.AddOptional("device_type_id", request.has_device_type_id(),
                                request.device_type_id());
-             return PageById(
+             RETURN_IF_ERROR(PageById(
                  query, request.page_size(), request.page_token(),
                  [&](const storage::PageRequest& page) {
                    return devices_.List(caller.user_id(), filter, page);
                  },
                  [&](v1::Device& row) { response->add_devices()->Swap(&row); },
-                 response->mutable_next_page_token());
+                 response->mutable_next_page_token()));
+             if (!request.include_latest_readings() || response->devices().empty()) {
+               return absl::OkStatus();
+             }
+             // One query for the page's devices; every device gets an entry.
+             std::vector<int64_t> ids;
+             for (const v1::Device& device : response->devices()) {
+               ids.push_back(device.id());
+               (*response->mutable_latest_readings())[device.id()];
+             }
+             ASSIGN_OR_RETURN(std::vector<storage::SensorReading> latest,
+                              telemetry_.Latest(caller.user_id(), ids));
+             for (const storage::SensorReading& reading : latest) {
+               ToProto(reading,
+                       (*response->mutable_latest_readings())[reading.device_id].add_readings());
+             }
+             return absl::OkStatus();
            });
 
   SignedIn("UpdateDevice",
@@ -417,6 +435,27 @@ void DeviceService::AddDeviceMethods() {
                   google::protobuf::Empty* /*response*/) -> absl::Status {
              RETURN_IF_ERROR(CheckId(request.id(), "id"));
              return devices_.Delete(caller.user_id(), request.id());
+           });
+
+  SignedIn("DeleteDevices",
+           [this](const auth::Caller& caller, const v1::DeleteDevicesRequest& request,
+                  v1::DeleteDevicesResponse* response) -> absl::Status {
+             // An empty filter would delete every device: say so instead.
+             if (!request.has_is_active() && !request.has_device_type_id()) {
+               return absl::InvalidArgumentError(
+                   "name a filter (is_active, device_type_id); an empty one would delete every "
+                   "device");
+             }
+             storage::DeviceFilter filter;
+             if (request.has_is_active()) filter.is_active = request.is_active();
+             if (request.has_device_type_id()) {
+               RETURN_IF_ERROR(CheckId(request.device_type_id(), "device_type_id"));
+               filter.device_type_id = request.device_type_id();
+             }
+             ASSIGN_OR_RETURN(const int64_t deleted,
+                              devices_.DeleteMatching(caller.user_id(), filter));
+             response->set_deleted_count(deleted);
+             return absl::OkStatus();
            });
 
   SignedIn("RecordHeartbeat",

@@ -104,6 +104,15 @@ absl::Status DeviceRepository::Delete(int64_t owner_id, int64_t id) {
                    owner_id);
 }
 
+absl::StatusOr<int64_t> DeviceRepository::DeleteMatching(int64_t owner_id,
+                                                         const DeviceFilter& filter) {
+  return postgres::ExecuteUpdate(pool_,
+                                 "DELETE FROM devices WHERE user_id = $1 "
+                                 "AND ($2::boolean IS NULL OR is_active = $2) "
+                                 "AND ($3::integer IS NULL OR device_type_id = $3)",
+                                 owner_id, filter.is_active, filter.device_type_id);
+}
+
 absl::StatusOr<v1::Device> DeviceRepository::RecordHeartbeat(
     int64_t owner_id, const v1::RecordHeartbeatRequest& reported) {
   auto optional = [](bool present, auto value) {

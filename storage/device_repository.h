@@ -38,6 +38,9 @@ class DeviceRepository {
   absl::StatusOr<v1::Device> Update(int64_t owner_id, int64_t id, const v1::Device& values,
                                     const google::protobuf::FieldMask& mask);
   absl::Status Delete(int64_t owner_id, int64_t id);
+  // Deletes the owner's devices `filter` matches (cascading to their
+  // readings and assignments); how many.
+  absl::StatusOr<int64_t> DeleteMatching(int64_t owner_id, const DeviceFilter& filter);
   // last_heartbeat = now, and what the device reported (fields the request
   // leaves unset keep their values). Validated by the caller.
   absl::StatusOr<v1::Device> RecordHeartbeat(int64_t owner_id,

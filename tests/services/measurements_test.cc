@@ -413,5 +413,67 @@ TEST_F(MeasurementsTest, QueriesFilterByParameterAndLatestIsPerParameter) {
   EXPECT_EQ(buckets.buckets(0).max_value(), 29);
 }
 
+// The seed's "all active devices with their latest readings" and "delete all
+// inactive devices", each in one call.
+TEST_F(MeasurementsTest, ListDevicesWithLatestReadingsAndDeleteDevicesByFilter) {
+  const FloraOnPlant flora = MakeFloraOnPlant("seedcalls", "C4:7C:8D:6A:00:06");
+  const SignedInUser& owner = flora.owner;
+  const int64_t quiet = MakeDevice(owner, MakeDeviceType("seedcalls quiet").id(), "quiet-1").id();
+  const int64_t old = MakeDevice(owner, MakeDeviceType("seedcalls old").id(), "old-1").id();
+  SignedInUser other = SignUp("seedcalls_other");
+  const int64_t others =
+      MakeDevice(other, MakeDeviceType("seedcalls theirs").id(), "theirs-1").id();
+  const int64_t now = std::time(nullptr);
+  Upload(owner.token, {Reading(flora.device, "soil_moisture", 33, now - 20),
+                       Reading(flora.device, "battery", 91, now - 10)});
+
+  v1::ListDevicesRequest list;
+  list.set_include_latest_readings(true);
+  v1::ListDevicesResponse listed;
+  ASSERT_TRUE(devices_->ListDevices(Context(owner.token).get(), list, &listed).ok());
+  ASSERT_EQ(listed.devices_size(), 3);
+  ASSERT_EQ(listed.latest_readings().size(), 3u) << "devices without readings too";
+  const auto& readings = listed.latest_readings().at(flora.device).readings();
+  ASSERT_EQ(readings.size(), 2);
+  EXPECT_EQ(readings[0].parameter_name(), "battery");
+  EXPECT_EQ(readings[1].measurement_value(), 33);
+  EXPECT_TRUE(listed.latest_readings().at(quiet).readings().empty());
+  list.set_include_latest_readings(false);
+  ASSERT_TRUE(devices_->ListDevices(Context(owner.token).get(), list, &listed).ok());
+  EXPECT_TRUE(listed.latest_readings().empty()) << "only when asked";
+
+  // Deleting the inactive ones: the owner's only, with their readings.
+  v1::UpdateDeviceRequest deactivate;
+  deactivate.mutable_device()->set_id(old);
+  deactivate.mutable_device()->set_is_active(false);
+  deactivate.mutable_update_mask()->add_paths("is_active");
+  v1::Device updated;
+  ASSERT_TRUE(devices_->UpdateDevice(Context(owner.token).get(), deactivate, &updated).ok());
+  deactivate.mutable_device()->set_id(others);
+  ASSERT_TRUE(devices_->UpdateDevice(Context(other.token).get(), deactivate, &updated).ok());
+  v1::DeleteDevicesRequest remove;
+  v1::DeleteDevicesResponse removed;
+  EXPECT_EQ(devices_->DeleteDevices(Context(owner.token).get(), remove, &removed).error_code(),
+            StatusCode::INVALID_ARGUMENT)
+      << "an empty filter";
+  remove.set_is_active(false);
+  ASSERT_TRUE(devices_->DeleteDevices(Context(owner.token).get(), remove, &removed).ok());
+  EXPECT_EQ(removed.deleted_count(), 1);
+  v1::GetDeviceRequest get;
+  get.set_id(old);
+  v1::Device device;
+  EXPECT_EQ(devices_->GetDevice(Context(owner.token).get(), get, &device).error_code(),
+            StatusCode::NOT_FOUND);
+  get.set_id(others);
+  EXPECT_TRUE(devices_->GetDevice(Context(other.token).get(), get, &device).ok())
+      << "another user's inactive device stays";
+  ASSERT_TRUE(devices_->DeleteDevices(Context(owner.token).get(), remove, &removed).ok());
+  EXPECT_EQ(removed.deleted_count(), 0);
+  remove.clear_is_active();
+  remove.set_device_type_id(MakeDeviceType("seedcalls unused").id());
+  ASSERT_TRUE(devices_->DeleteDevices(Context(owner.token).get(), remove, &removed).ok());
+  EXPECT_EQ(removed.deleted_count(), 0);
+}
+
 }  // namespace
 }  // namespace plantmon
