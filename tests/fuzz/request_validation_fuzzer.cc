@@ -1,6 +1,7 @@
 // libFuzzer target over the code that first touches untrusted input: request
 // validation, page tokens, update masks, timestamps, .env parsing, request
-// parsing, and the alert engine's arithmetic and messages. Built and run by
+// parsing, the alert engine's arithmetic and messages, names people type, and
+// MQTT payloads. Built and run by
 // tools/fuzz with clang-14, AddressSanitizer and UndefinedBehaviorSanitizer.
 
 #include <fuzzer/FuzzedDataProvider.h>
@@ -11,6 +12,9 @@
 #include <vector>
 
 #include "alerting/alert_engine.h"
+#include "alerting/rules.h"
+#include "common/unicode_text.h"
+#include "mqtt/payload_formats.h"
 #include "plantmon/v1/telemetry.pb.h"
 #include "postgres/copy_format.h"
 #include "postgres/database_config.h"
@@ -22,7 +26,7 @@ namespace plantmon {
 // The fuzz entry point's body, inside our namespace.
 int FuzzOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider input(data, size);
-  switch (input.ConsumeIntegralInRange<int>(0, 7)) {
+  switch (input.ConsumeIntegralInRange<int>(0, 8)) {
     case 0: {
       (void)postgres::ParseDotEnv(input.ConsumeRemainingBytesAsString());
       break;
@@ -61,6 +65,13 @@ int FuzzOneInput(const uint8_t* data, size_t size) {
       (void)services::CheckOneOf(text, "role", services::kAssignmentTypes);
       (void)services::CheckRange(input.ConsumeFloatingPoint<double>(), "x", 0, 100);
       (void)services::CheckId(input.ConsumeIntegral<int64_t>(), "id");
+      // Names people type: normalisation, script mixing, case folding.
+      absl::StatusOr<std::string> nfc = services::NormalizeIdentity(text, "user.username");
+      if (nfc.ok()) {
+        (void)services::CheckSingleScript(*nfc, "user.username");
+        (void)unicode::CaseFold(*nfc);
+      }
+      (void)alerting::CheckParameterName(text, "parameter_name");
       break;
     }
     case 5: {
@@ -97,6 +108,14 @@ int FuzzOneInput(const uint8_t* data, size_t size) {
           input.ConsumeIntegralInRange<int64_t>(-62135596800LL * 1000000, 253402300799LL * 1000000);
       const std::string text = postgres::CopyTimestampText(absl::FromUnixMicros(micros));
       if (text.size() != 29) __builtin_trap();
+      break;
+    }
+    case 7: {
+      // What the MQTT bridge hears: any topic and payload in any format.
+      const auto format = static_cast<mqtt::Format>(input.ConsumeIntegralInRange<int>(0, 4));
+      const std::string topic = input.ConsumeRandomLengthString(64);
+      (void)mqtt::ParseMessage(format, topic, input.ConsumeRemainingBytesAsString(),
+                               mqtt::DefaultKeyTable(), absl::FromUnixSeconds(1764590000));
       break;
     }
     default: {

@@ -368,7 +368,9 @@ TEST_F(MeasurementsTest, QueriesFilterByParameterAndLatestIsPerParameter) {
             newest_first ? seen[i].timestamp().seconds() < seen[i - 1].timestamp().seconds()
                          : seen[i].timestamp().seconds() > seen[i - 1].timestamp().seconds();
         EXPECT_TRUE(ordered) << i;
-        if (parameter) EXPECT_EQ(seen[i].parameter_name(), *parameter);
+        if (parameter) {
+          EXPECT_EQ(seen[i].parameter_name(), *parameter);
+        }
       }
     }
   }
