@@ -121,12 +121,16 @@ absl::StatusOr<absl::Time> RequiredTime(bool present, const google::protobuf::Ti
 }
 
 // What the per-device reading queries check alike: the device id, the
-// optional quality floor and the required time range, which it returns.
+// optional quality floor and parameter, and the required time range, which it
+// returns.
 template <typename Request>
 absl::StatusOr<TimeRange> CheckReadingQuery(const Request& request) {
   RETURN_IF_ERROR(CheckId(request.device_id(), "device_id"));
   if (request.has_min_quality()) {
     RETURN_IF_ERROR(CheckRange(request.min_quality(), "min_quality", 0, 100));
+  }
+  if (request.has_parameter_name()) {
+    RETURN_IF_ERROR(alerting::CheckParameterName(request.parameter_name(), "parameter_name"));
   }
   return RequiredTimeRange(request);
 }
@@ -370,10 +374,7 @@ void TelemetryService::AddQueryMethods() {
             .Add("newest_first", int64_t{request.newest_first()})
             .Add("exclude_anomalies", int64_t{request.exclude_anomalies()})
             .AddOptional("min_quality", request.has_min_quality(), int64_t{request.min_quality()});
-        if (request.has_parameter_name()) {
-          RETURN_IF_ERROR(alerting::CheckParameterName(request.parameter_name(), "parameter_name"));
-          query.Add("parameter_name", request.parameter_name());
-        }
+        query.AddOptional("parameter_name", request.has_parameter_name(), request.parameter_name());
         ASSIGN_OR_RETURN(PageCursor cursor, ParsePage(request.page_size(), request.page_token(),
                                                       query, 2, kReadingPageLimits));
         storage::ReadingQuery reading_query;
@@ -439,50 +440,47 @@ void TelemetryService::AddQueryMethods() {
              return absl::OkStatus();
            });
 
-  SignedIn(
-      "AggregateSensorData",
-      [this](const auth::Caller& caller, const v1::AggregateSensorDataRequest& request,
-             v1::AggregateSensorDataResponse* response) -> absl::Status {
-        ASSIGN_OR_RETURN(TimeRange range, CheckReadingQuery(request));
-        const absl::Time start = range.start;
-        const absl::Time end = range.end;
-        const absl::Duration width = absl::Seconds(request.bucket_width().seconds()) +
-                                     absl::Nanoseconds(request.bucket_width().nanos());
-        if (width < absl::Minutes(1) || width > absl::Hours(24)) {
-          return absl::InvalidArgumentError("bucket_width must be from one minute to one day");
-        }
-        const int64_t buckets = absl::Ceil(end - start, width) / width;
-        if (buckets > kMaxBuckets) {
-          return absl::InvalidArgumentError(
-              absl::StrCat("the range would make ", buckets, " buckets; the cap is ", kMaxBuckets,
-                           ": widen bucket_width or narrow the range"));
-        }
-        storage::AggregateQuery query;
-        query.device_id = request.device_id();
-        query.start_time = start;
-        query.end_time = end;
-        query.bucket_width = width;
-        query.min_quality = OptionalField(request.has_min_quality(), request.min_quality());
-        query.exclude_anomalies = request.exclude_anomalies();
-        if (request.has_parameter_name()) {
-          RETURN_IF_ERROR(alerting::CheckParameterName(request.parameter_name(), "parameter_name"));
-          query.parameter_name = request.parameter_name();
-        }
-        ASSIGN_OR_RETURN(std::vector<storage::ReadingBucket> rows,
-                         telemetry_.Aggregate(caller.user_id(), query));
-        for (const storage::ReadingBucket& row : rows) {
-          v1::SensorDataBucket* bucket = response->add_buckets();
-          SetTimestamp(row.start_time, bucket->mutable_start_time());
-          SetTimestamp(std::min(row.start_time + width, end), bucket->mutable_end_time());
-          bucket->set_count(row.count);
-          bucket->set_min_value(row.min_value);
-          bucket->set_max_value(row.max_value);
-          bucket->set_avg_value(row.avg_value);
-          bucket->set_first_value(row.first_value);
-          bucket->set_last_value(row.last_value);
-        }
-        return absl::OkStatus();
-      });
+  SignedIn("AggregateSensorData",
+           [this](const auth::Caller& caller, const v1::AggregateSensorDataRequest& request,
+                  v1::AggregateSensorDataResponse* response) -> absl::Status {
+             ASSIGN_OR_RETURN(TimeRange range, CheckReadingQuery(request));
+             const absl::Time start = range.start;
+             const absl::Time end = range.end;
+             const absl::Duration width = absl::Seconds(request.bucket_width().seconds()) +
+                                          absl::Nanoseconds(request.bucket_width().nanos());
+             if (width < absl::Minutes(1) || width > absl::Hours(24)) {
+               return absl::InvalidArgumentError("bucket_width must be from one minute to one day");
+             }
+             const int64_t buckets = absl::Ceil(end - start, width) / width;
+             if (buckets > kMaxBuckets) {
+               return absl::InvalidArgumentError(
+                   absl::StrCat("the range would make ", buckets, " buckets; the cap is ",
+                                kMaxBuckets, ": widen bucket_width or narrow the range"));
+             }
+             storage::AggregateQuery query;
+             query.device_id = request.device_id();
+             query.start_time = start;
+             query.end_time = end;
+             query.bucket_width = width;
+             query.min_quality = OptionalField(request.has_min_quality(), request.min_quality());
+             query.exclude_anomalies = request.exclude_anomalies();
+             query.parameter_name =
+                 OptionalField(request.has_parameter_name(), request.parameter_name());
+             ASSIGN_OR_RETURN(std::vector<storage::ReadingBucket> rows,
+                              telemetry_.Aggregate(caller.user_id(), query));
+             for (const storage::ReadingBucket& row : rows) {
+               v1::SensorDataBucket* bucket = response->add_buckets();
+               SetTimestamp(row.start_time, bucket->mutable_start_time());
+               SetTimestamp(std::min(row.start_time + width, end), bucket->mutable_end_time());
+               bucket->set_count(row.count);
+               bucket->set_min_value(row.min_value);
+               bucket->set_max_value(row.max_value);
+               bucket->set_avg_value(row.avg_value);
+               bucket->set_first_value(row.first_value);
+               bucket->set_last_value(row.last_value);
+             }
+             return absl::OkStatus();
+           });
 }
 
 }  // namespace
