@@ -30,6 +30,9 @@ using postgres::PgTextArray;
 using postgres::RunInTransaction;
 namespace {
 
+// The rejection reason for a device that is missing or someone else's.
+constexpr char kDeviceNotFound[] = "device not found";
+
 // What a device type measures (device_type_measurements, migration 0011),
 // with the catalogue's unit and plausible range where the type gives none.
 struct Measurement {
@@ -183,7 +186,7 @@ std::vector<Accepted> Accept(const std::vector<IncomingReading>& readings,
     }
     if (device == nullptr) {
       // The same words for a missing device and someone else's.
-      rejected.push_back({reading.index, "device not found"});
+      rejected.push_back({reading.index, kDeviceNotFound});
       continue;
     }
     absl::StatusOr<std::pair<std::string, const Measurement*>> measured =
@@ -408,7 +411,7 @@ absl::StatusOr<SensorReading> IngestRepository::IngestOne(int64_t owner_id,
     std::vector<RejectedReading> rejected;
     std::vector<Accepted> accepted = Accept({reading}, devices, rejected);
     if (accepted.empty()) {
-      if (!rejected.empty() && rejected.front().reason != "device not found") {
+      if (!rejected.empty() && rejected.front().reason != kDeviceNotFound) {
         return absl::InvalidArgumentError(rejected.front().reason);
       }
       return NotFound("device", reading.device_id.value_or(0));
