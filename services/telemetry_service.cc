@@ -1,3 +1,5 @@
+#include <set>
+
 #include "absl/strings/str_cat.h"
 #include "alerting/rules.h"
 #include "common/sha256.h"
@@ -112,6 +114,34 @@ absl::StatusOr<storage::BatchKey> BatchKeyOf(
     absl::StrAppend(&content, bytes.size(), ":", bytes);
   }
   return storage::BatchKey{gateway_id, static_cast<int64_t>(sequence), common::Sha256(content)};
+}
+
+// The source messages of a StreamReadings batch (docs/telemetry.md, "Source
+// messages"): unique ids, digests of 1-64 bytes, counts covering the batch's
+// readings exactly.
+absl::Status AddSourceMessages(const v1::StreamReadingsRequest& request, storage::BatchKey& key) {
+  std::set<uint32_t> ids;
+  int64_t next_index = 0;
+  for (int i = 0; i < request.source_messages_size(); ++i) {
+    const v1::SourceMessage& message = request.source_messages(i);
+    const std::string field = absl::StrCat("source_messages[", i, "]");
+    if (!ids.insert(message.id()).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".id ", message.id(), " appears twice in the batch"));
+    }
+    if (message.digest().empty() || message.digest().size() > 64) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ".digest must be 1-64 bytes"));
+    }
+    key.source_messages.push_back({message.id(), message.digest(), message.redelivered(),
+                                   next_index, message.reading_count()});
+    next_index += message.reading_count();
+  }
+  if (request.source_messages_size() > 0 && next_index != request.readings_size()) {
+    return absl::InvalidArgumentError(absl::StrCat("source_messages cover ", next_index,
+                                                   " readings; the batch has ",
+                                                   request.readings_size()));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<absl::Time> RequiredTime(bool present, const google::protobuf::Timestamp& value,
@@ -276,6 +306,7 @@ class GatewayStream final
     absl::Status status = [&]() -> absl::Status {
       ASSIGN_OR_RETURN(storage::BatchKey key,
                        BatchKeyOf(request_.gateway_id(), request_.sequence(), request_.readings()));
+      RETURN_IF_ERROR(AddSourceMessages(request_, key));
       ASSIGN_OR_RETURN(storage::IngestResult result,
                        StoreReadings(ingest_, lease(), request_.readings(), 0, key,
                                      [this] { return ending(); }));

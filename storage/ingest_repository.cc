@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
@@ -349,6 +350,55 @@ void AfterReadingsStored(pqxx::work& transaction, int64_t owner_id,
   }
 }
 
+// The readings of `readings` that came from redelivered source messages
+// whose receipts were committed before: their positions. Digests travel as
+// hex text (libpqxx 6.4 has no bytea[] parameter).
+std::set<int64_t> AlreadyStoredPositions(pqxx::work& transaction, int64_t owner_id,
+                                         const BatchKey& key) {
+  std::vector<int64_t> ids;
+  std::vector<std::string> digests;
+  for (const SourceMessage& message : key.source_messages) {
+    if (!message.redelivered) continue;
+    ids.push_back(message.id);
+    digests.push_back(absl::BytesToHexString(message.digest));
+  }
+  std::set<int64_t> positions;
+  if (ids.empty()) return positions;
+  std::set<int64_t> stored_ids;
+  for (const pqxx::row& row : transaction.exec_params(
+           "SELECT r.message_id FROM unnest($3::bigint[], $4::text[]) AS m(id, digest) "
+           "JOIN ingest_source_receipts r ON r.user_id = $1 AND r.gateway_id = $2 "
+           "AND r.message_id = m.id AND r.digest = decode(m.digest, 'hex')",
+           owner_id, key.gateway_id, PgIntArray(ids), PgTextArray(digests))) {
+    stored_ids.insert(row[0].as<int64_t>());
+  }
+  for (const SourceMessage& message : key.source_messages) {
+    if (!message.redelivered || stored_ids.count(message.id) == 0) continue;
+    for (int64_t i = 0; i < message.reading_count; ++i) positions.insert(message.first_index + i);
+  }
+  return positions;
+}
+
+// Records the batch's source messages as committed with it, each replacing
+// the receipt its id had: the source reuses an id only once its previous
+// message was acknowledged, that is, committed.
+void RecordSourceMessages(pqxx::work& transaction, int64_t owner_id, const BatchKey& key) {
+  if (key.source_messages.empty()) return;
+  std::vector<int64_t> ids;
+  std::vector<std::string> digests;
+  for (const SourceMessage& message : key.source_messages) {
+    ids.push_back(message.id);
+    digests.push_back(absl::BytesToHexString(message.digest));
+  }
+  transaction.exec_params(
+      "INSERT INTO ingest_source_receipts (user_id, gateway_id, message_id, digest) "
+      "SELECT $1, $2, m.id, decode(m.digest, 'hex') "
+      "FROM unnest($3::bigint[], $4::text[]) AS m(id, digest) "
+      "ON CONFLICT (user_id, gateway_id, message_id) DO UPDATE "
+      "SET digest = EXCLUDED.digest, received_at = now()",
+      owner_id, key.gateway_id, PgIntArray(ids), PgTextArray(digests));
+}
+
 }  // namespace
 
 absl::StatusOr<IngestResult> IngestRepository::Ingest(int64_t owner_id,
@@ -358,8 +408,21 @@ absl::StatusOr<IngestResult> IngestRepository::Ingest(int64_t owner_id,
                                                       const std::function<bool()>& abandoned) {
   return RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<IngestResult> {
     IngestResult result;
-    ResolvedDevices devices = ResolveDevices(transaction, owner_id, readings);
-    std::vector<Accepted> accepted = Accept(readings, devices, rejected);
+    // Readings of redelivered source messages already stored are left out.
+    std::vector<IncomingReading> fresh;
+    const std::vector<IncomingReading>* to_store = &readings;
+    if (key.has_value() && !key->source_messages.empty()) {
+      const std::set<int64_t> stored = AlreadyStoredPositions(transaction, owner_id, *key);
+      if (!stored.empty()) {
+        for (const IncomingReading& reading : readings) {
+          if (stored.count(reading.index) == 0) fresh.push_back(reading);
+        }
+        to_store = &fresh;
+        result.duplicate = static_cast<int64_t>(readings.size() - fresh.size());
+      }
+    }
+    ResolvedDevices devices = ResolveDevices(transaction, owner_id, *to_store);
+    std::vector<Accepted> accepted = Accept(*to_store, devices, rejected);
     result.accepted = static_cast<int64_t>(accepted.size());
     result.rejected = static_cast<int64_t>(rejected.size());
     if (key.has_value()) {
@@ -389,6 +452,7 @@ absl::StatusOr<IngestResult> IngestRepository::Ingest(int64_t owner_id,
         replay.rejected = stored[1].as<int64_t>();
         return replay;
       }
+      RecordSourceMessages(transaction, owner_id, *key);
     }
     if (!accepted.empty()) {
       CopyReadings(transaction, accepted);
@@ -441,10 +505,18 @@ absl::StatusOr<SensorReading> IngestRepository::IngestOne(int64_t owner_id,
 }
 
 absl::StatusOr<int64_t> IngestRepository::PurgeBatchKeys(absl::Duration retention) {
-  return ExecuteUpdate(pool_,
-                       "DELETE FROM ingest_batches WHERE received_at < now() - "
-                       "$1 * interval '1 second'",
-                       absl::ToInt64Seconds(retention));
+  // Receipts are bounded anyway (one per source message id); an old one
+  // belongs to a gateway that went away.
+  absl::StatusOr<int64_t> receipts = ExecuteUpdate(
+      pool_,
+      "DELETE FROM ingest_source_receipts WHERE received_at < now() - $1 * interval '1 second'",
+      absl::ToInt64Seconds(retention));
+  if (!receipts.ok()) return receipts.status();
+  absl::StatusOr<int64_t> batches = ExecuteUpdate(
+      pool_, "DELETE FROM ingest_batches WHERE received_at < now() - $1 * interval '1 second'",
+      absl::ToInt64Seconds(retention));
+  if (!batches.ok()) return batches.status();
+  return *receipts + *batches;
 }
 
 }  // namespace plantmon::storage

@@ -33,12 +33,27 @@ struct RejectedReading {
   std::string reason;
 };
 
+// A message of the at-least-once source a gateway relays (an MQTT broker),
+// covering the batch's readings with index in [first_index, first_index +
+// reading_count) (docs/telemetry.md, "Source messages").
+struct SourceMessage {
+  int64_t id = 0;
+  std::string digest;
+  bool redelivered = false;
+  int64_t first_index = 0;
+  int64_t reading_count = 0;
+};
+
 // Identifies a gateway batch for idempotent replays.
 struct BatchKey {
   std::string gateway_id;
   int64_t sequence = 0;
   // SHA-256 of the batch's readings as sent: a replay must match it.
   std::string digest;
+  // Ids unique within the batch. A redelivered message whose receipt the
+  // gateway committed before is not stored again; every message's receipt
+  // is recorded (replacing the id's older one) with the batch.
+  std::vector<SourceMessage> source_messages;
 };
 
 struct IngestResult {
@@ -76,7 +91,8 @@ class IngestRepository {
   // One reading, returning the stored row (RecordReading).
   absl::StatusOr<SensorReading> IngestOne(int64_t owner_id, const IncomingReading& reading);
 
-  // Deletes idempotency keys older than `retention`.
+  // Deletes idempotency keys and source-message receipts older than
+  // `retention`.
   absl::StatusOr<int64_t> PurgeBatchKeys(absl::Duration retention);
 
  private:

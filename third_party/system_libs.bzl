@@ -32,6 +32,8 @@ _LIBRARIES = {
     "crypt": (["libcrypt"], []),
     "crypto": (["libcrypto"], []),
     "icu": (["icu-uc", "icu-i18n"], []),
+    # Publishing side of the MQTT tests, benchmark and simulator (mqtt/BUILD).
+    "mosquitto": (["libmosquitto"], []),
 }
 
 def _pkg_config(repository_ctx, flag, modules):

@@ -2,7 +2,12 @@
 // API keys, and the alert engine driven by real readings.
 #include <cmath>
 #include <ctime>
+#include <functional>
+#include <string>
 #include <thread>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -278,6 +283,144 @@ TEST_F(IngestTest, AReplayedKeyWithOtherReadingsIsRefused) {
   EXPECT_NE(refused.error_message().find("sequence 1"), std::string::npos)
       << refused.error_message();
   EXPECT_EQ(Count("device_id = " + std::to_string(device.id())), 1);
+}
+
+// A gateway relaying an MQTT broker (plantmon_mqtt_bridge) stopped after its
+// batch committed but before it acknowledged the messages to the broker; the
+// broker redelivers them, batched differently, marked redelivered. Those with
+// a committed receipt are not stored again; a redelivered message the gateway
+// never committed, and a first delivery reusing an id, are stored.
+TEST_F(IngestTest, RedeliveredSourceMessagesAreStoredOnce) {
+  SignedInUser owner = SignUp("relay");
+  v1::Device device = MakeDevice(owner, MakeDeviceType("Relay probe").id(), "relay-1");
+  const int64_t now = std::time(nullptr);
+  auto send = [&](const v1::StreamReadingsRequest& request, v1::StreamReadingsResponse* ack) {
+    auto context = Context(owner.token);
+    auto stream = telemetry_->StreamReadings(context.get());
+    EXPECT_TRUE(stream->Write(request));
+    stream->Read(ack);
+    stream->WritesDone();
+    return stream->Finish();
+  };
+  struct Message {
+    uint32_t id;
+    std::string digest;
+    bool redelivered;
+    std::vector<double> values;
+  };
+  auto batch = [&](uint64_t sequence, const std::vector<Message>& messages) {
+    v1::StreamReadingsRequest request;
+    request.set_gateway_id("mqtt-relay");
+    request.set_sequence(sequence);
+    for (const Message& message : messages) {
+      v1::SourceMessage* source = request.add_source_messages();
+      source->set_id(message.id);
+      source->set_digest(message.digest);
+      source->set_redelivered(message.redelivered);
+      source->set_reading_count(static_cast<uint32_t>(message.values.size()));
+      for (double value : message.values) {
+        *request.add_readings() = ById(device.id(), value, now - 600 + static_cast<int>(value));
+      }
+    }
+    return request;
+  };
+  v1::StreamReadingsResponse ack;
+  ASSERT_TRUE(send(batch(1, {{1, "a", false, {1, 2}}, {2, "b", false, {3}}}), &ack).ok());
+  EXPECT_EQ(ack.accepted_count(), 3);
+
+  // 1 and 2 again after the restart, with 3 which was never committed, and 4
+  // redelivered under a digest other than its receipt's (no receipt at all).
+  ack.Clear();
+  ASSERT_TRUE(send(batch(2, {{2, "b", true, {3}},
+                             {3, "c", true, {4}},
+                             {1, "a", true, {1, 2}},
+                             {4, "d", true, {5}}}),
+                   &ack)
+                  .ok());
+  EXPECT_EQ(ack.accepted_count(), 2);
+  EXPECT_EQ(ack.duplicate_count(), 3);
+
+  // Id 1 reused for a new message (a first delivery) with the same content:
+  // stored; then that message redelivered: not.
+  ack.Clear();
+  ASSERT_TRUE(send(batch(3, {{1, "a", false, {6}}}), &ack).ok());
+  EXPECT_EQ(ack.accepted_count(), 1);
+  ack.Clear();
+  ASSERT_TRUE(send(batch(4, {{1, "a", true, {6}}}), &ack).ok());
+  EXPECT_EQ(ack.accepted_count(), 0);
+  EXPECT_EQ(ack.duplicate_count(), 1);
+  // A redelivered id whose receipt has another digest is another message.
+  ack.Clear();
+  ASSERT_TRUE(send(batch(5, {{2, "other", true, {7}}}), &ack).ok());
+  EXPECT_EQ(ack.accepted_count(), 1);
+
+  EXPECT_EQ(Count("device_id = " + std::to_string(device.id())), 7);
+  for (int value = 1; value <= 7; ++value) {
+    EXPECT_EQ(Count("device_id = " + std::to_string(device.id()) +
+                    " AND measurement_value = " + std::to_string(value)),
+              1)
+        << value;
+  }
+  // Another user's receipts are theirs: the same gateway_id and id store.
+  SignedInUser other = SignUp("relay_other");
+  v1::Device theirs = MakeDevice(other, MakeDeviceType("Relay probe 2").id(), "relay-2");
+  v1::StreamReadingsRequest foreign;
+  foreign.set_gateway_id("mqtt-relay");
+  foreign.set_sequence(1);
+  *foreign.add_readings() = ById(theirs.id(), 1, now - 60);
+  v1::SourceMessage* source = foreign.add_source_messages();
+  source->set_id(2);
+  source->set_digest("b");
+  source->set_redelivered(true);
+  source->set_reading_count(1);
+  auto context = Context(other.token);
+  auto stream = telemetry_->StreamReadings(context.get());
+  ASSERT_TRUE(stream->Write(foreign));
+  ASSERT_TRUE(stream->Read(&ack));
+  EXPECT_EQ(ack.accepted_count(), 1);
+  stream->WritesDone();
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
+TEST_F(IngestTest, SourceMessagesMustCoverTheBatch) {
+  SignedInUser owner = SignUp("relay_bad");
+  v1::Device device = MakeDevice(owner, MakeDeviceType("Relay bad probe").id(), "relay-bad");
+  const int64_t now = std::time(nullptr);
+  auto refused = [&](const std::function<void(v1::StreamReadingsRequest&)>& spoil) {
+    v1::StreamReadingsRequest request;
+    request.set_gateway_id("relay-bad");
+    request.set_sequence(1);
+    *request.add_readings() = ById(device.id(), 1, now - 60);
+    *request.add_readings() = ById(device.id(), 2, now - 60);
+    v1::SourceMessage* source = request.add_source_messages();
+    source->set_id(1);
+    source->set_digest("x");
+    source->set_reading_count(2);
+    spoil(request);
+    auto context = Context(owner.token);
+    auto stream = telemetry_->StreamReadings(context.get());
+    stream->Write(request);
+    stream->WritesDone();
+    v1::StreamReadingsResponse ack;
+    EXPECT_FALSE(stream->Read(&ack));
+    grpc::Status status = stream->Finish();
+    return std::make_pair(status.error_code(), status.error_message());
+  };
+  auto [code, message] = refused(
+      [](v1::StreamReadingsRequest& r) { r.mutable_source_messages(0)->set_reading_count(1); });
+  EXPECT_EQ(code, StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(message.find("cover 1 readings; the batch has 2"), std::string::npos) << message;
+  std::tie(code, message) = refused([](v1::StreamReadingsRequest& r) {
+    r.mutable_source_messages(0)->set_reading_count(1);
+    *r.add_source_messages() = r.source_messages(0);
+  });
+  EXPECT_EQ(code, StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(message.find("appears twice"), std::string::npos) << message;
+  std::tie(code, message) =
+      refused([](v1::StreamReadingsRequest& r) { r.mutable_source_messages(0)->clear_digest(); });
+  EXPECT_EQ(code, StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(message.find("digest must be 1-64 bytes"), std::string::npos) << message;
+  EXPECT_EQ(Count("device_id = " + std::to_string(device.id())), 0);
 }
 
 TEST_F(IngestTest, StreamRejectsABatchWithoutItsKey) {
