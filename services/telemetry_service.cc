@@ -117,8 +117,8 @@ absl::StatusOr<storage::BatchKey> BatchKeyOf(
 }
 
 // The source messages of a StreamReadings batch (docs/telemetry.md, "Source
-// messages"): unique ids, digests of 1-64 bytes, counts covering the batch's
-// readings exactly.
+// messages"): unique ids, digests of 1-64 bytes, counts covering at most the
+// batch's readings.
 absl::Status AddSourceMessages(const v1::StreamReadingsRequest& request, storage::BatchKey& key) {
   std::set<uint32_t> ids;
   int64_t next_index = 0;
@@ -136,9 +136,11 @@ absl::Status AddSourceMessages(const v1::StreamReadingsRequest& request, storage
                                    next_index, message.reading_count()});
     next_index += message.reading_count();
   }
-  if (request.source_messages_size() > 0 && next_index != request.readings_size()) {
+  // Readings after the last covered one came from no tracked message (MQTT
+  // QoS 0: nothing is acknowledged or redelivered).
+  if (next_index > request.readings_size()) {
     return absl::InvalidArgumentError(absl::StrCat("source_messages cover ", next_index,
-                                                   " readings; the batch has ",
+                                                   " readings; the batch has only ",
                                                    request.readings_size()));
   }
   return absl::OkStatus();

@@ -407,9 +407,9 @@ TEST_F(IngestTest, SourceMessagesMustCoverTheBatch) {
     return std::make_pair(status.error_code(), status.error_message());
   };
   auto [code, message] = refused(
-      [](v1::StreamReadingsRequest& r) { r.mutable_source_messages(0)->set_reading_count(1); });
+      [](v1::StreamReadingsRequest& r) { r.mutable_source_messages(0)->set_reading_count(3); });
   EXPECT_EQ(code, StatusCode::INVALID_ARGUMENT);
-  EXPECT_NE(message.find("cover 1 readings; the batch has 2"), std::string::npos) << message;
+  EXPECT_NE(message.find("cover 3 readings; the batch has only 2"), std::string::npos) << message;
   std::tie(code, message) = refused([](v1::StreamReadingsRequest& r) {
     r.mutable_source_messages(0)->set_reading_count(1);
     *r.add_source_messages() = r.source_messages(0);

@@ -1,0 +1,393 @@
+#include "mqtt/bridge.h"
+
+#include <grpcpp/grpcpp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+#include <thread>
+#include <utility>
+
+#include "absl/random/random.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/sha256.h"
+#include "plantmon/v1/telemetry.grpc.pb.h"
+
+namespace plantmon::mqtt {
+namespace {
+
+// Distinct problems remembered for "log once"; beyond this they are counted
+// only, so a flood of new topic names cannot grow the bridge without bound.
+constexpr size_t kMaxRememberedProblems = 10000;
+constexpr absl::Duration kCountersLogInterval = absl::Seconds(60);
+constexpr absl::Duration kFirstBackoff = absl::Milliseconds(250);
+constexpr absl::Duration kMaxBackoff = absl::Seconds(30);
+
+std::string Environment(const char* name, const std::string& fallback = "") {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? std::string(value) : fallback;
+}
+
+absl::Status ReadInt(const char* name, int low, int high, int& value) {
+  const std::string text = Environment(name);
+  if (text.empty()) return absl::OkStatus();
+  if (!absl::SimpleAtoi(text, &value) || value < low || value > high) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, " must be a number from ", low, " to ", high, ", not \"", text, "\""));
+  }
+  return absl::OkStatus();
+}
+
+// Sleeps `delay` (with jitter, so that bridges restarted together do not
+// reconnect together) unless `stop` is set first.
+void Backoff(absl::Duration& delay, const std::atomic<bool>& stop) {
+  static absl::BitGen random;
+  const absl::Duration jittered = delay * absl::Uniform(random, 0.5, 1.0);
+  const absl::Time until = absl::Now() + jittered;
+  while (!stop && absl::Now() < until) absl::SleepFor(absl::Milliseconds(50));
+  delay = std::min(delay * 2, kMaxBackoff);
+}
+
+// A message and what it became, until its batch commits.
+struct HeldMessage {
+  ReceivedMessage message;
+  std::string device;  // the format's name for it, for the log
+  std::vector<v1::IncomingReading> readings;
+};
+
+}  // namespace
+
+// The StreamReadings stream, opened when first needed and again after it
+// broke. One batch at a time: sent, then its acknowledgement read.
+class ServerLink {
+ public:
+  ServerLink(const std::string& address, std::string api_key) : api_key_(std::move(api_key)) {
+    grpc::ChannelArguments arguments;
+    // Finds a server that went away while the stream is idle.
+    arguments.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
+    arguments.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+    arguments.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    channel_ = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), arguments);
+    stub_ = v1::TelemetryService::NewStub(channel_);
+  }
+
+  ~ServerLink() { Close(); }
+
+  absl::StatusOr<v1::StreamReadingsResponse> Send(const v1::StreamReadingsRequest& batch) {
+    if (stream_ == nullptr) {
+      context_ = std::make_unique<grpc::ClientContext>();
+      context_->AddMetadata("authorization", "Bearer " + api_key_);
+      stream_ = stub_->StreamReadings(context_.get());
+    }
+    v1::StreamReadingsResponse ack;
+    if (stream_->Write(batch) && stream_->Read(&ack)) {
+      if (ack.sequence() == batch.sequence()) return ack;
+      Close();
+      return absl::InternalError(absl::StrCat("the server acknowledged sequence ", ack.sequence(),
+                                              " for ", batch.sequence()));
+    }
+    const grpc::Status status = Finish();
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                        status.ok() ? "the server ended the stream" : status.error_message());
+  }
+
+  void Close() {
+    if (stream_ == nullptr) return;
+    context_->TryCancel();
+    Finish();
+  }
+
+ private:
+  grpc::Status Finish() {
+    grpc::Status status = stream_->Finish();
+    stream_.reset();
+    context_.reset();
+    return status;
+  }
+
+  std::string api_key_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::TelemetryService::Stub> stub_;
+  std::unique_ptr<grpc::ClientContext> context_;
+  std::unique_ptr<grpc::ClientReaderWriter<v1::StreamReadingsRequest, v1::StreamReadingsResponse>>
+      stream_;
+};
+
+bool TopicMatches(absl::string_view filter, absl::string_view topic) {
+  const std::vector<absl::string_view> want = absl::StrSplit(filter, '/');
+  const std::vector<absl::string_view> have = absl::StrSplit(topic, '/');
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (want[i] == "#") return true;
+    if (i >= have.size()) return false;
+    if (want[i] != "+" && want[i] != have[i]) return false;
+  }
+  return want.size() == have.size();
+}
+
+absl::StatusOr<BridgeConfig> BridgeConfigFromEnvironment() {
+  BridgeConfig config;
+  absl::StatusOr<BrokerAddress> broker =
+      ParseBrokerUrl(Environment("PLANTMON_MQTT_URL", "mqtt://127.0.0.1:1883"));
+  if (!broker.ok()) return broker.status();
+  config.broker = *broker;
+  config.server_address = Environment("PLANTMON_SERVER_ADDR", "127.0.0.1:50051");
+  config.api_key = Environment("PLANTMON_API_KEY");
+  if (config.api_key.empty()) {
+    return absl::InvalidArgumentError(
+        "PLANTMON_API_KEY is required: an API key of the user whose devices the bridge feeds "
+        "(UserService.CreateApiKey)");
+  }
+  config.client_id = Environment("PLANTMON_MQTT_CLIENT_ID", config.client_id);
+  const std::string topics = Environment("PLANTMON_MQTT_TOPICS");
+  if (topics.empty()) {
+    for (Format format : {Format::kZigbee2Mqtt, Format::kTasmota, Format::kOpenMqttGateway,
+                          Format::kEsphome, Format::kNative}) {
+      config.topics.emplace_back(format, DefaultTopicFilter(format));
+    }
+  } else {
+    for (absl::string_view entry : absl::StrSplit(topics, ',', absl::SkipWhitespace())) {
+      std::pair<absl::string_view, absl::string_view> parts =
+          absl::StrSplit(entry, absl::MaxSplits(':', 1));
+      std::optional<Format> format = FormatFromName(parts.first);
+      if (!format.has_value() || parts.second.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "PLANTMON_MQTT_TOPICS entries are format:filter with a format of zigbee2mqtt, "
+            "tasmota, openmqttgateway, esphome or native; \"",
+            entry, "\" is not"));
+      }
+      config.topics.emplace_back(*format, std::string(parts.second));
+    }
+  }
+  config.keys = DefaultKeyTable();
+  if (absl::Status extended = ExtendKeyTable(Environment("PLANTMON_MQTT_KEYS"), config.keys);
+      !extended.ok()) {
+    return extended;
+  }
+  if (absl::Status read =
+          ReadInt("PLANTMON_MQTT_BATCH_READINGS", 1, 10000, config.max_batch_readings);
+      !read.ok()) {
+    return read;
+  }
+  int wait_ms = static_cast<int>(absl::ToInt64Milliseconds(config.max_batch_wait));
+  if (absl::Status read = ReadInt("PLANTMON_MQTT_BATCH_WAIT_MS", 0, 10000, wait_ms); !read.ok()) {
+    return read;
+  }
+  config.max_batch_wait = absl::Milliseconds(wait_ms);
+  if (absl::Status read =
+          ReadInt("PLANTMON_MQTT_CRASH_AFTER_BATCHES", 0, 1000000, config.crash_after_batches);
+      !read.ok()) {
+    return read;
+  }
+  return config;
+}
+
+Bridge::Bridge(BridgeConfig config)
+    : config_(std::move(config)),
+      server_(std::make_unique<ServerLink>(config_.server_address, config_.api_key)),
+      last_counters_log_(absl::Now()),
+      // Batch keys must not repeat across restarts (a committed key with other
+      // readings is refused): start from the clock, in microseconds.
+      next_sequence_(static_cast<uint64_t>(absl::ToUnixMicros(absl::Now()))) {}
+
+Bridge::~Bridge() = default;
+
+void Bridge::Problem(const std::string& subject, const std::string& problem) {
+  auto it = problems_.find(subject);
+  if (it != problems_.end()) {
+    ++it->second;
+    return;
+  }
+  if (problems_.size() >= kMaxRememberedProblems) return;
+  problems_.emplace(subject, 1);
+  std::cerr << "plantmon_mqtt_bridge: " << subject << ": " << problem
+            << " (logged once; later problems of this "
+            << "source are counted)" << std::endl;
+}
+
+void Bridge::MaybeLogCounters() {
+  if (absl::Now() - last_counters_log_ < kCountersLogInterval) return;
+  last_counters_log_ = absl::Now();
+  const BridgeCounters& c = counters_;
+  if (c.messages == logged_counters_.messages) return;
+  logged_counters_ = c;
+  std::cerr << "plantmon_mqtt_bridge: " << c.messages << " messages (" << c.refused_messages
+            << " refused, " << c.unknown_keys << " unknown keys), " << c.readings_sent
+            << " readings sent: " << c.accepted << " stored, " << c.duplicates << " duplicates, "
+            << c.rejected << " rejected" << std::endl;
+}
+
+void Bridge::Run(const std::atomic<bool>& stop) {
+  absl::Duration delay = kFirstBackoff;
+  while (!stop) {
+    const absl::Time started = absl::Now();
+    absl::Status ended = RunSession(stop);
+    if (stop) break;
+    std::cerr << "plantmon_mqtt_bridge: " << ended.message() << "; reconnecting" << std::endl;
+    // A connection that lived a while starts the backoff again.
+    if (absl::Now() - started > kMaxBackoff) delay = kFirstBackoff;
+    Backoff(delay, stop);
+  }
+}
+
+absl::Status Bridge::RunSession(const std::atomic<bool>& stop) {
+  SessionOptions options;
+  options.client_id = config_.client_id;
+  options.max_payload_bytes = kMaxPayloadBytes;
+  absl::StatusOr<std::unique_ptr<MqttSession>> connected =
+      MqttSession::Connect(config_.broker, options);
+  if (!connected.ok()) return connected.status();
+  MqttSession& session = **connected;
+  std::vector<std::string> filters;
+  for (const auto& [format, filter] : config_.topics) filters.push_back(filter);
+  if (absl::Status subscribed = session.Subscribe(filters); !subscribed.ok()) return subscribed;
+  std::cerr << "plantmon_mqtt_bridge: subscribed to " << absl::StrJoin(filters, ", ") << " on "
+            << config_.broker.host << ":" << config_.broker.port
+            << (session.session_present() ? " (session resumed)" : "") << std::endl;
+  const std::string gateway_id = "mqtt:" + config_.client_id;
+
+  while (!stop) {
+    MaybeLogCounters();
+    // Collect a batch: up to max_batch_readings, or until the first message
+    // has waited max_batch_wait.
+    std::vector<HeldMessage> held;
+    int readings = 0;
+    std::optional<absl::Time> deadline;
+    while (!stop && readings < config_.max_batch_readings) {
+      const absl::Duration wait =
+          deadline ? std::max(*deadline - absl::Now(), absl::ZeroDuration()) : absl::Seconds(1);
+      absl::StatusOr<std::optional<ReceivedMessage>> next = session.Next(wait);
+      if (!next.ok()) return next.status();  // what is held is redelivered
+      if (!next->has_value()) {
+        if (deadline) break;
+        continue;
+      }
+      if (!deadline) deadline = absl::Now() + config_.max_batch_wait;
+      ++counters_.messages;
+      HeldMessage entry{std::move(**next), "", {}};
+      const ReceivedMessage& message = entry.message;
+      const auto route = std::find_if(
+          config_.topics.begin(), config_.topics.end(),
+          [&](const auto& topic) { return TopicMatches(topic.second, message.topic); });
+      absl::StatusOr<ParsedMessage> parsed =
+          message.oversized
+              ? absl::InvalidArgumentError(absl::StrCat("a payload of ", message.payload_size,
+                                                        " bytes (at most ", kMaxPayloadBytes, ")"))
+          : route == config_.topics.end()
+              ? absl::InvalidArgumentError("no format subscribed to this topic")
+              : ParseMessage(route->first, message.topic, message.payload, config_.keys,
+                             absl::Now());
+      if (!parsed.ok()) {
+        ++counters_.refused_messages;
+        Problem(absl::StrCat("topic \"", message.topic, "\""),
+                std::string(parsed.status().message()));
+      } else {
+        counters_.unknown_keys += static_cast<int64_t>(parsed->unknown_keys.size());
+        entry.device = parsed->device;
+        for (v1::IncomingReading& reading : parsed->readings) {
+          if (!parsed->device.empty()) reading.set_unique_identifier(parsed->device);
+          entry.readings.push_back(std::move(reading));
+        }
+      }
+      readings += static_cast<int>(entry.readings.size());
+      if (deadline && absl::Now() >= *deadline) {
+        held.push_back(std::move(entry));
+        break;
+      }
+      held.push_back(std::move(entry));
+    }
+    if (held.empty()) continue;
+
+    // QoS 1 messages first, as source messages; QoS 0 readings (nothing to
+    // acknowledge, nothing redelivered) after them.
+    v1::StreamReadingsRequest batch;
+    batch.set_gateway_id(gateway_id);
+    std::vector<const HeldMessage*> devices_by_reading;
+    for (int pass = 0; pass < 2; ++pass) {
+      for (const HeldMessage& entry : held) {
+        if ((entry.message.qos > 0) != (pass == 0)) continue;
+        if (pass == 0) {
+          v1::SourceMessage* source = batch.add_source_messages();
+          source->set_id(entry.message.packet_id);
+          source->set_digest(common::Sha256(absl::StrCat(
+              entry.message.topic.size(), ":", entry.message.topic, entry.message.payload)));
+          source->set_redelivered(entry.message.redelivered);
+          source->set_reading_count(static_cast<uint32_t>(entry.readings.size()));
+        }
+        for (const v1::IncomingReading& reading : entry.readings) {
+          *batch.add_readings() = reading;
+          devices_by_reading.push_back(&entry);
+        }
+      }
+    }
+
+    if (batch.readings_size() > 0) {
+      batch.set_sequence(next_sequence_++);
+      counters_.readings_sent += batch.readings_size();
+      absl::Duration delay = kFirstBackoff;
+      while (true) {
+        absl::StatusOr<v1::StreamReadingsResponse> ack = server_->Send(batch);
+        if (ack.ok()) {
+          counters_.accepted += ack->accepted_count();
+          counters_.duplicates += ack->duplicate_count();
+          counters_.rejected += ack->rejected_count();
+          for (const v1::RejectedReading& rejected : ack->rejected_readings()) {
+            if (rejected.index() < 0 || rejected.index() >= batch.readings_size()) continue;
+            const HeldMessage& from = *devices_by_reading[rejected.index()];
+            const v1::IncomingReading& reading = batch.readings(rejected.index());
+            const std::string device =
+                reading.has_device_id() ? absl::StrCat("device ", reading.device_id())
+                                        : absl::StrCat("device \"", reading.unique_identifier(),
+                                                       "\" (topic \"", from.message.topic, "\")");
+            Problem(device, rejected.reason());
+          }
+          if (++batches_committed_ == config_.crash_after_batches) {
+            std::cerr << "plantmon_mqtt_bridge: PLANTMON_MQTT_CRASH_AFTER_BATCHES reached; "
+                         "exiting before the acknowledgements"
+                      << std::endl;
+            _exit(9);
+          }
+          break;
+        }
+        if (ack.status().code() == absl::StatusCode::kInvalidArgument) {
+          // The server refuses the batch as a whole, which a retry cannot
+          // change: say so and let its messages go rather than stop for ever.
+          std::cerr << "plantmon_mqtt_bridge: the server refused a batch of "
+                    << batch.readings_size() << " readings: " << ack.status().message()
+                    << std::endl;
+          counters_.rejected += batch.readings_size();
+          break;
+        }
+        Problem(absl::StrCat("server ", config_.server_address),
+                absl::StrCat(ack.status().message(),
+                             " (retrying with backoff; nothing is "
+                             "acknowledged to the broker meanwhile)"));
+        if (stop) return absl::CancelledError("stopping");
+        Backoff(delay, stop);
+        if (stop) return absl::CancelledError("stopping");
+        // The broker would have sent on meanwhile; answer its pings.
+        absl::StatusOr<std::optional<ReceivedMessage>> none = session.Next(absl::ZeroDuration());
+        if (!none.ok()) return none.status();
+        if (none->has_value()) {
+          return absl::UnavailableError(
+              "the server is away; the broker redelivers what was held once it is back");
+        }
+      }
+    }
+    for (const HeldMessage& entry : held) {
+      if (entry.message.qos == 0) continue;
+      if (absl::Status acked = session.Acknowledge(entry.message.packet_id); !acked.ok()) {
+        return acked;
+      }
+    }
+  }
+  session.Disconnect();
+  server_->Close();
+  return absl::CancelledError("stopping");
+}
+
+}  // namespace plantmon::mqtt
