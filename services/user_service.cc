@@ -77,10 +77,6 @@ v1::ApiKey ApiKeyToProto(const storage::ApiKey& key) {
   return out;
 }
 
-// Shown with each key so that people can tell their keys apart ("pmk_" and
-// eight characters of the secret).
-constexpr size_t kApiKeyPrefixLength = 12;
-
 // plantmon.v1.UserService: sign-up, sign-in, sessions, accounts and API keys.
 class UserService final : public RpcService {
  public:
@@ -283,14 +279,12 @@ void UserService::AddApiKeyMethods() {
            [this](const auth::Caller& caller, const v1::CreateApiKeyRequest& request,
                   v1::CreateApiKeyResponse* response) -> absl::Status {
              RETURN_IF_ERROR(CheckText(request.name(), "name", 100, true));
-             ASSIGN_OR_RETURN(std::string random, auth::NewRandomToken());
-             const std::string secret = absl::StrCat(auth::kApiKeyPrefix, random);
-             ASSIGN_OR_RETURN(
-                 storage::ApiKey key,
-                 api_keys_.Create(caller.user_id(), request.name(),
-                                  secret.substr(0, kApiKeyPrefixLength), common::Sha256(secret)));
+             ASSIGN_OR_RETURN(auth::MintedApiKey minted, auth::MintApiKey());
+             ASSIGN_OR_RETURN(storage::ApiKey key,
+                              api_keys_.Create(caller.user_id(), request.name(), minted.prefix,
+                                               minted.secret_sha256));
              *response->mutable_api_key() = ApiKeyToProto(key);
-             response->set_secret(secret);
+             response->set_secret(minted.secret);
              return absl::OkStatus();
            });
 

@@ -53,6 +53,13 @@ absl::StatusOr<ApiKey> ApiKeyRepository::Revoke(int64_t owner_id, int64_t id) {
       id, owner_id);
 }
 
+absl::StatusOr<int64_t> ApiKeyRepository::RevokeNamed(int64_t owner_id, const std::string& name) {
+  return postgres::ExecuteUpdate(pool_,
+                                 "UPDATE api_keys SET revoked_at = now() "
+                                 "WHERE user_id = $1 AND name = $2 AND revoked_at IS NULL",
+                                 owner_id, name);
+}
+
 absl::StatusOr<ApiKey> ApiKeyRepository::FindActive(const std::string& secret_sha256) {
   return QueryOne<ApiKey>(pool_, "api key", 0, ReadApiKey,
                           std::string("UPDATE api_keys SET last_used_at = now() "

@@ -32,6 +32,8 @@ class ApiKeyRepository {
                                 const std::string& key_prefix, const std::string& secret_sha256);
   absl::StatusOr<std::vector<ApiKey>> List(int64_t owner_id, const PageRequest& page);
   absl::StatusOr<ApiKey> Revoke(int64_t owner_id, int64_t id);
+  // Revokes the owner's unrevoked keys named `name`; how many.
+  absl::StatusOr<int64_t> RevokeNamed(int64_t owner_id, const std::string& name);
   // The unrevoked key with this secret's hash (NOT_FOUND otherwise), and
   // records that it was used.
   absl::StatusOr<ApiKey> FindActive(const std::string& secret_sha256);

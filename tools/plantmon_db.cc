@@ -6,6 +6,7 @@
 //   plantmon_db seed          load the demo data (idempotent)
 //   plantmon_db reset --yes   drop everything, then migrate
 //   plantmon_db grant-admin EMAIL / revoke-admin EMAIL
+//   plantmon_db api-key EMAIL NAME   a new ingest-only API key (tools/run's bridge)
 //
 // Connection settings come from POSTGRES_DB_* in the environment or ./.env.
 
@@ -18,7 +19,9 @@
 #include "absl/time/time.h"
 #include "postgres/connection_pool.h"
 #include "postgres/database_config.h"
+#include "services/auth/authenticator.h"
 #include "services/auth/password_hasher.h"
+#include "storage/api_key_repository.h"
 #include "storage/database_admin.h"
 #include "storage/migration_runner.h"
 #include "storage/user_repository.h"
@@ -35,6 +38,8 @@ constexpr char kUsage[] =
     "  reset --yes   drop all tables and data, then apply migrations\n"
     "  grant-admin EMAIL    make the account an administrator\n"
     "  revoke-admin EMAIL   take administrator rights away\n"
+    "  api-key EMAIL NAME   print a new API key of the account named NAME, revoking\n"
+    "                       its earlier keys of that name (the MQTT bridge's key)\n"
     "Connection: POSTGRES_DB_HOST, _PORT, _USER, _PASSWORD, _NAME (environment or ./.env)\n";
 
 constexpr char kDemoPassword[] = "plantmon-demo";
@@ -90,6 +95,23 @@ int Seed(postgres::ConnectionPool& pool) {
   return 0;
 }
 
+// Prints only the secret on stdout, for scripts: KEY=$(plantmon_db api-key ...).
+int IssueApiKey(postgres::ConnectionPool& pool, const std::string& email, const std::string& name) {
+  storage::UserRepository users(pool);
+  absl::StatusOr<storage::UserRecord> user = users.FindByLogin(email);
+  if (!user.ok()) return Fail(user.status());
+  storage::ApiKeyRepository keys(pool);
+  absl::StatusOr<int64_t> revoked = keys.RevokeNamed(user->user.id(), name);
+  if (!revoked.ok()) return Fail(revoked.status());
+  absl::StatusOr<auth::MintedApiKey> minted = auth::MintApiKey();
+  if (!minted.ok()) return Fail(minted.status());
+  absl::StatusOr<storage::ApiKey> key =
+      keys.Create(user->user.id(), name, minted->prefix, minted->secret_sha256);
+  if (!key.ok()) return Fail(key.status());
+  std::printf("%s\n", minted->secret.c_str());
+  return 0;
+}
+
 int Run(int argc, char** argv) {
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
@@ -111,7 +133,8 @@ int Run(int argc, char** argv) {
     std::printf("%s database %s\n", *created ? "created" : "found",
                 postgres::DatabaseUrl(*config).c_str());
   } else if (command != "migrate" && command != "status" && command != "seed" &&
-             command != "reset" && command != "grant-admin" && command != "revoke-admin") {
+             command != "reset" && command != "grant-admin" && command != "revoke-admin" &&
+             command != "api-key") {
     std::fprintf(stderr, "plantmon_db: unknown command \"%s\"\n%s", command.c_str(), kUsage);
     return 2;
   }
@@ -139,6 +162,13 @@ int Run(int argc, char** argv) {
     }
     std::printf("%s is %s an administrator\n", arguments[0].c_str(), grant ? "now" : "no longer");
     return 0;
+  }
+  if (command == "api-key") {
+    if (arguments.size() != 2 || arguments[1].empty() || arguments[1].size() > 100) {
+      std::fprintf(stderr, "plantmon_db: usage: plantmon_db api-key EMAIL NAME (1-100 bytes)\n");
+      return 2;
+    }
+    return IssueApiKey(**pool, arguments[0], arguments[1]);
   }
   if (command == "init" || command == "migrate") return Migrate(**pool);
   if (command == "status") return Status(**pool);

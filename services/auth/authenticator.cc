@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "common/sha256.h"
 
@@ -39,6 +40,17 @@ absl::StatusOr<std::string> NewRandomToken() {
   absl::WebSafeBase64Escape(absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)),
                             &token);
   return token;
+}
+
+absl::StatusOr<MintedApiKey> MintApiKey() {
+  constexpr size_t kPrefixLength = 12;
+  absl::StatusOr<std::string> random = NewRandomToken();
+  if (!random.ok()) return random.status();
+  MintedApiKey key;
+  key.secret = absl::StrCat(kApiKeyPrefix, *random);
+  key.prefix = key.secret.substr(0, kPrefixLength);
+  key.secret_sha256 = common::Sha256(key.secret);
+  return key;
 }
 
 absl::StatusOr<Caller> Authenticator::Authenticate(const grpc::ServerContextBase& context) {

@@ -67,6 +67,17 @@ absl::StatusOr<std::string> NewRandomToken();
 // API key secrets carry this prefix, so the server tells them from tokens.
 inline constexpr absl::string_view kApiKeyPrefix = "pmk_";
 
+// A new API key: the secret (shown to its owner once), the prefix kept to
+// recognise it ("pmk_" and eight characters of the secret), and the SHA-256
+// of the secret, which is all that is stored. UserService.CreateApiKey and
+// `plantmon_db api-key` both mint keys here.
+struct MintedApiKey {
+  std::string secret;
+  std::string prefix;
+  std::string secret_sha256;
+};
+absl::StatusOr<MintedApiKey> MintApiKey();
+
 }  // namespace plantmon::auth
 
 #endif  // PLANTMON_SERVICES_AUTH_AUTHENTICATOR_H_

@@ -53,6 +53,17 @@ expect_eq "$(sql "SELECT is_admin FROM users WHERE email = 'demo@plantmon.dev'")
 expect_eq "$(sql "SELECT is_admin FROM users WHERE email = 'demo@plantmon.dev'")" f "revoke-admin"
 if "$cli" grant-admin nobody@example.com 2>/dev/null; then fail "grant-admin of an unknown email succeeded"; fi
 
+# api-key: only the secret on stdout; a second key of the same name revokes the first.
+key1=$("$cli" api-key demo@plantmon.dev "mqtt bridge")
+[[ "$key1" == pmk_* && "$key1" != *$'\n'* ]] || fail "api-key printed: $key1"
+key2=$("$cli" api-key demo@plantmon.dev "mqtt bridge")
+[[ "$key2" == pmk_* && "$key2" != "$key1" ]] || fail "second api-key: $key2"
+expect_eq "$(sql "SELECT count(*) FILTER (WHERE revoked_at IS NULL) || '/' || count(*) FROM api_keys
+                  WHERE name = 'mqtt bridge' AND key_hash = sha256('$key2'::bytea)")" "1/1" "the new key"
+expect_eq "$(sql "SELECT count(*) FROM api_keys WHERE name = 'mqtt bridge' AND revoked_at IS NULL")" 1 \
+  "api-key left the earlier key of that name unrevoked"
+if "$cli" api-key nobody@example.com x >/dev/null 2>&1; then fail "api-key of an unknown email succeeded"; fi
+
 if "$cli" reset >/dev/null 2>&1; then fail "reset without --yes succeeded"; fi
 expect_eq "$(sql 'SELECT count(*) FROM users')" 1 "reset without --yes deleted data"
 
