@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <deque>
+#include <functional>
 #include <iostream>
 #include <optional>
 #include <thread>
@@ -15,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "common/sha256.h"
 #include "plantmon/v1/telemetry.grpc.pb.h"
 
@@ -27,6 +30,9 @@ constexpr size_t kMaxRememberedProblems = 10000;
 constexpr absl::Duration kCountersLogInterval = absl::Seconds(60);
 constexpr absl::Duration kFirstBackoff = absl::Milliseconds(250);
 constexpr absl::Duration kMaxBackoff = absl::Seconds(30);
+// One batch committing while the next is read: the server stores a stream's
+// batches one after the other, so more in flight would only wait.
+constexpr int kMaxBatchesInFlight = 2;
 
 std::string Environment(const char* name, const std::string& fallback = "") {
   const char* value = std::getenv(name);
@@ -53,14 +59,23 @@ void Backoff(absl::Duration& delay, const std::atomic<bool>& stop) {
   delay = std::min(delay * 2, kMaxBackoff);
 }
 
+}  // namespace
+
 // A message and what it became, until its batch commits.
 struct HeldMessage {
   ReceivedMessage message;
-  std::string device;  // the format's name for it, for the log
   std::vector<v1::IncomingReading> readings;
 };
 
-}  // namespace
+// Messages on their way to the server as one StreamReadings batch, and what
+// came back.
+struct Batch {
+  std::vector<HeldMessage> held;
+  v1::StreamReadingsRequest request;
+  // For each reading of the request, the message (in held) it came from.
+  std::vector<size_t> message_of_reading;
+  absl::StatusOr<v1::StreamReadingsResponse> outcome = absl::UnknownError("not sent");
+};
 
 // The StreamReadings stream, opened when first needed and again after it
 // broke. One batch at a time: sent, then its acknowledgement read.
@@ -116,6 +131,104 @@ class ServerLink {
   std::unique_ptr<grpc::ClientContext> context_;
   std::unique_ptr<grpc::ClientReaderWriter<v1::StreamReadingsRequest, v1::StreamReadingsResponse>>
       stream_;
+};
+
+// Sends batches to the server on its own thread, one at a time and each
+// until it is stored (retrying with backoff while the server is away), so
+// that the bridge reads and parses the next batch meanwhile.
+class Committer {
+ public:
+  Committer(ServerLink& server, std::function<void(const std::string&)> problem,
+            const std::atomic<bool>& stop)
+      : server_(server), problem_(std::move(problem)), stop_(stop), thread_([this] { Loop(); }) {}
+
+  ~Committer() {
+    {
+      absl::MutexLock lock(&mutex_);
+      shutting_down_ = true;
+    }
+    thread_.join();
+  }
+
+  void Submit(std::unique_ptr<Batch> batch) {
+    absl::MutexLock lock(&mutex_);
+    ++in_flight_;
+    queue_.push_back(std::move(batch));
+  }
+
+  // The batches done since the last call, in order; waits up to `timeout`
+  // for one when there are none.
+  std::vector<std::unique_ptr<Batch>> TakeDone(absl::Duration timeout) {
+    absl::MutexLock lock(&mutex_);
+    auto any_done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return !done_.empty(); };
+    if (timeout > absl::ZeroDuration()) {
+      mutex_.AwaitWithTimeout(absl::Condition(&any_done), timeout);
+    }
+    std::vector<std::unique_ptr<Batch>> done;
+    for (auto& batch : done_) done.push_back(std::move(batch));
+    done_.clear();
+    in_flight_ -= static_cast<int>(done.size());
+    return done;
+  }
+
+  // Submitted and not yet taken back.
+  int in_flight() {
+    absl::MutexLock lock(&mutex_);
+    return in_flight_;
+  }
+
+ private:
+  void Loop() {
+    while (true) {
+      std::unique_ptr<Batch> batch;
+      {
+        absl::MutexLock lock(&mutex_);
+        auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+          return shutting_down_ || !queue_.empty();
+        };
+        mutex_.Await(absl::Condition(&ready));
+        if (queue_.empty()) return;
+        batch = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      Commit(*batch);
+      absl::MutexLock lock(&mutex_);
+      done_.push_back(std::move(batch));
+    }
+  }
+
+  void Commit(Batch& batch) {
+    if (batch.request.readings_size() == 0) {
+      batch.outcome = v1::StreamReadingsResponse();
+      return;
+    }
+    absl::Duration delay = kFirstBackoff;
+    while (true) {
+      batch.outcome = server_.Send(batch.request);
+      if (batch.outcome.ok() ||
+          batch.outcome.status().code() == absl::StatusCode::kInvalidArgument) {
+        return;
+      }
+      problem_(absl::StrCat(batch.outcome.status().message(),
+                            " (retrying with backoff; nothing is acknowledged to the broker "
+                            "meanwhile)"));
+      Backoff(delay, stop_);
+      if (stop_) {
+        batch.outcome = absl::CancelledError("stopping");
+        return;
+      }
+    }
+  }
+
+  ServerLink& server_;
+  std::function<void(const std::string&)> problem_;
+  const std::atomic<bool>& stop_;
+  absl::Mutex mutex_;
+  std::deque<std::unique_ptr<Batch>> queue_ ABSL_GUARDED_BY(mutex_);
+  std::deque<std::unique_ptr<Batch>> done_ ABSL_GUARDED_BY(mutex_);
+  int in_flight_ ABSL_GUARDED_BY(mutex_) = 0;
+  bool shutting_down_ ABSL_GUARDED_BY(mutex_) = false;
+  std::thread thread_;
 };
 
 bool TopicMatches(absl::string_view filter, absl::string_view topic) {
@@ -194,9 +307,21 @@ Bridge::Bridge(BridgeConfig config)
       // readings is refused): start from the clock, in microseconds.
       next_sequence_(static_cast<uint64_t>(absl::ToUnixMicros(absl::Now()))) {}
 
+void Bridge::Run(const std::atomic<bool>& stop) {
+  committer_ = std::make_unique<Committer>(
+      *server_,
+      [this](const std::string& problem) {
+        Problem(absl::StrCat("server ", config_.server_address), problem);
+      },
+      stop);
+  RunSessions(stop);
+  committer_.reset();
+}
+
 Bridge::~Bridge() = default;
 
 void Bridge::Problem(const std::string& subject, const std::string& problem) {
+  absl::MutexLock lock(&problems_mutex_);
   auto it = problems_.find(subject);
   if (it != problems_.end()) {
     ++it->second;
@@ -221,7 +346,7 @@ void Bridge::MaybeLogCounters() {
             << c.rejected << " rejected" << std::endl;
 }
 
-void Bridge::Run(const std::atomic<bool>& stop) {
+void Bridge::RunSessions(const std::atomic<bool>& stop) {
   absl::Duration delay = kFirstBackoff;
   while (!stop) {
     const absl::Time started = absl::Now();
@@ -248,146 +373,174 @@ absl::Status Bridge::RunSession(const std::atomic<bool>& stop) {
   std::cerr << "plantmon_mqtt_bridge: subscribed to " << absl::StrJoin(filters, ", ") << " on "
             << config_.broker.host << ":" << config_.broker.port
             << (session.session_present() ? " (session resumed)" : "") << std::endl;
-  const std::string gateway_id = "mqtt:" + config_.client_id;
+  absl::Status ended = Forward(session, stop);
+  // Batches still with the server are not acknowledged on this connection:
+  // the broker delivers their messages again, and the receipts committed
+  // with them keep those from being stored twice.
+  while (committer_->in_flight() > 0) Conclude(committer_->TakeDone(absl::Milliseconds(100)));
+  concluded_.clear();
+  if (stop) {
+    session.Disconnect();
+    server_->Close();
+  }
+  return ended;
+}
 
+absl::Status Bridge::Forward(MqttSession& session, const std::atomic<bool>& stop) {
+  // Acknowledges the messages of the batches that are done.
+  auto acknowledge = [&](std::vector<std::unique_ptr<Batch>> done) -> absl::Status {
+    for (const Batch* batch : Conclude(std::move(done))) {
+      for (const HeldMessage& entry : batch->held) {
+        if (entry.message.qos == 0) continue;
+        if (absl::Status acked = session.Acknowledge(entry.message.packet_id); !acked.ok()) {
+          return acked;
+        }
+      }
+    }
+    concluded_.clear();
+    return absl::OkStatus();
+  };
+  std::unique_ptr<Batch> current;
+  int readings = 0;
+  absl::Time deadline;
   while (!stop) {
     MaybeLogCounters();
-    // Collect a batch: up to max_batch_readings, or until the first message
-    // has waited max_batch_wait.
-    std::vector<HeldMessage> held;
-    int readings = 0;
-    std::optional<absl::Time> deadline;
-    while (!stop && readings < config_.max_batch_readings) {
-      const absl::Duration wait =
-          deadline ? std::max(*deadline - absl::Now(), absl::ZeroDuration()) : absl::Seconds(1);
-      absl::StatusOr<std::optional<ReceivedMessage>> next = session.Next(wait);
-      if (!next.ok()) return next.status();  // what is held is redelivered
-      if (!next->has_value()) {
-        if (deadline) break;
+    if (absl::Status acked = acknowledge(committer_->TakeDone(absl::ZeroDuration())); !acked.ok()) {
+      return acked;
+    }
+    if (current != nullptr && (readings >= config_.max_batch_readings || absl::Now() >= deadline)) {
+      if (committer_->in_flight() < kMaxBatchesInFlight) {
+        Submit(std::move(current));
+        current = nullptr;
+        readings = 0;
         continue;
       }
-      if (!deadline) deadline = absl::Now() + config_.max_batch_wait;
-      ++counters_.messages;
-      HeldMessage entry{std::move(**next), "", {}};
-      const ReceivedMessage& message = entry.message;
-      const auto route = std::find_if(
-          config_.topics.begin(), config_.topics.end(),
-          [&](const auto& topic) { return TopicMatches(topic.second, message.topic); });
-      absl::StatusOr<ParsedMessage> parsed =
-          message.oversized
-              ? absl::InvalidArgumentError(absl::StrCat("a payload of ", message.payload_size,
-                                                        " bytes (at most ", kMaxPayloadBytes, ")"))
-          : route == config_.topics.end()
-              ? absl::InvalidArgumentError("no format subscribed to this topic")
-              : ParseMessage(route->first, message.topic, message.payload, config_.keys,
-                             absl::Now());
-      if (!parsed.ok()) {
-        ++counters_.refused_messages;
-        Problem(absl::StrCat("topic \"", message.topic, "\""),
-                std::string(parsed.status().message()));
-      } else {
-        counters_.unknown_keys += static_cast<int64_t>(parsed->unknown_keys.size());
-        entry.device = parsed->device;
-        for (v1::IncomingReading& reading : parsed->readings) {
-          if (!parsed->device.empty()) reading.set_unique_identifier(parsed->device);
-          entry.readings.push_back(std::move(reading));
-        }
-      }
-      readings += static_cast<int>(entry.readings.size());
-      if (deadline && absl::Now() >= *deadline) {
-        held.push_back(std::move(entry));
-        break;
-      }
-      held.push_back(std::move(entry));
-    }
-    if (held.empty()) continue;
-
-    // QoS 1 messages first, as source messages; QoS 0 readings (nothing to
-    // acknowledge, nothing redelivered) after them.
-    v1::StreamReadingsRequest batch;
-    batch.set_gateway_id(gateway_id);
-    std::vector<const HeldMessage*> devices_by_reading;
-    for (int pass = 0; pass < 2; ++pass) {
-      for (const HeldMessage& entry : held) {
-        if ((entry.message.qos > 0) != (pass == 0)) continue;
-        if (pass == 0) {
-          v1::SourceMessage* source = batch.add_source_messages();
-          source->set_id(entry.message.packet_id);
-          source->set_digest(common::Sha256(absl::StrCat(
-              entry.message.topic.size(), ":", entry.message.topic, entry.message.payload)));
-          source->set_redelivered(entry.message.redelivered);
-          source->set_reading_count(static_cast<uint32_t>(entry.readings.size()));
-        }
-        for (const v1::IncomingReading& reading : entry.readings) {
-          *batch.add_readings() = reading;
-          devices_by_reading.push_back(&entry);
-        }
-      }
-    }
-
-    if (batch.readings_size() > 0) {
-      batch.set_sequence(next_sequence_++);
-      counters_.readings_sent += batch.readings_size();
-      absl::Duration delay = kFirstBackoff;
-      while (true) {
-        absl::StatusOr<v1::StreamReadingsResponse> ack = server_->Send(batch);
-        if (ack.ok()) {
-          counters_.accepted += ack->accepted_count();
-          counters_.duplicates += ack->duplicate_count();
-          counters_.rejected += ack->rejected_count();
-          for (const v1::RejectedReading& rejected : ack->rejected_readings()) {
-            if (rejected.index() < 0 || rejected.index() >= batch.readings_size()) continue;
-            const HeldMessage& from = *devices_by_reading[rejected.index()];
-            const v1::IncomingReading& reading = batch.readings(rejected.index());
-            const std::string device =
-                reading.has_device_id() ? absl::StrCat("device ", reading.device_id())
-                                        : absl::StrCat("device \"", reading.unique_identifier(),
-                                                       "\" (topic \"", from.message.topic, "\")");
-            Problem(device, rejected.reason());
-          }
-          if (++batches_committed_ == config_.crash_after_batches) {
-            std::cerr << "plantmon_mqtt_bridge: PLANTMON_MQTT_CRASH_AFTER_BATCHES reached; "
-                         "exiting before the acknowledgements"
-                      << std::endl;
-            _exit(9);
-          }
-          break;
-        }
-        if (ack.status().code() == absl::StatusCode::kInvalidArgument) {
-          // The server refuses the batch as a whole, which a retry cannot
-          // change: say so and let its messages go rather than stop for ever.
-          std::cerr << "plantmon_mqtt_bridge: the server refused a batch of "
-                    << batch.readings_size() << " readings: " << ack.status().message()
-                    << std::endl;
-          counters_.rejected += batch.readings_size();
-          break;
-        }
-        Problem(absl::StrCat("server ", config_.server_address),
-                absl::StrCat(ack.status().message(),
-                             " (retrying with backoff; nothing is "
-                             "acknowledged to the broker meanwhile)"));
-        if (stop) return absl::CancelledError("stopping");
-        Backoff(delay, stop);
-        if (stop) return absl::CancelledError("stopping");
-        // The broker would have sent on meanwhile; answer its pings.
-        absl::StatusOr<std::optional<ReceivedMessage>> none = session.Next(absl::ZeroDuration());
-        if (!none.ok()) return none.status();
-        if (none->has_value()) {
-          return absl::UnavailableError(
-              "the server is away; the broker redelivers what was held once it is back");
-        }
-      }
-    }
-    for (const HeldMessage& entry : held) {
-      if (entry.message.qos == 0) continue;
-      if (absl::Status acked = session.Acknowledge(entry.message.packet_id); !acked.ok()) {
+      // The server is busy with earlier batches: wait for one, answering
+      // the broker's pings meanwhile (what arrives is kept for later).
+      if (absl::Status polled = session.Poll(absl::ZeroDuration()); !polled.ok()) return polled;
+      if (absl::Status acked = acknowledge(committer_->TakeDone(absl::Milliseconds(10)));
+          !acked.ok()) {
         return acked;
+      }
+      continue;
+    }
+    absl::Duration wait = absl::Seconds(1);
+    if (current != nullptr) {
+      wait = std::max(deadline - absl::Now(), absl::ZeroDuration());
+    } else if (committer_->in_flight() > 0) {
+      wait = absl::Milliseconds(5);  // back soon to acknowledge what commits
+    }
+    absl::StatusOr<std::optional<ReceivedMessage>> next = session.Next(wait);
+    if (!next.ok()) return next.status();  // what is held is delivered again
+    if (!next->has_value()) continue;
+    if (current == nullptr) {
+      current = std::make_unique<Batch>();
+      deadline = absl::Now() + config_.max_batch_wait;
+    }
+    readings += Hold(std::move(**next), *current);
+  }
+  // A batch still being collected is not acknowledged: delivered again.
+  return absl::CancelledError("stopping");
+}
+
+int Bridge::Hold(ReceivedMessage message, Batch& batch) {
+  ++counters_.messages;
+  HeldMessage entry{std::move(message), {}};
+  const ReceivedMessage& received = entry.message;
+  const auto route =
+      std::find_if(config_.topics.begin(), config_.topics.end(),
+                   [&](const auto& topic) { return TopicMatches(topic.second, received.topic); });
+  absl::StatusOr<ParsedMessage> parsed =
+      received.oversized
+          ? absl::InvalidArgumentError(absl::StrCat("a payload of ", received.payload_size,
+                                                    " bytes (at most ", kMaxPayloadBytes, ")"))
+      : route == config_.topics.end()
+          ? absl::InvalidArgumentError("no format subscribed to this topic")
+          : ParseMessage(route->first, received.topic, received.payload, config_.keys, absl::Now());
+  if (!parsed.ok()) {
+    ++counters_.refused_messages;
+    Problem(absl::StrCat("topic \"", received.topic, "\""), std::string(parsed.status().message()));
+  } else {
+    counters_.unknown_keys += static_cast<int64_t>(parsed->unknown_keys.size());
+    for (v1::IncomingReading& reading : parsed->readings) {
+      if (!parsed->device.empty()) reading.set_unique_identifier(parsed->device);
+      entry.readings.push_back(std::move(reading));
+    }
+  }
+  const int count = static_cast<int>(entry.readings.size());
+  batch.held.push_back(std::move(entry));
+  return count;
+}
+
+void Bridge::Submit(std::unique_ptr<Batch> batch) {
+  // QoS 1 messages first, as source messages; QoS 0 readings (nothing to
+  // acknowledge, nothing delivered again) after them.
+  v1::StreamReadingsRequest& request = batch->request;
+  request.set_gateway_id("mqtt:" + config_.client_id);
+  for (int pass = 0; pass < 2; ++pass) {
+    for (size_t m = 0; m < batch->held.size(); ++m) {
+      const HeldMessage& entry = batch->held[m];
+      if ((entry.message.qos > 0) != (pass == 0)) continue;
+      if (pass == 0) {
+        v1::SourceMessage* source = request.add_source_messages();
+        source->set_id(entry.message.packet_id);
+        source->set_digest(common::Sha256(absl::StrCat(
+            entry.message.topic.size(), ":", entry.message.topic, entry.message.payload)));
+        source->set_redelivered(entry.message.redelivered);
+        source->set_reading_count(static_cast<uint32_t>(entry.readings.size()));
+      }
+      for (const v1::IncomingReading& reading : entry.readings) {
+        *request.add_readings() = reading;
+        batch->message_of_reading.push_back(m);
       }
     }
   }
-  session.Disconnect();
-  server_->Close();
-  return absl::CancelledError("stopping");
+  if (request.readings_size() > 0) {
+    request.set_sequence(next_sequence_++);
+    counters_.readings_sent += request.readings_size();
+  }
+  committer_->Submit(std::move(batch));
+}
+
+std::vector<const Batch*> Bridge::Conclude(std::vector<std::unique_ptr<Batch>> done) {
+  std::vector<const Batch*> committed;
+  for (std::unique_ptr<Batch>& batch : done) {
+    const v1::StreamReadingsRequest& request = batch->request;
+    if (request.readings_size() == 0) {
+      // Nothing to store (refused or reading-less messages): acknowledged.
+    } else if (batch->outcome.ok()) {
+      const v1::StreamReadingsResponse& ack = *batch->outcome;
+      counters_.accepted += ack.accepted_count();
+      counters_.duplicates += ack.duplicate_count();
+      counters_.rejected += ack.rejected_count();
+      for (const v1::RejectedReading& rejected : ack.rejected_readings()) {
+        if (rejected.index() < 0 || rejected.index() >= request.readings_size()) continue;
+        const HeldMessage& from = batch->held[batch->message_of_reading[rejected.index()]];
+        const v1::IncomingReading& reading = request.readings(rejected.index());
+        Problem(reading.has_device_id() ? absl::StrCat("device ", reading.device_id())
+                                        : absl::StrCat("device \"", reading.unique_identifier(),
+                                                       "\" (topic \"", from.message.topic, "\")"),
+                rejected.reason());
+      }
+      if (++batches_committed_ == config_.crash_after_batches) {
+        std::cerr << "plantmon_mqtt_bridge: PLANTMON_MQTT_CRASH_AFTER_BATCHES reached; "
+                     "exiting before the acknowledgements"
+                  << std::endl;
+        _exit(9);
+      }
+    } else if (batch->outcome.status().code() == absl::StatusCode::kInvalidArgument) {
+      // The server refuses the batch as a whole, which no retry changes: say
+      // so and let its messages go rather than hold them for ever.
+      std::cerr << "plantmon_mqtt_bridge: the server refused a batch of " << request.readings_size()
+                << " readings: " << batch->outcome.status().message() << std::endl;
+      counters_.rejected += request.readings_size();
+    } else {
+      continue;  // not stored (stopping): not acknowledged, delivered again
+    }
+    concluded_.push_back(std::move(batch));
+    committed.push_back(concluded_.back().get());
+  }
+  return committed;
 }
 
 }  // namespace plantmon::mqtt

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "mqtt/mqtt_session.h"
 #include "mqtt/payload_formats.h"
@@ -64,6 +65,8 @@ struct BridgeCounters {
 };
 
 class ServerLink;
+class Committer;
+struct Batch;
 
 class Bridge {
  public:
@@ -71,20 +74,34 @@ class Bridge {
   ~Bridge();
 
   // Runs until `stop` is set: connects (again, with backoff, whenever the
-  // broker or the server goes away), forwards, acknowledges.
+  // broker goes away), forwards, acknowledges.
   void Run(const std::atomic<bool>& stop);
 
  private:
+  void RunSessions(const std::atomic<bool>& stop);
   // One connection's life; returns why it ended.
   absl::Status RunSession(const std::atomic<bool>& stop);
-  // Logs `problem` for `subject` (a topic or a device) the first time only.
+  // Batches messages, hands them to the committer, acknowledges what
+  // committed; returns when the connection is lost or `stop` is set.
+  absl::Status Forward(MqttSession& session, const std::atomic<bool>& stop);
+  // Parses a message into `batch`; how many readings it gave.
+  int Hold(ReceivedMessage message, Batch& batch);
+  void Submit(std::unique_ptr<Batch> batch);
+  // Counts and logs what the server said about each done batch; those whose
+  // messages may be acknowledged (kept in concluded_ until they are).
+  std::vector<const Batch*> Conclude(std::vector<std::unique_ptr<Batch>> done);
+  // Logs `problem` for `subject` (a topic, a device, the server) the first
+  // time only.
   void Problem(const std::string& subject, const std::string& problem);
   void MaybeLogCounters();
 
   BridgeConfig config_;
   std::unique_ptr<ServerLink> server_;
+  std::unique_ptr<Committer> committer_;
+  std::vector<std::unique_ptr<Batch>> concluded_;
   BridgeCounters counters_;
-  std::map<std::string, int64_t> problems_;
+  absl::Mutex problems_mutex_;
+  std::map<std::string, int64_t> problems_ ABSL_GUARDED_BY(problems_mutex_);
   absl::Time last_counters_log_;
   BridgeCounters logged_counters_;
   uint64_t next_sequence_;

@@ -431,6 +431,12 @@ absl::StatusOr<std::optional<ReceivedMessage>> MqttSession::Next(absl::Duration 
   }
 }
 
+absl::Status MqttSession::Poll(absl::Duration timeout) {
+  if (absl::Status alive = KeepAlive(); !alive.ok()) return alive;
+  if (absl::Status read = Fill(absl::Now() + timeout); !read.ok()) return read;
+  return ParsePackets();
+}
+
 absl::Status MqttSession::Acknowledge(uint16_t packet_id) {
   std::string body;
   AppendUint16(body, packet_id);

@@ -87,6 +87,10 @@ class MqttSession {
   // is lost (the broker went away, or stopped answering pings).
   absl::StatusOr<std::optional<ReceivedMessage>> Next(absl::Duration timeout);
 
+  // Reads what arrives within `timeout` and keeps it for Next, and keeps
+  // the connection alive: for a caller that cannot take messages now.
+  absl::Status Poll(absl::Duration timeout);
+
   // PUBACK for a QoS 1 message: the broker forgets it.
   absl::Status Acknowledge(uint16_t packet_id);
 

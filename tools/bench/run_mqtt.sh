@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# MQTT bridge benchmark: READINGS published to a private Mosquitto as zigbee2mqtt
+# messages and stored by plantmon_mqtt_bridge, against the same readings over
+# StreamReadings, in one run. Usage: tools/bench/run_mqtt.sh [READINGS]
+source "$(dirname "$0")/lib.sh"
+source tools/lib/mosquitto.sh
+bazel build -c opt //mqtt:plantmon_mqtt_bridge >/dev/null 2>&1 || bazel build -c opt //mqtt:plantmon_mqtt_bridge
+start_server
+mqtt_port=$(pg_free_port)
+mqtt_prepare_broker "$bench_dir/mosquitto" 127.0.0.1 "$mqtt_port" bench bench-broker
+mqtt_start_broker "$bench_dir/mosquitto" "$mqtt_port"
+trap 'mqtt_stop_broker; bench_cleanup' EXIT
+machine_line
+echo "broker: $(mosquitto -h 2>&1 | head -1), persistence on, max_inflight_messages 1000"
+"$BIN/tools/bench/mqtt_bench" --port="$SERVER_PORT" --mqtt_port="$mqtt_port" --mqtt_user=bench \
+  --mqtt_password=bench-broker --bridge="$BIN/mqtt/plantmon_mqtt_bridge" --readings="${1:-200000}"
