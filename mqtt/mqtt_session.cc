@@ -209,8 +209,8 @@ absl::StatusOr<std::unique_ptr<MqttSession>> MqttSession::Connect(const BrokerAd
   return session;
 }
 
-MqttSession::MqttSession(int fd, const SessionOptions& options)
-    : fd_(fd), options_(options), last_sent_(absl::Now()), last_received_(absl::Now()) {}
+MqttSession::MqttSession(int fd, SessionOptions options)
+    : fd_(fd), options_(std::move(options)), last_sent_(absl::Now()), last_received_(absl::Now()) {}
 
 MqttSession::~MqttSession() {
   if (fd_ >= 0) close(fd_);
@@ -279,7 +279,7 @@ absl::Status MqttSession::ParsePackets() {
     int shift = 0;
     bool complete = false;
     while (header_size < buffer_.size() && header_size <= 4) {
-      const uint8_t digit = static_cast<uint8_t>(buffer_[header_size++]);
+      const auto digit = static_cast<uint8_t>(buffer_[header_size++]);
       length |= static_cast<size_t>(digit & 0x7f) << shift;
       shift += 7;
       if ((digit & 0x80) == 0) {
@@ -291,7 +291,7 @@ absl::Status MqttSession::ParsePackets() {
       if (header_size > 4) return Lost("a malformed packet length");
       return absl::OkStatus();  // the rest of the length is still coming
     }
-    const uint8_t first_byte = static_cast<uint8_t>(buffer_[0]);
+    const auto first_byte = static_cast<uint8_t>(buffer_[0]);
     const bool publish = first_byte >> 4 == kPublish;
     if (!publish && length > kMaxControlPacket) return Lost("an oversized control packet");
     if (publish && length > options_.max_payload_bytes + kMaxPublishHeader) {

@@ -98,7 +98,7 @@ class MqttSession {
   void Disconnect();
 
  private:
-  MqttSession(int fd, const SessionOptions& options);
+  MqttSession(int fd, SessionOptions options);
 
   absl::Status Send(const std::string& packet);
   // Reads what the socket has, waiting until `deadline` for something.

@@ -2,11 +2,11 @@
 // bridge binary as a child process, a real server on port 0 and a fresh
 // database. Messages are published with libmosquitto, as the households'
 // gateways would publish them.
-#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <functional>
 #include <map>
@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -42,12 +43,6 @@ std::string BridgeBinary() {
                       "/mqtt/plantmon_mqtt_bridge");
 }
 
-v1::DeviceMeasurement Measures(const std::string& parameter) {
-  v1::DeviceMeasurement measurement;
-  measurement.set_parameter_name(parameter);
-  return measurement;
-}
-
 class BridgeTest : public ApiTest {
  protected:
   static void SetUpTestSuite() {
@@ -68,24 +63,12 @@ class BridgeTest : public ApiTest {
     }
   }
 
-  // A device type measuring `parameters`, made by the suite's administrator.
+  // A device type measuring `parameters` (the catalogue's bounds).
   static v1::DeviceType MakeMultiSensor(const std::string& name,
                                         const std::vector<std::string>& parameters) {
-    v1::CreateManufacturerRequest maker;
-    maker.mutable_manufacturer()->set_name("Maker of " + name);
-    v1::Manufacturer manufacturer;
-    EXPECT_TRUE(
-        devices_->CreateManufacturer(Context(admin_->token).get(), maker, &manufacturer).ok());
-    v1::CreateDeviceTypeRequest request;
-    v1::DeviceType* type = request.mutable_device_type();
-    type->set_manufacturer_id(manufacturer.id());
-    type->set_name(name);
-    type->set_device_type(v1::DEVICE_KIND_SENSOR);
-    for (const std::string& parameter : parameters) *type->add_measurements() = Measures(parameter);
-    v1::DeviceType made;
-    grpc::Status status = devices_->CreateDeviceType(Context(admin_->token).get(), request, &made);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return made;
+    std::vector<v1::DeviceMeasurement> measurements;
+    for (const std::string& parameter : parameters) measurements.push_back(Measures(parameter));
+    return MakeDeviceTypeMeasuring(name, measurements);
   }
 
   static std::string ApiKey(const SignedInUser& owner) {
@@ -309,8 +292,8 @@ TEST_F(BridgeTest, AnApiKeyWritesOnlyItsOwnersDevices) {
   publisher.Publish("zigbee2mqtt/iso-mine", R"({"temperature":20})");
   ASSERT_TRUE(publisher.Flush());
   ASSERT_TRUE(WaitFor([&] { return Readings(mine.id()) == 1; }));
-  ASSERT_TRUE(WaitFor(
-      [&] { return ReadFile(TempPath(log)).find("device \"iso-theirs\"") != std::string::npos; }));
+  ASSERT_TRUE(
+      WaitFor([&] { return absl::StrContains(ReadFile(TempPath(log)), "device \"iso-theirs\""); }));
   EXPECT_EQ(Readings(theirs.id()), 0);
   const std::string text = ReadFile(TempPath(log));
   EXPECT_NE(text.find("device not found"), std::string::npos) << text;
@@ -344,7 +327,7 @@ TEST_F(BridgeTest, BadInputAndALostBrokerDoNotStopTheBridge) {
   }
   ASSERT_TRUE(WaitFor([&] { return Readings(device.id()) == 2; })) << ReadFile(TempPath(log));
   ASSERT_TRUE(WaitFor([&] {
-    return ReadFile(TempPath(log)).find("not one device type") != std::string::npos;
+    return absl::StrContains(ReadFile(TempPath(log)), "not one device type");
   })) << ReadFile(TempPath(log));
   int status = 0;
   EXPECT_EQ(waitpid(bridge, &status, WNOHANG), 0) << "the bridge exited";
@@ -365,7 +348,7 @@ TEST_F(BridgeTest, BadInputAndALostBrokerDoNotStopTheBridge) {
   std::this_thread::sleep_for(std::chrono::seconds(1));
   ASSERT_TRUE(broker_->Restart());
   ASSERT_TRUE(WaitFor([&] {
-    return ReadFile(TempPath(log)).find("session resumed") != std::string::npos;
+    return absl::StrContains(ReadFile(TempPath(log)), "session resumed");
   })) << ReadFile(TempPath(log));
   MqttPublisher publisher(broker_->port(), kBrokerUser, kBrokerPassword);
   ASSERT_TRUE(publisher.connected());
@@ -388,7 +371,7 @@ TEST_F(BridgeTest, MessagesWaitForAServerThatRefusesTheKey) {
   publisher.Publish("zigbee2mqtt/bad-key", R"({"temperature":18})");
   ASSERT_TRUE(publisher.Flush());
   ASSERT_TRUE(WaitFor([&] {
-    return ReadFile(TempPath(log)).find("retrying with backoff") != std::string::npos;
+    return absl::StrContains(ReadFile(TempPath(log)), "retrying with backoff");
   })) << ReadFile(TempPath(log));
   EXPECT_EQ(Readings(device.id()), 0);
   kill(bridge, SIGTERM);

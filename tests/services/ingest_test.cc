@@ -52,6 +52,18 @@ class IngestTest : public ApiTest {
     return writer->Finish();
   }
 
+  // One StreamReadings batch on a stream of its own: its acknowledgement in
+  // `ack`, the stream's status returned.
+  static grpc::Status StreamOne(const std::string& token, const v1::StreamReadingsRequest& request,
+                                v1::StreamReadingsResponse* ack) {
+    auto context = Context(token);
+    auto stream = telemetry_->StreamReadings(context.get());
+    EXPECT_TRUE(stream->Write(request));
+    stream->Read(ack);
+    stream->WritesDone();
+    return stream->Finish();
+  }
+
   static int64_t Count(const std::string& where) {
     return database_->Query("SELECT count(*) FROM sensor_data WHERE " + where)[0][0].as<int64_t>();
   }
@@ -261,12 +273,7 @@ TEST_F(IngestTest, AReplayedKeyWithOtherReadingsIsRefused) {
     return request;
   };
   auto send = [&](const v1::StreamReadingsRequest& request, v1::StreamReadingsResponse* ack) {
-    auto context = Context(owner.token);
-    auto stream = telemetry_->StreamReadings(context.get());
-    EXPECT_TRUE(stream->Write(request));
-    stream->Read(ack);
-    stream->WritesDone();
-    return stream->Finish();
+    return StreamOne(owner.token, request, ack);
   };
   v1::StreamReadingsResponse ack;
   ASSERT_TRUE(send(batch(1), &ack).ok());
@@ -295,12 +302,7 @@ TEST_F(IngestTest, RedeliveredSourceMessagesAreStoredOnce) {
   v1::Device device = MakeDevice(owner, MakeDeviceType("Relay probe").id(), "relay-1");
   const int64_t now = std::time(nullptr);
   auto send = [&](const v1::StreamReadingsRequest& request, v1::StreamReadingsResponse* ack) {
-    auto context = Context(owner.token);
-    auto stream = telemetry_->StreamReadings(context.get());
-    EXPECT_TRUE(stream->Write(request));
-    stream->Read(ack);
-    stream->WritesDone();
-    return stream->Finish();
+    return StreamOne(owner.token, request, ack);
   };
   struct Message {
     uint32_t id;

@@ -20,37 +20,14 @@ using ::grpc::StatusCode;
 using ::plantmon::testing::ApiTest;
 using ::plantmon::testing::SignedInUser;
 
-v1::DeviceMeasurement Measures(const std::string& parameter, double min, double max) {
-  v1::DeviceMeasurement measurement;
-  measurement.set_parameter_name(parameter);
-  measurement.set_min_value(min);
-  measurement.set_max_value(max);
-  return measurement;
-}
-
 class MeasurementsTest : public ApiTest {
  protected:
   // A Xiaomi Mi Flora (HHCCJCY01) as its documentation lists it.
   static v1::DeviceType MakeMiFlora(const std::string& name) {
-    v1::CreateManufacturerRequest maker;
-    maker.mutable_manufacturer()->set_name("Xiaomi " + name);
-    v1::Manufacturer manufacturer;
-    EXPECT_TRUE(
-        devices_->CreateManufacturer(Context(admin_->token).get(), maker, &manufacturer).ok());
-    v1::CreateDeviceTypeRequest request;
-    v1::DeviceType* type = request.mutable_device_type();
-    type->set_manufacturer_id(manufacturer.id());
-    type->set_name(name);
-    type->set_device_type(v1::DEVICE_KIND_SENSOR);
-    *type->add_measurements() = Measures("soil_moisture", 0, 100);
-    *type->add_measurements() = Measures("temperature", -10, 60);
-    *type->add_measurements() = Measures("light", 0, 100000);
-    *type->add_measurements() = Measures("conductivity", 0, 10000);
-    *type->add_measurements() = Measures("battery", 0, 100);
-    v1::DeviceType made;
-    grpc::Status status = devices_->CreateDeviceType(Context(admin_->token).get(), request, &made);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return made;
+    return MakeDeviceTypeMeasuring(
+        name, {Measures("soil_moisture", 0, 100), Measures("temperature", -10, 60),
+               Measures("light", 0, 100000), Measures("conductivity", 0, 10000),
+               Measures("battery", 0, 100)});
   }
 
   static v1::IncomingReading Reading(int64_t device, std::optional<std::string> parameter,

@@ -121,6 +121,37 @@ v1::DeviceType ApiTest::MakeDeviceType(const std::string& name) {
   return device_type;
 }
 
+v1::DeviceType ApiTest::MakeDeviceTypeMeasuring(
+    const std::string& name, const std::vector<v1::DeviceMeasurement>& measurements) {
+  v1::CreateManufacturerRequest maker;
+  maker.mutable_manufacturer()->set_name("Maker of " + name + " " + UniqueSuffix());
+  v1::Manufacturer manufacturer;
+  grpc::Status status =
+      devices_->CreateManufacturer(Context(admin_->token).get(), maker, &manufacturer);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  v1::CreateDeviceTypeRequest request;
+  v1::DeviceType* type = request.mutable_device_type();
+  type->set_manufacturer_id(manufacturer.id());
+  type->set_name(name);
+  type->set_device_type(v1::DEVICE_KIND_SENSOR);
+  for (const v1::DeviceMeasurement& measurement : measurements) {
+    *type->add_measurements() = measurement;
+  }
+  v1::DeviceType made;
+  status = devices_->CreateDeviceType(Context(admin_->token).get(), request, &made);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return made;
+}
+
+v1::DeviceMeasurement ApiTest::Measures(const std::string& parameter, std::optional<double> min,
+                                        std::optional<double> max) {
+  v1::DeviceMeasurement measurement;
+  measurement.set_parameter_name(parameter);
+  if (min) measurement.set_min_value(*min);
+  if (max) measurement.set_max_value(*max);
+  return measurement;
+}
+
 v1::PlantType ApiTest::MakePlantType(const std::string& name) {
   v1::CreatePlantTypeRequest request;
   request.mutable_plant_type()->set_name(name);

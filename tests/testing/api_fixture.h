@@ -6,7 +6,9 @@
 #include <grpcpp/grpcpp.h>
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "plantmon/v1/alert.grpc.pb.h"
@@ -45,6 +47,14 @@ class ApiTest : public ::testing::Test {
 
   // Catalogue entries made by an administrator, for tests of other resources.
   static v1::DeviceType MakeDeviceType(const std::string& name);
+  // A sensor type that declares `measurements` (each with its own bounds,
+  // or the catalogue's when it gives none), from a manufacturer of its own.
+  static v1::DeviceType MakeDeviceTypeMeasuring(
+      const std::string& name, const std::vector<v1::DeviceMeasurement>& measurements);
+  // A measurement of `parameter`, bounded by [min, max] when given.
+  static v1::DeviceMeasurement Measures(const std::string& parameter,
+                                        std::optional<double> min = std::nullopt,
+                                        std::optional<double> max = std::nullopt);
   static v1::PlantType MakePlantType(const std::string& name);
   static v1::Device MakeDevice(const SignedInUser& owner, int64_t device_type_id,
                                const std::string& unique_identifier);

@@ -11,13 +11,13 @@
 
 #include <grpcpp/grpcpp.h>
 #include <mosquitto.h>
-#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <pqxx/pqxx>
