@@ -4,10 +4,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdlib>
 #include <deque>
 #include <functional>
 #include <iostream>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <utility>
@@ -17,8 +19,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "absl/synchronization/mutex.h"
 #include "common/sha256.h"
+#include "common/sync.h"
 #include "plantmon/v1/telemetry.grpc.pb.h"
 
 namespace plantmon::mqtt {
@@ -144,25 +146,28 @@ class Committer {
 
   ~Committer() {
     {
-      absl::MutexLock lock(&mutex_);
+      std::lock_guard<std::mutex> lock(mutex_);
       shutting_down_ = true;
     }
+    changed_.notify_all();
     thread_.join();
   }
 
   void Submit(std::unique_ptr<Batch> batch) {
-    absl::MutexLock lock(&mutex_);
-    ++in_flight_;
-    queue_.push_back(std::move(batch));
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ++in_flight_;
+      queue_.push_back(std::move(batch));
+    }
+    changed_.notify_all();
   }
 
   // The batches done since the last call, in order; waits up to `timeout`
   // for one when there are none.
   std::vector<std::unique_ptr<Batch>> TakeDone(absl::Duration timeout) {
-    absl::MutexLock lock(&mutex_);
-    auto any_done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return !done_.empty(); };
+    std::unique_lock<std::mutex> lock(mutex_);
     if (timeout > absl::ZeroDuration()) {
-      mutex_.AwaitWithTimeout(absl::Condition(&any_done), timeout);
+      common::WaitUntil(changed_, lock, absl::Now() + timeout, [this] { return !done_.empty(); });
     }
     std::vector<std::unique_ptr<Batch>> done;
     for (auto& batch : done_) done.push_back(std::move(batch));
@@ -173,7 +178,7 @@ class Committer {
 
   // Submitted and not yet taken back.
   int in_flight() {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     return in_flight_;
   }
 
@@ -182,18 +187,18 @@ class Committer {
     while (true) {
       std::unique_ptr<Batch> batch;
       {
-        absl::MutexLock lock(&mutex_);
-        auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
-          return shutting_down_ || !queue_.empty();
-        };
-        mutex_.Await(absl::Condition(&ready));
+        std::unique_lock<std::mutex> lock(mutex_);
+        changed_.wait(lock, [this] { return shutting_down_ || !queue_.empty(); });
         if (queue_.empty()) return;
         batch = std::move(queue_.front());
         queue_.pop_front();
       }
       Commit(*batch);
-      absl::MutexLock lock(&mutex_);
-      done_.push_back(std::move(batch));
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        done_.push_back(std::move(batch));
+      }
+      changed_.notify_all();
     }
   }
 
@@ -223,11 +228,12 @@ class Committer {
   ServerLink& server_;
   std::function<void(const std::string&)> problem_;
   const std::atomic<bool>& stop_;
-  absl::Mutex mutex_;
-  std::deque<std::unique_ptr<Batch>> queue_ ABSL_GUARDED_BY(mutex_);
-  std::deque<std::unique_ptr<Batch>> done_ ABSL_GUARDED_BY(mutex_);
-  int in_flight_ ABSL_GUARDED_BY(mutex_) = 0;
-  bool shutting_down_ ABSL_GUARDED_BY(mutex_) = false;
+  std::mutex mutex_;  // std::mutex rather than absl::Mutex: see common/sync.h.
+  std::condition_variable changed_;
+  std::deque<std::unique_ptr<Batch>> queue_;  // guarded by mutex_, as are the three below
+  std::deque<std::unique_ptr<Batch>> done_;
+  int in_flight_ = 0;
+  bool shutting_down_ = false;
   std::thread thread_;
 };
 
@@ -321,7 +327,7 @@ void Bridge::Run(const std::atomic<bool>& stop) {
 Bridge::~Bridge() = default;
 
 void Bridge::Problem(const std::string& subject, const std::string& problem) {
-  absl::MutexLock lock(&problems_mutex_);
+  std::lock_guard<std::mutex> lock(problems_mutex_);
   auto it = problems_.find(subject);
   if (it != problems_.end()) {
     ++it->second;

@@ -14,12 +14,12 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "mqtt/mqtt_session.h"
 #include "mqtt/payload_formats.h"
@@ -100,8 +100,10 @@ class Bridge {
   std::unique_ptr<Committer> committer_;
   std::vector<std::unique_ptr<Batch>> concluded_;
   BridgeCounters counters_;
-  absl::Mutex problems_mutex_;
-  std::map<std::string, int64_t> problems_ ABSL_GUARDED_BY(problems_mutex_);
+  // Problems come from the committer's thread too. std::mutex rather than
+  // absl::Mutex: see common/sync.h.
+  std::mutex problems_mutex_;
+  std::map<std::string, int64_t> problems_;  // guarded by problems_mutex_
   absl::Time last_counters_log_;
   BridgeCounters logged_counters_;
   uint64_t next_sequence_;

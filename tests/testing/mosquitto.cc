@@ -10,14 +10,16 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/sync.h"
 #include "gtest/gtest.h"
 
 namespace plantmon::testing {
@@ -163,10 +165,14 @@ bool MosquittoBroker::Restart() {
 
 MosquittoBroker::~MosquittoBroker() { Stop(); }
 
+// std::mutex rather than absl::Mutex: see common/sync.h.
 struct MqttPublisher::State {
-  absl::Mutex mutex;
-  int64_t queued ABSL_GUARDED_BY(mutex) = 0;
-  int64_t acknowledged ABSL_GUARDED_BY(mutex) = 0;
+  std::mutex mutex;
+  std::condition_variable changed;
+  // Guarded by mutex. on_publish fires for every message: QoS 1 once the
+  // broker acknowledged it, QoS 0 once it was sent.
+  int64_t queued = 0;
+  int64_t acknowledged = 0;
 };
 
 MqttPublisher::MqttPublisher(int port, const std::string& user, const std::string& password)
@@ -178,8 +184,11 @@ MqttPublisher::MqttPublisher(int port, const std::string& user, const std::strin
   mosquitto_max_inflight_messages_set(client_, 1000);
   mosquitto_publish_callback_set(client_, [](struct mosquitto*, void* data, int) {
     auto* state = static_cast<State*>(data);
-    absl::MutexLock lock(&state->mutex);
-    ++state->acknowledged;
+    {
+      std::lock_guard<std::mutex> lock(state->mutex);
+      ++state->acknowledged;
+    }
+    state->changed.notify_all();
   });
   connected_ = mosquitto_connect(client_, "127.0.0.1", port, 30) == MOSQ_ERR_SUCCESS &&
                mosquitto_loop_start(client_) == MOSQ_ERR_SUCCESS;
@@ -192,8 +201,8 @@ MqttPublisher::~MqttPublisher() {
 }
 
 bool MqttPublisher::Publish(const std::string& topic, const std::string& payload, int qos) {
-  if (qos > 0) {
-    absl::MutexLock lock(&state_->mutex);
+  {
+    std::lock_guard<std::mutex> lock(state_->mutex);
     ++state_->queued;
   }
   return mosquitto_publish(client_, nullptr, topic.c_str(), static_cast<int>(payload.size()),
@@ -201,11 +210,9 @@ bool MqttPublisher::Publish(const std::string& topic, const std::string& payload
 }
 
 bool MqttPublisher::Flush(int timeout_seconds) {
-  absl::MutexLock lock(&state_->mutex);
-  auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_->mutex) {
-    return state_->acknowledged >= state_->queued;
-  };
-  return state_->mutex.AwaitWithTimeout(absl::Condition(&done), absl::Seconds(timeout_seconds));
+  std::unique_lock<std::mutex> lock(state_->mutex);
+  return common::WaitUntil(state_->changed, lock, absl::Now() + absl::Seconds(timeout_seconds),
+                           [this] { return state_->acknowledged >= state_->queued; });
 }
 
 }  // namespace plantmon::testing
