@@ -52,6 +52,35 @@ bool Violates(const RuleToEvaluate& rule, double value) {
   return false;
 }
 
+bool Clears(const RuleToEvaluate& rule, double value) {
+  const RuleDefinition& definition = rule.definition;
+  const double h = definition.hysteresis;
+  if (h <= 0) return !Violates(rule, value);
+  const double t = definition.threshold_value;
+  switch (definition.type) {
+    case RuleType::kRange:
+      if (!definition.threshold_high.has_value()) return true;
+      return value >= t + h && value <= *definition.threshold_high - h;
+    case RuleType::kDeviation:
+      if (!rule.optimum.has_value()) return true;
+      return std::fabs(value - *rule.optimum) <= t - h;
+    case RuleType::kThreshold:
+      break;
+  }
+  switch (definition.op) {
+    case Operator::kLess:
+    case Operator::kLessOrEqual:
+      return value >= t + h;
+    case Operator::kGreater:
+    case Operator::kGreaterOrEqual:
+      return value <= t - h;
+    case Operator::kEqual:
+    case Operator::kNotEqual:
+      break;  // refused with a hysteresis (CheckDefinition)
+  }
+  return !Violates(rule, value);
+}
+
 double Distance(const RuleToEvaluate& rule, double value) {
   if (!Violates(rule, value)) return 0;
   const RuleDefinition& definition = rule.definition;
@@ -101,7 +130,14 @@ std::string AlertMessage(const RuleToEvaluate& rule, const EvaluatedReading& rea
 }
 
 std::vector<AlertChange> PlanAlertChanges(const RuleToEvaluate& rule,
-                                          std::vector<EvaluatedReading> readings, bool alert_open) {
+                                          std::vector<EvaluatedReading> readings, bool alert_open,
+                                          const NewestEvaluated& newest) {
+  readings.erase(std::remove_if(readings.begin(), readings.end(),
+                                [&](const EvaluatedReading& reading) {
+                                  auto it = newest.find(reading.device_id);
+                                  return it != newest.end() && reading.timestamp <= it->second;
+                                }),
+                 readings.end());
   std::stable_sort(readings.begin(), readings.end(),
                    [](const EvaluatedReading& a, const EvaluatedReading& b) {
                      return a.timestamp < b.timestamp;
@@ -120,6 +156,8 @@ std::vector<AlertChange> PlanAlertChanges(const RuleToEvaluate& rule,
       }
       continue;
     }
+    // In the band: neither a violation nor clear of it; the alert stays.
+    if (!Clears(rule, reading.value)) continue;
     if (run.has_value()) {
       changes.push_back(*run);
       run.reset();

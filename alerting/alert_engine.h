@@ -7,6 +7,7 @@
 // inside the transaction that stores the readings.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,11 +31,17 @@ struct EvaluatedReading {
   double value = 0;
   absl::Time timestamp;
   std::optional<std::string> unit;
+  int64_t device_id = 0;
 };
 
 // True if `value` breaks `rule`. A deviation rule without an optimum never
 // fires (the species lost it after the rule was made).
 bool Violates(const RuleToEvaluate& rule, double value);
+
+// True if `value` ends a violation of `rule`: beyond the threshold by the
+// rule's hysteresis (no violation at all when it has none). A value that
+// neither violates nor clears is in the band, and leaves an alert as it is.
+bool Clears(const RuleToEvaluate& rule, double value);
 
 // How far beyond the rule `value` is (0 when it does not break it): the
 // "worst" value of an alert is the one with the largest distance.
@@ -59,10 +66,16 @@ struct AlertChange {
   absl::Time resolved_at;   // kResolve: the clearing reading's time
 };
 
+// The newest reading time already evaluated for a rule, per device.
+using NewestEvaluated = std::map<int64_t, absl::Time>;
+
 // Walks `readings` (any order; sorted here by timestamp) and returns the
 // changes they make to the rule's alert, given whether one is open now.
+// Evaluation follows reading time: a reading no newer than the newest one
+// already evaluated for the rule and its device (`newest`) changes nothing.
 std::vector<AlertChange> PlanAlertChanges(const RuleToEvaluate& rule,
-                                          std::vector<EvaluatedReading> readings, bool alert_open);
+                                          std::vector<EvaluatedReading> readings, bool alert_open,
+                                          const NewestEvaluated& newest = {});
 
 }  // namespace plantmon::alerting
 

@@ -1,6 +1,7 @@
 #include "alerting/rules.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -102,6 +103,31 @@ absl::Status CheckDefinition(const RuleDefinition& rule) {
   if (rule.type == RuleType::kDeviation && rule.threshold_value < 0) {
     return absl::InvalidArgumentError(
         "deviation rules need a threshold_value of 0 or more (a distance)");
+  }
+  const double h = rule.hysteresis;
+  if (!std::isfinite(h) || h < 0) {
+    return absl::InvalidArgumentError("alert_rule.hysteresis must be a number of 0 or more");
+  }
+  if (h == 0) return absl::OkStatus();
+  if (rule.type == RuleType::kThreshold &&
+      (rule.op == Operator::kEqual || rule.op == Operator::kNotEqual)) {
+    return absl::InvalidArgumentError(
+        "alert_rule.hysteresis needs an ordered comparison (<, <=, >, >=), not == or !=");
+  }
+  if (rule.type == RuleType::kRange && rule.threshold_high.has_value() &&
+      2 * h > *rule.threshold_high - rule.threshold_value) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("alert_rule.hysteresis ", h,
+                     " crosses the range: a clear band needs at most half its "
+                     "width (",
+                     (*rule.threshold_high - rule.threshold_value) / 2, ")"));
+  }
+  if (rule.type == RuleType::kDeviation && h > rule.threshold_value) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("alert_rule.hysteresis ", h,
+                     " crosses the threshold: a deviation rule's clear band is "
+                     "at most its threshold_value (",
+                     rule.threshold_value, ")"));
   }
   return absl::OkStatus();
 }

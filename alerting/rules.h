@@ -56,11 +56,17 @@ struct RuleDefinition {
   Operator op = Operator::kLess;
   double threshold_value = 0;
   std::optional<double> threshold_high;
+  // The clear band, in the parameter's unit (docs/telemetry.md, "Flap
+  // control"): a violated "< 25" rule with hysteresis 3 resolves only at 28
+  // or more.
+  double hysteresis = 0;
 };
 
 // The checks across fields (INVALID_ARGUMENT): a range needs threshold_high at
 // or above threshold_value; a deviation's threshold is a distance, so not
-// negative.
+// negative; a hysteresis is not negative, needs an ordered comparison (not
+// == or !=), and leaves a clear band: at most half a range's width, at most
+// a deviation's threshold.
 absl::Status CheckDefinition(const RuleDefinition& rule);
 
 // FAILED_PRECONDITION when a deviation rule watches a parameter the plant's

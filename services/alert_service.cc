@@ -41,10 +41,32 @@ absl::Status CheckRuleField(const v1::AlertRule& value, const std::string& path)
   if (path == "severity") {
     return AlertSeverityFromProto(value.severity(), "alert_rule.severity").status();
   }
+  if (path == "hysteresis") return CheckFinite(value.hysteresis(), "alert_rule.hysteresis");
   if (path == "device_id" && value.has_device_id()) {
     return CheckId(value.device_id(), "alert_rule.device_id");
   }
   return absl::OkStatus();
+}
+
+// ListAlerts' status filter: `statuses` and the single `status` together,
+// each a real status; empty for any.
+absl::StatusOr<std::vector<v1::AlertStatus>> StatusesOf(const v1::ListAlertsRequest& request) {
+  if (request.statuses_size() > 3) {
+    return absl::InvalidArgumentError("statuses lists at most the 3 statuses there are");
+  }
+  std::vector<v1::AlertStatus> statuses;
+  for (int value : request.statuses()) {
+    ASSIGN_OR_RETURN(std::optional<v1::AlertStatus> status,
+                     AlertStatusFromProto(value, "statuses"));
+    if (!status.has_value()) {
+      return absl::InvalidArgumentError("statuses may not hold ALERT_STATUS_UNSPECIFIED");
+    }
+    statuses.push_back(*status);
+  }
+  ASSIGN_OR_RETURN(std::optional<v1::AlertStatus> status,
+                   AlertStatusFromProto(request.status(), "status"));
+  if (status.has_value()) statuses.push_back(*status);
+  return statuses;
 }
 
 // WatchAlerts: the caller's alert changes as they commit, from any server
@@ -214,6 +236,7 @@ void AlertService::AddRuleMethods() {
              if (definition.type == alerting::RuleType::kRange && value.has_threshold_high()) {
                definition.threshold_high = value.threshold_high();
              }
+             definition.hysteresis = value.hysteresis();
              RETURN_IF_ERROR(alerting::CheckDefinition(definition));
              v1::AlertRule row = value;
              row.set_condition_operator(std::string(alerting::Name(definition.op)));
@@ -298,12 +321,15 @@ void AlertService::AddAlertMethods() {
                RETURN_IF_ERROR(CheckId(request.plant_id(), "plant_id"));
                filter.plant_id = request.plant_id();
              }
-             ASSIGN_OR_RETURN(filter.status, AlertStatusFromProto(request.status(), "status"));
+             ASSIGN_OR_RETURN(filter.statuses, StatusesOf(request));
+             filter.open_only = request.open_only();
              ASSIGN_OR_RETURN(filter.severity,
                               AlertSeverityFromProto(request.severity(), "severity"));
              QueryFingerprint query("ListAlerts");
              query.AddOptional("plant_id", request.has_plant_id(), request.plant_id());
              query.Add("status", request.status());
+             for (int status : request.statuses()) query.Add("statuses", status);
+             query.Add("open_only", request.open_only());
              query.Add("severity", request.severity());
              if (request.has_triggered_after()) {
                ASSIGN_OR_RETURN(absl::Time after,
@@ -350,6 +376,19 @@ void AlertService::AddAlertMethods() {
              }
              ASSIGN_OR_RETURN(int64_t count, alerts_.AcknowledgeAll(caller.user_id(), plant_id));
              response->set_acknowledged_count(count);
+             return absl::OkStatus();
+           });
+
+  SignedIn("ResolveAlerts",
+           [this](const auth::Caller& caller, const v1::ResolveAlertsRequest& request,
+                  v1::ResolveAlertsResponse* response) -> absl::Status {
+             std::optional<int64_t> plant_id;
+             if (request.has_plant_id()) {
+               RETURN_IF_ERROR(CheckId(request.plant_id(), "plant_id"));
+               plant_id = request.plant_id();
+             }
+             ASSIGN_OR_RETURN(int64_t count, alerts_.ResolveAll(caller.user_id(), plant_id));
+             response->set_resolved_count(count);
              return absl::OkStatus();
            });
 

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "alerting/rules.h"
 #include "postgres/message_table.h"
+#include "postgres/pg_array.h"
 #include "postgres/pqxx_status.h"
 #include "postgres/transaction.h"
 #include "storage/message_rows.h"
@@ -32,7 +33,8 @@ const postgres::MessageTable& Rules() {
                                   {"created_at", ColumnAccess::kReadOnly},
                                   {"updated_at", ColumnAccess::kReadOnly},
                                   {"threshold_high", ColumnAccess::kWritable},
-                                  {"device_id", ColumnAccess::kWritable}});
+                                  {"device_id", ColumnAccess::kWritable},
+                                  {"hysteresis", ColumnAccess::kWritable}});
   return *table;
 }
 
@@ -69,7 +71,8 @@ v1::Alert ReadAlert(const pqxx::row& row) { return Alerts().Read<v1::Alert>(row)
 alerting::RuleDefinition DefinitionOf(const v1::AlertRule& rule) {
   return StoredRuleDefinition(
       rule.rule_type(), rule.parameter_name(), rule.condition_operator(), rule.threshold_value(),
-      rule.has_threshold_high() ? std::optional<double>(rule.threshold_high()) : std::nullopt);
+      rule.has_threshold_high() ? std::optional<double>(rule.threshold_high()) : std::nullopt,
+      rule.hysteresis());
 }
 
 // A rule fits its plant: a pinned device is assigned to it (migration 0011),
@@ -88,6 +91,10 @@ absl::Status CheckFitsPlant(pqxx::work& transaction, const v1::AlertRule& stored
                      " is not assigned to plant ", plant_id, " (AssignDevice first)"));
   }
   const alerting::RuleDefinition rule = DefinitionOf(stored);
+  // The whole rule as it will be stored: an update that changes one field
+  // must leave a rule that still makes sense (a deviation's threshold, a
+  // clear band).
+  if (absl::Status valid = alerting::CheckDefinition(rule); !valid.ok()) return valid;
   if (rule.type != alerting::RuleType::kDeviation) return absl::OkStatus();
   alerting::SpeciesOptima optima;
   pqxx::result rows = transaction.exec_params(
@@ -204,10 +211,10 @@ absl::StatusOr<v1::Alert> AlertRepository::GetAlert(int64_t owner_id, int64_t id
 absl::StatusOr<std::vector<v1::Alert>> AlertRepository::ListAlerts(int64_t owner_id,
                                                                    const AlertFilter& filter,
                                                                    const PageRequest& page) {
-  std::optional<std::string> status;
-  if (filter.status.has_value()) {
-    status =
-        postgres::DatabaseEnumName(v1::AlertStatus_descriptor()->FindValueByNumber(*filter.status));
+  std::vector<std::string> statuses;
+  for (v1::AlertStatus status : filter.statuses) {
+    statuses.push_back(
+        postgres::DatabaseEnumName(v1::AlertStatus_descriptor()->FindValueByNumber(status)));
   }
   std::optional<std::string> severity;
   if (filter.severity.has_value()) {
@@ -220,13 +227,13 @@ absl::StatusOr<std::vector<v1::Alert>> AlertRepository::ListAlerts(int64_t owner
       "SELECT " + Alerts().select_list() +
           " FROM alerts WHERE user_id = $1 AND ($2 = 0 OR id < $2) "
           "AND ($3::integer IS NULL OR plant_id = $3) "
-          "AND ($4::alert_status_enum IS NULL OR status = $4) "
+          "AND (cardinality($4::alert_status_enum[]) = 0 OR status = ANY($4)) "
           "AND ($5::alert_severity_enum IS NULL OR severity = $5) "
           "AND ($6::bigint IS NULL OR triggered_at >= epoch_us_to_timestamptz($6)) "
           "AND ($7::bigint IS NULL OR triggered_at < epoch_us_to_timestamptz($7)) "
           "AND (NOT $9 OR status IN ('active', 'acknowledged')) "
           "ORDER BY id DESC LIMIT $8",
-      owner_id, page.after_id, filter.plant_id, status, severity,
+      owner_id, page.after_id, filter.plant_id, postgres::PgTextArray(statuses), severity,
       OptionalMicros(filter.triggered_after), OptionalMicros(filter.triggered_before), page.limit,
       filter.open_only);
 }
@@ -262,6 +269,22 @@ absl::StatusOr<v1::Alert> AlertRepository::Resolve(int64_t owner_id, int64_t id)
                                 "('active', 'acknowledged') RETURNING ") +
                         Alerts().select_list(),
                     "active or acknowledged");
+}
+
+absl::StatusOr<int64_t> AlertRepository::ResolveAll(int64_t owner_id,
+                                                    std::optional<int64_t> plant_id) {
+  return RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<int64_t> {
+    if (plant_id.has_value() && !ExistsWith(transaction, kOwnedPlant, *plant_id, owner_id)) {
+      return NotFound("plant", *plant_id);
+    }
+    return static_cast<int64_t>(transaction
+                                    .exec_params("UPDATE alerts SET status = 'resolved', "
+                                                 "resolved_at = now() WHERE user_id = $1 "
+                                                 "AND status IN ('active', 'acknowledged') "
+                                                 "AND ($2::integer IS NULL OR plant_id = $2)",
+                                                 owner_id, plant_id)
+                                    .affected_rows());
+  });
 }
 
 absl::StatusOr<int64_t> AlertRepository::AcknowledgeAll(int64_t owner_id,

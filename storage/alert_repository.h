@@ -20,7 +20,8 @@ struct AlertRuleFilter {
 
 struct AlertFilter {
   std::optional<int64_t> plant_id;
-  std::optional<v1::AlertStatus> status;
+  // Any of these; empty: any status.
+  std::vector<v1::AlertStatus> statuses;
   std::optional<v1::AlertSeverity> severity;
   std::optional<absl::Time> triggered_after;   // inclusive
   std::optional<absl::Time> triggered_before;  // exclusive
@@ -66,6 +67,9 @@ class AlertRepository {
   absl::StatusOr<v1::Alert> Resolve(int64_t owner_id, int64_t id);
   // Acknowledges every ACTIVE alert of the owner, or of one of its plants
   // (NOT_FOUND for a plant that is not the owner's). Returns the count.
+  // ACTIVE or ACKNOWLEDGED -> RESOLVED for all of the owner's alerts, or one
+  // plant's (NOT_FOUND when it is not the owner's); how many.
+  absl::StatusOr<int64_t> ResolveAll(int64_t owner_id, std::optional<int64_t> plant_id);
   absl::StatusOr<int64_t> AcknowledgeAll(int64_t owner_id, std::optional<int64_t> plant_id);
   // OK when the plant is the owner's, NOT_FOUND otherwise.
   absl::Status CheckPlantOwned(int64_t owner_id, int64_t plant_id);

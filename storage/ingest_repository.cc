@@ -27,6 +27,8 @@ using alerting::RuleToEvaluate;
 using postgres::CopyTimestampText;
 using postgres::ExecuteUpdate;
 using postgres::PgIntArray;
+using postgres::PgNullableFloatArray;
+using postgres::PgNullableIntArray;
 using postgres::PgTextArray;
 using postgres::RunInTransaction;
 namespace {
@@ -229,6 +231,9 @@ void CopyReadings(pqxx::work& transaction, const std::vector<Accepted>& rows) {
 struct WatchingRule {
   RuleToEvaluate rule;
   bool alert_open = false;
+  // The newest reading of this device the rule evaluated before
+  // (alert_rule_sources, migration 0015).
+  std::optional<absl::Time> newest_evaluated;
 };
 
 // One round trip for two jobs, as this runs once per batch:
@@ -259,16 +264,20 @@ std::multimap<int64_t, WatchingRule> AdvanceDevicesAndFindRules(pqxx::work& tran
            "  WHERE d.id = v.id AND (d.last_data_received IS NULL OR "
            "  d.last_data_received < epoch_us_to_timestamptz(v.us)) RETURNING d.id) "
            "SELECT a.device_id, r.id, r.user_id, r.plant_id, r.rule_type, r.parameter_name, "
-           "r.condition_operator, r.threshold_value, r.threshold_high, r.severity::text, "
-           "pt.optimal_temperature, pt.optimal_humidity, pt.optimal_light, "
+           "r.condition_operator, r.threshold_value, r.threshold_high, r.hysteresis, "
+           "r.severity::text, pt.optimal_temperature, pt.optimal_humidity, pt.optimal_light, "
            "EXISTS (SELECT 1 FROM alerts al WHERE al.rule_id = r.id "
-           "AND al.status IN ('active', 'acknowledged')) "
-           "FROM alert_rules r "
-           "JOIN plant_device_assignments a ON a.plant_id = r.plant_id AND a.is_active "
-           "AND (r.device_id IS NULL OR r.device_id = a.device_id) "
-           "JOIN plants p ON p.id = r.plant_id "
-           "JOIN plant_types pt ON pt.id = p.plant_type_id "
-           "WHERE r.is_active AND r.user_id = $1 AND a.device_id = ANY($2::int[])",
+           "AND al.status IN ('active', 'acknowledged')), " PLANTMON_EPOCH_US(
+               "s.last_reading_at") " FROM alert_rules r "
+                                    "JOIN plant_device_assignments a ON a.plant_id = r.plant_id "
+                                    "AND a.is_active "
+                                    "AND (r.device_id IS NULL OR r.device_id = a.device_id) "
+                                    "LEFT JOIN alert_rule_sources s ON s.rule_id = r.id AND "
+                                    "s.device_id = a.device_id "
+                                    "JOIN plants p ON p.id = r.plant_id "
+                                    "JOIN plant_types pt ON pt.id = p.plant_type_id "
+                                    "WHERE r.is_active AND r.user_id = $1 AND a.device_id = "
+                                    "ANY($2::int[])",
            owner_id, PgIntArray(ids), PgIntArray(micros))) {
     RowReader reader(row);
     auto device_id = reader.Next<int64_t>();
@@ -280,42 +289,203 @@ std::multimap<int64_t, WatchingRule> AdvanceDevicesAndFindRules(pqxx::work& tran
     rule.severity = reader.Next<std::string>();
     rule.optimum = alerting::OptimumFor(rule.definition.parameter, ReadSpeciesOptima(reader));
     bool alert_open = reader.Next<bool>();
-    rules.emplace(device_id, WatchingRule{std::move(rule), alert_open});
+    std::optional<absl::Time> newest;
+    if (std::optional<int64_t> micros = reader.NextOptional<int64_t>()) {
+      newest = absl::FromUnixMicros(*micros);
+    }
+    rules.emplace(device_id, WatchingRule{std::move(rule), alert_open, newest});
   }
   return rules;
 }
 
-void ApplyChange(pqxx::work& transaction, const RuleToEvaluate& rule, const AlertChange& change) {
-  if (change.kind == AlertChange::Kind::kResolve) {
-    transaction.exec_params(
-        "UPDATE alerts SET status = 'resolved', "
-        "resolved_at = greatest(triggered_at, epoch_us_to_timestamptz($2)) "
-        "WHERE rule_id = $1 AND status IN ('active', 'acknowledged')",
-        rule.rule_id, absl::ToUnixMicros(change.resolved_at));
-    return;
+// What a batch's alert changes write, gathered so that they take three
+// statements however many rules and readings there are (docs/telemetry.md,
+// "The alert engine"): one UPDATE of the rules' open alerts, one INSERT of
+// the alerts that opened (and perhaps resolved) within the batch, one upsert
+// of the newest reading each rule evaluated per device.
+class AlertWrites {
+ public:
+  // A rule's changes, in order, given whether its alert was open before.
+  void Add(const RuleToEvaluate& rule, const std::vector<AlertChange>& changes, bool alert_open) {
+    size_t i = 0;
+    if (alert_open) {
+      // The first changes go to the alert already open: a run extends it,
+      // a resolve closes it.
+      Existing existing;
+      existing.rule_id = rule.rule_id;
+      if (i < changes.size() && changes[i].kind == AlertChange::Kind::kViolations) {
+        existing.run = changes[i++];
+      }
+      if (i < changes.size() && changes[i].kind == AlertChange::Kind::kResolve) {
+        existing.resolved_at = changes[i++].resolved_at;
+      }
+      if (existing.run || existing.resolved_at) existing_.push_back({rule, existing});
+    }
+    // Then alerts opened by the batch: closed by the next change, or left open.
+    while (i < changes.size()) {
+      NewAlert alert{rule, changes[i++], std::nullopt};
+      if (i < changes.size() && changes[i].kind == AlertChange::Kind::kResolve) {
+        alert.resolved_at = changes[i++].resolved_at;
+      }
+      new_.push_back(std::move(alert));
+    }
   }
-  // Opens the rule's alert or extends the open one; the partial unique index
-  // alerts_one_open_per_rule decides which, atomically, under any concurrency.
-  transaction.exec_params(
-      "INSERT INTO alerts AS a (user_id, plant_id, rule_id, severity, message, "
-      "triggered_value, threshold_value, triggered_at, occurrence_count, latest_value, "
-      "worst_value, last_triggered_at, worst_distance) VALUES ($1, $2, $3, "
-      "$4::alert_severity_enum, $5, $6, $7, epoch_us_to_timestamptz($8), $9, $10, $11, "
-      "epoch_us_to_timestamptz($12), $13) "
-      "ON CONFLICT (rule_id) WHERE status IN ('active', 'acknowledged') DO UPDATE SET "
-      "occurrence_count = a.occurrence_count + EXCLUDED.occurrence_count, "
-      "latest_value = EXCLUDED.latest_value, message = EXCLUDED.message, "
-      "last_triggered_at = greatest(a.last_triggered_at, EXCLUDED.last_triggered_at), "
-      // The engine decided each side's worst and its distance; keep the further.
-      "worst_value = CASE WHEN a.worst_distance IS NULL OR EXCLUDED.worst_distance > "
-      "a.worst_distance THEN EXCLUDED.worst_value ELSE a.worst_value END, "
-      "worst_distance = greatest(a.worst_distance, EXCLUDED.worst_distance)",
-      rule.user_id, rule.plant_id, rule.rule_id, rule.severity,
-      alerting::AlertMessage(rule, change.latest), change.first.value,
-      rule.definition.threshold_value, absl::ToUnixMicros(change.first.timestamp), change.count,
-      change.latest.value, change.worst.value, absl::ToUnixMicros(change.latest.timestamp),
-      alerting::Distance(rule, change.worst.value));
-}
+
+  void NoteEvaluated(int64_t rule_id, int64_t device_id, absl::Time timestamp) {
+    auto [it, inserted] = evaluated_.emplace(std::make_pair(rule_id, device_id), timestamp);
+    if (!inserted && timestamp > it->second) it->second = timestamp;
+  }
+
+  void Write(pqxx::work& transaction) const {
+    WriteExisting(transaction);
+    WriteNew(transaction);
+    WriteEvaluated(transaction);
+  }
+
+ private:
+  struct Existing {
+    int64_t rule_id = 0;
+    std::optional<AlertChange> run;
+    std::optional<absl::Time> resolved_at;
+  };
+  struct NewAlert {
+    RuleToEvaluate rule;
+    AlertChange run;
+    std::optional<absl::Time> resolved_at;
+  };
+
+  void WriteExisting(pqxx::work& transaction) const {
+    if (existing_.empty()) return;
+    std::vector<int64_t> ids;
+    std::vector<int64_t> counts;
+    std::vector<std::optional<double>> latest;
+    std::vector<std::optional<double>> worst;
+    std::vector<std::optional<double>> distance;
+    std::vector<std::optional<int64_t>> last_us;
+    std::vector<std::optional<int64_t>> resolved_us;
+    std::vector<std::string> messages;
+    for (const auto& [rule, existing] : existing_) {
+      ids.push_back(existing.rule_id);
+      counts.push_back(existing.run ? existing.run->count : 0);
+      latest.push_back(existing.run ? std::optional<double>(existing.run->latest.value)
+                                    : std::nullopt);
+      worst.push_back(existing.run ? std::optional<double>(existing.run->worst.value)
+                                   : std::nullopt);
+      distance.push_back(
+          existing.run ? std::optional<double>(alerting::Distance(rule, existing.run->worst.value))
+                       : std::nullopt);
+      last_us.push_back(
+          existing.run ? std::optional<int64_t>(absl::ToUnixMicros(existing.run->latest.timestamp))
+                       : std::nullopt);
+      resolved_us.push_back(existing.resolved_at
+                                ? std::optional<int64_t>(absl::ToUnixMicros(*existing.resolved_at))
+                                : std::nullopt);
+      messages.push_back(existing.run ? alerting::AlertMessage(rule, existing.run->latest) : "");
+    }
+    // The engine decided each run's worst and its distance; keep the further.
+    // The alerts are locked in rule order first, as every batch locks them.
+    transaction.exec_params(
+        "WITH locked AS (SELECT id FROM alerts WHERE rule_id = ANY($1::int[]) "
+        "AND status IN ('active', 'acknowledged') ORDER BY rule_id FOR UPDATE) "
+        "UPDATE alerts a SET occurrence_count = a.occurrence_count + v.n, "
+        "latest_value = coalesce(v.latest, a.latest_value), "
+        "message = coalesce(nullif(v.message, ''), a.message), "
+        "last_triggered_at = CASE WHEN v.last_us IS NULL THEN a.last_triggered_at "
+        "ELSE greatest(a.last_triggered_at, epoch_us_to_timestamptz(v.last_us)) END, "
+        "worst_value = CASE WHEN v.distance IS NOT NULL AND (a.worst_distance IS NULL OR "
+        "v.distance > a.worst_distance) THEN v.worst ELSE a.worst_value END, "
+        "worst_distance = greatest(a.worst_distance, v.distance), "
+        "status = CASE WHEN v.resolved_us IS NULL THEN a.status ELSE 'resolved' END, "
+        "resolved_at = CASE WHEN v.resolved_us IS NULL THEN a.resolved_at "
+        "ELSE greatest(a.triggered_at, epoch_us_to_timestamptz(v.resolved_us)) END "
+        "FROM unnest($1::int[], $2::bigint[], $3::float8[], $4::float8[], $5::float8[], "
+        "$6::bigint[], $7::bigint[], $8::text[]) "
+        "AS v(rule_id, n, latest, worst, distance, last_us, resolved_us, message) "
+        "WHERE a.id IN (SELECT id FROM locked) AND a.rule_id = v.rule_id",
+        PgIntArray(ids), PgIntArray(counts), PgNullableFloatArray(latest),
+        PgNullableFloatArray(worst), PgNullableFloatArray(distance), PgNullableIntArray(last_us),
+        PgNullableIntArray(resolved_us), PgTextArray(messages));
+  }
+
+  void WriteNew(pqxx::work& transaction) const {
+    if (new_.empty()) return;
+    std::vector<int64_t> users, plants, rules, counts;
+    std::vector<std::string> severities, messages;
+    std::vector<std::optional<double>> first, threshold, latest, worst, distance;
+    std::vector<std::optional<int64_t>> first_us, last_us, resolved_us;
+    for (const NewAlert& alert : new_) {
+      users.push_back(alert.rule.user_id);
+      plants.push_back(alert.rule.plant_id);
+      rules.push_back(alert.rule.rule_id);
+      counts.push_back(alert.run.count);
+      severities.push_back(alert.rule.severity);
+      messages.push_back(alerting::AlertMessage(alert.rule, alert.run.latest));
+      first.push_back(alert.run.first.value);
+      threshold.push_back(alert.rule.definition.threshold_value);
+      latest.push_back(alert.run.latest.value);
+      worst.push_back(alert.run.worst.value);
+      distance.push_back(alerting::Distance(alert.rule, alert.run.worst.value));
+      first_us.push_back(absl::ToUnixMicros(alert.run.first.timestamp));
+      last_us.push_back(absl::ToUnixMicros(alert.run.latest.timestamp));
+      resolved_us.push_back(alert.resolved_at
+                                ? std::optional<int64_t>(absl::ToUnixMicros(*alert.resolved_at))
+                                : std::nullopt);
+    }
+    // Rule by rule (the lock order every batch keeps), each rule's in the
+    // order they opened. An open one may meet an alert a concurrent batch
+    // opened for the rule: the partial unique index alerts_one_open_per_rule
+    // makes it extend that one instead, atomically.
+    transaction.exec_params(
+        "INSERT INTO alerts AS a (user_id, plant_id, rule_id, severity, message, "
+        "triggered_value, threshold_value, triggered_at, occurrence_count, latest_value, "
+        "worst_value, last_triggered_at, worst_distance, status, resolved_at) "
+        "SELECT v.user_id, v.plant_id, v.rule_id, v.severity::alert_severity_enum, v.message, "
+        "v.first, v.threshold, epoch_us_to_timestamptz(v.first_us), v.n, v.latest, v.worst, "
+        "epoch_us_to_timestamptz(v.last_us), v.distance, "
+        "CASE WHEN v.resolved_us IS NULL THEN 'active' ELSE 'resolved' END::alert_status_enum, "
+        "CASE WHEN v.resolved_us IS NULL THEN NULL ELSE greatest(epoch_us_to_timestamptz("
+        "v.first_us), epoch_us_to_timestamptz(v.resolved_us)) END "
+        "FROM unnest($1::int[], $2::int[], $3::int[], $4::text[], $5::text[], $6::float8[], "
+        "$7::float8[], $8::bigint[], $9::bigint[], $10::float8[], $11::float8[], $12::bigint[], "
+        "$13::float8[], $14::bigint[]) WITH ORDINALITY AS v(user_id, plant_id, rule_id, "
+        "severity, message, first, threshold, first_us, n, latest, worst, last_us, distance, "
+        "resolved_us, position) ORDER BY v.rule_id, v.first_us, v.position "
+        "ON CONFLICT (rule_id) WHERE status IN ('active', 'acknowledged') DO UPDATE SET "
+        "occurrence_count = a.occurrence_count + EXCLUDED.occurrence_count, "
+        "latest_value = EXCLUDED.latest_value, message = EXCLUDED.message, "
+        "last_triggered_at = greatest(a.last_triggered_at, EXCLUDED.last_triggered_at), "
+        "worst_value = CASE WHEN a.worst_distance IS NULL OR EXCLUDED.worst_distance > "
+        "a.worst_distance THEN EXCLUDED.worst_value ELSE a.worst_value END, "
+        "worst_distance = greatest(a.worst_distance, EXCLUDED.worst_distance)",
+        PgIntArray(users), PgIntArray(plants), PgIntArray(rules), PgTextArray(severities),
+        PgTextArray(messages), PgNullableFloatArray(first), PgNullableFloatArray(threshold),
+        PgNullableIntArray(first_us), PgIntArray(counts), PgNullableFloatArray(latest),
+        PgNullableFloatArray(worst), PgNullableIntArray(last_us), PgNullableFloatArray(distance),
+        PgNullableIntArray(resolved_us));
+  }
+
+  void WriteEvaluated(pqxx::work& transaction) const {
+    if (evaluated_.empty()) return;
+    std::vector<int64_t> rules, devices, micros;
+    for (const auto& [key, time] : evaluated_) {
+      rules.push_back(key.first);
+      devices.push_back(key.second);
+      micros.push_back(absl::ToUnixMicros(time));
+    }
+    transaction.exec_params(
+        "INSERT INTO alert_rule_sources AS s (rule_id, device_id, last_reading_at) "
+        "SELECT v.rule_id, v.device_id, epoch_us_to_timestamptz(v.us) "
+        "FROM unnest($1::int[], $2::int[], $3::bigint[]) AS v(rule_id, device_id, us) "
+        "ON CONFLICT (rule_id, device_id) DO UPDATE "
+        "SET last_reading_at = greatest(s.last_reading_at, EXCLUDED.last_reading_at)",
+        PgIntArray(rules), PgIntArray(devices), PgIntArray(micros));
+  }
+
+  std::vector<std::pair<RuleToEvaluate, Existing>> existing_;
+  std::vector<NewAlert> new_;
+  // (rule, device) in key order: one lock order for concurrent batches.
+  std::map<std::pair<int64_t, int64_t>, absl::Time> evaluated_;
+};
 
 // Moves devices' last_data_received and runs the alert engine over the batch.
 void AfterReadingsStored(pqxx::work& transaction, int64_t owner_id,
@@ -330,24 +500,36 @@ void AfterReadingsStored(pqxx::work& transaction, int64_t owner_id,
     RuleToEvaluate rule;
     bool alert_open = false;
     std::vector<EvaluatedReading> readings;
+    alerting::NewestEvaluated newest;
   };
   std::map<int64_t, RuleReadings> by_rule;
   for (const Accepted& row : rows) {
     auto [begin, end] = rules.equal_range(row.device_id);
     for (auto it = begin; it != end; ++it) {
       if (it->second.rule.definition.parameter != row.parameter) continue;
-      RuleReadings& entry = by_rule[it->second.rule.rule_id];
-      entry.rule = it->second.rule;
-      entry.alert_open = it->second.alert_open;
-      entry.readings.push_back({row.value, row.timestamp, row.unit});
+      auto [found, inserted] = by_rule.try_emplace(it->second.rule.rule_id);
+      RuleReadings& entry = found->second;
+      if (inserted) {
+        entry.rule = it->second.rule;
+        entry.alert_open = it->second.alert_open;
+      }
+      if (it->second.newest_evaluated) {
+        entry.newest[row.device_id] = *it->second.newest_evaluated;
+      }
+      entry.readings.push_back({row.value, row.timestamp, row.unit, row.device_id});
     }
   }
+  AlertWrites writes;
   for (auto& [id, entry] : by_rule) {
-    for (const AlertChange& change :
-         alerting::PlanAlertChanges(entry.rule, std::move(entry.readings), entry.alert_open)) {
-      ApplyChange(transaction, entry.rule, change);
+    for (const EvaluatedReading& reading : entry.readings) {
+      writes.NoteEvaluated(id, reading.device_id, reading.timestamp);
     }
+    writes.Add(entry.rule,
+               alerting::PlanAlertChanges(entry.rule, std::move(entry.readings), entry.alert_open,
+                                          entry.newest),
+               entry.alert_open);
   }
+  writes.Write(transaction);
 }
 
 // The readings of `readings` that came from redelivered source messages

@@ -57,7 +57,8 @@ inline alerting::RuleDefinition StoredRuleDefinition(const std::string& rule_typ
                                                      const std::string& parameter_name,
                                                      const std::string& condition_operator,
                                                      double threshold_value,
-                                                     std::optional<double> threshold_high) {
+                                                     std::optional<double> threshold_high,
+                                                     double hysteresis) {
   alerting::RuleDefinition rule;
   rule.type =
       alerting::ParseRuleType(rule_type, "rule_type").value_or(alerting::RuleType::kThreshold);
@@ -66,17 +67,19 @@ inline alerting::RuleDefinition StoredRuleDefinition(const std::string& rule_typ
                 .value_or(alerting::Operator::kGreater);
   rule.threshold_value = threshold_value;
   rule.threshold_high = threshold_high;
+  rule.hysteresis = hysteresis;
   return rule;
 }
 
-// Reads rule_type, parameter_name, condition_operator, threshold_value and
-// threshold_high, in that order.
+// Reads rule_type, parameter_name, condition_operator, threshold_value,
+// threshold_high and hysteresis, in that order.
 inline alerting::RuleDefinition ReadRuleDefinition(RowReader& reader) {
   auto type = reader.Next<std::string>();
   auto parameter = reader.Next<std::string>();
   auto op = reader.Next<std::string>();
   auto threshold = reader.Next<double>();
-  return StoredRuleDefinition(type, parameter, op, threshold, reader.NextOptional<double>());
+  auto high = reader.NextOptional<double>();
+  return StoredRuleDefinition(type, parameter, op, threshold, high, reader.Next<double>());
 }
 
 // Reads a species' optimal_temperature, optimal_humidity and optimal_light, in

@@ -1,5 +1,7 @@
 #include "alerting/alert_engine.h"
 
+#include <vector>
+
 #include "gtest/gtest.h"
 
 namespace plantmon::alerting {
@@ -103,6 +105,70 @@ TEST(AlertEngineTest, ClearReadingsResolveOnlyAnAlertThatIsOpen) {
   std::vector<AlertChange> changes = PlanAlertChanges(rule, {At(30, 0), At(40, 1)}, true);
   ASSERT_EQ(changes.size(), 1u);
   EXPECT_EQ(changes[0].kind, AlertChange::Kind::kResolve);
+}
+
+// docs/telemetry.md, "Flap control": with hysteresis 3, a violated "< 25"
+// rule resolves only at 28 or more; readings in between leave it open.
+TEST(AlertEngineTest, HysteresisHoldsAnAlertUntilTheClearBand) {
+  RuleToEvaluate rule = Threshold("<", 25);
+  rule.definition.hysteresis = 3;
+  EXPECT_TRUE(Clears(rule, 28));
+  EXPECT_FALSE(Clears(rule, 27.9));
+  EXPECT_FALSE(Clears(rule, 24));
+  std::vector<AlertChange> changes = PlanAlertChanges(
+      rule, {At(24, 0), At(26, 1), At(24.5, 2), At(27.5, 3), At(28, 4), At(26, 5)}, false);
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_EQ(changes[0].kind, AlertChange::Kind::kViolations);
+  EXPECT_EQ(changes[0].count, 2);
+  EXPECT_EQ(changes[1].kind, AlertChange::Kind::kResolve);
+  EXPECT_EQ(changes[1].resolved_at, At(28, 4).timestamp);
+
+  // Without it, the same readings flap: open, resolve, open, resolve.
+  rule.definition.hysteresis = 0;
+  changes = PlanAlertChanges(
+      rule, {At(24, 0), At(26, 1), At(24.5, 2), At(27.5, 3), At(28, 4), At(26, 5)}, false);
+  EXPECT_EQ(changes.size(), 4u);
+
+  // Each kind of rule has its band on the good side.
+  RuleToEvaluate hot = Threshold(">", 30);
+  hot.definition.hysteresis = 2;
+  EXPECT_FALSE(Clears(hot, 29));
+  EXPECT_TRUE(Clears(hot, 28));
+  RuleToEvaluate range = Threshold(">", 18, "temperature");
+  range.definition.type = RuleType::kRange;
+  range.definition.threshold_high = 26;
+  range.definition.hysteresis = 1;
+  EXPECT_FALSE(Clears(range, 18.5));
+  EXPECT_TRUE(Clears(range, 19));
+  EXPECT_TRUE(Clears(range, 25));
+  EXPECT_FALSE(Clears(range, 25.5));
+  RuleToEvaluate deviation = Threshold(">", 3, "temperature");
+  deviation.definition.type = RuleType::kDeviation;
+  deviation.optimum = 22;
+  deviation.definition.hysteresis = 1;
+  EXPECT_FALSE(Clears(deviation, 24.5));
+  EXPECT_TRUE(Clears(deviation, 24));
+}
+
+// A reading no newer than what the rule already evaluated for its device (a
+// late batch) changes nothing; another device's readings are their own.
+TEST(AlertEngineTest, StaleReadingsChangeNoAlert) {
+  RuleToEvaluate rule = Threshold("<", 25);
+  EvaluatedReading late_clear = At(40, -60);
+  late_clear.device_id = 7;
+  NewestEvaluated newest = {{7, At(0, 0).timestamp}};
+  EXPECT_TRUE(PlanAlertChanges(rule, {late_clear}, true, newest).empty());
+  EvaluatedReading same_time = At(40, 0);
+  same_time.device_id = 7;
+  EXPECT_TRUE(PlanAlertChanges(rule, {same_time}, true, newest).empty());
+  EvaluatedReading other_device = At(40, -60);
+  other_device.device_id = 8;
+  EXPECT_EQ(PlanAlertChanges(rule, {other_device}, true, newest).size(), 1u);
+  EvaluatedReading fresh = At(40, 1);
+  fresh.device_id = 7;
+  std::vector<AlertChange> changes = PlanAlertChanges(rule, {late_clear, fresh}, true, newest);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].resolved_at, fresh.timestamp);
 }
 
 }  // namespace

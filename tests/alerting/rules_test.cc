@@ -1,5 +1,8 @@
 #include "alerting/rules.h"
 
+#include <cmath>
+#include <string>
+
 #include "gtest/gtest.h"
 
 namespace plantmon::alerting {
@@ -73,6 +76,43 @@ TEST(RulesTest, DeviationsAreDistancesFromAnOptimumTheSpeciesHas) {
 
   RuleDefinition threshold;  // other rule types never need an optimum
   EXPECT_TRUE(CheckFitsSpecies(threshold, SpeciesOptima{}).ok());
+}
+
+// docs/telemetry.md, "Flap control": a clear band that makes sense or none.
+TEST(RulesTest, HysteresisMustLeaveAClearBand) {
+  RuleDefinition rule;
+  rule.op = Operator::kLess;
+  rule.threshold_value = 25;
+  rule.hysteresis = 3;
+  EXPECT_TRUE(CheckDefinition(rule).ok());
+  rule.hysteresis = -1;
+  EXPECT_EQ(CheckDefinition(rule).code(), absl::StatusCode::kInvalidArgument);
+  rule.hysteresis = std::nan("");
+  EXPECT_EQ(CheckDefinition(rule).code(), absl::StatusCode::kInvalidArgument);
+  rule.hysteresis = 1;
+  rule.op = Operator::kEqual;
+  EXPECT_EQ(CheckDefinition(rule).code(), absl::StatusCode::kInvalidArgument);
+  rule.hysteresis = 0;
+  EXPECT_TRUE(CheckDefinition(rule).ok());
+
+  RuleDefinition range;
+  range.type = RuleType::kRange;
+  range.threshold_value = 18;
+  range.threshold_high = 26;
+  range.hysteresis = 4;
+  EXPECT_TRUE(CheckDefinition(range).ok()) << "a band of width 0 in the middle";
+  range.hysteresis = 4.5;
+  absl::Status crossing = CheckDefinition(range);
+  EXPECT_EQ(crossing.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(crossing.message().find("crosses the range"), std::string::npos) << crossing;
+
+  RuleDefinition deviation;
+  deviation.type = RuleType::kDeviation;
+  deviation.threshold_value = 3;
+  deviation.hysteresis = 3;
+  EXPECT_TRUE(CheckDefinition(deviation).ok());
+  deviation.hysteresis = 3.5;
+  EXPECT_EQ(CheckDefinition(deviation).code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -361,6 +361,13 @@ TEST_F(AccessMatrixTest, AnotherUsersIdsBehaveExactlyLikeMissingOnes) {
          v1::AcknowledgeAlertsResponse o;
          return alerts_->AcknowledgeAlerts(Context(t).get(), r, &o);
        }},
+      {"ResolveAlerts", a.plant,
+       [&](int64_t id) {
+         v1::ResolveAlertsRequest r;
+         r.set_plant_id(id);
+         v1::ResolveAlertsResponse o;
+         return alerts_->ResolveAlerts(Context(t).get(), r, &o);
+       }},
       {"RecordReading", a.device,
        [&](int64_t id) {
          v1::RecordReadingRequest r;
@@ -414,6 +421,9 @@ TEST_F(AccessMatrixTest, AnotherUsersIdsBehaveExactlyLikeMissingOnes) {
   v1::AcknowledgeAlertsResponse bulk;
   ASSERT_TRUE(alerts_->AcknowledgeAlerts(Context(t).get(), {}, &bulk).ok());
   EXPECT_EQ(bulk.acknowledged_count(), 0);
+  v1::ResolveAlertsResponse bulk_resolve;
+  ASSERT_TRUE(alerts_->ResolveAlerts(Context(t).get(), {}, &bulk_resolve).ok());
+  EXPECT_EQ(bulk_resolve.resolved_count(), 0);
 
   EXPECT_EQ(snapshot(), before) << "the second user's calls changed something";
 }

@@ -1,3 +1,10 @@
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 #include "plantmon/v1/alert.grpc.pb.h"
 #include "storage/alert_repository.h"
@@ -205,6 +212,192 @@ TEST_F(AlertServiceTest, BulkAcknowledgeCoversTheCallersOrOnePlantsActiveAlerts)
   v1::ListAlertsResponse listed;
   ASSERT_TRUE(alerts_->ListAlerts(Context(neighbour.token).get(), active, &listed).ok());
   EXPECT_EQ(listed.alerts_size(), 1) << "the neighbour's alert is untouched";
+}
+
+TEST_F(AlertServiceTest, BulkResolveClosesTheCallersOrOnePlantsOpenAlerts) {
+  SignedInUser owner = SignUp("bulk_resolve");
+  v1::PlantType species = MakePlantType("Bulk resolve fern");
+  v1::Plant fern = MakePlant(owner, species.id(), "Fern");
+  v1::Plant other = MakePlant(owner, species.id(), "Other fern");
+  const int64_t acknowledged = RaiseAlert(owner, MakeRule(owner, fern.id()).id());
+  RaiseAlert(owner, MakeRule(owner, fern.id()).id());
+  RaiseAlert(owner, MakeRule(owner, other.id()).id());
+  v1::AcknowledgeAlertRequest acknowledge;
+  acknowledge.set_id(acknowledged);
+  v1::Alert alert;
+  ASSERT_TRUE(alerts_->AcknowledgeAlert(Context(owner.token).get(), acknowledge, &alert).ok());
+  SignedInUser neighbour = SignUp("bulk_resolve_neighbour");
+  v1::Plant neighbour_plant = MakePlant(neighbour, species.id(), "Their fern");
+  RaiseAlert(neighbour, MakeRule(neighbour, neighbour_plant.id()).id());
+
+  v1::ResolveAlertsRequest one_plant;
+  one_plant.set_plant_id(fern.id());
+  v1::ResolveAlertsResponse response;
+  ASSERT_TRUE(alerts_->ResolveAlerts(Context(owner.token).get(), one_plant, &response).ok());
+  EXPECT_EQ(response.resolved_count(), 2) << "ACTIVE and ACKNOWLEDGED alike";
+  v1::Plant after;
+  v1::GetPlantRequest get;
+  get.set_id(fern.id());
+  ASSERT_TRUE(plants_->GetPlant(Context(owner.token).get(), get, &after).ok());
+  EXPECT_TRUE(after.is_healthy()) << "its health follows";
+  ASSERT_TRUE(alerts_->ResolveAlerts(Context(owner.token).get(), {}, &response).ok());
+  EXPECT_EQ(response.resolved_count(), 1);
+  ASSERT_TRUE(alerts_->ResolveAlerts(Context(owner.token).get(), {}, &response).ok());
+  EXPECT_EQ(response.resolved_count(), 0);
+
+  v1::ResolveAlertsRequest foreign;
+  foreign.set_plant_id(neighbour_plant.id());
+  EXPECT_EQ(alerts_->ResolveAlerts(Context(owner.token).get(), foreign, &response).error_code(),
+            StatusCode::NOT_FOUND);
+  v1::ListAlertsRequest open;
+  open.set_open_only(true);
+  v1::ListAlertsResponse listed;
+  ASSERT_TRUE(alerts_->ListAlerts(Context(neighbour.token).get(), open, &listed).ok());
+  EXPECT_EQ(listed.alerts_size(), 1) << "the neighbour's alert is untouched";
+}
+
+// ListAlerts' filters against the same question asked in SQL: every
+// combination of statuses, open_only, severity and plant on a mix of alerts.
+TEST_F(AlertServiceTest, AlertQueriesMatchTheirSql) {
+  SignedInUser owner = SignUp("alert_queries");
+  v1::PlantType species = MakePlantType("Query fern");
+  std::vector<v1::Plant> plants = {MakePlant(owner, species.id(), "Query A"),
+                                   MakePlant(owner, species.id(), "Query B")};
+  // 12 alerts: per plant, each severity, in each status.
+  const std::vector<v1::AlertSeverity> severities = {
+      v1::ALERT_SEVERITY_INFO, v1::ALERT_SEVERITY_WARNING, v1::ALERT_SEVERITY_CRITICAL};
+  for (const v1::Plant& plant : plants) {
+    for (v1::AlertSeverity severity : severities) {
+      for (int status = 0; status < 2; ++status) {
+        v1::AlertRule rule = MakeRule(owner, plant.id());
+        const int64_t id = RaiseAlert(owner, rule.id());
+        database_->Query(absl::StrCat("UPDATE alerts SET severity = '",
+                                      severity == v1::ALERT_SEVERITY_INFO      ? "info"
+                                      : severity == v1::ALERT_SEVERITY_WARNING ? "warning"
+                                                                               : "critical",
+                                      "', status = '", status == 0 ? "active" : "acknowledged",
+                                      "' WHERE id = ", id));
+      }
+    }
+    // And one resolved per plant.
+    const int64_t resolved = RaiseAlert(owner, MakeRule(owner, plant.id()).id());
+    database_->Query(absl::StrCat(
+        "UPDATE alerts SET status = 'resolved', resolved_at = now() WHERE id = ", resolved));
+  }
+  SignedInUser other = SignUp("alert_queries_other");
+  RaiseAlert(other, MakeRule(other, MakePlant(other, species.id(), "Theirs").id()).id());
+
+  const std::vector<std::pair<v1::AlertStatus, std::string>> statuses = {
+      {v1::ALERT_STATUS_ACTIVE, "active"},
+      {v1::ALERT_STATUS_ACKNOWLEDGED, "acknowledged"},
+      {v1::ALERT_STATUS_RESOLVED, "resolved"}};
+  int cases = 0;
+  for (int status_set = 0; status_set < 8; ++status_set) {
+    for (bool open_only : {false, true}) {
+      for (int severity = -1; severity < 3; ++severity) {
+        for (int plant = -1; plant < 2; ++plant) {
+          v1::ListAlertsRequest request;
+          request.set_page_size(100);
+          std::vector<std::string> where = {absl::StrCat("user_id = ", owner.user.id())};
+          std::vector<std::string> in;
+          for (int s = 0; s < 3; ++s) {
+            if ((status_set & (1 << s)) == 0) continue;
+            request.add_statuses(statuses[s].first);
+            in.push_back("'" + statuses[s].second + "'");
+          }
+          if (!in.empty()) where.push_back("status IN (" + absl::StrJoin(in, ", ") + ")");
+          if (open_only) {
+            request.set_open_only(true);
+            where.push_back("status IN ('active', 'acknowledged')");
+          }
+          if (severity >= 0) {
+            request.set_severity(severities[severity]);
+            where.push_back(absl::StrCat("severity = '",
+                                         severity == 0   ? "info"
+                                         : severity == 1 ? "warning"
+                                                         : "critical",
+                                         "'"));
+          }
+          if (plant >= 0) {
+            request.set_plant_id(plants[plant].id());
+            where.push_back(absl::StrCat("plant_id = ", plants[plant].id()));
+          }
+          std::vector<int64_t> expected;
+          for (const auto& row :
+               database_->Query("SELECT id FROM alerts WHERE " + absl::StrJoin(where, " AND ") +
+                                " ORDER BY id DESC")) {
+            expected.push_back(row[0].as<int64_t>());
+          }
+          v1::ListAlertsResponse response;
+          grpc::Status status = alerts_->ListAlerts(Context(owner.token).get(), request, &response);
+          ASSERT_TRUE(status.ok()) << status.error_message();
+          std::vector<int64_t> got;
+          for (const v1::Alert& alert : response.alerts()) got.push_back(alert.id());
+          EXPECT_EQ(got, expected) << absl::StrJoin(where, " AND ");
+          ++cases;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(cases, 8 * 2 * 4 * 3);
+
+  v1::ListAlertsRequest bad;
+  bad.add_statuses(v1::ALERT_STATUS_UNSPECIFIED);
+  v1::ListAlertsResponse response;
+  EXPECT_EQ(alerts_->ListAlerts(Context(owner.token).get(), bad, &response).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+  bad.Clear();
+  bad.add_statuses(static_cast<v1::AlertStatus>(42));
+  EXPECT_EQ(alerts_->ListAlerts(Context(owner.token).get(), bad, &response).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+}
+
+// A rule must make sense as a whole after an update too: a deviation rule's
+// threshold is a distance, and a clear band may not cross the threshold.
+TEST_F(AlertServiceTest, UpdatesThatLeaveANonsenseRuleAreRefused) {
+  SignedInUser owner = SignUp("nonsense");
+  v1::Plant plant = MakePlant(owner, MakePlantType("Nonsense fern").id(), "Fern");
+  v1::CreateAlertRuleRequest create;
+  v1::AlertRule* rule = create.mutable_alert_rule();
+  rule->set_plant_id(plant.id());
+  rule->set_rule_name("Too warm or cold");
+  rule->set_rule_type("deviation");
+  rule->set_parameter_name("temperature");
+  rule->set_threshold_value(3);
+  v1::AlertRule made;
+  ASSERT_TRUE(alerts_->CreateAlertRule(Context(owner.token).get(), create, &made).ok());
+  auto update = [&](const std::function<void(v1::AlertRule&)>& set,
+                    std::vector<std::string> paths) {
+    v1::UpdateAlertRuleRequest request;
+    *request.mutable_alert_rule() = made;
+    set(*request.mutable_alert_rule());
+    for (const std::string& path : paths) request.mutable_update_mask()->add_paths(path);
+    v1::AlertRule updated;
+    return alerts_->UpdateAlertRule(Context(owner.token).get(), request, &updated);
+  };
+  grpc::Status negative =
+      update([](v1::AlertRule& r) { r.set_threshold_value(-1); }, {"threshold_value"});
+  EXPECT_EQ(negative.error_code(), StatusCode::INVALID_ARGUMENT) << negative.error_message();
+  grpc::Status crossing = update([](v1::AlertRule& r) { r.set_hysteresis(4); }, {"hysteresis"});
+  EXPECT_EQ(crossing.error_code(), StatusCode::INVALID_ARGUMENT) << crossing.error_message();
+  EXPECT_NE(crossing.error_message().find("crosses the threshold"), std::string::npos);
+  EXPECT_TRUE(update([](v1::AlertRule& r) { r.set_hysteresis(1); }, {"hysteresis"}).ok());
+  grpc::Status below = update([](v1::AlertRule& r) { r.set_hysteresis(-0.5); }, {"hysteresis"});
+  EXPECT_EQ(below.error_code(), StatusCode::INVALID_ARGUMENT);
+  v1::GetAlertRuleRequest get;
+  get.set_id(made.id());
+  v1::AlertRule stored;
+  ASSERT_TRUE(alerts_->GetAlertRule(Context(owner.token).get(), get, &stored).ok());
+  EXPECT_EQ(stored.threshold_value(), 3);
+  EXPECT_EQ(stored.hysteresis(), 1);
+  // A threshold rule with == takes no band.
+  rule->set_rule_type("threshold");
+  rule->set_parameter_name("soil_moisture");
+  rule->set_condition_operator("==");
+  rule->set_threshold_value(0);
+  rule->set_hysteresis(2);
+  EXPECT_EQ(alerts_->CreateAlertRule(Context(owner.token).get(), create, &made).error_code(),
+            StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_F(AlertServiceTest, OneOpenAlertPerRuleIsEnforcedByTheDatabase) {

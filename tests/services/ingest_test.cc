@@ -666,6 +666,68 @@ TEST_F(IngestTest, RepeatedViolationsUpdateTheOpenAlertAndAClearReadingResolvesI
   EXPECT_EQ(AlertsOfRule(owner, w.rule).size(), 2u);
 }
 
+// docs/telemetry.md, "Flap control". 2,000 readings wobbling around a
+// "< 25" rule in one batch: without hysteresis each pair opens and resolves
+// an alert (1,000 of them, written in a few statements); with hysteresis 5 the
+// wobble stays inside the band and one alert stays open until a reading at
+// 30 or more. A reading from an hour ago, sent after, changes nothing.
+TEST_F(IngestTest, WobblingReadingsFlapOnlyWithoutHysteresis) {
+  SignedInUser owner = SignUp("wobble");
+  v1::AlertRule rule;
+  rule.set_rule_type("threshold");
+  rule.set_condition_operator("<");
+  rule.set_threshold_value(25);
+  Watched plain = WatchedPlant(owner, "wobble plain", "soil_moisture", rule);
+  rule.set_hysteresis(5);
+  Watched banded = WatchedPlant(owner, "wobble banded", "soil_moisture", rule);
+  const int64_t start = std::time(nullptr) - 3 * 3600;
+  std::vector<v1::IncomingReading> readings;
+  for (int i = 0; i < 2000; ++i) {
+    for (int64_t device : {plain.device, banded.device}) {
+      readings.push_back(ById(device, i % 2 == 0 ? 20 : 27, start + i));
+    }
+  }
+  v1::UploadReadingsResponse response;
+  ASSERT_TRUE(Upload(owner.token, {readings}, &response).ok());
+  EXPECT_EQ(response.accepted_count(), 4000);
+  auto count = [&](int64_t rule_id, const std::string& where) {
+    return database_
+        ->Query(absl::StrCat("SELECT count(*) FROM alerts WHERE rule_id = ", rule_id, " AND ",
+                             where))[0][0]
+        .as<int64_t>();
+  };
+  EXPECT_EQ(count(plain.rule, "status = 'resolved' AND occurrence_count = 1"), 1000);
+  EXPECT_EQ(count(plain.rule, "true"), 1000);
+  EXPECT_EQ(count(banded.rule, "status = 'active' AND occurrence_count = 1000"), 1);
+  EXPECT_EQ(count(banded.rule, "true"), 1);
+  auto healthy = [&](int64_t plant) {
+    return database_->Query(absl::StrCat("SELECT is_healthy FROM plants WHERE id = ", plant))[0][0]
+        .as<bool>();
+  };
+  EXPECT_TRUE(healthy(plain.plant));
+  EXPECT_FALSE(healthy(banded.plant));
+  // The alerts' times are the readings': the first opened at the first
+  // reading and resolved at the second.
+  EXPECT_EQ(database_
+                ->Query(absl::StrCat("SELECT extract(epoch FROM resolved_at - triggered_at)::int "
+                                     "FROM alerts WHERE rule_id = ",
+                                     plain.rule, " ORDER BY id LIMIT 1"))[0][0]
+                .as<int>(),
+            1);
+
+  // An hour-old clear reading (a late batch) resolves nothing.
+  ASSERT_TRUE(Upload(owner.token, {{ById(banded.device, 40, start - 3600)}}, &response).ok());
+  EXPECT_EQ(count(banded.rule, "status = 'active'"), 1);
+  EXPECT_FALSE(healthy(banded.plant));
+  // At the band's edge it resolves.
+  ASSERT_TRUE(Upload(owner.token, {{ById(banded.device, 30, start + 2000)}}, &response).ok());
+  EXPECT_EQ(count(banded.rule, "status = 'resolved'"), 1);
+  EXPECT_TRUE(healthy(banded.plant));
+  // An hour-old violation does not open one either.
+  ASSERT_TRUE(Upload(owner.token, {{ById(banded.device, 10, start - 3600)}}, &response).ok());
+  EXPECT_EQ(count(banded.rule, "true"), 1);
+}
+
 TEST_F(IngestTest, TwoConcurrentStreamsShareOneOpenAlertPerRule) {
   SignedInUser owner = SignUp("concurrent");
   v1::AlertRule rule;
