@@ -319,7 +319,7 @@ class AlertWrites {
       if (i < changes.size() && changes[i].kind == AlertChange::Kind::kResolve) {
         existing.resolved_at = changes[i++].resolved_at;
       }
-      if (existing.run || existing.resolved_at) existing_.push_back({rule, existing});
+      if (existing.run || existing.resolved_at) existing_.emplace_back(rule, existing);
     }
     // Then alerts opened by the batch: closed by the next change, or left open.
     while (i < changes.size()) {
@@ -420,13 +420,13 @@ class AlertWrites {
       counts.push_back(alert.run.count);
       severities.push_back(alert.rule.severity);
       messages.push_back(alerting::AlertMessage(alert.rule, alert.run.latest));
-      first.push_back(alert.run.first.value);
-      threshold.push_back(alert.rule.definition.threshold_value);
-      latest.push_back(alert.run.latest.value);
-      worst.push_back(alert.run.worst.value);
-      distance.push_back(alerting::Distance(alert.rule, alert.run.worst.value));
-      first_us.push_back(absl::ToUnixMicros(alert.run.first.timestamp));
-      last_us.push_back(absl::ToUnixMicros(alert.run.latest.timestamp));
+      first.emplace_back(alert.run.first.value);
+      threshold.emplace_back(alert.rule.definition.threshold_value);
+      latest.emplace_back(alert.run.latest.value);
+      worst.emplace_back(alert.run.worst.value);
+      distance.emplace_back(alerting::Distance(alert.rule, alert.run.worst.value));
+      first_us.emplace_back(absl::ToUnixMicros(alert.run.first.timestamp));
+      last_us.emplace_back(absl::ToUnixMicros(alert.run.latest.timestamp));
       resolved_us.push_back(alert.resolved_at
                                 ? std::optional<int64_t>(absl::ToUnixMicros(*alert.resolved_at))
                                 : std::nullopt);

@@ -308,7 +308,7 @@ TEST_F(AlertServiceTest, AlertQueriesMatchTheirSql) {
           if (!in.empty()) where.push_back("status IN (" + absl::StrJoin(in, ", ") + ")");
           if (open_only) {
             request.set_open_only(true);
-            where.push_back("status IN ('active', 'acknowledged')");
+            where.emplace_back("status IN ('active', 'acknowledged')");
           }
           if (severity >= 0) {
             request.set_severity(severities[severity]);
@@ -367,7 +367,7 @@ TEST_F(AlertServiceTest, UpdatesThatLeaveANonsenseRuleAreRefused) {
   v1::AlertRule made;
   ASSERT_TRUE(alerts_->CreateAlertRule(Context(owner.token).get(), create, &made).ok());
   auto update = [&](const std::function<void(v1::AlertRule&)>& set,
-                    std::vector<std::string> paths) {
+                    const std::vector<std::string>& paths) {
     v1::UpdateAlertRuleRequest request;
     *request.mutable_alert_rule() = made;
     set(*request.mutable_alert_rule());

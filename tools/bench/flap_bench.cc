@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
         "WHERE name = 'Flap' ON CONFLICT DO NOTHING");
     setup.exec("INSERT INTO plant_types (name) VALUES ('Flap fern') ON CONFLICT DO NOTHING");
     for (const char* name : {"watched", "unwatched"}) {
-      const int64_t device =
+      const auto device =
           setup
               .exec_params1(
                   "INSERT INTO devices (user_id, device_type_id, unique_identifier, "
@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
                   "WHERE t.name = 'Flap probe' RETURNING id",
                   user, std::string(name))[0]
               .as<int64_t>();
-      const int64_t plant =
+      const auto plant =
           setup
               .exec_params1(
                   "INSERT INTO plants (user_id, plant_type_id, plant_name) SELECT $1, "
@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
     with_rules.push_back(upload(watched));
   }
   pqxx::nontransaction query(admin);
-  const int64_t alerts = query.exec1("SELECT count(*) FROM alerts")[0].as<int64_t>();
+  const auto alerts = query.exec1("SELECT count(*) FROM alerts")[0].as<int64_t>();
   const double with_p50 = plantmon::bench::Percentile(with_rules, 0.5);
   const double without_p50 = plantmon::bench::Percentile(without, 0.5);
   std::printf("readings=%d rules=%d hysteresis=%g rounds=%d alerts_written=%lld\n", count,
