@@ -308,6 +308,47 @@ void PlantService::AddAssignmentMethods() {
 }
 
 void PlantService::AddCompositeViews() {
+  SignedIn(
+      "RecordWatering",
+      [this](const auth::Caller& caller, const v1::RecordWateringRequest& request,
+             v1::WateringEvent* response) -> absl::Status {
+        RETURN_IF_ERROR(CheckId(request.plant_id(), "plant_id"));
+        v1::WateringEvent event;
+        event.set_plant_id(request.plant_id());
+        if (request.has_amount_ml()) {
+          RETURN_IF_ERROR(CheckRange(request.amount_ml(), "amount_ml", 1, 1000000));
+          event.set_amount_ml(request.amount_ml());
+        }
+        if (request.has_note()) {
+          RETURN_IF_ERROR(CheckText(request.note(), "note", 500, false));
+          event.set_note(request.note());
+        }
+        absl::Time watered = absl::Now();
+        if (request.has_watered_at()) {
+          ASSIGN_OR_RETURN(watered, TimeFromProto(request.watered_at(), "watered_at"));
+          if (watered > absl::Now() + absl::Minutes(5)) {
+            return absl::InvalidArgumentError("watered_at is more than five minutes in the future");
+          }
+        }
+        SetTimestamp(watered, event.mutable_watered_at());
+        return Respond(plants_.RecordWatering(caller.user_id(), event), response);
+      });
+
+  SignedIn("ListWateringEvents",
+           [this](const auth::Caller& caller, const v1::ListWateringEventsRequest& request,
+                  v1::ListWateringEventsResponse* response) -> absl::Status {
+             RETURN_IF_ERROR(CheckId(request.plant_id(), "plant_id"));
+             QueryFingerprint query("ListWateringEvents");
+             query.Add("plant_id", request.plant_id());
+             return PageById(
+                 query, request.page_size(), request.page_token(),
+                 [&](const storage::PageRequest& page) {
+                   return plants_.ListWaterings(caller.user_id(), request.plant_id(), page);
+                 },
+                 [&](v1::WateringEvent& row) { response->add_watering_events()->Swap(&row); },
+                 response->mutable_next_page_token());
+           });
+
   SignedIn("GetPlantOverview",
            [this](const auth::Caller& caller, const v1::GetPlantOverviewRequest& request,
                   v1::PlantOverview* response) -> absl::Status {
@@ -317,6 +358,12 @@ void PlantService::AddCompositeViews() {
              const v1::Plant& plant = response->plant();
              ASSIGN_OR_RETURN(*response->mutable_plant_type(),
                               catalog_.GetPlantType(plant.plant_type_id()));
+             if (plant.has_last_watered() && response->plant_type().has_water_frequency_days()) {
+               SetTimestamp(absl::FromUnixSeconds(plant.last_watered().seconds()) +
+                                absl::Nanoseconds(plant.last_watered().nanos()) +
+                                absl::Hours(24) * response->plant_type().water_frequency_days(),
+                            response->mutable_next_watering_due());
+             }
 
              storage::AssignmentFilter active;
              active.plant_id = plant.id();

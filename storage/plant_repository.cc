@@ -1,5 +1,10 @@
 #include "storage/plant_repository.h"
 
+#include <google/protobuf/util/time_util.h>
+
+#include <optional>
+#include <string>
+
 #include "absl/algorithm/container.h"
 #include "postgres/message_table.h"
 #include "postgres/pqxx_status.h"
@@ -30,6 +35,20 @@ const postgres::MessageTable& Plants() {
                                                          {"notes", ColumnAccess::kWritable},
                                                          {"created_at", ColumnAccess::kReadOnly},
                                                          {"updated_at", ColumnAccess::kReadOnly}});
+  return *table;
+}
+
+// `watering_events` (migration 0016).
+const postgres::MessageTable& Waterings() {
+  static const auto* table =
+      new postgres::MessageTable("watering_events", v1::WateringEvent::descriptor(),
+                                 {{"id", ColumnAccess::kReadOnly},
+                                  {"plant_id", ColumnAccess::kCreateOnly},
+                                  {"watered_at", ColumnAccess::kCreateOnly},
+                                  {"amount_ml", ColumnAccess::kCreateOnly},
+                                  {"note", ColumnAccess::kCreateOnly},
+                                  {"created_at", ColumnAccess::kReadOnly},
+                                  {"updated_at", ColumnAccess::kReadOnly}});
   return *table;
 }
 
@@ -195,6 +214,54 @@ absl::StatusOr<std::vector<std::pair<v1::Plant, int64_t>>> PlantRepository::TopA
                               row[static_cast<int>(Plants().column_count())].as<int64_t>());
         }
         return plants;
+      });
+}
+
+absl::StatusOr<v1::WateringEvent> PlantRepository::RecordWatering(int64_t owner_id,
+                                                                  const v1::WateringEvent& event) {
+  return RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<v1::WateringEvent> {
+    // The plant row is locked: concurrent waterings move last_watered in turn.
+    if (transaction
+            .exec_params("SELECT 1 FROM plants WHERE id = $1 AND user_id = $2 FOR UPDATE",
+                         event.plant_id(), owner_id)
+            .empty()) {
+      return NotFound("plant", event.plant_id());
+    }
+    const int64_t micros =
+        google::protobuf::util::TimeUtil::TimestampToMicroseconds(event.watered_at());
+    const pqxx::row row = transaction.exec_params1(
+        "INSERT INTO watering_events (user_id, plant_id, watered_at, amount_ml, note) "
+        "VALUES ($1, $2, epoch_us_to_timestamptz($3), $4, $5) RETURNING " +
+            Waterings().select_list(),
+        owner_id, event.plant_id(), micros,
+        event.has_amount_ml() ? std::optional<int32_t>(event.amount_ml()) : std::nullopt,
+        event.has_note() ? std::optional<std::string>(event.note()) : std::nullopt);
+    // Forward only: a watering recorded late does not hide a newer one.
+    transaction.exec_params(
+        "UPDATE plants SET last_watered = epoch_us_to_timestamptz($2) WHERE id = $1 "
+        "AND (last_watered IS NULL OR last_watered < epoch_us_to_timestamptz($2))",
+        event.plant_id(), micros);
+    return Waterings().Read<v1::WateringEvent>(row);
+  });
+}
+
+absl::StatusOr<std::vector<v1::WateringEvent>> PlantRepository::ListWaterings(
+    int64_t owner_id, int64_t plant_id, const PageRequest& page) {
+  return RunInTransaction(
+      pool_, [&](pqxx::work& transaction) -> absl::StatusOr<std::vector<v1::WateringEvent>> {
+        if (!ExistsWith(transaction, kOwnedPlant, plant_id, owner_id)) {
+          return NotFound("plant", plant_id);
+        }
+        std::vector<v1::WateringEvent> events;
+        // Newest first: the keyset walks ids downwards; after_id 0 means "start".
+        for (const pqxx::row& row : transaction.exec_params(
+                 "SELECT " + Waterings().select_list() +
+                     " FROM watering_events WHERE plant_id = $1 AND ($2 = 0 OR id < $2) "
+                     "ORDER BY id DESC LIMIT $3",
+                 plant_id, page.after_id, page.limit)) {
+          events.push_back(Waterings().Read<v1::WateringEvent>(row));
+        }
+        return events;
       });
 }
 

@@ -46,6 +46,15 @@ class PlantRepository {
                                         const google::protobuf::FieldMask& mask);
   absl::Status DeletePlant(int64_t owner_id, int64_t id);
 
+  // Records a watering of the owner's plant (NOT_FOUND otherwise) and moves
+  // its last_watered forward to it, in one transaction.
+  absl::StatusOr<v1::WateringEvent> RecordWatering(int64_t owner_id,
+                                                   const v1::WateringEvent& event);
+  // The plant's waterings, newest id first (NOT_FOUND for a plant that is
+  // not the owner's).
+  absl::StatusOr<std::vector<v1::WateringEvent>> ListWaterings(int64_t owner_id, int64_t plant_id,
+                                                               const PageRequest& page);
+
   absl::StatusOr<v1::PlantDeviceAssignment> CreateAssignment(
       int64_t owner_id, const v1::PlantDeviceAssignment& assignment);
   absl::StatusOr<v1::PlantDeviceAssignment> GetAssignment(int64_t owner_id, int64_t id);

@@ -361,6 +361,20 @@ TEST_F(AccessMatrixTest, AnotherUsersIdsBehaveExactlyLikeMissingOnes) {
          v1::AcknowledgeAlertsResponse o;
          return alerts_->AcknowledgeAlerts(Context(t).get(), r, &o);
        }},
+      {"RecordWatering", a.plant,
+       [&](int64_t id) {
+         v1::RecordWateringRequest r;
+         r.set_plant_id(id);
+         v1::WateringEvent o;
+         return plants_->RecordWatering(Context(t).get(), r, &o);
+       }},
+      {"ListWateringEvents", a.plant,
+       [&](int64_t id) {
+         v1::ListWateringEventsRequest r;
+         r.set_plant_id(id);
+         v1::ListWateringEventsResponse o;
+         return plants_->ListWateringEvents(Context(t).get(), r, &o);
+       }},
       {"ResolveAlerts", a.plant,
        [&](int64_t id) {
          v1::ResolveAlertsRequest r;

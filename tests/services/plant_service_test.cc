@@ -213,6 +213,89 @@ TEST_F(PlantServiceTest, CatalogueAndAssignmentUpdatesAndDeletesRoundTrip) {
             StatusCode::NOT_FOUND);
 }
 
+// docs/telemetry.md, "Watering".
+TEST_F(PlantServiceTest, WateringsAreRecordedListedAndMoveLastWateredForward) {
+  SignedInUser owner = SignUp("waterer");
+  v1::CreatePlantTypeRequest species_request;
+  species_request.mutable_plant_type()->set_name("Weekly fern");
+  species_request.mutable_plant_type()->set_water_frequency_days(7);
+  v1::PlantType species;
+  ASSERT_TRUE(
+      plants_->CreatePlantType(Context(admin_->token).get(), species_request, &species).ok());
+  v1::Plant plant = MakePlant(owner, species.id(), "Thirsty fern");
+  auto record = [&](std::optional<int64_t> seconds, std::optional<int> amount,
+                    std::optional<std::string> note, v1::WateringEvent* out) {
+    v1::RecordWateringRequest request;
+    request.set_plant_id(plant.id());
+    if (seconds) request.mutable_watered_at()->set_seconds(*seconds);
+    if (amount) request.set_amount_ml(*amount);
+    if (note) request.set_note(*note);
+    return plants_->RecordWatering(Context(owner.token).get(), request, out);
+  };
+  const int64_t now = std::time(nullptr);
+  v1::WateringEvent first;
+  ASSERT_TRUE(record(now - 2 * 86400, 250, "from the can", &first).ok());
+  EXPECT_EQ(first.watered_at().seconds(), now - 2 * 86400);
+  EXPECT_EQ(first.amount_ml(), 250);
+  EXPECT_EQ(first.note(), "from the can");
+  v1::WateringEvent second;
+  ASSERT_TRUE(record(std::nullopt, std::nullopt, std::nullopt, &second).ok());
+  EXPECT_NEAR(second.watered_at().seconds(), now, 5) << "unset: now";
+  EXPECT_FALSE(second.has_amount_ml());
+  // Recorded late, dated earlier: listed, but last_watered stays.
+  v1::WateringEvent late;
+  ASSERT_TRUE(record(now - 5 * 86400, 100, std::nullopt, &late).ok());
+
+  v1::GetPlantOverviewRequest overview_request;
+  overview_request.set_id(plant.id());
+  v1::PlantOverview overview;
+  ASSERT_TRUE(
+      plants_->GetPlantOverview(Context(owner.token).get(), overview_request, &overview).ok());
+  EXPECT_EQ(overview.plant().last_watered().seconds(), second.watered_at().seconds());
+  EXPECT_EQ(overview.next_watering_due().seconds(), second.watered_at().seconds() + 7 * 86400);
+
+  v1::ListWateringEventsRequest list;
+  list.set_plant_id(plant.id());
+  list.set_page_size(2);
+  v1::ListWateringEventsResponse page;
+  ASSERT_TRUE(plants_->ListWateringEvents(Context(owner.token).get(), list, &page).ok());
+  ASSERT_EQ(page.watering_events_size(), 2);
+  EXPECT_EQ(page.watering_events(0).id(), late.id()) << "most recently recorded first";
+  EXPECT_EQ(page.watering_events(1).id(), second.id());
+  list.set_page_token(page.next_page_token());
+  ASSERT_TRUE(plants_->ListWateringEvents(Context(owner.token).get(), list, &page).ok());
+  ASSERT_EQ(page.watering_events_size(), 1);
+  EXPECT_EQ(page.watering_events(0).id(), first.id());
+  EXPECT_TRUE(page.next_page_token().empty());
+
+  v1::WateringEvent refused;
+  EXPECT_EQ(record(now + 3600, std::nullopt, std::nullopt, &refused).error_code(),
+            StatusCode::INVALID_ARGUMENT)
+      << "an hour in the future";
+  EXPECT_EQ(record(std::nullopt, 0, std::nullopt, &refused).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(record(std::nullopt, std::nullopt, std::string(501, 'x'), &refused).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+  // Someone else's plant is not found, for recording and listing alike.
+  SignedInUser other = SignUp("waterer_other");
+  v1::RecordWateringRequest foreign;
+  foreign.set_plant_id(plant.id());
+  EXPECT_EQ(plants_->RecordWatering(Context(other.token).get(), foreign, &refused).error_code(),
+            StatusCode::NOT_FOUND);
+  list.clear_page_token();
+  EXPECT_EQ(plants_->ListWateringEvents(Context(other.token).get(), list, &page).error_code(),
+            StatusCode::NOT_FOUND);
+  // A species without a watering interval gives no due date.
+  v1::Plant unscheduled = MakePlant(owner, MakePlantType("Unscheduled fern").id(), "Cactus-ish");
+  v1::RecordWateringRequest water;
+  water.set_plant_id(unscheduled.id());
+  ASSERT_TRUE(plants_->RecordWatering(Context(owner.token).get(), water, &refused).ok());
+  overview_request.set_id(unscheduled.id());
+  ASSERT_TRUE(
+      plants_->GetPlantOverview(Context(owner.token).get(), overview_request, &overview).ok());
+  EXPECT_FALSE(overview.has_next_watering_due());
+}
+
 TEST_F(PlantServiceTest, DeletingADeviceRemovesItsReadingsAndAssignments) {
   SignedInUser owner = SignUp("cascade_owner");
   v1::DeviceType type = MakeDeviceType("Cascade probe");
