@@ -178,3 +178,28 @@ FROM (SELECT device_id, max("timestamp") AS ts FROM sensor_data GROUP BY device_
 JOIN devices dd ON dd.id = latest.device_id
 JOIN users u ON u.id = dd.user_id AND u.email = 'demo@plantmon.dev'
 WHERE d.id = latest.device_id AND d.last_data_received IS DISTINCT FROM latest.ts;
+
+-- Three weeks of waterings at each species' interval (water_frequency_days),
+-- the fern's last one a day late so that its next watering is overdue
+-- (GetPlantOverview.next_watering_due). Skipped for plants that have any.
+INSERT INTO watering_events (user_id, plant_id, watered_at, amount_ml, note)
+SELECT p.user_id, p.id,
+       date_trunc('hour', now()) - v.late - (s.step * t.water_frequency_days) * interval '1 day',
+       v.amount, CASE WHEN s.step = 0 THEN v.note END
+FROM (VALUES
+  ('Big Monstera', interval '2 days', 500, 'With diluted fertiliser'),
+  ('Bathroom Fern', interval '4 days', 300, NULL),
+  ('Balcony Basil', interval '10 hours', 150, 'Morning, before the sun')
+) AS v(plant_name, late, amount, note)
+JOIN users u ON u.email = 'demo@plantmon.dev'
+JOIN plants p ON p.user_id = u.id AND p.plant_name = v.plant_name
+JOIN plant_types t ON t.id = p.plant_type_id
+CROSS JOIN generate_series(0, 20) AS s(step)
+WHERE s.step * t.water_frequency_days <= 21
+  AND NOT EXISTS (SELECT 1 FROM watering_events w WHERE w.plant_id = p.id);
+
+UPDATE plants p SET last_watered = w.newest
+FROM (SELECT plant_id, max(watered_at) AS newest FROM watering_events GROUP BY plant_id) w
+JOIN plants pp ON pp.id = w.plant_id
+JOIN users u ON u.id = pp.user_id AND u.email = 'demo@plantmon.dev'
+WHERE p.id = w.plant_id AND (p.last_watered IS NULL OR p.last_watered < w.newest);

@@ -44,6 +44,12 @@ anomalies=$(sql "SELECT count(*) FROM sensor_data WHERE is_anomaly")
 (( anomalies > 0 && anomalies < readings / 50 )) || fail "$anomalies anomalies of $readings"
 span=$(sql "SELECT extract(epoch FROM max(\"timestamp\") - min(\"timestamp\"))::int / 3600 FROM sensor_data")
 (( span >= 167 )) || fail "readings span only $span hours"
+# A watering history at each species' interval, and last_watered following it.
+waterings=$(sql "SELECT count(*) FROM watering_events")
+(( waterings >= 3 * 3 )) || fail "only $waterings demo waterings"
+expect_eq "$(sql "SELECT count(*) FROM plants p WHERE p.last_watered IS DISTINCT FROM
+                  (SELECT max(watered_at) FROM watering_events w WHERE w.plant_id = p.id)")" 0 \
+  "last_watered does not follow the demo waterings"
 hash=$(sql "SELECT password_hash FROM users")
 [[ "$hash" == '$2b$12$'* ]] || fail "demo password is not bcrypt cost 12: $hash"
 
