@@ -156,7 +156,10 @@ time.sleep(1)
 for sock in idle:
     sock.close()
 start = time.monotonic()
-deadline = start + 1.0
+# The defect this guards against is an edge that never accepts again; it
+# usually answers within 0.1 s, but CI runs two tests at a time on two cores
+# (a flood test beside this one took it past 1 s once), so 5 s.
+deadline = start + 5.0
 while True:
     try:
         if health_check(max(0.1, deadline - time.monotonic())) == b"\x08\x01":
@@ -164,7 +167,7 @@ while True:
     except grpc.RpcError:
         pass
     if time.monotonic() > deadline:
-        fail("no call was answered within a second after 300 idle connections closed")
+        fail("no call was answered within 5 s after 300 idle connections closed")
 print(f"edge: 300 idle connections opened and closed; the next call answered after "
       f"{time.monotonic() - start:.3f} s")
 
