@@ -272,14 +272,48 @@ absl::Status MqttSession::Fill(absl::Time deadline) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// A PUBLISH's fixed-header flags and variable header (topic, packet id) into
+// `message`; the variable header's length. `body` may stop after it.
+absl::StatusOr<size_t> ReadPublishHeader(uint8_t first_byte, absl::string_view body,
+                                         ReceivedMessage& message) {
+  message.qos = (first_byte >> 1) & 3;
+  if (message.qos > 1) {
+    // We subscribe at QoS 1; a broker downgrades what it forwards to that.
+    return Lost("the broker sent a QoS 2 PUBLISH to a QoS 1 subscription");
+  }
+  message.redelivered = (first_byte & 0x08) != 0;
+  if (body.size() < 2) return Lost("a malformed PUBLISH");
+  const size_t topic_size = ReadUint16(body, 0);
+  const size_t variable = 2 + topic_size + (message.qos > 0 ? 2 : 0);
+  if (variable > body.size()) return Lost("a malformed PUBLISH");
+  message.topic = std::string(body.substr(2, topic_size));
+  if (message.qos > 0) message.packet_id = ReadUint16(body, 2 + topic_size);
+  return variable;
+}
+
+}  // namespace
+
 absl::Status MqttSession::ParsePackets() {
-  while (discarding_ == 0 && buffer_.size() >= 2) {
+  // Packets are taken from the front of the buffer and the bytes they used
+  // dropped once at the end: erasing after each packet would move the rest
+  // of a 64 KiB read once per packet.
+  size_t consumed = 0;
+  absl::Status status = TakePackets(consumed);
+  buffer_.erase(0, consumed);
+  return status;
+}
+
+absl::Status MqttSession::TakePackets(size_t& consumed) {
+  while (discarding_ == 0 && buffer_.size() - consumed >= 2) {
+    const absl::string_view rest = absl::string_view(buffer_).substr(consumed);
     size_t length = 0;
     size_t header_size = 1;
     int shift = 0;
     bool complete = false;
-    while (header_size < buffer_.size() && header_size <= 4) {
-      const auto digit = static_cast<uint8_t>(buffer_[header_size++]);
+    while (header_size < rest.size() && header_size <= 4) {
+      const auto digit = static_cast<uint8_t>(rest[header_size++]);
       length |= static_cast<size_t>(digit & 0x7f) << shift;
       shift += 7;
       if ((digit & 0x80) == 0) {
@@ -291,40 +325,32 @@ absl::Status MqttSession::ParsePackets() {
       if (header_size > 4) return Lost("a malformed packet length");
       return absl::OkStatus();  // the rest of the length is still coming
     }
-    const auto first_byte = static_cast<uint8_t>(buffer_[0]);
+    const auto first_byte = static_cast<uint8_t>(rest[0]);
     const bool publish = first_byte >> 4 == kPublish;
     if (!publish && length > kMaxControlPacket) return Lost("an oversized control packet");
     if (publish && length > options_.max_payload_bytes + kMaxPublishHeader) {
       // Keep only the variable header, drop the payload as it arrives.
       const size_t wanted = header_size + std::min(length, kMaxPublishHeader);
-      if (buffer_.size() < wanted) return absl::OkStatus();
-      absl::string_view body(buffer_.data() + header_size, wanted - header_size);
-      const size_t topic_size = ReadUint16(body, 0);
-      const int qos = (first_byte >> 1) & 3;
-      const size_t variable = 2 + topic_size + (qos > 0 ? 2 : 0);
-      if (variable > body.size()) return Lost("a malformed PUBLISH");
+      if (rest.size() < wanted) return absl::OkStatus();
       ReceivedMessage message;
-      message.topic = std::string(body.substr(2, topic_size));
-      message.qos = qos;
-      message.redelivered = (first_byte & 0x08) != 0;
-      if (qos > 0) message.packet_id = ReadUint16(body, 2 + topic_size);
-      message.payload_size = length - variable;
+      absl::StatusOr<size_t> variable =
+          ReadPublishHeader(first_byte, rest.substr(header_size, wanted - header_size), message);
+      if (!variable.ok()) return variable.status();
+      message.payload_size = length - *variable;
       message.oversized = true;
       pending_.push_back(std::move(message));
       const size_t total = header_size + length;
-      if (buffer_.size() >= total) {
-        buffer_.erase(0, total);
+      if (rest.size() >= total) {
+        consumed += total;
       } else {
-        discarding_ = total - buffer_.size();
-        buffer_.clear();
+        discarding_ = total - rest.size();
+        consumed = buffer_.size();
       }
       continue;
     }
-    if (buffer_.size() < header_size + length) return absl::OkStatus();
-    const std::string packet = buffer_.substr(0, header_size + length);
-    buffer_.erase(0, header_size + length);
-    if (absl::Status handled =
-            HandlePacket(first_byte, absl::string_view(packet).substr(header_size));
+    if (rest.size() < header_size + length) return absl::OkStatus();
+    consumed += header_size + length;
+    if (absl::Status handled = HandlePacket(first_byte, rest.substr(header_size, length));
         !handled.ok()) {
       return handled;
     }
@@ -336,19 +362,9 @@ absl::Status MqttSession::HandlePacket(uint8_t header, absl::string_view body) {
   switch (header >> 4) {
     case kPublish: {
       ReceivedMessage message;
-      message.qos = (header >> 1) & 3;
-      if (message.qos > 1) {
-        // We subscribe at QoS 1; a broker downgrades what it forwards to that.
-        return Lost("the broker sent a QoS 2 PUBLISH to a QoS 1 subscription");
-      }
-      message.redelivered = (header & 0x08) != 0;
-      if (body.size() < 2) return Lost("a malformed PUBLISH");
-      const size_t topic_size = ReadUint16(body, 0);
-      const size_t variable = 2 + topic_size + (message.qos > 0 ? 2 : 0);
-      if (variable > body.size()) return Lost("a malformed PUBLISH");
-      message.topic = std::string(body.substr(2, topic_size));
-      if (message.qos > 0) message.packet_id = ReadUint16(body, 2 + topic_size);
-      message.payload = std::string(body.substr(variable));
+      absl::StatusOr<size_t> variable = ReadPublishHeader(header, body, message);
+      if (!variable.ok()) return variable.status();
+      message.payload = std::string(body.substr(*variable));
       message.payload_size = message.payload.size();
       if (message.payload_size > options_.max_payload_bytes) {
         message.payload.clear();

@@ -105,6 +105,8 @@ class MqttSession {
   absl::Status Fill(absl::Time deadline);
   // Takes complete packets out of the buffer; PUBLISH ones go to pending_.
   absl::Status ParsePackets();
+  // ParsePackets' loop: `consumed` counts the buffer's bytes it used.
+  absl::Status TakePackets(size_t& consumed);
   absl::Status HandlePacket(uint8_t header, absl::string_view body);
   absl::Status KeepAlive();
 
