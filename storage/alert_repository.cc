@@ -273,33 +273,29 @@ absl::StatusOr<v1::Alert> AlertRepository::Resolve(int64_t owner_id, int64_t id)
 
 absl::StatusOr<int64_t> AlertRepository::ResolveAll(int64_t owner_id,
                                                     std::optional<int64_t> plant_id) {
-  return RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<int64_t> {
-    if (plant_id.has_value() && !ExistsWith(transaction, kOwnedPlant, *plant_id, owner_id)) {
-      return NotFound("plant", *plant_id);
-    }
-    return static_cast<int64_t>(transaction
-                                    .exec_params("UPDATE alerts SET status = 'resolved', "
-                                                 "resolved_at = now() WHERE user_id = $1 "
-                                                 "AND status IN ('active', 'acknowledged') "
-                                                 "AND ($2::integer IS NULL OR plant_id = $2)",
-                                                 owner_id, plant_id)
-                                    .affected_rows());
-  });
+  return TransitionAll(owner_id, plant_id,
+                       "UPDATE alerts SET status = 'resolved', resolved_at = now() "
+                       "WHERE user_id = $1 AND status IN ('active', 'acknowledged') "
+                       "AND ($2::integer IS NULL OR plant_id = $2)");
 }
 
 absl::StatusOr<int64_t> AlertRepository::AcknowledgeAll(int64_t owner_id,
                                                         std::optional<int64_t> plant_id) {
+  return TransitionAll(owner_id, plant_id,
+                       "UPDATE alerts SET status = 'acknowledged', acknowledged_at = now() "
+                       "WHERE user_id = $1 AND status = 'active' "
+                       "AND ($2::integer IS NULL OR plant_id = $2)");
+}
+
+absl::StatusOr<int64_t> AlertRepository::TransitionAll(int64_t owner_id,
+                                                       std::optional<int64_t> plant_id,
+                                                       const std::string& update) {
   return RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<int64_t> {
     if (plant_id.has_value() && !ExistsWith(transaction, kOwnedPlant, *plant_id, owner_id)) {
       return NotFound("plant", *plant_id);
     }
-    return static_cast<int64_t>(transaction
-                                    .exec_params("UPDATE alerts SET status = 'acknowledged', "
-                                                 "acknowledged_at = now() WHERE user_id = $1 "
-                                                 "AND status = 'active' "
-                                                 "AND ($2::integer IS NULL OR plant_id = $2)",
-                                                 owner_id, plant_id)
-                                    .affected_rows());
+    return static_cast<int64_t>(
+        transaction.exec_params(update, owner_id, plant_id).affected_rows());
   });
 }
 

@@ -77,6 +77,10 @@ class AlertRepository {
  private:
   absl::StatusOr<v1::Alert> Transition(int64_t owner_id, int64_t id, const std::string& sql,
                                        absl::string_view allowed_from);
+  // `update` ($1 the owner, $2 the optional plant) on the owner's alerts, or
+  // one plant's (NOT_FOUND when it is not theirs); how many rows it changed.
+  absl::StatusOr<int64_t> TransitionAll(int64_t owner_id, std::optional<int64_t> plant_id,
+                                        const std::string& update);
 
   postgres::ConnectionPool& pool_;
 };
