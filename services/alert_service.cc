@@ -70,14 +70,26 @@ absl::StatusOr<std::vector<v1::AlertStatus>> StatusesOf(const v1::ListAlertsRequ
 }
 
 // WatchAlerts: the caller's alert changes as they commit, from any server
-// process (storage/alert_listener.h). An open watch holds no thread: the
-// listener tells it of a change, a task on the database executor reads the
-// alert and writes it, and the next change waits until that write is done.
-// A client that stops reading therefore holds one message in flight and the
-// subscription's bounded queue; when that overflows the watch ends with
-// RESOURCE_EXHAUSTED rather than dropping changes unnoticed.
+// process, each with its event id. The watch reads the caller's alert events
+// (storage::AlertRepository::ListEvents) from a cursor: after
+// resume_after_event_id if the client gives one (the replay), otherwise after
+// the newest event when the watch opened. Going live is the same loop: the
+// listener (storage/alert_listener.h) only says that the caller's events
+// changed, and the watch reads on from its cursor. So there is no seam
+// between replay and live to lose or repeat an event at.
+//
+// An open watch holds no thread: a task on the database executor reads a
+// page of events and writes them one at a time, the next write starting when
+// the last is done. A client that stops reading therefore holds one page
+// (kEventPage events) and one message in flight; the rest waits in the
+// database, and the watch catches up from its cursor when the client reads
+// again.
 class AlertWatch final : public CallbackStream<grpc::ServerWriteReactor<v1::WatchAlertsResponse>> {
  public:
+  // Events read per query: enough to stream a replay at full speed, little
+  // to hold for a client that reads slowly.
+  static constexpr int kEventPage = 100;
+
   AlertWatch(CallRuntime& runtime, storage::AlertRepository& alerts,
              storage::AlertListener& listener, grpc::CallbackServerContext* context,
              v1::WatchAlertsRequest request)
@@ -116,73 +128,91 @@ class AlertWatch final : public CallbackStream<grpc::ServerWriteReactor<v1::Watc
         return;
       }
     }
+    std::optional<int64_t> resume_after;
+    if (request_.has_resume_after_event_id()) {
+      if (request_.resume_after_event_id() < 0) {
+        Stop(absl::InvalidArgumentError("resume_after_event_id must be 0 or more"));
+        return;
+      }
+      resume_after = request_.resume_after_event_id();
+    }
+    // Subscribed before the cursor is read: an event committed in between is
+    // after the cursor and announced, so it is read either way.
     std::shared_ptr<storage::AlertSubscription> subscription =
         listener_.Subscribe(user_id, [this] { SendNext(); });
+    absl::StatusOr<int64_t> cursor = alerts_.WatchCursor(user_id, resume_after);
     {
       std::lock_guard<std::mutex> lock(mutex());
       subscription_ = std::move(subscription);
-      // Headers now, so the client knows the watch is in place.
-      if (!finished_locked()) StartSendInitialMetadata();
+      if (cursor.ok()) {
+        cursor_ = *cursor;
+        // Headers now, so the client knows the watch is in place.
+        if (!finished_locked()) StartSendInitialMetadata();
+      }
     }
-    SendNext();  // changes that came before subscription_ was set
+    if (!cursor.ok()) {
+      Stop(cursor.status());
+      return;
+    }
+    SendNext();
   }
 
   void Closed() override {
     if (subscription_ != nullptr) listener_.Unsubscribe(lease().caller().user_id(), subscription_);
   }
 
-  // After a change arrives or a write completes: starts sending the next
-  // change unless one is being sent.
+  // After an announcement or a finished write: starts sending the next
+  // event unless one is being read or sent.
   void SendNext() {
     {
       std::lock_guard<std::mutex> lock(mutex());
-      if (finished_locked() || sending_ || subscription_ == nullptr) return;
+      if (finished_locked() || sending_ || subscription_ == nullptr || cursor_ < 0) return;
       sending_ = true;
     }
     Submit([this] { FetchAndWrite(); });
   }
 
-  // On the executor: the next waiting change that concerns this watch,
-  // written; or, with none waiting, sending_ cleared.
+  // On the executor: the next event after the cursor, written; or, with
+  // none, sending_ cleared.
   void FetchAndWrite() {
     const int64_t user_id = lease().caller().user_id();
     for (;;) {
-      switch (subscription_->state()) {
-        case storage::AlertSubscription::State::kOpen:
-          break;
-        case storage::AlertSubscription::State::kClosed:
-          Stop(absl::OkStatus());  // the server is shutting down
-          return;
-        case storage::AlertSubscription::State::kOverflowed:
-          Stop(absl::ResourceExhaustedError(absl::StrCat(
-              "more than ", storage::AlertSubscription::kMaxPending,
-              " alert changes waited for this client to read them; watch again and list what "
-              "changed with ListAlerts")));
-          return;
+      if (subscription_->state() == storage::AlertSubscription::State::kClosed) {
+        Stop(absl::OkStatus());  // the server is shutting down
+        return;
       }
-      std::optional<int64_t> alert_id;
+      if (next_ < page_.size()) {
+        if (lease().revoked()) return;  // the lease has ended the call
+        std::lock_guard<std::mutex> lock(mutex());
+        if (finished_locked()) return;
+        storage::AlertEvent& event = page_[next_++];
+        cursor_ = event.event_id;
+        change_.set_event_id(event.event_id);
+        change_.mutable_alert()->Swap(&event.alert);
+        StartWrite(&change_);
+        return;
+      }
       {
         std::lock_guard<std::mutex> lock(mutex());
-        alert_id = subscription_->TryNext();
-        if (!alert_id.has_value()) {
-          // Under the lock, so a change that arrives now sees sending_ clear.
+        // A full page may have more behind it; otherwise read again only
+        // when something was announced since the last read. Under the lock,
+        // so that an announcement arriving now sees sending_ clear.
+        if (!page_full_ && !subscription_->TakeChanged()) {
           sending_ = false;
           return;
         }
       }
-      absl::StatusOr<v1::Alert> alert = alerts_.GetAlert(user_id, *alert_id);
-      if (!alert.ok()) {
-        if (alert.status().code() == absl::StatusCode::kNotFound) continue;  // deleted since
-        Stop(alert.status());
+      std::optional<int64_t> plant_id;
+      if (request_.has_plant_id()) plant_id = request_.plant_id();
+      absl::StatusOr<std::vector<storage::AlertEvent>> events =
+          alerts_.ListEvents(user_id, cursor_, plant_id, kEventPage);
+      if (!events.ok()) {
+        Stop(events.status());
         return;
       }
-      if (request_.has_plant_id() && alert->plant_id() != request_.plant_id()) continue;
-      if (lease().revoked()) return;  // the lease has ended the call
-      std::lock_guard<std::mutex> lock(mutex());
-      if (finished_locked()) return;
-      change_.mutable_alert()->Swap(&*alert);
-      StartWrite(&change_);
-      return;
+      page_ = *std::move(events);
+      next_ = 0;
+      page_full_ = page_.size() == static_cast<size_t>(kEventPage);
     }
   }
 
@@ -192,8 +222,15 @@ class AlertWatch final : public CallbackStream<grpc::ServerWriteReactor<v1::Watc
   // Set once by Opened(), guarded by mutex() until then; tasks and Closed()
   // run after it was set.
   std::shared_ptr<storage::AlertSubscription> subscription_;
+  // The last event written (or where the watch starts); -1 until Opened()
+  // has read it. Written by tasks, one at a time.
+  int64_t cursor_ = -1;
+  // The events read and not yet written: one task at a time uses them.
+  std::vector<storage::AlertEvent> page_;
+  size_t next_ = 0;
+  bool page_full_ = false;
   v1::WatchAlertsResponse change_;  // the one message in flight
-  bool sending_ = false;            // a change is being read or written, guarded by mutex()
+  bool sending_ = false;            // an event is being read or written, guarded by mutex()
 };
 
 // plantmon.v1.AlertService: the caller's alert rules, the alerts they raised, and a live feed of

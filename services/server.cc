@@ -245,7 +245,9 @@ void PlantmonServer::MonitorDatabase() {
     CheckDatabaseOnce();
     if (absl::Now() >= next_purge) {
       absl::StatusOr<int64_t> purged = backends_->ingest.PurgeBatchKeys(kBatchKeyRetention);
-      if (purged.ok()) next_purge = absl::Now() + kPurgeEvery;
+      absl::StatusOr<int64_t> pruned =
+          backends_->alerts.PruneEvents(options_.alert_event_retention);
+      if (purged.ok() && pruned.ok()) next_purge = absl::Now() + kPurgeEvery;
     }
   }
 }

@@ -33,6 +33,8 @@ struct ServerOptions {
   int bcrypt_cost = 12;
   // How long an access token from Login stays valid.
   absl::Duration token_lifetime = absl::Hours(24);
+  // How long alert events stay for WatchAlerts' resume_after_event_id.
+  absl::Duration alert_event_retention = absl::Hours(24 * 7);
   // One line per call (method, code, latency) on stderr.
   bool access_log = true;
   // TLS: PEM files. With a certificate and key the server speaks only TLS;

@@ -6,7 +6,8 @@
 // (PEM files: serve TLS) and PLANTMON_TLS_CLIENT_CA (also require client
 // certificates signed by it), PLANTMON_MAX_CONCURRENT_CALLS (256),
 // PLANTMON_MAX_QUEUED_LOGINS (16), PLANTMON_MAX_OPEN_STREAMS (500) and
-// PLANTMON_MAX_STREAMS_PER_USER (16). Flags: --migrate applies
+// PLANTMON_MAX_STREAMS_PER_USER (16), PLANTMON_ALERT_EVENT_RETENTION_DAYS (7).
+// Flags: --migrate applies
 // pending migrations at start-up. SIGTERM/SIGINT shut down gracefully.
 
 #include <csignal>
@@ -73,6 +74,18 @@ int Run(int argc, char** argv) {
       return 1;
     }
     options.token_lifetime = absl::Seconds(seconds);
+  }
+
+  if (std::optional<std::string> days = (*env)("PLANTMON_ALERT_EVENT_RETENTION_DAYS")) {
+    int value = 0;
+    if (!absl::SimpleAtoi(*days, &value) || value < 1 || value > 3650) {
+      std::fprintf(stderr,
+                   "plantmon: environment variable PLANTMON_ALERT_EVENT_RETENTION_DAYS has "
+                   "malformed value \"%s\": expected an integer from 1 to 3650\n",
+                   days->c_str());
+      return 1;
+    }
+    options.alert_event_retention = absl::Hours(24) * value;
   }
 
   // Block the shutdown signals in every thread; main waits for them below.

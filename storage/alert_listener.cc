@@ -4,7 +4,6 @@
 #include <pqxx/pqxx>
 #include <string>
 #include <utility>
-#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
@@ -19,34 +18,6 @@ constexpr char kChannel[] = "plantmon_alerts";
 constexpr char kCredentialChannel[] = "plantmon_credentials";
 // How often the listening loop wakes to notice a stop request.
 constexpr int64_t kPollMicros = 200000;
-// How often the listening connection reads the database's clock: a
-// checkpoint before which every change is known to have been announced to us.
-constexpr absl::Duration kCheckpointEvery = absl::Seconds(1);
-// Changes are announced when their transaction commits, but alerts.updated_at
-// holds the transaction's start. After a reconnect, catching up from this long
-// before the last checkpoint also covers transactions that began before it and
-// committed while nobody listened.
-constexpr char kCatchUpMargin[] = "1 minute";
-
-// (user id, alert id) of every alert changed since `checkpoint` (the
-// database's clock text) less the margin.
-std::vector<std::pair<int64_t, int64_t>> ChangedSince(pqxx::connection& connection,
-                                                      const std::string& checkpoint) {
-  pqxx::nontransaction query(connection);
-  const pqxx::result changed = query.exec_params(
-      "SELECT user_id, id FROM alerts "
-      "WHERE updated_at >= $1::timestamptz - $2::interval ORDER BY updated_at, id",
-      checkpoint, kCatchUpMargin);
-  std::vector<std::pair<int64_t, int64_t>> ids;
-  for (const pqxx::row& row : changed) ids.emplace_back(row[0].as<int64_t>(), row[1].as<int64_t>());
-  return ids;
-}
-
-// The database's clock, as text PostgreSQL reads back exactly.
-std::string DatabaseClock(pqxx::connection& connection) {
-  pqxx::nontransaction query(connection);
-  return query.exec1("SELECT clock_timestamp()::text")[0].as<std::string>();
-}
 
 class Receiver final : public pqxx::notification_receiver {
  public:
@@ -63,13 +34,9 @@ class Receiver final : public pqxx::notification_receiver {
 
 }  // namespace
 
-std::optional<int64_t> AlertSubscription::TryNext() {
+bool AlertSubscription::TakeChanged() {
   std::lock_guard<std::mutex> lock(mu_);
-  if (pending_.empty()) return std::nullopt;
-  int64_t id = pending_.front();
-  pending_.pop_front();
-  pending_ids_.erase(id);
-  return id;
+  return std::exchange(changed_, false);
 }
 
 AlertSubscription::State AlertSubscription::state() {
@@ -79,17 +46,11 @@ AlertSubscription::State AlertSubscription::state() {
 
 // Both run under the listener's lock, which is what makes Unsubscribe's
 // promise about on_change hold.
-void AlertSubscription::Push(int64_t alert_id) {
+void AlertSubscription::Announce() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (state_ != State::kOpen || !pending_ids_.insert(alert_id).second) return;
-    if (pending_.size() >= kMaxPending) {
-      state_ = State::kOverflowed;
-      pending_.clear();
-      pending_ids_.clear();
-    } else {
-      pending_.push_back(alert_id);
-    }
+    if (state_ != State::kOpen) return;
+    changed_ = true;
   }
   on_change_();
 }
@@ -145,19 +106,19 @@ bool AlertListener::WaitUntilListening(absl::Duration timeout) {
 }
 
 void AlertListener::Dispatch(const std::string& payload) {
-  std::pair<std::string, std::string> parts = absl::StrSplit(payload, ':');
   int64_t user_id = 0;
-  int64_t alert_id = 0;
-  if (!absl::SimpleAtoi(parts.first, &user_id) || !absl::SimpleAtoi(parts.second, &alert_id)) {
-    return;
-  }
-  Deliver(user_id, alert_id);
+  if (absl::SimpleAtoi(payload, &user_id)) Announce(user_id);
 }
 
-void AlertListener::Deliver(int64_t user_id, int64_t alert_id) {
+void AlertListener::Announce(int64_t user_id) {
   std::lock_guard<std::mutex> lock(mu_);
   auto [begin, end] = subscribers_.equal_range(user_id);
-  for (auto it = begin; it != end; ++it) it->second->Push(alert_id);
+  for (auto it = begin; it != end; ++it) it->second->Announce();
+}
+
+void AlertListener::AnnounceToAll() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [user, subscription] : subscribers_) subscription->Announce();
 }
 
 void AlertListener::SetCredentialHandler(std::function<void(const CredentialChange&)> handler) {
@@ -196,8 +157,7 @@ void AlertListener::DispatchCredential(const std::string& payload) {
 
 void AlertListener::Run() {
   absl::Duration backoff = absl::Milliseconds(100);
-  // Unset until the first connection listens: nothing to catch up on then.
-  std::optional<std::string> checkpoint;
+  bool listened_before = false;
   while (!stop_.HasBeenNotified()) {
     try {
       pqxx::connection connection(connection_string_);
@@ -208,15 +168,10 @@ void AlertListener::Run() {
       // The receivers' constructors issued LISTEN; make sure it took effect.
       connection.get_notifs();
       // Changes committed while the previous connection was gone were
-      // announced to nobody: deliver them now (at least once; a change seen
-      // just before the loss may come twice).
-      if (checkpoint.has_value()) {
-        for (const auto& [user_id, alert_id] : ChangedSince(connection, *checkpoint)) {
-          Deliver(user_id, alert_id);
-        }
-      }
-      checkpoint = DatabaseClock(connection);
-      absl::Time next_checkpoint = absl::Now() + kCheckpointEvery;
+      // announced to nobody: every watcher reads its events again (they are
+      // in the database, after each watcher's cursor).
+      if (listened_before) AnnounceToAll();
+      listened_before = true;
       {
         std::lock_guard<std::mutex> lock(mu_);
         listening_ = true;
@@ -224,13 +179,7 @@ void AlertListener::Run() {
       listening_changed_.notify_all();
       TellCredentialHandler({CredentialChange::kListening});
       backoff = absl::Milliseconds(100);
-      while (!stop_.HasBeenNotified()) {
-        connection.await_notification(0, kPollMicros);
-        if (absl::Now() >= next_checkpoint) {
-          checkpoint = DatabaseClock(connection);
-          next_checkpoint = absl::Now() + kCheckpointEvery;
-        }
-      }
+      while (!stop_.HasBeenNotified()) connection.await_notification(0, kPollMicros);
     } catch (const std::exception& error) {
       {
         std::lock_guard<std::mutex> lock(mu_);

@@ -1,14 +1,13 @@
 #ifndef PLANTMON_STORAGE_ALERT_LISTENER_H_
 #define PLANTMON_STORAGE_ALERT_LISTENER_H_
 
-// Live alert changes from PostgreSQL LISTEN/NOTIFY. The `alerts_notify`
-// trigger (migration 0003) announces every inserted or updated alert on the
-// `plantmon_alerts` channel, so a change made through any server process
+// Live alert changes from PostgreSQL LISTEN/NOTIFY. The alert-event triggers
+// (migration 0017) announce each owner whose alerts a statement changed on
+// the `plantmon_alerts` channel, so a change made through any server process
 // reaches the WatchAlerts streams of every other one.
 
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -18,47 +17,38 @@
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/time/time.h"
 #include "common/sync.h"
 #include "postgres/database_config.h"
 
 namespace plantmon::storage {
 
-// The alert ids changed for one user, in order. Nothing here blocks: the
-// subscriber is told of each change by `on_change` and takes the ids with
-// TryNext(), so a watching stream holds no thread.
+// Tells one user's watcher that their alert events changed. It carries no
+// ids: the watcher reads the events after its own cursor (table alert_events,
+// migration 0017), so nothing queues here however far a slow watcher falls
+// behind, and a notification missed or folded into another loses nothing.
 class AlertSubscription {
  public:
-  // Alerts waiting for a subscriber that does not keep up (a client that
-  // stopped reading its stream): one more overflows the subscription, which
-  // then takes nothing more. An alert already waiting is not queued again
-  // (the subscriber reads its current state anyway), so this bounds distinct
-  // alerts: far more than a household changes at once (a bulk acknowledge
-  // included), and about 200 KB per subscriber at most.
-  static constexpr size_t kMaxPending = 10000;
+  enum class State { kOpen, kClosed };
 
-  enum class State { kOpen, kClosed, kOverflowed };
-
-  // `on_change` runs on the listener's thread after each change is queued
-  // and when the subscription closes or overflows; never again once
-  // AlertListener::Unsubscribe has returned. It must not call back into
-  // the listener.
+  // `on_change` runs on the listener's thread after each announcement and
+  // when the subscription closes; never again once AlertListener::
+  // Unsubscribe has returned. It must not call back into the listener.
   explicit AlertSubscription(std::function<void()> on_change) : on_change_(std::move(on_change)) {}
 
-  // The next changed alert id, if one is waiting.
-  std::optional<int64_t> TryNext();
+  // True if something was announced since the last call (or ever, for the
+  // first): the watcher should read its events again.
+  bool TakeChanged();
   State state();
 
  private:
   friend class AlertListener;
-  void Push(int64_t alert_id);
+  void Announce();
   void Close();
 
   const std::function<void()> on_change_;
   std::mutex mu_;  // std::mutex rather than absl::Mutex: see common/sync.h.
-  std::deque<int64_t> pending_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_set<int64_t> pending_ids_ ABSL_GUARDED_BY(mu_);  // what pending_ holds
+  bool changed_ ABSL_GUARDED_BY(mu_) = true;
   State state_ ABSL_GUARDED_BY(mu_) = State::kOpen;
 };
 
@@ -87,9 +77,11 @@ class AlertListener {
 
  private:
   void Run();
-  // Handles a notification's payload, "<user id>:<alert id>".
+  // Handles a notification's payload, "<user id>".
   void Dispatch(const std::string& payload);
-  void Deliver(int64_t user_id, int64_t alert_id);
+  void Announce(int64_t user_id);
+  // After a reconnect: announcements may have gone to nobody meanwhile.
+  void AnnounceToAll();
   // "user:<id>", "session:<id>" or "api_key:<id>".
   void DispatchCredential(const std::string& payload);
   void TellCredentialHandler(const CredentialChange& change);

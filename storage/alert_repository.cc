@@ -193,15 +193,19 @@ absl::StatusOr<v1::Alert> AlertRepository::CreateAlert(int64_t owner_id, int64_t
                                                        const std::string& message,
                                                        std::optional<double> triggered_value,
                                                        absl::Time triggered_at) {
-  return QueryOne<v1::Alert>(pool_, "alert rule", rule_id, ReadAlert,
-                             "INSERT INTO alerts (user_id, plant_id, rule_id, severity, "
-                             "message, triggered_value, threshold_value, triggered_at) "
-                             "SELECT user_id, plant_id, id, severity, $3, $4, "
-                             "threshold_value, epoch_us_to_timestamptz($5) FROM alert_rules "
-                             "WHERE id = $1 AND user_id = $2 RETURNING " +
-                                 Alerts().select_list(),
-                             rule_id, owner_id, message, triggered_value,
-                             absl::ToUnixMicros(triggered_at));
+  return RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<v1::Alert> {
+    LockAlertEvents(transaction, {owner_id});
+    pqxx::result rows = transaction.exec_params(
+        "INSERT INTO alerts (user_id, plant_id, rule_id, severity, "
+        "message, triggered_value, threshold_value, triggered_at) "
+        "SELECT user_id, plant_id, id, severity, $3, $4, "
+        "threshold_value, epoch_us_to_timestamptz($5) FROM alert_rules "
+        "WHERE id = $1 AND user_id = $2 RETURNING " +
+            Alerts().select_list(),
+        rule_id, owner_id, message, triggered_value, absl::ToUnixMicros(triggered_at));
+    if (rows.empty()) return NotFound("alert rule", rule_id);
+    return ReadAlert(rows[0]);
+  });
 }
 
 absl::StatusOr<v1::Alert> AlertRepository::GetAlert(int64_t owner_id, int64_t id) {
@@ -242,6 +246,7 @@ absl::StatusOr<v1::Alert> AlertRepository::Transition(int64_t owner_id, int64_t 
                                                       const std::string& sql,
                                                       absl::string_view allowed_from) {
   return RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<v1::Alert> {
+    LockAlertEvents(transaction, {owner_id});
     pqxx::result updated = transaction.exec_params(sql, id, owner_id);
     if (!updated.empty()) return ReadAlert(updated[0]);
     pqxx::result current = transaction.exec_params(
@@ -294,6 +299,7 @@ absl::StatusOr<int64_t> AlertRepository::TransitionAll(int64_t owner_id,
     if (plant_id.has_value() && !ExistsWith(transaction, kOwnedPlant, *plant_id, owner_id)) {
       return NotFound("plant", *plant_id);
     }
+    LockAlertEvents(transaction, {owner_id});
     return static_cast<int64_t>(
         transaction.exec_params(update, owner_id, plant_id).affected_rows());
   });
@@ -306,6 +312,79 @@ absl::Status AlertRepository::CheckPlantOwned(int64_t owner_id, int64_t plant_id
     }
     return absl::OkStatus();
   });
+}
+
+absl::StatusOr<std::vector<AlertEvent>> AlertRepository::ListEvents(int64_t owner_id,
+                                                                    int64_t after_event_id,
+                                                                    std::optional<int64_t> plant_id,
+                                                                    int limit) {
+  // The event holds an alerts row (migration 0017), which the alerts column
+  // table reads as usual.
+  return ReadMany<AlertEvent>(
+      pool_,
+      [](const pqxx::row& row) {
+        return AlertEvent{row[static_cast<int>(Alerts().column_count())].as<int64_t>(),
+                          ReadAlert(row)};
+      },
+      "SELECT " + Alerts().SelectList("(e.alert)") +
+          ", e.id FROM alert_events e "
+          "WHERE e.user_id = $1 AND e.id > $2 AND ($3::integer IS NULL OR e.plant_id = $3) "
+          "ORDER BY e.id LIMIT $4",
+      owner_id, after_event_id, plant_id, limit);
+}
+
+absl::StatusOr<int64_t> AlertRepository::WatchCursor(int64_t owner_id,
+                                                     std::optional<int64_t> after_event_id) {
+  return postgres::RunReadOnly(
+      pool_, [&](pqxx::transaction_base& transaction) -> absl::StatusOr<int64_t> {
+        const pqxx::row row = postgres::ExecPrepared(
+            transaction,
+            "SELECT (SELECT coalesce(max(id), 0) FROM alert_events WHERE user_id = $1), "
+            "(SELECT coalesce(max(id), 0) FROM alert_events), "
+            "(SELECT pruned_before FROM alert_event_horizon)",
+            owner_id)[0];
+        const auto owners_newest = row[0].as<int64_t>();
+        if (!after_event_id.has_value()) return owners_newest;
+        const auto pruned_before = row[2].as<int64_t>();
+        const int64_t newest = std::max(row[1].as<int64_t>(), pruned_before - 1);
+        if (*after_event_id > newest) {
+          return absl::OutOfRangeError(absl::StrCat(
+              "resume_after_event_id ", *after_event_id, " is beyond the newest alert event (",
+              newest, "); watch without it, and list what you need with ListAlerts"));
+        }
+        if (*after_event_id + 1 < pruned_before) {
+          return absl::OutOfRangeError(absl::StrCat(
+              "alert events before ", pruned_before,
+              " are no longer kept, so what came after resume_after_event_id ", *after_event_id,
+              " cannot all be replayed; list the alerts with ListAlerts and watch without it"));
+        }
+        return *after_event_id;
+      });
+}
+
+absl::StatusOr<int64_t> AlertRepository::PruneEvents(absl::Duration retention) {
+  // In slices, so that pruning a long backlog never holds one huge
+  // transaction; the horizon moves in the same transaction as each slice.
+  constexpr int kSlice = 10000;
+  int64_t pruned = 0;
+  for (;;) {
+    absl::StatusOr<int64_t> slice =
+        RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<int64_t> {
+          const pqxx::row row = postgres::ExecPrepared(
+              transaction,
+              "WITH gone AS (DELETE FROM alert_events WHERE id IN (SELECT id FROM alert_events "
+              "WHERE occurred_at < now() - make_interval(secs => $1) LIMIT $2) RETURNING id), "
+              "moved AS (UPDATE alert_event_horizon SET pruned_before = "
+              "greatest(pruned_before, (SELECT max(id) + 1 FROM gone)) "
+              "WHERE EXISTS (SELECT 1 FROM gone)) "
+              "SELECT count(*) FROM gone",
+              absl::ToDoubleSeconds(retention), kSlice)[0];
+          return row[0].as<int64_t>();
+        });
+    if (!slice.ok()) return slice.status();
+    pruned += *slice;
+    if (*slice < kSlice) return pruned;
+  }
 }
 
 }  // namespace plantmon::storage

@@ -29,6 +29,12 @@ struct AlertFilter {
   bool open_only = false;
 };
 
+// An alert as one change left it (table alert_events, migration 0017).
+struct AlertEvent {
+  int64_t event_id = 0;
+  v1::Alert alert;
+};
+
 // The `alert_rules` and `alerts` tables, scoped to an owner. The alert
 // lifecycle (ACTIVE -> ACKNOWLEDGED -> RESOLVED) is enforced here, in the
 // UPDATE's WHERE clause, so concurrent calls cannot skip a state.
@@ -73,6 +79,19 @@ class AlertRepository {
   absl::StatusOr<int64_t> AcknowledgeAll(int64_t owner_id, std::optional<int64_t> plant_id);
   // OK when the plant is the owner's, NOT_FOUND otherwise.
   absl::Status CheckPlantOwned(int64_t owner_id, int64_t plant_id);
+
+  // The owner's alert events after `after_event_id` (of one plant if given),
+  // oldest first, at most `limit`. Events of one owner commit in id order
+  // (migration 0017), so a reader that moves a cursor over them misses none.
+  absl::StatusOr<std::vector<AlertEvent>> ListEvents(int64_t owner_id, int64_t after_event_id,
+                                                     std::optional<int64_t> plant_id, int limit);
+  // Where a watch that resumes after `after_event_id` starts reading; with
+  // none given, after the owner's newest event (what happens from now on).
+  // OUT_OF_RANGE when events after it may have been pruned, or when it is
+  // beyond every event there has been.
+  absl::StatusOr<int64_t> WatchCursor(int64_t owner_id, std::optional<int64_t> after_event_id);
+  // Deletes events older than `retention`; how many.
+  absl::StatusOr<int64_t> PruneEvents(absl::Duration retention);
 
  private:
   absl::StatusOr<v1::Alert> Transition(int64_t owner_id, int64_t id, const std::string& sql,

@@ -337,6 +337,12 @@ class AlertWrites {
   }
 
   void Write(pqxx::work& transaction) const {
+    if (!existing_.empty() || !new_.empty()) {
+      std::vector<int64_t> owners;
+      for (const auto& [rule, existing] : existing_) owners.push_back(rule.user_id);
+      for (const NewAlert& alert : new_) owners.push_back(alert.rule.user_id);
+      LockAlertEvents(transaction, owners);
+    }
     WriteExisting(transaction);
     WriteNew(transaction);
     WriteEvaluated(transaction);

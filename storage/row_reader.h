@@ -6,11 +6,13 @@
 #include <optional>
 #include <pqxx/pqxx>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "alerting/rules.h"
+#include "postgres/pg_array.h"
 #include "postgres/transaction.h"
 #include "storage/models.h"
 
@@ -103,6 +105,15 @@ inline bool Exists(pqxx::transaction_base& transaction, const std::string& sql, 
 template <typename... Args>
 bool ExistsWith(pqxx::transaction_base& transaction, const std::string& sql, const Args&... args) {
   return !postgres::ExecPrepared(transaction, sql, args...).empty();
+}
+
+// Takes the alert-event locks of `user_ids` (migration 0017) for the rest of
+// the transaction. Every writer of alerts calls it before its first change,
+// so that the owners' events commit in id order without deadlocks.
+inline void LockAlertEvents(pqxx::transaction_base& transaction,
+                            const std::vector<int64_t>& user_ids) {
+  postgres::ExecPrepared(transaction, "SELECT lock_alert_events($1::integer[])",
+                         postgres::PgIntArray(user_ids));
 }
 
 inline absl::Status NotFound(absl::string_view what, int64_t id) {

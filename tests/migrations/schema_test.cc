@@ -27,6 +27,7 @@ class SchemaTest : public ::testing::Test {
         Exec("TRUNCATE users, manufacturers, device_types, devices, plant_types, plants, "
              "plant_device_assignments, sensor_data, alert_rules, alerts, user_sessions, api_keys, "
              "ingest_batches, ingest_source_receipts, alert_rule_sources, watering_events, "
+             "alert_events, "
              "device_type_measurements "
              "RESTART IDENTITY"));
   }
@@ -237,8 +238,10 @@ TEST_F(SchemaTest, AlertsDefaultToActive) {
 TEST_F(SchemaTest, DeletingAUserRemovesExactlyWhatItOwned) {
   InsertGraph("1");
   InsertGraph("2");
+  EXPECT_EQ(Count("alert_events"), 2);  // each alert's insertion
   ASSERT_OK(Exec("DELETE FROM users WHERE username = 'u1'"));
   EXPECT_EQ(Count("users"), 1);
+  EXPECT_EQ(Count("alert_events"), 1);  // migration 0017's trigger, not a foreign key
   EXPECT_EQ(Count("devices"), 1);
   EXPECT_EQ(Count("plants"), 1);
   EXPECT_EQ(Count("plant_device_assignments"), 1);
