@@ -131,7 +131,7 @@ std::string AlertMessage(const RuleToEvaluate& rule, const EvaluatedReading& rea
 
 std::vector<AlertChange> PlanAlertChanges(const RuleToEvaluate& rule,
                                           std::vector<EvaluatedReading> readings, bool alert_open,
-                                          const NewestEvaluated& newest) {
+                                          const NewestEvaluated& newest, RuleTimers* timers) {
   readings.erase(std::remove_if(readings.begin(), readings.end(),
                                 [&](const EvaluatedReading& reading) {
                                   auto it = newest.find(reading.device_id);
@@ -142,10 +142,21 @@ std::vector<AlertChange> PlanAlertChanges(const RuleToEvaluate& rule,
                    [](const EvaluatedReading& a, const EvaluatedReading& b) {
                      return a.timestamp < b.timestamp;
                    });
+  RuleTimers local;
+  RuleTimers& timer = timers != nullptr ? *timers : local;
+  const RuleDefinition& definition = rule.definition;
   std::vector<AlertChange> changes;
+  // Violations not written yet: for the alert open before the batch
+  // (alert_open), or for one the batch opened.
   std::optional<AlertChange> run;
   for (const EvaluatedReading& reading : readings) {
     if (Violates(rule, reading.value)) {
+      timer.clearing_since.reset();
+      if (!alert_open && !run.has_value()) {
+        if (!timer.violating_since.has_value()) timer.violating_since = reading.timestamp;
+        if (reading.timestamp - *timer.violating_since < definition.for_duration) continue;
+        timer.violating_since.reset();  // it opens now
+      }
       if (!run.has_value()) {
         run = AlertChange{AlertChange::Kind::kViolations, 0, reading, reading, reading, {}};
       }
@@ -156,20 +167,27 @@ std::vector<AlertChange> PlanAlertChanges(const RuleToEvaluate& rule,
       }
       continue;
     }
-    // In the band: neither a violation nor clear of it; the alert stays.
-    if (!Clears(rule, reading.value)) continue;
+    // The violation is broken: an alert that was waiting to open never does.
+    timer.violating_since.reset();
+    // In the band: neither a violation nor clear of it; the alert stays, and
+    // its clear timer starts again.
+    if (!Clears(rule, reading.value)) {
+      timer.clearing_since.reset();
+      continue;
+    }
+    if (!alert_open && !run.has_value()) continue;  // nothing to resolve
+    if (!timer.clearing_since.has_value()) timer.clearing_since = reading.timestamp;
+    if (reading.timestamp - *timer.clearing_since < definition.clear_duration) continue;
+    timer.clearing_since.reset();
     if (run.has_value()) {
       changes.push_back(*run);
       run.reset();
-      alert_open = true;
     }
-    if (alert_open) {
-      AlertChange resolve;
-      resolve.kind = AlertChange::Kind::kResolve;
-      resolve.resolved_at = reading.timestamp;
-      changes.push_back(resolve);
-      alert_open = false;
-    }
+    AlertChange resolve;
+    resolve.kind = AlertChange::Kind::kResolve;
+    resolve.resolved_at = reading.timestamp;
+    changes.push_back(resolve);
+    alert_open = false;
   }
   if (run.has_value()) changes.push_back(*run);
   return changes;

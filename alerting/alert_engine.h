@@ -69,13 +69,34 @@ struct AlertChange {
 // The newest reading time already evaluated for a rule, per device.
 using NewestEvaluated = std::map<int64_t, absl::Time>;
 
+// A rule's timers between batches (table alert_rule_timers): since when its
+// condition has held with no alert open, and since when an open alert's
+// clear condition has held. Readings that break a condition stop its timer.
+struct RuleTimers {
+  std::optional<absl::Time> violating_since;
+  std::optional<absl::Time> clearing_since;
+  bool operator==(const RuleTimers& other) const {
+    return violating_since == other.violating_since && clearing_since == other.clearing_since;
+  }
+  bool operator!=(const RuleTimers& other) const { return !(*this == other); }
+};
+
 // Walks `readings` (any order; sorted here by timestamp) and returns the
 // changes they make to the rule's alert, given whether one is open now.
 // Evaluation follows reading time: a reading no newer than the newest one
 // already evaluated for the rule and its device (`newest`) changes nothing.
+//
+// With a for_duration, a violating reading opens an alert only once the
+// rule's readings have violated it without a break for that long (from the
+// first of them to this one); the alert's count and worst begin at the
+// reading that opens it. With a clear_duration, a clearing reading resolves
+// the alert only once the readings have cleared it without a break for that
+// long. `timers` carries where both stand from one batch to the next (in and
+// out); without it they start unset and are forgotten.
 std::vector<AlertChange> PlanAlertChanges(const RuleToEvaluate& rule,
                                           std::vector<EvaluatedReading> readings, bool alert_open,
-                                          const NewestEvaluated& newest = {});
+                                          const NewestEvaluated& newest = {},
+                                          RuleTimers* timers = nullptr);
 
 }  // namespace plantmon::alerting
 

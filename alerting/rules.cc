@@ -95,6 +95,14 @@ std::optional<double> OptimumFor(absl::string_view parameter, const SpeciesOptim
 }
 
 absl::Status CheckDefinition(const RuleDefinition& rule) {
+  for (const auto& [name, duration] : {std::make_pair("for_duration", rule.for_duration),
+                                       std::make_pair("clear_duration", rule.clear_duration)}) {
+    if (duration < absl::ZeroDuration() || duration > kMaxRuleDuration) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "alert_rule.", name, " must be from 0 to ", absl::ToInt64Hours(kMaxRuleDuration) / 24,
+          " days, not ", absl::FormatDuration(duration)));
+    }
+  }
   if (rule.type == RuleType::kRange &&
       (!rule.threshold_high.has_value() || *rule.threshold_high < rule.threshold_value)) {
     return absl::InvalidArgumentError(

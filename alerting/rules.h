@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace plantmon::alerting {
 
@@ -60,13 +61,22 @@ struct RuleDefinition {
   // control"): a violated "< 25" rule with hysteresis 3 resolves only at 28
   // or more.
   double hysteresis = 0;
+  // How long, by reading timestamps, the condition must hold before an alert
+  // opens, and the clear condition before it resolves (docs/telemetry.md,
+  // "Flap control"). Zero: at the first reading.
+  absl::Duration for_duration = absl::ZeroDuration();
+  absl::Duration clear_duration = absl::ZeroDuration();
 };
+
+// The longest for_duration or clear_duration (migration 0018 holds the same).
+inline constexpr absl::Duration kMaxRuleDuration = absl::Hours(24 * 30);
 
 // The checks across fields (INVALID_ARGUMENT): a range needs threshold_high at
 // or above threshold_value; a deviation's threshold is a distance, so not
 // negative; a hysteresis is not negative, needs an ordered comparison (not
 // == or !=), and leaves a clear band: at most half a range's width, at most
-// a deviation's threshold.
+// a deviation's threshold; for_duration and clear_duration are from 0 to
+// kMaxRuleDuration.
 absl::Status CheckDefinition(const RuleDefinition& rule);
 
 // FAILED_PRECONDITION when a deviation rule watches a parameter the plant's

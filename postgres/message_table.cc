@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "google/protobuf/duration.pb.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "google/protobuf/util/field_mask_util.h"
 #include "google/protobuf/util/time_util.h"
@@ -24,6 +25,11 @@ using google::protobuf::util::TimeUtil;
 bool IsTimestamp(const FieldDescriptor* field) {
   return field->type() == FieldDescriptor::TYPE_MESSAGE &&
          field->message_type()->full_name() == "google.protobuf.Timestamp";
+}
+
+bool IsDuration(const FieldDescriptor* field) {
+  return field->type() == FieldDescriptor::TYPE_MESSAGE &&
+         field->message_type()->full_name() == "google.protobuf.Duration";
 }
 
 // "DeviceKind" -> "DEVICE_KIND_": the prefix every value of a Buf-style enum carries.
@@ -65,8 +71,10 @@ MessageTable::MessageTable(std::string table, const Descriptor* message,
       SchemaBug(absl::StrCat(table_, ".", column.name, " is no singular field of ",
                              message->full_name()));
     }
-    if (field->type() == FieldDescriptor::TYPE_MESSAGE && !IsTimestamp(field)) {
-      SchemaBug(absl::StrCat(table_, ".", column.name, " has a message type besides Timestamp"));
+    if (field->type() == FieldDescriptor::TYPE_MESSAGE && !IsTimestamp(field) &&
+        !IsDuration(field)) {
+      SchemaBug(absl::StrCat(table_, ".", column.name,
+                             " has a message type besides Timestamp and Duration"));
     }
     if (field->type() == FieldDescriptor::TYPE_ENUM && column.enum_type.empty()) {
       SchemaBug(absl::StrCat(table_, ".", column.name, " needs its PostgreSQL enum type"));
@@ -84,7 +92,7 @@ std::string MessageTable::SelectList(const std::string& alias) const {
   std::vector<std::string> selected;
   for (size_t i = 0; i < columns_.size(); ++i) {
     const std::string column = alias.empty() ? columns_[i].name : alias + "." + columns_[i].name;
-    if (IsTimestamp(fields_[i])) {
+    if (IsTimestamp(fields_[i]) || IsDuration(fields_[i])) {
       selected.push_back(EpochMicros(column));
     } else if (fields_[i]->type() == FieldDescriptor::TYPE_ENUM) {
       selected.push_back(absl::StrCat(column, "::text"));
@@ -128,8 +136,13 @@ void MessageTable::Read(const pqxx::row& row, Message* out) const {
         break;
       }
       case FieldDescriptor::CPPTYPE_MESSAGE:
-        reflection->MutableMessage(out, field)
-            ->CopyFrom(TimeUtil::MicrosecondsToTimestamp(value.as<int64_t>()));
+        if (IsDuration(field)) {
+          reflection->MutableMessage(out, field)
+              ->CopyFrom(TimeUtil::MicrosecondsToDuration(value.as<int64_t>()));
+        } else {
+          reflection->MutableMessage(out, field)
+              ->CopyFrom(TimeUtil::MicrosecondsToTimestamp(value.as<int64_t>()));
+        }
         break;
       default:
         SchemaBug(absl::StrCat("unsupported type of ", field->full_name()));
@@ -140,6 +153,8 @@ void MessageTable::Read(const pqxx::row& row, Message* out) const {
 std::optional<std::string> MessageTable::Param(const Message& values, size_t i) const {
   const FieldDescriptor* field = fields_[i];
   const Reflection* reflection = values.GetReflection();
+  // An unset Duration is no time at all, as proto3 reads it.
+  if (IsDuration(field) && !reflection->HasField(values, field)) return "0";
   if (field->has_presence() && !reflection->HasField(values, field)) return std::nullopt;
   switch (field->cpp_type()) {
     case FieldDescriptor::CPPTYPE_INT32:
@@ -159,6 +174,10 @@ std::optional<std::string> MessageTable::Param(const Message& values, size_t i) 
       return absl::AsciiStrToLower(name.substr(enum_prefixes_[i].size()));
     }
     case FieldDescriptor::CPPTYPE_MESSAGE:
+      if (IsDuration(field)) {
+        return absl::StrCat(TimeUtil::DurationToMicroseconds(
+            static_cast<const google::protobuf::Duration&>(reflection->GetMessage(values, field))));
+      }
       return absl::StrCat(TimeUtil::TimestampToMicroseconds(
           static_cast<const google::protobuf::Timestamp&>(reflection->GetMessage(values, field))));
     default:
@@ -179,6 +198,9 @@ std::string MessageTable::Cast(const std::string& placeholder, size_t i) const {
     case FieldDescriptor::CPPTYPE_ENUM:
       return absl::StrCat(placeholder, "::", columns_[i].enum_type);
     case FieldDescriptor::CPPTYPE_MESSAGE:
+      if (IsDuration(fields_[i])) {
+        return absl::StrCat("(", placeholder, "::bigint * interval '1 microsecond')");
+      }
       return absl::StrCat("epoch_us_to_timestamptz(", placeholder, "::bigint)");
     default:
       return placeholder;

@@ -12,8 +12,10 @@
 // string -> text, a proto enum -> the PostgreSQL enum type named in the
 // column (values are the proto value names without the enum's prefix, in
 // lower case: DEVICE_KIND_SENSOR <-> 'sensor'), google.protobuf.Timestamp ->
-// timestamptz (as epoch microseconds, exact). A field without a value (proto3
-// `optional` or a message field) is NULL.
+// timestamptz (as epoch microseconds, exact), google.protobuf.Duration ->
+// interval (as microseconds; an interval of days or months would read as
+// 24-hour days and 30-day months; an unset one is 0). Any other field without
+// a value (proto3 `optional` or a message field) is NULL.
 
 #include <optional>
 #include <pqxx/pqxx>

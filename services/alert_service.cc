@@ -42,6 +42,12 @@ absl::Status CheckRuleField(const v1::AlertRule& value, const std::string& path)
     return AlertSeverityFromProto(value.severity(), "alert_rule.severity").status();
   }
   if (path == "hysteresis") return CheckFinite(value.hysteresis(), "alert_rule.hysteresis");
+  if (path == "for_duration") {
+    return CheckDuration(value.for_duration(), "alert_rule.for_duration").status();
+  }
+  if (path == "clear_duration") {
+    return CheckDuration(value.clear_duration(), "alert_rule.clear_duration").status();
+  }
   if (path == "device_id" && value.has_device_id()) {
     return CheckId(value.device_id(), "alert_rule.device_id");
   }

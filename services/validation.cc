@@ -89,6 +89,20 @@ absl::StatusOr<std::string> NormalizeIdentity(const std::string& value, absl::st
   return nfc;
 }
 
+absl::StatusOr<absl::Duration> CheckDuration(const google::protobuf::Duration& value,
+                                             absl::string_view field) {
+  const int64_t seconds = value.seconds();
+  const int32_t nanos = value.nanos();
+  if (nanos <= -1000000000 || nanos >= 1000000000 || (seconds > 0 && nanos < 0) ||
+      (seconds < 0 && nanos > 0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field,
+                     " is not a valid duration: nanos must be under a second and share "
+                     "the sign of seconds"));
+  }
+  return absl::Seconds(seconds) + absl::Nanoseconds(nanos);
+}
+
 absl::Status CheckFinite(double value, absl::string_view field) {
   if (!std::isfinite(value)) return Invalid(field, "must be a finite number");
   return absl::OkStatus();

@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "google/protobuf/duration.pb.h"
 #include "google/protobuf/field_mask.pb.h"
 #include "google/protobuf/timestamp.pb.h"
 
@@ -51,6 +52,11 @@ absl::Status CheckSingleScript(const std::string& value, absl::string_view field
 // An identity (email, username) as it is stored and compared: in Unicode NFC,
 // so that composed and decomposed spellings are one name (docs/api.md).
 absl::StatusOr<std::string> NormalizeIdentity(const std::string& value, absl::string_view field);
+
+// A well-formed google.protobuf.Duration (nanos under a second, with the
+// seconds' sign), as an absl::Duration.
+absl::StatusOr<absl::Duration> CheckDuration(const google::protobuf::Duration& value,
+                                             absl::string_view field);
 
 // A finite number, optionally within [min, max].
 absl::Status CheckFinite(double value, absl::string_view field);

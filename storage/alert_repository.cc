@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "alerting/rules.h"
+#include "google/protobuf/util/time_util.h"
 #include "postgres/message_table.h"
 #include "postgres/pg_array.h"
 #include "postgres/pqxx_status.h"
@@ -34,7 +35,9 @@ const postgres::MessageTable& Rules() {
                                   {"updated_at", ColumnAccess::kReadOnly},
                                   {"threshold_high", ColumnAccess::kWritable},
                                   {"device_id", ColumnAccess::kWritable},
-                                  {"hysteresis", ColumnAccess::kWritable}});
+                                  {"hysteresis", ColumnAccess::kWritable},
+                                  {"for_duration", ColumnAccess::kWritable},
+                                  {"clear_duration", ColumnAccess::kWritable}});
   return *table;
 }
 
@@ -72,7 +75,11 @@ alerting::RuleDefinition DefinitionOf(const v1::AlertRule& rule) {
   return StoredRuleDefinition(
       rule.rule_type(), rule.parameter_name(), rule.condition_operator(), rule.threshold_value(),
       rule.has_threshold_high() ? std::optional<double>(rule.threshold_high()) : std::nullopt,
-      rule.hysteresis());
+      rule.hysteresis(),
+      absl::Microseconds(
+          google::protobuf::util::TimeUtil::DurationToMicroseconds(rule.for_duration())),
+      absl::Microseconds(
+          google::protobuf::util::TimeUtil::DurationToMicroseconds(rule.clear_duration())));
 }
 
 // A rule fits its plant: a pinned device is assigned to it (migration 0011),
@@ -178,6 +185,10 @@ absl::StatusOr<v1::AlertRule> AlertRepository::UpdateRule(int64_t owner_id, int6
                            pool_, Rules(), "alert rule", id, "id = $1 AND user_id = $2",
                            {std::to_string(id), std::to_string(owner_id)}, values, mask, nullptr,
                            [](pqxx::work& transaction, const v1::AlertRule& rule) {
+                             // What the rule's timers timed may have changed
+                             // (migration 0018): they start again.
+                             transaction.exec_params(
+                                 "DELETE FROM alert_rule_timers WHERE rule_id = $1", rule.id());
                              // A rule that no longer fits its plant rolls the update back.
                              return CheckFitsPlant(transaction, rule);
                            }),

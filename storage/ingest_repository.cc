@@ -234,7 +234,16 @@ struct WatchingRule {
   // The newest reading of this device the rule evaluated before
   // (alert_rule_sources, migration 0015).
   std::optional<absl::Time> newest_evaluated;
+  // The rule's duration timers (alert_rule_timers, migration 0018).
+  alerting::RuleTimers timers;
 };
+
+std::optional<absl::Time> NextOptionalTime(RowReader& reader) {
+  if (std::optional<int64_t> micros = reader.NextOptional<int64_t>()) {
+    return absl::FromUnixMicros(*micros);
+  }
+  return std::nullopt;
+}
 
 // One round trip for two jobs, as this runs once per batch:
 //  - last_data_received moves forward only: a late batch never moves it back
@@ -257,28 +266,186 @@ std::multimap<int64_t, WatchingRule> AdvanceDevicesAndFindRules(pqxx::work& tran
     micros.push_back(absl::ToUnixMicros(time));
   }
   std::multimap<int64_t, WatchingRule> rules;
-  for (const pqxx::row& row : transaction.exec_params(
-           "WITH advanced AS ("
-           "  UPDATE devices d SET last_data_received = epoch_us_to_timestamptz(v.us) "
-           "  FROM unnest($2::int[], $3::bigint[]) AS v(id, us) "
-           "  WHERE d.id = v.id AND (d.last_data_received IS NULL OR "
-           "  d.last_data_received < epoch_us_to_timestamptz(v.us)) RETURNING d.id) "
-           "SELECT a.device_id, r.id, r.user_id, r.plant_id, r.rule_type, r.parameter_name, "
-           "r.condition_operator, r.threshold_value, r.threshold_high, r.hysteresis, "
-           "r.severity::text, pt.optimal_temperature, pt.optimal_humidity, pt.optimal_light, "
-           "EXISTS (SELECT 1 FROM alerts al WHERE al.rule_id = r.id "
-           "AND al.status IN ('active', 'acknowledged')), " PLANTMON_EPOCH_US(
-               "s.last_reading_at") " FROM alert_rules r "
-                                    "JOIN plant_device_assignments a ON a.plant_id = r.plant_id "
-                                    "AND a.is_active "
-                                    "AND (r.device_id IS NULL OR r.device_id = a.device_id) "
-                                    "LEFT JOIN alert_rule_sources s ON s.rule_id = r.id AND "
-                                    "s.device_id = a.device_id "
-                                    "JOIN plants p ON p.id = r.plant_id "
-                                    "JOIN plant_types pt ON pt.id = p.plant_type_id "
-                                    "WHERE r.is_active AND r.user_id = $1 AND a.device_id = "
-                                    "ANY($2::int[])",
-           owner_id, PgIntArray(ids), PgIntArray(micros))) {
+  for (
+      const pqxx::row&
+          row : transaction.exec_params(
+              "WITH advanced AS ("
+              "  UPDATE devices d SET last_data_received = epoch_us_to_timestamptz(v.us) "
+              "  FROM unnest($2::int[], $3::bigint[]) AS v(id, us) "
+              "  WHERE d.id = v.id AND (d.last_data_received IS NULL OR "
+              "  d.last_data_received < epoch_us_to_timestamptz(v.us)) RETURNING d.id) "
+              "SELECT a.device_id, r.id, r.user_id, r.plant_id, r.rule_type, r.parameter_name, "
+              "r.condition_operator, r.threshold_value, r.threshold_high, "
+              "r.hysteresis, " PLANTMON_EPOCH_US("r.for_duration") ", " PLANTMON_EPOCH_US(
+                  "r.clear_duration") ", "
+                                      "r.severity::text, pt.optimal_temperature, "
+                                      "pt.optimal_humidity, pt.optimal_light, "
+                                      "EXISTS (SELECT 1 FROM alerts al WHERE al.rule_id = r.id "
+                                      "AND al.status IN ('active', "
+                                      "'acknowledged')), " PLANTMON_EPOCH_US("s.last_reading_at") ", " PLANTMON_EPOCH_US(
+                                          "t.violating_since") ", " PLANTMON_EPOCH_US("t.clearing_"
+                                                                                      "since") " FR"
+                                                                                               "OM "
+                                                                                               "ale"
+                                                                                               "rt_"
+                                                                                               "rul"
+                                                                                               "es "
+                                                                                               "r "
+                                                                                               "LEF"
+                                                                                               "T "
+                                                                                               "JOI"
+                                                                                               "N "
+                                                                                               "ale"
+                                                                                               "rt_"
+                                                                                               "rul"
+                                                                                               "e_"
+                                                                                               "tim"
+                                                                                               "ers"
+                                                                                               " t "
+                                                                                               "ON "
+                                                                                               "t."
+                                                                                               "rul"
+                                                                                               "e_"
+                                                                                               "id "
+                                                                                               "= "
+                                                                                               "r."
+                                                                                               "id "
+                                                                                               "JOI"
+                                                                                               "N "
+                                                                                               "pla"
+                                                                                               "nt_"
+                                                                                               "dev"
+                                                                                               "ice"
+                                                                                               "_as"
+                                                                                               "sig"
+                                                                                               "nme"
+                                                                                               "nts"
+                                                                                               " a "
+                                                                                               "ON "
+                                                                                               "a."
+                                                                                               "pla"
+                                                                                               "nt_"
+                                                                                               "id "
+                                                                                               "= "
+                                                                                               "r."
+                                                                                               "pla"
+                                                                                               "nt_"
+                                                                                               "id "
+                                                                                               "AND"
+                                                                                               " a."
+                                                                                               "is_"
+                                                                                               "act"
+                                                                                               "ive"
+                                                                                               " "
+                                                                                               "AND"
+                                                                                               " ("
+                                                                                               "r."
+                                                                                               "dev"
+                                                                                               "ice"
+                                                                                               "_id"
+                                                                                               " IS"
+                                                                                               " NU"
+                                                                                               "LL "
+                                                                                               "OR "
+                                                                                               "r."
+                                                                                               "dev"
+                                                                                               "ice"
+                                                                                               "_id"
+                                                                                               " = "
+                                                                                               "a."
+                                                                                               "dev"
+                                                                                               "ice"
+                                                                                               "_id"
+                                                                                               ") "
+                                                                                               "LEF"
+                                                                                               "T "
+                                                                                               "JOI"
+                                                                                               "N "
+                                                                                               "ale"
+                                                                                               "rt_"
+                                                                                               "rul"
+                                                                                               "e_"
+                                                                                               "sou"
+                                                                                               "rce"
+                                                                                               "s "
+                                                                                               "s "
+                                                                                               "ON "
+                                                                                               "s."
+                                                                                               "rul"
+                                                                                               "e_"
+                                                                                               "id "
+                                                                                               "= "
+                                                                                               "r."
+                                                                                               "id "
+                                                                                               "AND"
+                                                                                               " "
+                                                                                               "s."
+                                                                                               "dev"
+                                                                                               "ice"
+                                                                                               "_id"
+                                                                                               " = "
+                                                                                               "a."
+                                                                                               "dev"
+                                                                                               "ice"
+                                                                                               "_id"
+                                                                                               " "
+                                                                                               "JOI"
+                                                                                               "N "
+                                                                                               "pla"
+                                                                                               "nts"
+                                                                                               " p "
+                                                                                               "ON "
+                                                                                               "p."
+                                                                                               "id "
+                                                                                               "= "
+                                                                                               "r."
+                                                                                               "pla"
+                                                                                               "nt_"
+                                                                                               "id "
+                                                                                               "JOI"
+                                                                                               "N "
+                                                                                               "pla"
+                                                                                               "nt_"
+                                                                                               "typ"
+                                                                                               "es "
+                                                                                               "pt "
+                                                                                               "ON "
+                                                                                               "pt."
+                                                                                               "id "
+                                                                                               "= "
+                                                                                               "p."
+                                                                                               "pla"
+                                                                                               "nt_"
+                                                                                               "typ"
+                                                                                               "e_"
+                                                                                               "id "
+                                                                                               "WHE"
+                                                                                               "RE "
+                                                                                               "r."
+                                                                                               "is_"
+                                                                                               "act"
+                                                                                               "ive"
+                                                                                               " AN"
+                                                                                               "D "
+                                                                                               "r."
+                                                                                               "use"
+                                                                                               "r_"
+                                                                                               "id "
+                                                                                               "= "
+                                                                                               "$1 "
+                                                                                               "AND"
+                                                                                               " a."
+                                                                                               "dev"
+                                                                                               "ice"
+                                                                                               "_id"
+                                                                                               " = "
+                                                                                               "ANY"
+                                                                                               "($"
+                                                                                               "2::"
+                                                                                               "int"
+                                                                                               "[]"
+                                                                                               ")",
+              owner_id, PgIntArray(ids), PgIntArray(micros))) {
     RowReader reader(row);
     auto device_id = reader.Next<int64_t>();
     RuleToEvaluate rule;
@@ -289,11 +456,11 @@ std::multimap<int64_t, WatchingRule> AdvanceDevicesAndFindRules(pqxx::work& tran
     rule.severity = reader.Next<std::string>();
     rule.optimum = alerting::OptimumFor(rule.definition.parameter, ReadSpeciesOptima(reader));
     bool alert_open = reader.Next<bool>();
-    std::optional<absl::Time> newest;
-    if (std::optional<int64_t> micros = reader.NextOptional<int64_t>()) {
-      newest = absl::FromUnixMicros(*micros);
-    }
-    rules.emplace(device_id, WatchingRule{std::move(rule), alert_open, newest});
+    std::optional<absl::Time> newest = NextOptionalTime(reader);
+    alerting::RuleTimers timers;
+    timers.violating_since = NextOptionalTime(reader);
+    timers.clearing_since = NextOptionalTime(reader);
+    rules.emplace(device_id, WatchingRule{std::move(rule), alert_open, newest, timers});
   }
   return rules;
 }
@@ -331,6 +498,11 @@ class AlertWrites {
     }
   }
 
+  // A rule's timers after the batch, when they differ from before it.
+  void NoteTimers(int64_t rule_id, const alerting::RuleTimers& timers) {
+    timers_.emplace_back(rule_id, timers);
+  }
+
   void NoteEvaluated(int64_t rule_id, int64_t device_id, absl::Time timestamp) {
     auto [it, inserted] = evaluated_.emplace(std::make_pair(rule_id, device_id), timestamp);
     if (!inserted && timestamp > it->second) it->second = timestamp;
@@ -346,6 +518,7 @@ class AlertWrites {
     WriteExisting(transaction);
     WriteNew(transaction);
     WriteEvaluated(transaction);
+    WriteTimers(transaction);
   }
 
  private:
@@ -487,7 +660,33 @@ class AlertWrites {
         PgIntArray(rules), PgIntArray(devices), PgIntArray(micros));
   }
 
+  void WriteTimers(pqxx::work& transaction) const {
+    if (timers_.empty()) return;
+    std::vector<int64_t> rules;
+    std::vector<std::optional<int64_t>> violating_us, clearing_us;
+    auto micros = [](const std::optional<absl::Time>& time) {
+      return time ? std::optional<int64_t>(absl::ToUnixMicros(*time)) : std::nullopt;
+    };
+    for (const auto& [rule_id, timers] : timers_) {
+      rules.push_back(rule_id);
+      violating_us.push_back(micros(timers.violating_since));
+      clearing_us.push_back(micros(timers.clearing_since));
+    }
+    // Rules in id order (timers_ is filled in that order), as every batch
+    // locks them.
+    transaction.exec_params(
+        "INSERT INTO alert_rule_timers AS t (rule_id, violating_since, clearing_since) "
+        "SELECT v.rule_id, epoch_us_to_timestamptz(v.violating_us), "
+        "epoch_us_to_timestamptz(v.clearing_us) "
+        "FROM unnest($1::int[], $2::bigint[], $3::bigint[]) AS v(rule_id, violating_us, "
+        "clearing_us) "
+        "ON CONFLICT (rule_id) DO UPDATE SET violating_since = EXCLUDED.violating_since, "
+        "clearing_since = EXCLUDED.clearing_since",
+        PgIntArray(rules), PgNullableIntArray(violating_us), PgNullableIntArray(clearing_us));
+  }
+
   std::vector<std::pair<RuleToEvaluate, Existing>> existing_;
+  std::vector<std::pair<int64_t, alerting::RuleTimers>> timers_;
   std::vector<NewAlert> new_;
   // (rule, device) in key order: one lock order for concurrent batches.
   std::map<std::pair<int64_t, int64_t>, absl::Time> evaluated_;
@@ -507,6 +706,7 @@ void AfterReadingsStored(pqxx::work& transaction, int64_t owner_id,
     bool alert_open = false;
     std::vector<EvaluatedReading> readings;
     alerting::NewestEvaluated newest;
+    alerting::RuleTimers timers;
   };
   std::map<int64_t, RuleReadings> by_rule;
   for (const Accepted& row : rows) {
@@ -518,6 +718,7 @@ void AfterReadingsStored(pqxx::work& transaction, int64_t owner_id,
       if (inserted) {
         entry.rule = it->second.rule;
         entry.alert_open = it->second.alert_open;
+        entry.timers = it->second.timers;
       }
       if (it->second.newest_evaluated) {
         entry.newest[row.device_id] = *it->second.newest_evaluated;
@@ -530,10 +731,12 @@ void AfterReadingsStored(pqxx::work& transaction, int64_t owner_id,
     for (const EvaluatedReading& reading : entry.readings) {
       writes.NoteEvaluated(id, reading.device_id, reading.timestamp);
     }
+    const alerting::RuleTimers before = entry.timers;
     writes.Add(entry.rule,
                alerting::PlanAlertChanges(entry.rule, std::move(entry.readings), entry.alert_open,
-                                          entry.newest),
+                                          entry.newest, &entry.timers),
                entry.alert_open);
+    if (entry.timers != before) writes.NoteTimers(id, entry.timers);
   }
   writes.Write(transaction);
 }

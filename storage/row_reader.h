@@ -60,7 +60,8 @@ inline alerting::RuleDefinition StoredRuleDefinition(const std::string& rule_typ
                                                      const std::string& condition_operator,
                                                      double threshold_value,
                                                      std::optional<double> threshold_high,
-                                                     double hysteresis) {
+                                                     double hysteresis, absl::Duration for_duration,
+                                                     absl::Duration clear_duration) {
   alerting::RuleDefinition rule;
   rule.type =
       alerting::ParseRuleType(rule_type, "rule_type").value_or(alerting::RuleType::kThreshold);
@@ -70,18 +71,25 @@ inline alerting::RuleDefinition StoredRuleDefinition(const std::string& rule_typ
   rule.threshold_value = threshold_value;
   rule.threshold_high = threshold_high;
   rule.hysteresis = hysteresis;
+  rule.for_duration = for_duration;
+  rule.clear_duration = clear_duration;
   return rule;
 }
 
 // Reads rule_type, parameter_name, condition_operator, threshold_value,
-// threshold_high and hysteresis, in that order.
+// threshold_high, hysteresis, and for_duration and clear_duration in
+// microseconds, in that order (kRuleDefinitionColumns).
 inline alerting::RuleDefinition ReadRuleDefinition(RowReader& reader) {
   auto type = reader.Next<std::string>();
   auto parameter = reader.Next<std::string>();
   auto op = reader.Next<std::string>();
   auto threshold = reader.Next<double>();
   auto high = reader.NextOptional<double>();
-  return StoredRuleDefinition(type, parameter, op, threshold, high, reader.Next<double>());
+  auto hysteresis = reader.Next<double>();
+  auto for_us = reader.Next<int64_t>();
+  auto clear_us = reader.Next<int64_t>();
+  return StoredRuleDefinition(type, parameter, op, threshold, high, hysteresis,
+                              absl::Microseconds(for_us), absl::Microseconds(clear_us));
 }
 
 // Reads a species' optimal_temperature, optimal_humidity and optimal_light, in

@@ -171,5 +171,71 @@ TEST(AlertEngineTest, StaleReadingsChangeNoAlert) {
   EXPECT_EQ(changes[0].resolved_at, fresh.timestamp);
 }
 
+TEST(AlertEngineTest, ForDurationOpensOnlyOnceTheViolationHeldThatLong) {
+  RuleToEvaluate rule = Threshold("<", 25);
+  rule.definition.for_duration = absl::Minutes(10);
+  RuleTimers timers;
+  // Minutes 0 to 9 dry: nothing yet, the timer runs from minute 0.
+  EXPECT_TRUE(PlanAlertChanges(rule, {At(20, 0), At(19, 9)}, false, {}, &timers).empty());
+  EXPECT_EQ(timers.violating_since, At(0, 0).timestamp);
+  // Minute 10, in the next batch: it opens there, counting from there.
+  std::vector<AlertChange> changes =
+      PlanAlertChanges(rule, {At(18, 10), At(12, 11)}, false, {}, &timers);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].kind, AlertChange::Kind::kViolations);
+  EXPECT_EQ(changes[0].first.timestamp, At(0, 10).timestamp);
+  EXPECT_EQ(changes[0].count, 2);
+  EXPECT_EQ(changes[0].worst.value, 12);
+  EXPECT_FALSE(timers.violating_since.has_value());
+  // Without the earlier batch's timer, the same readings open nothing.
+  RuleTimers fresh;
+  EXPECT_TRUE(PlanAlertChanges(rule, {At(18, 10), At(12, 11)}, false, {}, &fresh).empty());
+}
+
+TEST(AlertEngineTest, AnyBreakRestartsTheForDuration) {
+  RuleToEvaluate rule = Threshold("<", 25);
+  rule.definition.for_duration = absl::Minutes(10);
+  rule.definition.hysteresis = 3;
+  RuleTimers timers;
+  // A reading in the band (26: not dry, not clear either) breaks the wait.
+  EXPECT_TRUE(
+      PlanAlertChanges(rule, {At(20, 0), At(26, 5), At(20, 6), At(20, 15)}, false, {}, &timers)
+          .empty());
+  EXPECT_EQ(timers.violating_since, At(0, 6).timestamp);
+  EXPECT_EQ(PlanAlertChanges(rule, {At(20, 16)}, false, {}, &timers).size(), 1u);
+}
+
+TEST(AlertEngineTest, ClearDurationResolvesOnlyOnceTheReadingsStayedClear) {
+  RuleToEvaluate rule = Threshold("<", 25);
+  rule.definition.clear_duration = absl::Minutes(5);
+  RuleTimers timers;
+  // Open alert; clear for 4 minutes, a violation, clear for 5: resolved at
+  // the fifth minute of the second stretch.
+  std::vector<AlertChange> changes =
+      PlanAlertChanges(rule, {At(30, 0), At(30, 4), At(20, 5), At(30, 6), At(30, 10), At(30, 11)},
+                       true, {}, &timers);
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_EQ(changes[0].kind, AlertChange::Kind::kViolations);
+  EXPECT_EQ(changes[0].count, 1);
+  EXPECT_EQ(changes[1].kind, AlertChange::Kind::kResolve);
+  EXPECT_EQ(changes[1].resolved_at, At(0, 11).timestamp);
+  EXPECT_FALSE(timers.clearing_since.has_value());
+  // Across batches the clear timer carries over.
+  timers = {};
+  EXPECT_TRUE(PlanAlertChanges(rule, {At(30, 20)}, true, {}, &timers).empty());
+  changes = PlanAlertChanges(rule, {At(30, 25)}, true, {}, &timers);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].resolved_at, At(0, 25).timestamp);
+}
+
+TEST(AlertEngineTest, DurationsTurnAWobbleIntoNoAlertsAtAll) {
+  RuleToEvaluate rule = Threshold("<", 25);
+  rule.definition.for_duration = absl::Minutes(1);
+  std::vector<EvaluatedReading> readings;
+  for (int i = 0; i < 2000; ++i) readings.push_back(At(i % 2 == 0 ? 20 : 27, i));
+  RuleTimers timers;
+  EXPECT_TRUE(PlanAlertChanges(rule, readings, false, {}, &timers).empty());
+}
+
 }  // namespace
 }  // namespace plantmon::alerting

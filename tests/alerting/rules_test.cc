@@ -115,5 +115,21 @@ TEST(RulesTest, HysteresisMustLeaveAClearBand) {
   EXPECT_EQ(CheckDefinition(deviation).code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(RulesTest, DurationsAreFromZeroToThirtyDays) {
+  RuleDefinition rule;
+  rule.for_duration = absl::Minutes(10);
+  rule.clear_duration = kMaxRuleDuration;
+  EXPECT_TRUE(CheckDefinition(rule).ok());
+  rule.for_duration = -absl::Seconds(1);
+  absl::Status negative = CheckDefinition(rule);
+  EXPECT_EQ(negative.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(negative.message().find("alert_rule.for_duration"), std::string::npos) << negative;
+  rule.for_duration = absl::ZeroDuration();
+  rule.clear_duration = kMaxRuleDuration + absl::Seconds(1);
+  absl::Status long_one = CheckDefinition(rule);
+  EXPECT_EQ(long_one.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(long_one.message().find("alert_rule.clear_duration"), std::string::npos) << long_one;
+}
+
 }  // namespace
 }  // namespace plantmon::alerting

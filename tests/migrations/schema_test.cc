@@ -26,8 +26,8 @@ class SchemaTest : public ::testing::Test {
     ASSERT_OK(
         Exec("TRUNCATE users, manufacturers, device_types, devices, plant_types, plants, "
              "plant_device_assignments, sensor_data, alert_rules, alerts, user_sessions, api_keys, "
-             "ingest_batches, ingest_source_receipts, alert_rule_sources, watering_events, "
-             "alert_events, "
+             "ingest_batches, ingest_source_receipts, alert_rule_sources, alert_rule_timers, "
+             "watering_events, alert_events, "
              "device_type_measurements "
              "RESTART IDENTITY"));
   }

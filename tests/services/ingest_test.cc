@@ -728,6 +728,94 @@ TEST_F(IngestTest, WobblingReadingsFlapOnlyWithoutHysteresis) {
   EXPECT_EQ(count(banded.rule, "true"), 1);
 }
 
+// docs/telemetry.md, "Flap control": for_duration and clear_duration count
+// by reading timestamps, across batches (the timers persist between them),
+// and any reading that breaks the condition starts the timer again.
+TEST_F(IngestTest, DurationsHoldAnAlertBackUntilTheConditionHasHeldLongEnough) {
+  SignedInUser owner = SignUp("durations");
+  v1::AlertRule rule;
+  rule.set_rule_type("threshold");
+  rule.set_condition_operator("<");
+  rule.set_threshold_value(25);
+  rule.mutable_for_duration()->set_seconds(600);
+  rule.mutable_clear_duration()->set_seconds(300);
+  Watched w = WatchedPlant(owner, "durations", "soil_moisture", rule);
+  const int64_t t = std::time(nullptr) - 7200;
+  v1::UploadReadingsResponse response;
+  auto upload = [&](const std::vector<v1::IncomingReading>& batch) {
+    ASSERT_TRUE(Upload(owner.token, {batch}, &response).ok());
+  };
+  auto alerts = [&] { return AlertsOfRule(owner, w.rule); };
+
+  // Dry for 9 minutes, then a wet reading: the wait starts again.
+  upload({ById(w.device, 20, t), ById(w.device, 19, t + 540)});
+  EXPECT_TRUE(alerts().empty());
+  upload({ById(w.device, 30, t + 560)});
+  // Dry again from t + 600, over three batches: not at 9 minutes...
+  upload({ById(w.device, 18, t + 600)});
+  upload({ById(w.device, 17, t + 900), ById(w.device, 16, t + 1140)});
+  EXPECT_TRUE(alerts().empty());
+  // ... but at 10: the alert opens at that reading, counting from it.
+  upload({ById(w.device, 15, t + 1200), ById(w.device, 14, t + 1260)});
+  std::vector<v1::Alert> opened = alerts();
+  ASSERT_EQ(opened.size(), 1u);
+  EXPECT_EQ(opened[0].status(), v1::ALERT_STATUS_ACTIVE);
+  EXPECT_EQ(opened[0].triggered_at().seconds(), t + 1200);
+  EXPECT_EQ(opened[0].triggered_value(), 15);
+  EXPECT_EQ(opened[0].occurrence_count(), 2);
+
+  // Wet for 4 minutes, then dry once: still open, and the clear wait starts
+  // again; wet for 5 minutes from t + 1600 resolves it, at that reading.
+  upload({ById(w.device, 30, t + 1300), ById(w.device, 31, t + 1540)});
+  upload({ById(w.device, 20, t + 1560)});
+  EXPECT_EQ(alerts()[0].status(), v1::ALERT_STATUS_ACTIVE);
+  EXPECT_EQ(alerts()[0].occurrence_count(), 3);
+  upload({ById(w.device, 30, t + 1600)});
+  upload({ById(w.device, 30, t + 1800)});
+  EXPECT_EQ(alerts()[0].status(), v1::ALERT_STATUS_ACTIVE);
+  upload({ById(w.device, 30, t + 1900)});
+  ASSERT_EQ(alerts().size(), 1u);
+  EXPECT_EQ(alerts()[0].status(), v1::ALERT_STATUS_RESOLVED);
+  EXPECT_EQ(alerts()[0].resolved_at().seconds(), t + 1900);
+
+  // A pending wait is forgotten when the rule changes: 9 dry minutes, an
+  // update, 2 more dry minutes open nothing.
+  upload({ById(w.device, 20, t + 2000), ById(w.device, 20, t + 2540)});
+  v1::UpdateAlertRuleRequest update;
+  update.mutable_alert_rule()->set_id(w.rule);
+  update.mutable_alert_rule()->set_threshold_value(24);
+  update.mutable_update_mask()->add_paths("threshold_value");
+  v1::AlertRule updated;
+  ASSERT_TRUE(alerts_->UpdateAlertRule(Context(owner.token).get(), update, &updated).ok());
+  EXPECT_EQ(updated.for_duration().seconds(), 600);
+  upload({ById(w.device, 20, t + 2660)});
+  EXPECT_EQ(alerts().size(), 1u);
+  upload({ById(w.device, 20, t + 3260)});
+  EXPECT_EQ(alerts().size(), 2u);
+
+  // Durations out of bounds are refused, on create and on update.
+  for (const auto& [seconds, nanos] : std::vector<std::pair<int64_t, int32_t>>{
+           {-1, 0}, {31 * 86400, 0}, {1, -5}, {0, 1000000000}}) {
+    update.mutable_alert_rule()->mutable_clear_duration()->set_seconds(seconds);
+    update.mutable_alert_rule()->mutable_clear_duration()->set_nanos(nanos);
+    update.mutable_update_mask()->clear_paths();
+    update.mutable_update_mask()->add_paths("clear_duration");
+    grpc::Status refused = alerts_->UpdateAlertRule(Context(owner.token).get(), update, &updated);
+    EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << seconds << " " << nanos;
+    EXPECT_NE(refused.error_message().find("clear_duration"), std::string::npos)
+        << refused.error_message();
+  }
+  v1::CreateAlertRuleRequest create;
+  *create.mutable_alert_rule() = rule;
+  create.mutable_alert_rule()->set_plant_id(w.plant);
+  create.mutable_alert_rule()->set_parameter_name("soil_moisture");
+  create.mutable_alert_rule()->set_rule_name("negative");
+  create.mutable_alert_rule()->mutable_for_duration()->set_seconds(-60);
+  v1::AlertRule created;
+  EXPECT_EQ(alerts_->CreateAlertRule(Context(owner.token).get(), create, &created).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
 TEST_F(IngestTest, TwoConcurrentStreamsShareOneOpenAlertPerRule) {
   SignedInUser owner = SignUp("concurrent");
   v1::AlertRule rule;

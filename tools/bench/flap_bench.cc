@@ -31,6 +31,7 @@ ABSL_FLAG(int, readings, 2000, "readings per batch");
 ABSL_FLAG(int, rules, 5, "rules on the watched plant");
 ABSL_FLAG(int, rounds, 7, "batches each way");
 ABSL_FLAG(double, hysteresis, 0, "the rules' hysteresis");
+ABSL_FLAG(int, for_duration_s, 0, "the rules' for_duration, in seconds");
 
 // NOLINTNEXTLINE(bugprone-exception-escape): a bench stops on the first exception.
 int main(int argc, char** argv) {
@@ -86,9 +87,11 @@ int main(int argc, char** argv) {
       if (std::string(name) != "watched") continue;
       setup.exec_params(
           "INSERT INTO alert_rules (user_id, plant_id, rule_name, rule_type, parameter_name, "
-          "condition_operator, threshold_value, hysteresis) SELECT $1, $2, 'Dry ' || g, "
-          "'threshold', 'soil_moisture', '<', 25, $4 FROM generate_series(1, $3) g",
-          user, plant, absl::GetFlag(FLAGS_rules), absl::GetFlag(FLAGS_hysteresis));
+          "condition_operator, threshold_value, hysteresis, for_duration) SELECT $1, $2, "
+          "'Dry ' || g, 'threshold', 'soil_moisture', '<', 25, $4, $5 * interval '1 second' "
+          "FROM generate_series(1, $3) g",
+          user, plant, absl::GetFlag(FLAGS_rules), absl::GetFlag(FLAGS_hysteresis),
+          absl::GetFlag(FLAGS_for_duration_s));
     }
     setup.commit();
   }
@@ -131,9 +134,10 @@ int main(int argc, char** argv) {
   const auto alerts = query.exec1("SELECT count(*) FROM alerts")[0].as<int64_t>();
   const double with_p50 = plantmon::bench::Percentile(with_rules, 0.5);
   const double without_p50 = plantmon::bench::Percentile(without, 0.5);
-  std::printf("readings=%d rules=%d hysteresis=%g rounds=%d alerts_written=%lld\n", count,
-              absl::GetFlag(FLAGS_rules), absl::GetFlag(FLAGS_hysteresis),
-              absl::GetFlag(FLAGS_rounds), static_cast<long long>(alerts));
+  std::printf("readings=%d rules=%d hysteresis=%g for_duration=%ds rounds=%d alerts_written=%lld\n",
+              count, absl::GetFlag(FLAGS_rules), absl::GetFlag(FLAGS_hysteresis),
+              absl::GetFlag(FLAGS_for_duration_s), absl::GetFlag(FLAGS_rounds),
+              static_cast<long long>(alerts));
   std::printf("batch with %d rules: p50 %.1f ms (max %.1f)\n", absl::GetFlag(FLAGS_rules), with_p50,
               *std::max_element(with_rules.begin(), with_rules.end()));
   std::printf("batch without rules: p50 %.1f ms (max %.1f)\n", without_p50,
