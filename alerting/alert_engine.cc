@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -32,6 +33,11 @@ bool Violates(const RuleToEvaluate& rule, double value) {
     case RuleType::kDeviation:
       if (!rule.optimum.has_value()) return false;
       return std::fabs(value - *rule.optimum) > t;
+    case RuleType::kBatteryBelow:
+      return value < t;
+    case RuleType::kNoData:
+    case RuleType::kWateringOverdue:
+      return false;  // a value never breaks them; time does (Sweep)
     case RuleType::kThreshold:
       break;
   }
@@ -64,6 +70,11 @@ bool Clears(const RuleToEvaluate& rule, double value) {
     case RuleType::kDeviation:
       if (!rule.optimum.has_value()) return true;
       return std::fabs(value - *rule.optimum) <= t - h;
+    case RuleType::kBatteryBelow:
+      return value >= t + h;
+    case RuleType::kNoData:
+    case RuleType::kWateringOverdue:
+      return true;
     case RuleType::kThreshold:
       break;
   }
@@ -89,6 +100,9 @@ double Distance(const RuleToEvaluate& rule, double value) {
       return std::max(definition.threshold_value - value, value - *definition.threshold_high);
     case RuleType::kDeviation:
       return std::fabs(value - *rule.optimum);
+    case RuleType::kBatteryBelow:
+    case RuleType::kNoData:
+    case RuleType::kWateringOverdue:
     case RuleType::kThreshold:
       break;
   }
@@ -110,6 +124,12 @@ std::string AlertMessage(const RuleToEvaluate& rule, const EvaluatedReading& rea
           WithUnit(std::fabs(reading.value - rule.optimum.value_or(0)), reading.unit),
           " from the optimum ", WithUnit(rule.optimum.value_or(0), reading.unit),
           " (allowed: ", WithUnit(definition.threshold_value, reading.unit), ")");
+    case RuleType::kBatteryBelow:
+      return absl::StrCat("Battery at ", WithUnit(reading.value, "%"),
+                          " (threshold: ", WithUnit(definition.threshold_value, "%"), ")");
+    case RuleType::kNoData:
+    case RuleType::kWateringOverdue:
+      break;  // Sweep words these
     case RuleType::kThreshold:
       break;
   }
@@ -191,6 +211,71 @@ std::vector<AlertChange> PlanAlertChanges(const RuleToEvaluate& rule,
   }
   if (run.has_value()) changes.push_back(*run);
   return changes;
+}
+
+namespace {
+
+// "2h5m", "3 days": a silence or a wait as people read it, to the minute.
+std::string Span(absl::Duration span) {
+  if (span >= absl::Hours(48)) {
+    return absl::StrCat(absl::ToInt64Hours(span) / 24, " days");
+  }
+  return absl::FormatDuration(absl::Trunc(span, absl::Minutes(1)));
+}
+
+}  // namespace
+
+SweepVerdict Sweep(const RuleToEvaluate& rule, const SweepFacts& facts, bool alert_open) {
+  const RuleDefinition& definition = rule.definition;
+  SweepVerdict verdict;
+  auto decide = [&](bool broken) {
+    if (broken && !alert_open) verdict.kind = SweepVerdict::Kind::kOpen;
+    if (!broken && alert_open) verdict.kind = SweepVerdict::Kind::kResolve;
+  };
+  switch (definition.type) {
+    case RuleType::kNoData: {
+      const absl::Time since =
+          std::max(facts.last_reading.value_or(facts.rule_since), facts.rule_since);
+      const absl::Duration silence = facts.now - since;
+      decide(silence > definition.interval);
+      verdict.message =
+          absl::StrCat("No ", absl::AsciiStrToLower(Label(definition.parameter)), " reading for ",
+                       Span(silence), " (allowed: ", Span(definition.interval), ")");
+      return verdict;
+    }
+    case RuleType::kBatteryBelow: {
+      if (!facts.battery_level.has_value()) return verdict;  // nothing reported yet
+      const double level = *facts.battery_level;
+      if (Violates(rule, level)) {
+        decide(true);
+      } else if (Clears(rule, level)) {
+        decide(false);
+      }
+      verdict.value = level;
+      verdict.message = AlertMessage(rule, {level, facts.now, "%"});
+      return verdict;
+    }
+    case RuleType::kWateringOverdue: {
+      absl::Duration every = definition.interval;
+      if (every == absl::ZeroDuration()) {
+        if (!facts.water_frequency_days.has_value()) return verdict;
+        every = absl::Hours(24) * *facts.water_frequency_days;
+      }
+      const absl::Time since = facts.last_watered.value_or(facts.rule_since);
+      const absl::Duration dry = facts.now - since;
+      decide(dry > every);
+      verdict.value = absl::ToDoubleHours(dry) / 24;
+      verdict.message = absl::StrCat(
+          facts.last_watered.has_value() ? "Not watered for " : "No watering recorded in ",
+          Span(dry), " (every ", Span(every), ")");
+      return verdict;
+    }
+    case RuleType::kThreshold:
+    case RuleType::kRange:
+    case RuleType::kDeviation:
+      break;
+  }
+  return verdict;
 }
 
 }  // namespace plantmon::alerting

@@ -98,6 +98,37 @@ std::vector<AlertChange> PlanAlertChanges(const RuleToEvaluate& rule,
                                           const NewestEvaluated& newest = {},
                                           RuleTimers* timers = nullptr);
 
+// What the sweeper knows of a time rule's plant (docs/telemetry.md, "Rules
+// over time").
+struct SweepFacts {
+  absl::Time now;
+  // When the rule was made or last changed: a silence or a wait counts from
+  // then at the earliest.
+  absl::Time rule_since;
+  // no_data: the newest reading of the parameter from the plant's devices.
+  std::optional<absl::Time> last_reading;
+  // battery_below: the lowest current level among the plant's devices, each
+  // device's newer of its last battery reading and its last heartbeat.
+  std::optional<double> battery_level;
+  // watering_overdue: the plant's last watering and the species' frequency.
+  std::optional<absl::Time> last_watered;
+  std::optional<int> water_frequency_days;
+};
+
+struct SweepVerdict {
+  enum class Kind { kNone, kOpen, kResolve };
+  Kind kind = Kind::kNone;
+  // The alert's value: a battery level, days since watering; none for
+  // no_data.
+  std::optional<double> value;
+  // e.g. "No soil moisture reading for 2h5m (allowed: 2h)".
+  std::string message;
+};
+
+// What a sweep does to a time rule's alert (open it, resolve it, or leave
+// it), given whether one is open. Rules judged on readings get kNone.
+SweepVerdict Sweep(const RuleToEvaluate& rule, const SweepFacts& facts, bool alert_open);
+
 }  // namespace plantmon::alerting
 
 #endif  // PLANTMON_ALERTING_ALERT_ENGINE_H_

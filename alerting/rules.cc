@@ -13,10 +13,13 @@ namespace plantmon::alerting {
 namespace {
 
 // Each vocabulary is one table: the enum value and its name.
-constexpr common::EnumTable<RuleType, absl::string_view, 3> kRuleTypes({{
+constexpr common::EnumTable<RuleType, absl::string_view, 6> kRuleTypes({{
     {RuleType::kThreshold, "threshold"},
     {RuleType::kRange, "range"},
     {RuleType::kDeviation, "deviation"},
+    {RuleType::kNoData, "no_data"},
+    {RuleType::kBatteryBelow, "battery_below"},
+    {RuleType::kWateringOverdue, "watering_overdue"},
 }});
 
 constexpr common::EnumTable<Operator, absl::string_view, 6> kOperators({{
@@ -57,6 +60,23 @@ auto ParseIn(const Table& table, absl::string_view name, absl::string_view field
 
 absl::string_view Name(RuleType type) { return kRuleTypes.Forward(type).value_or(""); }
 absl::string_view Name(Operator op) { return kOperators.Forward(op).value_or(""); }
+
+bool EvaluatedOnReadings(RuleType type) {
+  return type != RuleType::kBatteryBelow && type != RuleType::kWateringOverdue;
+}
+
+bool EvaluatedOverTime(RuleType type) {
+  return type == RuleType::kNoData || type == RuleType::kBatteryBelow ||
+         type == RuleType::kWateringOverdue;
+}
+
+std::optional<absl::string_view> BoundParameter(RuleType type) {
+  // A watering_overdue rule watches no readings; it names soil moisture, the
+  // parameter a watering raises, because every rule names a catalogued one.
+  if (type == RuleType::kBatteryBelow) return "battery";
+  if (type == RuleType::kWateringOverdue) return "soil_moisture";
+  return std::nullopt;
+}
 
 absl::StatusOr<RuleType> ParseRuleType(absl::string_view name, absl::string_view field) {
   return ParseIn(kRuleTypes, name, field);
@@ -103,6 +123,27 @@ absl::Status CheckDefinition(const RuleDefinition& rule) {
           " days, not ", absl::FormatDuration(duration)));
     }
   }
+  if (rule.interval < absl::ZeroDuration() || rule.interval > kMaxRuleInterval) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "alert_rule.interval must be from 0 to ", absl::ToInt64Hours(kMaxRuleInterval) / 24,
+        " days, not ", absl::FormatDuration(rule.interval)));
+  }
+  if (rule.type == RuleType::kNoData && rule.interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "no_data rules need an alert_rule.interval above 0: the longest silence allowed");
+  }
+  if (std::optional<absl::string_view> bound = BoundParameter(rule.type);
+      bound.has_value() && rule.parameter != *bound) {
+    return absl::InvalidArgumentError(absl::StrCat(Name(rule.type), " rules watch ", *bound,
+                                                   ", not ", rule.parameter,
+                                                   " (leave parameter_name empty)"));
+  }
+  if (rule.type == RuleType::kBatteryBelow &&
+      !(rule.threshold_value > 0 && rule.threshold_value <= 100)) {
+    return absl::InvalidArgumentError(
+        "battery_below rules need a threshold_value above 0 and at most 100 (a battery level in "
+        "%)");
+  }
   if (rule.type == RuleType::kRange &&
       (!rule.threshold_high.has_value() || *rule.threshold_high < rule.threshold_value)) {
     return absl::InvalidArgumentError(
@@ -141,6 +182,12 @@ absl::Status CheckDefinition(const RuleDefinition& rule) {
 }
 
 absl::Status CheckFitsSpecies(const RuleDefinition& rule, const SpeciesOptima& optima) {
+  if (rule.type == RuleType::kWateringOverdue && rule.interval == absl::ZeroDuration() &&
+      !optima.water_frequency_days.has_value()) {
+    return absl::FailedPreconditionError(
+        "a watering_overdue rule without an interval goes by the species' "
+        "water_frequency_days, and the plant's species has none: give the rule an interval");
+  }
   if (rule.type != RuleType::kDeviation || OptimumFor(rule.parameter, optima).has_value()) {
     return absl::OkStatus();
   }

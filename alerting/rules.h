@@ -19,8 +19,26 @@ namespace plantmon::alerting {
 
 // threshold: `value <op> threshold_value`. range: outside [threshold_value,
 // threshold_high]. deviation: further than threshold_value from the species'
-// optimum for the parameter.
-enum class RuleType { kThreshold, kRange, kDeviation };
+// optimum for the parameter. These three judge readings as they arrive.
+//
+// The rest judge time, in the sweeper (docs/telemetry.md, "Rules over
+// time"): no_data, no reading of the parameter from the plant's devices for
+// longer than the rule's interval (a reading resolves it at once);
+// battery_below, a device of the plant reports a battery level below
+// threshold_value (readings of `battery` or heartbeats); watering_overdue,
+// not watered for longer than the rule's interval or, without one, the
+// species' water_frequency_days.
+enum class RuleType { kThreshold, kRange, kDeviation, kNoData, kBatteryBelow, kWateringOverdue };
+
+// True for the rule types the ingest path evaluates reading by reading
+// (no_data too: its readings resolve it); false for those only the sweeper
+// judges.
+bool EvaluatedOnReadings(RuleType type);
+// True for the rule types the sweeper judges.
+bool EvaluatedOverTime(RuleType type);
+// The parameter a rule type is bound to ("battery" for battery_below), if
+// any: rules of that type store it whatever the request named.
+std::optional<absl::string_view> BoundParameter(RuleType type);
 
 enum class Operator { kLess, kGreater, kEqual, kNotEqual, kLessOrEqual, kGreaterOrEqual };
 
@@ -43,6 +61,9 @@ struct SpeciesOptima {
   std::optional<double> temperature;
   std::optional<double> humidity;
   std::optional<double> light;
+  // Not an optimum, but the species' care the same way: watering_overdue
+  // rules without an interval of their own go by it.
+  std::optional<int> water_frequency_days;
 };
 
 // The optimum a deviation rule over `parameter` measures from, if the species
@@ -66,7 +87,13 @@ struct RuleDefinition {
   // "Flap control"). Zero: at the first reading.
   absl::Duration for_duration = absl::ZeroDuration();
   absl::Duration clear_duration = absl::ZeroDuration();
+  // no_data: the longest silence allowed (above 0). watering_overdue: the
+  // longest time between waterings (0: the species' water_frequency_days).
+  absl::Duration interval = absl::ZeroDuration();
 };
+
+// The longest interval (migration 0019 holds the same).
+inline constexpr absl::Duration kMaxRuleInterval = absl::Hours(24 * 365);
 
 // The longest for_duration or clear_duration (migration 0018 holds the same).
 inline constexpr absl::Duration kMaxRuleDuration = absl::Hours(24 * 30);
@@ -76,11 +103,14 @@ inline constexpr absl::Duration kMaxRuleDuration = absl::Hours(24 * 30);
 // negative; a hysteresis is not negative, needs an ordered comparison (not
 // == or !=), and leaves a clear band: at most half a range's width, at most
 // a deviation's threshold; for_duration and clear_duration are from 0 to
-// kMaxRuleDuration.
+// kMaxRuleDuration; an interval is from 0 to kMaxRuleInterval, and above 0
+// for no_data; battery_below's threshold is a level above 0 and at most 100;
+// a rule bound to a parameter names that one.
 absl::Status CheckDefinition(const RuleDefinition& rule);
 
 // FAILED_PRECONDITION when a deviation rule watches a parameter the plant's
-// species has no optimum for.
+// species has no optimum for, or a watering_overdue rule without an interval
+// has a species without a watering frequency.
 absl::Status CheckFitsSpecies(const RuleDefinition& rule, const SpeciesOptima& optima);
 
 }  // namespace plantmon::alerting

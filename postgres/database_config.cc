@@ -20,20 +20,6 @@ absl::Status MalformedVariable(const std::string& name, const std::string& value
       "environment variable ", name, " has malformed value \"", value, "\": expected ", expected));
 }
 
-// Reads an integer variable in [min_value, max_value] into `out` if set.
-absl::Status ReadInt(const EnvLookup& env, const std::string& name, int min_value, int max_value,
-                     int& out) {
-  std::optional<std::string> raw = env(name);
-  if (!raw.has_value()) return absl::OkStatus();
-  int value = 0;
-  if (!absl::SimpleAtoi(*raw, &value) || value < min_value || value > max_value) {
-    return MalformedVariable(name, *raw,
-                             absl::StrCat("an integer from ", min_value, " to ", max_value));
-  }
-  out = value;
-  return absl::OkStatus();
-}
-
 absl::Status ReadString(const EnvLookup& env, const std::string& name, bool allow_empty,
                         std::string& out) {
   std::optional<std::string> raw = env(name);
@@ -61,6 +47,19 @@ std::optional<std::string> ProcessEnv(const std::string& name) {
   const char* value = std::getenv(name.c_str());
   if (value == nullptr) return std::nullopt;
   return std::string(value);
+}
+
+absl::Status ReadInt(const EnvLookup& env, const std::string& name, int min_value, int max_value,
+                     int& out) {
+  std::optional<std::string> raw = env(name);
+  if (!raw.has_value()) return absl::OkStatus();
+  int value = 0;
+  if (!absl::SimpleAtoi(*raw, &value) || value < min_value || value > max_value) {
+    return MalformedVariable(name, *raw,
+                             absl::StrCat("an integer from ", min_value, " to ", max_value));
+  }
+  out = value;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::map<std::string, std::string>> ParseDotEnv(const std::string& contents) {

@@ -48,6 +48,11 @@ absl::StatusOr<std::map<std::string, std::string>> ParseDotEnv(const std::string
 // environment wins). A missing file is not an error.
 absl::StatusOr<EnvLookup> EnvWithDotEnv(const std::string& dotenv_path);
 
+// Reads the integer variable `name`, if set, into `out`: INVALID_ARGUMENT
+// naming it unless it is an integer in [min_value, max_value].
+absl::Status ReadInt(const EnvLookup& env, const std::string& name, int min_value, int max_value,
+                     int& out);
+
 // Builds the configuration from POSTGRES_DB_{HOST,PORT,USER,PASSWORD,NAME} and
 // PLANTMON_DB_POOL_{SIZE,MAX_OVERFLOW,TIMEOUT_MS,RECYCLE_SECONDS}. A malformed
 // value is INVALID_ARGUMENT naming the variable.

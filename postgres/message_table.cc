@@ -248,8 +248,12 @@ pqxx::result Execute(pqxx::transaction_base& transaction, const Statement& state
 }
 
 void MergeMasked(const Message& values, const google::protobuf::FieldMask& mask, Message* current) {
-  google::protobuf::util::FieldMaskUtil::MergeMessageTo(
-      values, mask, google::protobuf::util::FieldMaskUtil::MergeOptions(), current);
+  // A named message field (a Timestamp, a Duration) is replaced whole, not
+  // merged into: merging would keep a stored 10m when the request sets 0s
+  // (zero fields merge as nothing), and keep a value the request left unset.
+  google::protobuf::util::FieldMaskUtil::MergeOptions options;
+  options.set_replace_message_fields(true);
+  google::protobuf::util::FieldMaskUtil::MergeMessageTo(values, mask, options, current);
 }
 
 void InsertRow(pqxx::transaction_base& transaction, const MessageTable& table,

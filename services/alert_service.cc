@@ -23,6 +23,19 @@ absl::StatusOr<alerting::Operator> StoredOperator(const v1::AlertRule& value) {
   return alerting::ParseOperator(value.condition_operator(), "alert_rule.condition_operator");
 }
 
+// A battery_below or watering_overdue rule watches one parameter whatever
+// the request names (alerting::BoundParameter); true if `rule` is such a one
+// and now names it.
+bool WithBoundParameter(v1::AlertRule& rule) {
+  absl::StatusOr<alerting::RuleType> type =
+      alerting::ParseRuleType(rule.rule_type(), "alert_rule.rule_type");
+  if (!type.ok()) return false;
+  std::optional<absl::string_view> bound = alerting::BoundParameter(*type);
+  if (!bound.has_value()) return false;
+  rule.set_parameter_name(std::string(*bound));
+  return true;
+}
+
 absl::Status CheckRuleField(const v1::AlertRule& value, const std::string& path) {
   if (path == "rule_name") return CheckText(value.rule_name(), "alert_rule.rule_name", 255, true);
   if (path == "rule_type") {
@@ -48,6 +61,7 @@ absl::Status CheckRuleField(const v1::AlertRule& value, const std::string& path)
   if (path == "clear_duration") {
     return CheckDuration(value.clear_duration(), "alert_rule.clear_duration").status();
   }
+  if (path == "interval") return CheckDuration(value.interval(), "alert_rule.interval").status();
   if (path == "device_id" && value.has_device_id()) {
     return CheckId(value.device_id(), "alert_rule.device_id");
   }
@@ -263,7 +277,8 @@ void AlertService::AddRuleMethods() {
   SignedIn("CreateAlertRule",
            [this](const auth::Caller& caller, const v1::CreateAlertRuleRequest& request,
                   v1::AlertRule* response) -> absl::Status {
-             const v1::AlertRule& value = request.alert_rule();
+             v1::AlertRule value = request.alert_rule();
+             WithBoundParameter(value);
              RETURN_IF_ERROR(CheckId(value.plant_id(), "alert_rule.plant_id"));
              RETURN_IF_ERROR(CheckFields(value, storage::AlertRepository::UpdatableRuleFields(),
                                          CheckRuleField));
@@ -280,6 +295,13 @@ void AlertService::AddRuleMethods() {
                definition.threshold_high = value.threshold_high();
              }
              definition.hysteresis = value.hysteresis();
+             definition.parameter = value.parameter_name();
+             ASSIGN_OR_RETURN(definition.for_duration,
+                              CheckDuration(value.for_duration(), "alert_rule.for_duration"));
+             ASSIGN_OR_RETURN(definition.clear_duration,
+                              CheckDuration(value.clear_duration(), "alert_rule.clear_duration"));
+             ASSIGN_OR_RETURN(definition.interval,
+                              CheckDuration(value.interval(), "alert_rule.interval"));
              RETURN_IF_ERROR(alerting::CheckDefinition(definition));
              v1::AlertRule row = value;
              row.set_condition_operator(std::string(alerting::Name(definition.op)));
@@ -323,11 +345,16 @@ void AlertService::AddRuleMethods() {
   SignedIn("UpdateAlertRule",
            [this](const auth::Caller& caller, const v1::UpdateAlertRuleRequest& request,
                   v1::AlertRule* response) -> absl::Status {
-             const google::protobuf::FieldMask& mask = request.update_mask();
-             RETURN_IF_ERROR(CheckMaskedUpdate(request.alert_rule(), "alert_rule.id", mask,
+             google::protobuf::FieldMask mask = request.update_mask();
+             v1::AlertRule values = request.alert_rule();
+             // A rule that becomes one bound to a parameter takes it.
+             if (absl::c_linear_search(mask.paths(), "rule_type") && WithBoundParameter(values) &&
+                 !absl::c_linear_search(mask.paths(), "parameter_name")) {
+               mask.add_paths("parameter_name");
+             }
+             RETURN_IF_ERROR(CheckMaskedUpdate(values, "alert_rule.id", mask,
                                                storage::AlertRepository::UpdatableRuleFields(),
                                                CheckRuleField));
-             v1::AlertRule values = request.alert_rule();
              if (absl::c_linear_search(mask.paths(), "severity") &&
                  values.severity() == v1::ALERT_SEVERITY_UNSPECIFIED) {
                return absl::InvalidArgumentError("alert_rule.severity must not be UNSPECIFIED");

@@ -202,6 +202,9 @@ absl::StatusOr<std::unique_ptr<PlantmonServer>> PlantmonServer::Start(
   // while the listener connects (skipped when the database is down).
   if (schema.ok()) server->backends_->listener.WaitUntilListening(absl::Seconds(5));
   server->monitor_ = std::thread([raw = server.get()] { raw->MonitorDatabase(); });
+  server->sweeper_ = std::make_unique<storage::AlertSweeper>(
+      options.database,
+      storage::AlertSweeper::Options{options.sweep_interval, options.sweep_takeover_interval});
   return server;
 }
 
@@ -258,6 +261,8 @@ void PlantmonServer::Shutdown(absl::Duration grace) {
   if (health_ != nullptr) health_->Shutdown();
   if (!stop_monitor_.HasBeenNotified()) stop_monitor_.Notify();
   if (monitor_.joinable()) monitor_.join();
+  // Its lock goes with its connection, so another server takes over now.
+  sweeper_.reset();
   if (server_ != nullptr) {
     server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));
   }

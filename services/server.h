@@ -18,6 +18,7 @@
 #include "services/backends.h"
 #include "services/health_service.h"
 #include "services/rpc_service.h"
+#include "storage/alert_sweeper.h"
 
 namespace plantmon::services {
 
@@ -35,6 +36,10 @@ struct ServerOptions {
   absl::Duration token_lifetime = absl::Hours(24);
   // How long alert events stay for WatchAlerts' resume_after_event_id.
   absl::Duration alert_event_retention = absl::Hours(24 * 7);
+  // How often the alert sweeper judges the rules over time, and how often a
+  // server that is not sweeping tries to take over (storage/alert_sweeper.h).
+  absl::Duration sweep_interval = absl::Seconds(10);
+  absl::Duration sweep_takeover_interval = absl::Seconds(1);
   // One line per call (method, code, latency) on stderr.
   bool access_log = true;
   // TLS: PEM files. With a certificate and key the server speaks only TLS;
@@ -82,6 +87,8 @@ class PlantmonServer {
   void Shutdown(absl::Duration grace = absl::Seconds(10));
   // Blocks until the server has shut down.
   void Wait();
+  // True while this server's alert sweeper is the one sweeping.
+  bool sweeping() const { return sweeper_ != nullptr && sweeper_->sweeping(); }
 
  private:
   explicit PlantmonServer(ServerOptions options);
@@ -106,6 +113,7 @@ class PlantmonServer {
   bool schema_ready_ ABSL_GUARDED_BY(mu_) = false;
   common::Notification stop_monitor_;
   std::thread monitor_;
+  std::unique_ptr<storage::AlertSweeper> sweeper_;
   bool shut_down_ = false;
 };
 

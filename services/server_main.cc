@@ -6,7 +6,8 @@
 // (PEM files: serve TLS) and PLANTMON_TLS_CLIENT_CA (also require client
 // certificates signed by it), PLANTMON_MAX_CONCURRENT_CALLS (256),
 // PLANTMON_MAX_QUEUED_LOGINS (16), PLANTMON_MAX_OPEN_STREAMS (500) and
-// PLANTMON_MAX_STREAMS_PER_USER (16), PLANTMON_ALERT_EVENT_RETENTION_DAYS (7).
+// PLANTMON_MAX_STREAMS_PER_USER (16), PLANTMON_ALERT_EVENT_RETENTION_DAYS (7),
+// PLANTMON_SWEEP_INTERVAL_SECONDS (10: how often rules over time are judged).
 // Flags: --migrate applies
 // pending migrations at start-up. SIGTERM/SIGINT shut down gracefully.
 
@@ -54,39 +55,19 @@ int Run(int argc, char** argv) {
   options.tls_cert_file = (*env)("PLANTMON_TLS_CERT").value_or("");
   options.tls_key_file = (*env)("PLANTMON_TLS_KEY").value_or("");
   options.tls_client_ca_file = (*env)("PLANTMON_TLS_CLIENT_CA").value_or("");
-  if (std::optional<std::string> cost = (*env)("PLANTMON_BCRYPT_COST")) {
-    if (!absl::SimpleAtoi(*cost, &options.bcrypt_cost) || options.bcrypt_cost < 10 ||
-        options.bcrypt_cost > 31) {
-      std::fprintf(stderr,
-                   "plantmon: environment variable PLANTMON_BCRYPT_COST has malformed "
-                   "value \"%s\": expected an integer from 10 to 31\n",
-                   cost->c_str());
-      return 1;
-    }
+  int token_ttl_seconds = static_cast<int>(absl::ToInt64Seconds(options.token_lifetime));
+  int retention_days = static_cast<int>(absl::ToInt64Hours(options.alert_event_retention) / 24);
+  int sweep_seconds = static_cast<int>(absl::ToInt64Seconds(options.sweep_interval));
+  using plantmon::postgres::ReadInt;
+  if (!Reported(ReadInt(*env, "PLANTMON_BCRYPT_COST", 10, 31, options.bcrypt_cost)) ||
+      !Reported(ReadInt(*env, "PLANTMON_TOKEN_TTL_SECONDS", 60, 365 * 86400, token_ttl_seconds)) ||
+      !Reported(ReadInt(*env, "PLANTMON_ALERT_EVENT_RETENTION_DAYS", 1, 3650, retention_days)) ||
+      !Reported(ReadInt(*env, "PLANTMON_SWEEP_INTERVAL_SECONDS", 1, 3600, sweep_seconds))) {
+    return 1;
   }
-  if (std::optional<std::string> ttl = (*env)("PLANTMON_TOKEN_TTL_SECONDS")) {
-    int seconds = 0;
-    if (!absl::SimpleAtoi(*ttl, &seconds) || seconds < 60) {
-      std::fprintf(stderr,
-                   "plantmon: environment variable PLANTMON_TOKEN_TTL_SECONDS has "
-                   "malformed value \"%s\": expected an integer of at least 60\n",
-                   ttl->c_str());
-      return 1;
-    }
-    options.token_lifetime = absl::Seconds(seconds);
-  }
-
-  if (std::optional<std::string> days = (*env)("PLANTMON_ALERT_EVENT_RETENTION_DAYS")) {
-    int value = 0;
-    if (!absl::SimpleAtoi(*days, &value) || value < 1 || value > 3650) {
-      std::fprintf(stderr,
-                   "plantmon: environment variable PLANTMON_ALERT_EVENT_RETENTION_DAYS has "
-                   "malformed value \"%s\": expected an integer from 1 to 3650\n",
-                   days->c_str());
-      return 1;
-    }
-    options.alert_event_retention = absl::Hours(24) * value;
-  }
+  options.token_lifetime = absl::Seconds(token_ttl_seconds);
+  options.alert_event_retention = absl::Hours(24) * retention_days;
+  options.sweep_interval = absl::Seconds(sweep_seconds);
 
   // Block the shutdown signals in every thread; main waits for them below.
   sigset_t signals;

@@ -37,7 +37,8 @@ const postgres::MessageTable& Rules() {
                                   {"device_id", ColumnAccess::kWritable},
                                   {"hysteresis", ColumnAccess::kWritable},
                                   {"for_duration", ColumnAccess::kWritable},
-                                  {"clear_duration", ColumnAccess::kWritable}});
+                                  {"clear_duration", ColumnAccess::kWritable},
+                                  {"interval", ColumnAccess::kWritable}});
   return *table;
 }
 
@@ -72,19 +73,20 @@ v1::Alert ReadAlert(const pqxx::row& row) { return Alerts().Read<v1::Alert>(row)
 // What the alerting package checks a stored rule by. The names were
 // validated before they were stored (and the columns' CHECKs hold them).
 alerting::RuleDefinition DefinitionOf(const v1::AlertRule& rule) {
+  auto duration = [](const google::protobuf::Duration& value) {
+    return absl::Microseconds(google::protobuf::util::TimeUtil::DurationToMicroseconds(value));
+  };
   return StoredRuleDefinition(
       rule.rule_type(), rule.parameter_name(), rule.condition_operator(), rule.threshold_value(),
       rule.has_threshold_high() ? std::optional<double>(rule.threshold_high()) : std::nullopt,
-      rule.hysteresis(),
-      absl::Microseconds(
-          google::protobuf::util::TimeUtil::DurationToMicroseconds(rule.for_duration())),
-      absl::Microseconds(
-          google::protobuf::util::TimeUtil::DurationToMicroseconds(rule.clear_duration())));
+      rule.hysteresis(), duration(rule.for_duration()), duration(rule.clear_duration()),
+      duration(rule.interval()));
 }
 
 // A rule fits its plant: a pinned device is assigned to it (migration 0011),
-// and a deviation rule has an optimum for its parameter on the plant's
-// species (alerting::CheckFitsSpecies decides; this reads the species).
+// a deviation rule has an optimum for its parameter on the plant's species,
+// and a watering_overdue rule without an interval a watering frequency
+// (alerting::CheckFitsSpecies decides; this reads the species).
 absl::Status CheckFitsPlant(pqxx::work& transaction, const v1::AlertRule& stored) {
   const int64_t plant_id = stored.plant_id();
   if (stored.has_device_id() &&
@@ -102,16 +104,21 @@ absl::Status CheckFitsPlant(pqxx::work& transaction, const v1::AlertRule& stored
   // must leave a rule that still makes sense (a deviation's threshold, a
   // clear band).
   if (absl::Status valid = alerting::CheckDefinition(rule); !valid.ok()) return valid;
-  if (rule.type != alerting::RuleType::kDeviation) return absl::OkStatus();
+  if (rule.type != alerting::RuleType::kDeviation &&
+      rule.type != alerting::RuleType::kWateringOverdue) {
+    return absl::OkStatus();
+  }
   alerting::SpeciesOptima optima;
   pqxx::result rows = transaction.exec_params(
-      "SELECT t.optimal_temperature, t.optimal_humidity, t.optimal_light "
+      "SELECT t.optimal_temperature, t.optimal_humidity, t.optimal_light, "
+      "t.water_frequency_days "
       "FROM plants p JOIN plant_types t ON t.id = p.plant_type_id WHERE p.id = $1",
       plant_id);
   if (!rows.empty()) {
     const pqxx::row row = rows[0];
     RowReader reader(row);
     optima = ReadSpeciesOptima(reader);
+    optima.water_frequency_days = reader.NextOptional<int>();
   }
   return alerting::CheckFitsSpecies(rule, optima);
 }

@@ -278,6 +278,7 @@ std::multimap<int64_t, WatchingRule> AdvanceDevicesAndFindRules(pqxx::work& tran
       "SELECT a.device_id, r.id, r.user_id, r.plant_id, r.rule_type, r.parameter_name, "
       "r.condition_operator, r.threshold_value, r.threshold_high, r.hysteresis, ",
       PLANTMON_EPOCH_US("r.for_duration"), ", ", PLANTMON_EPOCH_US("r.clear_duration"), ", ",
+      PLANTMON_EPOCH_US("r.interval"), ", ",
       "r.severity::text, pt.optimal_temperature, pt.optimal_humidity, pt.optimal_light, "
       "EXISTS (SELECT 1 FROM alerts al WHERE al.rule_id = r.id "
       "AND al.status IN ('active', 'acknowledged')), ",
@@ -300,6 +301,8 @@ std::multimap<int64_t, WatchingRule> AdvanceDevicesAndFindRules(pqxx::work& tran
     rule.user_id = reader.Next<int64_t>();
     rule.plant_id = reader.Next<int64_t>();
     rule.definition = ReadRuleDefinition(reader);
+    // Some rule types are the sweeper's alone (battery_below, watering_overdue).
+    if (!alerting::EvaluatedOnReadings(rule.definition.type)) continue;
     rule.severity = reader.Next<std::string>();
     rule.optimum = alerting::OptimumFor(rule.definition.parameter, ReadSpeciesOptima(reader));
     bool alert_open = reader.Next<bool>();

@@ -55,13 +55,11 @@ class RowReader {
 // A stored rule's definition from its column values. The columns' CHECK
 // constraints hold the same vocabularies as alerting/rules.h, so every stored
 // name parses.
-inline alerting::RuleDefinition StoredRuleDefinition(const std::string& rule_type,
-                                                     const std::string& parameter_name,
-                                                     const std::string& condition_operator,
-                                                     double threshold_value,
-                                                     std::optional<double> threshold_high,
-                                                     double hysteresis, absl::Duration for_duration,
-                                                     absl::Duration clear_duration) {
+inline alerting::RuleDefinition StoredRuleDefinition(
+    const std::string& rule_type, const std::string& parameter_name,
+    const std::string& condition_operator, double threshold_value,
+    std::optional<double> threshold_high, double hysteresis, absl::Duration for_duration,
+    absl::Duration clear_duration, absl::Duration interval) {
   alerting::RuleDefinition rule;
   rule.type =
       alerting::ParseRuleType(rule_type, "rule_type").value_or(alerting::RuleType::kThreshold);
@@ -73,12 +71,13 @@ inline alerting::RuleDefinition StoredRuleDefinition(const std::string& rule_typ
   rule.hysteresis = hysteresis;
   rule.for_duration = for_duration;
   rule.clear_duration = clear_duration;
+  rule.interval = interval;
   return rule;
 }
 
 // Reads rule_type, parameter_name, condition_operator, threshold_value,
-// threshold_high, hysteresis, and for_duration and clear_duration in
-// microseconds, in that order (kRuleDefinitionColumns).
+// threshold_high, hysteresis, and for_duration, clear_duration and interval
+// in microseconds, in that order.
 inline alerting::RuleDefinition ReadRuleDefinition(RowReader& reader) {
   auto type = reader.Next<std::string>();
   auto parameter = reader.Next<std::string>();
@@ -88,8 +87,10 @@ inline alerting::RuleDefinition ReadRuleDefinition(RowReader& reader) {
   auto hysteresis = reader.Next<double>();
   auto for_us = reader.Next<int64_t>();
   auto clear_us = reader.Next<int64_t>();
+  auto interval_us = reader.Next<int64_t>();
   return StoredRuleDefinition(type, parameter, op, threshold, high, hysteresis,
-                              absl::Microseconds(for_us), absl::Microseconds(clear_us));
+                              absl::Microseconds(for_us), absl::Microseconds(clear_us),
+                              absl::Microseconds(interval_us));
 }
 
 // Reads a species' optimal_temperature, optimal_humidity and optimal_light, in

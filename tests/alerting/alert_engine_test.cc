@@ -237,5 +237,55 @@ TEST(AlertEngineTest, DurationsTurnAWobbleIntoNoAlertsAtAll) {
   EXPECT_TRUE(PlanAlertChanges(rule, readings, false, {}, &timers).empty());
 }
 
+TEST(AlertEngineTest, SweepJudgesSilenceBatteryAndWatering) {
+  const absl::Time now = absl::FromUnixSeconds(1700000000);
+  SweepFacts facts;
+  facts.now = now;
+  facts.rule_since = now - absl::Hours(100);
+
+  RuleToEvaluate silent = Threshold(">", 0);
+  silent.definition.type = RuleType::kNoData;
+  silent.definition.interval = absl::Hours(2);
+  facts.last_reading = now - absl::Minutes(125);
+  SweepVerdict verdict = Sweep(silent, facts, false);
+  EXPECT_EQ(verdict.kind, SweepVerdict::Kind::kOpen);
+  EXPECT_EQ(verdict.message, "No soil moisture reading for 2h5m (allowed: 2h)");
+  EXPECT_EQ(Sweep(silent, facts, true).kind, SweepVerdict::Kind::kNone);  // already open
+  facts.last_reading = now - absl::Minutes(5);
+  EXPECT_EQ(Sweep(silent, facts, true).kind, SweepVerdict::Kind::kResolve);
+  // A rule made a minute ago has not waited its interval, whatever came before.
+  facts.last_reading.reset();
+  facts.rule_since = now - absl::Minutes(1);
+  EXPECT_EQ(Sweep(silent, facts, false).kind, SweepVerdict::Kind::kNone);
+
+  RuleToEvaluate battery = Threshold(">", 20, "battery");
+  battery.definition.type = RuleType::kBatteryBelow;
+  battery.definition.hysteresis = 5;
+  EXPECT_EQ(Sweep(battery, facts, false).kind, SweepVerdict::Kind::kNone);  // nothing reported
+  facts.battery_level = 12;
+  verdict = Sweep(battery, facts, false);
+  EXPECT_EQ(verdict.kind, SweepVerdict::Kind::kOpen);
+  EXPECT_EQ(verdict.message, "Battery at 12% (threshold: 20%)");
+  facts.battery_level = 24;  // in the band
+  EXPECT_EQ(Sweep(battery, facts, true).kind, SweepVerdict::Kind::kNone);
+  facts.battery_level = 25;
+  EXPECT_EQ(Sweep(battery, facts, true).kind, SweepVerdict::Kind::kResolve);
+
+  RuleToEvaluate watering = Threshold(">", 0);
+  watering.definition.type = RuleType::kWateringOverdue;
+  facts.water_frequency_days = 7;
+  facts.last_watered = now - absl::Hours(24 * 9);
+  verdict = Sweep(watering, facts, false);
+  EXPECT_EQ(verdict.kind, SweepVerdict::Kind::kOpen);
+  EXPECT_EQ(verdict.message, "Not watered for 9 days (every 7 days)");
+  EXPECT_DOUBLE_EQ(*verdict.value, 9);
+  // The rule's own interval wins over the species'.
+  watering.definition.interval = absl::Hours(24 * 10);
+  EXPECT_EQ(Sweep(watering, facts, false).kind, SweepVerdict::Kind::kNone);
+  EXPECT_EQ(Sweep(watering, facts, true).kind, SweepVerdict::Kind::kResolve);
+  // Value rules are not the sweeper's.
+  EXPECT_EQ(Sweep(Threshold("<", 25), facts, false).kind, SweepVerdict::Kind::kNone);
+}
+
 }  // namespace
 }  // namespace plantmon::alerting

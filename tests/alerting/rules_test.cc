@@ -36,7 +36,8 @@ TEST(RulesTest, UnknownNamesListTheVocabulary) {
   absl::StatusOr<RuleType> type = ParseRuleType("vibes", "alert_rule.rule_type");
   EXPECT_EQ(type.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(type.status().message(),
-            "alert_rule.rule_type must be one of: threshold, range, deviation");
+            "alert_rule.rule_type must be one of: threshold, range, deviation, no_data, "
+            "battery_below, watering_overdue");
   EXPECT_EQ(ParseOperator("=<", "op").status().message(),
             "op must be one of: <, >, ==, !=, <=, >=");
 }
