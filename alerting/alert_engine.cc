@@ -127,9 +127,8 @@ std::string AlertMessage(const RuleToEvaluate& rule, const EvaluatedReading& rea
     case RuleType::kBatteryBelow:
       return absl::StrCat("Battery at ", WithUnit(reading.value, "%"),
                           " (threshold: ", WithUnit(definition.threshold_value, "%"), ")");
-    case RuleType::kNoData:
-    case RuleType::kWateringOverdue:
-      break;  // Sweep words these
+    case RuleType::kNoData:           // Sweep words these
+    case RuleType::kWateringOverdue:  // (never on a reading)
     case RuleType::kThreshold:
       break;
   }

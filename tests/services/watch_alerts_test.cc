@@ -378,8 +378,9 @@ TEST_F(ResumeTest, ResumingFromWhatIsNoLongerKeptOrFromTheFutureIsOutOfRange) {
   ASSERT_TRUE(restarted.ok()) << restarted.status();
   server_ = *std::move(restarted);
   alerts = v1::AlertService::NewStub(ChannelTo(*server_));
-  for (int i = 0; i < 100 && EventsAfter(0).size() != 1; ++i)
+  for (int i = 0; i < 100 && EventsAfter(0).size() != 1; ++i) {
     absl::SleepFor(absl::Milliseconds(100));
+  }
   ASSERT_EQ(EventsAfter(0), std::vector<int64_t>{events[2]});
 
   grpc::Status gone = status_of(events[0]);
