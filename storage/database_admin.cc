@@ -6,6 +6,7 @@
 #include "postgres/pqxx_status.h"
 #include "postgres/transaction.h"
 #include "storage/embedded_file.h"
+#include "storage/ingest_repository.h"
 
 namespace plantmon::storage {
 
@@ -43,15 +44,30 @@ absl::Status DropAllObjects(ConnectionPool& pool) {
 
 absl::Status SeedDemoData(ConnectionPool& pool, const std::string& demo_password_hash) {
   const std::string& script = EmbeddedDemoDataFiles().front().contents;
-  return RunInTransaction(pool, [&](pqxx::work& transaction) {
-    transaction.exec_params(
-        "INSERT INTO users (email, username, password_hash, first_name, "
-        "last_name, is_verified) VALUES ($1, $2, $3, 'Demo', 'Gardener', true) "
-        "ON CONFLICT DO NOTHING",
-        kDemoUserEmail, kDemoUserName, demo_password_hash);
-    transaction.exec(script);
-    return absl::OkStatus();
-  });
+  struct Loaded {
+    int64_t user_id = 0;
+    absl::Time at;  // the loading transaction's time: its readings' received_at
+  };
+  absl::StatusOr<Loaded> loaded =
+      RunInTransaction(pool, [&](pqxx::work& transaction) -> absl::StatusOr<Loaded> {
+        transaction.exec_params(
+            "INSERT INTO users (email, username, password_hash, first_name, "
+            "last_name, is_verified) VALUES ($1, $2, $3, 'Demo', 'Gardener', true) "
+            "ON CONFLICT DO NOTHING",
+            kDemoUserEmail, kDemoUserName, demo_password_hash);
+        transaction.exec(script);
+        const pqxx::row row = transaction.exec_params1(
+            "SELECT id, (extract(epoch FROM now()) * 1000000)::bigint FROM users "
+            "WHERE email = $1",
+            kDemoUserEmail);
+        return Loaded{row[0].as<int64_t>(), absl::FromUnixMicros(row[1].as<int64_t>())};
+      });
+  if (!loaded.ok()) return loaded.status();
+  // The script's readings bypassed the alert engine; run it over them now, in
+  // reading order, so that the demo's alerts are the ones live readings would
+  // have raised (docs/telemetry.md, "Demo data"). A second seed loads no
+  // readings, and this finds none.
+  return IngestRepository(pool).EvaluateLoadedReadings(loaded->user_id, loaded->at).status();
 }
 
 }  // namespace plantmon::storage

@@ -745,6 +745,34 @@ absl::StatusOr<SensorReading> IngestRepository::IngestOne(int64_t owner_id,
   });
 }
 
+absl::StatusOr<int64_t> IngestRepository::EvaluateLoadedReadings(int64_t owner_id,
+                                                                 absl::Time received_at) {
+  return RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<int64_t> {
+    std::vector<Accepted> rows;
+    for (const pqxx::row& row : transaction.exec_params(
+             absl::StrCat("SELECT s.device_id, s.parameter_name, s.measurement_value, "
+                          "s.measurement_unit, s.data_quality, s.is_anomaly, ",
+                          PLANTMON_EPOCH_US("s.\"timestamp\""),
+                          " FROM sensor_data s JOIN devices d ON d.id = s.device_id "
+                          "WHERE d.user_id = $1 AND s.received_at = epoch_us_to_timestamptz($2) "
+                          "ORDER BY s.\"timestamp\", s.id"),
+             owner_id, absl::ToUnixMicros(received_at))) {
+      RowReader reader(row);
+      Accepted accepted;
+      accepted.device_id = reader.Next<int64_t>();
+      accepted.parameter = reader.Next<std::string>();
+      accepted.value = reader.Next<double>();
+      accepted.unit = reader.NextOptional<std::string>();
+      accepted.quality = reader.Next<int32_t>();
+      accepted.is_anomaly = reader.Next<bool>();
+      accepted.timestamp = absl::FromUnixMicros(reader.Next<int64_t>());
+      rows.push_back(std::move(accepted));
+    }
+    if (!rows.empty()) AfterReadingsStored(transaction, owner_id, rows);
+    return static_cast<int64_t>(rows.size());
+  });
+}
+
 absl::StatusOr<int64_t> IngestRepository::PurgeBatchKeys(absl::Duration retention) {
   // Receipts are bounded anyway (one per source message id); an old one
   // belongs to a gateway that went away.

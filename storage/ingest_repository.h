@@ -88,6 +88,12 @@ class IngestRepository {
                                       const std::optional<BatchKey>& key,
                                       const std::function<bool()>& abandoned = nullptr);
 
+  // Runs the alert engine over the owner's readings received at
+  // `received_at` (a loading transaction's time), in reading order, as if
+  // they had just been ingested: for readings loaded in bulk by SQL (the
+  // demo data), so that their alerts are the engine's. How many readings.
+  absl::StatusOr<int64_t> EvaluateLoadedReadings(int64_t owner_id, absl::Time received_at);
+
   // One reading, returning the stored row (RecordReading).
   absl::StatusOr<SensorReading> IngestOne(int64_t owner_id, const IncomingReading& reading);
 

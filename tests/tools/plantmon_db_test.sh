@@ -25,14 +25,15 @@ counts() {
               (SELECT count(*) FROM device_types) || ',' || (SELECT count(*) FROM plant_types) || ',' ||
               (SELECT count(*) FROM devices) || ',' || (SELECT count(*) FROM plants) || ',' ||
               (SELECT count(*) FROM plant_device_assignments) || ',' ||
-              (SELECT count(*) FROM alert_rules) || ',' || (SELECT count(*) FROM sensor_data)"
+              (SELECT count(*) FROM alert_rules) || ',' || (SELECT count(*) FROM sensor_data) || ',' ||
+              (SELECT count(*) FROM alerts) || ',' || (SELECT count(*) FROM alert_events)"
 }
 first=$(counts)
 "$cli" seed >/dev/null
 second=$(counts)
 expect_eq "$second" "$first" "seeding twice changed the data"
 
-IFS=, read -r users makers dtypes ptypes devices plants assignments rules readings <<<"$first"
+IFS=, read -r users makers dtypes ptypes devices plants assignments rules readings alerts events <<<"$first"
 expect_eq "$users" 1 "demo users"
 (( makers >= 3 )) || fail "only $makers manufacturers"
 (( ptypes >= 10 )) || fail "only $ptypes plant species"
@@ -44,6 +45,24 @@ anomalies=$(sql "SELECT count(*) FROM sensor_data WHERE is_anomaly")
 (( anomalies > 0 && anomalies < readings / 50 )) || fail "$anomalies anomalies of $readings"
 span=$(sql "SELECT extract(epoch FROM max(\"timestamp\") - min(\"timestamp\"))::int / 3600 FROM sensor_data")
 (( span >= 167 )) || fail "readings span only $span hours"
+# The demo's alerts are the engine's (docs/telemetry.md, "Demo data"): some
+# open, some resolved, each opened at a reading of its rule's parameter that
+# broke the rule, every change an event, and plant health following them.
+open_alerts=$(sql "SELECT count(*) FROM alerts WHERE status = 'active'")
+resolved_alerts=$(sql "SELECT count(*) FROM alerts WHERE status = 'resolved'")
+(( open_alerts >= 1 && resolved_alerts >= 1 )) || fail "demo alerts: $open_alerts open, $resolved_alerts resolved"
+(( events >= alerts )) || fail "$events alert events for $alerts alerts"
+expect_eq "$(sql "SELECT count(*) FROM alerts a JOIN alert_rules r ON r.id = a.rule_id
+                  WHERE NOT EXISTS (SELECT 1 FROM sensor_data s
+                    JOIN plant_device_assignments pa ON pa.device_id = s.device_id AND pa.plant_id = a.plant_id
+                    WHERE s.parameter_name = r.parameter_name AND s.\"timestamp\" = a.triggered_at
+                      AND s.measurement_value = a.triggered_value
+                      AND ((r.condition_operator = '<' AND s.measurement_value < r.threshold_value) OR
+                           (r.condition_operator = '>' AND s.measurement_value > r.threshold_value)))")" 0 \
+  "an alert that no reading raised"
+expect_eq "$(sql "SELECT count(*) FROM plants p WHERE p.is_healthy = EXISTS (SELECT 1 FROM alerts a
+                  WHERE a.plant_id = p.id AND a.status = 'active' AND a.severity <> 'info')")" 0 \
+  "plant health does not follow the demo alerts"
 # A watering history at each species' interval, and last_watered following it.
 waterings=$(sql "SELECT count(*) FROM watering_events")
 (( waterings >= 3 * 3 )) || fail "only $waterings demo waterings"
