@@ -79,6 +79,22 @@ absl::Status CheckPlantField(const v1::Plant& value, const std::string& path) {
   if (path == "last_watered") {
     return CheckOptionalTime(value.has_last_watered(), value.last_watered(), "plant.last_watered");
   }
+  if (path == "watering_detection_jump" && value.has_watering_detection_jump()) {
+    const double jump = value.watering_detection_jump();
+    if (!(jump > 0 && jump <= 100)) {  // NaN fails too
+      return absl::InvalidArgumentError(
+          "plant.watering_detection_jump must be above 0 and at most 100 (points of soil "
+          "moisture)");
+    }
+  }
+  if (path == "watering_detection_window") {
+    ASSIGN_OR_RETURN(absl::Duration window, CheckDuration(value.watering_detection_window(),
+                                                          "plant.watering_detection_window"));
+    if (window < absl::ZeroDuration() || window > absl::Hours(24)) {
+      return absl::InvalidArgumentError(
+          "plant.watering_detection_window must be from 0 (one hour) to one day");
+    }
+  }
   return absl::OkStatus();
 }
 

@@ -9,9 +9,11 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "alerting/alert_engine.h"
+#include "alerting/watering.h"
 #include "postgres/copy_format.h"
 #include "postgres/pg_array.h"
 #include "postgres/pqxx_status.h"
@@ -542,9 +544,89 @@ class AlertWrites {
   std::map<std::pair<int64_t, int64_t>, absl::Time> evaluated_;
 };
 
-// Moves devices' last_data_received and runs the alert engine over the batch.
+// Waterings detected from the batch's soil moisture readings
+// (alerting::DetectWaterings) on the owner's plants that detect them
+// (plants.watering_detection_jump, migration 0020), recorded as detected
+// waterings in the batch's transaction. One statement for a batch with soil
+// moisture readings and no such plant; none for a batch without them.
+void DetectWaterings(pqxx::work& transaction, int64_t owner_id, const std::vector<Accepted>& rows) {
+  std::map<int64_t, std::pair<absl::Time, absl::Time>> span_by_device;  // first, last reading
+  for (const Accepted& row : rows) {
+    if (row.parameter != "soil_moisture" || row.is_anomaly) continue;
+    auto [it, inserted] =
+        span_by_device.emplace(row.device_id, std::make_pair(row.timestamp, row.timestamp));
+    it->second.first = std::min(it->second.first, row.timestamp);
+    it->second.second = std::max(it->second.second, row.timestamp);
+  }
+  if (span_by_device.empty()) return;
+  std::vector<int64_t> devices;
+  for (const auto& [device, span] : span_by_device) devices.push_back(device);
+  struct Watched {
+    alerting::WateringDetection detection;
+    std::optional<absl::Time> last_watered;
+    std::vector<int64_t> devices;
+  };
+  std::map<int64_t, Watched> plants;
+  for (const pqxx::row& row : transaction.exec_params(
+           absl::StrCat("SELECT p.id, p.watering_detection_jump, ",
+                        PLANTMON_EPOCH_US("p.watering_detection_window"), ", ",
+                        PLANTMON_EPOCH_US("p.last_watered"),
+                        ", a.device_id FROM plants p JOIN plant_device_assignments a "
+                        "ON a.plant_id = p.id AND a.is_active "
+                        "WHERE p.user_id = $1 AND p.watering_detection_jump IS NOT NULL "
+                        "AND a.device_id = ANY($2::int[]) ORDER BY p.id"),
+           owner_id, PgIntArray(devices))) {
+    RowReader reader(row);
+    Watched& plant = plants[reader.Next<int64_t>()];
+    plant.detection.jump = reader.Next<double>();
+    plant.detection.window = absl::Microseconds(reader.Next<int64_t>());
+    plant.last_watered = NextOptionalTime(reader);
+    plant.devices.push_back(reader.Next<int64_t>());
+  }
+  for (auto& [plant_id, plant] : plants) {
+    const absl::Duration window = plant.detection.window > absl::ZeroDuration()
+                                      ? plant.detection.window
+                                      : alerting::kDefaultDetectionWindow;
+    absl::Time first = absl::InfiniteFuture();
+    absl::Time last = absl::InfinitePast();
+    for (int64_t device : plant.devices) {
+      first = std::min(first, span_by_device[device].first);
+      last = std::max(last, span_by_device[device].second);
+    }
+    // The batch's readings (already stored) and the window's history.
+    std::vector<alerting::MoistureReading> readings;
+    for (const pqxx::row& row : transaction.exec_params(
+             absl::StrCat("SELECT ", PLANTMON_EPOCH_US("\"timestamp\""),
+                          ", measurement_value FROM sensor_data WHERE device_id = ANY($1::int[]) "
+                          "AND parameter_name = 'soil_moisture' AND NOT is_anomaly "
+                          "AND \"timestamp\" >= epoch_us_to_timestamptz($2) "
+                          "AND \"timestamp\" <= epoch_us_to_timestamptz($3)"),
+             PgIntArray(plant.devices), absl::ToUnixMicros(first - window),
+             absl::ToUnixMicros(last))) {
+      readings.push_back({absl::FromUnixMicros(row[0].as<int64_t>()), row[1].as<double>()});
+    }
+    const std::vector<alerting::DetectedWatering> detected =
+        alerting::DetectWaterings(std::move(readings), plant.detection, first, plant.last_watered);
+    if (detected.empty()) continue;
+    transaction.exec_params("SELECT 1 FROM plants WHERE id = $1 FOR UPDATE", plant_id);
+    for (const alerting::DetectedWatering& watering : detected) {
+      WateringRow row;
+      row.owner_id = owner_id;
+      row.plant_id = plant_id;
+      row.watered_at = watering.at;
+      row.detected = true;
+      row.note = absl::StrFormat("Detected: soil moisture rose from %.4g%% to %.4g%%",
+                                 watering.from, watering.to);
+      InsertWatering(transaction, row, "id");
+    }
+  }
+}
+
+// Detects waterings, moves devices' last_data_received and runs the alert
+// engine over the batch.
 void AfterReadingsStored(pqxx::work& transaction, int64_t owner_id,
                          const std::vector<Accepted>& rows) {
+  DetectWaterings(transaction, owner_id, rows);
   std::multimap<int64_t, WatchingRule> rules =
       AdvanceDevicesAndFindRules(transaction, owner_id, rows);
   if (rules.empty()) return;

@@ -22,19 +22,22 @@ namespace {
 // `plants` and `plant_device_assignments` (migrations/0001_initial_schema.sql),
 // as API messages.
 const postgres::MessageTable& Plants() {
-  static const auto* table = new postgres::MessageTable("plants", v1::Plant::descriptor(),
-                                                        {{"id", ColumnAccess::kReadOnly},
-                                                         {"user_id", ColumnAccess::kReadOnly},
-                                                         {"plant_type_id", ColumnAccess::kWritable},
-                                                         {"plant_name", ColumnAccess::kWritable},
-                                                         {"location", ColumnAccess::kWritable},
-                                                         {"planting_date", ColumnAccess::kWritable},
-                                                         {"last_watered", ColumnAccess::kWritable},
-                                                         {"is_healthy", ColumnAccess::kWritable},
-                                                         {"health_status", ColumnAccess::kWritable},
-                                                         {"notes", ColumnAccess::kWritable},
-                                                         {"created_at", ColumnAccess::kReadOnly},
-                                                         {"updated_at", ColumnAccess::kReadOnly}});
+  static const auto* table =
+      new postgres::MessageTable("plants", v1::Plant::descriptor(),
+                                 {{"id", ColumnAccess::kReadOnly},
+                                  {"user_id", ColumnAccess::kReadOnly},
+                                  {"plant_type_id", ColumnAccess::kWritable},
+                                  {"plant_name", ColumnAccess::kWritable},
+                                  {"location", ColumnAccess::kWritable},
+                                  {"planting_date", ColumnAccess::kWritable},
+                                  {"last_watered", ColumnAccess::kWritable},
+                                  {"is_healthy", ColumnAccess::kWritable},
+                                  {"health_status", ColumnAccess::kWritable},
+                                  {"notes", ColumnAccess::kWritable},
+                                  {"created_at", ColumnAccess::kReadOnly},
+                                  {"updated_at", ColumnAccess::kReadOnly},
+                                  {"watering_detection_jump", ColumnAccess::kWritable},
+                                  {"watering_detection_window", ColumnAccess::kWritable}});
   return *table;
 }
 
@@ -48,7 +51,8 @@ const postgres::MessageTable& Waterings() {
                                   {"amount_ml", ColumnAccess::kCreateOnly},
                                   {"note", ColumnAccess::kCreateOnly},
                                   {"created_at", ColumnAccess::kReadOnly},
-                                  {"updated_at", ColumnAccess::kReadOnly}});
+                                  {"updated_at", ColumnAccess::kReadOnly},
+                                  {"detected", ColumnAccess::kReadOnly}});
   return *table;
 }
 
@@ -227,21 +231,15 @@ absl::StatusOr<v1::WateringEvent> PlantRepository::RecordWatering(int64_t owner_
             .empty()) {
       return NotFound("plant", event.plant_id());
     }
-    const int64_t micros =
-        google::protobuf::util::TimeUtil::TimestampToMicroseconds(event.watered_at());
-    const pqxx::row row = transaction.exec_params1(
-        "INSERT INTO watering_events (user_id, plant_id, watered_at, amount_ml, note) "
-        "VALUES ($1, $2, epoch_us_to_timestamptz($3), $4, $5) RETURNING " +
-            Waterings().select_list(),
-        owner_id, event.plant_id(), micros,
-        event.has_amount_ml() ? std::optional<int32_t>(event.amount_ml()) : std::nullopt,
-        event.has_note() ? std::optional<std::string>(event.note()) : std::nullopt);
-    // Forward only: a watering recorded late does not hide a newer one.
-    transaction.exec_params(
-        "UPDATE plants SET last_watered = epoch_us_to_timestamptz($2) WHERE id = $1 "
-        "AND (last_watered IS NULL OR last_watered < epoch_us_to_timestamptz($2))",
-        event.plant_id(), micros);
-    return Waterings().Read<v1::WateringEvent>(row);
+    WateringRow watering;
+    watering.owner_id = owner_id;
+    watering.plant_id = event.plant_id();
+    watering.watered_at = absl::FromUnixMicros(
+        google::protobuf::util::TimeUtil::TimestampToMicroseconds(event.watered_at()));
+    if (event.has_amount_ml()) watering.amount_ml = event.amount_ml();
+    if (event.has_note()) watering.note = event.note();
+    return Waterings().Read<v1::WateringEvent>(
+        InsertWatering(transaction, watering, Waterings().select_list()));
   });
 }
 

@@ -116,6 +116,35 @@ bool ExistsWith(pqxx::transaction_base& transaction, const std::string& sql, con
   return !postgres::ExecPrepared(transaction, sql, args...).empty();
 }
 
+// A watering to record (table watering_events, migration 0016).
+struct WateringRow {
+  int64_t owner_id = 0;
+  int64_t plant_id = 0;
+  absl::Time watered_at;
+  std::optional<int32_t> amount_ml;
+  std::optional<std::string> note;
+  bool detected = false;  // from a rise in soil moisture (migration 0020)
+};
+
+// Records `watering` of a plant the caller has locked and moves the plant's
+// last_watered forward to it, never back (a watering recorded late does not
+// hide a newer one). Returns the new row as `returning` selects it.
+inline pqxx::row InsertWatering(pqxx::transaction_base& transaction, const WateringRow& watering,
+                                const std::string& returning) {
+  const int64_t micros = absl::ToUnixMicros(watering.watered_at);
+  pqxx::row row = transaction.exec_params1(
+      "INSERT INTO watering_events (user_id, plant_id, watered_at, amount_ml, note, detected) "
+      "VALUES ($1, $2, epoch_us_to_timestamptz($3), $4, $5, $6) RETURNING " +
+          returning,
+      watering.owner_id, watering.plant_id, micros, watering.amount_ml, watering.note,
+      watering.detected);
+  transaction.exec_params(
+      "UPDATE plants SET last_watered = epoch_us_to_timestamptz($2) WHERE id = $1 "
+      "AND (last_watered IS NULL OR last_watered < epoch_us_to_timestamptz($2))",
+      watering.plant_id, micros);
+  return row;
+}
+
 // Takes the alert-event locks of `user_ids` (migration 0017) for the rest of
 // the transaction. Every writer of alerts calls it before its first change,
 // so that the owners' events commit in id order without deadlocks.

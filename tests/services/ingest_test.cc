@@ -816,6 +816,87 @@ TEST_F(IngestTest, DurationsHoldAnAlertBackUntilTheConditionHasHeldLongEnough) {
             grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+// docs/telemetry.md, "Watering": a plant that detects waterings records one
+// when soil moisture jumps within the window, once per rise, never from an
+// anomalous spike; last_watered follows; a plant without detection records
+// nothing from the same readings.
+TEST_F(IngestTest, ARiseInSoilMoistureIsRecordedAsADetectedWatering) {
+  SignedInUser owner = SignUp("detector");
+  v1::AlertRule rule;
+  rule.set_rule_type("threshold");
+  rule.set_condition_operator("<");
+  rule.set_threshold_value(5);
+  Watched detecting = WatchedPlant(owner, "detecting", "soil_moisture", rule);
+  Watched plain = WatchedPlant(owner, "plain", "soil_moisture", rule);
+  v1::UpdatePlantRequest update;
+  update.mutable_plant()->set_id(detecting.plant);
+  update.mutable_plant()->set_watering_detection_jump(15);
+  update.mutable_plant()->mutable_watering_detection_window()->set_seconds(1800);
+  update.mutable_update_mask()->add_paths("watering_detection_jump");
+  update.mutable_update_mask()->add_paths("watering_detection_window");
+  v1::Plant updated;
+  grpc::Status status = plants_->UpdatePlant(Context(owner.token).get(), update, &updated);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(updated.watering_detection_jump(), 15);
+  EXPECT_EQ(updated.watering_detection_window().seconds(), 1800);
+
+  const int64_t t = std::time(nullptr) - 6 * 3600;
+  v1::UploadReadingsResponse response;
+  for (int64_t device : {detecting.device, plain.device}) {
+    // Dry, then a jump of 18 points within 20 minutes (over two batches), a
+    // spike to 95 flagged as an anomaly, and two hours later a second
+    // watering.
+    v1::IncomingReading spike = ById(device, 95, t + 5400);
+    spike.set_is_anomaly(true);
+    ASSERT_TRUE(Upload(owner.token,
+                       {{ById(device, 22, t), ById(device, 20, t + 600)},
+                        {ById(device, 38, t + 1200), ById(device, 41, t + 1500)},
+                        {ById(device, 40, t + 3600), spike, ById(device, 45, t + 5500)},
+                        {ById(device, 19, t + 9000), ById(device, 37, t + 9300)}},
+                       &response)
+                    .ok());
+  }
+  auto waterings = [&](int64_t plant) {
+    v1::ListWateringEventsRequest list;
+    list.set_plant_id(plant);
+    v1::ListWateringEventsResponse listed;
+    EXPECT_TRUE(plants_->ListWateringEvents(Context(owner.token).get(), list, &listed).ok());
+    return std::vector<v1::WateringEvent>(listed.watering_events().begin(),
+                                          listed.watering_events().end());
+  };
+  std::vector<v1::WateringEvent> detected = waterings(detecting.plant);
+  ASSERT_EQ(detected.size(), 2u);  // newest first
+  EXPECT_TRUE(detected[0].detected());
+  EXPECT_EQ(detected[0].watered_at().seconds(), t + 9300);
+  EXPECT_EQ(detected[1].watered_at().seconds(), t + 1200);
+  EXPECT_EQ(detected[1].note(), "Detected: soil moisture rose from 20% to 38%");
+  EXPECT_TRUE(waterings(plain.plant).empty());
+  v1::GetPlantRequest get;
+  get.set_id(detecting.plant);
+  v1::Plant plant;
+  ASSERT_TRUE(plants_->GetPlant(Context(owner.token).get(), get, &plant).ok());
+  EXPECT_EQ(plant.last_watered().seconds(), t + 9300);
+
+  // A recorded watering is not detected: RecordWatering marks none.
+  v1::RecordWateringRequest water;
+  water.set_plant_id(plain.plant);
+  v1::WateringEvent recorded;
+  ASSERT_TRUE(plants_->RecordWatering(Context(owner.token).get(), water, &recorded).ok());
+  EXPECT_FALSE(recorded.detected());
+
+  // Nonsense settings are refused.
+  for (double jump : {0.0, -5.0, 101.0}) {
+    update.mutable_plant()->set_watering_detection_jump(jump);
+    EXPECT_EQ(plants_->UpdatePlant(Context(owner.token).get(), update, &updated).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT)
+        << jump;
+  }
+  update.mutable_plant()->set_watering_detection_jump(15);
+  update.mutable_plant()->mutable_watering_detection_window()->set_seconds(2 * 86400);
+  EXPECT_EQ(plants_->UpdatePlant(Context(owner.token).get(), update, &updated).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
 TEST_F(IngestTest, TwoConcurrentStreamsShareOneOpenAlertPerRule) {
   SignedInUser owner = SignUp("concurrent");
   v1::AlertRule rule;
