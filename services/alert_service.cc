@@ -325,10 +325,8 @@ void AlertService::AddRuleMethods() {
            [this](const auth::Caller& caller, const v1::ListAlertRulesRequest& request,
                   v1::ListAlertRulesResponse* response) -> absl::Status {
              storage::AlertRuleFilter filter;
-             if (request.has_plant_id()) {
-               RETURN_IF_ERROR(CheckId(request.plant_id(), "plant_id"));
-               filter.plant_id = request.plant_id();
-             }
+             ASSIGN_OR_RETURN(filter.plant_id,
+                              OptionalId(request.has_plant_id(), request.plant_id(), "plant_id"));
              if (request.has_is_active()) filter.is_active = request.is_active();
              QueryFingerprint query("ListAlertRules");
              query.AddOptional("plant_id", request.has_plant_id(), request.plant_id());
@@ -387,10 +385,8 @@ void AlertService::AddAlertMethods() {
            [this](const auth::Caller& caller, const v1::ListAlertsRequest& request,
                   v1::ListAlertsResponse* response) -> absl::Status {
              storage::AlertFilter filter;
-             if (request.has_plant_id()) {
-               RETURN_IF_ERROR(CheckId(request.plant_id(), "plant_id"));
-               filter.plant_id = request.plant_id();
-             }
+             ASSIGN_OR_RETURN(filter.plant_id,
+                              OptionalId(request.has_plant_id(), request.plant_id(), "plant_id"));
              ASSIGN_OR_RETURN(filter.statuses, StatusesOf(request));
              filter.open_only = request.open_only();
              ASSIGN_OR_RETURN(filter.severity,
@@ -439,11 +435,8 @@ void AlertService::AddAlertMethods() {
   SignedIn("AcknowledgeAlerts",
            [this](const auth::Caller& caller, const v1::AcknowledgeAlertsRequest& request,
                   v1::AcknowledgeAlertsResponse* response) -> absl::Status {
-             std::optional<int64_t> plant_id;
-             if (request.has_plant_id()) {
-               RETURN_IF_ERROR(CheckId(request.plant_id(), "plant_id"));
-               plant_id = request.plant_id();
-             }
+             ASSIGN_OR_RETURN(std::optional<int64_t> plant_id,
+                              OptionalId(request.has_plant_id(), request.plant_id(), "plant_id"));
              ASSIGN_OR_RETURN(int64_t count, alerts_.AcknowledgeAll(caller.user_id(), plant_id));
              response->set_acknowledged_count(count);
              return absl::OkStatus();
@@ -452,11 +445,8 @@ void AlertService::AddAlertMethods() {
   SignedIn("ResolveAlerts",
            [this](const auth::Caller& caller, const v1::ResolveAlertsRequest& request,
                   v1::ResolveAlertsResponse* response) -> absl::Status {
-             std::optional<int64_t> plant_id;
-             if (request.has_plant_id()) {
-               RETURN_IF_ERROR(CheckId(request.plant_id(), "plant_id"));
-               plant_id = request.plant_id();
-             }
+             ASSIGN_OR_RETURN(std::optional<int64_t> plant_id,
+                              OptionalId(request.has_plant_id(), request.plant_id(), "plant_id"));
              ASSIGN_OR_RETURN(int64_t count, alerts_.ResolveAll(caller.user_id(), plant_id));
              response->set_resolved_count(count);
              return absl::OkStatus();

@@ -294,10 +294,9 @@ void DeviceService::AddDeviceTypeMethods() {
            [this](const auth::Caller& /*caller*/, const v1::ListDeviceTypesRequest& request,
                   v1::ListDeviceTypesResponse* response) -> absl::Status {
              storage::DeviceTypeFilter filter;
-             if (request.has_manufacturer_id()) {
-               RETURN_IF_ERROR(CheckId(request.manufacturer_id(), "manufacturer_id"));
-               filter.manufacturer_id = request.manufacturer_id();
-             }
+             ASSIGN_OR_RETURN(filter.manufacturer_id,
+                              OptionalId(request.has_manufacturer_id(), request.manufacturer_id(),
+                                         "manufacturer_id"));
              ASSIGN_OR_RETURN(filter.device_type,
                               DeviceKindFromProto(request.device_type(), "device_type"));
              if (request.has_is_active()) filter.is_active = request.is_active();
@@ -380,43 +379,42 @@ void DeviceService::AddDeviceMethods() {
              return Respond(devices_.Get(caller.user_id(), request.id()), response);
            });
 
-  SignedIn("ListDevices",
-           [this](const auth::Caller& caller, const v1::ListDevicesRequest& request,
-                  v1::ListDevicesResponse* response) -> absl::Status {
-             storage::DeviceFilter filter;
-             if (request.has_is_active()) filter.is_active = request.is_active();
-             if (request.has_device_type_id()) {
-               RETURN_IF_ERROR(CheckId(request.device_type_id(), "device_type_id"));
-               filter.device_type_id = request.device_type_id();
-             }
-             QueryFingerprint query("ListDevices");
-             query.AddOptional("is_active", request.has_is_active(), int64_t{request.is_active()});
-             query.AddOptional("device_type_id", request.has_device_type_id(),
-                               request.device_type_id());
-             RETURN_IF_ERROR(PageById(
-                 query, request.page_size(), request.page_token(),
-                 [&](const storage::PageRequest& page) {
-                   return devices_.List(caller.user_id(), filter, page);
-                 },
-                 [&](v1::Device& row) { response->add_devices()->Swap(&row); },
-                 response->mutable_next_page_token()));
-             if (!request.include_latest_readings() || response->devices().empty()) {
-               return absl::OkStatus();
-             }
-             // One query for the page's devices; every device gets an entry.
-             std::vector<int64_t> ids;
-             for (const v1::Device& device : response->devices()) {
-               ids.push_back(device.id());
-               (*response->mutable_latest_readings())[device.id()];
-             }
-             ASSIGN_OR_RETURN(std::vector<storage::SensorReading> latest,
-                              telemetry_.Latest(caller.user_id(), ids));
-             for (const storage::SensorReading& reading : latest) {
-               ToProto(reading,
-                       (*response->mutable_latest_readings())[reading.device_id].add_readings());
-             }
-             return absl::OkStatus();
-           });
+  SignedIn(
+      "ListDevices",
+      [this](const auth::Caller& caller, const v1::ListDevicesRequest& request,
+             v1::ListDevicesResponse* response) -> absl::Status {
+        storage::DeviceFilter filter;
+        if (request.has_is_active()) filter.is_active = request.is_active();
+        ASSIGN_OR_RETURN(
+            filter.device_type_id,
+            OptionalId(request.has_device_type_id(), request.device_type_id(), "device_type_id"));
+        QueryFingerprint query("ListDevices");
+        query.AddOptional("is_active", request.has_is_active(), int64_t{request.is_active()});
+        query.AddOptional("device_type_id", request.has_device_type_id(), request.device_type_id());
+        RETURN_IF_ERROR(PageById(
+            query, request.page_size(), request.page_token(),
+            [&](const storage::PageRequest& page) {
+              return devices_.List(caller.user_id(), filter, page);
+            },
+            [&](v1::Device& row) { response->add_devices()->Swap(&row); },
+            response->mutable_next_page_token()));
+        if (!request.include_latest_readings() || response->devices().empty()) {
+          return absl::OkStatus();
+        }
+        // One query for the page's devices; every device gets an entry.
+        std::vector<int64_t> ids;
+        for (const v1::Device& device : response->devices()) {
+          ids.push_back(device.id());
+          (*response->mutable_latest_readings())[device.id()];
+        }
+        ASSIGN_OR_RETURN(std::vector<storage::SensorReading> latest,
+                         telemetry_.Latest(caller.user_id(), ids));
+        for (const storage::SensorReading& reading : latest) {
+          ToProto(reading,
+                  (*response->mutable_latest_readings())[reading.device_id].add_readings());
+        }
+        return absl::OkStatus();
+      });
 
   SignedIn("UpdateDevice",
            [this](const auth::Caller& caller, const v1::UpdateDeviceRequest& request,
@@ -437,26 +435,25 @@ void DeviceService::AddDeviceMethods() {
              return devices_.Delete(caller.user_id(), request.id());
            });
 
-  SignedIn("DeleteDevices",
-           [this](const auth::Caller& caller, const v1::DeleteDevicesRequest& request,
-                  v1::DeleteDevicesResponse* response) -> absl::Status {
-             // An empty filter would delete every device: say so instead.
-             if (!request.has_is_active() && !request.has_device_type_id()) {
-               return absl::InvalidArgumentError(
-                   "name a filter (is_active, device_type_id); an empty one would delete every "
-                   "device");
-             }
-             storage::DeviceFilter filter;
-             if (request.has_is_active()) filter.is_active = request.is_active();
-             if (request.has_device_type_id()) {
-               RETURN_IF_ERROR(CheckId(request.device_type_id(), "device_type_id"));
-               filter.device_type_id = request.device_type_id();
-             }
-             ASSIGN_OR_RETURN(const int64_t deleted,
-                              devices_.DeleteMatching(caller.user_id(), filter));
-             response->set_deleted_count(deleted);
-             return absl::OkStatus();
-           });
+  SignedIn(
+      "DeleteDevices",
+      [this](const auth::Caller& caller, const v1::DeleteDevicesRequest& request,
+             v1::DeleteDevicesResponse* response) -> absl::Status {
+        // An empty filter would delete every device: say so instead.
+        if (!request.has_is_active() && !request.has_device_type_id()) {
+          return absl::InvalidArgumentError(
+              "name a filter (is_active, device_type_id); an empty one would delete every "
+              "device");
+        }
+        storage::DeviceFilter filter;
+        if (request.has_is_active()) filter.is_active = request.is_active();
+        ASSIGN_OR_RETURN(
+            filter.device_type_id,
+            OptionalId(request.has_device_type_id(), request.device_type_id(), "device_type_id"));
+        ASSIGN_OR_RETURN(const int64_t deleted, devices_.DeleteMatching(caller.user_id(), filter));
+        response->set_deleted_count(deleted);
+        return absl::OkStatus();
+      });
 
   SignedIn("RecordHeartbeat",
            [this](const auth::Caller& caller, const v1::RecordHeartbeatRequest& request,

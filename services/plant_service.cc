@@ -213,10 +213,9 @@ void PlantService::AddPlantMethods() {
              v1::ListPlantsResponse* response) -> absl::Status {
         storage::PlantFilter filter;
         if (request.has_is_healthy()) filter.is_healthy = request.is_healthy();
-        if (request.has_plant_type_id()) {
-          RETURN_IF_ERROR(CheckId(request.plant_type_id(), "plant_type_id"));
-          filter.plant_type_id = request.plant_type_id();
-        }
+        ASSIGN_OR_RETURN(
+            filter.plant_type_id,
+            OptionalId(request.has_plant_type_id(), request.plant_type_id(), "plant_type_id"));
         if (request.has_plant_type_name()) {
           RETURN_IF_ERROR(CheckText(request.plant_type_name(), "plant_type_name", 255, true));
           filter.plant_type_name = request.plant_type_name();
@@ -279,14 +278,10 @@ void PlantService::AddAssignmentMethods() {
            [this](const auth::Caller& caller, const v1::ListPlantDeviceAssignmentsRequest& request,
                   v1::ListPlantDeviceAssignmentsResponse* response) -> absl::Status {
              storage::AssignmentFilter filter;
-             if (request.has_plant_id()) {
-               RETURN_IF_ERROR(CheckId(request.plant_id(), "plant_id"));
-               filter.plant_id = request.plant_id();
-             }
-             if (request.has_device_id()) {
-               RETURN_IF_ERROR(CheckId(request.device_id(), "device_id"));
-               filter.device_id = request.device_id();
-             }
+             ASSIGN_OR_RETURN(filter.plant_id,
+                              OptionalId(request.has_plant_id(), request.plant_id(), "plant_id"));
+             ASSIGN_OR_RETURN(filter.device_id, OptionalId(request.has_device_id(),
+                                                           request.device_id(), "device_id"));
              if (request.has_is_active()) filter.is_active = request.is_active();
              QueryFingerprint query("ListPlantDeviceAssignments");
              query.AddOptional("plant_id", request.has_plant_id(), request.plant_id());

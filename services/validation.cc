@@ -103,6 +103,13 @@ absl::StatusOr<absl::Duration> CheckDuration(const google::protobuf::Duration& v
   return absl::Seconds(seconds) + absl::Nanoseconds(nanos);
 }
 
+absl::StatusOr<std::optional<int64_t>> OptionalId(bool present, int64_t id,
+                                                  absl::string_view field) {
+  if (!present) return std::nullopt;
+  if (absl::Status valid = CheckId(id, field); !valid.ok()) return valid;
+  return id;
+}
+
 absl::Status CheckFinite(double value, absl::string_view field) {
   if (!std::isfinite(value)) return Invalid(field, "must be a finite number");
   return absl::OkStatus();

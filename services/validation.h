@@ -23,6 +23,10 @@ namespace plantmon::services {
 
 // A positive id that fits the integer id columns.
 absl::Status CheckId(int64_t id, absl::string_view field);
+// An optional id filter: unset when `present` is false, otherwise `id` once
+// CheckId has passed it.
+absl::StatusOr<std::optional<int64_t>> OptionalId(bool present, int64_t id,
+                                                  absl::string_view field);
 
 // At most `max_bytes` bytes (the column's varchar(n)), no NUL bytes (PostgreSQL
 // text cannot hold them), and not empty or blank when `required`.
