@@ -17,6 +17,7 @@
 #include "postgres/connection_pool.h"
 #include "postgres/database_config.h"
 #include "storage/migration_runner.h"
+#include "tools/bench/bench_support.h"
 
 ABSL_FLAG(int64_t, rows, 5000000, "readings in sensor_data before the migrations");
 ABSL_FLAG(int, devices, 1000, "devices the readings belong to");
@@ -37,18 +38,16 @@ double Percentile(std::vector<double> values, double p) {
 // NOLINTNEXTLINE(bugprone-exception-escape)
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
-  absl::StatusOr<plantmon::postgres::DatabaseConfig> config =
-      plantmon::postgres::DatabaseConfigFromEnv(plantmon::postgres::ProcessEnv);
-  if (!config.ok()) return 1;
+  const plantmon::postgres::DatabaseConfig config = plantmon::bench::DatabaseConfigOrExit();
   const int devices = absl::GetFlag(FLAGS_devices);
   const int batch = absl::GetFlag(FLAGS_batch);
-  auto pool = plantmon::postgres::ConnectionPool::Create(*config);
+  auto pool = plantmon::postgres::ConnectionPool::Create(config);
   if (!pool.ok()) return 1;
   if (!plantmon::storage::ApplyMigrations(**pool, plantmon::storage::BuiltInMigrationsBefore(11))
            .ok()) {
     return 1;
   }
-  pqxx::connection setup_connection(plantmon::postgres::LibpqConnectionString(*config));
+  pqxx::connection setup_connection(plantmon::postgres::LibpqConnectionString(config));
   {
     pqxx::nontransaction setup(setup_connection);
     setup.exec(
@@ -90,7 +89,7 @@ int main(int argc, char** argv) {
   std::vector<double> before_ms;
   std::vector<double> during_ms;
   std::thread writer([&] {
-    pqxx::connection connection(plantmon::postgres::LibpqConnectionString(*config));
+    pqxx::connection connection(plantmon::postgres::LibpqConnectionString(config));
     int64_t n = 0;
     while (!stop.load()) {
       const bool during = migrating.load();

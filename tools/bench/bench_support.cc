@@ -1,6 +1,7 @@
 #include "tools/bench/bench_support.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 
@@ -8,6 +9,16 @@
 #include "absl/strings/str_cat.h"
 
 namespace plantmon::bench {
+
+postgres::DatabaseConfig DatabaseConfigOrExit() {
+  absl::StatusOr<postgres::DatabaseConfig> config =
+      postgres::DatabaseConfigFromEnv(postgres::ProcessEnv);
+  if (!config.ok()) {
+    std::fprintf(stderr, "%s\n", config.status().ToString().c_str());
+    std::exit(1);
+  }
+  return *config;
+}
 
 int64_t ResidentKb(int pid) {
   std::ifstream status(absl::StrCat("/proc/", pid, "/status"));

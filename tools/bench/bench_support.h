@@ -12,8 +12,13 @@
 #include <vector>
 
 #include "plantmon/v1/user.grpc.pb.h"
+#include "postgres/database_config.h"
 
 namespace plantmon::bench {
+
+// The database from POSTGRES_DB_*; a malformed one is printed on stderr and
+// ends the program (exit status 1).
+postgres::DatabaseConfig DatabaseConfigOrExit();
 
 // Resident memory of a process in KiB (VmRSS), 0 when unknown.
 int64_t ResidentKb(int pid);

@@ -37,13 +37,8 @@ ABSL_FLAG(int, for_duration_s, 0, "the rules' for_duration, in seconds");
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   const int count = absl::GetFlag(FLAGS_readings);
-  absl::StatusOr<plantmon::postgres::DatabaseConfig> config =
-      plantmon::postgres::DatabaseConfigFromEnv(plantmon::postgres::ProcessEnv);
-  if (!config.ok()) {
-    std::fprintf(stderr, "%s\n", config.status().ToString().c_str());
-    return 1;
-  }
-  pqxx::connection admin(plantmon::postgres::LibpqConnectionString(*config));
+  const plantmon::postgres::DatabaseConfig config = plantmon::bench::DatabaseConfigOrExit();
+  pqxx::connection admin(plantmon::postgres::LibpqConnectionString(config));
   auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", absl::GetFlag(FLAGS_port)),
                                      grpc::InsecureChannelCredentials());
   std::optional<plantmon::v1::LoginResponse> login =

@@ -49,13 +49,7 @@ struct Row {
 };
 
 std::string Url() {
-  absl::StatusOr<plantmon::postgres::DatabaseConfig> config =
-      plantmon::postgres::DatabaseConfigFromEnv(plantmon::postgres::ProcessEnv);
-  if (!config.ok()) {
-    std::fprintf(stderr, "%s\n", config.status().ToString().c_str());
-    std::exit(1);
-  }
-  return plantmon::postgres::LibpqConnectionString(*config);
+  return plantmon::postgres::LibpqConnectionString(plantmon::bench::DatabaseConfigOrExit());
 }
 
 // CPU seconds (user + system) a process has used so far.

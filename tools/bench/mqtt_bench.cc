@@ -89,13 +89,8 @@ int main(int argc, char** argv) {
   const int device_count = absl::GetFlag(FLAGS_devices);
   const int batch = absl::GetFlag(FLAGS_batch);
   const int64_t message_count = total / kReadingsPerMessage;
-  absl::StatusOr<plantmon::postgres::DatabaseConfig> config =
-      plantmon::postgres::DatabaseConfigFromEnv(plantmon::postgres::ProcessEnv);
-  if (!config.ok()) {
-    std::fprintf(stderr, "%s\n", config.status().ToString().c_str());
-    return 1;
-  }
-  pqxx::connection admin(plantmon::postgres::LibpqConnectionString(*config));
+  const plantmon::postgres::DatabaseConfig config = plantmon::bench::DatabaseConfigOrExit();
+  pqxx::connection admin(plantmon::postgres::LibpqConnectionString(config));
 
   const std::string server = absl::StrCat("127.0.0.1:", absl::GetFlag(FLAGS_port));
   auto channel = grpc::CreateChannel(server, grpc::InsecureChannelCredentials());

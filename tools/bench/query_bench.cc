@@ -43,9 +43,7 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   const int device_count = absl::GetFlag(FLAGS_devices);
   const int64_t minutes = absl::GetFlag(FLAGS_rows) / device_count;
-  absl::StatusOr<plantmon::postgres::DatabaseConfig> config =
-      plantmon::postgres::DatabaseConfigFromEnv(plantmon::postgres::ProcessEnv);
-  if (!config.ok()) return 1;
+  const plantmon::postgres::DatabaseConfig config = plantmon::bench::DatabaseConfigOrExit();
 
   auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", absl::GetFlag(FLAGS_port)),
                                      grpc::InsecureChannelCredentials());
@@ -60,7 +58,7 @@ int main(int argc, char** argv) {
   const int64_t start_seconds = end_seconds - minutes * 60;
   std::vector<int64_t> device_ids;
   {
-    pqxx::connection connection(plantmon::postgres::LibpqConnectionString(*config));
+    pqxx::connection connection(plantmon::postgres::LibpqConnectionString(config));
     pqxx::work setup(connection);
     setup.exec("INSERT INTO manufacturers (name) VALUES ('QB') ON CONFLICT DO NOTHING");
     setup.exec(
@@ -95,7 +93,7 @@ int main(int argc, char** argv) {
   }
 
   auto telemetry = plantmon::v1::TelemetryService::NewStub(channel);
-  plantmon::postgres::DatabaseConfig pool_config = *config;
+  plantmon::postgres::DatabaseConfig pool_config = config;
   pool_config.pool_size = 1;
   pool_config.max_overflow = 0;
   auto pool = plantmon::postgres::ConnectionPool::Create(pool_config);
@@ -109,7 +107,7 @@ int main(int argc, char** argv) {
   std::vector<double> grpc_ms;
   std::vector<double> direct_ms;
   std::vector<double> sql_ms;
-  pqxx::connection raw_connection(plantmon::postgres::LibpqConnectionString(*config));
+  pqxx::connection raw_connection(plantmon::postgres::LibpqConnectionString(config));
   int wrong = 0;
   for (int i = 0; i < iterations + 20; ++i) {  // the first 20 warm up
     const int64_t device = device_ids[pick_device(random)];

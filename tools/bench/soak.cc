@@ -51,8 +51,7 @@ using ::plantmon::bench::ResidentKb;
 // NOLINTNEXTLINE(bugprone-exception-escape)
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
-  auto config = plantmon::postgres::DatabaseConfigFromEnv(plantmon::postgres::ProcessEnv);
-  if (!config.ok()) return 1;
+  const plantmon::postgres::DatabaseConfig config = plantmon::bench::DatabaseConfigOrExit();
   auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", absl::GetFlag(FLAGS_port)),
                                      grpc::InsecureChannelCredentials());
   std::optional<plantmon::v1::LoginResponse> signed_in =
@@ -61,7 +60,7 @@ int main(int argc, char** argv) {
   const plantmon::v1::LoginResponse login = *signed_in;
   std::vector<int64_t> devices;
   {
-    pqxx::connection connection(plantmon::postgres::LibpqConnectionString(*config));
+    pqxx::connection connection(plantmon::postgres::LibpqConnectionString(config));
     pqxx::work setup(connection);
     const int64_t user = login.user().id();
     setup.exec("INSERT INTO manufacturers (name) VALUES ('Soak') ON CONFLICT DO NOTHING");

@@ -92,9 +92,7 @@ double CallsPerSecond(const Call& call, int port, int clients, absl::Duration le
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   const int port = absl::GetFlag(FLAGS_port);
-  absl::StatusOr<plantmon::postgres::DatabaseConfig> config =
-      plantmon::postgres::DatabaseConfigFromEnv(plantmon::postgres::ProcessEnv);
-  if (!config.ok()) return 1;
+  const plantmon::postgres::DatabaseConfig config = plantmon::bench::DatabaseConfigOrExit();
   auto channel = NewChannel(port, -1);
   std::optional<plantmon::v1::LoginResponse> signed_in =
       plantmon::bench::SignUpAndLogin(channel, "unarybench", "bench-password");
@@ -103,7 +101,7 @@ int main(int argc, char** argv) {
 
   int64_t plant_id = 0;
   {
-    pqxx::connection connection(plantmon::postgres::LibpqConnectionString(*config));
+    pqxx::connection connection(plantmon::postgres::LibpqConnectionString(config));
     pqxx::work setup(connection);
     const pqxx::row species = setup.exec1(
         "INSERT INTO plant_types (name) VALUES ('Bench fern') "
