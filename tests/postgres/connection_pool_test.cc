@@ -58,9 +58,15 @@ TEST_F(ConnectionPoolTest, ManyThreadsNeverExceedThirtyServerConnections) {
       }
     });
   }
+  // The pool's own count is exact. The server's lags a little: a closed
+  // overflow connection's backend takes a moment to exit, so it is seen
+  // beside the one that replaced it (CI once saw 31 of 30).
+  constexpr int kExitingBackendsSlack = 2;
+  int max_open = 0;
   int max_seen = 0;
   std::thread sampler([&] {
     while (!done.load()) {
+      max_open = std::max(max_open, pool->GetStats().open);
       max_seen = std::max(max_seen, ServerConnections(*monitor));
       absl::SleepFor(absl::Milliseconds(2));
     }
@@ -70,7 +76,8 @@ TEST_F(ConnectionPoolTest, ManyThreadsNeverExceedThirtyServerConnections) {
   sampler.join();
 
   EXPECT_EQ(failures.load(), 0);
-  EXPECT_LE(max_seen, 30);
+  EXPECT_LE(max_open, 30);
+  EXPECT_LE(max_seen, 30 + kExitingBackendsSlack);
   // 48 threads competing means the overflow was really used.
   EXPECT_GT(max_seen, 10);
   ConnectionPool::Stats stats = pool->GetStats();
