@@ -70,6 +70,14 @@ bool EvaluatedOverTime(RuleType type) {
          type == RuleType::kWateringOverdue;
 }
 
+std::vector<std::string> RuleTypeNamesOverTime() {
+  std::vector<std::string> names;
+  for (const auto& [type, name] : kRuleTypes.entries()) {
+    if (EvaluatedOverTime(type)) names.emplace_back(name);
+  }
+  return names;
+}
+
 std::optional<absl::string_view> BoundParameter(RuleType type) {
   // A watering_overdue rule watches no readings; it names soil moisture, the
   // parameter a watering raises, because every rule names a catalogued one.

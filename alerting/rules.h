@@ -9,6 +9,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -36,6 +37,8 @@ enum class RuleType { kThreshold, kRange, kDeviation, kNoData, kBatteryBelow, kW
 bool EvaluatedOnReadings(RuleType type);
 // True for the rule types the sweeper judges.
 bool EvaluatedOverTime(RuleType type);
+// Their names, in the vocabulary's order.
+std::vector<std::string> RuleTypeNamesOverTime();
 // The parameter a rule type is bound to ("battery" for battery_below), if
 // any: rules of that type store it whatever the request named.
 std::optional<absl::string_view> BoundParameter(RuleType type);

@@ -11,8 +11,7 @@ std::vector<DetectedWatering> DetectWaterings(std::vector<MoistureReading> readi
   std::stable_sort(
       readings.begin(), readings.end(),
       [](const MoistureReading& a, const MoistureReading& b) { return a.timestamp < b.timestamp; });
-  const absl::Duration window =
-      detection.window > absl::ZeroDuration() ? detection.window : kDefaultDetectionWindow;
+  const absl::Duration window = DetectionWindow(detection);
   std::vector<DetectedWatering> detected;
   // The readings of the window before the current one, as candidates for
   // its lowest: values increase from front to back, so the front is the

@@ -28,6 +28,11 @@ struct WateringDetection {
 
 inline constexpr absl::Duration kDefaultDetectionWindow = absl::Hours(1);
 
+// The window `detection` means: its own, or the default for 0.
+inline absl::Duration DetectionWindow(const WateringDetection& detection) {
+  return detection.window > absl::ZeroDuration() ? detection.window : kDefaultDetectionWindow;
+}
+
 struct DetectedWatering {
   absl::Time at;  // the reading that completed the rise
   double from = 0;

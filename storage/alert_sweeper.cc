@@ -24,25 +24,6 @@ using postgres::PgTextArray;
 // runner's is another.
 constexpr int64_t kSweeperLockKey = 0x706c616e746d7377;
 
-std::optional<absl::Time> OptionalTime(RowReader& reader) {
-  if (std::optional<int64_t> micros = reader.NextOptional<int64_t>()) {
-    return absl::FromUnixMicros(*micros);
-  }
-  return std::nullopt;
-}
-
-// The names of the rule types the sweeper judges (alerting/rules.h).
-std::vector<std::string> TimeRuleTypes() {
-  std::vector<std::string> names;
-  for (alerting::RuleType type :
-       {alerting::RuleType::kThreshold, alerting::RuleType::kRange, alerting::RuleType::kDeviation,
-        alerting::RuleType::kNoData, alerting::RuleType::kBatteryBelow,
-        alerting::RuleType::kWateringOverdue}) {
-    if (alerting::EvaluatedOverTime(type)) names.emplace_back(alerting::Name(type));
-  }
-  return names;
-}
-
 // Every active time rule with what alerting::Sweep needs to judge it ($1:
 // the time rule types). A device's battery level is the newer of its last
 // `battery` reading and its last heartbeat's; the plant's is the lowest of
@@ -86,7 +67,8 @@ void SweepOnce(pqxx::connection& connection) {
   std::vector<Opening> opens;
   std::vector<int64_t> resolves;
   std::set<int64_t> owners;
-  for (const pqxx::row& row : transaction.exec_params(FactsQuery(), PgTextArray(TimeRuleTypes()))) {
+  for (const pqxx::row& row :
+       transaction.exec_params(FactsQuery(), PgTextArray(alerting::RuleTypeNamesOverTime()))) {
     RowReader reader(row);
     alerting::RuleToEvaluate rule;
     rule.rule_id = reader.Next<int64_t>();
@@ -97,9 +79,9 @@ void SweepOnce(pqxx::connection& connection) {
     alerting::SweepFacts facts;
     facts.rule_since = absl::FromUnixMicros(reader.Next<int64_t>());
     const bool alert_open = reader.Next<bool>();
-    facts.last_reading = OptionalTime(reader);
+    facts.last_reading = NextOptionalTime(reader);
     facts.battery_level = reader.NextOptional<double>();
-    facts.last_watered = OptionalTime(reader);
+    facts.last_watered = NextOptionalTime(reader);
     facts.water_frequency_days = reader.NextOptional<int>();
     facts.now = absl::FromUnixMicros(reader.Next<int64_t>());
     alerting::SweepVerdict verdict = alerting::Sweep(rule, facts, alert_open);

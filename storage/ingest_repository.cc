@@ -240,13 +240,6 @@ struct WatchingRule {
   alerting::RuleTimers timers;
 };
 
-std::optional<absl::Time> NextOptionalTime(RowReader& reader) {
-  if (std::optional<int64_t> micros = reader.NextOptional<int64_t>()) {
-    return absl::FromUnixMicros(*micros);
-  }
-  return std::nullopt;
-}
-
 // One round trip for two jobs, as this runs once per batch:
 //  - last_data_received moves forward only: a late batch never moves it back
 //    (devices updated in id order, one lock order for concurrent batches);
@@ -408,9 +401,7 @@ class AlertWrites {
       last_us.push_back(
           existing.run ? std::optional<int64_t>(absl::ToUnixMicros(existing.run->latest.timestamp))
                        : std::nullopt);
-      resolved_us.push_back(existing.resolved_at
-                                ? std::optional<int64_t>(absl::ToUnixMicros(*existing.resolved_at))
-                                : std::nullopt);
+      resolved_us.push_back(OptionalMicros(existing.resolved_at));
       messages.push_back(existing.run ? alerting::AlertMessage(rule, existing.run->latest) : "");
     }
     // The engine decided each run's worst and its distance; keep the further.
@@ -458,9 +449,7 @@ class AlertWrites {
       distance.emplace_back(alerting::Distance(alert.rule, alert.run.worst.value));
       first_us.emplace_back(absl::ToUnixMicros(alert.run.first.timestamp));
       last_us.emplace_back(absl::ToUnixMicros(alert.run.latest.timestamp));
-      resolved_us.push_back(alert.resolved_at
-                                ? std::optional<int64_t>(absl::ToUnixMicros(*alert.resolved_at))
-                                : std::nullopt);
+      resolved_us.push_back(OptionalMicros(alert.resolved_at));
     }
     // Rule by rule (the lock order every batch keeps), each rule's in the
     // order they opened. An open one may meet an alert a concurrent batch
@@ -516,13 +505,10 @@ class AlertWrites {
     if (timers_.empty()) return;
     std::vector<int64_t> rules;
     std::vector<std::optional<int64_t>> violating_us, clearing_us;
-    auto micros = [](const std::optional<absl::Time>& time) {
-      return time ? std::optional<int64_t>(absl::ToUnixMicros(*time)) : std::nullopt;
-    };
     for (const auto& [rule_id, timers] : timers_) {
       rules.push_back(rule_id);
-      violating_us.push_back(micros(timers.violating_since));
-      clearing_us.push_back(micros(timers.clearing_since));
+      violating_us.push_back(OptionalMicros(timers.violating_since));
+      clearing_us.push_back(OptionalMicros(timers.clearing_since));
     }
     // Rules in id order (timers_ is filled in that order), as every batch
     // locks them.
@@ -584,9 +570,7 @@ void DetectWaterings(pqxx::work& transaction, int64_t owner_id, const std::vecto
     plant.devices.push_back(reader.Next<int64_t>());
   }
   for (auto& [plant_id, plant] : plants) {
-    const absl::Duration window = plant.detection.window > absl::ZeroDuration()
-                                      ? plant.detection.window
-                                      : alerting::kDefaultDetectionWindow;
+    const absl::Duration window = alerting::DetectionWindow(plant.detection);
     absl::Time first = absl::InfiniteFuture();
     absl::Time last = absl::InfinitePast();
     for (int64_t device : plant.devices) {

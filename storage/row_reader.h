@@ -52,6 +52,14 @@ class RowReader {
   int index_ = 0;
 };
 
+// The next column, epoch microseconds or NULL, as a time.
+inline std::optional<absl::Time> NextOptionalTime(RowReader& reader) {
+  if (std::optional<int64_t> micros = reader.NextOptional<int64_t>()) {
+    return absl::FromUnixMicros(*micros);
+  }
+  return std::nullopt;
+}
+
 // A stored rule's definition from its column values. The columns' CHECK
 // constraints hold the same vocabularies as alerting/rules.h, so every stored
 // name parses.
