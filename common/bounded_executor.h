@@ -77,7 +77,7 @@ class BoundedExecutor {
   const int max_queued_per_key_;
   mutable std::mutex mu_;
   std::condition_variable ready_;     // a task was queued, or stopping
-  std::condition_variable deadline_;  // a task with a start-by time was queued, or stopping
+  std::condition_variable deadline_;  // a task due before timer_wakes_at_ was queued, or stopping
   std::list<Task> queue_;             // guarded by mu_
   // Per key with queued tasks: how many, and the turn it was last served at
   // (0: not yet); guarded by mu_.
@@ -86,7 +86,9 @@ class BoundedExecutor {
     uint64_t last_turn = 0;
   };
   absl::flat_hash_map<std::string, KeyState> keys_;
-  uint64_t turns_ = 0;     // guarded by mu_
+  uint64_t turns_ = 0;  // guarded by mu_
+  // When the timer thread wakes next, at the latest; guarded by mu_.
+  absl::Time timer_wakes_at_ = absl::InfiniteFuture();
   bool stopping_ = false;  // guarded by mu_
   std::vector<std::thread> workers_;
   std::thread timer_;

@@ -113,5 +113,31 @@ TEST(BoundedExecutorTest, ATaskNotStartedInTimeRunsItsExpiredCallbackInstead) {
   EXPECT_FALSE(late_task_ran.load());
 }
 
+// The timer sleeps until the earliest start-by time it knows of: a task due
+// sooner, queued after one due later, must wake it.
+TEST(BoundedExecutorTest, ATaskDueSoonerThanTheQueuedOnesStillExpiresOnTime) {
+  Notification release;
+  Notification started;
+  Notification soon_expired;
+  Notification later_expired;
+  BoundedExecutor executor(1, 4);
+  ASSERT_TRUE(executor.TrySubmit([&] {
+    started.Notify();
+    release.WaitForNotificationWithTimeout(absl::Seconds(60));
+  }));
+  ASSERT_TRUE(started.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  ASSERT_TRUE(executor.TrySubmit([] {}, absl::Now() + absl::Seconds(20),
+                                 [&] { later_expired.Notify(); }));
+  // Let the timer go to sleep until the later task's time.
+  absl::SleepFor(absl::Milliseconds(100));
+  const absl::Time submitted = absl::Now();
+  ASSERT_TRUE(executor.TrySubmit([] {}, absl::Now() + absl::Milliseconds(100),
+                                 [&] { soon_expired.Notify(); }));
+  ASSERT_TRUE(soon_expired.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_LT(absl::Now() - submitted, absl::Seconds(5));
+  EXPECT_FALSE(later_expired.HasBeenNotified());
+  release.Notify();
+}
+
 }  // namespace
 }  // namespace plantmon::common
