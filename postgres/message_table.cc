@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -60,6 +61,59 @@ std::string DatabaseEnumName(const google::protobuf::EnumValueDescriptor* value)
 std::string Statement::Add(std::optional<std::string> value) {
   params.push_back(std::move(value));
   return absl::StrCat("$", params.size());
+}
+
+FieldColumns& FieldColumns::ReadOnly(std::vector<std::string> fields) {
+  return Give(std::move(fields), ColumnAccess::kReadOnly);
+}
+
+FieldColumns& FieldColumns::CreateOnly(std::vector<std::string> fields) {
+  return Give(std::move(fields), ColumnAccess::kCreateOnly);
+}
+
+FieldColumns& FieldColumns::Writable(std::vector<std::string> fields) {
+  return Give(std::move(fields), ColumnAccess::kWritable);
+}
+
+FieldColumns& FieldColumns::Give(std::vector<std::string> fields, ColumnAccess access) {
+  for (std::string& field : fields) access_.emplace_back(std::move(field), access);
+  return *this;
+}
+
+FieldColumns& FieldColumns::Enum(std::string field, std::string enum_type) {
+  enum_types_.emplace_back(std::move(field), std::move(enum_type));
+  return *this;
+}
+
+FieldColumns& FieldColumns::Skip(std::vector<std::string> fields) {
+  for (std::string& field : fields) skipped_.push_back(std::move(field));
+  return *this;
+}
+
+std::vector<Column> FieldColumns::Of(const Descriptor* message) const {
+  auto check_field = [message](const std::string& name) {
+    if (message->FindFieldByName(name) == nullptr) {
+      SchemaBug(absl::StrCat(name, " is no field of ", message->full_name()));
+    }
+  };
+  for (const auto& [name, access] : access_) check_field(name);
+  for (const auto& [name, enum_type] : enum_types_) check_field(name);
+  for (const std::string& name : skipped_) check_field(name);
+
+  std::vector<Column> columns;
+  for (int i = 0; i < message->field_count(); ++i) {
+    const std::string& name = message->field(i)->name();
+    if (absl::c_linear_search(skipped_, name)) continue;
+    Column column{name, others_};
+    for (const auto& [field, access] : access_) {
+      if (field == name) column.access = access;
+    }
+    for (const auto& [field, enum_type] : enum_types_) {
+      if (field == name) column.enum_type = enum_type;
+    }
+    columns.push_back(std::move(column));
+  }
+  return columns;
 }
 
 MessageTable::MessageTable(std::string table, const Descriptor* message,

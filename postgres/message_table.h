@@ -4,8 +4,9 @@
 // A table whose rows are read and written as an API message: one column per
 // field, each named as its field, listed once in a column table. The table
 // drives the select list, row reading, the INSERT and the masked UPDATE, so a
-// new nullable column is a migration, a proto field, a line in the column
-// table and its validation (CONTRIBUTING.md, "Add a field").
+// new nullable column is a migration, a proto field and its validation, plus
+// its name in the column table when clients may not write it
+// (CONTRIBUTING.md, "Add a field").
 //
 // Values travel as text parameters with an explicit cast (never inside the
 // SQL). Field types map as: int32/int64 -> integer/bigint, double, bool,
@@ -41,6 +42,38 @@ struct Column {
   std::string enum_type = {};  // PostgreSQL type of an enum field
 };
 
+// The usual column table: every field of a message is a column named as the
+// field, in field order, writable unless named otherwise here. A new writable
+// column then needs no line at all; a read-only or create-only one, its name.
+//
+//   FieldColumns().ReadOnly({"id", "user_id", "created_at", "updated_at"})
+class FieldColumns {
+ public:
+  // `others`: the access of every field not named by ReadOnly, CreateOnly or
+  // Writable.
+  explicit FieldColumns(ColumnAccess others = ColumnAccess::kWritable) : others_(others) {}
+
+  FieldColumns& ReadOnly(std::vector<std::string> fields);
+  FieldColumns& CreateOnly(std::vector<std::string> fields);
+  FieldColumns& Writable(std::vector<std::string> fields);
+  // The PostgreSQL enum type of an enum field.
+  FieldColumns& Enum(std::string field, std::string enum_type);
+  // Fields that are no column of this table (stored elsewhere or computed).
+  FieldColumns& Skip(std::vector<std::string> fields);
+
+  // The columns of `message`. A name above that is no field of it aborts,
+  // as a schema bug should.
+  std::vector<Column> Of(const google::protobuf::Descriptor* message) const;
+
+ private:
+  FieldColumns& Give(std::vector<std::string> fields, ColumnAccess access);
+
+  ColumnAccess others_;
+  std::vector<std::pair<std::string, ColumnAccess>> access_;
+  std::vector<std::pair<std::string, std::string>> enum_types_;
+  std::vector<std::string> skipped_;
+};
+
 // A statement and its parameters, in order.
 struct Statement {
   std::string sql;
@@ -56,6 +89,9 @@ class MessageTable {
   // start-up, as a schema bug should).
   MessageTable(std::string table, const google::protobuf::Descriptor* message,
                std::vector<Column> columns);
+  MessageTable(std::string table, const google::protobuf::Descriptor* message,
+               const FieldColumns& columns)
+      : MessageTable(std::move(table), message, columns.Of(message)) {}
 
   const std::string& table() const { return table_; }
   // The columns in order, ready for SELECT or RETURNING.

@@ -102,6 +102,18 @@ std::optional<std::string> ViolatedConstraint(const absl::Status& status) {
   return std::string(*payload);
 }
 
+absl::Status ExplainConstraint(absl::Status status,
+                               std::initializer_list<ConstraintMeaning> meanings) {
+  const std::optional<std::string> constraint = ViolatedConstraint(status);
+  if (!constraint.has_value()) return status;
+  for (const ConstraintMeaning& meaning : meanings) {
+    if (meaning.constraint == *constraint) {
+      return absl::Status(meaning.code, meaning.message);
+    }
+  }
+  return status;
+}
+
 bool IsConnectionError(const std::exception& error) {
   if (dynamic_cast<const pqxx::broken_connection*>(&error) != nullptr ||
       dynamic_cast<const pqxx::in_doubt_error*>(&error) != nullptr ||

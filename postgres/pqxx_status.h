@@ -2,6 +2,7 @@
 #define PLANTMON_POSTGRES_PQXX_STATUS_H_
 
 #include <exception>
+#include <initializer_list>
 #include <optional>
 #include <string>
 
@@ -25,6 +26,18 @@ absl::StatusCode StatusCodeFromSqlState(absl::string_view sqlstate);
 
 // The constraint named by a status from StatusFromException, if any.
 std::optional<std::string> ViolatedConstraint(const absl::Status& status);
+
+// What a violated constraint means, in the words of the API.
+struct ConstraintMeaning {
+  absl::string_view constraint;
+  absl::StatusCode code;
+  absl::string_view message;
+};
+
+// `status` restated as the entry of `meanings` for the constraint it
+// violated, if there is one; otherwise `status` as it is.
+absl::Status ExplainConstraint(absl::Status status,
+                               std::initializer_list<ConstraintMeaning> meanings);
 
 // True if the error means the connection can no longer be trusted.
 bool IsConnectionError(const std::exception& error);

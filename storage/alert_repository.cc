@@ -21,24 +21,10 @@ namespace {
 const postgres::MessageTable& Rules() {
   static const auto* table =
       new postgres::MessageTable("alert_rules", v1::AlertRule::descriptor(),
-                                 {{"id", ColumnAccess::kReadOnly},
-                                  {"user_id", ColumnAccess::kReadOnly},
-                                  {"plant_id", ColumnAccess::kCreateOnly},
-                                  {"rule_name", ColumnAccess::kWritable},
-                                  {"rule_type", ColumnAccess::kWritable},
-                                  {"parameter_name", ColumnAccess::kWritable},
-                                  {"condition_operator", ColumnAccess::kWritable},
-                                  {"threshold_value", ColumnAccess::kWritable},
-                                  {"severity", ColumnAccess::kWritable, "alert_severity_enum"},
-                                  {"is_active", ColumnAccess::kWritable},
-                                  {"created_at", ColumnAccess::kReadOnly},
-                                  {"updated_at", ColumnAccess::kReadOnly},
-                                  {"threshold_high", ColumnAccess::kWritable},
-                                  {"device_id", ColumnAccess::kWritable},
-                                  {"hysteresis", ColumnAccess::kWritable},
-                                  {"for_duration", ColumnAccess::kWritable},
-                                  {"clear_duration", ColumnAccess::kWritable},
-                                  {"interval", ColumnAccess::kWritable}});
+                                 postgres::FieldColumns()
+                                     .ReadOnly({"id", "user_id", "created_at", "updated_at"})
+                                     .CreateOnly({"plant_id"})
+                                     .Enum("severity", "alert_severity_enum"));
   return *table;
 }
 
@@ -46,24 +32,9 @@ const postgres::MessageTable& Rules() {
 const postgres::MessageTable& Alerts() {
   static const auto* table =
       new postgres::MessageTable("alerts", v1::Alert::descriptor(),
-                                 {{"id", ColumnAccess::kReadOnly},
-                                  {"user_id", ColumnAccess::kReadOnly},
-                                  {"plant_id", ColumnAccess::kReadOnly},
-                                  {"rule_id", ColumnAccess::kReadOnly},
-                                  {"severity", ColumnAccess::kReadOnly, "alert_severity_enum"},
-                                  {"status", ColumnAccess::kReadOnly, "alert_status_enum"},
-                                  {"message", ColumnAccess::kReadOnly},
-                                  {"triggered_value", ColumnAccess::kReadOnly},
-                                  {"threshold_value", ColumnAccess::kReadOnly},
-                                  {"triggered_at", ColumnAccess::kReadOnly},
-                                  {"acknowledged_at", ColumnAccess::kReadOnly},
-                                  {"resolved_at", ColumnAccess::kReadOnly},
-                                  {"created_at", ColumnAccess::kReadOnly},
-                                  {"updated_at", ColumnAccess::kReadOnly},
-                                  {"occurrence_count", ColumnAccess::kReadOnly},
-                                  {"latest_value", ColumnAccess::kReadOnly},
-                                  {"worst_value", ColumnAccess::kReadOnly},
-                                  {"last_triggered_at", ColumnAccess::kReadOnly}});
+                                 postgres::FieldColumns(ColumnAccess::kReadOnly)
+                                     .Enum("severity", "alert_severity_enum")
+                                     .Enum("status", "alert_status_enum"));
   return *table;
 }
 
@@ -175,14 +146,10 @@ absl::StatusOr<v1::AlertRule> AlertRepository::GetRule(int64_t owner_id, int64_t
 absl::StatusOr<std::vector<v1::AlertRule>> AlertRepository::ListRules(int64_t owner_id,
                                                                       const AlertRuleFilter& filter,
                                                                       const PageRequest& page) {
-  return ReadMany<v1::AlertRule>(pool_, ReadRule,
-                                 "SELECT " + Rules().select_list() +
-                                     " FROM alert_rules WHERE user_id = $1 AND id > $2 "
-                                     "AND ($3::integer IS NULL OR plant_id = $3) "
-                                     "AND ($4::boolean IS NULL OR is_active = $4) "
-                                     "ORDER BY id LIMIT $5",
-                                 owner_id, page.after_id, filter.plant_id, filter.is_active,
-                                 page.limit);
+  return ListOwnedMessages<v1::AlertRule>(pool_, Rules(), owner_id, page,
+                                          "AND ($3::integer IS NULL OR plant_id = $3) "
+                                          "AND ($4::boolean IS NULL OR is_active = $4)",
+                                          filter.plant_id, filter.is_active);
 }
 
 absl::StatusOr<v1::AlertRule> AlertRepository::UpdateRule(int64_t owner_id, int64_t id,
@@ -260,66 +227,71 @@ absl::StatusOr<std::vector<v1::Alert>> AlertRepository::ListAlerts(int64_t owner
       filter.open_only);
 }
 
+// ACTIVE -> ACKNOWLEDGED -> RESOLVED (docs/api.md): each step's SET clause,
+// the statuses it applies to, and those in words for its refusal.
+struct AlertRepository::Step {
+  const char* set;
+  const char* from;
+  const char* from_in_words;
+};
+const AlertRepository::Step AlertRepository::kAcknowledge = {
+    "status = 'acknowledged', acknowledged_at = now()", "('active')", "active"};
+const AlertRepository::Step AlertRepository::kResolve = {"status = 'resolved', resolved_at = now()",
+                                                         "('active', 'acknowledged')",
+                                                         "active or acknowledged"};
+
 absl::StatusOr<v1::Alert> AlertRepository::Transition(int64_t owner_id, int64_t id,
-                                                      const std::string& sql,
-                                                      absl::string_view allowed_from) {
+                                                      const Step& step) {
   return RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<v1::Alert> {
     LockAlertEvents(transaction, {owner_id});
-    pqxx::result updated = transaction.exec_params(sql, id, owner_id);
+    pqxx::result updated =
+        transaction.exec_params(absl::StrCat("UPDATE alerts SET ", step.set,
+                                             " WHERE id = $1 AND user_id = $2 AND status IN ",
+                                             step.from, " RETURNING ", Alerts().select_list()),
+                                id, owner_id);
     if (!updated.empty()) return ReadAlert(updated[0]);
     pqxx::result current = transaction.exec_params(
         "SELECT status::text FROM alerts WHERE id = $1 AND user_id = $2", id, owner_id);
     if (current.empty()) return NotFound("alert", id);
     return absl::FailedPreconditionError(
-        absl::StrCat("alert ", id, " is ", current[0][0].as<std::string>(), "; only ", allowed_from,
-                     " alerts can make this change"));
+        absl::StrCat("alert ", id, " is ", current[0][0].as<std::string>(), "; only ",
+                     step.from_in_words, " alerts can make this change"));
   });
 }
 
 absl::StatusOr<v1::Alert> AlertRepository::Acknowledge(int64_t owner_id, int64_t id) {
-  return Transition(owner_id, id,
-                    std::string("UPDATE alerts SET status = 'acknowledged', "
-                                "acknowledged_at = now() WHERE id = $1 AND user_id = $2 "
-                                "AND status = 'active' RETURNING ") +
-                        Alerts().select_list(),
-                    "active");
+  return Transition(owner_id, id, kAcknowledge);
 }
 
 absl::StatusOr<v1::Alert> AlertRepository::Resolve(int64_t owner_id, int64_t id) {
-  return Transition(owner_id, id,
-                    std::string("UPDATE alerts SET status = 'resolved', resolved_at = now() "
-                                "WHERE id = $1 AND user_id = $2 AND status IN "
-                                "('active', 'acknowledged') RETURNING ") +
-                        Alerts().select_list(),
-                    "active or acknowledged");
-}
-
-absl::StatusOr<int64_t> AlertRepository::ResolveAll(int64_t owner_id,
-                                                    std::optional<int64_t> plant_id) {
-  return TransitionAll(owner_id, plant_id,
-                       "UPDATE alerts SET status = 'resolved', resolved_at = now() "
-                       "WHERE user_id = $1 AND status IN ('active', 'acknowledged') "
-                       "AND ($2::integer IS NULL OR plant_id = $2)");
+  return Transition(owner_id, id, kResolve);
 }
 
 absl::StatusOr<int64_t> AlertRepository::AcknowledgeAll(int64_t owner_id,
                                                         std::optional<int64_t> plant_id) {
-  return TransitionAll(owner_id, plant_id,
-                       "UPDATE alerts SET status = 'acknowledged', acknowledged_at = now() "
-                       "WHERE user_id = $1 AND status = 'active' "
-                       "AND ($2::integer IS NULL OR plant_id = $2)");
+  return TransitionAll(owner_id, plant_id, kAcknowledge);
+}
+
+absl::StatusOr<int64_t> AlertRepository::ResolveAll(int64_t owner_id,
+                                                    std::optional<int64_t> plant_id) {
+  return TransitionAll(owner_id, plant_id, kResolve);
 }
 
 absl::StatusOr<int64_t> AlertRepository::TransitionAll(int64_t owner_id,
                                                        std::optional<int64_t> plant_id,
-                                                       const std::string& update) {
+                                                       const Step& step) {
   return RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<int64_t> {
     if (plant_id.has_value() && !ExistsWith(transaction, kOwnedPlant, *plant_id, owner_id)) {
       return NotFound("plant", *plant_id);
     }
     LockAlertEvents(transaction, {owner_id});
     return static_cast<int64_t>(
-        transaction.exec_params(update, owner_id, plant_id).affected_rows());
+        transaction
+            .exec_params(
+                absl::StrCat("UPDATE alerts SET ", step.set, " WHERE user_id = $1 AND status IN ",
+                             step.from, " AND ($2::integer IS NULL OR plant_id = $2)"),
+                owner_id, plant_id)
+            .affected_rows());
   });
 }
 

@@ -94,12 +94,18 @@ class AlertRepository {
   absl::StatusOr<int64_t> PruneEvents(absl::Duration retention);
 
  private:
-  absl::StatusOr<v1::Alert> Transition(int64_t owner_id, int64_t id, const std::string& sql,
-                                       absl::string_view allowed_from);
-  // `update` ($1 the owner, $2 the optional plant) on the owner's alerts, or
-  // one plant's (NOT_FOUND when it is not theirs); how many rows it changed.
+  // A lifecycle step (alert_repository.cc): what it sets, and from where.
+  struct Step;
+  static const Step kAcknowledge;
+  static const Step kResolve;
+
+  // `step` on alert `id`: FAILED_PRECONDITION naming its status when the
+  // step does not apply to it.
+  absl::StatusOr<v1::Alert> Transition(int64_t owner_id, int64_t id, const Step& step);
+  // `step` on every alert of the owner it applies to, or of one plant
+  // (NOT_FOUND when it is not theirs); how many rows it changed.
   absl::StatusOr<int64_t> TransitionAll(int64_t owner_id, std::optional<int64_t> plant_id,
-                                        const std::string& update);
+                                        const Step& step);
 
   postgres::ConnectionPool& pool_;
 };

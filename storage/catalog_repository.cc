@@ -13,42 +13,23 @@
 
 namespace plantmon::storage {
 
-using postgres::ColumnAccess;
-using postgres::ViolatedConstraint;
 namespace {
 
 // The catalogue tables (migrations/0001_initial_schema.sql), as API messages.
 const postgres::MessageTable& Manufacturers() {
-  static const auto* table =
-      new postgres::MessageTable("manufacturers", v1::Manufacturer::descriptor(),
-                                 {{"id", ColumnAccess::kReadOnly},
-                                  {"name", ColumnAccess::kWritable},
-                                  {"description", ColumnAccess::kWritable},
-                                  {"contact_email", ColumnAccess::kWritable},
-                                  {"website", ColumnAccess::kWritable},
-                                  {"is_verified", ColumnAccess::kWritable},
-                                  {"created_at", ColumnAccess::kReadOnly},
-                                  {"updated_at", ColumnAccess::kReadOnly}});
+  static const auto* table = new postgres::MessageTable(
+      "manufacturers", v1::Manufacturer::descriptor(),
+      postgres::FieldColumns().ReadOnly({"id", "created_at", "updated_at"}));
   return *table;
 }
 
 const postgres::MessageTable& DeviceTypes() {
   static const auto* table =
       new postgres::MessageTable("device_types", v1::DeviceType::descriptor(),
-                                 {{"id", ColumnAccess::kReadOnly},
-                                  {"manufacturer_id", ColumnAccess::kWritable},
-                                  {"name", ColumnAccess::kWritable},
-                                  {"device_type", ColumnAccess::kWritable, "device_type_enum"},
-                                  {"description", ColumnAccess::kWritable},
-                                  {"communication_interface", ColumnAccess::kWritable},
-                                  {"supported_functions", ColumnAccess::kWritable},
-                                  {"data_unit", ColumnAccess::kWritable},
-                                  {"min_value", ColumnAccess::kWritable},
-                                  {"max_value", ColumnAccess::kWritable},
-                                  {"is_active", ColumnAccess::kWritable},
-                                  {"created_at", ColumnAccess::kReadOnly},
-                                  {"updated_at", ColumnAccess::kReadOnly},
-                                  {"primary_parameter", ColumnAccess::kWritable}});
+                                 postgres::FieldColumns()
+                                     .ReadOnly({"id", "created_at", "updated_at"})
+                                     .Enum("device_type", "device_type_enum")
+                                     .Skip({"measurements"}));
   return *table;
 }
 
@@ -64,14 +45,9 @@ const std::vector<std::string>& DeviceTypeFields() {
 
 // measurement_parameters (migration 0011), keyed by name.
 const postgres::MessageTable& MeasurementParameters() {
-  static const auto* table =
-      new postgres::MessageTable("measurement_parameters", v1::MeasurementParameter::descriptor(),
-                                 {{"name", ColumnAccess::kCreateOnly},
-                                  {"unit", ColumnAccess::kWritable},
-                                  {"description", ColumnAccess::kWritable},
-                                  {"min_plausible", ColumnAccess::kWritable},
-                                  {"max_plausible", ColumnAccess::kWritable},
-                                  {"created_at", ColumnAccess::kReadOnly}});
+  static const auto* table = new postgres::MessageTable(
+      "measurement_parameters", v1::MeasurementParameter::descriptor(),
+      postgres::FieldColumns().ReadOnly({"created_at"}).CreateOnly({"name"}));
   return *table;
 }
 
@@ -118,19 +94,9 @@ void WriteMeasurements(pqxx::transaction_base& transaction, int64_t id,
 }
 
 const postgres::MessageTable& PlantTypes() {
-  static const auto* table =
-      new postgres::MessageTable("plant_types", v1::PlantType::descriptor(),
-                                 {{"id", ColumnAccess::kReadOnly},
-                                  {"name", ColumnAccess::kWritable},
-                                  {"scientific_name", ColumnAccess::kWritable},
-                                  {"description", ColumnAccess::kWritable},
-                                  {"optimal_temperature", ColumnAccess::kWritable},
-                                  {"optimal_humidity", ColumnAccess::kWritable},
-                                  {"optimal_light", ColumnAccess::kWritable},
-                                  {"water_frequency_days", ColumnAccess::kWritable},
-                                  {"care_instructions", ColumnAccess::kWritable},
-                                  {"created_at", ColumnAccess::kReadOnly},
-                                  {"updated_at", ColumnAccess::kReadOnly}});
+  static const auto* table = new postgres::MessageTable(
+      "plant_types", v1::PlantType::descriptor(),
+      postgres::FieldColumns().ReadOnly({"id", "created_at", "updated_at"}));
   return *table;
 }
 
@@ -142,43 +108,39 @@ absl::StatusOr<Message> UpdateIn(postgres::ConnectionPool& pool,
   return UpdateMessage(pool, table, what, id, "id = $1", {std::to_string(id)}, values, mask);
 }
 
+constexpr absl::string_view kUncataloguedParameter =
+    "device_type.measurements name a parameter that is not catalogued "
+    "(DeviceService.ListMeasurementParameters)";
+
 absl::Status ExplainCatalogError(absl::Status status) {
-  std::optional<std::string> constraint = ViolatedConstraint(status);
-  if (!constraint.has_value()) return status;
-  if (*constraint == "manufacturers_name_key") {
-    return absl::AlreadyExistsError("a manufacturer with this name already exists");
-  }
-  if (*constraint == "device_types_manufacturer_id_name_key") {
-    return absl::AlreadyExistsError("this manufacturer already has a device type with this name");
-  }
-  if (*constraint == "device_types_manufacturer_id_fkey") {
-    // A reference to a missing row reads like any other missing row.
-    return absl::NotFoundError("the manufacturer does not exist");
-  }
-  if (*constraint == "device_types_value_range_check" ||
-      *constraint == "device_type_measurements_range_check") {
-    return absl::InvalidArgumentError("min_value must not exceed max_value");
-  }
-  if (*constraint == "device_type_measurements_parameter_name_fkey" ||
-      *constraint == "device_types_primary_parameter_fkey") {
-    return absl::InvalidArgumentError(
-        "device_type.measurements name a parameter that is not catalogued "
-        "(DeviceService.ListMeasurementParameters)");
-  }
-  if (*constraint == "device_types_primary_parameter_measured") {
-    return absl::InvalidArgumentError(
-        "device_type.primary_parameter must be one of the type's measurements");
-  }
-  if (*constraint == "measurement_parameters_pkey") {
-    return absl::AlreadyExistsError("a measurement parameter with this name already exists");
-  }
-  if (*constraint == "measurement_parameters_range_check") {
-    return absl::InvalidArgumentError("min_plausible must not exceed max_plausible");
-  }
-  if (*constraint == "plant_types_name_key") {
-    return absl::AlreadyExistsError("a plant type with this name already exists");
-  }
-  return status;
+  using absl::StatusCode;
+  return postgres::ExplainConstraint(
+      std::move(status),
+      {
+          {"manufacturers_name_key", StatusCode::kAlreadyExists,
+           "a manufacturer with this name already exists"},
+          {"device_types_manufacturer_id_name_key", StatusCode::kAlreadyExists,
+           "this manufacturer already has a device type with this name"},
+          // A reference to a missing row reads like any other missing row.
+          {"device_types_manufacturer_id_fkey", StatusCode::kNotFound,
+           "the manufacturer does not exist"},
+          {"device_types_value_range_check", StatusCode::kInvalidArgument,
+           "min_value must not exceed max_value"},
+          {"device_type_measurements_range_check", StatusCode::kInvalidArgument,
+           "min_value must not exceed max_value"},
+          {"device_type_measurements_parameter_name_fkey", StatusCode::kInvalidArgument,
+           kUncataloguedParameter},
+          {"device_types_primary_parameter_fkey", StatusCode::kInvalidArgument,
+           kUncataloguedParameter},
+          {"device_types_primary_parameter_measured", StatusCode::kInvalidArgument,
+           "device_type.primary_parameter must be one of the type's measurements"},
+          {"measurement_parameters_pkey", StatusCode::kAlreadyExists,
+           "a measurement parameter with this name already exists"},
+          {"measurement_parameters_range_check", StatusCode::kInvalidArgument,
+           "min_plausible must not exceed max_plausible"},
+          {"plant_types_name_key", StatusCode::kAlreadyExists,
+           "a plant type with this name already exists"},
+      });
 }
 
 absl::Status ExplainInUse(absl::Status status, absl::string_view message) {

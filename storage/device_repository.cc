@@ -9,8 +9,6 @@
 
 namespace plantmon::storage {
 
-using postgres::ColumnAccess;
-using postgres::ViolatedConstraint;
 namespace {
 
 // The columns of `devices` (migrations/0001_initial_schema.sql and later), as
@@ -18,39 +16,19 @@ namespace {
 const postgres::MessageTable& Devices() {
   static const auto* table =
       new postgres::MessageTable("devices", v1::Device::descriptor(),
-                                 {
-                                     {"id", ColumnAccess::kReadOnly},
-                                     {"user_id", ColumnAccess::kReadOnly},
-                                     {"device_type_id", ColumnAccess::kWritable},
-                                     {"unique_identifier", ColumnAccess::kCreateOnly},
-                                     {"device_name", ColumnAccess::kWritable},
-                                     {"is_active", ColumnAccess::kWritable},
-                                     {"last_data_received", ColumnAccess::kReadOnly},
-                                     {"last_heartbeat", ColumnAccess::kReadOnly},
-                                     {"location_description", ColumnAccess::kWritable},
-                                     {"battery_level", ColumnAccess::kWritable},
-                                     {"rssi", ColumnAccess::kWritable},
-                                     {"created_at", ColumnAccess::kReadOnly},
-                                     {"updated_at", ColumnAccess::kReadOnly},
-                                     {"firmware_version", ColumnAccess::kWritable},
-                                 });
+                                 postgres::FieldColumns()
+                                     .ReadOnly({"id", "user_id", "last_data_received",
+                                                "last_heartbeat", "created_at", "updated_at"})
+                                     .CreateOnly({"unique_identifier"}));
   return *table;
-}
-
-absl::Status CheckDeviceType(pqxx::work& transaction, int64_t device_type_id) {
-  if (Exists(transaction, "SELECT 1 FROM device_types WHERE id = $1", device_type_id)) {
-    return absl::OkStatus();
-  }
-  return NotFound("device type", device_type_id);
 }
 
 v1::Device ReadDevice(const pqxx::row& row) { return Devices().Read<v1::Device>(row); }
 
 absl::Status ExplainDeviceConflict(absl::Status status) {
-  if (ViolatedConstraint(status) == "devices_unique_identifier_key") {
-    return absl::AlreadyExistsError("a device with this unique_identifier is already registered");
-  }
-  return status;
+  return postgres::ExplainConstraint(
+      std::move(status), {{"devices_unique_identifier_key", absl::StatusCode::kAlreadyExists,
+                           "a device with this unique_identifier is already registered"}});
 }
 
 }  // namespace
@@ -60,11 +38,11 @@ const std::vector<std::string>& DeviceRepository::UpdatableFields() {
 }
 
 absl::StatusOr<v1::Device> DeviceRepository::Create(int64_t owner_id, const v1::Device& device) {
-  absl::StatusOr<v1::Device> created =
-      InsertMessage(pool_, Devices(), device, {{"user_id", std::to_string(owner_id)}},
-                    [&](pqxx::work& transaction) {
-                      return CheckDeviceType(transaction, device.device_type_id());
-                    });
+  absl::StatusOr<v1::Device> created = InsertMessage(
+      pool_, Devices(), device, {{"user_id", std::to_string(owner_id)}},
+      [&](pqxx::work& transaction) {
+        return CheckRowExists(transaction, "device_types", "device type", device.device_type_id());
+      });
   if (!created.ok()) return ExplainDeviceConflict(created.status());
   return created;
 }
@@ -76,14 +54,10 @@ absl::StatusOr<v1::Device> DeviceRepository::Get(int64_t owner_id, int64_t id) {
 absl::StatusOr<std::vector<v1::Device>> DeviceRepository::List(int64_t owner_id,
                                                                const DeviceFilter& filter,
                                                                const PageRequest& page) {
-  return ReadMany<v1::Device>(pool_, ReadDevice,
-                              "SELECT " + Devices().select_list() +
-                                  " FROM devices WHERE user_id = $1 AND id > $2 "
-                                  "AND ($3::boolean IS NULL OR is_active = $3) "
-                                  "AND ($4::integer IS NULL OR device_type_id = $4) "
-                                  "ORDER BY id LIMIT $5",
-                              owner_id, page.after_id, filter.is_active, filter.device_type_id,
-                              page.limit);
+  return ListOwnedMessages<v1::Device>(pool_, Devices(), owner_id, page,
+                                       "AND ($3::boolean IS NULL OR is_active = $3) "
+                                       "AND ($4::integer IS NULL OR device_type_id = $4)",
+                                       filter.is_active, filter.device_type_id);
 }
 
 absl::StatusOr<v1::Device> DeviceRepository::Update(int64_t owner_id, int64_t id,
@@ -93,7 +67,7 @@ absl::StatusOr<v1::Device> DeviceRepository::Update(int64_t owner_id, int64_t id
       pool_, Devices(), "device", id, "id = $1 AND user_id = $2",
       {std::to_string(id), std::to_string(owner_id)}, values, mask, [&](pqxx::work& transaction) {
         if (!absl::c_linear_search(mask.paths(), "device_type_id")) return absl::OkStatus();
-        return CheckDeviceType(transaction, values.device_type_id());
+        return CheckRowExists(transaction, "device_types", "device type", values.device_type_id());
       });
   if (!updated.ok()) return ExplainDeviceConflict(updated.status());
   return updated;

@@ -14,10 +14,12 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "google/protobuf/field_mask.pb.h"
 #include "postgres/message_table.h"
 #include "postgres/transaction.h"
+#include "storage/models.h"
 #include "storage/row_reader.h"
 
 namespace plantmon::storage {
@@ -45,6 +47,23 @@ absl::StatusOr<Message> GetOwnedMessage(postgres::ConnectionPool& pool,
       "SELECT " + table.select_list() + " FROM " + table.table() +
           " WHERE id = $1 AND user_id = $2",
       id, owner_id);
+}
+
+// A page of the owner's rows of `table` in id order after `page.after_id`:
+// those `filters` (SQL conditions on $3 on, bound to `filter_values` in
+// order) let through.
+template <typename Message, typename... Values>
+absl::StatusOr<std::vector<Message>> ListOwnedMessages(postgres::ConnectionPool& pool,
+                                                       const postgres::MessageTable& table,
+                                                       int64_t owner_id, const PageRequest& page,
+                                                       const std::string& filters,
+                                                       const Values&... filter_values) {
+  return ReadMany<Message>(
+      pool, [&](const pqxx::row& row) { return table.Read<Message>(row); },
+      absl::StrCat("SELECT ", table.select_list(), " FROM ", table.table(),
+                   " WHERE user_id = $1 AND id > $2 ", filters, " ORDER BY id LIMIT $",
+                   sizeof...(Values) + 3),
+      owner_id, page.after_id, filter_values..., page.limit);
 }
 
 template <typename Message>

@@ -14,30 +14,15 @@
 
 namespace plantmon::storage {
 
-using postgres::ColumnAccess;
 using postgres::RunInTransaction;
-using postgres::ViolatedConstraint;
 namespace {
 
 // `plants` and `plant_device_assignments` (migrations/0001_initial_schema.sql),
 // as API messages.
 const postgres::MessageTable& Plants() {
-  static const auto* table =
-      new postgres::MessageTable("plants", v1::Plant::descriptor(),
-                                 {{"id", ColumnAccess::kReadOnly},
-                                  {"user_id", ColumnAccess::kReadOnly},
-                                  {"plant_type_id", ColumnAccess::kWritable},
-                                  {"plant_name", ColumnAccess::kWritable},
-                                  {"location", ColumnAccess::kWritable},
-                                  {"planting_date", ColumnAccess::kWritable},
-                                  {"last_watered", ColumnAccess::kWritable},
-                                  {"is_healthy", ColumnAccess::kWritable},
-                                  {"health_status", ColumnAccess::kWritable},
-                                  {"notes", ColumnAccess::kWritable},
-                                  {"created_at", ColumnAccess::kReadOnly},
-                                  {"updated_at", ColumnAccess::kReadOnly},
-                                  {"watering_detection_jump", ColumnAccess::kWritable},
-                                  {"watering_detection_window", ColumnAccess::kWritable}});
+  static const auto* table = new postgres::MessageTable(
+      "plants", v1::Plant::descriptor(),
+      postgres::FieldColumns().ReadOnly({"id", "user_id", "created_at", "updated_at"}));
   return *table;
 }
 
@@ -45,35 +30,19 @@ const postgres::MessageTable& Plants() {
 const postgres::MessageTable& Waterings() {
   static const auto* table =
       new postgres::MessageTable("watering_events", v1::WateringEvent::descriptor(),
-                                 {{"id", ColumnAccess::kReadOnly},
-                                  {"plant_id", ColumnAccess::kCreateOnly},
-                                  {"watered_at", ColumnAccess::kCreateOnly},
-                                  {"amount_ml", ColumnAccess::kCreateOnly},
-                                  {"note", ColumnAccess::kCreateOnly},
-                                  {"created_at", ColumnAccess::kReadOnly},
-                                  {"updated_at", ColumnAccess::kReadOnly},
-                                  {"detected", ColumnAccess::kReadOnly}});
+                                 postgres::FieldColumns()
+                                     .ReadOnly({"id", "created_at", "updated_at", "detected"})
+                                     .CreateOnly({"plant_id", "watered_at", "amount_ml", "note"}));
   return *table;
 }
 
 const postgres::MessageTable& Assignments() {
   static const auto* table = new postgres::MessageTable(
       "plant_device_assignments", v1::PlantDeviceAssignment::descriptor(),
-      {{"id", ColumnAccess::kReadOnly},
-       {"plant_id", ColumnAccess::kCreateOnly},
-       {"device_id", ColumnAccess::kCreateOnly},
-       {"assignment_type", ColumnAccess::kWritable},
-       {"is_active", ColumnAccess::kWritable},
-       {"created_at", ColumnAccess::kReadOnly},
-       {"updated_at", ColumnAccess::kReadOnly}});
+      postgres::FieldColumns()
+          .ReadOnly({"id", "created_at", "updated_at"})
+          .CreateOnly({"plant_id", "device_id"}));
   return *table;
-}
-
-absl::Status CheckPlantType(pqxx::work& transaction, int64_t plant_type_id) {
-  if (Exists(transaction, "SELECT 1 FROM plant_types WHERE id = $1", plant_type_id)) {
-    return absl::OkStatus();
-  }
-  return NotFound("plant type", plant_type_id);
 }
 
 v1::Plant ReadPlant(const pqxx::row& row) { return Plants().Read<v1::Plant>(row); }
@@ -83,10 +52,10 @@ v1::PlantDeviceAssignment ReadAssignment(const pqxx::row& row) {
 }
 
 absl::Status ExplainAssignmentConflict(absl::Status status) {
-  if (ViolatedConstraint(status) == "plant_device_assignments_plant_id_device_id_key") {
-    return absl::AlreadyExistsError("this device is already assigned to this plant");
-  }
-  return status;
+  return postgres::ExplainConstraint(
+      std::move(status),
+      {{"plant_device_assignments_plant_id_device_id_key", absl::StatusCode::kAlreadyExists,
+        "this device is already assigned to this plant"}});
 }
 
 }  // namespace
@@ -99,9 +68,11 @@ const std::vector<std::string>& PlantRepository::UpdatableAssignmentFields() {
 }
 
 absl::StatusOr<v1::Plant> PlantRepository::CreatePlant(int64_t owner_id, const v1::Plant& plant) {
-  return InsertMessage(
-      pool_, Plants(), plant, {{"user_id", std::to_string(owner_id)}},
-      [&](pqxx::work& transaction) { return CheckPlantType(transaction, plant.plant_type_id()); });
+  return InsertMessage(pool_, Plants(), plant, {{"user_id", std::to_string(owner_id)}},
+                       [&](pqxx::work& transaction) {
+                         return CheckRowExists(transaction, "plant_types", "plant type",
+                                               plant.plant_type_id());
+                       });
 }
 
 absl::StatusOr<v1::Plant> PlantRepository::GetPlant(int64_t owner_id, int64_t id) {
@@ -111,29 +82,26 @@ absl::StatusOr<v1::Plant> PlantRepository::GetPlant(int64_t owner_id, int64_t id
 absl::StatusOr<std::vector<v1::Plant>> PlantRepository::ListPlants(int64_t owner_id,
                                                                    const PlantFilter& filter,
                                                                    const PageRequest& page) {
-  return ReadMany<v1::Plant>(pool_, ReadPlant,
-                             "SELECT " + Plants().select_list() +
-                                 " FROM plants WHERE user_id = $1 AND id > $2 "
-                                 "AND ($3::boolean IS NULL OR is_healthy = $3) "
-                                 "AND ($4::integer IS NULL OR plant_type_id = $4) "
-                                 "AND ($5::text IS NULL OR plant_type_id IN "
-                                 "(SELECT id FROM plant_types WHERE name = $5)) "
-                                 "ORDER BY id LIMIT $6",
-                             owner_id, page.after_id, filter.is_healthy, filter.plant_type_id,
-                             filter.plant_type_name, page.limit);
+  return ListOwnedMessages<v1::Plant>(pool_, Plants(), owner_id, page,
+                                      "AND ($3::boolean IS NULL OR is_healthy = $3) "
+                                      "AND ($4::integer IS NULL OR plant_type_id = $4) "
+                                      "AND ($5::text IS NULL OR plant_type_id IN "
+                                      "(SELECT id FROM plant_types WHERE name = $5))",
+                                      filter.is_healthy, filter.plant_type_id,
+                                      filter.plant_type_name);
 }
 
 absl::StatusOr<v1::Plant> PlantRepository::UpdatePlant(int64_t owner_id, int64_t id,
                                                        const v1::Plant& values,
                                                        const google::protobuf::FieldMask& mask) {
-  return UpdateMessage(pool_, Plants(), "plant", id, "id = $1 AND user_id = $2",
-                       {std::to_string(id), std::to_string(owner_id)}, values, mask,
-                       [&](pqxx::work& transaction) {
-                         if (!absl::c_linear_search(mask.paths(), "plant_type_id")) {
-                           return absl::OkStatus();
-                         }
-                         return CheckPlantType(transaction, values.plant_type_id());
-                       });
+  return UpdateMessage(
+      pool_, Plants(), "plant", id, "id = $1 AND user_id = $2",
+      {std::to_string(id), std::to_string(owner_id)}, values, mask, [&](pqxx::work& transaction) {
+        if (!absl::c_linear_search(mask.paths(), "plant_type_id")) {
+          return absl::OkStatus();
+        }
+        return CheckRowExists(transaction, "plant_types", "plant type", values.plant_type_id());
+      });
 }
 
 absl::Status PlantRepository::DeletePlant(int64_t owner_id, int64_t id) {

@@ -124,6 +124,20 @@ bool ExistsWith(pqxx::transaction_base& transaction, const std::string& sql, con
   return !postgres::ExecPrepared(transaction, sql, args...).empty();
 }
 
+inline absl::Status NotFound(absl::string_view what, int64_t id) {
+  return absl::NotFoundError(absl::StrCat(what, " ", id, " not found"));
+}
+
+// OK when `table` has the row `id`, else NOT_FOUND naming `what`: a
+// reference checked before a write, so that it reads as a missing row.
+inline absl::Status CheckRowExists(pqxx::transaction_base& transaction, absl::string_view table,
+                                   absl::string_view what, int64_t id) {
+  if (Exists(transaction, absl::StrCat("SELECT 1 FROM ", table, " WHERE id = $1"), id)) {
+    return absl::OkStatus();
+  }
+  return NotFound(what, id);
+}
+
 // A watering to record (table watering_events, migration 0016).
 struct WateringRow {
   int64_t owner_id = 0;
@@ -162,18 +176,22 @@ inline void LockAlertEvents(pqxx::transaction_base& transaction,
                          postgres::PgIntArray(user_ids));
 }
 
-inline absl::Status NotFound(absl::string_view what, int64_t id) {
-  return absl::NotFoundError(absl::StrCat(what, " ", id, " not found"));
+// Runs a statement that returns at most one row and reads it with `read`;
+// NOT_FOUND naming `what` and `id` when it returns none.
+template <typename T, typename Read, typename... Args>
+absl::StatusOr<T> ReadFirstRow(pqxx::transaction_base& transaction, absl::string_view what,
+                               int64_t id, Read read, const std::string& sql, const Args&... args) {
+  pqxx::result rows = postgres::ExecPrepared(transaction, sql, args...);
+  if (rows.empty()) return NotFound(what, id);
+  return read(rows[0]);
 }
 
-// Runs a statement that returns at most one row and reads it with `read`.
+// ReadFirstRow in a transaction of its own, for a statement that writes.
 template <typename T, typename Read, typename... Args>
 absl::StatusOr<T> QueryOne(postgres::ConnectionPool& pool, absl::string_view what, int64_t id,
                            Read read, const std::string& sql, const Args&... args) {
-  return postgres::RunInTransaction(pool, [&](pqxx::work& transaction) -> absl::StatusOr<T> {
-    pqxx::result rows = postgres::ExecPrepared(transaction, sql, args...);
-    if (rows.empty()) return NotFound(what, id);
-    return read(rows[0]);
+  return postgres::RunInTransaction(pool, [&](pqxx::work& transaction) {
+    return ReadFirstRow<T>(transaction, what, id, read, sql, args...);
   });
 }
 
@@ -181,10 +199,8 @@ absl::StatusOr<T> QueryOne(postgres::ConnectionPool& pool, absl::string_view wha
 template <typename T, typename Read, typename... Args>
 absl::StatusOr<T> ReadOne(postgres::ConnectionPool& pool, absl::string_view what, int64_t id,
                           Read read, const std::string& sql, const Args&... args) {
-  return postgres::RunReadOnly(pool, [&](pqxx::transaction_base& transaction) -> absl::StatusOr<T> {
-    pqxx::result rows = postgres::ExecPrepared(transaction, sql, args...);
-    if (rows.empty()) return NotFound(what, id);
-    return read(rows[0]);
+  return postgres::RunReadOnly(pool, [&](pqxx::transaction_base& transaction) {
+    return ReadFirstRow<T>(transaction, what, id, read, sql, args...);
   });
 }
 

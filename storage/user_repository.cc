@@ -9,29 +9,18 @@
 
 namespace plantmon::storage {
 
-using postgres::ColumnAccess;
 using postgres::ExecuteUpdate;
 using postgres::RunInTransaction;
 using postgres::RunReadOnly;
-using postgres::ViolatedConstraint;
 namespace {
 
 // `users` (migrations 0001 and 0002) as v1::User; password_hash is read
 // separately (UserRecord) and written only by Create and SetPasswordHash.
 const postgres::MessageTable& Users() {
-  static const auto* table = new postgres::MessageTable("users", v1::User::descriptor(),
-                                                        {{"id", ColumnAccess::kReadOnly},
-                                                         {"email", ColumnAccess::kWritable},
-                                                         {"username", ColumnAccess::kWritable},
-                                                         {"first_name", ColumnAccess::kWritable},
-                                                         {"last_name", ColumnAccess::kWritable},
-                                                         {"phone_number", ColumnAccess::kWritable},
-                                                         {"is_active", ColumnAccess::kWritable},
-                                                         {"is_verified", ColumnAccess::kWritable},
-                                                         {"created_at", ColumnAccess::kReadOnly},
-                                                         {"updated_at", ColumnAccess::kReadOnly},
-                                                         {"last_login", ColumnAccess::kReadOnly},
-                                                         {"is_admin", ColumnAccess::kReadOnly}});
+  static const auto* table =
+      new postgres::MessageTable("users", v1::User::descriptor(),
+                                 postgres::FieldColumns().ReadOnly(
+                                     {"id", "created_at", "updated_at", "last_login", "is_admin"}));
   return *table;
 }
 
@@ -45,14 +34,11 @@ UserRecord ReadRecord(const pqxx::row& row) {
 // Names the column behind a unique violation, for a message people can act on.
 absl::Status ExplainUserConflict(absl::Status status) {
   if (status.code() != absl::StatusCode::kAlreadyExists) return status;
-  std::optional<std::string> constraint = ViolatedConstraint(status);
-  if (constraint == "users_email_key") {
-    return absl::AlreadyExistsError("a user with this email already exists");
-  }
-  if (constraint == "users_username_key") {
-    return absl::AlreadyExistsError("a user with this username already exists");
-  }
-  return status;
+  return postgres::ExplainConstraint(std::move(status),
+                                     {{"users_email_key", absl::StatusCode::kAlreadyExists,
+                                       "a user with this email already exists"},
+                                      {"users_username_key", absl::StatusCode::kAlreadyExists,
+                                       "a user with this username already exists"}});
 }
 
 }  // namespace

@@ -115,7 +115,55 @@ TEST_F(MessageTableTest, UpdatesWriteOnlyWritableColumnsAndMasksClearUnsetFields
                                       "max_value", "is_active", "created_at"}));
 }
 
+// FieldColumns: every field is a column in field order, writable unless
+// named otherwise; skipped fields are no column.
+TEST(FieldColumnsTest, TakesEveryFieldInOrderWithTheAccessNamed) {
+  const std::vector<Column> columns = FieldColumns()
+                                          .ReadOnly({"id", "created_at", "updated_at"})
+                                          .CreateOnly({"manufacturer_id"})
+                                          .Enum("device_type", "device_type_enum")
+                                          .Skip({"measurements"})
+                                          .Of(v1::DeviceType::descriptor());
+  std::vector<std::string> names;
+  for (const Column& column : columns) names.push_back(column.name);
+  EXPECT_EQ(names, (std::vector<std::string>{
+                       "id", "manufacturer_id", "name", "device_type", "description",
+                       "communication_interface", "supported_functions", "data_unit", "min_value",
+                       "max_value", "is_active", "created_at", "updated_at", "primary_parameter"}));
+  auto column = [&](const std::string& name) {
+    for (const Column& c : columns) {
+      if (c.name == name) return c;
+    }
+    ADD_FAILURE() << name << " is no column";
+    return Column{};
+  };
+  EXPECT_EQ(column("id").access, ColumnAccess::kReadOnly);
+  EXPECT_EQ(column("updated_at").access, ColumnAccess::kReadOnly);
+  EXPECT_EQ(column("manufacturer_id").access, ColumnAccess::kCreateOnly);
+  EXPECT_EQ(column("name").access, ColumnAccess::kWritable);
+  EXPECT_EQ(column("primary_parameter").access, ColumnAccess::kWritable);
+  EXPECT_EQ(column("device_type").enum_type, "device_type_enum");
+  EXPECT_EQ(column("name").enum_type, "");
+
+  // Another default: everything read-only but what is named writable.
+  const MessageTable table("device_types", v1::DeviceType::descriptor(),
+                           FieldColumns(ColumnAccess::kReadOnly)
+                               .Writable({"name"})
+                               .Enum("device_type", "device_type_enum")
+                               .Skip({"measurements"}));
+  EXPECT_EQ(table.updatable(), std::vector<std::string>{"name"});
+  EXPECT_EQ(table.column_count(), 14u);
+}
+
 TEST(MessageTableDeathTest, AColumnThatIsNoFieldIsASchemaBug) {
+  EXPECT_DEATH(FieldColumns().ReadOnly({"colour"}).Of(v1::DeviceType::descriptor()),
+               "colour is no field of plantmon.v1.DeviceType");
+  EXPECT_DEATH(FieldColumns().Skip({"colour"}).Of(v1::DeviceType::descriptor()),
+               "colour is no field");
+  // A repeated field left in is refused by the table, as before.
+  EXPECT_DEATH(MessageTable("device_types", v1::DeviceType::descriptor(),
+                            FieldColumns().Enum("device_type", "device_type_enum")),
+               "measurements is no singular field");
   EXPECT_DEATH(MessageTable("scratch", v1::DeviceType::descriptor(), {{"colour"}}),
                "scratch.colour is no singular field");
   EXPECT_DEATH(MessageTable("scratch", v1::DeviceType::descriptor(), {{"device_type"}}),
