@@ -126,8 +126,8 @@ TEST(BoundedExecutorTest, ATaskDueSoonerThanTheQueuedOnesStillExpiresOnTime) {
     release.WaitForNotificationWithTimeout(absl::Seconds(60));
   }));
   ASSERT_TRUE(started.WaitForNotificationWithTimeout(absl::Seconds(30)));
-  ASSERT_TRUE(executor.TrySubmit([] {}, absl::Now() + absl::Seconds(20),
-                                 [&] { later_expired.Notify(); }));
+  ASSERT_TRUE(
+      executor.TrySubmit([] {}, absl::Now() + absl::Seconds(20), [&] { later_expired.Notify(); }));
   // Let the timer go to sleep until the later task's time.
   absl::SleepFor(absl::Milliseconds(100));
   const absl::Time submitted = absl::Now();
