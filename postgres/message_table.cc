@@ -157,11 +157,11 @@ std::string MessageTable::SelectList(const std::string& alias) const {
   return absl::StrJoin(selected, ", ");
 }
 
-void MessageTable::Read(const pqxx::row& row, Message* out) const {
+void MessageTable::Read(const pqxx::row& row, Message* out, int first_column) const {
   const Reflection* reflection = out->GetReflection();
   for (size_t i = 0; i < fields_.size(); ++i) {
     const FieldDescriptor* field = fields_[i];
-    const pqxx::field value = row[static_cast<int>(i)];
+    const pqxx::field value = row[first_column + static_cast<int>(i)];
     if (value.is_null()) {
       reflection->ClearField(out, field);
       continue;

@@ -102,8 +102,9 @@ class MessageTable {
   // The fields an update may name.
   const std::vector<std::string>& updatable() const { return updatable_; }
 
-  // Reads a row selected with select_list() into `out`.
-  void Read(const pqxx::row& row, google::protobuf::Message* out) const;
+  // Reads a row selected with select_list() into `out`; with `first_column`,
+  // the select list starts at that column of the row.
+  void Read(const pqxx::row& row, google::protobuf::Message* out, int first_column = 0) const;
   template <typename Message>
   Message Read(const pqxx::row& row) const {
     Message message;

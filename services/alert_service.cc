@@ -1,6 +1,8 @@
 #include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
+#include "alerting/notification_policy.h"
 #include "alerting/rules.h"
+#include "notify/webhook_http.h"
 #include "plantmon/v1/alert.grpc.pb.h"
 #include "services/callback_stream.h"
 #include "services/handler.h"
@@ -253,6 +255,70 @@ class AlertWatch final : public CallbackStream<grpc::ServerWriteReactor<v1::Watc
   bool sending_ = false;            // an event is being read or written, guarded by mutex()
 };
 
+absl::Status CheckChannelField(const v1::NotificationChannel& value, const std::string& path,
+                               const notify::UrlPolicy& urls) {
+  if (path == "name") return CheckText(value.name(), "notification_channel.name", 100, true);
+  if (path == "url") {
+    RETURN_IF_ERROR(CheckText(value.url(), "notification_channel.url", 2048, true));
+    return notify::CheckWebhookUrl(value.url(), urls, "notification_channel.url");
+  }
+  if (path == "secret") {
+    RETURN_IF_ERROR(CheckText(value.secret(), "notification_channel.secret", 256, true));
+    if (value.secret().size() < 16) {
+      return absl::InvalidArgumentError(
+          "notification_channel.secret must be at least 16 bytes (it keys the signature)");
+    }
+    return absl::OkStatus();
+  }
+  if (path == "min_severity" && value.min_severity() != v1::ALERT_SEVERITY_UNSPECIFIED) {
+    return AlertSeverityFromProto(value.min_severity(), "notification_channel.min_severity")
+        .status();
+  }
+  if (path == "quiet_hours_start" || path == "quiet_hours_end") {
+    const bool start = path == "quiet_hours_start";
+    const bool present = start ? value.has_quiet_hours_start() : value.has_quiet_hours_end();
+    const int minute = start ? value.quiet_hours_start() : value.quiet_hours_end();
+    if (present && (minute < 0 || minute > 1439)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("notification_channel.", path, " must be a minute of the day, 0 to 1439"));
+    }
+    if (value.has_quiet_hours_start() != value.has_quiet_hours_end()) {
+      return absl::InvalidArgumentError(
+          "notification_channel.quiet_hours_start and quiet_hours_end go together: set both or "
+          "neither");
+    }
+    return absl::OkStatus();
+  }
+  if (path == "time_zone") {
+    RETURN_IF_ERROR(CheckText(value.time_zone(), "notification_channel.time_zone", 64, false));
+    absl::TimeZone zone;
+    if (!value.time_zone().empty() && !absl::LoadTimeZone(value.time_zone(), &zone)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("notification_channel.time_zone \"", value.time_zone(),
+                       "\" is not a known IANA time zone (for example Europe/Berlin)"));
+    }
+    return absl::OkStatus();
+  }
+  if (path == "renotify_interval") {
+    ASSIGN_OR_RETURN(
+        absl::Duration interval,
+        CheckDuration(value.renotify_interval(), "notification_channel.renotify_interval"));
+    if (interval != absl::ZeroDuration() &&
+        (interval < alerting::kMinRenotifyInterval || interval > absl::Hours(24 * 30))) {
+      return absl::InvalidArgumentError(
+          "notification_channel.renotify_interval must be 0 (once) or from a minute to 30 days");
+    }
+  }
+  return absl::OkStatus();
+}
+
+// What a channel reads as: the secret is write-only.
+absl::Status RespondChannel(absl::StatusOr<v1::NotificationChannel> channel,
+                            v1::NotificationChannel* response) {
+  if (channel.ok()) channel->clear_secret();
+  return Respond(std::move(channel), response);
+}
+
 // plantmon.v1.AlertService: the caller's alert rules, the alerts they raised, and a live feed of
 // alert changes.
 class AlertService final : public RpcService {
@@ -260,17 +326,23 @@ class AlertService final : public RpcService {
   AlertService(Backends& backends, CallRuntime& runtime)
       : RpcService(v1::AlertService::service_full_name(), runtime),
         alerts_(backends.alerts),
-        listener_(backends.listener) {
+        notifications_(backends.notifications),
+        listener_(backends.listener),
+        webhook_urls_(backends.webhook_urls) {
     AddRuleMethods();
     AddAlertMethods();
+    AddChannelMethods();
   }
 
  private:
   void AddRuleMethods();
   void AddAlertMethods();
+  void AddChannelMethods();
 
   storage::AlertRepository& alerts_;
+  storage::NotificationRepository& notifications_;
   storage::AlertListener& listener_;
+  const notify::UrlPolicy webhook_urls_;
 };
 
 void AlertService::AddRuleMethods() {
@@ -457,6 +529,94 @@ void AlertService::AddAlertMethods() {
       [this](grpc::CallbackServerContext* context, const v1::WatchAlertsRequest* request) {
         return new AlertWatch(runtime(), alerts_, listener_, context, *request);
       });
+}
+
+void AlertService::AddChannelMethods() {
+  auto check = [this](const v1::NotificationChannel& value, const std::string& path) {
+    return CheckChannelField(value, path, webhook_urls_);
+  };
+  SignedIn(
+      "CreateNotificationChannel",
+      [this, check](const auth::Caller& caller, const v1::CreateNotificationChannelRequest& request,
+                    v1::NotificationChannel* response) -> absl::Status {
+        v1::NotificationChannel value = request.notification_channel();
+        RETURN_IF_ERROR(
+            CheckFields(value, storage::NotificationRepository::UpdatableChannelFields(), check));
+        if (value.min_severity() == v1::ALERT_SEVERITY_UNSPECIFIED) {
+          value.set_min_severity(v1::ALERT_SEVERITY_INFO);
+        }
+        if (value.time_zone().empty()) value.set_time_zone("UTC");
+        value.set_is_active(true);
+        return RespondChannel(notifications_.CreateChannel(caller.user_id(), value), response);
+      });
+
+  SignedIn("GetNotificationChannel",
+           [this](const auth::Caller& caller, const v1::GetNotificationChannelRequest& request,
+                  v1::NotificationChannel* response) -> absl::Status {
+             RETURN_IF_ERROR(CheckId(request.id(), "id"));
+             return RespondChannel(notifications_.GetChannel(caller.user_id(), request.id()),
+                                   response);
+           });
+
+  SignedIn("ListNotificationChannels",
+           [this](const auth::Caller& caller, const v1::ListNotificationChannelsRequest& request,
+                  v1::ListNotificationChannelsResponse* response) -> absl::Status {
+             return PageById(
+                 QueryFingerprint("ListNotificationChannels"), request.page_size(),
+                 request.page_token(),
+                 [&](const storage::PageRequest& page) {
+                   return notifications_.ListChannels(caller.user_id(), page);
+                 },
+                 [&](v1::NotificationChannel& row) {
+                   row.clear_secret();
+                   response->add_notification_channels()->Swap(&row);
+                 },
+                 response->mutable_next_page_token());
+           });
+
+  SignedIn(
+      "UpdateNotificationChannel",
+      [this, check](const auth::Caller& caller, const v1::UpdateNotificationChannelRequest& request,
+                    v1::NotificationChannel* response) -> absl::Status {
+        v1::NotificationChannel values = request.notification_channel();
+        const google::protobuf::FieldMask& mask = request.update_mask();
+        // The two ends of the quiet hours are checked together.
+        RETURN_IF_ERROR(CheckMaskedUpdate(values, "notification_channel.id", mask,
+                                          storage::NotificationRepository::UpdatableChannelFields(),
+                                          check));
+        if (absl::c_linear_search(mask.paths(), "min_severity") &&
+            values.min_severity() == v1::ALERT_SEVERITY_UNSPECIFIED) {
+          values.set_min_severity(v1::ALERT_SEVERITY_INFO);
+        }
+        if (absl::c_linear_search(mask.paths(), "time_zone") && values.time_zone().empty()) {
+          values.set_time_zone("UTC");
+        }
+        return RespondChannel(
+            notifications_.UpdateChannel(caller.user_id(), values.id(), values, mask), response);
+      });
+
+  SignedIn("DeleteNotificationChannel",
+           [this](const auth::Caller& caller, const v1::DeleteNotificationChannelRequest& request,
+                  google::protobuf::Empty* /*response*/) -> absl::Status {
+             RETURN_IF_ERROR(CheckId(request.id(), "id"));
+             return notifications_.DeleteChannel(caller.user_id(), request.id());
+           });
+
+  SignedIn("ListWebhookDeliveries",
+           [this](const auth::Caller& caller, const v1::ListWebhookDeliveriesRequest& request,
+                  v1::ListWebhookDeliveriesResponse* response) -> absl::Status {
+             RETURN_IF_ERROR(CheckId(request.channel_id(), "channel_id"));
+             QueryFingerprint query("ListWebhookDeliveries");
+             query.Add("channel_id", request.channel_id());
+             return PageById(
+                 query, request.page_size(), request.page_token(),
+                 [&](const storage::PageRequest& page) {
+                   return notifications_.ListDeliveries(caller.user_id(), request.channel_id(),
+                                                        page);
+                 },
+                 [&](v1::WebhookDelivery& row) { response->add_webhook_deliveries()->Swap(&row); },
+                 response->mutable_next_page_token());
+           });
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 // server, shared by all its services.
 
 #include "absl/time/time.h"
+#include "notify/webhook_http.h"
 #include "postgres/database_config.h"
 #include "services/auth/authenticator.h"
 #include "services/auth/password_hasher.h"
@@ -15,6 +16,7 @@
 #include "storage/catalog_repository.h"
 #include "storage/device_repository.h"
 #include "storage/ingest_repository.h"
+#include "storage/notification_repository.h"
 #include "storage/plant_repository.h"
 #include "storage/telemetry_repository.h"
 #include "storage/user_repository.h"
@@ -32,6 +34,7 @@ struct Backends {
         alerts(pool),
         telemetry(pool),
         ingest(pool),
+        notifications(pool),
         hasher(password_hasher),
         authenticator(users, api_keys, token_lifetime),
         listener(database) {}
@@ -44,6 +47,9 @@ struct Backends {
   storage::AlertRepository alerts;
   storage::TelemetryRepository telemetry;
   storage::IngestRepository ingest;
+  storage::NotificationRepository notifications;
+  // Where channels may send webhooks (checked when a channel is written).
+  notify::UrlPolicy webhook_urls;
   auth::PasswordHasher hasher;
   auth::Authenticator authenticator;
   // Last: destroyed first, so its thread never calls into the cache above.

@@ -134,6 +134,7 @@ absl::StatusOr<std::unique_ptr<PlantmonServer>> PlantmonServer::Start(
   if (!hasher.ok()) return hasher.status();
   server->backends_ =
       std::make_unique<Backends>(*server->pool_, options.database, *hasher, options.token_lifetime);
+  server->backends_->webhook_urls = options.webhooks.url_policy;
   // One database thread per connection the pool keeps (pool_size), not per
   // connection it may open: the pool closes an overflow connection as soon
   // as it comes back, so a steady load above pool_size would open a new
@@ -202,6 +203,19 @@ absl::StatusOr<std::unique_ptr<PlantmonServer>> PlantmonServer::Start(
   // while the listener connects (skipped when the database is down).
   if (schema.ok()) server->backends_->listener.WaitUntilListening(absl::Seconds(5));
   server->monitor_ = std::thread([raw = server.get()] { raw->MonitorDatabase(); });
+  if (options.webhooks.deliver) {
+    postgres::DatabaseConfig webhook_database = options.database;
+    webhook_database.pool_size = 2;
+    webhook_database.max_overflow = 2;
+    absl::StatusOr<std::unique_ptr<postgres::ConnectionPool>> webhook_pool =
+        postgres::ConnectionPool::Create(webhook_database);
+    if (!webhook_pool.ok()) return webhook_pool.status();
+    server->webhook_pool_ = *std::move(webhook_pool);
+    server->webhook_repository_ =
+        std::make_unique<storage::NotificationRepository>(*server->webhook_pool_);
+    server->deliverer_ =
+        std::make_unique<notify::WebhookDeliverer>(*server->webhook_repository_, options.webhooks);
+  }
   server->sweeper_ = std::make_unique<storage::AlertSweeper>(
       options.database,
       storage::AlertSweeper::Options{options.sweep_interval, options.sweep_takeover_interval});
@@ -263,6 +277,9 @@ void PlantmonServer::Shutdown(absl::Duration grace) {
   if (monitor_.joinable()) monitor_.join();
   // Its lock goes with its connection, so another server takes over now.
   sweeper_.reset();
+  // An attempt in flight finishes (at most its timeout); the rest wait in
+  // the outbox for the next deliverer.
+  deliverer_.reset();
   if (server_ != nullptr) {
     server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));
   }

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/sync.h"
+#include "notify/webhook_deliverer.h"
 #include "postgres/connection_pool.h"
 #include "postgres/database_config.h"
 #include "services/backends.h"
@@ -49,6 +50,9 @@ struct ServerOptions {
   std::string tls_client_ca_file;
   // What callers can hold at once (services/rpc_service.h).
   CallLimits limits;
+  // Webhooks: where channels may point, and whether this process delivers
+  // (notify/webhook_deliverer.h).
+  notify::WebhookOptions webhooks;
   // HTTP/2 connection bounds (docs/reliability.md, "The HTTP/2 edge").
   struct Edge {
     // Concurrent streams one connection may open.
@@ -114,6 +118,11 @@ class PlantmonServer {
   common::Notification stop_monitor_;
   std::thread monitor_;
   std::unique_ptr<storage::AlertSweeper> sweeper_;
+  // The deliverer has a pool of its own: webhook work never waits for, or
+  // takes, a connection a call needs.
+  std::unique_ptr<postgres::ConnectionPool> webhook_pool_;
+  std::unique_ptr<storage::NotificationRepository> webhook_repository_;
+  std::unique_ptr<notify::WebhookDeliverer> deliverer_;
   bool shut_down_ = false;
 };
 

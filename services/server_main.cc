@@ -58,13 +58,27 @@ int Run(int argc, char** argv) {
   int token_ttl_seconds = static_cast<int>(absl::ToInt64Seconds(options.token_lifetime));
   int retention_days = static_cast<int>(absl::ToInt64Hours(options.alert_event_retention) / 24);
   int sweep_seconds = static_cast<int>(absl::ToInt64Seconds(options.sweep_interval));
+  // Webhooks (docs/notifications.md): this process delivers them.
+  options.webhooks.deliver = true;
+  int allow_http = 0;
+  int allow_private = 0;
+  int webhook_timeout_seconds = static_cast<int>(absl::ToInt64Seconds(options.webhooks.timeout));
   using plantmon::postgres::ReadInt;
   if (!Reported(ReadInt(*env, "PLANTMON_BCRYPT_COST", 10, 31, options.bcrypt_cost)) ||
       !Reported(ReadInt(*env, "PLANTMON_TOKEN_TTL_SECONDS", 60, 365 * 86400, token_ttl_seconds)) ||
       !Reported(ReadInt(*env, "PLANTMON_ALERT_EVENT_RETENTION_DAYS", 1, 3650, retention_days)) ||
-      !Reported(ReadInt(*env, "PLANTMON_SWEEP_INTERVAL_SECONDS", 1, 3600, sweep_seconds))) {
+      !Reported(ReadInt(*env, "PLANTMON_SWEEP_INTERVAL_SECONDS", 1, 3600, sweep_seconds)) ||
+      !Reported(ReadInt(*env, "PLANTMON_WEBHOOK_ALLOW_HTTP", 0, 1, allow_http)) ||
+      !Reported(ReadInt(*env, "PLANTMON_WEBHOOK_ALLOW_PRIVATE", 0, 1, allow_private)) ||
+      !Reported(
+          ReadInt(*env, "PLANTMON_WEBHOOK_TIMEOUT_SECONDS", 1, 300, webhook_timeout_seconds)) ||
+      !Reported(
+          ReadInt(*env, "PLANTMON_WEBHOOK_MAX_ATTEMPTS", 1, 100, options.webhooks.max_attempts))) {
     return 1;
   }
+  options.webhooks.url_policy.allow_http = allow_http == 1;
+  options.webhooks.url_policy.allow_private = allow_private == 1;
+  options.webhooks.timeout = absl::Seconds(webhook_timeout_seconds);
   options.token_lifetime = absl::Seconds(token_ttl_seconds);
   options.alert_event_retention = absl::Hours(24) * retention_days;
   options.sweep_interval = absl::Seconds(sweep_seconds);

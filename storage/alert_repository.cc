@@ -9,10 +9,10 @@
 #include "postgres/transaction.h"
 #include "storage/message_rows.h"
 #include "storage/row_reader.h"
+#include "storage/tables.h"
 
 namespace plantmon::storage {
 
-using postgres::ColumnAccess;
 using postgres::RunInTransaction;
 using postgres::ViolatedConstraint;
 namespace {
@@ -28,17 +28,6 @@ const postgres::MessageTable& Rules() {
   return *table;
 }
 
-// Alerts are written by the alert engine and the lifecycle methods only.
-const postgres::MessageTable& Alerts() {
-  static const auto* table =
-      new postgres::MessageTable("alerts", v1::Alert::descriptor(),
-                                 postgres::FieldColumns(ColumnAccess::kReadOnly)
-                                     .Enum("severity", "alert_severity_enum")
-                                     .Enum("status", "alert_status_enum"));
-  return *table;
-}
-
-v1::AlertRule ReadRule(const pqxx::row& row) { return Rules().Read<v1::AlertRule>(row); }
 v1::Alert ReadAlert(const pqxx::row& row) { return Alerts().Read<v1::Alert>(row); }
 
 // What the alerting package checks a stored rule by. The names were

@@ -11,22 +11,15 @@
 #include "postgres/transaction.h"
 #include "storage/message_rows.h"
 #include "storage/row_reader.h"
+#include "storage/tables.h"
 
 namespace plantmon::storage {
 
 using postgres::RunInTransaction;
 namespace {
 
-// `plants` and `plant_device_assignments` (migrations/0001_initial_schema.sql),
-// as API messages.
-const postgres::MessageTable& Plants() {
-  static const auto* table = new postgres::MessageTable(
-      "plants", v1::Plant::descriptor(),
-      postgres::FieldColumns().ReadOnly({"id", "user_id", "created_at", "updated_at"}));
-  return *table;
-}
-
-// `watering_events` (migration 0016).
+// `watering_events` (migration 0016) and `plant_device_assignments`
+// (migrations/0001_initial_schema.sql), as API messages.
 const postgres::MessageTable& Waterings() {
   static const auto* table =
       new postgres::MessageTable("watering_events", v1::WateringEvent::descriptor(),

@@ -34,6 +34,8 @@ _LIBRARIES = {
     "icu": (["icu-uc", "icu-i18n"], []),
     # Publishing side of the MQTT tests, benchmark and simulator (mqtt/BUILD).
     "mosquitto": (["libmosquitto"], []),
+    # Webhook delivery (notify/BUILD).
+    "curl": (["libcurl"], []),
 }
 
 def _pkg_config(repository_ctx, flag, modules):

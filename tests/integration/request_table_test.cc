@@ -168,6 +168,7 @@ struct Fixtures {
   int64_t rule = 0;
   int64_t alert = 0;
   int64_t api_key = 0;
+  int64_t channel = 0;
 };
 
 class RequestTableTest : public ApiTest {
@@ -177,7 +178,8 @@ class RequestTableTest : public ApiTest {
   // The caller: an administrator, so catalogue methods get past authorization.
   void EnsureCaller() {
     if (!caller_.token.empty() && TokenWorks(caller_.token)) return;
-    caller_ = SignUpAdmin(absl::StrCat("table", ++accounts_));
+    // Not "table<n>": PlausibleText makes emails of that shape.
+    caller_ = SignUpAdmin(absl::StrCat("tablecaller", ++accounts_));
     ASSERT_FALSE(caller_.token.empty());
   }
 
@@ -212,6 +214,17 @@ class RequestTableTest : public ApiTest {
     v1::CreateApiKeyResponse made_key;
     ASSERT_TRUE(users_->CreateApiKey(Context(caller_.token).get(), key, &made_key).ok());
     fixtures_.api_key = made_key.api_key().id();
+    // A webhook channel (the suite's server delivers none: webhooks.deliver
+    // is off, and nothing is sent to this address).
+    v1::CreateNotificationChannelRequest channel;
+    channel.mutable_notification_channel()->set_name("table channel " + n);
+    channel.mutable_notification_channel()->set_url(PlausibleText("url"));
+    channel.mutable_notification_channel()->set_secret(PlausibleText("secret"));
+    v1::NotificationChannel made_channel;
+    ASSERT_TRUE(
+        alerts_->CreateNotificationChannel(Context(caller_.token).get(), channel, &made_channel)
+            .ok());
+    fixtures_.channel = made_channel.id();
   }
 
   // The id a field most plausibly names: by the field's name, or for a bare
@@ -228,6 +241,7 @@ class RequestTableTest : public ApiTest {
         {"rule_id", &Fixtures::rule},
         {"device_ids", &Fixtures::device},
         {"ids", &Fixtures::alert},
+        {"channel_id", &Fixtures::channel},
     };
     if (auto it = by_field.find(field); it != by_field.end()) return fixtures_.*(it->second);
     // Most specific resource names first ("PlantDeviceAssignment" before "Plant").
@@ -237,6 +251,7 @@ class RequestTableTest : public ApiTest {
         {"DeviceType", &Fixtures::device_type},
         {"Manufacturer", &Fixtures::manufacturer},
         {"AlertRule", &Fixtures::rule},
+        {"NotificationChannel", &Fixtures::channel},
         {"Alert", &Fixtures::alert},
         {"ApiKey", &Fixtures::api_key},
         {"Heartbeat", &Fixtures::device},
@@ -263,6 +278,9 @@ class RequestTableTest : public ApiTest {
     if (field == "unique_identifier") return "table-device-" + n;
     if (field == "data_unit" || field == "measurement_unit") return "%";
     if (field == "page_token") return "";
+    if (field == "url") return "https://hooks.example.com/plantmon/" + n;
+    if (field == "secret") return "a-table-secret-" + n + "-long-enough";
+    if (field == "time_zone") return "Europe/Berlin";
     return "Table " + n;
   }
 

@@ -27,7 +27,8 @@ class SchemaTest : public ::testing::Test {
         Exec("TRUNCATE users, manufacturers, device_types, devices, plant_types, plants, "
              "plant_device_assignments, sensor_data, alert_rules, alerts, user_sessions, api_keys, "
              "ingest_batches, ingest_source_receipts, alert_rule_sources, alert_rule_timers, "
-             "watering_events, alert_events, "
+             "watering_events, alert_events, notification_channels, notification_alert_states, "
+             "webhook_deliveries, "
              "device_type_measurements "
              "RESTART IDENTITY"));
   }

@@ -16,10 +16,13 @@
 #include "plantmon/v1/telemetry.grpc.pb.h"
 #include "plantmon/v1/user.grpc.pb.h"
 #include "services/server.h"
+#include "tests/testing/eventually.h"
 #include "tests/testing/test_database.h"
 
 namespace plantmon {
 namespace {
+
+using ::plantmon::testing::Eventually;
 
 using ::plantmon::testing::TestDatabase;
 
@@ -39,16 +42,6 @@ std::unique_ptr<services::PlantmonServer> StartServer(const TestDatabase& databa
 std::shared_ptr<grpc::Channel> ChannelTo(const services::PlantmonServer& server) {
   return grpc::CreateChannel(absl::StrCat("127.0.0.1:", server.port()),
                              grpc::InsecureChannelCredentials());
-}
-
-// True once `done` holds, polling for at most `timeout`.
-bool Eventually(const std::function<bool()>& done, absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    if (done()) return true;
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  return done();
 }
 
 class RulesOverTimeTest : public ::testing::Test {

@@ -8,6 +8,7 @@ namespace plantmon::testing {
 
 TestDatabase* ApiTest::database_ = nullptr;
 services::PlantmonServer* ApiTest::server_ = nullptr;
+services::ServerOptions* ApiTest::options_ = nullptr;
 std::shared_ptr<grpc::Channel> ApiTest::channel_;
 std::unique_ptr<v1::UserService::Stub> ApiTest::users_;
 std::unique_ptr<v1::DeviceService::Stub> ApiTest::devices_;
@@ -16,15 +17,36 @@ std::unique_ptr<v1::AlertService::Stub> ApiTest::alerts_;
 std::unique_ptr<v1::TelemetryService::Stub> ApiTest::telemetry_;
 SignedInUser* ApiTest::admin_ = nullptr;
 
-void ApiTest::StartSuite(bool access_log) {
+void ApiTest::StartSuite(bool access_log) { StartSuite(access_log, nullptr); }
+
+void ApiTest::StartSuite(bool access_log,
+                         const std::function<void(services::ServerOptions&)>& adjust) {
   database_ = TestDatabase::CreateOrDie().release();
-  services::ServerOptions options;
-  options.access_log = access_log;
-  options.listen_address = "127.0.0.1:0";
-  options.database = database_->Config(/*pool_size=*/4, /*max_overflow=*/8);
-  options.bcrypt_cost = 10;  // the minimum: keeps sign-ups fast in tests
+  options_ = new services::ServerOptions();
+  options_->access_log = access_log;
+  options_->listen_address = "127.0.0.1:0";
+  options_->database = database_->Config(/*pool_size=*/4, /*max_overflow=*/8);
+  options_->bcrypt_cost = 10;  // the minimum: keeps sign-ups fast in tests
+  if (adjust) adjust(*options_);
+  RestartServer();
+  admin_ = new SignedInUser(SignUpAdmin("admin"));
+}
+
+void ApiTest::StopServer() {
+  users_.reset();
+  devices_.reset();
+  plants_.reset();
+  alerts_.reset();
+  telemetry_.reset();
+  channel_.reset();
+  delete server_;
+  server_ = nullptr;
+}
+
+void ApiTest::RestartServer() {
+  StopServer();
   absl::StatusOr<std::unique_ptr<services::PlantmonServer>> server =
-      services::PlantmonServer::Start(options);
+      services::PlantmonServer::Start(*options_);
   ASSERT_TRUE(server.ok()) << server.status();
   server_ = server->release();
   channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
@@ -34,20 +56,14 @@ void ApiTest::StartSuite(bool access_log) {
   plants_ = v1::PlantService::NewStub(channel_);
   alerts_ = v1::AlertService::NewStub(channel_);
   telemetry_ = v1::TelemetryService::NewStub(channel_);
-  admin_ = new SignedInUser(SignUpAdmin("admin"));
 }
 
 void ApiTest::TearDownTestSuite() {
   delete admin_;
   admin_ = nullptr;
-  users_.reset();
-  devices_.reset();
-  plants_.reset();
-  alerts_.reset();
-  telemetry_.reset();
-  channel_.reset();
-  delete server_;
-  server_ = nullptr;
+  StopServer();
+  delete options_;
+  options_ = nullptr;
   delete database_;
   database_ = nullptr;
 }

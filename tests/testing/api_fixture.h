@@ -5,6 +5,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +34,12 @@ class ApiTest : public ::testing::Test {
   // Creates the database, starts the server and signs up admin_ (also used
   // by the handler fuzzer, which turns the access log off).
   static void StartSuite(bool access_log);
+  // The same with options of the suite's own (say, webhook delivery on).
+  static void StartSuite(bool access_log,
+                         const std::function<void(services::ServerOptions&)>& adjust);
+  // Stops the server and starts another on the same database and options.
+  static void RestartServer();
+  static void StopServer();
 
   // A context carrying `token` as `authorization: Bearer <token>`.
   static std::unique_ptr<grpc::ClientContext> Context(const std::string& token = "");
@@ -68,6 +75,7 @@ class ApiTest : public ::testing::Test {
 
   static TestDatabase* database_;
   static services::PlantmonServer* server_;
+  static services::ServerOptions* options_;
   static std::shared_ptr<grpc::Channel> channel_;
   static std::unique_ptr<v1::UserService::Stub> users_;
   static std::unique_ptr<v1::DeviceService::Stub> devices_;
