@@ -32,13 +32,23 @@ CREATE TABLE notification_channels (
   -- The last alert event of the owner this channel has considered. A new
   -- channel starts at the newest event: it notifies about changes from now.
   last_event_id      bigint NOT NULL DEFAULT 0,
+  -- An attempt of this channel is in flight until then: one at a time, so a
+  -- slow receiver holds up only its own channel. Set by the claim's UPDATE,
+  -- which re-checks it on the newest row version, so two claimers cannot
+  -- both take the channel; cleared with the attempt's outcome, or run out
+  -- when a deliverer died mid-attempt.
+  busy_until         timestamptz,
   created_at         timestamptz NOT NULL DEFAULT now(),
   updated_at         timestamptz NOT NULL DEFAULT now(),
   CONSTRAINT notification_channels_quiet_hours_check
     CHECK ((quiet_hours_start IS NULL) = (quiet_hours_end IS NULL)),
   CONSTRAINT notification_channels_user_name_key UNIQUE (user_id, name)
 );
-CREATE TRIGGER notification_channels_set_updated_at BEFORE UPDATE ON notification_channels
+-- Only the owner's settings move updated_at, not the deliverer's bookkeeping
+-- (last_event_id, busy_until).
+CREATE TRIGGER notification_channels_set_updated_at
+  BEFORE UPDATE OF name, url, secret, min_severity, quiet_hours_start, quiet_hours_end,
+  time_zone, renotify_interval, is_active ON notification_channels
   FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
 -- What each channel last said about each alert: a later event with the same

@@ -91,12 +91,24 @@ int QueueDeliveries(pqxx::work& transaction, const ChannelState& channel,
   google::protobuf::util::JsonPrintOptions json;
   json.preserve_proto_field_names = true;
   json.always_print_primitive_fields = true;
-  for (const NewDelivery& delivery : deliveries) {
-    const auto id =
-        postgres::ExecPrepared(transaction, "SELECT nextval('webhook_deliveries_id_seq')")[0][0]
-            .as<int64_t>();
+  // Ids first, in one round trip: each body carries its own.
+  std::vector<int64_t> ids;
+  for (const pqxx::row& row : postgres::ExecPrepared(
+           transaction, "SELECT nextval('webhook_deliveries_id_seq') FROM generate_series(1, $1)",
+           static_cast<int64_t>(deliveries.size()))) {
+    ids.push_back(row[0].as<int64_t>());
+  }
+  std::vector<int64_t> alert_ids;
+  std::vector<std::optional<int64_t>> event_ids;
+  std::vector<std::string> kinds;
+  std::vector<std::string> bodies;
+  // Each alert's last status in the batch (an alert may open and resolve in
+  // one), for the channel's memory of what it said.
+  absl::flat_hash_map<int64_t, std::string> last_status;
+  for (size_t i = 0; i < deliveries.size(); ++i) {
+    const NewDelivery& delivery = deliveries[i];
     v1::WebhookPayload payload;
-    payload.set_delivery_id(id);
+    payload.set_delivery_id(ids[i]);
     payload.set_kind(delivery.kind);
     if (delivery.event_id.has_value()) payload.set_event_id(*delivery.event_id);
     *payload.mutable_alert() = delivery.alert;
@@ -111,25 +123,39 @@ int QueueDeliveries(pqxx::work& transaction, const ChannelState& channel,
     *reading->mutable_timestamp() = delivery.alert.last_triggered_at();
     std::string body;
     google::protobuf::util::MessageToJsonString(payload, &body, json);
-    postgres::ExecPrepared(
-        transaction,
-        "INSERT INTO webhook_deliveries (id, channel_id, user_id, alert_id, event_id, kind, body, "
-        "next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, epoch_us_to_timestamptz($8))",
-        id, channel.id, channel.user_id, delivery.alert.id(), delivery.event_id, delivery.kind,
-        body, absl::ToUnixMicros(send_at));
-    // What the channel last said about the alert (nothing to remember once
-    // the alert is gone).
-    postgres::ExecPrepared(
-        transaction,
-        "INSERT INTO notification_alert_states (channel_id, alert_id, last_status, "
-        "last_notified_at) SELECT $1, $2, $3::alert_status_enum, now() "
-        "WHERE EXISTS (SELECT 1 FROM alerts WHERE id = $2) "
-        "ON CONFLICT (channel_id, alert_id) DO UPDATE SET last_status = EXCLUDED.last_status, "
-        "last_notified_at = EXCLUDED.last_notified_at",
-        channel.id, delivery.alert.id(),
-        postgres::DatabaseEnumName(
-            v1::AlertStatus_descriptor()->FindValueByNumber(delivery.alert.status())));
+    alert_ids.push_back(delivery.alert.id());
+    event_ids.push_back(delivery.event_id);
+    kinds.push_back(delivery.kind);
+    bodies.push_back(std::move(body));
+    last_status[delivery.alert.id()] = postgres::DatabaseEnumName(
+        v1::AlertStatus_descriptor()->FindValueByNumber(delivery.alert.status()));
   }
+  postgres::ExecPrepared(
+      transaction,
+      "INSERT INTO webhook_deliveries (id, channel_id, user_id, alert_id, event_id, kind, body, "
+      "next_attempt_at) SELECT d.id, $2, $3, d.alert_id, d.event_id, d.kind, d.body, "
+      "epoch_us_to_timestamptz($4) FROM unnest($1::bigint[], $5::int[], $6::bigint[], "
+      "$7::text[], $8::text[]) AS d(id, alert_id, event_id, kind, body)",
+      postgres::PgIntArray(ids), channel.id, channel.user_id, absl::ToUnixMicros(send_at),
+      postgres::PgIntArray(alert_ids), postgres::PgNullableIntArray(event_ids),
+      postgres::PgTextArray(kinds), postgres::PgTextArray(bodies));
+  std::vector<int64_t> noted_alerts;
+  std::vector<std::string> noted_statuses;
+  for (const auto& [alert_id, status] : last_status) {
+    noted_alerts.push_back(alert_id);
+    noted_statuses.push_back(status);
+  }
+  // What the channel last said about each alert (nothing to remember once
+  // the alert is gone).
+  postgres::ExecPrepared(
+      transaction,
+      "INSERT INTO notification_alert_states (channel_id, alert_id, last_status, "
+      "last_notified_at) SELECT $1, s.alert_id, s.status::alert_status_enum, now() "
+      "FROM unnest($2::int[], $3::text[]) AS s(alert_id, status) "
+      "WHERE EXISTS (SELECT 1 FROM alerts a WHERE a.id = s.alert_id) "
+      "ON CONFLICT (channel_id, alert_id) DO UPDATE SET last_status = EXCLUDED.last_status, "
+      "last_notified_at = EXCLUDED.last_notified_at",
+      channel.id, postgres::PgIntArray(noted_alerts), postgres::PgTextArray(noted_statuses));
   return static_cast<int>(deliveries.size());
 }
 
@@ -328,23 +354,25 @@ absl::StatusOr<std::optional<ClaimedDelivery>> NotificationRepository::ClaimDue(
     absl::Duration lease) {
   return RunInTransaction(
       pool_, [&](pqxx::work& transaction) -> absl::StatusOr<std::optional<ClaimedDelivery>> {
-        // One attempt in flight per channel: none leased for the channel,
-        // and the channel's advisory lock ("WHOK") for the rest of this
-        // transaction, which two claimers racing for one channel cannot
-        // both take.
+        // One attempt in flight per channel: the channel is taken by an
+        // UPDATE of its busy_until, which PostgreSQL re-checks on the newest
+        // row version, so of two claimers racing for one channel one wins.
         pqxx::result rows = postgres::ExecPrepared(
             transaction,
-            "WITH due AS (SELECT d.id FROM webhook_deliveries d "
+            "WITH due AS (SELECT d.id, d.channel_id FROM webhook_deliveries d "
             "JOIN notification_channels c ON c.id = d.channel_id AND c.is_active "
             "WHERE d.status = 'pending' AND d.next_attempt_at <= now() "
             "AND (d.leased_until IS NULL OR d.leased_until < now()) "
-            "AND NOT EXISTS (SELECT 1 FROM webhook_deliveries o WHERE o.channel_id = d.channel_id "
-            "AND o.status = 'pending' AND o.leased_until >= now()) "
-            "AND pg_try_advisory_xact_lock(1464357195, d.channel_id) "
-            "ORDER BY d.next_attempt_at, d.id LIMIT 1 FOR UPDATE OF d SKIP LOCKED) "
+            "AND (c.busy_until IS NULL OR c.busy_until < now()) "
+            "ORDER BY d.next_attempt_at, d.id LIMIT 1 FOR UPDATE OF d SKIP LOCKED), "
+            "taken AS (UPDATE notification_channels c "
+            "SET busy_until = now() + $1 * interval '1 microsecond' FROM due "
+            "WHERE c.id = due.channel_id AND (c.busy_until IS NULL OR c.busy_until < now()) "
+            "RETURNING c.id, c.url, c.secret, c.quiet_hours_start, c.quiet_hours_end, "
+            "c.time_zone) "
             "UPDATE webhook_deliveries d SET leased_until = now() + $1 * interval '1 microsecond', "
             "attempts = d.attempts + 1, last_attempt_at = now() "
-            "FROM due, notification_channels c WHERE d.id = due.id AND c.id = d.channel_id "
+            "FROM due, taken c WHERE d.id = due.id AND c.id = d.channel_id "
             "RETURNING d.id, d.channel_id, c.url, c.secret, d.body, d.kind, d.attempts, "
             "c.quiet_hours_start, c.quiet_hours_end, c.time_zone",
             absl::ToInt64Microseconds(lease));
@@ -371,13 +399,16 @@ absl::Status NotificationRepository::RecordOutcome(int64_t delivery_id,
   const char* status = outcome.delivered ? "delivered" : outcome.retry_at ? "pending" : "failed";
   std::optional<std::string> error = outcome.error;
   if (error.has_value() && error->size() > 500) error->resize(500);
+  // The attempt is over: the delivery and its channel are free again.
   return postgres::ExecuteUpdate(
              pool_,
-             "UPDATE webhook_deliveries SET status = $2::text, leased_until = NULL, "
+             "WITH done AS (UPDATE webhook_deliveries SET status = $2::text, leased_until = NULL, "
              "last_http_status = $3, last_error = $4, "
              "delivered_at = CASE WHEN $2::text = 'delivered' THEN now() END, "
              "next_attempt_at = COALESCE(epoch_us_to_timestamptz($5), next_attempt_at) "
-             "WHERE id = $1",
+             "WHERE id = $1 RETURNING channel_id) "
+             "UPDATE notification_channels SET busy_until = NULL "
+             "WHERE id IN (SELECT channel_id FROM done)",
              delivery_id, std::string(status), outcome.http_status, error,
              OptionalMicros(outcome.retry_at))
       .status();
