@@ -55,9 +55,10 @@ absl::Time NotQuiet(absl::Time at, const std::optional<QuietHours>& quiet);
 absl::Duration RetryDelay(int attempts, absl::Duration base, absl::Duration cap,
                           absl::BitGen& random);
 
-// The shortest re-notify interval a channel may set (a shorter one would
-// turn a broken sensor into a message flood).
+// The re-notify intervals a channel may set besides 0: a shorter one would
+// turn a broken sensor into a message flood; a longer one is no reminder.
 inline constexpr absl::Duration kMinRenotifyInterval = absl::Minutes(1);
+inline constexpr absl::Duration kMaxRenotifyInterval = absl::Hours(24 * 30);
 
 }  // namespace plantmon::alerting
 

@@ -304,7 +304,7 @@ absl::Status CheckChannelField(const v1::NotificationChannel& value, const std::
         absl::Duration interval,
         CheckDuration(value.renotify_interval(), "notification_channel.renotify_interval"));
     if (interval != absl::ZeroDuration() &&
-        (interval < alerting::kMinRenotifyInterval || interval > absl::Hours(24 * 30))) {
+        (interval < alerting::kMinRenotifyInterval || interval > alerting::kMaxRenotifyInterval)) {
       return absl::InvalidArgumentError(
           "notification_channel.renotify_interval must be 0 (once) or from a minute to 30 days");
     }
