@@ -32,6 +32,9 @@ absl::StatusOr<CallLimits> CallLimitsFromEnv(
       {"PLANTMON_MAX_QUEUED_LOGINS", &limits.max_queued_logins},
       {"PLANTMON_MAX_OPEN_STREAMS", &limits.max_open_streams},
       {"PLANTMON_MAX_STREAMS_PER_USER", &limits.max_streams_per_user},
+      {"PLANTMON_MAX_UNREAD_RESPONSE_MIB", &limits.max_unread_response_mib},
+      {"PLANTMON_MAX_UNREAD_RESPONSE_MIB_PER_CONNECTION",
+       &limits.max_unread_response_mib_per_connection},
   };
   for (const auto& [name, value] : variables) {
     std::optional<std::string> text = env(name);
@@ -74,6 +77,8 @@ CallRuntime::CallRuntime(auth::Authenticator& authenticator, const CallLimits& l
     : authenticator_(authenticator),
       limits_(limits),
       database_wait_(database_wait),
+      unread_responses_(int64_t{limits.max_unread_response_mib} << 20,
+                        int64_t{limits.max_unread_response_mib_per_connection} << 20),
       // Admission caps what can wait here, so the queue never refuses an
       // admitted call.
       database_(database_threads, limits.max_concurrent_calls),
@@ -96,18 +101,40 @@ absl::Status CallRuntime::TooManyCalls() const {
                    " calls in progress (PLANTMON_MAX_CONCURRENT_CALLS); retry later"));
 }
 
-void CallRuntime::StartUnary(grpc::CallbackServerContext* context,
-                             grpc::ServerUnaryReactor* reactor, Access access, Work work,
-                             std::function<absl::Status(const auth::Caller*)> body) {
+absl::Status CallRuntime::HoldResponse(grpc::CallbackServerContext& context, UnaryCall& call,
+                                       const google::protobuf::MessageLite& response) {
+  const auto bytes = static_cast<int64_t>(response.ByteSizeLong());
+  std::string connection = context.peer();
+  if (!unread_responses_.TryReserve(connection, bytes)) {
+    const bool connection_full =
+        unread_responses_.held_by(connection) + bytes > unread_responses_.per_key_limit();
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the response (", bytes, " bytes) is not sent: responses not yet read by ",
+        connection_full ? absl::StrCat("this connection would pass its limit of ",
+                                       limits_.max_unread_response_mib_per_connection,
+                                       " MiB (PLANTMON_MAX_UNREAD_RESPONSE_MIB_PER_CONNECTION)")
+                        : absl::StrCat("clients would pass the server's limit of ",
+                                       limits_.max_unread_response_mib,
+                                       " MiB (PLANTMON_MAX_UNREAD_RESPONSE_MIB)"),
+        "; read the responses already asked for, then retry"));
+  }
+  call.HoldResponse(std::move(connection), bytes);
+  return absl::OkStatus();
+}
+
+void CallRuntime::StartUnary(grpc::CallbackServerContext* context, UnaryCall* call,
+                             const google::protobuf::MessageLite& response, Access access,
+                             Work work, std::function<absl::Status(const auth::Caller*)> body) {
   if (calls_in_flight_.fetch_add(1) >= limits_.max_concurrent_calls) {
     calls_in_flight_.fetch_sub(1);
-    reactor->Finish(ToGrpcStatus(TooManyCalls()));
+    call->Finish(ToGrpcStatus(TooManyCalls()));
     return;
   }
   const absl::Time deadline = CallDeadline(*context);
-  auto finish = [this, reactor](const absl::Status& status) {
+  auto finish = [this, context, call, &response](absl::Status status) {
     calls_in_flight_.fetch_sub(1);
-    reactor->Finish(ToGrpcStatus(status));
+    if (status.ok()) status = HoldResponse(*context, *call, response);
+    call->Finish(ToGrpcStatus(status));
   };
   auto run = [this, context, deadline, finish, access, body = std::move(body)] {
     if (context->IsCancelled()) {

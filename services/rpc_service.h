@@ -35,7 +35,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/bounded_executor.h"
+#include "common/byte_budget.h"
 #include "google/protobuf/descriptor.h"
+#include "google/protobuf/message_lite.h"
 #include "services/auth/authenticator.h"
 #include "storage/alert_listener.h"
 
@@ -58,13 +60,24 @@ struct CallLimits {
   // (PLANTMON_MAX_STREAMS_PER_USER).
   int max_open_streams = 500;
   int max_streams_per_user = 16;
+  // Unary responses a client has not read yet, which the server holds until
+  // the client's HTTP/2 flow-control window lets them out: in all
+  // (PLANTMON_MAX_UNREAD_RESPONSE_MIB) and per client connection
+  // (PLANTMON_MAX_UNREAD_RESPONSE_MIB_PER_CONNECTION). A response that would
+  // pass either is not sent; its call ends RESOURCE_EXHAUSTED instead. The
+  // default per connection holds four full pages (pagination.h caps a
+  // response near 4 MiB).
+  int max_unread_response_mib = 64;
+  int max_unread_response_mib_per_connection = 16;
 };
 
 inline constexpr int kQueuedLoginsPerConnection = 4;
 
 // The limits from PLANTMON_MAX_CONCURRENT_CALLS, PLANTMON_MAX_QUEUED_LOGINS,
-// PLANTMON_MAX_OPEN_STREAMS and PLANTMON_MAX_STREAMS_PER_USER; unset ones keep
-// their defaults. INVALID_ARGUMENT naming the variable unless each is a
+// PLANTMON_MAX_OPEN_STREAMS, PLANTMON_MAX_STREAMS_PER_USER,
+// PLANTMON_MAX_UNREAD_RESPONSE_MIB and
+// PLANTMON_MAX_UNREAD_RESPONSE_MIB_PER_CONNECTION; unset ones keep their
+// defaults. INVALID_ARGUMENT naming the variable unless each is a
 // positive integer.
 absl::StatusOr<CallLimits> CallLimitsFromEnv(
     const std::function<std::optional<std::string>(const std::string&)>& env);
@@ -113,6 +126,29 @@ class StreamLease {
 // The status a stream ends with once its lease is revoked.
 absl::Status RevokedCredential();
 
+// A unary call's reactor. It keeps the response's share of the
+// unread-response budget until gRPC is done with the call, which is once the
+// response and its status went out on the connection (or the call ended
+// otherwise), and gives it back then.
+class UnaryCall final : public grpc::ServerUnaryReactor {
+ public:
+  explicit UnaryCall(common::ByteBudget& unread_responses) : unread_responses_(unread_responses) {}
+
+  void HoldResponse(std::string connection, int64_t bytes) {
+    connection_ = std::move(connection);
+    held_bytes_ = bytes;
+  }
+  void OnDone() override {
+    if (held_bytes_ > 0) unread_responses_.Release(connection_, held_bytes_);
+    delete this;
+  }
+
+ private:
+  common::ByteBudget& unread_responses_;
+  std::string connection_;
+  int64_t held_bytes_ = 0;
+};
+
 // The client's deadline, which storage passes on to PostgreSQL.
 absl::Time CallDeadline(const grpc::ServerContextBase& context);
 
@@ -129,11 +165,16 @@ class CallRuntime {
 
   const CallLimits& limits() const { return limits_; }
 
+  // A reactor for a new unary call.
+  UnaryCall* NewUnaryCall() { return new UnaryCall(unread_responses_); }
+
   // Admits a unary call, runs `body` on the executor for `work` and finishes
-  // `reactor` with its status. `body` gets the authenticated caller (nullptr
-  // for kPublic).
-  void StartUnary(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
-                  Access access, Work work, std::function<absl::Status(const auth::Caller*)> body);
+  // `call` with its status. `body` gets the authenticated caller (nullptr
+  // for kPublic) and fills `response`, which is sent only if it fits the
+  // unread-response budget.
+  void StartUnary(grpc::CallbackServerContext* context, UnaryCall* call,
+                  const google::protobuf::MessageLite& response, Access access, Work work,
+                  std::function<absl::Status(const auth::Caller*)> body);
 
   // For streams on the callback API: authentication from the header the
   // stream kept (auth::Authenticator::AuthorizationOf), a stream slot and its
@@ -160,6 +201,10 @@ class CallRuntime {
  private:
   absl::Status RunAuthenticated(const grpc::ServerContextBase& context, Access access,
                                 const std::function<absl::Status(const auth::Caller*)>& body);
+  // Reserves the budget for `response` on `call` (RESOURCE_EXHAUSTED naming
+  // the limit when it does not fit).
+  absl::Status HoldResponse(grpc::CallbackServerContext& context, UnaryCall& call,
+                            const google::protobuf::MessageLite& response);
   // Ends the streams whose login session has expired (a thread, 4 times a
   // second).
   void RevokeExpiredStreams();
@@ -168,6 +213,7 @@ class CallRuntime {
   const CallLimits limits_;
   const absl::Duration database_wait_;
   std::atomic<int> calls_in_flight_{0};
+  common::ByteBudget unread_responses_;
   mutable std::mutex streams_mu_;
   // Open streams and their count per user, guarded by streams_mu_.
   absl::flat_hash_map<StreamLease*, std::shared_ptr<StreamLease>> streams_;
@@ -352,16 +398,16 @@ class RpcService : public grpc::Service {
         new internal::CheckedHandler<grpc::internal::CallbackUnaryHandler<Request, Response>>(
             [this, access, work, body](grpc::CallbackServerContext* context, const Request* request,
                                        Response* response) {
-              grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+              UnaryCall* call = runtime_.NewUnaryCall();
               if (const grpc::Status* problem = internal::CurrentRequestProblem()) {
-                reactor->Finish(*problem);
-                return reactor;
+                call->Finish(*problem);
+                return call;
               }
-              runtime_.StartUnary(context, reactor, access, work,
+              runtime_.StartUnary(context, call, *response, access, work,
                                   [body, request, response](const auth::Caller* caller) {
                                     return (*body)(caller, *request, response);
                                   });
-              return reactor;
+              return call;
             }));
   }
 

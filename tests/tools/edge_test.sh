@@ -22,11 +22,7 @@ done
 # The master process forks the worker that serves; the scenario watches it.
 worker_pid=$(pgrep -P "$edge_pid" haproxy | head -1)
 [[ -n "$worker_pid" ]] || { cat "$edge_log" >&2; fail "no HAProxy worker"; }
-gen="$TEST_TMPDIR/gen"
-mkdir -p "$gen"
-protoc -I"$runfiles/proto" -I/usr/include \
-  --python_out="$gen" --grpc_out="$gen" --plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin \
-  "$runfiles"/proto/plantmon/v1/*.proto
-PYTHONPATH="$gen" /usr/bin/python3 "$runfiles/tests/tools/edge_scenario.py" "$edge_port" "$server_pid" "$worker_pid" ||
+generate_python_stubs
+PYTHONPATH="$python_stubs" /usr/bin/python3 "$runfiles/tests/tools/edge_scenario.py" "$edge_port" "$server_pid" "$worker_pid" ||
   { cat "$edge_log" >&2; fail "edge scenario"; }
 echo PASS

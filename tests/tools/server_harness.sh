@@ -52,3 +52,13 @@ start_plantmon_server() {
   cat "$PLANTMON_SERVER_LOG" >&2
   fail "server did not start"
 }
+
+# Python stubs of proto/ (Debian's protoc and grpc_python_plugin) in
+# $python_stubs, for PYTHONPATH.
+generate_python_stubs() {
+  python_stubs="$TEST_TMPDIR/gen"
+  mkdir -p "$python_stubs"
+  protoc -I"$runfiles/proto" -I/usr/include \
+    --python_out="$python_stubs" --grpc_out="$python_stubs" \
+    --plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin "$runfiles"/proto/plantmon/v1/*.proto
+}
