@@ -59,3 +59,14 @@ plant=$(run "GetPlant (authenticated)" "$bench_dir/get_plant.bin" /plantmon.v1.P
 health=$(run "Health/Check" "$bench_dir/health.bin" /grpc.health.v1.Health/Check)
 echo "h2load -D $seconds -c 8 -m 8 -t 1: GetPlant $plant req/s, Health/Check $health req/s," \
   "ratio $(echo "scale=0; 100 * $plant / $health" | bc)%"
+# One call at a time (-c 1 -m 1): h2load's mean time per request for each.
+latency() {  # name, body, path, extra headers...
+  local name=$1 body=$2 path=$3; shift 3
+  local line
+  line=$(h2load -D "$seconds" -c 1 -m 1 -t 1 -d "$body" "${grpc_headers[@]}" "$@" \
+    "http://127.0.0.1:$SERVER_PORT$path" | grep '^time for request:')
+  echo "$name one at a time: $line" >&2
+}
+latency "GetPlant (authenticated)" "$bench_dir/get_plant.bin" /plantmon.v1.PlantService/GetPlant \
+  -H "authorization: Bearer $token"
+latency "Health/Check" "$bench_dir/health.bin" /grpc.health.v1.Health/Check
