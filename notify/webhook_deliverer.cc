@@ -5,6 +5,7 @@
 
 #include "alerting/notification_policy.h"
 #include "common/sync.h"
+#include "metrics/registry.h"
 
 namespace plantmon::notify {
 namespace {
@@ -72,6 +73,12 @@ void WebhookDeliverer::SendLoop() {
     }
     const storage::ClaimedDelivery& delivery = **claimed;
     storage::DeliveryOutcome outcome = Attempt(delivery);
+    static metrics::CounterFamily& attempts = metrics::DefaultRegistry().Counter(
+        "plantmon_webhook_attempts_total",
+        "Webhook delivery attempts by outcome: delivered, retry (failed, tried again later) or "
+        "failed (out of attempts).",
+        {"outcome"});
+    attempts.Add({outcome.delivered ? "delivered" : outcome.retry_at ? "retry" : "failed"});
     if (absl::Status recorded = repository_.RecordOutcome(delivery.id, outcome); !recorded.ok()) {
       // The lease runs out and the delivery is sent again: at least once.
       std::fprintf(stderr, "plantmon: webhook delivery %lld not recorded: %s\n",

@@ -70,6 +70,28 @@ class AccessLogInterceptor : public grpc::experimental::Interceptor {
   absl::Time start_;
 };
 
+class CallMetricsInterceptor : public grpc::experimental::Interceptor {
+ public:
+  CallMetricsInterceptor(metrics::CounterFamily& calls, metrics::HistogramFamily& latency,
+                         const char* method)
+      : calls_(calls), latency_(latency), method_(method ? method : "?"), start_(absl::Now()) {}
+
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
+      calls_.Add({method_, CodeName(methods->GetSendStatus().error_code())});
+      latency_.Observe({method_}, absl::ToDoubleSeconds(absl::Now() - start_));
+    }
+    methods->Proceed();
+  }
+
+ private:
+  metrics::CounterFamily& calls_;
+  metrics::HistogramFamily& latency_;
+  std::string method_;
+  absl::Time start_;
+};
+
 class MalformedRequestInterceptor : public grpc::experimental::Interceptor {
  public:
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
@@ -93,6 +115,20 @@ class MalformedRequestInterceptor : public grpc::experimental::Interceptor {
 grpc::experimental::Interceptor* MalformedRequestInterceptorFactory::CreateServerInterceptor(
     grpc::experimental::ServerRpcInfo* /*info*/) {
   return new MalformedRequestInterceptor();
+}
+
+CallMetricsInterceptorFactory::CallMetricsInterceptorFactory()
+    : calls_(metrics::DefaultRegistry().Counter(
+          "plantmon_rpc_calls_total", "gRPC calls answered, by full method name and status code.",
+          {"method", "code"})),
+      latency_(metrics::DefaultRegistry().Histogram(
+          "plantmon_rpc_duration_seconds",
+          "Time from a call's start to its status being sent, by full method name.", {"method"},
+          metrics::LatencyBuckets())) {}
+
+grpc::experimental::Interceptor* CallMetricsInterceptorFactory::CreateServerInterceptor(
+    grpc::experimental::ServerRpcInfo* info) {
+  return new CallMetricsInterceptor(calls_, latency_, info->method());
 }
 
 grpc::experimental::Interceptor* AccessLogInterceptorFactory::CreateServerInterceptor(

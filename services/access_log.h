@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <memory>
 
+#include "metrics/registry.h"
+
 namespace plantmon::services {
 
 // Writes one line per call to `out`: method, status code and latency. No
@@ -18,6 +20,21 @@ class AccessLogInterceptorFactory : public grpc::experimental::ServerInterceptor
 
  private:
   std::FILE* out_;
+};
+
+// Counts every call by method and status code and records its latency in
+// metrics::DefaultRegistry (plantmon_rpc_calls_total,
+// plantmon_rpc_duration_seconds; docs/operations.md). Installed only when the
+// metrics endpoint is on.
+class CallMetricsInterceptorFactory : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  CallMetricsInterceptorFactory();
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override;
+
+ private:
+  metrics::CounterFamily& calls_;
+  metrics::HistogramFamily& latency_;
 };
 
 // A request that does not parse (bad wire data, a string field that is not

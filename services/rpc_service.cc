@@ -95,6 +95,11 @@ absl::Status CallRuntime::RunAuthenticated(
   return body(&*caller);
 }
 
+int CallRuntime::open_streams() const {
+  std::lock_guard<std::mutex> lock(streams_mu_);
+  return static_cast<int>(streams_.size());
+}
+
 absl::Status CallRuntime::TooManyCalls() const {
   return absl::ResourceExhaustedError(
       absl::StrCat("the server is at its limit of ", limits_.max_concurrent_calls,

@@ -165,6 +165,12 @@ class CallRuntime {
 
   const CallLimits& limits() const { return limits_; }
 
+  // For the metrics endpoint: unary calls admitted and not yet finished, those
+  // of them still waiting for a database thread, and open streams.
+  int calls_in_flight() const { return calls_in_flight_.load(); }
+  int calls_waiting() const { return database_.queued(); }
+  int open_streams() const;
+
   // A reactor for a new unary call.
   UnaryCall* NewUnaryCall() { return new UnaryCall(unread_responses_); }
 

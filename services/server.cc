@@ -193,6 +193,9 @@ absl::StatusOr<std::unique_ptr<PlantmonServer>> PlantmonServer::Start(
   if (options.access_log) {
     interceptors.push_back(std::make_unique<AccessLogInterceptorFactory>());
   }
+  if (options.record_metrics) {
+    interceptors.push_back(std::make_unique<CallMetricsInterceptorFactory>());
+  }
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
@@ -216,10 +219,41 @@ absl::StatusOr<std::unique_ptr<PlantmonServer>> PlantmonServer::Start(
     server->deliverer_ =
         std::make_unique<notify::WebhookDeliverer>(*server->webhook_repository_, options.webhooks);
   }
+  if (options.record_metrics) server->RegisterGauges();
   server->sweeper_ = std::make_unique<storage::AlertSweeper>(
       options.database,
       storage::AlertSweeper::Options{options.sweep_interval, options.sweep_takeover_interval});
   return server;
+}
+
+void PlantmonServer::RegisterGauges() {
+  metrics::Registry& registry = metrics::DefaultRegistry();
+  auto pool_gauges = [&](const char* pool_name, postgres::ConnectionPool* pool) {
+    const std::pair<const char*, int postgres::ConnectionPool::Stats::*> states[] = {
+        {"in_use", &postgres::ConnectionPool::Stats::in_use},
+        {"idle", &postgres::ConnectionPool::Stats::idle}};
+    for (const auto& [state, field] : states) {
+      gauges_.push_back(registry.Gauge(
+          "plantmon_db_pool_connections",
+          "PostgreSQL connections of a pool (calls: the serving pool; webhooks: the deliverer's), "
+          "checked out (in_use) or waiting in the pool (idle).",
+          {"pool", "state"}, {pool_name, state},
+          [pool, field = field] { return static_cast<double>(pool->GetStats().*field); }));
+    }
+  };
+  pool_gauges("calls", pool_.get());
+  if (webhook_pool_ != nullptr) pool_gauges("webhooks", webhook_pool_.get());
+  CallRuntime* runtime = runtime_.get();
+  gauges_.push_back(
+      registry.Gauge("plantmon_calls_in_flight", "Unary calls admitted and not yet answered.", {},
+                     {}, [runtime] { return static_cast<double>(runtime->calls_in_flight()); }));
+  gauges_.push_back(
+      registry.Gauge("plantmon_calls_waiting",
+                     "Unary calls waiting for a database thread (one per pooled connection).", {},
+                     {}, [runtime] { return static_cast<double>(runtime->calls_waiting()); }));
+  gauges_.push_back(registry.Gauge(
+      "plantmon_open_streams", "Open StreamReadings, UploadReadings and WatchAlerts streams.", {},
+      {}, [runtime] { return static_cast<double>(runtime->open_streams()); }));
 }
 
 absl::Status PlantmonServer::PrepareSchema() {

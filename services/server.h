@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/sync.h"
+#include "metrics/registry.h"
 #include "notify/webhook_deliverer.h"
 #include "postgres/connection_pool.h"
 #include "postgres/database_config.h"
@@ -43,6 +44,9 @@ struct ServerOptions {
   absl::Duration sweep_takeover_interval = absl::Seconds(1);
   // One line per call (method, code, latency) on stderr.
   bool access_log = true;
+  // Count calls and register this server's gauges in
+  // metrics::DefaultRegistry (on when PLANTMON_METRICS_ADDR is set).
+  bool record_metrics = false;
   // TLS: PEM files. With a certificate and key the server speaks only TLS;
   // with a client CA too, it also requires and verifies client certificates.
   std::string tls_cert_file;
@@ -100,6 +104,8 @@ class PlantmonServer {
   // Brings the schema up to date (or checks it). OK once it is current.
   absl::Status PrepareSchema();
   void MonitorDatabase();
+  // The pools' and the call runtime's gauges (record_metrics).
+  void RegisterGauges();
   void CheckDatabaseOnce();
 
   const ServerOptions options_;
@@ -123,6 +129,8 @@ class PlantmonServer {
   std::unique_ptr<postgres::ConnectionPool> webhook_pool_;
   std::unique_ptr<storage::NotificationRepository> webhook_repository_;
   std::unique_ptr<notify::WebhookDeliverer> deliverer_;
+  // Last: removed before what they read goes.
+  std::vector<metrics::GaugeHandle> gauges_;
   bool shut_down_ = false;
 };
 

@@ -9,7 +9,9 @@
 // PLANTMON_MAX_STREAMS_PER_USER (16), PLANTMON_MAX_UNREAD_RESPONSE_MIB (64) and
 // PLANTMON_MAX_UNREAD_RESPONSE_MIB_PER_CONNECTION (16),
 // PLANTMON_ALERT_EVENT_RETENTION_DAYS (7),
-// PLANTMON_SWEEP_INTERVAL_SECONDS (10: how often rules over time are judged).
+// PLANTMON_SWEEP_INTERVAL_SECONDS (10: how often rules over time are judged),
+// PLANTMON_METRICS_ADDR (unset: no metrics endpoint; a bare port is on
+// 127.0.0.1).
 // Flags: --migrate applies
 // pending migrations at start-up. SIGTERM/SIGINT shut down gracefully.
 
@@ -19,6 +21,7 @@
 #include <string>
 
 #include "absl/strings/numbers.h"
+#include "metrics/http_endpoint.h"
 #include "postgres/database_config.h"
 #include "services/server.h"
 
@@ -84,6 +87,18 @@ int Run(int argc, char** argv) {
   options.token_lifetime = absl::Seconds(token_ttl_seconds);
   options.alert_event_retention = absl::Hours(24) * retention_days;
   options.sweep_interval = absl::Seconds(sweep_seconds);
+
+  // Metrics (docs/operations.md): off unless PLANTMON_METRICS_ADDR is set.
+  std::unique_ptr<plantmon::metrics::MetricsEndpoint> metrics;
+  if (std::optional<std::string> address = (*env)("PLANTMON_METRICS_ADDR");
+      address.has_value() && !address->empty()) {
+    absl::StatusOr<std::unique_ptr<plantmon::metrics::MetricsEndpoint>> started =
+        plantmon::metrics::MetricsEndpoint::Start(*address, plantmon::metrics::DefaultRegistry());
+    if (!Reported(started.status())) return 1;
+    metrics = *std::move(started);
+    options.record_metrics = true;
+    std::fprintf(stderr, "plantmon: metrics on port %d (GET /metrics)\n", metrics->port());
+  }
 
   // Block the shutdown signals in every thread; main waits for them below.
   sigset_t signals;

@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "alerting/alert_engine.h"
 #include "alerting/watering.h"
+#include "metrics/registry.h"
 #include "postgres/copy_format.h"
 #include "postgres/pg_array.h"
 #include "postgres/pqxx_status.h"
@@ -353,6 +354,14 @@ class AlertWrites {
     if (!inserted && timestamp > it->second) it->second = timestamp;
   }
 
+  int64_t opened() const { return static_cast<int64_t>(new_.size()); }
+  int64_t resolved() const {
+    int64_t count = 0;
+    for (const auto& [rule, existing] : existing_) count += existing.resolved_at.has_value();
+    for (const NewAlert& alert : new_) count += alert.resolved_at.has_value();
+    return count;
+  }
+
   void Write(pqxx::work& transaction) const {
     if (!existing_.empty() || !new_.empty()) {
       std::vector<int64_t> owners;
@@ -606,14 +615,20 @@ void DetectWaterings(pqxx::work& transaction, int64_t owner_id, const std::vecto
   }
 }
 
+// Alerts a batch opened and resolved.
+struct AlertCounts {
+  int64_t opened = 0;
+  int64_t resolved = 0;
+};
+
 // Detects waterings, moves devices' last_data_received and runs the alert
 // engine over the batch.
-void AfterReadingsStored(pqxx::work& transaction, int64_t owner_id,
-                         const std::vector<Accepted>& rows) {
+AlertCounts AfterReadingsStored(pqxx::work& transaction, int64_t owner_id,
+                                const std::vector<Accepted>& rows) {
   DetectWaterings(transaction, owner_id, rows);
   std::multimap<int64_t, WatchingRule> rules =
       AdvanceDevicesAndFindRules(transaction, owner_id, rows);
-  if (rules.empty()) return;
+  if (rules.empty()) return AlertCounts{};
 
   // Each rule's readings, from every device that feeds it; rules in id order
   // so that concurrent batches take alert locks in one order.
@@ -655,7 +670,48 @@ void AfterReadingsStored(pqxx::work& transaction, int64_t owner_id,
     if (entry.timers != before) writes.NoteTimers(id, entry.timers);
   }
   writes.Write(transaction);
+  return {writes.opened(), writes.resolved()};
 }
+
+// What stored readings add to the metrics (docs/operations.md), counted once
+// their transaction committed (a retried transaction counts once).
+class IngestMetrics {
+ public:
+  static IngestMetrics& Get() {
+    static auto* metrics = new IngestMetrics();
+    return *metrics;
+  }
+
+  void Record(int64_t readings, int64_t rejected, int64_t batches, const AlertCounts& alerts) {
+    readings_.Add({}, static_cast<double>(readings));
+    rejected_.Add({}, static_cast<double>(rejected));
+    batches_.Add({}, static_cast<double>(batches));
+    alerts_.Add({"opened"}, static_cast<double>(alerts.opened));
+    alerts_.Add({"resolved"}, static_cast<double>(alerts.resolved));
+  }
+
+ private:
+  IngestMetrics()
+      : readings_(metrics::DefaultRegistry().Counter(
+            "plantmon_readings_ingested_total",
+            "Readings stored by this process (batches, uploads, RecordReading, MQTT).")),
+        rejected_(metrics::DefaultRegistry().Counter(
+            "plantmon_readings_rejected_total",
+            "Readings of committed batches that were refused (each with its reason).")),
+        batches_(metrics::DefaultRegistry().Counter(
+            "plantmon_reading_batches_ingested_total",
+            "Batches committed by this process (StreamReadings, UploadReadings, MQTT); replays "
+            "of committed batches are not counted.")),
+        alerts_(metrics::DefaultRegistry().Counter(
+            "plantmon_alert_changes_total",
+            "Alerts opened and resolved by the alert engine as readings were stored here.",
+            {"change"})) {}
+
+  metrics::CounterFamily& readings_;
+  metrics::CounterFamily& rejected_;
+  metrics::CounterFamily& batches_;
+  metrics::CounterFamily& alerts_;
+};
 
 // The readings of `readings` that came from redelivered source messages
 // whose receipts were committed before: their positions. Digests travel as
@@ -713,102 +769,117 @@ absl::StatusOr<IngestResult> IngestRepository::Ingest(int64_t owner_id,
                                                       std::vector<RejectedReading> rejected,
                                                       const std::optional<BatchKey>& key,
                                                       const std::function<bool()>& abandoned) {
-  return RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<IngestResult> {
-    IngestResult result;
-    // Readings of redelivered source messages already stored are left out.
-    std::vector<IncomingReading> fresh;
-    const std::vector<IncomingReading>* to_store = &readings;
-    if (key.has_value() && !key->source_messages.empty()) {
-      const std::set<int64_t> stored = AlreadyStoredPositions(transaction, owner_id, *key);
-      if (!stored.empty()) {
-        for (const IncomingReading& reading : readings) {
-          if (stored.count(reading.index) == 0) fresh.push_back(reading);
+  absl::StatusOr<IngestResult> ingested =
+      RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<IngestResult> {
+        IngestResult result;
+        // Readings of redelivered source messages already stored are left out.
+        std::vector<IncomingReading> fresh;
+        const std::vector<IncomingReading>* to_store = &readings;
+        if (key.has_value() && !key->source_messages.empty()) {
+          const std::set<int64_t> stored = AlreadyStoredPositions(transaction, owner_id, *key);
+          if (!stored.empty()) {
+            for (const IncomingReading& reading : readings) {
+              if (stored.count(reading.index) == 0) fresh.push_back(reading);
+            }
+            to_store = &fresh;
+            result.duplicate = static_cast<int64_t>(readings.size() - fresh.size());
+          }
         }
-        to_store = &fresh;
-        result.duplicate = static_cast<int64_t>(readings.size() - fresh.size());
-      }
-    }
-    ResolvedDevices devices = ResolveDevices(transaction, owner_id, *to_store);
-    std::vector<Accepted> accepted = Accept(*to_store, devices, rejected);
-    result.accepted = static_cast<int64_t>(accepted.size());
-    result.rejected = static_cast<int64_t>(rejected.size());
-    if (key.has_value()) {
-      // Claims the batch's key with its counts; a key already committed (or
-      // being committed by a concurrent replay, which this waits for) means
-      // the batch is a replay: report what it stored and store nothing.
-      const pqxx::binarystring digest(key->digest);
-      pqxx::result claimed = transaction.exec_params(
-          "INSERT INTO ingest_batches (user_id, gateway_id, sequence, accepted, rejected, digest) "
-          "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING 1",
-          owner_id, key->gateway_id, key->sequence, result.accepted, result.rejected, digest);
-      if (claimed.empty()) {
-        pqxx::row stored = transaction.exec_params1(
-            "SELECT accepted, rejected, digest FROM ingest_batches "
-            "WHERE user_id = $1 AND gateway_id = $2 AND sequence = $3",
-            owner_id, key->gateway_id, key->sequence);
-        // Keys committed before migration 0009 carry no digest.
-        if (!stored[2].is_null() && pqxx::binarystring(stored[2]).str() != key->digest) {
-          return absl::FailedPreconditionError(absl::StrCat(
-              "gateway \"", key->gateway_id, "\" already committed sequence ", key->sequence,
-              " with other readings; a gateway that restarts its sequence numbers must use a "
-              "new gateway_id (docs/telemetry.md)"));
+        ResolvedDevices devices = ResolveDevices(transaction, owner_id, *to_store);
+        std::vector<Accepted> accepted = Accept(*to_store, devices, rejected);
+        result.accepted = static_cast<int64_t>(accepted.size());
+        result.rejected = static_cast<int64_t>(rejected.size());
+        if (key.has_value()) {
+          // Claims the batch's key with its counts; a key already committed (or
+          // being committed by a concurrent replay, which this waits for) means
+          // the batch is a replay: report what it stored and store nothing.
+          const pqxx::binarystring digest(key->digest);
+          pqxx::result claimed = transaction.exec_params(
+              "INSERT INTO ingest_batches (user_id, gateway_id, sequence, accepted, rejected, "
+              "digest) "
+              "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING 1",
+              owner_id, key->gateway_id, key->sequence, result.accepted, result.rejected, digest);
+          if (claimed.empty()) {
+            pqxx::row stored = transaction.exec_params1(
+                "SELECT accepted, rejected, digest FROM ingest_batches "
+                "WHERE user_id = $1 AND gateway_id = $2 AND sequence = $3",
+                owner_id, key->gateway_id, key->sequence);
+            // Keys committed before migration 0009 carry no digest.
+            if (!stored[2].is_null() && pqxx::binarystring(stored[2]).str() != key->digest) {
+              return absl::FailedPreconditionError(absl::StrCat(
+                  "gateway \"", key->gateway_id, "\" already committed sequence ", key->sequence,
+                  " with other readings; a gateway that restarts its sequence numbers must use a "
+                  "new gateway_id (docs/telemetry.md)"));
+            }
+            IngestResult replay;
+            replay.replayed = true;
+            replay.duplicate = stored[0].as<int64_t>();
+            replay.rejected = stored[1].as<int64_t>();
+            return replay;
+          }
+          RecordSourceMessages(transaction, owner_id, *key);
         }
-        IngestResult replay;
-        replay.replayed = true;
-        replay.duplicate = stored[0].as<int64_t>();
-        replay.rejected = stored[1].as<int64_t>();
-        return replay;
-      }
-      RecordSourceMessages(transaction, owner_id, *key);
-    }
-    if (!accepted.empty()) {
-      CopyReadings(transaction, accepted);
-      AfterReadingsStored(transaction, owner_id, accepted);
-    }
-    std::sort(rejected.begin(), rejected.end(),
-              [](const RejectedReading& a, const RejectedReading& b) { return a.index < b.index; });
-    result.rejections = std::move(rejected);
-    if (abandoned && abandoned()) {
-      return absl::CancelledError("the client went away; the batch was rolled back");
-    }
-    return result;
-  });
+        if (!accepted.empty()) {
+          CopyReadings(transaction, accepted);
+          const AlertCounts alerts = AfterReadingsStored(transaction, owner_id, accepted);
+          result.alerts_opened = alerts.opened;
+          result.alerts_resolved = alerts.resolved;
+        }
+        std::sort(
+            rejected.begin(), rejected.end(),
+            [](const RejectedReading& a, const RejectedReading& b) { return a.index < b.index; });
+        result.rejections = std::move(rejected);
+        if (abandoned && abandoned()) {
+          return absl::CancelledError("the client went away; the batch was rolled back");
+        }
+        return result;
+      });
+  if (ingested.ok() && !ingested->replayed) {
+    IngestMetrics::Get().Record(ingested->accepted, ingested->rejected, 1,
+                                {ingested->alerts_opened, ingested->alerts_resolved});
+  }
+  return ingested;
 }
 
 absl::StatusOr<SensorReading> IngestRepository::IngestOne(int64_t owner_id,
                                                           const IncomingReading& reading) {
-  return RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<SensorReading> {
-    ResolvedDevices devices = ResolveDevices(transaction, owner_id, {reading});
-    std::vector<RejectedReading> rejected;
-    std::vector<Accepted> accepted = Accept({reading}, devices, rejected);
-    if (accepted.empty()) {
-      if (!rejected.empty() && rejected.front().reason != kDeviceNotFound) {
-        return absl::InvalidArgumentError(rejected.front().reason);
-      }
-      return NotFound("device", reading.device_id.value_or(0));
-    }
-    const Accepted& row = accepted.front();
-    pqxx::row stored = transaction.exec_params1(
-        "INSERT INTO sensor_data (device_id, measurement_value, measurement_unit, "
-        "data_quality, is_anomaly, \"timestamp\", raw_data, parameter_name) VALUES ($1, $2, $3, "
-        "$4, $5, epoch_us_to_timestamptz($6), $7, $8) RETURNING id, " PLANTMON_EPOCH_US(
-            "received_at"),
-        row.device_id, row.value, row.unit, row.quality, row.is_anomaly,
-        absl::ToUnixMicros(row.timestamp), row.raw_data, row.parameter);
-    AfterReadingsStored(transaction, owner_id, accepted);
-    SensorReading out;
-    out.id = stored[0].as<int64_t>();
-    out.received_at = absl::FromUnixMicros(stored[1].as<int64_t>());
-    out.device_id = row.device_id;
-    out.measurement_value = row.value;
-    out.measurement_unit = row.unit;
-    out.data_quality = row.quality;
-    out.is_anomaly = row.is_anomaly;
-    out.timestamp = absl::FromUnixMicros(absl::ToUnixMicros(row.timestamp));
-    out.raw_data = row.raw_data;
-    out.parameter_name = row.parameter;
-    return out;
-  });
+  AlertCounts alerts;
+  absl::StatusOr<SensorReading> stored_reading =
+      RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<SensorReading> {
+        ResolvedDevices devices = ResolveDevices(transaction, owner_id, {reading});
+        std::vector<RejectedReading> rejected;
+        std::vector<Accepted> accepted = Accept({reading}, devices, rejected);
+        if (accepted.empty()) {
+          if (!rejected.empty() && rejected.front().reason != kDeviceNotFound) {
+            return absl::InvalidArgumentError(rejected.front().reason);
+          }
+          return NotFound("device", reading.device_id.value_or(0));
+        }
+        const Accepted& row = accepted.front();
+        pqxx::row stored = transaction.exec_params1(
+            "INSERT INTO sensor_data (device_id, measurement_value, measurement_unit, "
+            "data_quality, is_anomaly, \"timestamp\", raw_data, parameter_name) VALUES ($1, $2, "
+            "$3, "
+            "$4, $5, epoch_us_to_timestamptz($6), $7, $8) RETURNING id, " PLANTMON_EPOCH_US(
+                "received_at"),
+            row.device_id, row.value, row.unit, row.quality, row.is_anomaly,
+            absl::ToUnixMicros(row.timestamp), row.raw_data, row.parameter);
+        alerts = AfterReadingsStored(transaction, owner_id, accepted);
+        SensorReading out;
+        out.id = stored[0].as<int64_t>();
+        out.received_at = absl::FromUnixMicros(stored[1].as<int64_t>());
+        out.device_id = row.device_id;
+        out.measurement_value = row.value;
+        out.measurement_unit = row.unit;
+        out.data_quality = row.quality;
+        out.is_anomaly = row.is_anomaly;
+        out.timestamp = absl::FromUnixMicros(absl::ToUnixMicros(row.timestamp));
+        out.raw_data = row.raw_data;
+        out.parameter_name = row.parameter;
+        return out;
+      });
+  if (stored_reading.ok()) IngestMetrics::Get().Record(1, 0, 0, alerts);
+  return stored_reading;
 }
 
 absl::StatusOr<int64_t> IngestRepository::EvaluateLoadedReadings(int64_t owner_id,

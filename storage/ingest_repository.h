@@ -62,6 +62,9 @@ struct IngestResult {
   int64_t rejected = 0;
   std::vector<RejectedReading> rejections;
   bool replayed = false;
+  // Alerts the batch opened, and alerts it resolved (opened before or in it).
+  int64_t alerts_opened = 0;
+  int64_t alerts_resolved = 0;
 };
 
 // Readings below this quality are flagged as anomalies (the client's `true`

@@ -36,9 +36,14 @@ _LIBRARIES = {
     "mosquitto": (["libmosquitto"], []),
     # Webhook delivery (notify/BUILD).
     "curl": (["libcurl"], []),
+    # The metrics endpoint (metrics/BUILD). Debian's libcivetweb-dev has no
+    # .pc file; its header is in /usr/include.
+    "civetweb": ([], ["-lcivetweb"]),
 }
 
 def _pkg_config(repository_ctx, flag, modules):
+    if not modules:
+        return []
     result = repository_ctx.execute(["pkg-config", flag] + modules)
     if result.return_code != 0:
         fail("pkg-config %s %s failed (run tools/bootstrap): %s" %
