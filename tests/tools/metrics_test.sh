@@ -3,8 +3,7 @@
 source "$TEST_SRCDIR/$TEST_WORKSPACE/tests/tools/server_harness.sh"
 export PLANTMON_METRICS_ADDR=127.0.0.1:0
 start_plantmon_server
-metrics_port=$(sed -n 's/^plantmon: metrics on port \([0-9]*\).*/\1/p' "$PLANTMON_SERVER_LOG")
-[[ -n "$metrics_port" ]] || { cat "$PLANTMON_SERVER_LOG" >&2; fail "the server did not report its metrics port"; }
+metrics_port=$(metrics_port_of "$PLANTMON_SERVER_LOG")
 generate_python_stubs
 PYTHONPATH="$python_stubs" /usr/bin/python3 "$runfiles/tests/tools/metrics_scenario.py" \
   "$PLANTMON_PORT" "$metrics_port"

@@ -24,25 +24,36 @@ psql_admin() {
 }
 
 server_pid=""
+server_pids=()
 stop_plantmon_server() {
-  if [[ -n "$server_pid" ]]; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=""
-  fi
+  local pid
+  for pid in "${server_pids[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  server_pids=()
+  server_pid=""
   psql_admin -d postgres -c "DROP DATABASE IF EXISTS $POSTGRES_DB_NAME WITH (FORCE)" >/dev/null || true
 }
 trap stop_plantmon_server EXIT
 
+# Each call starts one more server process on the same database (the first
+# creates and seeds it) and sets PLANTMON_PORT, PLANTMON_SERVER_LOG and
+# server_pid to that process's.
 start_plantmon_server() {
-  "$runfiles/tools/plantmon_db" init >/dev/null
-  "$runfiles/tools/plantmon_db" seed >/dev/null
-  PLANTMON_SERVER_LOG="$TEST_TMPDIR/server.log"
+  if ((${#server_pids[@]} == 0)); then
+    "$runfiles/tools/plantmon_db" init >/dev/null
+    "$runfiles/tools/plantmon_db" seed >/dev/null
+    PLANTMON_SERVER_LOG="$TEST_TMPDIR/server.log"
+  else
+    PLANTMON_SERVER_LOG="$TEST_TMPDIR/server$((${#server_pids[@]} + 1)).log"
+  fi
   # Created here, not by the background job's redirection: the loop below may
   # read it before that job has run.
   : >"$PLANTMON_SERVER_LOG"
   PLANTMON_LISTEN_ADDR=127.0.0.1:0 "$runfiles/services/plantmon_server" >"$PLANTMON_SERVER_LOG" 2>&1 &
   server_pid=$!
+  server_pids+=("$server_pid")
   for _ in $(seq 1 200); do
     PLANTMON_PORT=$(sed -n 's/^plantmon: serving on port \([0-9]*\).*/\1/p' "$PLANTMON_SERVER_LOG")
     [[ -n "$PLANTMON_PORT" ]] && return 0
@@ -61,4 +72,12 @@ generate_python_stubs() {
   protoc -I"$runfiles/proto" -I/usr/include \
     --python_out="$python_stubs" --grpc_out="$python_stubs" \
     --plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin "$runfiles"/proto/plantmon/v1/*.proto
+}
+
+# The metrics port a server logged (started with PLANTMON_METRICS_ADDR).
+metrics_port_of() {  # server log
+  local port
+  port=$(sed -n 's/^plantmon: metrics on port \([0-9]*\).*/\1/p' "$1")
+  [[ -n "$port" ]] || { cat "$1" >&2; fail "the server did not report its metrics port"; }
+  echo "$port"
 }
