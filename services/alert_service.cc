@@ -290,14 +290,7 @@ absl::Status CheckChannelField(const v1::NotificationChannel& value, const std::
     return absl::OkStatus();
   }
   if (path == "time_zone") {
-    RETURN_IF_ERROR(CheckText(value.time_zone(), "notification_channel.time_zone", 64, false));
-    absl::TimeZone zone;
-    if (!value.time_zone().empty() && !absl::LoadTimeZone(value.time_zone(), &zone)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("notification_channel.time_zone \"", value.time_zone(),
-                       "\" is not a known IANA time zone (for example Europe/Berlin)"));
-    }
-    return absl::OkStatus();
+    return CheckTimeZone(value.time_zone(), "notification_channel.time_zone");
   }
   if (path == "renotify_interval") {
     ASSIGN_OR_RETURN(

@@ -23,6 +23,56 @@ constexpr PageSizeLimits kReadingPageLimits{1000, 10000};
 constexpr int64_t kMaxBuckets = 10000;
 constexpr size_t kMaxLatestDevices = 1000;
 
+// The shortest a calendar bucket can be, for the bucket cap: an hour of a
+// zone that moves its clocks by 30 minutes, a day or week that loses an hour,
+// the shortest month.
+struct CalendarUnit {
+  const char* name;
+  absl::Duration shortest;
+};
+constexpr CalendarUnit kCalendarUnits[] = {
+    {"hour", absl::Minutes(30)},
+    {"day", absl::Hours(23)},
+    {"week", absl::Hours(7 * 24 - 1)},
+    {"month", absl::Hours(28 * 24 - 1)},
+};
+
+// Fills `query`'s buckets from the request (bucket_width, or calendar_unit
+// and time_zone) and returns how many the range could make at most.
+absl::StatusOr<int64_t> CheckBuckets(const v1::AggregateSensorDataRequest& request,
+                                     absl::Time start, absl::Time end,
+                                     storage::AggregateQuery& query) {
+  const absl::Duration width = absl::Seconds(request.bucket_width().seconds()) +
+                               absl::Nanoseconds(request.bucket_width().nanos());
+  if (request.calendar_unit().empty()) {
+    if (!request.time_zone().empty()) {
+      return absl::InvalidArgumentError("time_zone applies to calendar_unit buckets only");
+    }
+    if (width < absl::Minutes(1) || width > absl::Hours(24)) {
+      return absl::InvalidArgumentError(
+          "bucket_width must be from one minute to one day (or use calendar_unit)");
+    }
+    query.bucket_width = width;
+    return absl::Ceil(end - start, width) / width;
+  }
+  if (request.has_bucket_width()) {
+    return absl::InvalidArgumentError("set bucket_width or calendar_unit, not both");
+  }
+  const CalendarUnit* unit = nullptr;
+  for (const CalendarUnit& candidate : kCalendarUnits) {
+    if (request.calendar_unit() == candidate.name) unit = &candidate;
+  }
+  if (unit == nullptr) {
+    return absl::InvalidArgumentError(
+        "calendar_unit must be one of \"hour\", \"day\", \"week\" and \"month\"");
+  }
+  RETURN_IF_ERROR(CheckTimeZone(request.time_zone(), "time_zone"));
+  query.calendar_unit = unit->name;
+  query.time_zone = request.time_zone().empty() ? "UTC" : request.time_zone();
+  // The range may begin and end inside a bucket: one more on each side.
+  return absl::Ceil(end - start, unit->shortest) / unit->shortest + 2;
+}
+
 // The checks every reading passes before it reaches storage, whichever
 // method brought it. A failure is the reason reported for that reading.
 absl::Status CheckReading(const storage::IncomingReading& reading, absl::Time now) {
@@ -479,22 +529,16 @@ void TelemetryService::AddQueryMethods() {
              ASSIGN_OR_RETURN(TimeRange range, CheckReadingQuery(request));
              const absl::Time start = range.start;
              const absl::Time end = range.end;
-             const absl::Duration width = absl::Seconds(request.bucket_width().seconds()) +
-                                          absl::Nanoseconds(request.bucket_width().nanos());
-             if (width < absl::Minutes(1) || width > absl::Hours(24)) {
-               return absl::InvalidArgumentError("bucket_width must be from one minute to one day");
-             }
-             const int64_t buckets = absl::Ceil(end - start, width) / width;
+             storage::AggregateQuery query;
+             ASSIGN_OR_RETURN(const int64_t buckets, CheckBuckets(request, start, end, query));
              if (buckets > kMaxBuckets) {
                return absl::InvalidArgumentError(
-                   absl::StrCat("the range would make ", buckets, " buckets; the cap is ",
-                                kMaxBuckets, ": widen bucket_width or narrow the range"));
+                   absl::StrCat("the range could make ", buckets, " buckets; the cap is ",
+                                kMaxBuckets, ": widen the buckets or narrow the range"));
              }
-             storage::AggregateQuery query;
              query.device_id = request.device_id();
              query.start_time = start;
              query.end_time = end;
-             query.bucket_width = width;
              query.min_quality = OptionalField(request.has_min_quality(), request.min_quality());
              query.exclude_anomalies = request.exclude_anomalies();
              query.parameter_name =
@@ -503,8 +547,10 @@ void TelemetryService::AddQueryMethods() {
                               telemetry_.Aggregate(caller.user_id(), query));
              for (const storage::ReadingBucket& row : rows) {
                v1::SensorDataBucket* bucket = response->add_buckets();
-               SetTimestamp(row.start_time, bucket->mutable_start_time());
-               SetTimestamp(std::min(row.start_time + width, end), bucket->mutable_end_time());
+               // Calendar buckets may begin before the range; both kinds
+               // are cut to it.
+               SetTimestamp(std::max(row.start_time, start), bucket->mutable_start_time());
+               SetTimestamp(std::min(row.end_time, end), bucket->mutable_end_time());
                bucket->set_count(row.count);
                bucket->set_min_value(row.min_value);
                bucket->set_max_value(row.max_value);

@@ -8,7 +8,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/time.h"
 #include "common/unicode_text.h"
+#include "services/status_macros.h"
 
 namespace plantmon::services {
 namespace {
@@ -28,6 +30,21 @@ absl::Status CheckId(int64_t id, absl::string_view field) {
   // sensor_data's own id is bigint, and no request names it).
   if (id <= 0 || id > 2147483647) {
     return Invalid(field, "must be an id between 1 and 2147483647");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckTimeZone(const std::string& value, absl::string_view field) {
+  RETURN_IF_ERROR(CheckText(value, field, 64, false));
+  if (value.empty()) return absl::OkStatus();
+  absl::TimeZone zone;
+  const bool name_only = value.find_first_not_of(
+                             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                             "0123456789/_-+") == std::string::npos &&
+                         value != "localtime" && !absl::StrContains(value, "..");
+  if (!name_only || !absl::LoadTimeZone(value, &zone)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, " \"", value, "\" is not a known IANA time zone (for example Europe/Berlin)"));
   }
   return absl::OkStatus();
 }

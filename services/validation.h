@@ -38,6 +38,11 @@ absl::Status CheckOptionalText(bool present, const std::string& value, absl::str
 // Unbounded text columns (Text in the seed) still get a sane cap.
 inline constexpr size_t kMaxTextBytes = 65536;
 
+// An IANA time zone name (for example Europe/Berlin), or empty. Names only:
+// PostgreSQL and Abseil read the same zone files, but "localtime" and POSIX
+// rules ("UTC+3") mean different things to them, so neither is taken.
+absl::Status CheckTimeZone(const std::string& value, absl::string_view field);
+
 // An email address: text with one '@' and no spaces.
 absl::Status CheckEmail(const std::string& value, absl::string_view field);
 

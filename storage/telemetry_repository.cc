@@ -191,30 +191,38 @@ absl::StatusOr<std::vector<ReadingBucket>> TelemetryRepository::Aggregate(
         std::vector<ReadingBucket> buckets;
         for (const pqxx::row& row : postgres::ExecPrepared(
                  transaction,
-                 "SELECT " PLANTMON_EPOCH_US(
-                     "bucket") ", count(*), min(v), max(v), avg(v), "
-                               "(array_agg(v ORDER BY ts, id))[1], (array_agg(v ORDER BY ts DESC, "
-                               "id DESC))[1] "
-                               "FROM (SELECT date_bin($4 * interval '1 microsecond', "
-                               "\"timestamp\", "
-                               "epoch_us_to_timestamptz($2)) AS bucket, measurement_value AS v, "
-                               "\"timestamp\" AS ts, id FROM sensor_data WHERE device_id = $1 "
-                               "AND \"timestamp\" >= epoch_us_to_timestamptz($2) "
-                               "AND \"timestamp\" < epoch_us_to_timestamptz($3) "
-                               "AND ($5::integer IS NULL OR data_quality >= $5) "
-                               "AND (NOT $6 OR NOT is_anomaly) "
-                               // Unset: the type's primary measurement (all
-                               // readings if it declares none).
-                               "AND parameter_name = coalesce($7, (SELECT t.primary_parameter "
-                               "FROM devices d JOIN device_types t ON t.id = d.device_type_id "
-                               "WHERE d.id = $1), parameter_name)"
-                               ") r GROUP BY bucket ORDER BY bucket",
+                 // Calendar buckets (with $8, the unit) begin where the unit
+                 // begins in zone $9 and end one unit later there, so a day
+                 // across a daylight-saving change is 23 or 25 hours long.
+                 "SELECT " PLANTMON_EPOCH_US("bucket") ", " PLANTMON_EPOCH_US(
+                     "CASE WHEN $8::text IS NULL THEN bucket + $4 * interval '1 microsecond' "
+                     "ELSE ((bucket AT TIME ZONE $9) + ('1 ' || $8)::interval) AT TIME ZONE $9 "
+                     "END") ", count(*), min(v), max(v), avg(v), "
+                            "(array_agg(v ORDER BY ts, id))[1], (array_agg(v ORDER BY ts DESC, "
+                            "id DESC))[1] "
+                            "FROM (SELECT CASE WHEN $8::text IS NULL THEN "
+                            "date_bin($4 * interval '1 microsecond', \"timestamp\", "
+                            "epoch_us_to_timestamptz($2)) ELSE date_trunc($8, \"timestamp\", $9) "
+                            "END AS bucket, measurement_value AS v, "
+                            "\"timestamp\" AS ts, id FROM sensor_data WHERE device_id = $1 "
+                            "AND \"timestamp\" >= epoch_us_to_timestamptz($2) "
+                            "AND \"timestamp\" < epoch_us_to_timestamptz($3) "
+                            "AND ($5::integer IS NULL OR data_quality >= $5) "
+                            "AND (NOT $6 OR NOT is_anomaly) "
+                            // Unset: the type's primary measurement (all
+                            // readings if it declares none).
+                            "AND parameter_name = coalesce($7, (SELECT t.primary_parameter "
+                            "FROM devices d JOIN device_types t ON t.id = d.device_type_id "
+                            "WHERE d.id = $1), parameter_name)"
+                            ") r GROUP BY bucket ORDER BY bucket",
                  query.device_id, absl::ToUnixMicros(query.start_time),
                  absl::ToUnixMicros(query.end_time), absl::ToInt64Microseconds(query.bucket_width),
-                 query.min_quality, query.exclude_anomalies, query.parameter_name)) {
+                 query.min_quality, query.exclude_anomalies, query.parameter_name,
+                 query.calendar_unit, query.time_zone)) {
           RowReader reader(row);
           ReadingBucket bucket;
           bucket.start_time = reader.NextTime();
+          bucket.end_time = reader.NextTime();
           bucket.count = reader.Next<int64_t>();
           bucket.min_value = reader.Next<double>();
           bucket.max_value = reader.Next<double>();

@@ -35,7 +35,11 @@ struct AggregateQuery {
   int64_t device_id = 0;
   absl::Time start_time;
   absl::Time end_time;
+  // Fixed-width buckets from start_time, or, with calendar_unit ("hour",
+  // "day", "week", "month"), calendar buckets in time_zone (an IANA name).
   absl::Duration bucket_width;
+  std::optional<std::string> calendar_unit;
+  std::string time_zone = "UTC";
   std::optional<int32_t> min_quality;
   bool exclude_anomalies = false;
   // Unset: the device type's primary measurement, or every reading for a
@@ -45,6 +49,7 @@ struct AggregateQuery {
 
 struct ReadingBucket {
   absl::Time start_time;
+  absl::Time end_time;
   int64_t count = 0;
   double min_value = 0;
   double max_value = 0;

@@ -206,6 +206,80 @@ TEST_F(TelemetryQueriesTest, AggregationMatchesIndependentSql) {
       StatusCode::INVALID_ARGUMENT);
 }
 
+TEST_F(TelemetryQueriesTest, CalendarDaysInATimeZoneFollowDaylightSavingTime) {
+  SignedInUser owner = SignUp("calendar_owner");
+  v1::Device device = MakeDevice(owner, MakeDeviceType("Calendar probe").id(), "cal-1");
+  // Noon UTC on 27 March 2026 to noon UTC on 31 March, a reading a minute;
+  // Berlin moves from CET to CEST at 01:00 UTC on 29 March.
+  const int64_t start = 1774612800;
+  const int64_t end = 1774958400;
+  Fill(device.id(), start, static_cast<int>((end - start) / 60));
+  v1::AggregateSensorDataRequest request;
+  request.set_device_id(device.id());
+  request.mutable_start_time()->set_seconds(start);
+  request.mutable_end_time()->set_seconds(end);
+  request.set_calendar_unit("day");
+  request.set_time_zone("Europe/Berlin");
+  v1::AggregateSensorDataResponse response;
+  grpc::Status status =
+      telemetry_->AggregateSensorData(Context(owner.token).get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  // Berlin's midnights in UTC: 23:00 before the change, 22:00 after; the
+  // first and last days are cut to the range.
+  const std::vector<std::pair<int64_t, int64_t>> days = {{start, 1774652400},
+                                                         {1774652400, 1774738800},
+                                                         {1774738800, 1774821600},  // 23 hours
+                                                         {1774821600, 1774908000},
+                                                         {1774908000, end}};
+  ASSERT_EQ(response.buckets_size(), static_cast<int>(days.size()));
+  // Independent SQL: the local date of each reading.
+  pqxx::result expected = database_->Query(absl::StrCat(
+      "SELECT (\"timestamp\" AT TIME ZONE 'Europe/Berlin')::date AS day, count(*), "
+      "min(measurement_value), max(measurement_value) FROM sensor_data WHERE device_id = ",
+      device.id(), " GROUP BY day ORDER BY day"));
+  ASSERT_EQ(expected.size(), days.size());
+  for (size_t i = 0; i < days.size(); ++i) {
+    const v1::SensorDataBucket& bucket = response.buckets(static_cast<int>(i));
+    EXPECT_EQ(bucket.start_time().seconds(), days[i].first) << i;
+    EXPECT_EQ(bucket.end_time().seconds(), days[i].second) << i;
+    EXPECT_EQ(bucket.count(), (days[i].second - days[i].first) / 60) << i;
+    EXPECT_EQ(bucket.count(), expected[i][1].as<int64_t>()) << i;
+    EXPECT_EQ(bucket.min_value(), expected[i][2].as<double>()) << i;
+    EXPECT_EQ(bucket.max_value(), expected[i][3].as<double>()) << i;
+  }
+
+  // A month in UTC holds every reading of the range.
+  v1::AggregateSensorDataRequest month = request;
+  month.set_calendar_unit("month");
+  month.clear_time_zone();
+  ASSERT_TRUE(telemetry_->AggregateSensorData(Context(owner.token).get(), month, &response).ok());
+  ASSERT_EQ(response.buckets_size(), 1);
+  EXPECT_EQ(response.buckets(0).count(), (end - start) / 60);
+
+  auto code_of = [&](const v1::AggregateSensorDataRequest& bad) {
+    return telemetry_->AggregateSensorData(Context(owner.token).get(), bad, &response).error_code();
+  };
+  v1::AggregateSensorDataRequest unknown_unit = request;
+  unknown_unit.set_calendar_unit("fortnight");
+  EXPECT_EQ(code_of(unknown_unit), StatusCode::INVALID_ARGUMENT);
+  v1::AggregateSensorDataRequest both = request;
+  both.mutable_bucket_width()->set_seconds(3600);
+  EXPECT_EQ(code_of(both), StatusCode::INVALID_ARGUMENT);
+  for (const char* zone : {"Mars/Olympus_Mons", "localtime", "UTC+3", "../etc/passwd"}) {
+    v1::AggregateSensorDataRequest bad_zone = request;
+    bad_zone.set_time_zone(zone);
+    EXPECT_EQ(code_of(bad_zone), StatusCode::INVALID_ARGUMENT) << zone;
+  }
+  v1::AggregateSensorDataRequest zone_without_unit = request;
+  zone_without_unit.clear_calendar_unit();
+  zone_without_unit.mutable_bucket_width()->set_seconds(3600);
+  EXPECT_EQ(code_of(zone_without_unit), StatusCode::INVALID_ARGUMENT);
+  v1::AggregateSensorDataRequest too_many = request;
+  too_many.set_calendar_unit("hour");
+  too_many.mutable_end_time()->set_seconds(start + 400LL * 24 * 3600);
+  EXPECT_EQ(code_of(too_many), StatusCode::INVALID_ARGUMENT);
+}
+
 TEST_F(TelemetryQueriesTest, PlantOverviewAndTopAnomalousPlants) {
   SignedInUser owner = SignUp("overview_owner");
   v1::PlantType species = MakePlantType("Overview fern");
