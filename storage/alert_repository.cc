@@ -9,6 +9,7 @@
 #include "postgres/transaction.h"
 #include "storage/message_rows.h"
 #include "storage/row_reader.h"
+#include "storage/storage_metrics.h"
 #include "storage/tables.h"
 
 namespace plantmon::storage {
@@ -222,30 +223,34 @@ struct AlertRepository::Step {
   const char* set;
   const char* from;
   const char* from_in_words;
+  const char* change;  // for plantmon_alert_changes_total
 };
 const AlertRepository::Step AlertRepository::kAcknowledge = {
-    "status = 'acknowledged', acknowledged_at = now()", "('active')", "active"};
+    "status = 'acknowledged', acknowledged_at = now()", "('active')", "active", "acknowledged"};
 const AlertRepository::Step AlertRepository::kResolve = {"status = 'resolved', resolved_at = now()",
                                                          "('active', 'acknowledged')",
-                                                         "active or acknowledged"};
+                                                         "active or acknowledged", "resolved"};
 
 absl::StatusOr<v1::Alert> AlertRepository::Transition(int64_t owner_id, int64_t id,
                                                       const Step& step) {
-  return RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<v1::Alert> {
-    LockAlertEvents(transaction, {owner_id});
-    pqxx::result updated =
-        transaction.exec_params(absl::StrCat("UPDATE alerts SET ", step.set,
-                                             " WHERE id = $1 AND user_id = $2 AND status IN ",
-                                             step.from, " RETURNING ", Alerts().select_list()),
-                                id, owner_id);
-    if (!updated.empty()) return ReadAlert(updated[0]);
-    pqxx::result current = transaction.exec_params(
-        "SELECT status::text FROM alerts WHERE id = $1 AND user_id = $2", id, owner_id);
-    if (current.empty()) return NotFound("alert", id);
-    return absl::FailedPreconditionError(
-        absl::StrCat("alert ", id, " is ", current[0][0].as<std::string>(), "; only ",
-                     step.from_in_words, " alerts can make this change"));
-  });
+  absl::StatusOr<v1::Alert> changed =
+      RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<v1::Alert> {
+        LockAlertEvents(transaction, {owner_id});
+        pqxx::result updated =
+            transaction.exec_params(absl::StrCat("UPDATE alerts SET ", step.set,
+                                                 " WHERE id = $1 AND user_id = $2 AND status IN ",
+                                                 step.from, " RETURNING ", Alerts().select_list()),
+                                    id, owner_id);
+        if (!updated.empty()) return ReadAlert(updated[0]);
+        pqxx::result current = transaction.exec_params(
+            "SELECT status::text FROM alerts WHERE id = $1 AND user_id = $2", id, owner_id);
+        if (current.empty()) return NotFound("alert", id);
+        return absl::FailedPreconditionError(
+            absl::StrCat("alert ", id, " is ", current[0][0].as<std::string>(), "; only ",
+                         step.from_in_words, " alerts can make this change"));
+      });
+  if (changed.ok()) CountAlertChanges(step.change, "user", 1);
+  return changed;
 }
 
 absl::StatusOr<v1::Alert> AlertRepository::Acknowledge(int64_t owner_id, int64_t id) {
@@ -269,19 +274,22 @@ absl::StatusOr<int64_t> AlertRepository::ResolveAll(int64_t owner_id,
 absl::StatusOr<int64_t> AlertRepository::TransitionAll(int64_t owner_id,
                                                        std::optional<int64_t> plant_id,
                                                        const Step& step) {
-  return RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<int64_t> {
-    if (plant_id.has_value() && !ExistsWith(transaction, kOwnedPlant, *plant_id, owner_id)) {
-      return NotFound("plant", *plant_id);
-    }
-    LockAlertEvents(transaction, {owner_id});
-    return static_cast<int64_t>(
-        transaction
-            .exec_params(
-                absl::StrCat("UPDATE alerts SET ", step.set, " WHERE user_id = $1 AND status IN ",
-                             step.from, " AND ($2::integer IS NULL OR plant_id = $2)"),
-                owner_id, plant_id)
-            .affected_rows());
-  });
+  absl::StatusOr<int64_t> changed =
+      RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<int64_t> {
+        if (plant_id.has_value() && !ExistsWith(transaction, kOwnedPlant, *plant_id, owner_id)) {
+          return NotFound("plant", *plant_id);
+        }
+        LockAlertEvents(transaction, {owner_id});
+        return static_cast<int64_t>(
+            transaction
+                .exec_params(absl::StrCat("UPDATE alerts SET ", step.set,
+                                          " WHERE user_id = $1 AND status IN ", step.from,
+                                          " AND ($2::integer IS NULL OR plant_id = $2)"),
+                             owner_id, plant_id)
+                .affected_rows());
+      });
+  if (changed.ok()) CountAlertChanges(step.change, "user", *changed);
+  return changed;
 }
 
 absl::Status AlertRepository::CheckPlantOwned(int64_t owner_id, int64_t plant_id) {

@@ -12,6 +12,7 @@
 #include "alerting/rules.h"
 #include "postgres/pg_array.h"
 #include "storage/row_reader.h"
+#include "storage/storage_metrics.h"
 
 namespace plantmon::storage {
 namespace {
@@ -99,6 +100,8 @@ void SweepOnce(pqxx::connection& connection) {
   }
   if (owners.empty()) return;
   LockAlertEvents(transaction, std::vector<int64_t>(owners.begin(), owners.end()));
+  int64_t opened = 0;
+  int64_t resolved = 0;
   if (!opens.empty()) {
     std::vector<int64_t> rules;
     std::vector<std::string> messages;
@@ -110,23 +113,32 @@ void SweepOnce(pqxx::connection& connection) {
     }
     // A rule whose alert a reading (or another writer) opened meanwhile keeps
     // that one (alerts_one_open_per_rule).
-    transaction.exec_params(
-        "INSERT INTO alerts (user_id, plant_id, rule_id, severity, message, triggered_value, "
-        "threshold_value, triggered_at, latest_value, worst_value, last_triggered_at) "
-        "SELECT r.user_id, r.plant_id, r.id, r.severity, v.message, v.value, r.threshold_value, "
-        "now(), v.value, v.value, now() "
-        "FROM unnest($1::int[], $2::text[], $3::float8[]) AS v(rule_id, message, value) "
-        "JOIN alert_rules r ON r.id = v.rule_id ORDER BY r.id "
-        "ON CONFLICT (rule_id) WHERE status IN ('active', 'acknowledged') DO NOTHING",
-        PgIntArray(rules), PgTextArray(messages), PgNullableFloatArray(values));
+    opened =
+        transaction
+            .exec_params(
+                "INSERT INTO alerts (user_id, plant_id, rule_id, severity, message, "
+                "triggered_value, "
+                "threshold_value, triggered_at, latest_value, worst_value, last_triggered_at) "
+                "SELECT r.user_id, r.plant_id, r.id, r.severity, v.message, v.value, "
+                "r.threshold_value, "
+                "now(), v.value, v.value, now() "
+                "FROM unnest($1::int[], $2::text[], $3::float8[]) AS v(rule_id, message, value) "
+                "JOIN alert_rules r ON r.id = v.rule_id ORDER BY r.id "
+                "ON CONFLICT (rule_id) WHERE status IN ('active', 'acknowledged') DO NOTHING",
+                PgIntArray(rules), PgTextArray(messages), PgNullableFloatArray(values))
+            .affected_rows();
   }
   if (!resolves.empty()) {
-    transaction.exec_params(
-        "UPDATE alerts SET status = 'resolved', resolved_at = now() "
-        "WHERE rule_id = ANY($1::int[]) AND status IN ('active', 'acknowledged')",
-        PgIntArray(resolves));
+    resolved = transaction
+                   .exec_params(
+                       "UPDATE alerts SET status = 'resolved', resolved_at = now() "
+                       "WHERE rule_id = ANY($1::int[]) AND status IN ('active', 'acknowledged')",
+                       PgIntArray(resolves))
+                   .affected_rows();
   }
   transaction.commit();
+  CountAlertChanges("opened", "sweeper", opened);
+  CountAlertChanges("resolved", "sweeper", resolved);
 }
 
 }  // namespace

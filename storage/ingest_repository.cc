@@ -20,6 +20,7 @@
 #include "postgres/pqxx_status.h"
 #include "postgres/transaction.h"
 #include "storage/row_reader.h"
+#include "storage/storage_metrics.h"
 
 namespace plantmon::storage {
 
@@ -686,8 +687,8 @@ class IngestMetrics {
     readings_.Add({}, static_cast<double>(readings));
     rejected_.Add({}, static_cast<double>(rejected));
     batches_.Add({}, static_cast<double>(batches));
-    alerts_.Add({"opened"}, static_cast<double>(alerts.opened));
-    alerts_.Add({"resolved"}, static_cast<double>(alerts.resolved));
+    CountAlertChanges("opened", "readings", alerts.opened);
+    CountAlertChanges("resolved", "readings", alerts.resolved);
   }
 
  private:
@@ -701,16 +702,11 @@ class IngestMetrics {
         batches_(metrics::DefaultRegistry().Counter(
             "plantmon_reading_batches_ingested_total",
             "Batches committed by this process (StreamReadings, UploadReadings, MQTT); replays "
-            "of committed batches are not counted.")),
-        alerts_(metrics::DefaultRegistry().Counter(
-            "plantmon_alert_changes_total",
-            "Alerts opened and resolved by the alert engine as readings were stored here.",
-            {"change"})) {}
+            "of committed batches are not counted.")) {}
 
   metrics::CounterFamily& readings_;
   metrics::CounterFamily& rejected_;
   metrics::CounterFamily& batches_;
-  metrics::CounterFamily& alerts_;
 };
 
 // The readings of `readings` that came from redelivered source messages

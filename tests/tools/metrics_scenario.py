@@ -88,8 +88,9 @@ except grpc.RpcError as error:
     if error.code() != grpc.StatusCode.NOT_FOUND:
         fail(f"GetPlant of a plant that does not exist: {error.code()}")
 
-# A plant with a sensor and a rule, then one batch of three readings whose
-# second breaks the rule: one alert opens.
+# A plant with a sensor and a rule, then one batch whose readings break the
+# rule, recover and break it again: an alert opens and resolves, another
+# opens; the user acknowledges that one, then resolves everything.
 devices = device_pb2_grpc.DeviceServiceStub(channel)
 sensor = next(t for t in devices.ListDeviceTypes(device_pb2.ListDeviceTypesRequest(),
                                                  metadata=auth).device_types
@@ -112,12 +113,18 @@ now = int(time.time())
 batch = telemetry_pb2.UploadReadingsRequest(gateway_id="ops-gateway", sequence=1, readings=[
     telemetry_pb2.IncomingReading(device_id=device.id, measurement_value=v,
                                   timestamp={"seconds": now - 60 + i})
-    for i, v in enumerate([21.0, 35.0, 22.0])] + [
+    for i, v in enumerate([21.0, 35.0, 22.0, 36.0])] + [
     telemetry_pb2.IncomingReading(unique_identifier="no-such-device", measurement_value=1.0,
                                   timestamp={"seconds": now - 10})])
 ack = telemetry_pb2_grpc.TelemetryServiceStub(channel).UploadReadings(iter([batch]), metadata=auth)
-if (ack.accepted_count, ack.rejected_count) != (3, 1):
+if (ack.accepted_count, ack.rejected_count) != (4, 1):
     fail(f"upload: {ack}")
+open_alerts = alerts.ListAlerts(alert_pb2.ListAlertsRequest(plant_id=plant.id, open_only=True),
+                                metadata=auth).alerts
+if len(open_alerts) != 1:
+    fail(f"open alerts after the batch: {open_alerts}")
+alerts.AcknowledgeAlert(alert_pb2.AcknowledgeAlertRequest(id=open_alerts[0].id), metadata=auth)
+alerts.ResolveAlerts(alert_pb2.ResolveAlertsRequest(plant_id=plant.id), metadata=auth)
 # The same batch again is a replay: stored nothing, counted nothing.
 telemetry_pb2_grpc.TelemetryServiceStub(channel).UploadReadings(iter([batch]), metadata=auth)
 
@@ -133,11 +140,14 @@ inf = value(after, "plantmon_rpc_duration_seconds_bucket",
 if inf != value(after, "plantmon_rpc_duration_seconds_count",
                 '{method="/plantmon.v1.UserService/GetCurrentUser"}'):
     fail("the +Inf bucket is not the count")
-expect_delta(before, after, "plantmon_readings_ingested_total", "", 3)
+expect_delta(before, after, "plantmon_readings_ingested_total", "", 4)
 expect_delta(before, after, "plantmon_readings_rejected_total", "", 1)
 expect_delta(before, after, "plantmon_reading_batches_ingested_total", "", 1)
-expect_delta(before, after, "plantmon_alert_changes_total", '{change="opened"}', 1)
-expect_delta(before, after, "plantmon_alert_changes_total", '{change="resolved"}', 1)
+changes = "plantmon_alert_changes_total"
+expect_delta(before, after, changes, '{change="opened",by="readings"}', 2)
+expect_delta(before, after, changes, '{change="resolved",by="readings"}', 1)
+expect_delta(before, after, changes, '{change="acknowledged",by="user"}', 1)
+expect_delta(before, after, changes, '{change="resolved",by="user"}', 1)
 if value(after, "plantmon_open_streams") != 1:
     fail(f"open streams with one watch open: {value(after, 'plantmon_open_streams')}")
 watch.cancel()
