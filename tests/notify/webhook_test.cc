@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <atomic>
 #include <functional>
+#include <memory>
+#include <set>
+#include <string>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
@@ -253,6 +256,40 @@ TEST_F(WebhookTest, AnEndpointThatNeverAnswersFailsAfterItsAttemptsAndHoldsUpNoO
       absl::Seconds(60)));
   EXPECT_FALSE(Deliveries(stuck, dead_channel.id())[0].has_last_http_status());
   EXPECT_EQ(dead.max_in_flight(), 1) << "a channel had two attempts in flight";
+}
+
+TEST_F(WebhookTest, TwoServersDeliverEachChangeOnceAndOneAttemptAtATimePerChannel) {
+  // A second server process on the same database, delivering too.
+  services::ServerOptions second_options = *options_;
+  second_options.listen_address = "127.0.0.1:0";
+  absl::StatusOr<std::unique_ptr<services::PlantmonServer>> second =
+      services::PlantmonServer::Start(second_options);
+  ASSERT_TRUE(second.ok()) << second.status();
+  HttpReceiver receiver;
+  receiver.Script({503, 503, 503});  // retries, so both deliverers find work due
+  const Garden garden = MakeGarden("twin");
+  const v1::NotificationChannel channel = MakeChannel(garden, receiver.Url());
+  for (int i = 0; i < 6; ++i) Reading(garden, i % 2 == 0 ? 3 : 50);  // 3 opened, 3 resolved
+  ASSERT_TRUE(Eventually(
+      [&] {
+        const std::vector<v1::WebhookDelivery> deliveries = Deliveries(garden, channel.id());
+        return deliveries.size() == 6 &&
+               std::all_of(deliveries.begin(), deliveries.end(),
+                           [](const v1::WebhookDelivery& d) { return d.status() == "delivered"; });
+      },
+      absl::Seconds(30)));
+  (*second)->Shutdown(absl::Seconds(1));
+  (*second)->Wait();
+  const std::vector<ReceivedRequest> requests = receiver.Requests();
+  // Three refused attempts, then each delivery answered 200 exactly once.
+  ASSERT_EQ(requests.size(), 9u);
+  std::set<std::string> delivered;
+  for (size_t i = 3; i < requests.size(); ++i) {
+    EXPECT_TRUE(delivered.insert(requests[i].headers.at("plantmon-delivery")).second)
+        << "delivery " << requests[i].headers.at("plantmon-delivery") << " sent after its 200";
+  }
+  EXPECT_EQ(delivered.size(), 6u);
+  EXPECT_EQ(receiver.max_in_flight(), 1) << "two attempts for one channel at once";
 }
 
 TEST_F(WebhookTest, WhatFallsInQuietHoursWaitsForTheirEnd) {
