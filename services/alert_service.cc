@@ -1,3 +1,5 @@
+#include <functional>
+
 #include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
 #include "alerting/notification_policy.h"
@@ -306,10 +308,22 @@ absl::Status CheckChannelField(const v1::NotificationChannel& value, const std::
 }
 
 // What a channel reads as: the secret is write-only.
+void HideSecret(v1::NotificationChannel& channel) { channel.clear_secret(); }
+
 absl::Status RespondChannel(absl::StatusOr<v1::NotificationChannel> channel,
                             v1::NotificationChannel* response) {
-  if (channel.ok()) channel->clear_secret();
+  if (channel.ok()) HideSecret(*channel);
   return Respond(std::move(channel), response);
+}
+
+// An unset minimum severity means INFO and an empty time zone UTC, in a new
+// channel and in an update that names the field (`named`).
+void DefaultChannelFields(v1::NotificationChannel& value,
+                          const std::function<bool(absl::string_view)>& named) {
+  if (named("min_severity") && value.min_severity() == v1::ALERT_SEVERITY_UNSPECIFIED) {
+    value.set_min_severity(v1::ALERT_SEVERITY_INFO);
+  }
+  if (named("time_zone") && value.time_zone().empty()) value.set_time_zone("UTC");
 }
 
 // plantmon.v1.AlertService: the caller's alert rules, the alerts they raised, and a live feed of
@@ -535,10 +549,7 @@ void AlertService::AddChannelMethods() {
         v1::NotificationChannel value = request.notification_channel();
         RETURN_IF_ERROR(
             CheckFields(value, storage::NotificationRepository::UpdatableChannelFields(), check));
-        if (value.min_severity() == v1::ALERT_SEVERITY_UNSPECIFIED) {
-          value.set_min_severity(v1::ALERT_SEVERITY_INFO);
-        }
-        if (value.time_zone().empty()) value.set_time_zone("UTC");
+        DefaultChannelFields(value, [](absl::string_view /*field*/) { return true; });
         value.set_is_active(true);
         return RespondChannel(notifications_.CreateChannel(caller.user_id(), value), response);
       });
@@ -561,7 +572,7 @@ void AlertService::AddChannelMethods() {
                    return notifications_.ListChannels(caller.user_id(), page);
                  },
                  [&](v1::NotificationChannel& row) {
-                   row.clear_secret();
+                   HideSecret(row);
                    response->add_notification_channels()->Swap(&row);
                  },
                  response->mutable_next_page_token());
@@ -577,13 +588,9 @@ void AlertService::AddChannelMethods() {
         RETURN_IF_ERROR(CheckMaskedUpdate(values, "notification_channel.id", mask,
                                           storage::NotificationRepository::UpdatableChannelFields(),
                                           check));
-        if (absl::c_linear_search(mask.paths(), "min_severity") &&
-            values.min_severity() == v1::ALERT_SEVERITY_UNSPECIFIED) {
-          values.set_min_severity(v1::ALERT_SEVERITY_INFO);
-        }
-        if (absl::c_linear_search(mask.paths(), "time_zone") && values.time_zone().empty()) {
-          values.set_time_zone("UTC");
-        }
+        DefaultChannelFields(values, [&mask](absl::string_view field) {
+          return absl::c_linear_search(mask.paths(), field);
+        });
         return RespondChannel(
             notifications_.UpdateChannel(caller.user_id(), values.id(), values, mask), response);
       });
