@@ -170,6 +170,8 @@ class CallRuntime {
   int calls_in_flight() const { return calls_in_flight_.load(); }
   int calls_waiting() const { return database_.queued(); }
   int open_streams() const;
+  // Bytes of unary responses sent but not yet read by clients (ByteBudget).
+  int64_t unread_response_bytes() const { return unread_responses_.total(); }
 
   // A reactor for a new unary call.
   UnaryCall* NewUnaryCall() { return new UnaryCall(unread_responses_); }

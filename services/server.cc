@@ -254,6 +254,11 @@ void PlantmonServer::RegisterGauges() {
   gauges_.push_back(registry.Gauge(
       "plantmon_open_streams", "Open StreamReadings, UploadReadings and WatchAlerts streams.", {},
       {}, [runtime] { return static_cast<double>(runtime->open_streams()); }));
+  gauges_.push_back(registry.Gauge(
+      "plantmon_unread_response_bytes",
+      "Serialized bytes of unary responses held until clients read them "
+      "(PLANTMON_MAX_UNREAD_RESPONSE_MIB bounds it).",
+      {}, {}, [runtime] { return static_cast<double>(runtime->unread_response_bytes()); }));
 }
 
 absl::Status PlantmonServer::PrepareSchema() {

@@ -1,6 +1,6 @@
 """Clients that ask for big responses and never read them (issue 10's bounded responses).
 
-Usage: unread_responses_scenario.py PORT SERVER_PID
+Usage: unread_responses_scenario.py PORT SERVER_PID METRICS_PORT
 
 The server runs with PLANTMON_MAX_UNREAD_RESPONSE_MIB=24 and the default 16 MiB per
 connection. A client that never reads is an HTTP/2 connection (python3-h2) that sets its
@@ -14,6 +14,7 @@ import socket
 import struct
 import sys
 import time
+import urllib.request
 
 import grpc
 import h2.config
@@ -27,6 +28,7 @@ from plantmon.v1 import user_pb2, user_pb2_grpc
 
 PORT = int(sys.argv[1])
 SERVER_PID = int(sys.argv[2])
+METRICS_PORT = int(sys.argv[3])
 RAW_DATA_BYTES = 50_000
 READINGS = 60  # one page of about 3 MB
 CALLS_PER_CONNECTION = 20
@@ -36,6 +38,25 @@ MIB = 1 << 20
 def fail(message):
     print("FAIL: " + message, file=sys.stderr)
     sys.exit(1)
+
+
+def unread_bytes():
+    """The server's plantmon_unread_response_bytes gauge."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{METRICS_PORT}/metrics", timeout=10) as reply:
+        for line in reply.read().decode().splitlines():
+            if line.startswith("plantmon_unread_response_bytes "):
+                return int(float(line.split()[1]))
+    fail("no plantmon_unread_response_bytes in the metrics")
+
+
+def wait_for_unread(expected):
+    """Until the server holds `expected` bytes for clients (a read response is given back just
+    after its client has it)."""
+    deadline = time.monotonic() + 10
+    while unread_bytes() != expected:
+        if time.monotonic() > deadline:
+            fail(f"the server holds {unread_bytes()} unread bytes, expected {expected}")
+        time.sleep(0.05)
 
 
 def rss_kb():
@@ -111,11 +132,16 @@ class NonReadingClient:
                           end_stream=True)
         self.flush()
 
-    def pump(self, seconds):
-        """Handles what the server sends for `seconds` (headers and pings; no data can come)."""
+    def pump(self, seconds, until_ended=None):
+        """Handles what the server sends (headers and pings; no data can come) for `seconds`,
+        or until `until_ended` streams have ended, then half a second more to see that no
+        more end."""
         until = time.monotonic() + seconds
         self.sock.settimeout(0.1)
         while time.monotonic() < until:
+            if until_ended is not None and len(self.ended) >= until_ended:
+                until_ended = None
+                until = min(until, time.monotonic() + 0.5)
             try:
                 data = self.sock.recv(65536)
             except socket.timeout:
@@ -155,28 +181,32 @@ rss_before = rss_kb()
 first = NonReadingClient()
 for _ in range(CALLS_PER_CONNECTION):
     first.call()
-first.pump(3)
+first.pump(30, until_ended=CALLS_PER_CONNECTION - per_connection)
 held = CALLS_PER_CONNECTION - len(first.ended)
 refused = first.refused("PLANTMON_MAX_UNREAD_RESPONSE_MIB_PER_CONNECTION")
 print(f"first client: {held} responses held, {refused} refused naming the per-connection limit")
 if held != per_connection or refused != CALLS_PER_CONNECTION - per_connection:
     fail(f"expected {per_connection} held and the rest refused: {first.ended}")
 
-# Another client, reading, is served meanwhile.
+wait_for_unread(per_connection * page_bytes)
+
+# Another client, reading, is served meanwhile, and gives its share back.
 code, details = big_page_code()
 if code != grpc.StatusCode.OK:
     fail(f"a reading client's big page beside one that does not read: {code} {details}")
+wait_for_unread(per_connection * page_bytes)
 
 # A second one that never reads fills the server's limit.
 second = NonReadingClient()
 for _ in range(CALLS_PER_CONNECTION):
     second.call()
-second.pump(3)
+second.pump(30, until_ended=CALLS_PER_CONNECTION - (in_all - per_connection))
 held_second = CALLS_PER_CONNECTION - len(second.ended)
 refused_second = second.refused("(PLANTMON_MAX_UNREAD_RESPONSE_MIB)")
 print(f"second client: {held_second} held, {refused_second} refused naming the server's limit")
 if held_second != in_all - per_connection or refused_second != CALLS_PER_CONNECTION - held_second:
     fail(f"expected {in_all - per_connection} held and the rest refused: {second.ended}")
+wait_for_unread(in_all * page_bytes)
 rss_held = rss_kb()
 print(f"server RSS {rss_before} kB before, {rss_held} kB with {in_all} responses held")
 # What is held is bounded by the limit (24 MiB of serialized responses, and
@@ -201,4 +231,5 @@ while big_page_code()[0] != grpc.StatusCode.OK:
     if time.monotonic() > deadline:
         fail("the budget was not given back within 5 s of the connections closing")
     time.sleep(0.1)
-print("after both closed, a big page is served again")
+wait_for_unread(0)
+print("after both closed, a big page is served again, and the server holds nothing unread")
