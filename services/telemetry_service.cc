@@ -64,7 +64,7 @@ absl::StatusOr<int64_t> CheckBuckets(const v1::AggregateSensorDataRequest& reque
   }
   if (unit == nullptr) {
     return absl::InvalidArgumentError(
-        "calendar_unit must be one of \"hour\", \"day\", \"week\" and \"month\"");
+        R"(calendar_unit must be one of "hour", "day", "week" and "month")");
   }
   RETURN_IF_ERROR(CheckTimeZone(request.time_zone(), "time_zone"));
   query.calendar_unit = unit->name;
