@@ -1,10 +1,15 @@
 #include "storage/telemetry_repository.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
+#include <string>
+#include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "postgres/pg_array.h"
 #include "postgres/pqxx_status.h"
 #include "postgres/transaction.h"
@@ -181,44 +186,156 @@ absl::StatusOr<std::vector<int64_t>> TelemetryRepository::ActiveDevicesOfPlant(i
       });
 }
 
+namespace {
+
+// A bucket's start for a point in time `at` (SQL): fixed-width buckets ($4
+// microseconds) from the range's start ($2), or calendar buckets (with $8,
+// the unit) beginning where the unit begins in zone $9.
+std::string BucketOf(absl::string_view at) {
+  return absl::StrCat("CASE WHEN $8::text IS NULL THEN date_bin($4 * interval '1 microsecond', ",
+                      at, ", epoch_us_to_timestamptz($2)) ELSE date_trunc($8, ", at, ", $9) END");
+}
+
+// The readings Aggregate folds: the device's ($1), of parameter $7 (NULL:
+// every parameter), without anomalies if $6. The parameter goes through the
+// catalogue so that each parameter is one bounded range scan of the index on
+// (device_id, parameter_name, timestamp) (migration 0013), as in List, with
+// or without $7, in a generic plan too.
+constexpr char kReadingsOfDevice[] =
+    "device_id = $1 AND (NOT $6 OR NOT is_anomaly) AND parameter_name IN "
+    "(SELECT p.name FROM measurement_parameters p WHERE p.name = coalesce($7, p.name))";
+
+// Folds pieces (one reading, or one rollup hour) into buckets: count, min,
+// max, average, and the first and last value by (timestamp, id).
+std::string FoldPieces(absl::string_view pieces) {
+  // A calendar bucket ends one unit after it begins, in its zone, so a day
+  // across a daylight-saving change is 23 or 25 hours long.
+  return absl::StrCat(
+      "SELECT " PLANTMON_EPOCH_US("bucket") ", " PLANTMON_EPOCH_US(
+          "CASE WHEN $8::text IS NULL THEN bucket + $4 * interval '1 microsecond' "
+          "ELSE ((bucket AT TIME ZONE $9) + ('1 ' || $8)::interval) AT TIME ZONE $9 "
+          "END") ", sum(n)::bigint, min(lo), max(hi), sum(total) / sum(n)::float8, "
+                 "(array_agg(first_v ORDER BY first_ts, first_id))[1], "
+                 "(array_agg(last_v ORDER BY last_ts DESC, last_id DESC))[1] FROM (",
+      pieces, ") pieces GROUP BY bucket ORDER BY bucket");
+}
+
+// Raw readings as pieces, in the time range given (SQL, on "timestamp").
+std::string RawPieces(absl::string_view range) {
+  return absl::StrCat("SELECT ", BucketOf("\"timestamp\""),
+                      " AS bucket, 1 AS n, measurement_value AS lo, measurement_value AS hi, "
+                      "measurement_value AS total, \"timestamp\" AS first_ts, id AS first_id, "
+                      "measurement_value AS first_v, \"timestamp\" AS last_ts, id AS last_id, "
+                      "measurement_value AS last_v FROM sensor_data WHERE ",
+                      kReadingsOfDevice, " AND ", range,
+                      " AND ($5::integer IS NULL OR data_quality >= $5)");
+}
+
+// Parameters of both: $1 device_id, $2 start_us, $3 end_us, $4 bucket width
+// in microseconds, $5 min_quality, $6 exclude_anomalies, $7 parameter_name
+// (NULL: all),
+// $8 calendar_unit, $9 time_zone; and of the rollup one, $10 and $11: the
+// whole UTC hours [$10, $11) read from rollups, whose readings the raw
+// parts leave out.
+const std::string& AggregateSql(bool from_rollups) {
+  static const std::string* const raw =
+      new std::string(FoldPieces(RawPieces("\"timestamp\" >= epoch_us_to_timestamptz($2) "
+                                           "AND \"timestamp\" < epoch_us_to_timestamptz($3)")));
+  static const std::string* const rolled_up = new std::string(FoldPieces(absl::StrCat(
+      "SELECT ", BucketOf("hour"),
+      " AS bucket, reading_count AS n, min_value AS lo, max_value AS hi, sum_value AS total, "
+      "first_timestamp AS first_ts, first_id, first_value AS first_v, "
+      "last_timestamp AS last_ts, last_id, last_value AS last_v FROM sensor_data_hourly WHERE ",
+      kReadingsOfDevice,
+      " AND hour >= epoch_us_to_timestamptz($10) AND hour < epoch_us_to_timestamptz($11) "
+      "UNION ALL ",
+      RawPieces("\"timestamp\" >= epoch_us_to_timestamptz($2) "
+                "AND \"timestamp\" < epoch_us_to_timestamptz($10)"),
+      " UNION ALL ",
+      RawPieces("\"timestamp\" >= epoch_us_to_timestamptz($11) "
+                "AND \"timestamp\" < epoch_us_to_timestamptz($3)"))));
+  return from_rollups ? *rolled_up : *raw;
+}
+
+// Whether every offset from UTC `zone` has in [start, end) is a whole number
+// of hours, so that each of its calendar buckets there begins and ends on a
+// UTC hour. Zones such as Asia/Kolkata (+05:30) or historic local mean times
+// are not.
+bool OffsetsAreWholeHours(const absl::TimeZone& zone, absl::Time start, absl::Time end) {
+  // A bound on the walk; ranges are capped at 10,000 buckets, and zones
+  // change their offset twice a year at most.
+  constexpr int kMaxTransitions = 100000;
+  absl::Time at = start;
+  for (int i = 0; i < kMaxTransitions; ++i) {
+    if (zone.At(at).offset % 3600 != 0) return false;
+    absl::TimeZone::CivilTransition transition;
+    if (!zone.NextTransition(at, &transition)) return true;
+    const absl::Time next = zone.At(transition.to).trans;
+    if (next >= end) return true;
+    if (next <= at) return false;  // not moving forward: do not trust it
+    at = next;
+  }
+  return false;
+}
+
+// The whole UTC hours of the query's range that hourly rollups (migration
+// 0023) can answer, or nothing when the raw readings must: with a
+// min_quality filter (rollups keep no quality), with buckets that do not
+// begin and end on UTC hours, or when the range holds no whole hour.
+std::optional<std::pair<absl::Time, absl::Time>> RolledUpHours(const AggregateQuery& query) {
+  if (query.min_quality.has_value()) return std::nullopt;
+  const absl::Duration hour = absl::Hours(1);
+  const absl::Duration since_epoch = query.start_time - absl::UnixEpoch();
+  if (query.calendar_unit.has_value()) {
+    absl::TimeZone zone;
+    if (!absl::LoadTimeZone(query.time_zone, &zone) ||
+        !OffsetsAreWholeHours(zone, query.start_time, query.end_time)) {
+      return std::nullopt;
+    }
+  } else if (query.bucket_width % hour != absl::ZeroDuration() ||
+             absl::Floor(since_epoch, hour) != since_epoch) {
+    return std::nullopt;
+  }
+  const absl::Time from = absl::UnixEpoch() + absl::Ceil(since_epoch, hour);
+  const absl::Time to = absl::UnixEpoch() + absl::Floor(query.end_time - absl::UnixEpoch(), hour);
+  if (from >= to) return std::nullopt;
+  return std::make_pair(from, to);
+}
+
+}  // namespace
+
+const std::string& TelemetryRepository::AggregateStatement(bool from_rollups) {
+  return AggregateSql(from_rollups);
+}
+
 absl::StatusOr<std::vector<ReadingBucket>> TelemetryRepository::Aggregate(
     int64_t owner_id, const AggregateQuery& query) {
+  const std::optional<std::pair<absl::Time, absl::Time>> rolled_up = RolledUpHours(query);
   return RunInTransaction(
       pool_, [&](pqxx::work& transaction) -> absl::StatusOr<std::vector<ReadingBucket>> {
-        if (!ExistsWith(transaction, kOwnedDevice, query.device_id, owner_id)) {
-          return NotFound("device", query.device_id);
-        }
+        // The device's owner and its type's primary measurement in one.
+        const pqxx::result device =
+            postgres::ExecPrepared(transaction,
+                                   "SELECT t.primary_parameter FROM devices d JOIN device_types t "
+                                   "ON t.id = d.device_type_id WHERE d.id = $1 AND d.user_id = $2",
+                                   query.device_id, owner_id);
+        if (device.empty()) return NotFound("device", query.device_id);
+        // Unset: the type's primary measurement, or every reading for a type
+        // that declares none.
+        std::optional<std::string> parameter = query.parameter_name;
+        if (!parameter && !device[0][0].is_null()) parameter = device[0][0].as<std::string>();
+        const auto run = [&](const auto&... rollup_hours) {
+          return postgres::ExecPrepared(
+              transaction, AggregateSql(sizeof...(rollup_hours) > 0), query.device_id,
+              absl::ToUnixMicros(query.start_time), absl::ToUnixMicros(query.end_time),
+              absl::ToInt64Microseconds(query.bucket_width), query.min_quality,
+              query.exclude_anomalies, parameter, query.calendar_unit, query.time_zone,
+              absl::ToUnixMicros(rollup_hours)...);
+        };
+        const pqxx::result rows = rolled_up ? run(rolled_up->first, rolled_up->second) : run();
         std::vector<ReadingBucket> buckets;
-        for (const pqxx::row& row : postgres::ExecPrepared(
-                 transaction,
-                 // Calendar buckets (with $8, the unit) begin where the unit
-                 // begins in zone $9 and end one unit later there, so a day
-                 // across a daylight-saving change is 23 or 25 hours long.
-                 "SELECT " PLANTMON_EPOCH_US("bucket") ", " PLANTMON_EPOCH_US(
-                     "CASE WHEN $8::text IS NULL THEN bucket + $4 * interval '1 microsecond' "
-                     "ELSE ((bucket AT TIME ZONE $9) + ('1 ' || $8)::interval) AT TIME ZONE $9 "
-                     "END") ", count(*), min(v), max(v), avg(v), "
-                            "(array_agg(v ORDER BY ts, id))[1], (array_agg(v ORDER BY ts DESC, "
-                            "id DESC))[1] "
-                            "FROM (SELECT CASE WHEN $8::text IS NULL THEN "
-                            "date_bin($4 * interval '1 microsecond', \"timestamp\", "
-                            "epoch_us_to_timestamptz($2)) ELSE date_trunc($8, \"timestamp\", $9) "
-                            "END AS bucket, measurement_value AS v, "
-                            "\"timestamp\" AS ts, id FROM sensor_data WHERE device_id = $1 "
-                            "AND \"timestamp\" >= epoch_us_to_timestamptz($2) "
-                            "AND \"timestamp\" < epoch_us_to_timestamptz($3) "
-                            "AND ($5::integer IS NULL OR data_quality >= $5) "
-                            "AND (NOT $6 OR NOT is_anomaly) "
-                            // Unset: the type's primary measurement (all
-                            // readings if it declares none).
-                            "AND parameter_name = coalesce($7, (SELECT t.primary_parameter "
-                            "FROM devices d JOIN device_types t ON t.id = d.device_type_id "
-                            "WHERE d.id = $1), parameter_name)"
-                            ") r GROUP BY bucket ORDER BY bucket",
-                 query.device_id, absl::ToUnixMicros(query.start_time),
-                 absl::ToUnixMicros(query.end_time), absl::ToInt64Microseconds(query.bucket_width),
-                 query.min_quality, query.exclude_anomalies, query.parameter_name,
-                 query.calendar_unit, query.time_zone)) {
+        buckets.reserve(rows.size());
+        for (const pqxx::row& row : rows) {
           RowReader reader(row);
           ReadingBucket bucket;
           bucket.start_time = reader.NextTime();

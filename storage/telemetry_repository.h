@@ -2,6 +2,7 @@
 #define PLANTMON_STORAGE_TELEMETRY_REPOSITORY_H_
 
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -78,9 +79,19 @@ class TelemetryRepository {
                                                     const std::vector<int64_t>& device_ids);
   // The devices actively assigned to one of the owner's plants.
   absl::StatusOr<std::vector<int64_t>> ActiveDevicesOfPlant(int64_t owner_id, int64_t plant_id);
-  // Buckets of `bucket_width` from start_time; empty buckets are left out.
+  // Buckets of `bucket_width` from start_time, or calendar buckets; empty
+  // buckets are left out. The whole UTC hours of the range come from hourly
+  // rollups (migration 0023) when the buckets are made of whole hours and no
+  // min_quality is asked for; the rest from raw readings. Both give the same
+  // answers (the average to within rounding).
   absl::StatusOr<std::vector<ReadingBucket>> Aggregate(int64_t owner_id,
                                                        const AggregateQuery& query);
+  // The statement Aggregate runs, for benchmarks: from raw readings only, or
+  // from rollups (two more parameters: the whole hours' range in UNIX
+  // microseconds). Parameters: device_id, start_us, end_us, bucket width in
+  // microseconds, min_quality, exclude_anomalies, parameter_name (NULL:
+  // every parameter, not the type's primary one), calendar_unit, time_zone.
+  static const std::string& AggregateStatement(bool from_rollups);
 
  private:
   postgres::ConnectionPool& pool_;

@@ -280,6 +280,168 @@ TEST_F(TelemetryQueriesTest, CalendarDaysInATimeZoneFollowDaylightSavingTime) {
   EXPECT_EQ(code_of(too_many), StatusCode::INVALID_ARGUMENT);
 }
 
+// What AggregateSensorData answers for `request`, computed independently
+// from the raw rows: the bucket of each reading by date_trunc in the zone
+// (calendar buckets) or by integer arithmetic from the start (fixed ones).
+pqxx::result RawBuckets(::plantmon::testing::TestDatabase& database,
+                        const v1::AggregateSensorDataRequest& request) {
+  const int64_t start = request.start_time().seconds();
+  const std::string bucket =
+      request.calendar_unit().empty()
+          ? absl::StrCat("to_timestamp(", start, " + floor((extract(epoch FROM \"timestamp\") - ",
+                         start, ") / ", request.bucket_width().seconds(), ") * ",
+                         request.bucket_width().seconds(), ")")
+          : absl::StrCat("date_trunc('", request.calendar_unit(), "', \"timestamp\", '",
+                         request.time_zone().empty() ? "UTC" : request.time_zone(), "')");
+  return database.Query(absl::StrCat(
+      "SELECT extract(epoch FROM b)::bigint, count(*), min(v), max(v), avg(v), "
+      "(array_agg(v ORDER BY ts, id))[1], (array_agg(v ORDER BY ts DESC, id DESC))[1] "
+      "FROM (SELECT ",
+      bucket, " AS b, measurement_value AS v, \"timestamp\" AS ts, id FROM sensor_data ",
+      "WHERE device_id = ", request.device_id(), " AND \"timestamp\" >= to_timestamp(", start,
+      ") AND \"timestamp\" < to_timestamp(", request.end_time().seconds(), ")",
+      request.exclude_anomalies() ? " AND NOT is_anomaly" : "",
+      request.has_min_quality() ? absl::StrCat(" AND data_quality >= ", request.min_quality()) : "",
+      ") r GROUP BY b ORDER BY b"));
+}
+
+// Rollups (migration 0023) answer the whole hours of a range and raw rows the
+// rest; what comes back must be what the raw rows alone give, for every kind
+// of bucket, with edges inside hours, around a daylight-saving change, in
+// zones whose offsets are not whole hours (raw rows only), after readings
+// arrive late into hours already rolled up, and with ties on timestamps.
+TEST_F(TelemetryQueriesTest, RollupsAnswerWhatRawReadingsAnswer) {
+  SignedInUser owner = SignUp("rollup_owner");
+  v1::Device device = MakeDevice(owner, MakeDeviceType("Rollup probe").id(), "roll-1");
+  // 21 October 2026 00:00 UTC, for 14 days: Berlin falls back from CEST to
+  // CET at 01:00 UTC on 25 October, and a month ends.
+  const int64_t base = 1792540800;
+  const int64_t span = 14 * 24 * 3600;
+  // A reading every 37 seconds, so hours hold different counts, valued 20-40;
+  // a tenth anomalous with low quality.
+  database_->Query(absl::StrCat(
+      "INSERT INTO sensor_data (device_id, measurement_value, data_quality, is_anomaly, "
+      "\"timestamp\") SELECT ",
+      device.id(),
+      ", 20 + ((g * 7919) % 1000) / 50.0, CASE WHEN g % 10 = 0 THEN 30 ELSE 100 END, g % 10 = 0, "
+      "to_timestamp(",
+      base, " + g * 37) FROM generate_series(0, ", span / 37, ") g"));
+  // Late readings (in the type's range, so not anomalies) into hours already
+  // rolled up: a new minimum, a new maximum, neither first nor last, a tie
+  // with a stored timestamp (a later id: not the first), the last of an hour,
+  // through the gateway path (COPY) and the single-reading path (INSERT).
+  auto reading = [&](double value, int64_t at) {
+    v1::IncomingReading incoming;
+    incoming.set_device_id(device.id());
+    incoming.set_measurement_value(value);
+    incoming.mutable_timestamp()->set_seconds(at);
+    return incoming;
+  };
+  {
+    auto context = Context(owner.token);
+    v1::UploadReadingsResponse uploaded;
+    auto writer = telemetry_->UploadReadings(context.get(), &uploaded);
+    v1::UploadReadingsRequest batch;
+    *batch.add_readings() = reading(5, base + 3 * 3600 + 11);
+    *batch.add_readings() = reading(95, base + 5 * 24 * 3600 + 1800);
+    *batch.add_readings() = reading(30.5, base + 37);  // same time as a stored one
+    *batch.add_readings() = reading(31.5, base + 9 * 24 * 3600 + 3599);
+    ASSERT_TRUE(writer->Write(batch));
+    writer->WritesDone();
+    grpc::Status status = writer->Finish();
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    ASSERT_EQ(uploaded.accepted_count(), 4);
+  }
+  {
+    v1::RecordReadingRequest request;
+    request.mutable_sensor_data()->set_device_id(device.id());
+    request.mutable_sensor_data()->set_measurement_value(3);
+    request.mutable_sensor_data()->mutable_timestamp()->set_seconds(base + 6 * 24 * 3600 + 7);
+    v1::SensorData stored;
+    grpc::Status status = telemetry_->RecordReading(Context(owner.token).get(), request, &stored);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+
+  auto check = [&](const v1::AggregateSensorDataRequest& request, const std::string& label) {
+    v1::AggregateSensorDataResponse response;
+    grpc::Status status =
+        telemetry_->AggregateSensorData(Context(owner.token).get(), request, &response);
+    ASSERT_TRUE(status.ok()) << label << ": " << status.error_message();
+    pqxx::result expected = RawBuckets(*database_, request);
+    ASSERT_EQ(response.buckets_size(), static_cast<int>(expected.size())) << label;
+    for (int i = 0; i < response.buckets_size(); ++i) {
+      const v1::SensorDataBucket& bucket = response.buckets(i);
+      const auto& row = expected[i];
+      EXPECT_EQ(bucket.start_time().seconds(),
+                std::max(row[0].as<int64_t>(), request.start_time().seconds()))
+          << label << " bucket " << i;
+      EXPECT_EQ(bucket.count(), row[1].as<int64_t>()) << label << " bucket " << i;
+      EXPECT_EQ(bucket.min_value(), row[2].as<double>()) << label << " bucket " << i;
+      EXPECT_EQ(bucket.max_value(), row[3].as<double>()) << label << " bucket " << i;
+      EXPECT_NEAR(bucket.avg_value(), row[4].as<double>(), 1e-9) << label << " bucket " << i;
+      EXPECT_EQ(bucket.first_value(), row[5].as<double>()) << label << " bucket " << i;
+      EXPECT_EQ(bucket.last_value(), row[6].as<double>()) << label << " bucket " << i;
+    }
+  };
+  v1::AggregateSensorDataRequest request;
+  request.set_device_id(device.id());
+  // Edges inside hours: the first and last partial hours come from raw rows.
+  request.mutable_start_time()->set_seconds(base + 1234);
+  request.mutable_end_time()->set_seconds(base + span - 777);
+  for (const char* zone : {"UTC", "Europe/Berlin", "Asia/Kolkata", "America/St_Johns"}) {
+    for (const char* unit : {"hour", "day", "week", "month"}) {
+      for (bool exclude_anomalies : {false, true}) {
+        v1::AggregateSensorDataRequest calendar = request;
+        calendar.set_calendar_unit(unit);
+        calendar.set_time_zone(zone);
+        calendar.set_exclude_anomalies(exclude_anomalies);
+        check(calendar,
+              absl::StrCat(unit, " in ", zone, exclude_anomalies ? ", no anomalies" : ""));
+      }
+    }
+  }
+  v1::AggregateSensorDataRequest with_quality = request;
+  with_quality.set_calendar_unit("day");
+  with_quality.set_min_quality(50);
+  check(with_quality, "days, min_quality");
+  for (int64_t hours : {1, 3, 24}) {
+    v1::AggregateSensorDataRequest fixed = request;
+    fixed.mutable_start_time()->set_seconds(base + 7200);  // on the hour
+    fixed.mutable_bucket_width()->set_seconds(hours * 3600);
+    check(fixed, absl::StrCat(hours, "h buckets from an hour"));
+    fixed.mutable_start_time()->set_seconds(base + 1234);  // not on the hour: raw rows
+    check(fixed, absl::StrCat(hours, "h buckets from inside an hour"));
+  }
+  v1::AggregateSensorDataRequest odd_width = request;
+  odd_width.mutable_bucket_width()->set_seconds(5400);
+  check(odd_width, "90-minute buckets");
+
+  // Rollups outlive raw rows (retention drops raw data only): with the first
+  // week's readings deleted, whole hours still answer for them. The counts
+  // come from the rollups; raw rows would give none.
+  v1::AggregateSensorDataRequest days = request;
+  days.mutable_start_time()->set_seconds(base);
+  days.mutable_end_time()->set_seconds(base + 7 * 24 * 3600);
+  days.set_calendar_unit("day");
+  v1::AggregateSensorDataResponse before;
+  ASSERT_TRUE(telemetry_->AggregateSensorData(Context(owner.token).get(), days, &before).ok());
+  ASSERT_EQ(before.buckets_size(), 7);
+  database_->Query(absl::StrCat("DELETE FROM sensor_data WHERE device_id = ", device.id(),
+                                " AND \"timestamp\" < to_timestamp(", base + 7 * 24 * 3600, ")"));
+  v1::AggregateSensorDataResponse after;
+  ASSERT_TRUE(telemetry_->AggregateSensorData(Context(owner.token).get(), days, &after).ok());
+  ASSERT_EQ(after.buckets_size(), 7);
+  for (int i = 0; i < 7; ++i) {
+    EXPECT_EQ(after.buckets(i).count(), before.buckets(i).count()) << i;
+    EXPECT_EQ(after.buckets(i).first_value(), before.buckets(i).first_value()) << i;
+    EXPECT_EQ(after.buckets(i).last_value(), before.buckets(i).last_value()) << i;
+  }
+  // A min_quality filter reads raw rows, which are gone.
+  days.set_min_quality(50);
+  ASSERT_TRUE(telemetry_->AggregateSensorData(Context(owner.token).get(), days, &after).ok());
+  EXPECT_EQ(after.buckets_size(), 0);
+}
+
 TEST_F(TelemetryQueriesTest, PlantOverviewAndTopAnomalousPlants) {
   SignedInUser owner = SignUp("overview_owner");
   v1::PlantType species = MakePlantType("Overview fern");

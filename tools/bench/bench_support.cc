@@ -4,9 +4,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <pqxx/pqxx>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 namespace plantmon::bench {
 
@@ -54,6 +57,47 @@ std::optional<v1::LoginResponse> SignUpAndLogin(const std::shared_ptr<grpc::Chan
   grpc::Status status = users->Login(&context, request, &login);
   if (!status.ok()) return std::nullopt;
   return login;
+}
+
+std::vector<int64_t> FillMinuteReadings(const postgres::DatabaseConfig& config, int64_t user_id,
+                                        const std::string& prefix, int device_count,
+                                        int64_t start_seconds, int64_t minutes) {
+  const std::string type_name = prefix + " probe";
+  std::vector<int64_t> device_ids;
+  pqxx::connection connection(postgres::LibpqConnectionString(config));
+  pqxx::work setup(connection);
+  setup.exec_params("INSERT INTO manufacturers (name) VALUES ($1) ON CONFLICT DO NOTHING", prefix);
+  setup.exec_params(
+      "INSERT INTO device_types (manufacturer_id, name, device_type, data_unit) "
+      "SELECT id, $2, 'sensor', '%' FROM manufacturers WHERE name = $1 ON CONFLICT DO NOTHING",
+      prefix, type_name);
+  setup.exec_params(
+      "INSERT INTO devices (user_id, device_type_id, unique_identifier, device_name) "
+      "SELECT $1, t.id, $4 || '-' || g, $3 || ' ' || g FROM generate_series(1, $2) g, "
+      "device_types t WHERE t.name = $5 ON CONFLICT DO NOTHING",
+      user_id, device_count, prefix, absl::AsciiStrToLower(prefix), type_name);
+  for (const auto& row :
+       setup.exec_params("SELECT id FROM devices WHERE user_id = $1 ORDER BY id", user_id)) {
+    device_ids.push_back(row[0].as<int64_t>());
+  }
+  setup.commit();
+  const absl::Time fill_start = absl::Now();
+  pqxx::work fill(connection);
+  fill.exec_params(
+      "INSERT INTO sensor_data (device_id, measurement_value, measurement_unit, \"timestamp\") "
+      "SELECT d.id, random() * 100, '%', to_timestamp($2 + m * 60) "
+      "FROM generate_series(0, $3 - 1) m CROSS JOIN "
+      "(SELECT id FROM devices WHERE user_id = $1) d ORDER BY m, d.id",
+      user_id, start_seconds, minutes);
+  fill.commit();
+  pqxx::nontransaction analyze(connection);
+  analyze.exec("VACUUM ANALYZE sensor_data");
+  analyze.exec("VACUUM ANALYZE sensor_data_hourly");
+  const auto total = analyze.exec1("SELECT count(*) FROM sensor_data").front().as<int64_t>();
+  std::printf("table: %lld rows (%d devices x %lld minutes), filled in %.1f s\n",
+              static_cast<long long>(total), device_count, static_cast<long long>(minutes),
+              absl::ToDoubleSeconds(absl::Now() - fill_start));
+  return device_ids;
 }
 
 }  // namespace plantmon::bench

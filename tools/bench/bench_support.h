@@ -31,6 +31,16 @@ std::optional<v1::LoginResponse> SignUpAndLogin(const std::shared_ptr<grpc::Chan
                                                 const std::string& name,
                                                 const std::string& password);
 
+// Makes `device_count` devices of `user_id` (of a device type and maker
+// named after `prefix`; kept when they exist) and stores one reading a minute
+// per device for `minutes` minutes from `start_seconds` (in one statement, so
+// the rollup trigger folds them as it does a batch), then VACUUM ANALYZEs
+// the tables read. Prints the table's size and the fill time; returns the
+// devices' ids in order.
+std::vector<int64_t> FillMinuteReadings(const postgres::DatabaseConfig& config, int64_t user_id,
+                                        const std::string& prefix, int device_count,
+                                        int64_t start_seconds, int64_t minutes);
+
 }  // namespace plantmon::bench
 
 #endif  // PLANTMON_TOOLS_BENCH_BENCH_SUPPORT_H_

@@ -56,41 +56,8 @@ int main(int argc, char** argv) {
   // One reading a minute per device, ending now.
   const int64_t end_seconds = absl::ToUnixSeconds(absl::Now()) / 60 * 60;
   const int64_t start_seconds = end_seconds - minutes * 60;
-  std::vector<int64_t> device_ids;
-  {
-    pqxx::connection connection(plantmon::postgres::LibpqConnectionString(config));
-    pqxx::work setup(connection);
-    setup.exec("INSERT INTO manufacturers (name) VALUES ('QB') ON CONFLICT DO NOTHING");
-    setup.exec(
-        "INSERT INTO device_types (manufacturer_id, name, device_type, data_unit) "
-        "SELECT id, 'QB probe', 'sensor', '%' FROM manufacturers WHERE name = 'QB' "
-        "ON CONFLICT DO NOTHING");
-    setup.exec_params(
-        "INSERT INTO devices (user_id, device_type_id, unique_identifier, device_name) "
-        "SELECT $1, t.id, 'qb-' || g, 'QB ' || g FROM generate_series(1, $2) g, device_types t "
-        "WHERE t.name = 'QB probe' ON CONFLICT DO NOTHING",
-        user_id, device_count);
-    for (const auto& row :
-         setup.exec_params("SELECT id FROM devices WHERE user_id = $1 ORDER BY id", user_id)) {
-      device_ids.push_back(row[0].as<int64_t>());
-    }
-    setup.commit();
-    const absl::Time fill_start = absl::Now();
-    pqxx::work fill(connection);
-    fill.exec_params(
-        "INSERT INTO sensor_data (device_id, measurement_value, measurement_unit, \"timestamp\") "
-        "SELECT d.id, random() * 100, '%', to_timestamp($2 + m * 60) "
-        "FROM generate_series(0, $3 - 1) m CROSS JOIN "
-        "(SELECT id FROM devices WHERE user_id = $1) d ORDER BY m, d.id",
-        user_id, start_seconds, minutes);
-    fill.commit();
-    pqxx::nontransaction analyze(connection);
-    analyze.exec("VACUUM ANALYZE sensor_data");
-    const auto total = analyze.exec1("SELECT count(*) FROM sensor_data").front().as<int64_t>();
-    std::printf("table: %lld rows (%d devices x %lld minutes), filled in %.1f s\n",
-                static_cast<long long>(total), device_count, static_cast<long long>(minutes),
-                absl::ToDoubleSeconds(absl::Now() - fill_start));
-  }
+  const std::vector<int64_t> device_ids = plantmon::bench::FillMinuteReadings(
+      config, user_id, "QB", device_count, start_seconds, minutes);
 
   auto telemetry = plantmon::v1::TelemetryService::NewStub(channel);
   plantmon::postgres::DatabaseConfig pool_config = config;
