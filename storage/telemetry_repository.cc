@@ -233,10 +233,9 @@ std::string RawPieces(absl::string_view range) {
 
 // Parameters of both: $1 device_id, $2 start_us, $3 end_us, $4 bucket width
 // in microseconds, $5 min_quality, $6 exclude_anomalies, $7 parameter_name
-// (NULL: all),
-// $8 calendar_unit, $9 time_zone; and of the rollup one, $10 and $11: the
-// whole UTC hours [$10, $11) read from rollups, whose readings the raw
-// parts leave out.
+// (NULL: all), $8 calendar_unit, $9 time_zone; and of the rollup one, $10
+// and $11: the whole UTC hours [$10, $11) read from rollups, whose readings
+// the raw parts leave out.
 const std::string& AggregateSql(bool from_rollups) {
   static const std::string* const raw =
       new std::string(FoldPieces(RawPieces("\"timestamp\" >= epoch_us_to_timestamptz($2) "
