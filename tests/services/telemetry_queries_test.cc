@@ -33,6 +33,31 @@ class TelemetryQueriesTest : public ApiTest {
   }
 };
 
+// What AggregateSensorData answers for `request`, computed independently
+// from the raw rows: the bucket of each reading by date_trunc in the zone
+// (calendar buckets) or by integer arithmetic from the start (fixed ones).
+pqxx::result RawBuckets(::plantmon::testing::TestDatabase& database,
+                        const v1::AggregateSensorDataRequest& request) {
+  const int64_t start = request.start_time().seconds();
+  const std::string bucket =
+      request.calendar_unit().empty()
+          ? absl::StrCat("to_timestamp(", start, " + floor((extract(epoch FROM \"timestamp\") - ",
+                         start, ") / ", request.bucket_width().seconds(), ") * ",
+                         request.bucket_width().seconds(), ")")
+          : absl::StrCat("date_trunc('", request.calendar_unit(), "', \"timestamp\", '",
+                         request.time_zone().empty() ? "UTC" : request.time_zone(), "')");
+  return database.Query(absl::StrCat(
+      "SELECT extract(epoch FROM b)::bigint, count(*), min(v), max(v), avg(v), "
+      "(array_agg(v ORDER BY ts, id))[1], (array_agg(v ORDER BY ts DESC, id DESC))[1] "
+      "FROM (SELECT ",
+      bucket, " AS b, measurement_value AS v, \"timestamp\" AS ts, id FROM sensor_data ",
+      "WHERE device_id = ", request.device_id(), " AND \"timestamp\" >= to_timestamp(", start,
+      ") AND \"timestamp\" < to_timestamp(", request.end_time().seconds(), ")",
+      request.exclude_anomalies() ? " AND NOT is_anomaly" : "",
+      request.has_min_quality() ? absl::StrCat(" AND data_quality >= ", request.min_quality()) : "",
+      ") r GROUP BY b ORDER BY b"));
+}
+
 TEST_F(TelemetryQueriesTest, ListSensorDataFiltersAndWalksBothWays) {
   SignedInUser owner = SignUp("series_owner");
   v1::Device device = MakeDevice(owner, MakeDeviceType("Series probe").id(), "series-1");
@@ -168,17 +193,7 @@ TEST_F(TelemetryQueriesTest, AggregationMatchesIndependentSql) {
   v1::AggregateSensorDataResponse response;
   ASSERT_TRUE(telemetry_->AggregateSensorData(Context(owner.token).get(), request, &response).ok());
   ASSERT_EQ(response.buckets_size(), 24);
-  // Independent SQL: hour buckets by integer arithmetic on epoch seconds.
-  pqxx::result expected = database_->Query(
-      absl::StrCat("SELECT (extract(epoch FROM \"timestamp\")::bigint - ", start,
-                   ") / 3600 AS h, count(*), "
-                   "min(measurement_value), max(measurement_value), avg(measurement_value), "
-                   "(array_agg(measurement_value ORDER BY \"timestamp\"))[1], "
-                   "(array_agg(measurement_value ORDER BY \"timestamp\" DESC))[1] "
-                   "FROM sensor_data WHERE device_id = ",
-                   device.id(),
-                   " AND NOT is_anomaly "
-                   "GROUP BY h ORDER BY h"));
+  pqxx::result expected = RawBuckets(*database_, request);
   ASSERT_EQ(expected.size(), 24u);
   for (int i = 0; i < 24; ++i) {
     const auto& bucket = response.buckets(i);
@@ -278,31 +293,6 @@ TEST_F(TelemetryQueriesTest, CalendarDaysInATimeZoneFollowDaylightSavingTime) {
   too_many.set_calendar_unit("hour");
   too_many.mutable_end_time()->set_seconds(start + 400LL * 24 * 3600);
   EXPECT_EQ(code_of(too_many), StatusCode::INVALID_ARGUMENT);
-}
-
-// What AggregateSensorData answers for `request`, computed independently
-// from the raw rows: the bucket of each reading by date_trunc in the zone
-// (calendar buckets) or by integer arithmetic from the start (fixed ones).
-pqxx::result RawBuckets(::plantmon::testing::TestDatabase& database,
-                        const v1::AggregateSensorDataRequest& request) {
-  const int64_t start = request.start_time().seconds();
-  const std::string bucket =
-      request.calendar_unit().empty()
-          ? absl::StrCat("to_timestamp(", start, " + floor((extract(epoch FROM \"timestamp\") - ",
-                         start, ") / ", request.bucket_width().seconds(), ") * ",
-                         request.bucket_width().seconds(), ")")
-          : absl::StrCat("date_trunc('", request.calendar_unit(), "', \"timestamp\", '",
-                         request.time_zone().empty() ? "UTC" : request.time_zone(), "')");
-  return database.Query(absl::StrCat(
-      "SELECT extract(epoch FROM b)::bigint, count(*), min(v), max(v), avg(v), "
-      "(array_agg(v ORDER BY ts, id))[1], (array_agg(v ORDER BY ts DESC, id DESC))[1] "
-      "FROM (SELECT ",
-      bucket, " AS b, measurement_value AS v, \"timestamp\" AS ts, id FROM sensor_data ",
-      "WHERE device_id = ", request.device_id(), " AND \"timestamp\" >= to_timestamp(", start,
-      ") AND \"timestamp\" < to_timestamp(", request.end_time().seconds(), ")",
-      request.exclude_anomalies() ? " AND NOT is_anomaly" : "",
-      request.has_min_quality() ? absl::StrCat(" AND data_quality >= ", request.min_quality()) : "",
-      ") r GROUP BY b ORDER BY b"));
 }
 
 // Rollups (migration 0023) answer the whole hours of a range and raw rows the
