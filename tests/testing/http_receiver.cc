@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 
 #include "absl/strings/ascii.h"
@@ -53,6 +54,19 @@ std::string HttpReceiver::Url(const std::string& path) const {
 void HttpReceiver::Script(std::vector<int> statuses) {
   std::lock_guard<std::mutex> lock(mu_);
   script_.assign(statuses.begin(), statuses.end());
+}
+
+int HttpReceiver::InFlightLocked() const {
+  int open = 0;
+  char byte = 0;
+  for (int connection : held_) {
+    // EOF or a reset: the client gave up. Nothing to read yet: still waiting.
+    if (recv(connection, &byte, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+        (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      ++open;
+    }
+  }
+  return answering_ + open;
 }
 
 int HttpReceiver::max_in_flight() const {
@@ -128,7 +142,12 @@ void HttpReceiver::Handle(int connection) {
       status = script_.front();
       script_.pop_front();
     }
-    max_in_flight_ = std::max(max_in_flight_, ++in_flight_);
+    max_in_flight_ = std::max(max_in_flight_, InFlightLocked() + 1);
+    if (status == 0) {
+      held_.insert(connection);
+    } else {
+      ++answering_;
+    }
   }
   if (status == 0) {
     // Never answers: waits until the client closes or the receiver stops.
@@ -136,14 +155,20 @@ void HttpReceiver::Handle(int connection) {
       pollfd closed{connection, POLLIN, 0};
       if (poll(&closed, 1, 50) > 0 && recv(connection, buffer, sizeof(buffer), 0) <= 0) break;
     }
+    std::lock_guard<std::mutex> lock(mu_);
+    held_.erase(connection);
   } else {
+    {
+      // No longer in flight before the answer leaves: the client may try
+      // again the moment it reads it.
+      std::lock_guard<std::mutex> lock(mu_);
+      --answering_;
+    }
     const std::string answer = absl::StrCat(
         "HTTP/1.1 ", status, " Scripted\r\nContent-Length: 2\r\n", "Connection: close\r\n\r\nok");
     send(connection, answer.data(), answer.size(), MSG_NOSIGNAL);
   }
   close(connection);
-  std::lock_guard<std::mutex> lock(mu_);
-  --in_flight_;
 }
 
 }  // namespace plantmon::testing

@@ -10,6 +10,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -41,13 +42,18 @@ class HttpReceiver {
   std::vector<ReceivedRequest> Requests() const;
   // Waits until at least `count` requests came, for at most `timeout`.
   bool WaitFor(size_t count, absl::Duration timeout) const;
-  // The most requests it held at once (received, not yet answered or given
-  // up by the client).
+  // The most requests it held at once: received, and neither answered nor
+  // given up by the client. Counted when a request arrives, from what the
+  // kernel knows then (a held connection the client closed reads EOF), so a
+  // client that gives up and at once tries again is not counted twice.
   int max_in_flight() const;
 
  private:
   void Serve();
   void Handle(int connection);
+  // Requests being answered plus held connections the client still has
+  // open. Needs mu_.
+  int InFlightLocked() const;
 
   int listener_ = -1;
   int port_ = 0;
@@ -55,7 +61,8 @@ class HttpReceiver {
   mutable std::mutex mu_;
   std::deque<int> script_;                 // guarded by mu_
   std::vector<ReceivedRequest> requests_;  // guarded by mu_
-  int in_flight_ = 0;                      // guarded by mu_
+  int answering_ = 0;                      // guarded by mu_
+  std::set<int> held_;                     // guarded by mu_: never answered
   int max_in_flight_ = 0;                  // guarded by mu_
   std::vector<std::thread> handlers_;      // guarded by mu_
   std::thread server_;
