@@ -5,6 +5,8 @@
 // the alert listener, password hashing and authentication. One set per
 // server, shared by all its services.
 
+#include <optional>
+
 #include "absl/time/time.h"
 #include "notify/webhook_http.h"
 #include "postgres/database_config.h"
@@ -50,6 +52,9 @@ struct Backends {
   storage::NotificationRepository notifications;
   // Where channels may send webhooks (checked when a channel is written).
   notify::UrlPolicy webhook_urls;
+  // How long raw readings are kept, if not forever: older ones are refused
+  // (storage/partition_keeper.h).
+  std::optional<absl::Duration> raw_retention;
   auth::PasswordHasher hasher;
   auth::Authenticator authenticator;
   // Last: destroyed first, so its thread never calls into the cache above.

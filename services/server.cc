@@ -135,6 +135,7 @@ absl::StatusOr<std::unique_ptr<PlantmonServer>> PlantmonServer::Start(
   server->backends_ =
       std::make_unique<Backends>(*server->pool_, options.database, *hasher, options.token_lifetime);
   server->backends_->webhook_urls = options.webhooks.url_policy;
+  server->backends_->raw_retention = options.partitions.policy.raw_retention;
   // One database thread per connection the pool keeps (pool_size), not per
   // connection it may open: the pool closes an overflow connection as soon
   // as it comes back, so a steady load above pool_size would open a new
@@ -223,6 +224,8 @@ absl::StatusOr<std::unique_ptr<PlantmonServer>> PlantmonServer::Start(
   server->sweeper_ = std::make_unique<storage::AlertSweeper>(
       options.database,
       storage::AlertSweeper::Options{options.sweep_interval, options.sweep_takeover_interval});
+  server->partition_keeper_ =
+      std::make_unique<storage::PartitionKeeper>(options.database, options.partitions);
   return server;
 }
 
@@ -316,6 +319,7 @@ void PlantmonServer::Shutdown(absl::Duration grace) {
   if (monitor_.joinable()) monitor_.join();
   // Its lock goes with its connection, so another server takes over now.
   sweeper_.reset();
+  partition_keeper_.reset();
   // An attempt in flight finishes (at most its timeout); the rest wait in
   // the outbox for the next deliverer.
   deliverer_.reset();

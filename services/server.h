@@ -21,6 +21,7 @@
 #include "services/health_service.h"
 #include "services/rpc_service.h"
 #include "storage/alert_sweeper.h"
+#include "storage/partition_keeper.h"
 
 namespace plantmon::services {
 
@@ -42,6 +43,10 @@ struct ServerOptions {
   // server that is not sweeping tries to take over (storage/alert_sweeper.h).
   absl::Duration sweep_interval = absl::Seconds(10);
   absl::Duration sweep_takeover_interval = absl::Seconds(1);
+  // sensor_data's weekly partitions: how far ahead they are made and how
+  // long raw readings are kept (PLANTMON_RAW_RETENTION_DAYS; unset keeps
+  // them all), and how often that is seen to (storage/partition_keeper.h).
+  storage::PartitionKeeper::Options partitions;
   // One line per call (method, code, latency) on stderr.
   bool access_log = true;
   // Count calls and register this server's gauges in
@@ -124,6 +129,7 @@ class PlantmonServer {
   common::Notification stop_monitor_;
   std::thread monitor_;
   std::unique_ptr<storage::AlertSweeper> sweeper_;
+  std::unique_ptr<storage::PartitionKeeper> partition_keeper_;
   // The deliverer has a pool of its own: webhook work never waits for, or
   // takes, a connection a call needs.
   std::unique_ptr<postgres::ConnectionPool> webhook_pool_;

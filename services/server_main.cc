@@ -10,6 +10,8 @@
 // PLANTMON_MAX_UNREAD_RESPONSE_MIB_PER_CONNECTION (16),
 // PLANTMON_ALERT_EVENT_RETENTION_DAYS (7),
 // PLANTMON_SWEEP_INTERVAL_SECONDS (10: how often rules over time are judged),
+// PLANTMON_RAW_RETENTION_DAYS (0: raw readings are kept forever; otherwise
+// older readings are refused and their weekly partitions dropped),
 // PLANTMON_METRICS_ADDR (unset: no metrics endpoint; a bare port is on
 // 127.0.0.1).
 // Flags: --migrate applies
@@ -63,6 +65,7 @@ int Run(int argc, char** argv) {
   int token_ttl_seconds = static_cast<int>(absl::ToInt64Seconds(options.token_lifetime));
   int retention_days = static_cast<int>(absl::ToInt64Hours(options.alert_event_retention) / 24);
   int sweep_seconds = static_cast<int>(absl::ToInt64Seconds(options.sweep_interval));
+  int raw_retention_days = 0;
   // Webhooks (docs/notifications.md): this process delivers them.
   options.webhooks.deliver = true;
   int allow_http = 0;
@@ -73,6 +76,7 @@ int Run(int argc, char** argv) {
       !Reported(ReadInt(*env, "PLANTMON_TOKEN_TTL_SECONDS", 60, 365 * 86400, token_ttl_seconds)) ||
       !Reported(ReadInt(*env, "PLANTMON_ALERT_EVENT_RETENTION_DAYS", 1, 3650, retention_days)) ||
       !Reported(ReadInt(*env, "PLANTMON_SWEEP_INTERVAL_SECONDS", 1, 3600, sweep_seconds)) ||
+      !Reported(ReadInt(*env, "PLANTMON_RAW_RETENTION_DAYS", 0, 36500, raw_retention_days)) ||
       !Reported(ReadInt(*env, "PLANTMON_WEBHOOK_ALLOW_HTTP", 0, 1, allow_http)) ||
       !Reported(ReadInt(*env, "PLANTMON_WEBHOOK_ALLOW_PRIVATE", 0, 1, allow_private)) ||
       !Reported(
@@ -87,6 +91,9 @@ int Run(int argc, char** argv) {
   options.token_lifetime = absl::Seconds(token_ttl_seconds);
   options.alert_event_retention = absl::Hours(24) * retention_days;
   options.sweep_interval = absl::Seconds(sweep_seconds);
+  if (raw_retention_days > 0) {
+    options.partitions.policy.raw_retention = absl::Hours(24) * raw_retention_days;
+  }
 
   // Metrics (docs/operations.md): off unless PLANTMON_METRICS_ADDR is set.
   std::unique_ptr<plantmon::metrics::MetricsEndpoint> metrics;

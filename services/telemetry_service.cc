@@ -12,6 +12,7 @@
 #include "services/proto_mapping.h"
 #include "services/status_macros.h"
 #include "services/validation.h"
+#include "storage/partition_keeper.h"
 
 namespace plantmon::services {
 namespace {
@@ -75,7 +76,10 @@ absl::StatusOr<int64_t> CheckBuckets(const v1::AggregateSensorDataRequest& reque
 
 // The checks every reading passes before it reaches storage, whichever
 // method brought it. A failure is the reason reported for that reading.
-absl::Status CheckReading(const storage::IncomingReading& reading, absl::Time now) {
+// `retention` is how long raw readings are kept, if not forever
+// (storage/partition_keeper.h): an older reading has no partition to go to.
+absl::Status CheckReading(const storage::IncomingReading& reading, absl::Time now,
+                          const std::optional<absl::Duration>& retention) {
   if (reading.device_id) {
     RETURN_IF_ERROR(CheckId(*reading.device_id, "device_id"));
   } else if (reading.unique_identifier) {
@@ -97,11 +101,17 @@ absl::Status CheckReading(const storage::IncomingReading& reading, absl::Time no
   if (reading.timestamp > now + kMaxClockSkew) {
     return absl::InvalidArgumentError("timestamp is more than 5 minutes in the future");
   }
+  if (reading.timestamp < storage::OldestAcceptedReading(now, retention)) {
+    const int64_t days = absl::ToInt64Hours(*retention) / 24;
+    return absl::InvalidArgumentError(absl::StrCat(
+        "timestamp is more than ", days, " days old: raw readings are kept for ", days, " days"));
+  }
   return absl::OkStatus();
 }
 
-absl::StatusOr<storage::IncomingReading> FromIncoming(const v1::IncomingReading& in, int64_t index,
-                                                      absl::Time now) {
+absl::StatusOr<storage::IncomingReading> FromIncoming(
+    const v1::IncomingReading& in, int64_t index, absl::Time now,
+    const std::optional<absl::Duration>& retention) {
   storage::IncomingReading reading;
   reading.index = index;
   if (in.device_case() == v1::IncomingReading::kDeviceId) reading.device_id = in.device_id();
@@ -116,19 +126,20 @@ absl::StatusOr<storage::IncomingReading> FromIncoming(const v1::IncomingReading&
   ASSIGN_OR_RETURN(reading.timestamp, TimeFromProto(in.timestamp(), "timestamp"));
   reading.raw_data = OptionalField(in.has_raw_data(), in.raw_data());
   reading.parameter_name = OptionalField(in.has_parameter_name(), in.parameter_name());
-  RETURN_IF_ERROR(CheckReading(reading, now));
+  RETURN_IF_ERROR(CheckReading(reading, now, retention));
   return reading;
 }
 
 // Validates a batch: good readings to store, bad ones rejected with reasons.
 void SplitBatch(const google::protobuf::RepeatedPtrField<v1::IncomingReading>& batch,
-                int64_t first_index, std::vector<storage::IncomingReading>& valid,
+                int64_t first_index, const std::optional<absl::Duration>& retention,
+                std::vector<storage::IncomingReading>& valid,
                 std::vector<storage::RejectedReading>& rejected) {
   const absl::Time now = absl::Now();
   valid.reserve(batch.size());
   int64_t index = first_index;
   for (const v1::IncomingReading& in : batch) {
-    absl::StatusOr<storage::IncomingReading> reading = FromIncoming(in, index, now);
+    absl::StatusOr<storage::IncomingReading> reading = FromIncoming(in, index, now, retention);
     if (reading.ok()) {
       valid.push_back(*std::move(reading));
     } else {
@@ -235,12 +246,13 @@ absl::Status UnparseableMessage(int64_t messages_read) {
 // (SplitBatch), under `key` when there is one, and not at all once the
 // credential was revoked: nothing a stream sends after that is stored.
 absl::StatusOr<storage::IngestResult> StoreReadings(
-    storage::IngestRepository& ingest, const StreamLease& lease,
+    storage::IngestRepository& ingest, const std::optional<absl::Duration>& retention,
+    const StreamLease& lease,
     const google::protobuf::RepeatedPtrField<v1::IncomingReading>& readings, int64_t first_index,
     const std::optional<storage::BatchKey>& key, const std::function<bool()>& ending) {
   std::vector<storage::IncomingReading> valid;
   std::vector<storage::RejectedReading> rejected;
-  SplitBatch(readings, first_index, valid, rejected);
+  SplitBatch(readings, first_index, retention, valid, rejected);
   if (lease.revoked()) return RevokedCredential();
   return ingest.Ingest(lease.caller().user_id(), valid, std::move(rejected), key, ending);
 }
@@ -251,8 +263,12 @@ class UploadStream final
     : public CallbackStream<grpc::ServerReadReactor<v1::UploadReadingsRequest>> {
  public:
   UploadStream(CallRuntime& runtime, storage::IngestRepository& ingest,
-               grpc::CallbackServerContext* context, v1::UploadReadingsResponse* response)
-      : CallbackStream(runtime, context, Access::kIngestion), ingest_(ingest), response_(response) {
+               std::optional<absl::Duration> retention, grpc::CallbackServerContext* context,
+               v1::UploadReadingsResponse* response)
+      : CallbackStream(runtime, context, Access::kIngestion),
+        ingest_(ingest),
+        retention_(retention),
+        response_(response) {
     Open();
   }
 
@@ -285,8 +301,8 @@ class UploadStream final
       const int64_t first_index = next_index_;
       next_index_ += request_.readings_size();
       ASSIGN_OR_RETURN(storage::IngestResult result,
-                       StoreReadings(ingest_, lease(), request_.readings(), first_index, key,
-                                     [this] { return ending(); }));
+                       StoreReadings(ingest_, retention_, lease(), request_.readings(), first_index,
+                                     key, [this] { return ending(); }));
       response_->set_accepted_count(response_->accepted_count() + result.accepted);
       response_->set_duplicate_count(response_->duplicate_count() + result.duplicate);
       response_->set_rejected_count(response_->rejected_count() + result.rejected);
@@ -301,6 +317,7 @@ class UploadStream final
   }
 
   storage::IngestRepository& ingest_;
+  const std::optional<absl::Duration> retention_;
   v1::UploadReadingsResponse* const response_;
   // One message at a time: request_ is read, then stored, then the next read.
   v1::UploadReadingsRequest request_;
@@ -324,8 +341,10 @@ class GatewayStream final
           grpc::ServerBidiReactor<v1::StreamReadingsRequest, v1::StreamReadingsResponse>> {
  public:
   GatewayStream(CallRuntime& runtime, storage::IngestRepository& ingest,
-                grpc::CallbackServerContext* context)
-      : CallbackStream(runtime, context, Access::kIngestion), ingest_(ingest) {
+                std::optional<absl::Duration> retention, grpc::CallbackServerContext* context)
+      : CallbackStream(runtime, context, Access::kIngestion),
+        ingest_(ingest),
+        retention_(retention) {
     Open();
   }
 
@@ -360,7 +379,7 @@ class GatewayStream final
                        BatchKeyOf(request_.gateway_id(), request_.sequence(), request_.readings()));
       RETURN_IF_ERROR(AddSourceMessages(request_, key));
       ASSIGN_OR_RETURN(storage::IngestResult result,
-                       StoreReadings(ingest_, lease(), request_.readings(), 0, key,
+                       StoreReadings(ingest_, retention_, lease(), request_.readings(), 0, key,
                                      [this] { return ending(); }));
       ack_.Clear();
       ack_.set_sequence(request_.sequence());
@@ -378,6 +397,7 @@ class GatewayStream final
   }
 
   storage::IngestRepository& ingest_;
+  const std::optional<absl::Duration> retention_;
   // One batch at a time: request_ is read, stored, then ack_ written.
   v1::StreamReadingsRequest request_;
   v1::StreamReadingsResponse ack_;
@@ -390,7 +410,8 @@ class TelemetryService final : public RpcService {
   TelemetryService(Backends& backends, CallRuntime& runtime)
       : RpcService(v1::TelemetryService::service_full_name(), runtime),
         telemetry_(backends.telemetry),
-        ingest_(backends.ingest) {
+        ingest_(backends.ingest),
+        raw_retention_(backends.raw_retention) {
     AddIngestMethods();
     AddQueryMethods();
   }
@@ -401,6 +422,7 @@ class TelemetryService final : public RpcService {
 
   storage::TelemetryRepository& telemetry_;
   storage::IngestRepository& ingest_;
+  const std::optional<absl::Duration> raw_retention_;
 };
 
 void TelemetryService::AddIngestMethods() {
@@ -421,7 +443,7 @@ void TelemetryService::AddIngestMethods() {
         reading.parameter_name = OptionalField(value.has_parameter_name(), value.parameter_name());
         ASSIGN_OR_RETURN(reading.timestamp, RequiredTime(value.has_timestamp(), value.timestamp(),
                                                          "sensor_data.timestamp"));
-        if (absl::Status valid = CheckReading(reading, absl::Now()); !valid.ok()) {
+        if (absl::Status valid = CheckReading(reading, absl::Now(), raw_retention_); !valid.ok()) {
           return absl::InvalidArgumentError(absl::StrCat("sensor_data.", valid.message()));
         }
         ASSIGN_OR_RETURN(storage::SensorReading stored,
@@ -433,12 +455,12 @@ void TelemetryService::AddIngestMethods() {
   CallbackClientStream<v1::UploadReadingsRequest, v1::UploadReadingsResponse>(
       "UploadReadings",
       [this](grpc::CallbackServerContext* context, v1::UploadReadingsResponse* response) {
-        return new UploadStream(runtime(), ingest_, context, response);
+        return new UploadStream(runtime(), ingest_, raw_retention_, context, response);
       });
 
   CallbackBidiStream<v1::StreamReadingsRequest, v1::StreamReadingsResponse>(
       "StreamReadings", [this](grpc::CallbackServerContext* context) {
-        return new GatewayStream(runtime(), ingest_, context);
+        return new GatewayStream(runtime(), ingest_, raw_retention_, context);
       });
 }
 

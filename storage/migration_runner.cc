@@ -30,6 +30,22 @@ namespace {
 // again: a migration that failed half-way starts over from the first.
 constexpr char kNoTransactionMarker[] = "-- plantmon:no-transaction\n";
 constexpr char kStepMarker[] = "\n-- plantmon:step\n";
+// A step with a line of this and a query among its leading comment lines is
+// skipped when the query returns true: for a statement that cannot test the
+// state itself (CREATE INDEX CONCURRENTLY fails on a table that a later step
+// of an interrupted run has already partitioned, IF NOT EXISTS or not).
+constexpr char kSkipIfMarker[] = "-- plantmon:skip-if ";
+
+void RunStep(pqxx::nontransaction& session, absl::string_view step) {
+  for (absl::string_view line : absl::StrSplit(step, '\n')) {
+    if (!absl::StartsWith(line, "--")) break;
+    if (absl::ConsumePrefix(&line, kSkipIfMarker) &&
+        session.exec1(std::string(line))[0].as<bool>()) {
+      return;
+    }
+  }
+  session.exec(std::string(step));
+}
 
 bool RunsOutsideATransaction(const Migration& migration) {
   return absl::StartsWith(migration.sql, kNoTransactionMarker);
@@ -190,7 +206,7 @@ absl::StatusOr<std::vector<Migration>> ApplyMigrations(ConnectionPool& pool,
               // "Migrations"); the migration counts as applied once all did.
               pqxx::nontransaction session(connection.get());
               for (absl::string_view step : absl::StrSplit(migration.sql, kStepMarker)) {
-                session.exec(std::string(step));
+                RunStep(session, step);
               }
             }
             pqxx::work transaction(connection.get());

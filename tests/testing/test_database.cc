@@ -101,4 +101,14 @@ pqxx::result TestDatabase::Query(const std::string& sql) const {
   return query.exec(sql);
 }
 
+void TestDatabase::AddUserWithDevice() const {
+  Query(
+      "INSERT INTO users (id, email, username, password_hash) VALUES (1, 'a@b.c', 'a', 'h');"
+      "INSERT INTO manufacturers (id, name) VALUES (1, 'm');"
+      "INSERT INTO device_types (id, manufacturer_id, name, device_type) "
+      "VALUES (1, 1, 'probe', 'sensor');"
+      "INSERT INTO devices (id, user_id, device_type_id, unique_identifier, device_name) "
+      "VALUES (1, 1, 1, 'u1', 'd1')");
+}
+
 }  // namespace plantmon::testing

@@ -31,6 +31,10 @@ class TestDatabase {
   std::unique_ptr<pqxx::connection> Connect() const;
   // Runs one statement on a fresh direct connection and returns its rows.
   pqxx::result Query(const std::string& sql) const;
+  // User 1 owning device 1 (of device type 1, of manufacturer 1), written by
+  // SQL for tests of the schema below the API; any migrated version has the
+  // columns it fills.
+  void AddUserWithDevice() const;
 
   const std::string& name() const { return name_; }
 
