@@ -9,12 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 millions=${1:-10}
 source tools/lib/postgres.sh
-work=$(mktemp -d /tmp/plantmon-bench.XXXXXX); chmod 755 "$work"
-trap 'pg_stop_cluster "$work/pg"; rm -rf "$work"' EXIT
-port=$(pg_free_port)
-pg_init_cluster "$work/pg" bench bench
-pg_start_cluster "$work/pg" "$port" shared_buffers=1GB max_wal_size=4GB
-export PGPASSWORD=bench
+pg_throwaway_cluster shared_buffers=1GB max_wal_size=4GB
 sql() { psql -X -q -h 127.0.0.1 -p "$port" -U bench -d postgres -v ON_ERROR_STOP=1 "$@"; }
 
 for migration in migrations/00[01]*.sql migrations/002[0-3]_*.sql; do

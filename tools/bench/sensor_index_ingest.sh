@@ -10,12 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 rows=${1:-1000000}
 source tools/lib/postgres.sh
-work=$(mktemp -d /tmp/plantmon-bench.XXXXXX); chmod 755 "$work"
-trap 'pg_stop_cluster "$work/pg"; rm -rf "$work"' EXIT
-port=$(pg_free_port)
-pg_init_cluster "$work/pg" bench bench
-pg_start_cluster "$work/pg" "$port"
-export PGPASSWORD=bench
+pg_throwaway_cluster
 sql() { psql -X -q -h 127.0.0.1 -p "$port" -U bench -d postgres "$@"; }
 
 sql -c "\\copy (SELECT 1 + g % 1000, random() * 100, '%', 100, g % 997 = 0,

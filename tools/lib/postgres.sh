@@ -53,3 +53,17 @@ pg_stop_cluster() {
     pg_as_owner "$PG_BIN/pg_ctl" --pgdata="$datadir" --mode=fast --wait stop >/dev/null 2>&1 || true
   fi
 }
+
+# For a benchmark that needs only PostgreSQL: a throwaway cluster (role and
+# password "bench") in a new directory $work, listening on 127.0.0.1:$port,
+# stopped and removed when the script exits. Arguments are settings for
+# pg_start_cluster.
+pg_throwaway_cluster() {
+  work=$(mktemp -d /tmp/plantmon-bench.XXXXXX)
+  chmod 755 "$work"
+  trap 'pg_stop_cluster "$work/pg"; rm -rf "$work"' EXIT
+  port=$(pg_free_port)
+  pg_init_cluster "$work/pg" bench bench
+  pg_start_cluster "$work/pg" "$port" "$@"
+  export PGPASSWORD=bench
+}
