@@ -3,11 +3,14 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
@@ -111,6 +114,39 @@ absl::StatusOr<EnvLookup> EnvWithDotEnv(const std::string& dotenv_path) {
   });
 }
 
+namespace {
+
+// Sets config.host and config.ports from "host[:port],..." (ports default to
+// config.port), as libpq takes several hosts.
+absl::Status SetHostList(const std::string& variable, const std::string& value,
+                         DatabaseConfig& config) {
+  std::vector<std::string> hosts;
+  std::vector<std::string> ports;
+  for (absl::string_view entry : absl::StrSplit(value, ',')) {
+    entry = absl::StripAsciiWhitespace(entry);
+    absl::string_view host = entry;
+    int port = config.port;
+    if (const size_t colon = entry.rfind(':'); colon != absl::string_view::npos) {
+      host = entry.substr(0, colon);
+      if (!absl::SimpleAtoi(entry.substr(colon + 1), &port) || port < 1 || port > 65535) {
+        host = "";
+      }
+    }
+    if (host.empty() || absl::StrContains(host, ' ')) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("environment variable ", variable, " has malformed value \"", value,
+                       "\": expected host[:port] entries separated by commas"));
+    }
+    hosts.emplace_back(host);
+    ports.push_back(absl::StrCat(port));
+  }
+  config.host = absl::StrJoin(hosts, ",");
+  config.ports = absl::StrJoin(ports, ",");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<DatabaseConfig> DatabaseConfigFromEnv(const EnvLookup& env) {
   DatabaseConfig config;
   absl::Status status;
@@ -127,23 +163,60 @@ absl::StatusOr<DatabaseConfig> DatabaseConfigFromEnv(const EnvLookup& env) {
   status.Update(
       ReadInt(env, "PLANTMON_DB_POOL_RECYCLE_SECONDS", 1, 7 * 24 * 3600, recycle_seconds));
   if (!status.ok()) return status;
+  // Several hosts (a primary and its standbys, any of which may be promoted):
+  // libpq tries them in turn and keeps the one that accepts writes.
+  if (absl::StrContains(config.host, ',')) {
+    const std::string host_list = config.host;
+    if (absl::Status set = SetHostList("POSTGRES_DB_HOST", host_list, config); !set.ok()) {
+      return set;
+    }
+    config.target_session_attrs = "read-write";
+  }
   config.acquire_timeout = absl::Milliseconds(timeout_ms);
   config.max_lifetime = absl::Seconds(recycle_seconds);
   return config;
 }
 
+absl::StatusOr<std::optional<DatabaseConfig>> StandbyConfigFromEnv(const EnvLookup& env,
+                                                                   const DatabaseConfig& primary) {
+  const std::optional<std::string> value = env("POSTGRES_DB_READ_HOSTS");
+  if (!value.has_value() || absl::StripAsciiWhitespace(*value).empty()) return std::nullopt;
+  DatabaseConfig standby = primary;
+  if (absl::Status set = SetHostList("POSTGRES_DB_READ_HOSTS", *value, standby); !set.ok()) {
+    return set;
+  }
+  standby.target_session_attrs = "standby";
+  return standby;
+}
+
 std::string DatabaseUrl(const DatabaseConfig& config, bool reveal_password) {
+  // libpq's URL form of several hosts: host1:port1,host2:port2.
+  std::string addresses = absl::StrCat(config.host, ":", config.port);
+  if (!config.ports.empty()) {
+    std::vector<std::string> hosts = absl::StrSplit(config.host, ',');
+    std::vector<std::string> ports = absl::StrSplit(config.ports, ',');
+    addresses.clear();
+    for (size_t i = 0; i < hosts.size(); ++i) {
+      absl::StrAppend(&addresses, i == 0 ? "" : ",", hosts[i], ":",
+                      i < ports.size() ? ports[i] : ports.back());
+    }
+  }
   return absl::StrCat("postgresql://", config.user, ":", reveal_password ? config.password : "***",
-                      "@", config.host, ":", config.port, "/", config.dbname);
+                      "@", addresses, "/", config.dbname);
 }
 
 std::string LibpqConnectionString(const DatabaseConfig& config) {
   int connect_timeout = std::max<int64_t>(1, absl::ToInt64Seconds(config.connect_timeout));
-  return absl::StrCat("host=", QuoteLibpqValue(config.host), " port=", config.port,
-                      " user=", QuoteLibpqValue(config.user),
-                      " password=", QuoteLibpqValue(config.password),
-                      " dbname=", QuoteLibpqValue(config.dbname),
-                      " connect_timeout=", connect_timeout, " application_name='plantmon'");
+  std::string text = absl::StrCat(
+      "host=", QuoteLibpqValue(config.host),
+      " port=", config.ports.empty() ? absl::StrCat(config.port) : QuoteLibpqValue(config.ports),
+      " user=", QuoteLibpqValue(config.user), " password=", QuoteLibpqValue(config.password),
+      " dbname=", QuoteLibpqValue(config.dbname), " connect_timeout=", connect_timeout,
+      " application_name='plantmon'");
+  if (!config.target_session_attrs.empty()) {
+    absl::StrAppend(&text, " target_session_attrs=", QuoteLibpqValue(config.target_session_attrs));
+  }
+  return text;
 }
 
 }  // namespace plantmon::postgres

@@ -14,8 +14,13 @@ namespace plantmon::postgres {
 // Connection and pool settings. Defaults: docs/data-model.md
 // (configuration and the pool) and the README's table.
 struct DatabaseConfig {
+  // One host, or several separated by commas (libpq tries them in order);
+  // `ports`, when set, gives each its port the same way and replaces `port`.
   std::string host = "localhost";
   int port = 5432;
+  std::string ports;
+  // libpq's target_session_attrs ("standby" for a read pool); empty: any.
+  std::string target_session_attrs;
   std::string user = "iot_user";
   std::string password = "iot_password";
   std::string dbname = "iot_plant_db";
@@ -55,8 +60,20 @@ absl::Status ReadInt(const EnvLookup& env, const std::string& name, int min_valu
 
 // Builds the configuration from POSTGRES_DB_{HOST,PORT,USER,PASSWORD,NAME} and
 // PLANTMON_DB_POOL_{SIZE,MAX_OVERFLOW,TIMEOUT_MS,RECYCLE_SECONDS}. A malformed
-// value is INVALID_ARGUMENT naming the variable.
+// value is INVALID_ARGUMENT naming the variable. POSTGRES_DB_HOST may list
+// several "host[:port]" separated by commas (ports default to
+// POSTGRES_DB_PORT): connections then go to whichever accepts writes
+// (target_session_attrs=read-write), so after a failover the new primary is
+// found without a change of configuration.
 absl::StatusOr<DatabaseConfig> DatabaseConfigFromEnv(const EnvLookup& env);
+
+// The hot standbys of POSTGRES_DB_READ_HOSTS ("host[:port],..." with the
+// primary's port by default), as a configuration like `primary` (same user,
+// password, database and pool settings) that connects only to a server in
+// recovery. nullopt when the variable is unset or empty; INVALID_ARGUMENT
+// naming it when malformed.
+absl::StatusOr<std::optional<DatabaseConfig>> StandbyConfigFromEnv(const EnvLookup& env,
+                                                                   const DatabaseConfig& primary);
 
 // The database URL for logs and the CLI: postgresql://user:***@host:port/db, with the
 // password masked unless `reveal_password` is set.

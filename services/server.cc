@@ -136,6 +136,14 @@ absl::StatusOr<std::unique_ptr<PlantmonServer>> PlantmonServer::Start(
       std::make_unique<Backends>(*server->pool_, options.database, *hasher, options.token_lifetime);
   server->backends_->webhook_urls = options.webhooks.url_policy;
   server->backends_->raw_retention = options.partitions.policy.raw_retention;
+  if (options.standby_database.has_value()) {
+    absl::StatusOr<std::unique_ptr<postgres::ConnectionPool>> standby_pool =
+        postgres::ConnectionPool::Create(*options.standby_database);
+    if (!standby_pool.ok()) return standby_pool.status();
+    server->standby_reads_ = std::make_unique<storage::StandbyReads>(
+        *server->pool_, *std::move(standby_pool), options.standby_reads);
+    server->backends_->telemetry.ReadFromStandby(server->standby_reads_.get());
+  }
   // One database thread per connection the pool keeps (pool_size), not per
   // connection it may open: the pool closes an overflow connection as soon
   // as it comes back, so a steady load above pool_size would open a new
@@ -246,6 +254,19 @@ void PlantmonServer::RegisterGauges() {
   };
   pool_gauges("calls", pool_.get());
   if (webhook_pool_ != nullptr) pool_gauges("webhooks", webhook_pool_.get());
+  if (storage::StandbyReads* standby = standby_reads_.get(); standby != nullptr) {
+    pool_gauges("standby", &standby->standby_pool());
+    gauges_.push_back(registry.Gauge(
+        "plantmon_replica_lag_seconds",
+        "How far the hot standby of POSTGRES_DB_READ_HOSTS was behind the primary at the last "
+        "check (a heartbeat, several times a second); -1 while it does not answer.",
+        {}, {}, [standby] { return standby->lag_seconds(); }));
+    gauges_.push_back(registry.Gauge(
+        "plantmon_replica_usable",
+        "1 while lag-tolerant reads go to the hot standby (it answers, is in recovery and lags at "
+        "most PLANTMON_READ_MAX_LAG_MS), 0 while they go to the primary.",
+        {}, {}, [standby] { return standby->usable() ? 1.0 : 0.0; }));
+  }
   CallRuntime* runtime = runtime_.get();
   gauges_.push_back(
       registry.Gauge("plantmon_calls_in_flight", "Unary calls admitted and not yet answered.", {},

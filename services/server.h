@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,6 +23,7 @@
 #include "services/rpc_service.h"
 #include "storage/alert_sweeper.h"
 #include "storage/partition_keeper.h"
+#include "storage/standby_reads.h"
 
 namespace plantmon::services {
 
@@ -47,6 +49,11 @@ struct ServerOptions {
   // long raw readings are kept (PLANTMON_RAW_RETENTION_DAYS; unset keeps
   // them all), and how often that is seen to (storage/partition_keeper.h).
   storage::PartitionKeeper::Options partitions;
+  // Hot standbys for ListSensorData and AggregateSensorData
+  // (POSTGRES_DB_READ_HOSTS; storage/standby_reads.h); unset: all reads on
+  // the primary.
+  std::optional<postgres::DatabaseConfig> standby_database;
+  storage::StandbyReads::Options standby_reads;
   // One line per call (method, code, latency) on stderr.
   bool access_log = true;
   // Count calls and register this server's gauges in
@@ -115,6 +122,8 @@ class PlantmonServer {
 
   const ServerOptions options_;
   std::unique_ptr<postgres::ConnectionPool> pool_;
+  // Before the backends, whose telemetry repository reads through it.
+  std::unique_ptr<storage::StandbyReads> standby_reads_;
   // The runtime before the backends: it is destroyed after them, so the
   // listener's thread (in the backends) never calls into a runtime gone.
   std::unique_ptr<CallRuntime> runtime_;

@@ -10,6 +10,9 @@
 // PLANTMON_MAX_UNREAD_RESPONSE_MIB_PER_CONNECTION (16),
 // PLANTMON_ALERT_EVENT_RETENTION_DAYS (7),
 // PLANTMON_SWEEP_INTERVAL_SECONDS (10: how often rules over time are judged),
+// POSTGRES_DB_READ_HOSTS (unset: no standby; "host[:port],...": hot standbys
+// that answer ListSensorData and AggregateSensorData while they lag at most
+// PLANTMON_READ_MAX_LAG_MS, 1000),
 // PLANTMON_RAW_RETENTION_DAYS (0: raw readings are kept forever; otherwise
 // older readings are refused and their weekly partitions dropped),
 // PLANTMON_METRICS_ADDR (unset: no metrics endpoint; a bare port is on
@@ -52,6 +55,10 @@ int Run(int argc, char** argv) {
       plantmon::postgres::DatabaseConfigFromEnv(*env);
   if (!Reported(database.status())) return 1;
   options.database = *database;
+  absl::StatusOr<std::optional<plantmon::postgres::DatabaseConfig>> standby =
+      plantmon::postgres::StandbyConfigFromEnv(*env, *database);
+  if (!Reported(standby.status())) return 1;
+  options.standby_database = *standby;
   absl::StatusOr<plantmon::services::CallLimits> limits =
       plantmon::services::CallLimitsFromEnv(*env);
   if (!Reported(limits.status())) return 1;
@@ -66,6 +73,7 @@ int Run(int argc, char** argv) {
   int retention_days = static_cast<int>(absl::ToInt64Hours(options.alert_event_retention) / 24);
   int sweep_seconds = static_cast<int>(absl::ToInt64Seconds(options.sweep_interval));
   int raw_retention_days = 0;
+  int read_max_lag_ms = static_cast<int>(absl::ToInt64Milliseconds(options.standby_reads.max_lag));
   // Webhooks (docs/notifications.md): this process delivers them.
   options.webhooks.deliver = true;
   int allow_http = 0;
@@ -77,6 +85,7 @@ int Run(int argc, char** argv) {
       !Reported(ReadInt(*env, "PLANTMON_ALERT_EVENT_RETENTION_DAYS", 1, 3650, retention_days)) ||
       !Reported(ReadInt(*env, "PLANTMON_SWEEP_INTERVAL_SECONDS", 1, 3600, sweep_seconds)) ||
       !Reported(ReadInt(*env, "PLANTMON_RAW_RETENTION_DAYS", 0, 36500, raw_retention_days)) ||
+      !Reported(ReadInt(*env, "PLANTMON_READ_MAX_LAG_MS", 1, 3600000, read_max_lag_ms)) ||
       !Reported(ReadInt(*env, "PLANTMON_WEBHOOK_ALLOW_HTTP", 0, 1, allow_http)) ||
       !Reported(ReadInt(*env, "PLANTMON_WEBHOOK_ALLOW_PRIVATE", 0, 1, allow_private)) ||
       !Reported(
@@ -91,6 +100,7 @@ int Run(int argc, char** argv) {
   options.token_lifetime = absl::Seconds(token_ttl_seconds);
   options.alert_event_retention = absl::Hours(24) * retention_days;
   options.sweep_interval = absl::Seconds(sweep_seconds);
+  options.standby_reads.max_lag = absl::Milliseconds(read_max_lag_ms);
   if (raw_retention_days > 0) {
     options.partitions.policy.raw_retention = absl::Hours(24) * raw_retention_days;
   }

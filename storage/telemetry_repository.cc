@@ -14,6 +14,7 @@
 #include "postgres/pqxx_status.h"
 #include "postgres/transaction.h"
 #include "storage/row_reader.h"
+#include "storage/standby_reads.h"
 
 namespace plantmon::storage {
 
@@ -82,6 +83,11 @@ const std::string& TelemetryRepository::ListStatement(bool newest_first) {
   return newest_first ? kNewestFirst : kOldestFirst;
 }
 
+template <typename Read>
+auto TelemetryRepository::ReadTolerantOfLag(Read&& read) {
+  return standby_ != nullptr ? standby_->Run(read) : read(pool_);
+}
+
 absl::StatusOr<std::vector<SensorReading>> TelemetryRepository::List(int64_t owner_id,
                                                                      const ReadingQuery& query) {
   std::optional<int64_t> after_micros;
@@ -93,47 +99,49 @@ absl::StatusOr<std::vector<SensorReading>> TelemetryRepository::List(int64_t own
   // The hot read path: one statement in autocommit mode. Readings are only
   // returned for the owner's device (the EXISTS); whether an empty answer
   // means "not yours" is asked only when the answer is empty.
-  return RunReadOnly(
-      pool_,
-      [&](pqxx::transaction_base& transaction) -> absl::StatusOr<std::vector<SensorReading>> {
-        std::vector<SensorReading> readings;
-        readings.reserve(query.limit);
-        for (const pqxx::row& row : postgres::ExecPrepared(
-                 transaction, ListStatement(query.newest_first), query.device_id,
-                 absl::ToUnixMicros(query.start_time), absl::ToUnixMicros(query.end_time),
-                 after_micros, after_id, query.limit, query.min_quality, query.exclude_anomalies,
-                 owner_id, query.parameter_name)) {
-          readings.push_back(ReadReading(row));
-        }
-        if (readings.empty()) {
-          if (!ExistsWith(transaction, kOwnedDevice, query.device_id, owner_id)) {
-            return NotFound("device", query.device_id);
+  return ReadTolerantOfLag([&](postgres::ConnectionPool& pool) {
+    return RunReadOnly(
+        pool,
+        [&](pqxx::transaction_base& transaction) -> absl::StatusOr<std::vector<SensorReading>> {
+          std::vector<SensorReading> readings;
+          readings.reserve(query.limit);
+          for (const pqxx::row& row : postgres::ExecPrepared(
+                   transaction, ListStatement(query.newest_first), query.device_id,
+                   absl::ToUnixMicros(query.start_time), absl::ToUnixMicros(query.end_time),
+                   after_micros, after_id, query.limit, query.min_quality, query.exclude_anomalies,
+                   owner_id, query.parameter_name)) {
+            readings.push_back(ReadReading(row));
+          }
+          if (readings.empty()) {
+            if (!ExistsWith(transaction, kOwnedDevice, query.device_id, owner_id)) {
+              return NotFound("device", query.device_id);
+            }
+            return readings;
+          }
+          // raw_data of the page's rows that have any, from the partial index.
+          auto [oldest, newest] = std::minmax_element(
+              readings.begin(), readings.end(), [](const SensorReading& a, const SensorReading& b) {
+                return a.timestamp < b.timestamp;
+              });
+          absl::flat_hash_map<int64_t, std::string> raw_data;
+          for (const pqxx::row& row : postgres::ExecPrepared(
+                   transaction,
+                   "SELECT id, raw_data FROM sensor_data WHERE device_id = $1 "
+                   "AND \"timestamp\" >= epoch_us_to_timestamptz($2) "
+                   "AND \"timestamp\" <= epoch_us_to_timestamptz($3) AND raw_data IS NOT NULL",
+                   query.device_id, absl::ToUnixMicros(oldest->timestamp),
+                   absl::ToUnixMicros(newest->timestamp))) {
+            raw_data[row[0].as<int64_t>()] = row[1].as<std::string>();
+          }
+          if (!raw_data.empty()) {
+            for (SensorReading& reading : readings) {
+              auto it = raw_data.find(reading.id);
+              if (it != raw_data.end()) reading.raw_data = it->second;
+            }
           }
           return readings;
-        }
-        // raw_data of the page's rows that have any, from the partial index.
-        auto [oldest, newest] = std::minmax_element(
-            readings.begin(), readings.end(), [](const SensorReading& a, const SensorReading& b) {
-              return a.timestamp < b.timestamp;
-            });
-        absl::flat_hash_map<int64_t, std::string> raw_data;
-        for (const pqxx::row& row : postgres::ExecPrepared(
-                 transaction,
-                 "SELECT id, raw_data FROM sensor_data WHERE device_id = $1 "
-                 "AND \"timestamp\" >= epoch_us_to_timestamptz($2) "
-                 "AND \"timestamp\" <= epoch_us_to_timestamptz($3) AND raw_data IS NOT NULL",
-                 query.device_id, absl::ToUnixMicros(oldest->timestamp),
-                 absl::ToUnixMicros(newest->timestamp))) {
-          raw_data[row[0].as<int64_t>()] = row[1].as<std::string>();
-        }
-        if (!raw_data.empty()) {
-          for (SensorReading& reading : readings) {
-            auto it = raw_data.find(reading.id);
-            if (it != raw_data.end()) reading.raw_data = it->second;
-          }
-        }
-        return readings;
-      });
+        });
+  });
 }
 
 absl::StatusOr<std::vector<SensorReading>> TelemetryRepository::Latest(
@@ -310,45 +318,47 @@ const std::string& TelemetryRepository::AggregateStatement(bool from_rollups) {
 absl::StatusOr<std::vector<ReadingBucket>> TelemetryRepository::Aggregate(
     int64_t owner_id, const AggregateQuery& query) {
   const std::optional<std::pair<absl::Time, absl::Time>> rolled_up = RolledUpHours(query);
-  return RunInTransaction(
-      pool_, [&](pqxx::work& transaction) -> absl::StatusOr<std::vector<ReadingBucket>> {
-        // The device's owner and its type's primary measurement in one.
-        const pqxx::result device =
-            postgres::ExecPrepared(transaction,
-                                   "SELECT t.primary_parameter FROM devices d JOIN device_types t "
-                                   "ON t.id = d.device_type_id WHERE d.id = $1 AND d.user_id = $2",
-                                   query.device_id, owner_id);
-        if (device.empty()) return NotFound("device", query.device_id);
-        // Unset: the type's primary measurement, or every reading for a type
-        // that declares none.
-        std::optional<std::string> parameter = query.parameter_name;
-        if (!parameter && !device[0][0].is_null()) parameter = device[0][0].as<std::string>();
-        const auto run = [&](const auto&... rollup_hours) {
-          return postgres::ExecPrepared(
-              transaction, AggregateSql(sizeof...(rollup_hours) > 0), query.device_id,
-              absl::ToUnixMicros(query.start_time), absl::ToUnixMicros(query.end_time),
-              absl::ToInt64Microseconds(query.bucket_width), query.min_quality,
-              query.exclude_anomalies, parameter, query.calendar_unit, query.time_zone,
-              absl::ToUnixMicros(rollup_hours)...);
-        };
-        const pqxx::result rows = rolled_up ? run(rolled_up->first, rolled_up->second) : run();
-        std::vector<ReadingBucket> buckets;
-        buckets.reserve(rows.size());
-        for (const pqxx::row& row : rows) {
-          RowReader reader(row);
-          ReadingBucket bucket;
-          bucket.start_time = reader.NextTime();
-          bucket.end_time = reader.NextTime();
-          bucket.count = reader.Next<int64_t>();
-          bucket.min_value = reader.Next<double>();
-          bucket.max_value = reader.Next<double>();
-          bucket.avg_value = reader.Next<double>();
-          bucket.first_value = reader.Next<double>();
-          bucket.last_value = reader.Next<double>();
-          buckets.push_back(bucket);
-        }
-        return buckets;
-      });
+  return ReadTolerantOfLag([&](postgres::ConnectionPool& pool) {
+    return RunInTransaction(
+        pool, [&](pqxx::work& transaction) -> absl::StatusOr<std::vector<ReadingBucket>> {
+          // The device's owner and its type's primary measurement in one.
+          const pqxx::result device = postgres::ExecPrepared(
+              transaction,
+              "SELECT t.primary_parameter FROM devices d JOIN device_types t "
+              "ON t.id = d.device_type_id WHERE d.id = $1 AND d.user_id = $2",
+              query.device_id, owner_id);
+          if (device.empty()) return NotFound("device", query.device_id);
+          // Unset: the type's primary measurement, or every reading for a type
+          // that declares none.
+          std::optional<std::string> parameter = query.parameter_name;
+          if (!parameter && !device[0][0].is_null()) parameter = device[0][0].as<std::string>();
+          const auto run = [&](const auto&... rollup_hours) {
+            return postgres::ExecPrepared(
+                transaction, AggregateSql(sizeof...(rollup_hours) > 0), query.device_id,
+                absl::ToUnixMicros(query.start_time), absl::ToUnixMicros(query.end_time),
+                absl::ToInt64Microseconds(query.bucket_width), query.min_quality,
+                query.exclude_anomalies, parameter, query.calendar_unit, query.time_zone,
+                absl::ToUnixMicros(rollup_hours)...);
+          };
+          const pqxx::result rows = rolled_up ? run(rolled_up->first, rolled_up->second) : run();
+          std::vector<ReadingBucket> buckets;
+          buckets.reserve(rows.size());
+          for (const pqxx::row& row : rows) {
+            RowReader reader(row);
+            ReadingBucket bucket;
+            bucket.start_time = reader.NextTime();
+            bucket.end_time = reader.NextTime();
+            bucket.count = reader.Next<int64_t>();
+            bucket.min_value = reader.Next<double>();
+            bucket.max_value = reader.Next<double>();
+            bucket.avg_value = reader.Next<double>();
+            bucket.first_value = reader.Next<double>();
+            bucket.last_value = reader.Next<double>();
+            buckets.push_back(bucket);
+          }
+          return buckets;
+        });
+  });
 }
 
 }  // namespace plantmon::storage

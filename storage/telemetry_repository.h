@@ -12,6 +12,8 @@
 
 namespace plantmon::storage {
 
+class StandbyReads;
+
 // Position after which a time-ordered page starts: (timestamp, id).
 struct ReadingCursor {
   absl::Time timestamp;
@@ -64,6 +66,10 @@ class TelemetryRepository {
  public:
   explicit TelemetryRepository(postgres::ConnectionPool& pool) : pool_(pool) {}
 
+  // List and Aggregate go to `standby` when it is usable (set before
+  // serving; storage/standby_reads.h). Everything else stays on the pool.
+  void ReadFromStandby(StandbyReads* standby) { standby_ = standby; }
+
   // Readings of one of the owner's devices in [start, end), by (timestamp,
   // id) in the requested direction. NOT_FOUND for a device not the owner's.
   absl::StatusOr<std::vector<SensorReading>> List(int64_t owner_id, const ReadingQuery& query);
@@ -94,7 +100,12 @@ class TelemetryRepository {
   static const std::string& AggregateStatement(bool from_rollups);
 
  private:
+  // Runs `read(pool)` on the standby's pool or pool_ (defined in the .cc).
+  template <typename Read>
+  auto ReadTolerantOfLag(Read&& read);
+
   postgres::ConnectionPool& pool_;
+  StandbyReads* standby_ = nullptr;
 };
 
 }  // namespace plantmon::storage

@@ -84,6 +84,47 @@ TEST(DatabaseConfigTest, ConnectionStringQuotesEveryValue) {
   EXPECT_NE(text.find("password='it\\'s a \\\\ pass'"), std::string::npos) << text;
 }
 
+TEST(DatabaseConfigTest, SeveralHostsConnectToTheOneThatAcceptsWrites) {
+  ASSERT_OK_AND_ASSIGN(
+      DatabaseConfig config,
+      DatabaseConfigFromEnv(FakeEnv(
+          {{"POSTGRES_DB_HOST", "pg-a:5433, pg-b,10.0.0.7:6000"}, {"POSTGRES_DB_PORT", "5440"}})));
+  EXPECT_EQ(config.host, "pg-a,pg-b,10.0.0.7");
+  EXPECT_EQ(config.ports, "5433,5440,6000");
+  EXPECT_EQ(config.target_session_attrs, "read-write");
+  const std::string text = LibpqConnectionString(config);
+  EXPECT_NE(text.find("host='pg-a,pg-b,10.0.0.7' port='5433,5440,6000'"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("target_session_attrs='read-write'"), std::string::npos) << text;
+  EXPECT_EQ(DatabaseUrl(config),
+            "postgresql://iot_user:***@pg-a:5433,pg-b:5440,10.0.0.7:6000/"
+            "iot_plant_db");
+  EXPECT_CODE(DatabaseConfigFromEnv(FakeEnv({{"POSTGRES_DB_HOST", "pg-a,pg-b:port"}})),
+              absl::StatusCode::kInvalidArgument);
+}
+
+TEST(DatabaseConfigTest, ReadHostsAreStandbysWithThePrimarysCredentials) {
+  ASSERT_OK_AND_ASSIGN(DatabaseConfig primary,
+                       DatabaseConfigFromEnv(FakeEnv(
+                           {{"POSTGRES_DB_PORT", "5440"}, {"POSTGRES_DB_PASSWORD", "s3cret"}})));
+  ASSERT_OK_AND_ASSIGN(std::optional<DatabaseConfig> none,
+                       StandbyConfigFromEnv(FakeEnv({}), primary));
+  EXPECT_FALSE(none.has_value());
+  ASSERT_OK_AND_ASSIGN(
+      std::optional<DatabaseConfig> standby,
+      StandbyConfigFromEnv(FakeEnv({{"POSTGRES_DB_READ_HOSTS", "replica-1,replica-2:5441"}}),
+                           primary));
+  ASSERT_TRUE(standby.has_value());
+  EXPECT_EQ(standby->host, "replica-1,replica-2");
+  EXPECT_EQ(standby->ports, "5440,5441");
+  EXPECT_EQ(standby->password, "s3cret");
+  EXPECT_EQ(standby->target_session_attrs, "standby");
+  absl::StatusOr<std::optional<DatabaseConfig>> malformed =
+      StandbyConfigFromEnv(FakeEnv({{"POSTGRES_DB_READ_HOSTS", "replica-1,:5432"}}), primary);
+  EXPECT_CODE(malformed, absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(malformed.status().message().find("POSTGRES_DB_READ_HOSTS"), std::string::npos);
+}
+
 TEST(DotEnvTest, ParsesCommentsQuotesAndExport) {
   ASSERT_OK_AND_ASSIGN(auto values, ParseDotEnv("# comment\n"
                                                 "\n"

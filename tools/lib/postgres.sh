@@ -36,6 +36,23 @@ pg_init_cluster() {
   rm -f "$pwfile"
 }
 
+# pg_start_standby PRIMARY_PORT DATADIR PORT USER PASSWORD [settings...]: a hot
+# standby of the cluster on 127.0.0.1:PRIMARY_PORT (USER may replicate), copied
+# with pg_basebackup and streaming from it (-R writes primary_conninfo), started
+# on 127.0.0.1:PORT with pg_start_cluster.
+pg_start_standby() {
+  local primary_port=$1 datadir=$2 port=$3 user=$4 password=$5
+  shift 5
+  mkdir -p "$datadir"
+  chmod 700 "$datadir"
+  [[ $EUID -eq 0 ]] && chown postgres:postgres "$datadir"
+  pg_as_owner env PGPASSWORD="$password" "$PG_BIN/pg_basebackup" --host=127.0.0.1 \
+    --port="$primary_port" --username="$user" --pgdata="$datadir" --write-recovery-conf \
+    --wal-method=stream --checkpoint=fast >"$datadir.basebackup.log" 2>&1 ||
+    { cat "$datadir.basebackup.log" >&2; return 1; }
+  pg_start_cluster "$datadir" "$port" "$@"
+}
+
 # pg_start_cluster DATADIR PORT [extra postgres -c settings...]: starts it on 127.0.0.1:PORT, TCP only.
 pg_start_cluster() {
   local datadir=$1 port=$2
