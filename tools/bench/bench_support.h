@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "plantmon/v1/user.grpc.pb.h"
 #include "postgres/database_config.h"
 
@@ -40,6 +41,14 @@ std::optional<v1::LoginResponse> SignUpAndLogin(const std::shared_ptr<grpc::Chan
 std::vector<int64_t> FillMinuteReadings(const postgres::DatabaseConfig& config, int64_t user_id,
                                         const std::string& prefix, int device_count,
                                         int64_t start_seconds, int64_t minutes);
+
+// Lays sensor_data's partitions out as a deployment running since `since`
+// has them: a partition per week from the week of `since` (the partition
+// keeper makes each week before it comes, so past weeks' readings were
+// stored in their own), with sensor_data_history ending there. On a fresh
+// database the migration's history partition spans all the past, so a
+// benchmark that fills past weeks calls this first. Needs sensor_data empty.
+void PartitionWeeksSince(const postgres::DatabaseConfig& config, absl::Time since);
 
 }  // namespace plantmon::bench
 

@@ -3,6 +3,12 @@
 // beside the same query run directly through the storage layer
 // (TelemetryRepository::List, the SQL the server runs) in the same run.
 //
+// With --grow_to, the table then grows to that many rows with readings of
+// earlier weeks, and the same queries (same devices, same days) are measured
+// again: how listing one day scales with the table (docs/scaling.md). The
+// weeks are laid out in partitions as a deployment that has run that long has
+// them (bench::PartitionWeeksSince).
+//
 // Needs a running plantmon_server (--port) and its database in POSTGRES_DB_*;
 // tools/bench/run_query.sh sets that up.
 
@@ -29,6 +35,7 @@ ABSL_FLAG(int, port, 50051, "plantmon_server port");
 ABSL_FLAG(int64_t, rows, 10080000, "rows in sensor_data (devices x minutes)");
 ABSL_FLAG(int, devices, 1000, "devices");
 ABSL_FLAG(int, iterations, 300, "queries per method");
+ABSL_FLAG(int64_t, grow_to, 0, "then grow sensor_data to this many rows and measure again");
 
 namespace {
 
@@ -56,6 +63,15 @@ int main(int argc, char** argv) {
   // One reading a minute per device, ending now.
   const int64_t end_seconds = absl::ToUnixSeconds(absl::Now()) / 60 * 60;
   const int64_t start_seconds = end_seconds - minutes * 60;
+  const int64_t grow_to = absl::GetFlag(FLAGS_grow_to);
+  constexpr int64_t kWeekMinutes = 7 * 1440;
+  // Whole weeks of earlier readings, enough to reach grow_to.
+  const int64_t earlier_weeks =
+      grow_to > 0 ? (grow_to / device_count - minutes + kWeekMinutes - 1) / kWeekMinutes : 0;
+  if (earlier_weeks > 0) {
+    plantmon::bench::PartitionWeeksSince(
+        config, absl::FromUnixSeconds(start_seconds - earlier_weeks * kWeekMinutes * 60));
+  }
   const std::vector<int64_t> device_ids = plantmon::bench::FillMinuteReadings(
       config, user_id, "QB", device_count, start_seconds, minutes);
 
@@ -66,63 +82,81 @@ int main(int argc, char** argv) {
   auto pool = plantmon::postgres::ConnectionPool::Create(pool_config);
   if (!pool.ok()) return 1;
   plantmon::storage::TelemetryRepository repository(**pool);
-
-  std::mt19937_64 random(1);
-  std::uniform_int_distribution<int> pick_device(0, device_count - 1);
-  std::uniform_int_distribution<int64_t> pick_day(0, minutes / 1440 - 1);
-  const int iterations = absl::GetFlag(FLAGS_iterations);
-  std::vector<double> grpc_ms;
-  std::vector<double> direct_ms;
-  std::vector<double> sql_ms;
   pqxx::connection raw_connection(plantmon::postgres::LibpqConnectionString(config));
+  const int iterations = absl::GetFlag(FLAGS_iterations);
   int wrong = 0;
-  for (int i = 0; i < iterations + 20; ++i) {  // the first 20 warm up
-    const int64_t device = device_ids[pick_device(random)];
-    const int64_t from = start_seconds + pick_day(random) * 86400;
-    plantmon::v1::ListSensorDataRequest request;
-    request.set_device_id(device);
-    request.mutable_start_time()->set_seconds(from);
-    request.mutable_end_time()->set_seconds(from + 86400);
-    request.set_page_size(1440);
-    plantmon::v1::ListSensorDataResponse response;
-    grpc::ClientContext context;
-    context.AddMetadata("authorization", "Bearer " + login.access_token());
-    absl::Time before = absl::Now();
-    grpc::Status status = telemetry->ListSensorData(&context, request, &response);
-    double took = absl::ToDoubleMilliseconds(absl::Now() - before);
-    if (!status.ok() || response.sensor_data_size() != 1440) ++wrong;
-    if (i >= 20) grpc_ms.push_back(took);
 
-    plantmon::storage::ReadingQuery query;
-    query.device_id = device;
-    query.start_time = absl::FromUnixSeconds(from);
-    query.end_time = absl::FromUnixSeconds(from + 86400);
-    query.limit = 1441;  // what the server asks for: a page plus one
-    before = absl::Now();
-    auto direct = repository.List(user_id, query);
-    took = absl::ToDoubleMilliseconds(absl::Now() - before);
-    if (!direct.ok() || direct->size() != 1440) ++wrong;
-    if (i >= 20) direct_ms.push_back(took);
+  // The same queries each time: a random device and a random whole day of
+  // the first fill, from the same seed. Returns the gRPC p50.
+  auto measure = [&](const char* label) {
+    std::mt19937_64 random(1);
+    std::uniform_int_distribution<int> pick_device(0, device_count - 1);
+    std::uniform_int_distribution<int64_t> pick_day(0, minutes / 1440 - 1);
+    std::vector<double> grpc_ms;
+    std::vector<double> direct_ms;
+    std::vector<double> sql_ms;
+    for (int i = 0; i < iterations + 20; ++i) {  // the first 20 warm up
+      const int64_t device = device_ids[pick_device(random)];
+      const int64_t from = start_seconds + pick_day(random) * 86400;
+      plantmon::v1::ListSensorDataRequest request;
+      request.set_device_id(device);
+      request.mutable_start_time()->set_seconds(from);
+      request.mutable_end_time()->set_seconds(from + 86400);
+      request.set_page_size(1440);
+      plantmon::v1::ListSensorDataResponse response;
+      grpc::ClientContext context;
+      context.AddMetadata("authorization", "Bearer " + login.access_token());
+      absl::Time before = absl::Now();
+      grpc::Status status = telemetry->ListSensorData(&context, request, &response);
+      double took = absl::ToDoubleMilliseconds(absl::Now() - before);
+      if (!status.ok() || response.sensor_data_size() != 1440) ++wrong;
+      if (i >= 20) grpc_ms.push_back(took);
 
-    // The same SQL on a plain connection: the database's share.
-    before = absl::Now();
-    {
-      pqxx::nontransaction raw(raw_connection);
-      pqxx::result rows = raw.exec_params(
-          plantmon::storage::TelemetryRepository::ListStatement(false), device, from * 1000000,
-          (from + 86400) * 1000000, std::optional<int64_t>(), std::optional<int64_t>(), 1441,
-          std::optional<int>(), false, user_id, std::optional<std::string>());
-      if (rows.size() != 1440) ++wrong;
+      plantmon::storage::ReadingQuery query;
+      query.device_id = device;
+      query.start_time = absl::FromUnixSeconds(from);
+      query.end_time = absl::FromUnixSeconds(from + 86400);
+      query.limit = 1441;  // what the server asks for: a page plus one
+      before = absl::Now();
+      auto direct = repository.List(user_id, query);
+      took = absl::ToDoubleMilliseconds(absl::Now() - before);
+      if (!direct.ok() || direct->size() != 1440) ++wrong;
+      if (i >= 20) direct_ms.push_back(took);
+
+      // The same SQL on a plain connection: the database's share.
+      before = absl::Now();
+      {
+        pqxx::nontransaction raw(raw_connection);
+        pqxx::result rows = raw.exec_params(
+            plantmon::storage::TelemetryRepository::ListStatement(false), device, from * 1000000,
+            (from + 86400) * 1000000, std::optional<int64_t>(), std::optional<int64_t>(), 1441,
+            std::optional<int>(), false, user_id, std::optional<std::string>());
+        if (rows.size() != 1440) ++wrong;
+      }
+      took = absl::ToDoubleMilliseconds(absl::Now() - before);
+      if (i >= 20) sql_ms.push_back(took);
     }
-    took = absl::ToDoubleMilliseconds(absl::Now() - before);
-    if (i >= 20) sql_ms.push_back(took);
+    std::printf("%s\n", label);
+    std::printf("ListSensorData over gRPC (1440 readings): p50 %.2f ms, p99 %.2f ms\n",
+                Percentile(grpc_ms, 0.5), Percentile(grpc_ms, 0.99));
+    std::printf("same query through storage directly:      p50 %.2f ms, p99 %.2f ms\n",
+                Percentile(direct_ms, 0.5), Percentile(direct_ms, 0.99));
+    std::printf("the same SQL on a plain connection:        p50 %.2f ms, p99 %.2f ms\n",
+                Percentile(sql_ms, 0.5), Percentile(sql_ms, 0.99));
+    return Percentile(grpc_ms, 0.5);
+  };
+
+  const double first_p50 = measure(absl::StrCat("at ", device_count * minutes, " rows:").c_str());
+  if (earlier_weeks > 0) {
+    for (int64_t week = 1; week <= earlier_weeks; ++week) {
+      plantmon::bench::FillMinuteReadings(config, user_id, "QB", device_count,
+                                          start_seconds - week * kWeekMinutes * 60, kWeekMinutes);
+    }
+    const int64_t rows = device_count * (minutes + earlier_weeks * kWeekMinutes);
+    const double grown_p50 = measure(absl::StrCat("at ", rows, " rows:").c_str());
+    std::printf("gRPC p50 at %s rows / at %s rows: %.2fx\n", absl::StrCat(rows).c_str(),
+                absl::StrCat(device_count * minutes).c_str(), grown_p50 / first_p50);
   }
-  std::printf("ListSensorData over gRPC (1440 readings): p50 %.2f ms, p99 %.2f ms\n",
-              Percentile(grpc_ms, 0.5), Percentile(grpc_ms, 0.99));
-  std::printf("same query through storage directly:      p50 %.2f ms, p99 %.2f ms\n",
-              Percentile(direct_ms, 0.5), Percentile(direct_ms, 0.99));
-  std::printf("the same SQL on a plain connection:        p50 %.2f ms, p99 %.2f ms\n",
-              Percentile(sql_ms, 0.5), Percentile(sql_ms, 0.99));
-  std::printf("iterations: %d, wrong answers: %d\n", iterations, wrong);
+  std::printf("iterations: %d per measurement, wrong answers: %d\n", iterations, wrong);
   return wrong == 0 ? 0 : 1;
 }
