@@ -12,7 +12,8 @@ namespace plantmon::storage {
 StandbyReads::StandbyReads(postgres::ConnectionPool& primary,
                            std::unique_ptr<postgres::ConnectionPool> standby, Options options)
     : primary_(primary), standby_(std::move(standby)), options_(options) {
-  CheckOnce();  // usable from the first call if it is
+  // Checked on the monitor's thread from the start, not here: a standby that
+  // does not answer could hold the server's start for its connect_timeout.
   monitor_ = std::thread([this] { Monitor(); });
 }
 
@@ -46,7 +47,9 @@ void StandbyReads::CountRead(const char* target) {
 }
 
 void StandbyReads::Monitor() {
-  while (!stop_.WaitForNotificationWithTimeout(options_.check_every)) CheckOnce();
+  do {
+    CheckOnce();
+  } while (!stop_.WaitForNotificationWithTimeout(options_.check_every));
 }
 
 void StandbyReads::CheckOnce() {
