@@ -119,7 +119,7 @@ int main(int argc, char** argv) {
   pqxx::connection admin(database_url);
   {
     pqxx::work setup(admin);
-    setup.exec("TRUNCATE sensor_data, alerts, ingest_batches");
+    setup.exec("TRUNCATE sensor_data, alerts, ingest_batches CASCADE");
     setup.exec_params("INSERT INTO manufacturers (name) VALUES ('Bench') ON CONFLICT DO NOTHING;");
     setup.exec(
         "INSERT INTO device_types (manufacturer_id, name, device_type, data_unit, min_value, "
@@ -255,7 +255,7 @@ int main(int argc, char** argv) {
   // --- baseline: stream_to of the same rows -----------------------------------
   {
     pqxx::work clear(admin);
-    clear.exec("TRUNCATE sensor_data, alerts");
+    clear.exec("TRUNCATE sensor_data, alerts CASCADE");
     clear.commit();
   }
   // Connections opened first and closed after measuring, so their backends'
