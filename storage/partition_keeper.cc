@@ -57,11 +57,6 @@ std::vector<Partition> ListPartitions(pqxx::transaction_base& transaction) {
   return partitions;
 }
 
-std::string BoundLiteral(absl::Time time) {
-  return absl::StrCat("'", absl::FormatTime("%Y-%m-%d %H:%M:%S+00", time, absl::UTCTimeZone()),
-                      "'");
-}
-
 // Creates the weeks from the newest partition's end to now + ahead, in one
 // transaction. A partition is made as a table and then attached: ATTACH
 // PARTITION takes a lock on sensor_data that lets reads and writes through,
@@ -78,12 +73,13 @@ void CreateAhead(pqxx::connection& connection, absl::Time now, const PartitionPo
   }
   absl::Time next = newest.value_or(WeekStart(now));
   while (next < now + policy.ahead) {
-    const std::string name = absl::FormatTime("sensor_data_w%Y%m%d", next, absl::UTCTimeZone());
+    const std::string name = WeekPartitionName(next);
     transaction.exec(absl::StrCat("CREATE TABLE ", transaction.quote_name(name),
                                   " (LIKE sensor_data INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"));
     transaction.exec(absl::StrCat("ALTER TABLE sensor_data ATTACH PARTITION ",
                                   transaction.quote_name(name), " FOR VALUES FROM (",
-                                  BoundLiteral(next), ") TO (", BoundLiteral(next + kWeek), ")"));
+                                  PartitionBoundLiteral(next), ") TO (",
+                                  PartitionBoundLiteral(next + kWeek), ")"));
     round.created.push_back(name);
     next += kWeek;
   }
@@ -117,8 +113,7 @@ void DropExpired(pqxx::connection& connection, absl::Time now, const PartitionPo
       const auto name = row[0].as<std::string>();
       // Names sort as their weeks do; a week ends by the cutoff when it
       // begins by a week before it.
-      if (name == "sensor_data_history" ||
-          name <= absl::FormatTime("sensor_data_w%Y%m%d", cutoff - kWeek, absl::UTCTimeZone())) {
+      if (name == "sensor_data_history" || name <= WeekPartitionName(cutoff - kWeek)) {
         leftovers.push_back(name);
       }
     }
@@ -158,6 +153,15 @@ absl::Time OldestAcceptedReading(absl::Time now, const std::optional<absl::Durat
 absl::Time WeekStart(absl::Time time) {
   const absl::CivilDay day = absl::ToCivilDay(time, absl::UTCTimeZone());
   return absl::FromCivil(absl::PrevWeekday(day + 1, absl::Weekday::monday), absl::UTCTimeZone());
+}
+
+std::string WeekPartitionName(absl::Time week) {
+  return absl::FormatTime("sensor_data_w%Y%m%d", week, absl::UTCTimeZone());
+}
+
+std::string PartitionBoundLiteral(absl::Time time) {
+  return absl::StrCat("'", absl::FormatTime("%Y-%m-%d %H:%M:%S+00", time, absl::UTCTimeZone()),
+                      "'");
 }
 
 absl::StatusOr<PartitionRound> KeepPartitions(const postgres::DatabaseConfig& database,

@@ -50,6 +50,11 @@ absl::Time OldestAcceptedReading(absl::Time now, const std::optional<absl::Durat
 
 // The Monday, 00:00 UTC, on or before `time`: where a weekly partition begins.
 absl::Time WeekStart(absl::Time time);
+// The name of the weekly partition that begins at `week` (a WeekStart):
+// sensor_data_wYYYYMMDD.
+std::string WeekPartitionName(absl::Time week);
+// `time` as the SQL literal of a partition bound, in UTC.
+std::string PartitionBoundLiteral(absl::Time time);
 
 struct PartitionRound {
   std::vector<std::string> created;

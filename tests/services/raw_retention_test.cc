@@ -96,8 +96,8 @@ TEST_F(RawRetentionTest, AReadingOlderThanTheRetentionIsRefusedWithTheReason) {
 TEST_F(RawRetentionTest, TheServerKeepsWeeksAheadByItself) {
   // The migration makes four weeks past its boundary; the server's keeper,
   // asked for ten, adds the rest as it starts.
-  const std::string last_week = absl::FormatTime(
-      "sensor_data_w%Y%m%d", storage::WeekStart(absl::Now() + 10 * 7 * kDay), absl::UTCTimeZone());
+  const std::string last_week =
+      storage::WeekPartitionName(storage::WeekStart(absl::Now() + 10 * 7 * kDay));
   EXPECT_TRUE(Eventually(
       [&] {
         return database_

@@ -3,7 +3,6 @@
 // the server here reads ListSensorData and AggregateSensorData from it while
 // it keeps up, and from the primary while its replay is paused past the lag
 // bound, or when its connections are cut.
-#include <cstdlib>
 #include <memory>
 #include <pqxx/pqxx>
 #include <string>
@@ -27,16 +26,6 @@ using ::google::protobuf::util::TimeUtil;
 using ::plantmon::testing::Eventually;
 using ::plantmon::testing::SignedInUser;
 
-int StandbyPort() {
-  const char* port = std::getenv("PLANTMON_TEST_PG_STANDBY_PORT");
-  int value = 0;
-  if (port == nullptr || !absl::SimpleAtoi(port, &value)) {
-    std::fprintf(stderr, "PLANTMON_TEST_PG_STANDBY_PORT is not set: run through tools/test\n");
-    std::abort();
-  }
-  return value;
-}
-
 // A counter or gauge sample of this process's registry (the server under
 // test records into it).
 double Sample(const std::string& name_and_labels) {
@@ -56,8 +45,8 @@ class StandbyReadsTest : public testing::ApiTest {
  protected:
   static void SetUpTestSuite() {
     StartSuite(/*access_log=*/false, [](services::ServerOptions& options) {
-      postgres::DatabaseConfig standby = options.database;
-      standby.port = StandbyPort();
+      postgres::DatabaseConfig standby = database_->StandbyConfig(/*pool_size=*/4,
+                                                                  /*max_overflow=*/8);
       standby.target_session_attrs = "standby";
       options.standby_database = standby;
       options.standby_reads.max_lag = absl::Milliseconds(500);
@@ -68,9 +57,8 @@ class StandbyReadsTest : public testing::ApiTest {
 
   // A superuser session on the standby, for pausing its replay.
   static std::unique_ptr<pqxx::connection> StandbyAdmin() {
-    postgres::DatabaseConfig config = options_->database;
-    config.port = StandbyPort();
-    return std::make_unique<pqxx::connection>(postgres::LibpqConnectionString(config));
+    return std::make_unique<pqxx::connection>(
+        postgres::LibpqConnectionString(database_->StandbyConfig()));
   }
 
   static int64_t MakeProbe(const SignedInUser& owner, const std::string& name) {

@@ -72,8 +72,7 @@ TEST_F(PartitionKeeperTest, TheMigrationLeavesWeeksAheadAndEveryTimeHasAPartitio
   EXPECT_EQ(Insert(absl::Now()), "sensor_data_history");
   const absl::Time boundary = storage::WeekStart(absl::Now()) + 2 * kWeek;
   EXPECT_EQ(Insert(boundary - absl::Microseconds(1)), "sensor_data_history");
-  EXPECT_EQ(Insert(boundary),
-            absl::FormatTime("sensor_data_w%Y%m%d", boundary, absl::UTCTimeZone()));
+  EXPECT_EQ(Insert(boundary), storage::WeekPartitionName(boundary));
   EXPECT_EQ(Partitions().size(), 5u) << "the history and four weeks";
 }
 
@@ -89,16 +88,15 @@ TEST_F(PartitionKeeperTest, RoundsCreateTheMissingWeeksAheadAndReadingsCrossThei
   // Every week from the migration's last to later + ahead, none twice.
   const std::vector<std::string> partitions = Partitions();
   const absl::Time last_week = storage::WeekStart(later + policy.ahead);
-  EXPECT_NE(std::find(partitions.begin(), partitions.end(),
-                      absl::FormatTime("sensor_data_w%Y%m%d", last_week, absl::UTCTimeZone())),
+  EXPECT_NE(std::find(partitions.begin(), partitions.end(), storage::WeekPartitionName(last_week)),
             partitions.end());
   for (absl::Time week = storage::WeekStart(absl::Now()) + 2 * kWeek; week <= last_week;
        week += kWeek) {
-    const std::string name = absl::FormatTime("sensor_data_w%Y%m%d", week, absl::UTCTimeZone());
+    const std::string name = storage::WeekPartitionName(week);
     EXPECT_EQ(Insert(week - absl::Microseconds(1)),
               week == storage::WeekStart(absl::Now()) + 2 * kWeek
                   ? "sensor_data_history"
-                  : absl::FormatTime("sensor_data_w%Y%m%d", week - kWeek, absl::UTCTimeZone()));
+                  : storage::WeekPartitionName(week - kWeek));
     EXPECT_EQ(Insert(week), name);
   }
   // A second round at the same time has nothing to do.
@@ -149,8 +147,7 @@ TEST_F(PartitionKeeperTest, RetentionDropsWholePartitionsAndTheRollupsStay) {
   round = storage::KeepPartitions(database_->Config(),
                                   first_week_end + kWeek + storage::kRetentionDropMargin, policy);
   ASSERT_OK(round);
-  const std::string first_week =
-      absl::FormatTime("sensor_data_w%Y%m%d", boundary, absl::UTCTimeZone());
+  const std::string first_week = storage::WeekPartitionName(boundary);
   EXPECT_EQ(round->dropped, std::vector<std::string>{first_week});
   EXPECT_EQ(Count("SELECT count(*) FROM sensor_data"), 1);
   // The rollups of dropped readings outlive them.
@@ -162,8 +159,7 @@ TEST_F(PartitionKeeperTest, RetentionDropsWholePartitionsAndTheRollupsStay) {
 TEST_F(PartitionKeeperTest, APartitionLeftDetachedIsDroppedByTheNextRound) {
   const absl::Time now = absl::Now();
   const absl::Time boundary = storage::WeekStart(now) + 2 * kWeek;
-  const std::string first_week =
-      absl::FormatTime("sensor_data_w%Y%m%d", boundary, absl::UTCTimeZone());
+  const std::string first_week = storage::WeekPartitionName(boundary);
   // A round that stopped between detaching and dropping.
   database_->Query(absl::StrCat("ALTER TABLE sensor_data DETACH PARTITION ", first_week));
   storage::PartitionPolicy policy;

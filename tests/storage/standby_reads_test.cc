@@ -4,12 +4,11 @@
 // tests/services/standby_reads_test.cc.
 #include "storage/standby_reads.h"
 
-#include <cstdlib>
 #include <memory>
+#include <optional>
 #include <pqxx/pqxx>
 #include <string>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "postgres/connection_pool.h"
@@ -23,16 +22,6 @@ namespace {
 using ::plantmon::testing::Eventually;
 using ::plantmon::testing::TestDatabase;
 
-int StandbyPort() {
-  int port = 0;
-  const char* text = std::getenv("PLANTMON_TEST_PG_STANDBY_PORT");
-  if (text == nullptr || !absl::SimpleAtoi(text, &port)) {
-    std::fprintf(stderr, "PLANTMON_TEST_PG_STANDBY_PORT is not set: run through tools/test\n");
-    std::abort();
-  }
-  return port;
-}
-
 class StandbyReadsTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -40,9 +29,11 @@ class StandbyReadsTest : public ::testing::Test {
     primary_ = database_->NewPool();
   }
 
-  std::unique_ptr<storage::StandbyReads> Start(int standby_port) {
-    postgres::DatabaseConfig config = database_->Config();
-    config.port = standby_port;
+  // Reads through the standby, or through a server nothing listens on at
+  // `port` when one is given.
+  std::unique_ptr<storage::StandbyReads> Start(std::optional<int> port = std::nullopt) {
+    postgres::DatabaseConfig config = database_->StandbyConfig();
+    if (port.has_value()) config.port = *port;
     config.target_session_attrs = "standby";
     config.connect_timeout = absl::Seconds(1);
     absl::StatusOr<std::unique_ptr<postgres::ConnectionPool>> pool =
@@ -56,8 +47,7 @@ class StandbyReadsTest : public ::testing::Test {
 
   // True once the standby has replayed this test's database and its schema.
   bool StandbyHasTheDatabase() {
-    postgres::DatabaseConfig config = database_->Config();
-    config.port = StandbyPort();
+    const postgres::DatabaseConfig config = database_->StandbyConfig();
     return Eventually(
         [&] {
           try {
@@ -91,7 +81,7 @@ TEST_F(StandbyReadsTest, AStandbyThatDoesNotAnswerIsNeverRead) {
 }
 
 TEST_F(StandbyReadsTest, WhatFailsOrIsMissingOnTheStandbyIsAskedOfThePrimary) {
-  std::unique_ptr<storage::StandbyReads> reads = Start(StandbyPort());
+  std::unique_ptr<storage::StandbyReads> reads = Start();
   ASSERT_TRUE(Eventually([&] { return reads->usable(); }, absl::Seconds(20)));
   EXPECT_GE(reads->lag_seconds(), 0);
   postgres::ConnectionPool* standby = &reads->standby_pool();
@@ -136,6 +126,7 @@ TEST_F(StandbyReadsTest, WhatFailsOrIsMissingOnTheStandbyIsAskedOfThePrimary) {
 TEST_F(StandbyReadsTest, AHostListReachesThePrimaryOrTheStandbyAsAsked) {
   ASSERT_TRUE(StandbyHasTheDatabase());
   const int primary_port = database_->Config().port;
+  const int standby_port = database_->StandbyConfig().port;
   auto in_recovery = [&](const std::string& ports, const std::string& role) -> bool {
     postgres::DatabaseConfig config = database_->Config();
     config.host = "127.0.0.1,127.0.0.1";
@@ -151,8 +142,8 @@ TEST_F(StandbyReadsTest, AHostListReachesThePrimaryOrTheStandbyAsAsked) {
     EXPECT_TRUE(answer.ok()) << answer.status();
     return answer.value_or(false);
   };
-  const std::string standby_first = absl::StrCat(StandbyPort(), ",", primary_port);
-  const std::string primary_first = absl::StrCat(primary_port, ",", StandbyPort());
+  const std::string standby_first = absl::StrCat(standby_port, ",", primary_port);
+  const std::string primary_first = absl::StrCat(primary_port, ",", standby_port);
   EXPECT_FALSE(in_recovery(standby_first, "read-write"));
   EXPECT_TRUE(in_recovery(standby_first, "any"));
   EXPECT_TRUE(in_recovery(primary_first, "standby"));

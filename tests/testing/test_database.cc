@@ -82,6 +82,12 @@ postgres::DatabaseConfig TestDatabase::Config(int pool_size, int max_overflow) c
   return config;
 }
 
+postgres::DatabaseConfig TestDatabase::StandbyConfig(int pool_size, int max_overflow) const {
+  postgres::DatabaseConfig config = Config(pool_size, max_overflow);
+  config.port = std::atoi(RequiredEnv("PLANTMON_TEST_PG_STANDBY_PORT").c_str());
+  return config;
+}
+
 std::unique_ptr<postgres::ConnectionPool> TestDatabase::NewPool(int pool_size,
                                                                 int max_overflow) const {
   absl::StatusOr<std::unique_ptr<postgres::ConnectionPool>> pool =

@@ -25,6 +25,9 @@ class TestDatabase {
   // Settings for this database, with a small pool by default.
   postgres::DatabaseConfig Config(int pool_size = 4, int max_overflow = 4) const;
   std::unique_ptr<postgres::ConnectionPool> NewPool(int pool_size = 4, int max_overflow = 4) const;
+  // The same database on tools/test's streaming hot standby
+  // (PLANTMON_TEST_PG_STANDBY_PORT), which has it once replay reaches it.
+  postgres::DatabaseConfig StandbyConfig(int pool_size = 4, int max_overflow = 4) const;
 
   // A direct superuser connection to this database, for inspecting state
   // independently of the code under test.

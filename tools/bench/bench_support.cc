@@ -9,7 +9,6 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "storage/partition_keeper.h"
 
@@ -103,47 +102,37 @@ std::vector<int64_t> FillMinuteReadings(const postgres::DatabaseConfig& config, 
 }
 
 void PartitionWeeksSince(const postgres::DatabaseConfig& config, absl::Time since) {
-  const absl::TimeZone utc = absl::UTCTimeZone();
-  auto literal = [&](absl::Time time) {
-    return absl::StrCat("'", absl::FormatTime("%Y-%m-%d %H:%M:%S+00", time, utc), "'");
-  };
   pqxx::connection connection(postgres::LibpqConnectionString(config));
   pqxx::work transaction(connection);
   if (transaction.exec1("SELECT count(*) FROM sensor_data")[0].as<int64_t>() != 0) {
     std::fprintf(stderr, "PartitionWeeksSince: sensor_data is not empty\n");
     std::exit(1);
   }
-  // The migration's first week: where the new weeks stop.
+  // The migration's first week: where the new weeks stop (names sort as
+  // their weeks do).
   const auto first = transaction
                          .exec1(
                              "SELECT min(c.relname) FROM pg_inherits i JOIN pg_class c "
                              "ON c.oid = i.inhrelid WHERE i.inhparent = 'sensor_data'::regclass "
                              "AND c.relname LIKE 'sensor_data_w%'")[0]
                          .as<std::string>();
-  absl::CivilDay first_day;
-  if (!absl::ParseCivilTime(
-          absl::StrCat(first.substr(13, 4), "-", first.substr(17, 2), "-", first.substr(19, 2)),
-          &first_day)) {
-    std::fprintf(stderr, "PartitionWeeksSince: unexpected partition %s\n", first.c_str());
-    std::exit(1);
-  }
-  const absl::Time end = absl::FromCivil(first_day, utc);
   const absl::Time start = storage::WeekStart(since);
   transaction.exec("ALTER TABLE sensor_data DETACH PARTITION sensor_data_history");
   transaction.exec("DROP TABLE sensor_data_history");
   transaction.exec(absl::StrCat(
       "CREATE TABLE sensor_data_history PARTITION OF sensor_data FOR VALUES FROM (MINVALUE) TO (",
-      literal(start), ")"));
+      storage::PartitionBoundLiteral(start), ")"));
   int weeks = 0;
-  for (absl::Time week = start; week < end; week += absl::Hours(24 * 7), ++weeks) {
-    transaction.exec(absl::StrCat("CREATE TABLE ",
-                                  absl::FormatTime("sensor_data_w%Y%m%d", week, utc),
-                                  " PARTITION OF sensor_data FOR VALUES FROM (", literal(week),
-                                  ") TO (", literal(week + absl::Hours(24 * 7)), ")"));
+  for (absl::Time week = start; storage::WeekPartitionName(week) < first;
+       week += absl::Hours(24 * 7), ++weeks) {
+    transaction.exec(absl::StrCat("CREATE TABLE ", storage::WeekPartitionName(week),
+                                  " PARTITION OF sensor_data FOR VALUES FROM (",
+                                  storage::PartitionBoundLiteral(week), ") TO (",
+                                  storage::PartitionBoundLiteral(week + absl::Hours(24 * 7)), ")"));
   }
   transaction.commit();
   std::printf("partitions: %d past weeks from %s, as a deployment running since then has them\n",
-              weeks, absl::FormatTime("%Y-%m-%d", start, utc).c_str());
+              weeks, absl::FormatTime("%Y-%m-%d", start, absl::UTCTimeZone()).c_str());
 }
 
 }  // namespace plantmon::bench
