@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Failover drill: a primary and two standbys under pg_auto_failover
+# (tools/cluster), one plantmon_server that knows them only as a host list, four
+# gateways streaming and a client reading; the primary is killed with SIGKILL
+# (keeper, postmaster and backends at once) and the monitor promotes a standby.
+#
+#   tools/fault/run_failover.sh           synchronous replication: every gateway must be
+#                                         acknowledged again within 30 s, no acknowledged
+#                                         reading may be lost
+#   tools/fault/run_failover.sh --async   asynchronous replication: the same, except that
+#                                         acknowledged readings lost are measured and reported
+#
+# PLANTMON_DRILL_BIN: a directory with the built services/plantmon_server,
+# tools/plantmon_db and tools/fault/ingest_under_fault (the test's runfiles);
+# without it, this script bootstraps and builds them (-c opt).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)  # tools/
+mode=sync
+[[ ${1:-} == --async ]] && mode=async
+
+if [[ -n "${PLANTMON_DRILL_BIN:-}" ]]; then
+  BIN=$PLANTMON_DRILL_BIN
+else
+  cd "$here/.."
+  tools/bootstrap
+  bazel build -c opt //services:plantmon_server //tools:plantmon_db //tools/fault:all >/dev/null 2>&1 ||
+    bazel build -c opt //services:plantmon_server //tools:plantmon_db //tools/fault:all
+  BIN=$(bazel info -c opt bazel-bin 2>/dev/null)
+fi
+
+# Under /tmp, not a test's TEST_TMPDIR: the cluster runs as the postgres user,
+# which must reach its directories.
+work=$(mktemp -d /tmp/plantmon-failover.XXXXXX)
+chmod 755 "$work"
+server_pid=""
+cleanup() {
+  [[ -n "$server_pid" ]] && kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  "$here/cluster" stop "$work/cluster" || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+mkdir "$work/cluster"
+cluster_args=()
+[[ $mode == async ]] && cluster_args+=(--async)
+echo "starting a pg_auto_failover monitor, a primary and two standbys ($mode replication)"
+"$here/cluster" start "$work/cluster" "${cluster_args[@]}" >/dev/null
+"$here/cluster" state "$work/cluster"
+set -a
+source "$work/cluster/cluster.env"
+set +a
+echo "POSTGRES_DB_HOST=$POSTGRES_DB_HOST"
+export PLANTMON_BCRYPT_COST=10
+"$BIN/tools/plantmon_db" init >/dev/null
+
+: >"$work/server.log"
+PLANTMON_LISTEN_ADDR=127.0.0.1:0 "$BIN/services/plantmon_server" >"$work/server.log" 2>&1 &
+server_pid=$!
+port=""
+for _ in $(seq 1 200); do
+  port=$(sed -n 's/^plantmon: serving on port \([0-9]*\).*/\1/p' "$work/server.log")
+  [[ -n "$port" ]] && break
+  sleep 0.05
+done
+[[ -n "$port" ]] || { cat "$work/server.log" >&2; exit 1; }
+
+echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), PostgreSQL" \
+  "$(psql --version | awk '{print $3}'), pg_autoctl $(pg_autoctl --version | sed -n 's/^pg_autoctl version //p');" \
+  "monitor, nodes, server and drill on one host"
+drill_args=(--port="$port" --fault_after_seconds=3 --max_recovery_seconds=30
+  --fault_command="'$here/cluster' kill-primary '$work/cluster'")
+[[ $mode == async ]] && drill_args+=(--acknowledged_loss=report)
+status=0
+"$BIN/tools/fault/ingest_under_fault" "${drill_args[@]}" || status=$?
+echo "cluster after the drill:"
+"$here/cluster" state "$work/cluster"
+echo "server log (errors and health only):"
+grep -v '^access ' "$work/server.log" | tail -n 20
+exit "$status"
