@@ -212,7 +212,16 @@ std::string LibpqConnectionString(const DatabaseConfig& config) {
       " port=", config.ports.empty() ? absl::StrCat(config.port) : QuoteLibpqValue(config.ports),
       " user=", QuoteLibpqValue(config.user), " password=", QuoteLibpqValue(config.password),
       " dbname=", QuoteLibpqValue(config.dbname), " connect_timeout=", connect_timeout,
-      " application_name='plantmon'");
+      " application_name='plantmon'",
+      // A database machine that vanishes (power, network) sends no reset: a
+      // connection waiting on it would wait for the kernel's retransmission
+      // timeout, some fifteen minutes, and a failover would leave calls and
+      // pool connections hanging that long. Keepalive probes end a silent
+      // connection after about 11 s (5 + 3 x 2), and tcp_user_timeout one
+      // whose sent data goes unacknowledged for 10 s (docs/scaling.md,
+      // "Failover").
+      " keepalives=1 keepalives_idle=5 keepalives_interval=2 keepalives_count=3",
+      " tcp_user_timeout=10000");
   if (!config.target_session_attrs.empty()) {
     absl::StrAppend(&text, " target_session_attrs=", QuoteLibpqValue(config.target_session_attrs));
   }

@@ -84,6 +84,14 @@ TEST(DatabaseConfigTest, ConnectionStringQuotesEveryValue) {
   EXPECT_NE(text.find("password='it\\'s a \\\\ pass'"), std::string::npos) << text;
 }
 
+TEST(DatabaseConfigTest, ConnectionsToAVanishedServerEndWithinSeconds) {
+  const std::string text = LibpqConnectionString(DatabaseConfig());
+  EXPECT_NE(text.find("keepalives=1 keepalives_idle=5 keepalives_interval=2 keepalives_count=3"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("tcp_user_timeout=10000"), std::string::npos) << text;
+}
+
 TEST(DatabaseConfigTest, SeveralHostsConnectToTheOneThatAcceptsWrites) {
   ASSERT_OK_AND_ASSIGN(
       DatabaseConfig config,
