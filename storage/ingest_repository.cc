@@ -19,6 +19,7 @@
 #include "postgres/pg_array.h"
 #include "postgres/pqxx_status.h"
 #include "postgres/transaction.h"
+#include "storage/partition_keeper.h"
 #include "storage/row_reader.h"
 #include "storage/storage_metrics.h"
 
@@ -220,16 +221,58 @@ std::vector<Accepted> Accept(const std::vector<IncomingReading>& readings,
   return accepted;
 }
 
-void CopyReadings(pqxx::work& transaction, const std::vector<Accepted>& rows) {
-  pqxx::stream_to copy(transaction, "sensor_data",
+void CopyInto(pqxx::work& transaction, const std::string& table,
+              const std::vector<const Accepted*>& rows) {
+  pqxx::stream_to copy(transaction, table,
                        std::vector<std::string>{"device_id", "parameter_name", "measurement_value",
                                                 "measurement_unit", "data_quality", "is_anomaly",
                                                 "timestamp", "raw_data"});
-  for (const Accepted& row : rows) {
-    copy << std::make_tuple(row.device_id, row.parameter, row.value, row.unit, row.quality,
-                            row.is_anomaly, CopyTimestampText(row.timestamp), row.raw_data);
+  for (const Accepted* row : rows) {
+    copy << std::make_tuple(row->device_id, row->parameter, row->value, row->unit, row->quality,
+                            row->is_anomaly, CopyTimestampText(row->timestamp), row->raw_data);
   }
   copy.complete();
+}
+
+// Copies each reading straight into the partition that holds its week (a
+// weekly one or the history), where that partition has its rollup trigger
+// (migration 0026), and the rest into sensor_data, which routes them. COPY
+// into the partitioned table itself inserts one row at a time, because of the
+// rollup trigger's transition table there; into a partition it batches rows
+// (docs/scaling.md, "Figures"). Weeks are whole in every partition: bounds
+// fall on WeekStart.
+void CopyReadings(pqxx::work& transaction, const std::vector<Accepted>& rows) {
+  std::map<int64_t, std::vector<const Accepted*>> by_week;  // by WeekStart, Unix micros
+  for (const Accepted& row : rows) {
+    by_week[absl::ToUnixMicros(WeekStart(row.timestamp))].push_back(&row);
+  }
+  std::vector<int64_t> weeks;
+  weeks.reserve(by_week.size());
+  for (const auto& [week, week_rows] : by_week) weeks.push_back(week);
+  static const std::string kPartitionsOfWeeks = R"sql(
+      SELECT w.us, p.partition_name
+        FROM unnest($1::bigint[]) AS w(us)
+        JOIN sensor_data_partition_bounds() p
+          ON p.rolls_up AND NOT p.detach_pending
+         AND (p.lower_bound IS NULL OR p.lower_bound <= epoch_us_to_timestamptz(w.us))
+         AND (p.upper_bound IS NULL
+              OR epoch_us_to_timestamptz(w.us) + interval '1 week' <= p.upper_bound))sql";
+  std::map<int64_t, std::string> partition_of_week;
+  for (const pqxx::row& row : transaction.exec_params(kPartitionsOfWeeks, PgIntArray(weeks))) {
+    partition_of_week[row[0].as<int64_t>()] = row[1].as<std::string>();
+  }
+  std::map<std::string, std::vector<const Accepted*>> by_partition;
+  std::vector<const Accepted*> through_parent;
+  for (const auto& [week, week_rows] : by_week) {
+    auto partition = partition_of_week.find(week);
+    std::vector<const Accepted*>& target =
+        partition == partition_of_week.end() ? through_parent : by_partition[partition->second];
+    target.insert(target.end(), week_rows.begin(), week_rows.end());
+  }
+  for (const auto& [partition, partition_rows] : by_partition) {
+    CopyInto(transaction, partition, partition_rows);
+  }
+  if (!through_parent.empty()) CopyInto(transaction, "sensor_data", through_parent);
 }
 
 struct WatchingRule {

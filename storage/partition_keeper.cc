@@ -35,19 +35,13 @@ bool IsPartitioned(pqxx::transaction_base& transaction) {
       .as<bool>();
 }
 
-// Bounds are read back from their SQL text, which DateStyle and TimeZone
-// shape: the transaction fixes both.
+// Bounds come from sensor_data_partition_bounds() (migration 0026), which
+// ingest reads too.
 std::vector<Partition> ListPartitions(pqxx::transaction_base& transaction) {
-  transaction.exec("SET LOCAL DateStyle = 'ISO'; SET LOCAL TimeZone = 'UTC'");
   std::vector<Partition> partitions;
   for (const pqxx::row& row :
-       transaction.exec("SELECT c.relname, i.inhdetachpending, " PLANTMON_EPOCH_US(
-           "(regexp_match(pg_get_expr(c.relpartbound, c.oid), "
-           "'TO \\(''([^'']+)''\\)'))[1]::timestamptz") " "
-                                                        "FROM pg_inherits i JOIN pg_class c ON "
-                                                        "c.oid = i.inhrelid "
-                                                        "WHERE i.inhparent = "
-                                                        "'sensor_data'::regclass")) {
+       transaction.exec("SELECT partition_name, detach_pending, " PLANTMON_EPOCH_US(
+           "upper_bound") " FROM sensor_data_partition_bounds()")) {
     Partition partition;
     partition.name = row[0].as<std::string>();
     partition.detach_pending = row[1].as<bool>();
@@ -76,6 +70,9 @@ void CreateAhead(pqxx::connection& connection, absl::Time now, const PartitionPo
     const std::string name = WeekPartitionName(next);
     transaction.exec(absl::StrCat("CREATE TABLE ", transaction.quote_name(name),
                                   " (LIKE sensor_data INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"));
+    // Before it is attached, so that no reading reaches it without a rollup
+    // (migration 0026: ingest copies into a week's partition directly).
+    transaction.exec_params("SELECT sensor_data_add_roll_up_trigger($1::regclass)", name);
     transaction.exec(absl::StrCat("ALTER TABLE sensor_data ATTACH PARTITION ",
                                   transaction.quote_name(name), " FOR VALUES FROM (",
                                   PartitionBoundLiteral(next), ") TO (",

@@ -112,6 +112,15 @@ TEST_F(PartitionKeeperTest, RoundsCreateTheMissingWeeksAheadAndReadingsCrossThei
             Count("SELECT count(*) FROM pg_indexes WHERE tablename = 'sensor_data'"));
   EXPECT_EQ(Count("SELECT count(*) FROM sensor_data"), Count("SELECT sum(reading_count) FROM "
                                                              "sensor_data_hourly"));
+  // Every partition, the new ones too, rolls up the readings written to it
+  // by name (migration 0026), as ingest writes them.
+  EXPECT_EQ(Count("SELECT count(*) FROM sensor_data_partition_bounds() WHERE NOT rolls_up"), 0);
+  database_->Query(absl::StrCat("INSERT INTO ", newest,
+                                " (device_id, measurement_value, \"timestamp\", parameter_name) "
+                                "VALUES (1, 1, ",
+                                Literal(last_week), ", 'soil_moisture')"));
+  EXPECT_EQ(Count("SELECT count(*) FROM sensor_data"), Count("SELECT sum(reading_count) FROM "
+                                                             "sensor_data_hourly"));
   EXPECT_THROW(database_->Query(absl::StrCat("INSERT INTO sensor_data (device_id, "
                                              "measurement_value, \"timestamp\", data_quality) "
                                              "VALUES (1, 1, ",
