@@ -77,13 +77,7 @@ TEST_F(PartitionedIngestTest, ABatchAcrossWeeksLandsInEachWeeksPartitionAndIsRol
     reading->set_measurement_value(value += 5);
     *reading->mutable_timestamp() = TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(at));
   }
-  auto context = Context(owner.token);
-  auto stream = telemetry_->StreamReadings(context.get());
-  ASSERT_TRUE(stream->Write(batch));
-  v1::StreamReadingsResponse ack;
-  ASSERT_TRUE(stream->Read(&ack));
-  stream->WritesDone();
-  ASSERT_TRUE(stream->Finish().ok());
+  const v1::StreamReadingsResponse ack = SendOneBatch(owner, batch);
   ASSERT_EQ(ack.accepted_count(), 6) << ack.DebugString();
 
   std::map<std::string, int> per_partition;

@@ -74,13 +74,7 @@ TEST_F(RawRetentionTest, AReadingOlderThanTheRetentionIsRefusedWithTheReason) {
   *batch.add_readings() = Reading(device, now - 10 * kDay);
   *batch.add_readings() = Reading(device, now - 45 * kDay);
   *batch.add_readings() = Reading(device, now - absl::Minutes(1));
-  auto context = Context(owner.token);
-  auto stream = telemetry_->StreamReadings(context.get());
-  ASSERT_TRUE(stream->Write(batch));
-  v1::StreamReadingsResponse ack;
-  ASSERT_TRUE(stream->Read(&ack));
-  stream->WritesDone();
-  EXPECT_TRUE(stream->Finish().ok());
+  const v1::StreamReadingsResponse ack = SendOneBatch(owner, batch);
   EXPECT_EQ(ack.accepted_count(), 2);
   ASSERT_EQ(ack.rejected_readings_size(), 1);
   EXPECT_EQ(ack.rejected_readings(0).index(), 1);

@@ -192,6 +192,19 @@ v1::Device ApiTest::MakeDevice(const SignedInUser& owner, int64_t device_type_id
   return device;
 }
 
+v1::StreamReadingsResponse ApiTest::SendOneBatch(const SignedInUser& owner,
+                                                 const v1::StreamReadingsRequest& batch) {
+  auto context = Context(owner.token);
+  auto stream = telemetry_->StreamReadings(context.get());
+  v1::StreamReadingsResponse ack;
+  EXPECT_TRUE(stream->Write(batch));
+  EXPECT_TRUE(stream->Read(&ack));
+  stream->WritesDone();
+  grpc::Status status = stream->Finish();
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return ack;
+}
+
 v1::Plant ApiTest::MakePlant(const SignedInUser& owner, int64_t plant_type_id,
                              const std::string& name) {
   v1::CreatePlantRequest request;

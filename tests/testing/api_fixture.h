@@ -72,6 +72,10 @@ class ApiTest : public ::testing::Test {
                                                 int64_t device_id, const std::string& role);
   // A threshold rule "soil_moisture < `below`" named "Dry" on `plant_id`.
   static v1::AlertRule MakeDryRule(const SignedInUser& owner, int64_t plant_id, double below);
+  // Sends `batch` on a StreamReadings stream of its own and returns its
+  // acknowledgement; a test failure when the stream does not end OK.
+  static v1::StreamReadingsResponse SendOneBatch(const SignedInUser& owner,
+                                                 const v1::StreamReadingsRequest& batch);
 
   static TestDatabase* database_;
   static services::PlantmonServer* server_;
