@@ -34,12 +34,20 @@ work=$(mktemp -d /tmp/plantmon-failover.XXXXXX)
 chmod 755 "$work"
 server_pid=""
 cleanup() {
-  [[ -n "$server_pid" ]] && kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-  "$here/cluster" stop "$work/cluster" || true
+  # Every step, whatever the one before returned.
+  set +e
+  if [[ -n "$server_pid" ]]; then
+    kill -TERM "$server_pid" 2>/dev/null
+    wait "$server_pid" 2>/dev/null
+  fi
+  "$here/cluster" stop "$work/cluster"
   rm -rf "$work"
 }
 trap cleanup EXIT
 
+# The cluster's processes run as the postgres user, which may not enter the
+# caller's directory (a test's runfiles).
+cd "$work"
 mkdir "$work/cluster"
 cluster_args=()
 [[ $mode == async ]] && cluster_args+=(--async)
@@ -70,8 +78,15 @@ echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), PostgreS
 drill_args=(--port="$port" --fault_after_seconds=3 --max_recovery_seconds=30
   --fault_command="'$here/cluster' kill-primary '$work/cluster'")
 [[ $mode == async ]] && drill_args+=(--acknowledged_loss=report)
+primary_before=$("$here/cluster" wait-primary "$work/cluster" 10)
 status=0
 "$BIN/tools/fault/ingest_under_fault" "${drill_args[@]}" || status=$?
+# The drill passes only if the fault happened: another node is primary now.
+primary_after=$("$here/cluster" wait-primary "$work/cluster" 30 || true)
+if [[ -z "$primary_after" || "$primary_after" == "$primary_before" ]]; then
+  echo "FAIL: the primary on port $primary_before was not replaced (now: ${primary_after:-none})"
+  status=1
+fi
 echo "cluster after the drill:"
 "$here/cluster" state "$work/cluster"
 echo "server log (errors and health only):"
