@@ -30,11 +30,14 @@ BEGIN
 END
 $$;
 
--- sensor_data's partitions with their bounds (NULL: MINVALUE or MAXVALUE),
--- read back from the bound's SQL text (fixed by the function's DateStyle and
--- TimeZone), whether a detach is pending, and whether the partition has its
--- rollup trigger. The partition keeper lists partitions with it, and ingest
--- finds the partition of each week of a batch with it.
+-- sensor_data's range partitions with their bounds (NULL: MINVALUE or
+-- MAXVALUE), read back from the bound's SQL text (fixed by the function's
+-- DateStyle and TimeZone), whether a detach is pending, and whether the
+-- partition has its rollup trigger. Only bounds of the form FROM (...) TO
+-- (...) are listed: not a DEFAULT partition, which someone may add, whose
+-- missing bounds would otherwise read as "everything". The partition keeper
+-- lists partitions with it, and ingest finds the partition of each week of a
+-- batch with it.
 CREATE FUNCTION sensor_data_partition_bounds()
 RETURNS TABLE (partition_name text, lower_bound timestamptz, upper_bound timestamptz,
                detach_pending boolean, rolls_up boolean)
@@ -47,6 +50,8 @@ LANGUAGE sql STABLE SET DateStyle = 'ISO' SET TimeZone = 'UTC' AS $$
                   WHERE t.tgrelid = c.oid AND t.tgname = 'sensor_data_roll_up')
     FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
    WHERE i.inhparent = 'sensor_data'::regclass
+     AND pg_get_expr(c.relpartbound, c.oid)
+         ~ '^FOR VALUES FROM \((MINVALUE|''[^'']+'')\) TO \((MAXVALUE|''[^'']+'')\)$'
 $$;
 
 SELECT sensor_data_add_roll_up_trigger(inhrelid::regclass)

@@ -256,9 +256,13 @@ void CopyReadings(pqxx::work& transaction, const std::vector<Accepted>& rows) {
           ON p.rolls_up AND NOT p.detach_pending
          AND (p.lower_bound IS NULL OR p.lower_bound <= epoch_us_to_timestamptz(w.us))
          AND (p.upper_bound IS NULL
-              OR epoch_us_to_timestamptz(w.us) + interval '1 week' <= p.upper_bound))sql";
+              OR epoch_us_to_timestamptz(w.us + $2) <= p.upper_bound))sql";
   std::map<int64_t, std::string> partition_of_week;
-  for (const pqxx::row& row : transaction.exec_params(kPartitionsOfWeeks, PgIntArray(weeks))) {
+  // A week in microseconds, not interval '1 week', which is 167 or 169 hours
+  // across a daylight-saving change in the session's time zone.
+  constexpr int64_t kWeekMicros = int64_t{7} * 24 * 3600 * 1000 * 1000;
+  for (const pqxx::row& row :
+       transaction.exec_params(kPartitionsOfWeeks, PgIntArray(weeks), kWeekMicros)) {
     partition_of_week[row[0].as<int64_t>()] = row[1].as<std::string>();
   }
   std::map<std::string, std::vector<const Accepted*>> by_partition;

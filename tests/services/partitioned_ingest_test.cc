@@ -1,7 +1,8 @@
 // A gateway batch whose readings fall in several weeks is copied straight
 // into each week's partition (storage/ingest_repository.cc, CopyReadings),
 // and every reading is rolled up once (migration 0026), including those of a
-// partition without the rollup trigger, which go through sensor_data.
+// partition without the rollup trigger, which go through sensor_data; a
+// DEFAULT partition takes none of them.
 #include <map>
 #include <string>
 
@@ -56,6 +57,10 @@ TEST_F(PartitionedIngestTest, ABatchAcrossWeeksLandsInEachWeeksPartitionAndIsRol
   AttachWeek(last_week, /*with_trigger=*/false);
   AttachWeek(this_week, /*with_trigger=*/true);
   AttachWeek(this_week + kWeek, /*with_trigger=*/true);
+  // A DEFAULT partition, which an operator may add: it has no bounds, and
+  // must not be taken for the partition of every week.
+  database_->Query("CREATE TABLE sensor_data_elsewhere PARTITION OF sensor_data DEFAULT");
+  database_->Query("SELECT sensor_data_add_roll_up_trigger('sensor_data_elsewhere')");
 
   const testing::SignedInUser owner = SignUp("wendy");
   const v1::DeviceType type =
