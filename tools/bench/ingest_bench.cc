@@ -3,7 +3,8 @@
 // tenth of the devices; end to end = until the last acknowledgement, with
 // every reading committed and counted. In the same run, the same rows are
 // bulk-copied with libpqxx stream_to into the same table with the same
-// indexes, as the baseline. Also samples the server's resident memory.
+// indexes, as the baseline (into the partition that holds them, as ingest
+// copies). Also samples the server's resident memory.
 //
 // Needs a running plantmon_server (--port, --server_pid) and its database in
 // POSTGRES_DB_*; tools/bench/run_ingest.sh sets all of that up.
@@ -88,6 +89,24 @@ double SelfCpuSeconds() {
 int64_t CountReadings(pqxx::connection& connection) {
   pqxx::nontransaction query(connection);
   return query.exec1("SELECT count(*) FROM sensor_data").front().as<int64_t>();
+}
+
+// The table a raw copy of readings from `from_micros` to `to_micros` goes
+// into: the partition that holds them all and rolls up what is written to it,
+// as ingest copies (migration 0026), or else sensor_data (also for a schema
+// from before that migration, which a baseline server may have set up).
+std::string CopyTarget(pqxx::connection& connection, int64_t from_micros, int64_t to_micros) {
+  pqxx::nontransaction query(connection);
+  if (!query.exec1("SELECT to_regproc('sensor_data_partition_bounds') IS NOT NULL")[0].as<bool>()) {
+    return "sensor_data";
+  }
+  const pqxx::result found = query.exec_params(
+      R"sql(SELECT partition_name FROM sensor_data_partition_bounds()
+             WHERE rolls_up AND NOT detach_pending
+               AND (lower_bound IS NULL OR lower_bound <= epoch_us_to_timestamptz($1))
+               AND (upper_bound IS NULL OR upper_bound > epoch_us_to_timestamptz($2)))sql",
+      from_micros, to_micros);
+  return found.empty() ? "sensor_data" : found[0][0].as<std::string>();
 }
 
 }  // namespace
@@ -253,6 +272,8 @@ int main(int argc, char** argv) {
   }
 
   // --- baseline: stream_to of the same rows -----------------------------------
+  const std::string copy_target = CopyTarget(admin, start_micros, start_micros + total * 1000);
+  std::printf("raw copies go into %s\n", copy_target.c_str());
   {
     pqxx::work clear(admin);
     clear.exec("TRUNCATE sensor_data, alerts CASCADE");
@@ -272,7 +293,7 @@ int main(int argc, char** argv) {
     copiers.emplace_back([&, s] {
       pqxx::work transaction(*copy_connections[s]);
       pqxx::stream_to copy(
-          transaction, "sensor_data",
+          transaction, copy_target,
           std::vector<std::string>{"device_id", "measurement_value", "measurement_unit",
                                    "data_quality", "is_anomaly", "timestamp"});
       for (const Row& row : per_stream[s]) {
@@ -308,7 +329,7 @@ int main(int argc, char** argv) {
       for (size_t begin = 0; begin < rows.size(); begin += batch) {
         pqxx::work transaction(connection);
         pqxx::stream_to copy(
-            transaction, "sensor_data",
+            transaction, copy_target,
             std::vector<std::string>{"device_id", "measurement_value", "measurement_unit",
                                      "data_quality", "is_anomaly", "timestamp"});
         for (size_t i = begin; i < std::min(rows.size(), begin + batch); ++i) {
