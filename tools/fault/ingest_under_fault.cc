@@ -26,7 +26,10 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "plantmon/v1/telemetry.grpc.pb.h"
@@ -232,8 +235,12 @@ int main(int argc, char** argv) {
     char line[512];
     while (std::fgets(line, sizeof line, fault) != nullptr) {
       std::fputs(line, stdout);
-      long long micros = 0;
-      if (std::sscanf(line, "stopped_at_unix_us %lld", &micros) == 1) stopped_micros = micros;
+      absl::string_view text(line);
+      int64_t micros = 0;
+      if (absl::ConsumePrefix(&text, "stopped_at_unix_us ") &&
+          absl::SimpleAtoi(absl::StripTrailingAsciiWhitespace(text), &micros)) {
+        stopped_micros = micros;
+      }
     }
     rc = pclose(fault);
   }
