@@ -9,6 +9,8 @@
 #                                         reading may be lost
 #   tools/fault/run_failover.sh --async   asynchronous replication: the same, except that
 #                                         acknowledged readings lost are measured and reported
+#   ... --stall-standbys SECONDS          the standbys stop receiving WAL that long before the
+#                                         kill (tools/cluster kill-primary), as behind a slow link
 #
 # PLANTMON_DRILL_BIN: a directory with the built services/plantmon_server,
 # tools/plantmon_db and tools/fault/ingest_under_fault (the test's runfiles);
@@ -16,7 +18,15 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)  # tools/
 mode=sync
-[[ ${1:-} == --async ]] && mode=async
+stall=0
+while (($# > 0)); do
+  case $1 in
+    --async) mode=async ;;
+    --stall-standbys) stall=${2:?--stall-standbys needs SECONDS}; shift ;;
+    *) echo "usage: $0 [--async] [--stall-standbys SECONDS]" >&2; exit 2 ;;
+  esac
+  shift
+done
 
 if [[ -n "${PLANTMON_DRILL_BIN:-}" ]]; then
   BIN=$PLANTMON_DRILL_BIN
@@ -76,7 +86,7 @@ echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), PostgreS
   "$(psql --version | awk '{print $3}'), pg_autoctl $(pg_autoctl --version | sed -n 's/^pg_autoctl version //p');" \
   "monitor, nodes, server and drill on one host"
 drill_args=(--port="$port" --fault_after_seconds=3 --max_recovery_seconds=30
-  --fault_command="'$here/cluster' kill-primary '$work/cluster'")
+  --fault_command="'$here/cluster' kill-primary '$work/cluster' --stall-standbys $stall")
 [[ $mode == async ]] && drill_args+=(--acknowledged_loss=report)
 primary_before=$("$here/cluster" wait-primary "$work/cluster" 10)
 status=0
