@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Failover drill: a primary and two standbys under pg_auto_failover
 # (tools/cluster), one plantmon_server that knows them only as a host list, four
-# gateways streaming and a client reading; the primary is killed with SIGKILL
+# gateways streaming and a client listing readings (from a standby while one is
+# usable); the primary is killed with SIGKILL
 # (keeper, postmaster and backends at once) and the monitor promotes a standby.
 #
 #   tools/fault/run_failover.sh           synchronous replication: every gateway must be
@@ -67,8 +68,14 @@ echo "starting a pg_auto_failover monitor, a primary and two standbys ($mode rep
 set -a
 source "$work/cluster/cluster.env"
 set +a
-echo "POSTGRES_DB_HOST=$POSTGRES_DB_HOST"
+# Lists and aggregates go to whichever node is a standby (libpq's
+# target_session_attrs=standby, docs/scaling.md "Read replicas"): the reader
+# keeps reading through the failover, which promotes one of them.
+export POSTGRES_DB_READ_HOSTS=$POSTGRES_DB_HOST
+echo "POSTGRES_DB_HOST=$POSTGRES_DB_HOST POSTGRES_DB_READ_HOSTS=$POSTGRES_DB_READ_HOSTS"
 export PLANTMON_BCRYPT_COST=10
+source "$here/lib/postgres.sh"  # pg_free_port
+export PLANTMON_METRICS_ADDR=127.0.0.1:$(pg_free_port)
 "$BIN/tools/plantmon_db" init >/dev/null
 
 : >"$work/server.log"
@@ -97,6 +104,8 @@ if [[ -z "$primary_after" || "$primary_after" == "$primary_before" ]]; then
   echo "FAIL: the primary on port $primary_before was not replaced (now: ${primary_after:-none})"
   status=1
 fi
+echo "reads by where they were answered (plantmon_lag_tolerant_reads_total):"
+curl -s "http://$PLANTMON_METRICS_ADDR/metrics" | grep '^plantmon_lag_tolerant_reads_total' || true
 echo "cluster after the drill:"
 "$here/cluster" state "$work/cluster"
 echo "server log (errors and health only):"
