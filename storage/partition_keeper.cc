@@ -52,9 +52,7 @@ std::vector<Partition> ListPartitions(pqxx::transaction_base& transaction) {
 }
 
 // Creates the weeks from the newest partition's end to now + ahead, in one
-// transaction. A partition is made as a table and then attached: ATTACH
-// PARTITION takes a lock on sensor_data that lets reads and writes through,
-// where CREATE TABLE ... PARTITION OF would hold them off.
+// transaction (WeekPartitionStatements).
 void CreateAhead(pqxx::connection& connection, absl::Time now, const PartitionPolicy& policy,
                  PartitionRound& round) {
   pqxx::work transaction(connection);
@@ -67,17 +65,10 @@ void CreateAhead(pqxx::connection& connection, absl::Time now, const PartitionPo
   }
   absl::Time next = newest.value_or(WeekStart(now));
   while (next < now + policy.ahead) {
-    const std::string name = WeekPartitionName(next);
-    transaction.exec(absl::StrCat("CREATE TABLE ", transaction.quote_name(name),
-                                  " (LIKE sensor_data INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"));
-    // Before it is attached, so that no reading reaches it without a rollup
-    // (migration 0026: ingest copies into a week's partition directly).
-    transaction.exec_params("SELECT sensor_data_add_roll_up_trigger($1::regclass)", name);
-    transaction.exec(absl::StrCat("ALTER TABLE sensor_data ATTACH PARTITION ",
-                                  transaction.quote_name(name), " FOR VALUES FROM (",
-                                  PartitionBoundLiteral(next), ") TO (",
-                                  PartitionBoundLiteral(next + kWeek), ")"));
-    round.created.push_back(name);
+    for (const std::string& statement : WeekPartitionStatements(next)) {
+      transaction.exec(statement);
+    }
+    round.created.push_back(WeekPartitionName(next));
     next += kWeek;
   }
   transaction.commit();
@@ -159,6 +150,17 @@ std::string WeekPartitionName(absl::Time week) {
 std::string PartitionBoundLiteral(absl::Time time) {
   return absl::StrCat("'", absl::FormatTime("%Y-%m-%d %H:%M:%S+00", time, absl::UTCTimeZone()),
                       "'");
+}
+
+std::vector<std::string> WeekPartitionStatements(absl::Time week) {
+  // Names are sensor_data_wYYYYMMDD: plain identifiers, no quoting needed.
+  const std::string name = WeekPartitionName(week);
+  return {absl::StrCat("CREATE TABLE ", name,
+                       " (LIKE sensor_data INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"),
+          absl::StrCat("SELECT sensor_data_add_roll_up_trigger('", name, "')"),
+          absl::StrCat("ALTER TABLE sensor_data ATTACH PARTITION ", name, " FOR VALUES FROM (",
+                       PartitionBoundLiteral(week), ") TO (", PartitionBoundLiteral(week + kWeek),
+                       ")")};
 }
 
 absl::StatusOr<PartitionRound> KeepPartitions(const postgres::DatabaseConfig& database,

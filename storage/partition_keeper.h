@@ -55,6 +55,13 @@ absl::Time WeekStart(absl::Time time);
 std::string WeekPartitionName(absl::Time week);
 // `time` as the SQL literal of a partition bound, in UTC.
 std::string PartitionBoundLiteral(absl::Time time);
+// The statements that add the weekly partition beginning at `week`, run in
+// one transaction: made as a table, given the rollup trigger (migration 0026:
+// ingest copies into a week's partition directly, so no reading may reach it
+// without one), then attached. ATTACH PARTITION takes a lock on sensor_data
+// that lets reads and writes through, where CREATE TABLE ... PARTITION OF
+// would hold them off.
+std::vector<std::string> WeekPartitionStatements(absl::Time week);
 
 struct PartitionRound {
   std::vector<std::string> created;

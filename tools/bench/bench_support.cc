@@ -122,13 +122,14 @@ void PartitionWeeksSince(const postgres::DatabaseConfig& config, absl::Time sinc
   transaction.exec(absl::StrCat(
       "CREATE TABLE sensor_data_history PARTITION OF sensor_data FOR VALUES FROM (MINVALUE) TO (",
       storage::PartitionBoundLiteral(start), ")"));
+  // As migration 0026 leaves every partition.
+  transaction.exec("SELECT sensor_data_add_roll_up_trigger('sensor_data_history')");
   int weeks = 0;
   for (absl::Time week = start; storage::WeekPartitionName(week) < first;
        week += absl::Hours(24 * 7), ++weeks) {
-    transaction.exec(absl::StrCat("CREATE TABLE ", storage::WeekPartitionName(week),
-                                  " PARTITION OF sensor_data FOR VALUES FROM (",
-                                  storage::PartitionBoundLiteral(week), ") TO (",
-                                  storage::PartitionBoundLiteral(week + absl::Hours(24 * 7)), ")"));
+    for (const std::string& statement : storage::WeekPartitionStatements(week)) {
+      transaction.exec(statement);
+    }
   }
   transaction.commit();
   std::printf("partitions: %d past weeks from %s, as a deployment running since then has them\n",
