@@ -60,9 +60,8 @@ std::optional<v1::LoginResponse> SignUpAndLogin(const std::shared_ptr<grpc::Chan
   return login;
 }
 
-std::vector<int64_t> FillMinuteReadings(const postgres::DatabaseConfig& config, int64_t user_id,
-                                        const std::string& prefix, int device_count,
-                                        int64_t start_seconds, int64_t minutes) {
+std::vector<int64_t> MakeDevices(const postgres::DatabaseConfig& config, int64_t user_id,
+                                 const std::string& prefix, int device_count) {
   const std::string type_name = prefix + " probe";
   std::vector<int64_t> device_ids;
   pqxx::connection connection(postgres::LibpqConnectionString(config));
@@ -82,6 +81,14 @@ std::vector<int64_t> FillMinuteReadings(const postgres::DatabaseConfig& config, 
     device_ids.push_back(row[0].as<int64_t>());
   }
   setup.commit();
+  return device_ids;
+}
+
+std::vector<int64_t> FillMinuteReadings(const postgres::DatabaseConfig& config, int64_t user_id,
+                                        const std::string& prefix, int device_count,
+                                        int64_t start_seconds, int64_t minutes) {
+  std::vector<int64_t> device_ids = MakeDevices(config, user_id, prefix, device_count);
+  pqxx::connection connection(postgres::LibpqConnectionString(config));
   const absl::Time fill_start = absl::Now();
   pqxx::work fill(connection);
   fill.exec_params(

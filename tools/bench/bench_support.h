@@ -33,7 +33,12 @@ std::optional<v1::LoginResponse> SignUpAndLogin(const std::shared_ptr<grpc::Chan
                                                 const std::string& password);
 
 // Makes `device_count` devices of `user_id` (of a device type and maker
-// named after `prefix`; kept when they exist) and stores one reading a minute
+// named after `prefix`; kept when they exist); returns the user's device ids
+// in order.
+std::vector<int64_t> MakeDevices(const postgres::DatabaseConfig& config, int64_t user_id,
+                                 const std::string& prefix, int device_count);
+
+// Makes the devices as MakeDevices does and stores one reading a minute
 // per device for `minutes` minutes from `start_seconds` (in one statement, so
 // the rollup trigger folds them as it does a batch), then VACUUM ANALYZEs
 // the tables read. Prints the table's size and the fill time; returns the

@@ -73,9 +73,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "--acknowledged_loss is fail or report\n");
     return 2;
   }
-  auto config = plantmon::postgres::DatabaseConfigFromEnv(plantmon::postgres::ProcessEnv);
-  if (!config.ok()) return 1;
-  const std::string database_url = plantmon::postgres::LibpqConnectionString(*config);
+  const plantmon::postgres::DatabaseConfig config = plantmon::bench::DatabaseConfigOrExit();
+  const std::string database_url = plantmon::postgres::LibpqConnectionString(config);
 
   auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", absl::GetFlag(FLAGS_port)),
                                      grpc::InsecureChannelCredentials());
@@ -83,24 +82,8 @@ int main(int argc, char** argv) {
       plantmon::bench::SignUpAndLogin(channel, "drill", "drill-password");
   if (!signed_in) return 1;
   const plantmon::v1::LoginResponse login = *signed_in;
-  std::vector<int64_t> devices;
-  {
-    pqxx::connection connection(database_url);
-    pqxx::work setup(connection);
-    setup.exec("INSERT INTO manufacturers (name) VALUES ('Drill') ON CONFLICT DO NOTHING");
-    setup.exec(
-        "INSERT INTO device_types (manufacturer_id, name, device_type) SELECT id, "
-        "'Drill probe', 'sensor' FROM manufacturers WHERE name = 'Drill' "
-        "ON CONFLICT DO NOTHING");
-    for (const auto& row : setup.exec_params(
-             "INSERT INTO devices (user_id, device_type_id, unique_identifier, device_name) "
-             "SELECT $1, t.id, 'drill-' || g, 'Drill ' || g FROM generate_series(1, $2) g, "
-             "device_types t WHERE t.name = 'Drill probe' RETURNING id",
-             login.user().id(), gateways)) {
-      devices.push_back(row[0].as<int64_t>());
-    }
-    setup.commit();
-  }
+  const std::vector<int64_t> devices =
+      plantmon::bench::MakeDevices(config, login.user().id(), "Drill", gateways);
 
   auto telemetry = plantmon::v1::TelemetryService::NewStub(channel);
   // Far enough back that no reading is in the future (those are rejected).
