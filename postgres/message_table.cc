@@ -12,6 +12,7 @@
 #include "google/protobuf/timestamp.pb.h"
 #include "google/protobuf/util/field_mask_util.h"
 #include "google/protobuf/util/time_util.h"
+#include "postgres/field_text.h"
 
 namespace plantmon::postgres {
 namespace {
@@ -168,23 +169,23 @@ void MessageTable::Read(const pqxx::row& row, Message* out, int first_column) co
     }
     switch (field->cpp_type()) {
       case FieldDescriptor::CPPTYPE_INT32:
-        reflection->SetInt32(out, field, value.as<int32_t>());
+        reflection->SetInt32(out, field, FieldAs<int32_t>(value));
         break;
       case FieldDescriptor::CPPTYPE_INT64:
-        reflection->SetInt64(out, field, value.as<int64_t>());
+        reflection->SetInt64(out, field, FieldAs<int64_t>(value));
         break;
       case FieldDescriptor::CPPTYPE_DOUBLE:
-        reflection->SetDouble(out, field, value.as<double>());
+        reflection->SetDouble(out, field, FieldAs<double>(value));
         break;
       case FieldDescriptor::CPPTYPE_BOOL:
-        reflection->SetBool(out, field, value.as<bool>());
+        reflection->SetBool(out, field, FieldAs<bool>(value));
         break;
       case FieldDescriptor::CPPTYPE_STRING:
-        reflection->SetString(out, field, value.as<std::string>());
+        reflection->SetString(out, field, FieldAs<std::string>(value));
         break;
       case FieldDescriptor::CPPTYPE_ENUM: {
         const auto* enum_value = field->enum_type()->FindValueByName(
-            enum_prefixes_[i] + absl::AsciiStrToUpper(value.as<std::string>()));
+            enum_prefixes_[i] + absl::AsciiStrToUpper(FieldAs<std::string>(value)));
         // A value the API does not know reads as UNSPECIFIED (0).
         reflection->SetEnumValue(out, field, enum_value == nullptr ? 0 : enum_value->number());
         break;
@@ -192,10 +193,10 @@ void MessageTable::Read(const pqxx::row& row, Message* out, int first_column) co
       case FieldDescriptor::CPPTYPE_MESSAGE:
         if (IsDuration(field)) {
           reflection->MutableMessage(out, field)
-              ->CopyFrom(TimeUtil::MicrosecondsToDuration(value.as<int64_t>()));
+              ->CopyFrom(TimeUtil::MicrosecondsToDuration(FieldAs<int64_t>(value)));
         } else {
           reflection->MutableMessage(out, field)
-              ->CopyFrom(TimeUtil::MicrosecondsToTimestamp(value.as<int64_t>()));
+              ->CopyFrom(TimeUtil::MicrosecondsToTimestamp(FieldAs<int64_t>(value)));
         }
         break;
       default:

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "alerting/rules.h"
+#include "postgres/field_text.h"
 #include "postgres/pg_array.h"
 #include "postgres/transaction.h"
 #include "storage/models.h"
@@ -32,13 +33,13 @@ class RowReader {
 
   template <typename T>
   T Next() {
-    return row_[index_++].as<T>();
+    return postgres::FieldAs<T>(row_[index_++]);
   }
   template <typename T>
   std::optional<T> NextOptional() {
     const pqxx::field field = row_[index_++];
     if (field.is_null()) return std::nullopt;
-    return field.as<T>();
+    return postgres::FieldAs<T>(field);
   }
   absl::Time NextTime() { return absl::FromUnixMicros(Next<int64_t>()); }
   std::optional<absl::Time> NextOptionalTime() {
