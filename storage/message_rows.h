@@ -49,6 +49,15 @@ absl::StatusOr<Message> GetOwnedMessage(postgres::ConnectionPool& pool,
       id, owner_id);
 }
 
+// The statement ListOwnedMessages runs: $1 the owner, $2 the id to list
+// after, then `filter_count` filters, then the page's limit.
+inline std::string OwnedListStatement(const postgres::MessageTable& table,
+                                      absl::string_view filters, size_t filter_count) {
+  return absl::StrCat("SELECT ", table.select_list(), " FROM ", table.table(),
+                      " WHERE user_id = $1 AND id > $2 ", filters, " ORDER BY id LIMIT $",
+                      filter_count + 3);
+}
+
 // A page of the owner's rows of `table` in id order after `page.after_id`:
 // those `filters` (SQL conditions on $3 on, bound to `filter_values` in
 // order) let through.
@@ -60,10 +69,8 @@ absl::StatusOr<std::vector<Message>> ListOwnedMessages(postgres::ConnectionPool&
                                                        const Values&... filter_values) {
   return ReadMany<Message>(
       pool, [&](const pqxx::row& row) { return table.Read<Message>(row); },
-      absl::StrCat("SELECT ", table.select_list(), " FROM ", table.table(),
-                   " WHERE user_id = $1 AND id > $2 ", filters, " ORDER BY id LIMIT $",
-                   sizeof...(Values) + 3),
-      owner_id, page.after_id, filter_values..., page.limit);
+      OwnedListStatement(table, filters, sizeof...(Values)), owner_id, page.after_id,
+      filter_values..., page.limit);
 }
 
 template <typename Message>

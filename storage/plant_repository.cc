@@ -72,16 +72,24 @@ absl::StatusOr<v1::Plant> PlantRepository::GetPlant(int64_t owner_id, int64_t id
   return GetOwnedMessage<v1::Plant>(pool_, Plants(), "plant", owner_id, id);
 }
 
+namespace {
+// ListPlants' filters, $3 to $5.
+constexpr char kPlantFilters[] =
+    "AND ($3::boolean IS NULL OR is_healthy = $3) "
+    "AND ($4::integer IS NULL OR plant_type_id = $4) "
+    "AND ($5::text IS NULL OR plant_type_id IN (SELECT id FROM plant_types WHERE name = $5))";
+}  // namespace
+
 absl::StatusOr<std::vector<v1::Plant>> PlantRepository::ListPlants(int64_t owner_id,
                                                                    const PlantFilter& filter,
                                                                    const PageRequest& page) {
-  return ListOwnedMessages<v1::Plant>(pool_, Plants(), owner_id, page,
-                                      "AND ($3::boolean IS NULL OR is_healthy = $3) "
-                                      "AND ($4::integer IS NULL OR plant_type_id = $4) "
-                                      "AND ($5::text IS NULL OR plant_type_id IN "
-                                      "(SELECT id FROM plant_types WHERE name = $5))",
+  return ListOwnedMessages<v1::Plant>(pool_, Plants(), owner_id, page, kPlantFilters,
                                       filter.is_healthy, filter.plant_type_id,
                                       filter.plant_type_name);
+}
+
+std::string PlantRepository::ListPlantsStatement() {
+  return OwnedListStatement(Plants(), kPlantFilters, 3);
 }
 
 absl::StatusOr<v1::Plant> PlantRepository::UpdatePlant(int64_t owner_id, int64_t id,

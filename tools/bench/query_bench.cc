@@ -1,7 +1,8 @@
 // Query benchmark: ListSensorData of 24 hours (1,440 readings) of one device
 // in a sensor_data table of --rows rows, latency measured by a gRPC client,
 // beside the same query run directly through the storage layer
-// (TelemetryRepository::List, the SQL the server runs) in the same run.
+// (TelemetryRepository::List, the SQL the server runs) in the same run; then
+// ListPlants, a page of 50, beside its statement on a plain connection.
 //
 // With --grow_to, the table then grows to that many rows with readings of
 // earlier weeks, and the same queries (same devices, same days) are measured
@@ -18,16 +19,19 @@
 #include <cstdio>
 #include <pqxx/pqxx>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "plantmon/v1/plant.grpc.pb.h"
 #include "plantmon/v1/telemetry.grpc.pb.h"
 #include "plantmon/v1/user.grpc.pb.h"
 #include "postgres/connection_pool.h"
 #include "postgres/database_config.h"
+#include "storage/plant_repository.h"
 #include "storage/telemetry_repository.h"
 #include "tools/bench/bench_support.h"
 
@@ -40,6 +44,68 @@ ABSL_FLAG(int64_t, grow_to, 0, "then grow sensor_data to this many rows and meas
 namespace {
 
 using ::plantmon::bench::Percentile;
+
+// ListPlants, a page of 50 of the user's 60 plants, over gRPC beside the
+// statement the server runs (PlantRepository::ListPlantsStatement) on a plain
+// connection. Returns the number of wrong answers.
+int MeasurePlantPages(const plantmon::postgres::DatabaseConfig& config,
+                      const std::shared_ptr<grpc::Channel>& channel,
+                      const plantmon::v1::LoginResponse& login, int iterations) {
+  pqxx::connection connection(plantmon::postgres::LibpqConnectionString(config));
+  {
+    pqxx::work setup(connection);
+    const auto species =
+        setup
+            .exec1(
+                "INSERT INTO plant_types (name) VALUES ('Query bench fern') "
+                "ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id")[0]
+            .as<int64_t>();
+    setup.exec_params(
+        "INSERT INTO plants (user_id, plant_type_id, plant_name, location, notes) "
+        "SELECT $1, $2, 'Plant ' || i, 'Window ' || i % 4, 'Water when dry' "
+        "FROM generate_series(1, 60) i",
+        login.user().id(), species);
+    setup.commit();
+  }
+  auto plants = plantmon::v1::PlantService::NewStub(channel);
+  const std::string statement = plantmon::storage::PlantRepository::ListPlantsStatement();
+  int wrong = 0;
+  std::vector<double> grpc_ms;
+  std::vector<double> sql_ms;
+  for (int i = 0; i < iterations + 20; ++i) {  // the first 20 warm up
+    plantmon::v1::ListPlantsRequest request;
+    request.set_page_size(50);
+    plantmon::v1::ListPlantsResponse response;
+    grpc::ClientContext context;
+    context.AddMetadata("authorization", "Bearer " + login.access_token());
+    absl::Time before = absl::Now();
+    grpc::Status status = plants->ListPlants(&context, request, &response);
+    double took = absl::ToDoubleMilliseconds(absl::Now() - before);
+    if (!status.ok() || response.plants_size() != 50 || response.next_page_token().empty()) {
+      ++wrong;
+    }
+    if (i >= 20) grpc_ms.push_back(took);
+
+    before = absl::Now();
+    {
+      pqxx::nontransaction raw(connection);
+      // What the server asks for: the page plus one, to know whether more follow.
+      pqxx::result rows =
+          raw.exec_params(statement, login.user().id(), 0, std::optional<bool>(),
+                          std::optional<int64_t>(), std::optional<std::string>(), 51);
+      if (rows.size() != 51) ++wrong;
+    }
+    took = absl::ToDoubleMilliseconds(absl::Now() - before);
+    if (i >= 20) sql_ms.push_back(took);
+  }
+  std::printf("ListPlants over gRPC (page of 50):         p50 %.2f ms, p99 %.2f ms\n",
+              Percentile(grpc_ms, 0.5), Percentile(grpc_ms, 0.99));
+  std::printf("the same SQL on a plain connection:        p50 %.2f ms, p99 %.2f ms\n",
+              Percentile(sql_ms, 0.5), Percentile(sql_ms, 0.99));
+  std::printf("gRPC p50 / plain SQL p50: %.2fx\n",
+              Percentile(grpc_ms, 0.5) / Percentile(sql_ms, 0.5));
+  return wrong;
+}
 
 }  // namespace
 
@@ -143,10 +209,13 @@ int main(int argc, char** argv) {
                 Percentile(direct_ms, 0.5), Percentile(direct_ms, 0.99));
     std::printf("the same SQL on a plain connection:        p50 %.2f ms, p99 %.2f ms\n",
                 Percentile(sql_ms, 0.5), Percentile(sql_ms, 0.99));
+    std::printf("gRPC p50 / plain SQL p50: %.2fx\n",
+                Percentile(grpc_ms, 0.5) / Percentile(sql_ms, 0.5));
     return Percentile(grpc_ms, 0.5);
   };
 
   const double first_p50 = measure(absl::StrCat("at ", device_count * minutes, " rows:").c_str());
+  wrong += MeasurePlantPages(config, channel, login, iterations);
   if (earlier_weeks > 0) {
     for (int64_t week = 1; week <= earlier_weeks; ++week) {
       plantmon::bench::FillMinuteReadings(config, user_id, "QB", device_count,
