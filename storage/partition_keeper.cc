@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "postgres/pqxx_status.h"
+#include "storage/daily_rollups.h"
 #include "storage/row_reader.h"
 
 namespace plantmon::storage {
@@ -171,6 +172,7 @@ absl::StatusOr<PartitionRound> KeepPartitions(const postgres::DatabaseConfig& da
                                 " application_name='plantmon-partition-keeper'");
     CreateAhead(connection, now, policy, round);
     if (policy.raw_retention) DropExpired(connection, now, policy, round);
+    RollUpDays(connection, now, round.daily);
   } catch (const std::exception& error) {
     return postgres::StatusFromException(error);
   }
@@ -203,6 +205,10 @@ void PartitionKeeper::Run() {
     for (const std::string& name : round->dropped) {
       std::fprintf(stderr, "plantmon: dropped partition %s (past the raw-data retention)\n",
                    name.c_str());
+    }
+    if (round->daily.days_closed > 0) {
+      std::fprintf(stderr, "plantmon: summed %s days of readings into daily rollups\n",
+                   absl::StrCat(round->daily.days_closed).c_str());
     }
     wait = options_.every;
   } while (!stop_.WaitForNotificationWithTimeout(wait));

@@ -63,15 +63,30 @@ std::string PartitionBoundLiteral(absl::Time time);
 // would hold them off.
 std::vector<std::string> WeekPartitionStatements(absl::Time week);
 
+// A UTC day is summed into daily rollups once it ended this long ago, so
+// that readings of its last minutes still on their way arrive before it is
+// closed rather than as late readings.
+constexpr absl::Duration kDayCloseDelay = absl::Hours(1);
+
+struct DailyRollupRound {
+  // Days newly closed, and daily rows written for them.
+  int64_t days_closed = 0;
+  int64_t rows_written = 0;
+  // (device, day) pairs summed again after late readings.
+  int64_t days_restated = 0;
+};
+
 struct PartitionRound {
   std::vector<std::string> created;
   std::vector<std::string> dropped;
+  DailyRollupRound daily;
 };
 
 // One round of upkeep as if the time were `now`, on a connection of its own:
 // creates the missing weeks up to now + policy.ahead, then drops what
-// policy.raw_retention has left behind. Does nothing on a schema before
-// migration 0024. Dropping is skipped (and left to the next round) while
+// policy.raw_retention has left behind, then runs the daily rollup job
+// (RollUpDays). Partitions are left alone on a schema before migration 0024,
+// daily rollups before 0027. Dropping is skipped (and left to the next round) while
 // another process holds the lock.
 absl::StatusOr<PartitionRound> KeepPartitions(const postgres::DatabaseConfig& database,
                                               absl::Time now, const PartitionPolicy& policy);

@@ -239,23 +239,48 @@ std::string RawPieces(absl::string_view range) {
                       " AND ($5::integer IS NULL OR data_quality >= $5)");
 }
 
+// Whether the device's UTC day `day` (SQL) is answered by its daily rollup
+// (migration 0027): inside the whole days [$12, $13) the query may read from
+// them, summed by the daily job (before rolled_before), and with no reading
+// stored since that the job has not summed (no stale mark).
+std::string DayFromDailyRollups(absl::string_view day) {
+  return absl::StrCat(
+      "(", day, " >= epoch_us_to_timestamptz($12) AND ", day,
+      " < epoch_us_to_timestamptz($13) AND ", day,
+      " < (SELECT rolled_before FROM sensor_data_daily_state) AND NOT EXISTS "
+      "(SELECT 1 FROM sensor_data_daily_stale s WHERE s.device_id = $1 AND s.day = ",
+      day, "))");
+}
+
+// Rollup rows (hourly or daily, as r) as pieces.
+std::string RollupPieces(absl::string_view table, absl::string_view period,
+                         absl::string_view which) {
+  return absl::StrCat(
+      "SELECT ", BucketOf(period),
+      " AS bucket, reading_count AS n, min_value AS lo, max_value AS hi, sum_value AS total, "
+      "first_timestamp AS first_ts, first_id, first_value AS first_v, "
+      "last_timestamp AS last_ts, last_id, last_value AS last_v FROM ",
+      table, " r WHERE ", kReadingsOfDevice, " AND ", which);
+}
+
 // Parameters of both: $1 device_id, $2 start_us, $3 end_us, $4 bucket width
 // in microseconds, $5 min_quality, $6 exclude_anomalies, $7 parameter_name
 // (NULL: all), $8 calendar_unit, $9 time_zone; and of the rollup one, $10
 // and $11: the whole UTC hours [$10, $11) read from rollups, whose readings
-// the raw parts leave out.
+// the raw parts leave out, and $12 and $13: the whole UTC days among them
+// that daily rollups may answer (empty, $12 = $13, when buckets are not made
+// of UTC days), the rest of those hours coming from hourly rollups.
 const std::string& AggregateSql(bool from_rollups) {
   static const std::string* const raw =
       new std::string(FoldPieces(RawPieces("\"timestamp\" >= epoch_us_to_timestamptz($2) "
                                            "AND \"timestamp\" < epoch_us_to_timestamptz($3)")));
   static const std::string* const rolled_up = new std::string(FoldPieces(absl::StrCat(
-      "SELECT ", BucketOf("hour"),
-      " AS bucket, reading_count AS n, min_value AS lo, max_value AS hi, sum_value AS total, "
-      "first_timestamp AS first_ts, first_id, first_value AS first_v, "
-      "last_timestamp AS last_ts, last_id, last_value AS last_v FROM sensor_data_hourly WHERE ",
-      kReadingsOfDevice,
-      " AND hour >= epoch_us_to_timestamptz($10) AND hour < epoch_us_to_timestamptz($11) "
-      "UNION ALL ",
+      RollupPieces("sensor_data_daily", "r.day", DayFromDailyRollups("r.day")), " UNION ALL ",
+      RollupPieces("sensor_data_hourly", "r.hour",
+                   absl::StrCat("r.hour >= epoch_us_to_timestamptz($10) AND r.hour < "
+                                "epoch_us_to_timestamptz($11) AND NOT ",
+                                DayFromDailyRollups("date_trunc('day', r.hour, 'UTC')"))),
+      " UNION ALL ",
       RawPieces("\"timestamp\" >= epoch_us_to_timestamptz($2) "
                 "AND \"timestamp\" < epoch_us_to_timestamptz($10)"),
       " UNION ALL ",
@@ -265,16 +290,17 @@ const std::string& AggregateSql(bool from_rollups) {
 }
 
 // Whether every offset from UTC `zone` has in [start, end) is a whole number
-// of hours, so that each of its calendar buckets there begins and ends on a
-// UTC hour. Zones such as Asia/Kolkata (+05:30) or historic local mean times
-// are not.
-bool OffsetsAreWholeHours(const absl::TimeZone& zone, absl::Time start, absl::Time end) {
+// of `seconds` (an hour: each of its calendar buckets there begins and ends on
+// a UTC hour; zones such as Asia/Kolkata (+05:30) or historic local mean
+// times are not).
+bool OffsetsAreMultiplesOf(const absl::TimeZone& zone, absl::Time start, absl::Time end,
+                           int seconds) {
   // A bound on the walk; ranges are capped at 10,000 buckets, and zones
   // change their offset twice a year at most.
   constexpr int kMaxTransitions = 100000;
   absl::Time at = start;
   for (int i = 0; i < kMaxTransitions; ++i) {
-    if (zone.At(at).offset % 3600 != 0) return false;
+    if (zone.At(at).offset % seconds != 0) return false;
     absl::TimeZone::CivilTransition transition;
     if (!zone.NextTransition(at, &transition)) return true;
     const absl::Time next = zone.At(transition.to).trans;
@@ -296,7 +322,7 @@ std::optional<std::pair<absl::Time, absl::Time>> RolledUpHours(const AggregateQu
   if (query.calendar_unit.has_value()) {
     absl::TimeZone zone;
     if (!absl::LoadTimeZone(query.time_zone, &zone) ||
-        !OffsetsAreWholeHours(zone, query.start_time, query.end_time)) {
+        !OffsetsAreMultiplesOf(zone, query.start_time, query.end_time, 3600)) {
       return std::nullopt;
     }
   } else if (query.bucket_width % hour != absl::ZeroDuration() ||
@@ -307,6 +333,32 @@ std::optional<std::pair<absl::Time, absl::Time>> RolledUpHours(const AggregateQu
   const absl::Time to = absl::UnixEpoch() + absl::Floor(query.end_time - absl::UnixEpoch(), hour);
   if (from >= to) return std::nullopt;
   return std::make_pair(from, to);
+}
+
+// The whole UTC days among `hours` (RolledUpHours) that daily rollups
+// (migration 0027) may answer: when every bucket begins and ends on a UTC
+// midnight, that is calendar days, weeks or months in a zone at UTC's offset
+// over the whole range, or buckets one day wide from a start at midnight.
+// Empty (both ends at hours.first) otherwise.
+std::pair<absl::Time, absl::Time> RolledUpDays(const AggregateQuery& query,
+                                               const std::pair<absl::Time, absl::Time>& hours) {
+  const std::pair<absl::Time, absl::Time> none(hours.first, hours.first);
+  const absl::Duration day = absl::Hours(24);
+  if (query.calendar_unit.has_value()) {
+    if (*query.calendar_unit == "hour") return none;
+    absl::TimeZone zone;
+    if (!absl::LoadTimeZone(query.time_zone, &zone) ||
+        !OffsetsAreMultiplesOf(zone, query.start_time, query.end_time, 24 * 3600)) {
+      return none;
+    }
+  } else if (query.bucket_width != day || absl::Floor(query.start_time - absl::UnixEpoch(), day) !=
+                                              query.start_time - absl::UnixEpoch()) {
+    return none;
+  }
+  const absl::Time from = absl::UnixEpoch() + absl::Ceil(hours.first - absl::UnixEpoch(), day);
+  const absl::Time to = absl::UnixEpoch() + absl::Floor(hours.second - absl::UnixEpoch(), day);
+  if (from >= to) return none;
+  return {from, to};
 }
 
 }  // namespace
@@ -340,7 +392,11 @@ absl::StatusOr<std::vector<ReadingBucket>> TelemetryRepository::Aggregate(
                 query.exclude_anomalies, parameter, query.calendar_unit, query.time_zone,
                 absl::ToUnixMicros(rollup_hours)...);
           };
-          const pqxx::result rows = rolled_up ? run(rolled_up->first, rolled_up->second) : run();
+          std::optional<std::pair<absl::Time, absl::Time>> days;
+          if (rolled_up) days = RolledUpDays(query, *rolled_up);
+          const pqxx::result rows =
+              rolled_up ? run(rolled_up->first, rolled_up->second, days->first, days->second)
+                        : run();
           std::vector<ReadingBucket> buckets;
           buckets.reserve(rows.size());
           for (const pqxx::row& row : rows) {

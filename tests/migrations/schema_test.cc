@@ -28,7 +28,7 @@ class SchemaTest : public ::testing::Test {
              "plant_device_assignments, sensor_data, alert_rules, alerts, user_sessions, api_keys, "
              "ingest_batches, ingest_source_receipts, alert_rule_sources, alert_rule_timers, "
              "watering_events, alert_events, notification_channels, notification_alert_states, "
-             "webhook_deliveries, sensor_data_hourly, "
+             "webhook_deliveries, sensor_data_hourly, sensor_data_daily, sensor_data_daily_stale, "
              "device_type_measurements "
              "RESTART IDENTITY"));
   }

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
+#include "storage/partition_keeper.h"
 #include "tests/testing/api_fixture.h"
 
 namespace plantmon {
@@ -14,24 +15,6 @@ namespace {
 using ::grpc::StatusCode;
 using ::plantmon::testing::ApiTest;
 using ::plantmon::testing::SignedInUser;
-
-class TelemetryQueriesTest : public ApiTest {
- protected:
-  // Readings every minute for `minutes`, with values i % 17 (some anomalous
-  // by quality), stored straight into the table.
-  static void Fill(int64_t device, int64_t start, int minutes) {
-    database_->Query(absl::StrCat(
-        "INSERT INTO sensor_data (device_id, measurement_value, data_quality, is_anomaly, "
-        "\"timestamp\") SELECT ",
-        device,
-        ", (g % 17)::float8, CASE WHEN g % 10 = 0 THEN 30 "
-        "ELSE 100 END, g % 10 = 0, to_timestamp(",
-        start,
-        " + g * 60) "
-        "FROM generate_series(0, ",
-        minutes - 1, ") g"));
-  }
-};
 
 // What AggregateSensorData answers for `request`, computed independently
 // from the raw rows: the bucket of each reading by date_trunc in the zone
@@ -57,6 +40,48 @@ pqxx::result RawBuckets(::plantmon::testing::TestDatabase& database,
       request.has_min_quality() ? absl::StrCat(" AND data_quality >= ", request.min_quality()) : "",
       ") r GROUP BY b ORDER BY b"));
 }
+
+class TelemetryQueriesTest : public ApiTest {
+ protected:
+  // Readings every minute for `minutes`, with values i % 17 (some anomalous
+  // by quality), stored straight into the table.
+  static void Fill(int64_t device, int64_t start, int minutes) {
+    database_->Query(absl::StrCat(
+        "INSERT INTO sensor_data (device_id, measurement_value, data_quality, is_anomaly, "
+        "\"timestamp\") SELECT ",
+        device,
+        ", (g % 17)::float8, CASE WHEN g % 10 = 0 THEN 30 "
+        "ELSE 100 END, g % 10 = 0, to_timestamp(",
+        start,
+        " + g * 60) "
+        "FROM generate_series(0, ",
+        minutes - 1, ") g"));
+  }
+
+  // AggregateSensorData's answer to `request` is what the raw rows give.
+  void ExpectRawAnswer(const SignedInUser& owner, const v1::AggregateSensorDataRequest& request,
+                       const std::string& label) {
+    v1::AggregateSensorDataResponse response;
+    grpc::Status status =
+        telemetry_->AggregateSensorData(Context(owner.token).get(), request, &response);
+    ASSERT_TRUE(status.ok()) << label << ": " << status.error_message();
+    pqxx::result expected = RawBuckets(*database_, request);
+    ASSERT_EQ(response.buckets_size(), static_cast<int>(expected.size())) << label;
+    for (int i = 0; i < response.buckets_size(); ++i) {
+      const v1::SensorDataBucket& bucket = response.buckets(i);
+      const auto& row = expected[i];
+      EXPECT_EQ(bucket.start_time().seconds(),
+                std::max(row[0].as<int64_t>(), request.start_time().seconds()))
+          << label << " bucket " << i;
+      EXPECT_EQ(bucket.count(), row[1].as<int64_t>()) << label << " bucket " << i;
+      EXPECT_EQ(bucket.min_value(), row[2].as<double>()) << label << " bucket " << i;
+      EXPECT_EQ(bucket.max_value(), row[3].as<double>()) << label << " bucket " << i;
+      EXPECT_NEAR(bucket.avg_value(), row[4].as<double>(), 1e-9) << label << " bucket " << i;
+      EXPECT_EQ(bucket.first_value(), row[5].as<double>()) << label << " bucket " << i;
+      EXPECT_EQ(bucket.last_value(), row[6].as<double>()) << label << " bucket " << i;
+    }
+  }
+};
 
 TEST_F(TelemetryQueriesTest, ListSensorDataFiltersAndWalksBothWays) {
   SignedInUser owner = SignUp("series_owner");
@@ -353,25 +378,7 @@ TEST_F(TelemetryQueriesTest, RollupsAnswerWhatRawReadingsAnswer) {
   }
 
   auto check = [&](const v1::AggregateSensorDataRequest& request, const std::string& label) {
-    v1::AggregateSensorDataResponse response;
-    grpc::Status status =
-        telemetry_->AggregateSensorData(Context(owner.token).get(), request, &response);
-    ASSERT_TRUE(status.ok()) << label << ": " << status.error_message();
-    pqxx::result expected = RawBuckets(*database_, request);
-    ASSERT_EQ(response.buckets_size(), static_cast<int>(expected.size())) << label;
-    for (int i = 0; i < response.buckets_size(); ++i) {
-      const v1::SensorDataBucket& bucket = response.buckets(i);
-      const auto& row = expected[i];
-      EXPECT_EQ(bucket.start_time().seconds(),
-                std::max(row[0].as<int64_t>(), request.start_time().seconds()))
-          << label << " bucket " << i;
-      EXPECT_EQ(bucket.count(), row[1].as<int64_t>()) << label << " bucket " << i;
-      EXPECT_EQ(bucket.min_value(), row[2].as<double>()) << label << " bucket " << i;
-      EXPECT_EQ(bucket.max_value(), row[3].as<double>()) << label << " bucket " << i;
-      EXPECT_NEAR(bucket.avg_value(), row[4].as<double>(), 1e-9) << label << " bucket " << i;
-      EXPECT_EQ(bucket.first_value(), row[5].as<double>()) << label << " bucket " << i;
-      EXPECT_EQ(bucket.last_value(), row[6].as<double>()) << label << " bucket " << i;
-    }
+    ExpectRawAnswer(owner, request, label);
   };
   v1::AggregateSensorDataRequest request;
   request.set_device_id(device.id());
@@ -430,6 +437,155 @@ TEST_F(TelemetryQueriesTest, RollupsAnswerWhatRawReadingsAnswer) {
   days.set_min_quality(50);
   ASSERT_TRUE(telemetry_->AggregateSensorData(Context(owner.token).get(), days, &after).ok());
   EXPECT_EQ(after.buckets_size(), 0);
+}
+
+// Daily rollups (migration 0027), summed by the keeper's job once a UTC day
+// is closed, answer whole UTC days; a late reading into a closed day is read
+// from hourly rollups until the job sums the day again. Every answer must be
+// what the raw rows give.
+TEST_F(TelemetryQueriesTest, DailyRollupsAnswerWhatRawReadingsAnswer) {
+  SignedInUser owner = SignUp("daily_owner");
+  v1::Device device = MakeDevice(owner, MakeDeviceType("Daily probe").id(), "daily-1");
+  // 21 October 2026 00:00 UTC, for 12 days, a reading every 37 seconds, a
+  // tenth anomalous: Berlin's change back to CET and a month's end inside.
+  const int64_t base = 1792540800;
+  const int64_t day = 24 * 3600;
+  const int64_t span = 12 * day;
+  database_->Query(absl::StrCat(
+      "INSERT INTO sensor_data (device_id, measurement_value, data_quality, is_anomaly, "
+      "\"timestamp\") SELECT ",
+      device.id(), ", 20 + ((g * 7919) % 1000) / 50.0, 100, g % 10 = 0, to_timestamp(", base,
+      " + g * 37) FROM generate_series(0, ", span / 37, ") g"));
+  // The job as the keeper runs it: every day of the readings is closed by
+  // now. (The test server's keeper may have closed them already, so that the
+  // readings above were late ones; the round sums them either way.)
+  const absl::Time now = absl::Now();
+  auto keep = [&]() -> storage::DailyRollupRound {
+    absl::StatusOr<storage::PartitionRound> round =
+        storage::KeepPartitions(database_->Config(1, 0), now, storage::PartitionPolicy());
+    EXPECT_TRUE(round.ok()) << round.status();
+    return round.ok() ? round->daily : storage::DailyRollupRound();
+  };
+  keep();
+  EXPECT_EQ(database_
+                ->Query(absl::StrCat("SELECT count(DISTINCT day) FROM sensor_data_daily "
+                                     "WHERE device_id = ",
+                                     device.id()))[0][0]
+                .as<int64_t>(),
+            12);
+
+  v1::AggregateSensorDataRequest request;
+  request.set_device_id(device.id());
+  request.mutable_start_time()->set_seconds(base + 1234);
+  request.mutable_end_time()->set_seconds(base + span - 777);
+  auto check_all = [&](const std::string& when) {
+    for (const char* zone : {"UTC", "Europe/Berlin"}) {
+      for (const char* unit : {"day", "week", "month"}) {
+        for (bool exclude_anomalies : {false, true}) {
+          v1::AggregateSensorDataRequest calendar = request;
+          calendar.set_calendar_unit(unit);
+          calendar.set_time_zone(zone);
+          calendar.set_exclude_anomalies(exclude_anomalies);
+          ExpectRawAnswer(owner, calendar,
+                          absl::StrCat(when, ": ", unit, " in ", zone,
+                                       exclude_anomalies ? ", no anomalies" : ""));
+        }
+      }
+    }
+    v1::AggregateSensorDataRequest fixed = request;
+    fixed.mutable_start_time()->set_seconds(base + day);  // a UTC midnight
+    fixed.mutable_bucket_width()->set_seconds(day);
+    ExpectRawAnswer(owner, fixed, when + ": one-day buckets from midnight");
+  };
+  check_all("closed");
+
+  // Late readings into closed days 2 and 5, through the gateway path (COPY
+  // into the partition) and the single-reading path (through sensor_data):
+  // a new minimum and a new last reading of its day.
+  {
+    auto context = Context(owner.token);
+    v1::UploadReadingsResponse uploaded;
+    auto writer = telemetry_->UploadReadings(context.get(), &uploaded);
+    v1::UploadReadingsRequest batch;
+    v1::IncomingReading* late = batch.add_readings();
+    late->set_device_id(device.id());
+    late->set_measurement_value(1);
+    late->mutable_timestamp()->set_seconds(base + 2 * day + 4000);
+    ASSERT_TRUE(writer->Write(batch));
+    writer->WritesDone();
+    grpc::Status status = writer->Finish();
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    ASSERT_EQ(uploaded.accepted_count(), 1);
+  }
+  {
+    v1::RecordReadingRequest late;
+    late.mutable_sensor_data()->set_device_id(device.id());
+    late.mutable_sensor_data()->set_measurement_value(99);
+    late.mutable_sensor_data()->mutable_timestamp()->set_seconds(base + 6 * day - 1);
+    v1::SensorData stored;
+    grpc::Status status = telemetry_->RecordReading(Context(owner.token).get(), late, &stored);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  const std::string stale_marks = absl::StrCat(
+      "SELECT count(DISTINCT day) FROM sensor_data_daily_stale WHERE device_id = ", device.id());
+  EXPECT_EQ(database_->Query(stale_marks)[0][0].as<int64_t>(), 2);
+  check_all("late readings, not yet summed");
+
+  storage::DailyRollupRound second = keep();
+  EXPECT_GE(second.days_restated, 2);
+  EXPECT_EQ(database_->Query(stale_marks)[0][0].as<int64_t>(), 0);
+  check_all("late readings summed");
+
+  // The closed days are answered from daily rows: with the device's hourly
+  // rows of those days gone, UTC days and weeks from a midnight still come
+  // back whole.
+  database_->Query(absl::StrCat("DELETE FROM sensor_data_hourly WHERE device_id = ", device.id()));
+  for (const char* unit : {"day", "week"}) {
+    v1::AggregateSensorDataRequest calendar = request;
+    calendar.mutable_start_time()->set_seconds(base + day);
+    calendar.mutable_end_time()->set_seconds(base + 11 * day);
+    calendar.set_calendar_unit(unit);
+    calendar.set_time_zone("UTC");
+    ExpectRawAnswer(owner, calendar, absl::StrCat("hourly rows gone: ", unit, " in UTC"));
+  }
+}
+
+// Closing a day waits for statements storing readings to finish; one that
+// stays open longer than the job waits leaves the day to a later round,
+// without an error.
+TEST_F(TelemetryQueriesTest, ClosingADayWaitsForReadingsBeingStored) {
+  SignedInUser owner = SignUp("daily_lock_owner");
+  v1::Device device = MakeDevice(owner, MakeDeviceType("Daily lock probe").id(), "daily-lock-1");
+  // Tomorrow, UTC: a day no round has closed yet (the test server's keeper
+  // closes days up to today), inside the partitions made ahead; the rounds
+  // run as if two days later.
+  const int64_t tomorrow = (std::time(nullptr) / 86400 + 1) * 86400;
+  std::unique_ptr<pqxx::connection> writer = database_->Connect();
+  pqxx::work storing(*writer);
+  storing.exec(
+      absl::StrCat("INSERT INTO sensor_data (device_id, measurement_value, \"timestamp\") VALUES (",
+                   device.id(), ", 7, to_timestamp(", tomorrow + 600, "))"));
+  const absl::Time now = absl::FromUnixSeconds(tomorrow + 24 * 3600 + 7200);
+  absl::StatusOr<storage::PartitionRound> blocked =
+      storage::KeepPartitions(database_->Config(1, 0), now, storage::PartitionPolicy());
+  ASSERT_TRUE(blocked.ok()) << blocked.status();
+  EXPECT_EQ(blocked->daily.days_closed, 0);
+  // Tomorrow is not closed: the watermark stayed where it was.
+  EXPECT_TRUE(database_
+                  ->Query(absl::StrCat("SELECT marked_before <= to_timestamp(", tomorrow,
+                                       ") FROM sensor_data_daily_state"))[0][0]
+                  .as<bool>());
+  storing.commit();
+  absl::StatusOr<storage::PartitionRound> closed =
+      storage::KeepPartitions(database_->Config(1, 0), now, storage::PartitionPolicy());
+  ASSERT_TRUE(closed.ok()) << closed.status();
+  EXPECT_GE(closed->daily.days_closed, 1);
+  EXPECT_EQ(database_
+                ->Query(absl::StrCat("SELECT reading_count FROM sensor_data_daily "
+                                     "WHERE device_id = ",
+                                     device.id()))[0][0]
+                .as<int64_t>(),
+            1);
 }
 
 TEST_F(TelemetryQueriesTest, PlantOverviewAndTopAnomalousPlants) {

@@ -2,7 +2,10 @@
 // one device (one reading a minute), latency measured by a gRPC client, beside
 // the statements the server chooses between, on a plain connection in the same
 // run: the one that reads hourly rollups (migration 0023) for whole hours and
-// raw rows at the edges, and the one that scans raw rows only.
+// raw rows at the edges, and the one that scans raw rows only. Then the same
+// in UTC day buckets, where whole days come from daily rollups (migration
+// 0027, summed here by a round of the keeper's job), beside the rollup
+// statement told to read hourly rows only.
 //
 // Needs a running plantmon_server (--port) and its database in POSTGRES_DB_*;
 // tools/bench/run_aggregate.sh sets that up.
@@ -23,6 +26,7 @@
 #include "plantmon/v1/telemetry.grpc.pb.h"
 #include "plantmon/v1/user.grpc.pb.h"
 #include "postgres/database_config.h"
+#include "storage/partition_keeper.h"
 #include "storage/telemetry_repository.h"
 #include "tools/bench/bench_support.h"
 
@@ -56,80 +60,113 @@ int main(int argc, char** argv) {
       config, login.user().id(), "AB", device_count, start_seconds, minutes);
   pqxx::connection connection(plantmon::postgres::LibpqConnectionString(config));
 
-  auto telemetry = plantmon::v1::TelemetryService::NewStub(channel);
-  std::mt19937_64 random(1);
-  std::uniform_int_distribution<int> pick_device(0, device_count - 1);
-  // 30 days ending at a random minute of the last (days - 30) days, so the
-  // range begins and ends inside an hour, as a client's "last 30 days" does.
-  std::uniform_int_distribution<int64_t> pick_end(0, minutes - 30 * 1440);
-  const int iterations = absl::GetFlag(FLAGS_iterations);
-  std::vector<double> grpc_ms;
-  std::vector<double> rollup_sql_ms;
-  std::vector<double> raw_sql_ms;
-  int wrong = 0;
-  for (int i = 0; i < iterations + 10; ++i) {  // the first 10 warm up
-    const int64_t device = device_ids[pick_device(random)];
-    const int64_t to = end_seconds - pick_end(random) * 60 - 17;
-    const int64_t from = to - 30 * 86400;
-    plantmon::v1::AggregateSensorDataRequest request;
-    request.set_device_id(device);
-    request.mutable_start_time()->set_seconds(from);
-    request.mutable_end_time()->set_seconds(to);
-    request.set_calendar_unit("hour");
-    plantmon::v1::AggregateSensorDataResponse response;
-    grpc::ClientContext context;
-    context.AddMetadata("authorization", "Bearer " + login.access_token());
-    absl::Time before = absl::Now();
-    grpc::Status status = telemetry->AggregateSensorData(&context, request, &response);
-    double took = absl::ToDoubleMilliseconds(absl::Now() - before);
-    int64_t grpc_count = 0;
-    for (const auto& bucket : response.buckets()) grpc_count += bucket.count();
-    if (!status.ok() || response.buckets_size() < 720 || grpc_count != 30 * 1440) {
-      std::printf("wrong over gRPC: %s, %d buckets, %lld readings (%lld to %lld)\n",
-                  status.error_message().c_str(), response.buckets_size(),
-                  static_cast<long long>(grpc_count), static_cast<long long>(from),
-                  static_cast<long long>(to));
-      ++wrong;
-    }
-    if (i >= 10) grpc_ms.push_back(took);
+  // Daily rollups, as the keeper's hourly round would have summed them.
+  absl::StatusOr<plantmon::storage::PartitionRound> kept =
+      plantmon::storage::KeepPartitions(config, absl::Now(), plantmon::storage::PartitionPolicy());
+  if (!kept.ok()) {
+    std::fprintf(stderr, "keeper round: %s\n", kept.status().ToString().c_str());
+    return 1;
+  }
 
-    // The two statements on a plain connection: the database's share.
-    const int64_t from_us = from * 1000000;
-    const int64_t to_us = to * 1000000;
-    const std::optional<int> no_quality;
-    const std::optional<std::string> primary;
-    for (bool from_rollups : {true, false}) {
-      pqxx::nontransaction raw(connection);
-      before = absl::Now();
-      const std::string& sql = TelemetryRepository::AggregateStatement(from_rollups);
-      pqxx::result rows =
-          from_rollups
-              ? raw.exec_params(sql, device, from_us, to_us, int64_t{3600000000}, no_quality, false,
-                                primary, std::string("hour"), std::string("UTC"),
-                                (from / 3600 + 1) * 3600 * 1000000, to / 3600 * 3600 * 1000000)
-              : raw.exec_params(sql, device, from_us, to_us, int64_t{3600000000}, no_quality, false,
-                                primary, std::string("hour"), std::string("UTC"));
-      took = absl::ToDoubleMilliseconds(absl::Now() - before);
-      int64_t count = 0;
-      for (const auto& row : rows) count += row[2].as<int64_t>();
-      // 721 hours overlap the range; the first holds no reading when the
-      // range begins after its last minute.
-      if (rows.size() != static_cast<size_t>(response.buckets_size()) || count != 30 * 1440) {
-        std::printf("wrong %s: %zu buckets, %lld readings (%lld to %lld)\n",
-                    from_rollups ? "from rollups" : "from raw rows", rows.size(),
-                    static_cast<long long>(count), static_cast<long long>(from),
+  auto telemetry = plantmon::v1::TelemetryService::NewStub(channel);
+  const int iterations = absl::GetFlag(FLAGS_iterations);
+  int wrong = 0;
+  // 30 days in `unit` buckets in UTC, ending at a random minute of the last
+  // (days - 30) days, so the range begins and ends inside an hour, as a
+  // client's "last 30 days" does: over gRPC, then the rollup statement (with
+  // the whole days daily rollups may answer, and with none: hourly rows
+  // only), then the raw-scan statement.
+  auto measure = [&](const std::string& unit) {
+    std::mt19937_64 random(1);
+    std::uniform_int_distribution<int> pick_device(0, device_count - 1);
+    std::uniform_int_distribution<int64_t> pick_end(0, minutes - 30 * 1440);
+    std::vector<double> grpc_ms;
+    std::vector<double> daily_sql_ms;
+    std::vector<double> hourly_sql_ms;
+    std::vector<double> raw_sql_ms;
+    for (int i = 0; i < iterations + 10; ++i) {  // the first 10 warm up
+      const int64_t device = device_ids[pick_device(random)];
+      const int64_t to = end_seconds - pick_end(random) * 60 - 17;
+      const int64_t from = to - 30 * 86400;
+      plantmon::v1::AggregateSensorDataRequest request;
+      request.set_device_id(device);
+      request.mutable_start_time()->set_seconds(from);
+      request.mutable_end_time()->set_seconds(to);
+      request.set_calendar_unit(unit);
+      plantmon::v1::AggregateSensorDataResponse response;
+      grpc::ClientContext context;
+      context.AddMetadata("authorization", "Bearer " + login.access_token());
+      absl::Time before = absl::Now();
+      grpc::Status status = telemetry->AggregateSensorData(&context, request, &response);
+      double took = absl::ToDoubleMilliseconds(absl::Now() - before);
+      int64_t grpc_count = 0;
+      for (const auto& bucket : response.buckets()) grpc_count += bucket.count();
+      const size_t least_buckets = unit == "hour" ? 720 : 30;
+      if (!status.ok() || static_cast<size_t>(response.buckets_size()) < least_buckets ||
+          grpc_count != 30 * 1440) {
+        std::printf("wrong over gRPC: %s, %d buckets, %lld readings (%lld to %lld)\n",
+                    status.error_message().c_str(), response.buckets_size(),
+                    static_cast<long long>(grpc_count), static_cast<long long>(from),
                     static_cast<long long>(to));
         ++wrong;
       }
-      if (i >= 10) (from_rollups ? rollup_sql_ms : raw_sql_ms).push_back(took);
+      if (i >= 10) grpc_ms.push_back(took);
+
+      // The statements on a plain connection: the database's share.
+      const int64_t from_us = from * 1000000;
+      const int64_t to_us = to * 1000000;
+      const int64_t hours_from = (from / 3600 + 1) * 3600 * 1000000;
+      const int64_t hours_to = to / 3600 * 3600 * 1000000;
+      const int64_t days_from = (from / 86400 + 1) * 86400 * 1000000;
+      const int64_t days_to = to / 86400 * 86400 * 1000000;
+      const std::optional<int> no_quality;
+      const std::optional<std::string> primary;
+      enum class Source { kDaily, kHourly, kRaw };
+      for (Source source : {Source::kDaily, Source::kHourly, Source::kRaw}) {
+        if (source == Source::kDaily && unit == "hour") continue;
+        pqxx::nontransaction raw(connection);
+        before = absl::Now();
+        const std::string& sql = TelemetryRepository::AggregateStatement(source != Source::kRaw);
+        pqxx::result rows =
+            source == Source::kRaw
+                ? raw.exec_params(sql, device, from_us, to_us, int64_t{3600000000}, no_quality,
+                                  false, primary, unit, std::string("UTC"))
+                : raw.exec_params(sql, device, from_us, to_us, int64_t{3600000000}, no_quality,
+                                  false, primary, unit, std::string("UTC"), hours_from, hours_to,
+                                  source == Source::kDaily ? days_from : hours_from,
+                                  source == Source::kDaily ? days_to : hours_from);
+        took = absl::ToDoubleMilliseconds(absl::Now() - before);
+        int64_t count = 0;
+        for (const auto& row : rows) count += row[2].as<int64_t>();
+        // 721 hours (or 31 days) overlap the range; the first holds no
+        // reading when the range begins after its last minute.
+        if (rows.size() != static_cast<size_t>(response.buckets_size()) || count != 30 * 1440) {
+          std::printf("wrong statement (%d): %zu buckets, %lld readings (%lld to %lld)\n",
+                      static_cast<int>(source), rows.size(), static_cast<long long>(count),
+                      static_cast<long long>(from), static_cast<long long>(to));
+          ++wrong;
+        }
+        if (i >= 10) {
+          (source == Source::kDaily    ? daily_sql_ms
+           : source == Source::kHourly ? hourly_sql_ms
+                                       : raw_sql_ms)
+              .push_back(took);
+        }
+      }
     }
-  }
-  std::printf("AggregateSensorData over gRPC (30 days, hourly):   p50 %.2f ms, p99 %.2f ms\n",
-              Percentile(grpc_ms, 0.5), Percentile(grpc_ms, 0.99));
-  std::printf("its statement (rollups) on a plain connection:     p50 %.2f ms, p99 %.2f ms\n",
-              Percentile(rollup_sql_ms, 0.5), Percentile(rollup_sql_ms, 0.99));
-  std::printf("the raw-scan statement on a plain connection:      p50 %.2f ms, p99 %.2f ms\n",
-              Percentile(raw_sql_ms, 0.5), Percentile(raw_sql_ms, 0.99));
+    std::printf("AggregateSensorData over gRPC (30 days, %s buckets): p50 %.2f ms, p99 %.2f ms\n",
+                unit.c_str(), Percentile(grpc_ms, 0.5), Percentile(grpc_ms, 0.99));
+    if (!daily_sql_ms.empty()) {
+      std::printf("  its statement, daily rollups, plain connection:   p50 %.2f ms, p99 %.2f ms\n",
+                  Percentile(daily_sql_ms, 0.5), Percentile(daily_sql_ms, 0.99));
+    }
+    std::printf("  its statement, hourly rollups, plain connection:  p50 %.2f ms, p99 %.2f ms\n",
+                Percentile(hourly_sql_ms, 0.5), Percentile(hourly_sql_ms, 0.99));
+    std::printf("  the raw-scan statement, plain connection:         p50 %.2f ms, p99 %.2f ms\n",
+                Percentile(raw_sql_ms, 0.5), Percentile(raw_sql_ms, 0.99));
+  };
+  measure("hour");
+  measure("day");
   std::printf("iterations: %d, wrong answers: %d\n", iterations, wrong);
   return wrong == 0 ? 0 : 1;
 }
