@@ -45,31 +45,31 @@ CREATE TABLE sensor_data_daily_stale (
 );
 CREATE INDEX sensor_data_daily_stale_idx ON sensor_data_daily_stale (device_id, day);
 
--- The statement that marks the days of late readings in `source` (the
--- trigger's transition table): readings of a day before marked_before. For
--- readings of open days it reads the batch and writes nothing.
-CREATE FUNCTION sensor_data_mark_late_days_statement(source text) RETURNS text
-LANGUAGE sql IMMUTABLE AS $fn$
-SELECT format($sql$
-  INSERT INTO sensor_data_daily_stale (device_id, day)
-  SELECT DISTINCT device_id, date_trunc('day', "timestamp", 'UTC') FROM %I
-  WHERE "timestamp" < (SELECT marked_before FROM sensor_data_daily_state)
-$sql$, source)
-$fn$;
-
 -- The daily job's advisory lock key ("plantmdy" in ASCII), taken shared by
 -- every statement that stores readings.
 CREATE FUNCTION sensor_data_daily_lock_key() RETURNS bigint
 LANGUAGE sql IMMUTABLE AS 'SELECT 8100956956760302713';
 
-CREATE OR REPLACE FUNCTION sensor_data_roll_up() RETURNS trigger LANGUAGE plpgsql AS $$
+-- The rollup trigger's function, now taking the lock above and marking the
+-- days of late readings: readings of a day before marked_before. Its
+-- statements are written into the function's text (the hourly upsert from
+-- sensor_data_roll_up_statement, 0023) rather than run with EXECUTE, so
+-- that PL/pgSQL plans them once per session instead of for every statement
+-- that stores readings. For readings of open days the marking reads the
+-- batch and writes nothing.
+DO $do$
 BEGIN
-  PERFORM pg_advisory_xact_lock_shared(sensor_data_daily_lock_key());
-  -- A transition table is visible to the trigger function's own queries,
-  -- dynamic ones included, and to no function it calls: so the statement is
-  -- run here.
-  EXECUTE sensor_data_roll_up_statement('new_readings');
-  EXECUTE sensor_data_mark_late_days_statement('new_readings');
-  RETURN NULL;
+  EXECUTE format($create$
+    CREATE OR REPLACE FUNCTION sensor_data_roll_up() RETURNS trigger LANGUAGE plpgsql AS $fn$
+    BEGIN
+      PERFORM pg_advisory_xact_lock_shared(sensor_data_daily_lock_key());
+      %s;
+      INSERT INTO sensor_data_daily_stale (device_id, day)
+      SELECT DISTINCT device_id, date_trunc('day', "timestamp", 'UTC') FROM new_readings
+      WHERE "timestamp" < (SELECT marked_before FROM sensor_data_daily_state);
+      RETURN NULL;
+    END
+    $fn$
+  $create$, sensor_data_roll_up_statement('new_readings'));
 END
-$$;
+$do$;

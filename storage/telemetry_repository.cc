@@ -239,28 +239,23 @@ std::string RawPieces(absl::string_view range) {
                       " AND ($5::integer IS NULL OR data_quality >= $5)");
 }
 
-// Whether the device's UTC day `day` (SQL) is answered by its daily rollup
-// (migration 0027): inside the whole days [$12, $13) the query may read from
-// them, summed by the daily job (before rolled_before), and with no reading
-// stored since that the job has not summed (no stale mark).
-std::string DayFromDailyRollups(absl::string_view day) {
-  return absl::StrCat(
-      "(", day, " >= epoch_us_to_timestamptz($12) AND ", day,
-      " < epoch_us_to_timestamptz($13) AND ", day,
-      " < (SELECT rolled_before FROM sensor_data_daily_state) AND NOT EXISTS "
-      "(SELECT 1 FROM sensor_data_daily_stale s WHERE s.device_id = $1 AND s.day = ",
-      day, "))");
-}
+// Daily rollups (migration 0027) answer the whole UTC days [$12, $13) of a
+// query that the daily job has summed (before rolled_before), except days
+// with a late reading the job has not summed again (a stale mark); hourly
+// rollups answer the rest of the whole hours [$10, $11). Each part is a
+// bounded range of its table's key, not a filter over the whole range.
+constexpr char kDailyEnd[] =
+    "least(epoch_us_to_timestamptz($13), (SELECT rolled_before FROM sensor_data_daily_state))";
 
-// Rollup rows (hourly or daily, as r) as pieces.
-std::string RollupPieces(absl::string_view table, absl::string_view period,
+// Rollup rows (hourly or daily) from `from` (naming the table r) as pieces.
+std::string RollupPieces(absl::string_view from, absl::string_view period,
                          absl::string_view which) {
   return absl::StrCat(
       "SELECT ", BucketOf(period),
       " AS bucket, reading_count AS n, min_value AS lo, max_value AS hi, sum_value AS total, "
       "first_timestamp AS first_ts, first_id, first_value AS first_v, "
       "last_timestamp AS last_ts, last_id, last_value AS last_v FROM ",
-      table, " r WHERE ", kReadingsOfDevice, " AND ", which);
+      from, " WHERE ", kReadingsOfDevice, " AND ", which);
 }
 
 // Parameters of both: $1 device_id, $2 start_us, $3 end_us, $4 bucket width
@@ -275,11 +270,28 @@ const std::string& AggregateSql(bool from_rollups) {
       new std::string(FoldPieces(RawPieces("\"timestamp\" >= epoch_us_to_timestamptz($2) "
                                            "AND \"timestamp\" < epoch_us_to_timestamptz($3)")));
   static const std::string* const rolled_up = new std::string(FoldPieces(absl::StrCat(
-      RollupPieces("sensor_data_daily", "r.day", DayFromDailyRollups("r.day")), " UNION ALL ",
-      RollupPieces("sensor_data_hourly", "r.hour",
-                   absl::StrCat("r.hour >= epoch_us_to_timestamptz($10) AND r.hour < "
-                                "epoch_us_to_timestamptz($11) AND NOT ",
-                                DayFromDailyRollups("date_trunc('day', r.hour, 'UTC')"))),
+      RollupPieces("sensor_data_daily r", "r.day",
+                   absl::StrCat("r.day >= epoch_us_to_timestamptz($12) AND r.day < ", kDailyEnd,
+                                " AND NOT EXISTS (SELECT 1 FROM sensor_data_daily_stale s "
+                                "WHERE s.device_id = $1 AND s.day = r.day)")),
+      // Hours before the days, then from where the summed days end.
+      " UNION ALL ",
+      RollupPieces("sensor_data_hourly r", "r.hour",
+                   "r.hour >= epoch_us_to_timestamptz($10) "
+                   "AND r.hour < epoch_us_to_timestamptz($12)"),
+      " UNION ALL ",
+      RollupPieces("sensor_data_hourly r", "r.hour",
+                   absl::StrCat("r.hour >= greatest(epoch_us_to_timestamptz($12), ", kDailyEnd,
+                                ") AND r.hour < epoch_us_to_timestamptz($11)")),
+      // The hours of summed days with a stale mark.
+      " UNION ALL ",
+      RollupPieces(absl::StrCat("sensor_data_hourly r JOIN (SELECT DISTINCT day "
+                                "FROM sensor_data_daily_stale WHERE device_id = $1 "
+                                "AND day >= epoch_us_to_timestamptz($12) AND day < ",
+                                kDailyEnd,
+                                ") stale ON r.hour >= stale.day "
+                                "AND r.hour < stale.day + interval '24 hours'"),
+                   "r.hour", "true"),
       " UNION ALL ",
       RawPieces("\"timestamp\" >= epoch_us_to_timestamptz($2) "
                 "AND \"timestamp\" < epoch_us_to_timestamptz($10)"),
