@@ -5,7 +5,8 @@
 // raw rows at the edges, and the one that scans raw rows only. Then the same
 // in UTC day buckets, where whole days come from daily rollups (migration
 // 0027, summed here by a round of the keeper's job), beside the rollup
-// statement told to read hourly rows only.
+// statement told to read hourly rows only; with --days of 395 or more, also a
+// year in month buckets.
 //
 // Needs a running plantmon_server (--port) and its database in POSTGRES_DB_*;
 // tools/bench/run_aggregate.sh sets that up.
@@ -71,15 +72,15 @@ int main(int argc, char** argv) {
   auto telemetry = plantmon::v1::TelemetryService::NewStub(channel);
   const int iterations = absl::GetFlag(FLAGS_iterations);
   int wrong = 0;
-  // 30 days in `unit` buckets in UTC, ending at a random minute of the last
-  // (days - 30) days, so the range begins and ends inside an hour, as a
-  // client's "last 30 days" does: over gRPC, then the rollup statement (with
+  // `span_days` days in `unit` buckets in UTC, ending at a random minute of
+  // the last (days - span_days) days, so the range begins and ends inside an
+  // hour, as a client's "last 30 days" does: over gRPC, then the rollup statement (with
   // the whole days daily rollups may answer, and with none: hourly rows
   // only), then the raw-scan statement.
-  auto measure = [&](const std::string& unit) {
+  auto measure = [&](const std::string& unit, int span_days) {
     std::mt19937_64 random(1);
     std::uniform_int_distribution<int> pick_device(0, device_count - 1);
-    std::uniform_int_distribution<int64_t> pick_end(0, minutes - 30 * 1440);
+    std::uniform_int_distribution<int64_t> pick_end(0, minutes - span_days * 1440);
     std::vector<double> grpc_ms;
     std::vector<double> daily_sql_ms;
     std::vector<double> hourly_sql_ms;
@@ -87,7 +88,7 @@ int main(int argc, char** argv) {
     for (int i = 0; i < iterations + 10; ++i) {  // the first 10 warm up
       const int64_t device = device_ids[pick_device(random)];
       const int64_t to = end_seconds - pick_end(random) * 60 - 17;
-      const int64_t from = to - 30 * 86400;
+      const int64_t from = to - span_days * 86400;
       plantmon::v1::AggregateSensorDataRequest request;
       request.set_device_id(device);
       request.mutable_start_time()->set_seconds(from);
@@ -101,9 +102,9 @@ int main(int argc, char** argv) {
       double took = absl::ToDoubleMilliseconds(absl::Now() - before);
       int64_t grpc_count = 0;
       for (const auto& bucket : response.buckets()) grpc_count += bucket.count();
-      const size_t least_buckets = unit == "hour" ? 720 : 30;
+      const size_t least_buckets = unit == "hour" ? span_days * 24 : unit == "day" ? span_days : 1;
       if (!status.ok() || static_cast<size_t>(response.buckets_size()) < least_buckets ||
-          grpc_count != 30 * 1440) {
+          grpc_count != span_days * 1440) {
         std::printf("wrong over gRPC: %s, %d buckets, %lld readings (%lld to %lld)\n",
                     status.error_message().c_str(), response.buckets_size(),
                     static_cast<long long>(grpc_count), static_cast<long long>(from),
@@ -140,7 +141,8 @@ int main(int argc, char** argv) {
         for (const auto& row : rows) count += row[2].as<int64_t>();
         // 721 hours (or 31 days) overlap the range; the first holds no
         // reading when the range begins after its last minute.
-        if (rows.size() != static_cast<size_t>(response.buckets_size()) || count != 30 * 1440) {
+        if (rows.size() != static_cast<size_t>(response.buckets_size()) ||
+            count != span_days * 1440) {
           std::printf("wrong statement (%d): %zu buckets, %lld readings (%lld to %lld)\n",
                       static_cast<int>(source), rows.size(), static_cast<long long>(count),
                       static_cast<long long>(from), static_cast<long long>(to));
@@ -154,8 +156,8 @@ int main(int argc, char** argv) {
         }
       }
     }
-    std::printf("AggregateSensorData over gRPC (30 days, %s buckets): p50 %.2f ms, p99 %.2f ms\n",
-                unit.c_str(), Percentile(grpc_ms, 0.5), Percentile(grpc_ms, 0.99));
+    std::printf("AggregateSensorData over gRPC (%d days, %s buckets): p50 %.2f ms, p99 %.2f ms\n",
+                span_days, unit.c_str(), Percentile(grpc_ms, 0.5), Percentile(grpc_ms, 0.99));
     if (!daily_sql_ms.empty()) {
       std::printf("  its statement, daily rollups, plain connection:   p50 %.2f ms, p99 %.2f ms\n",
                   Percentile(daily_sql_ms, 0.5), Percentile(daily_sql_ms, 0.99));
@@ -165,8 +167,10 @@ int main(int argc, char** argv) {
     std::printf("  the raw-scan statement, plain connection:         p50 %.2f ms, p99 %.2f ms\n",
                 Percentile(raw_sql_ms, 0.5), Percentile(raw_sql_ms, 0.99));
   };
-  measure("hour");
-  measure("day");
+  measure("hour", 30);
+  measure("day", 30);
+  // A year in months, where a daily row stands for 24 hourly ones.
+  if (minutes >= 395 * 1440) measure("month", 365);
   std::printf("iterations: %d, wrong answers: %d\n", iterations, wrong);
   return wrong == 0 ? 0 : 1;
 }
