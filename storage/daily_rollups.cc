@@ -1,5 +1,6 @@
 #include "storage/daily_rollups.h"
 
+#include <cstdint>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -14,6 +15,11 @@ namespace {
 // behind the waiting job would stall with it.
 constexpr char kCloseLockTimeout[] = "100ms";
 constexpr char kLockNotAvailable[] = "55P03";
+// pg_advisory lock key of the summing transaction ("plantmdj" in ASCII): one
+// server's keeper sums at a time. Two at once could each replace a day's
+// rows, and the one with the older snapshot, waiting on the other's rows,
+// would write last.
+constexpr int64_t kDailyJobLockKey = 0x706c616e746d646a;
 
 // Daily rows summed from the hourly rollups `hours` selects (a FROM and WHERE
 // over sensor_data_hourly as h), replacing the rows of the same keys: a day
@@ -83,6 +89,10 @@ void RollUpDays(pqxx::connection& connection, absl::Time now, DailyRollupRound& 
   MarkClosed(connection, close_before);
 
   pqxx::work transaction(connection);
+  if (!transaction.exec_params1("SELECT pg_try_advisory_xact_lock($1)", kDailyJobLockKey)[0]
+           .as<bool>()) {
+    return;  // another server's keeper is summing; the next round catches up
+  }
   // Days closed since the last round (rolled_before to marked_before): every
   // reading of them is in this statement's snapshot or marked stale.
   if (transaction.exec1("SELECT rolled_before < marked_before FROM sensor_data_daily_state")[0]

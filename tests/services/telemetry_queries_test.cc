@@ -588,6 +588,39 @@ TEST_F(TelemetryQueriesTest, ClosingADayWaitsForReadingsBeingStored) {
             1);
 }
 
+// One server's keeper sums days at a time: a round while another holds the
+// job's lock closes the day but leaves the summing to a later round.
+TEST_F(TelemetryQueriesTest, OneKeeperSumsDaysAtATime) {
+  SignedInUser owner = SignUp("daily_turn_owner");
+  v1::Device device = MakeDevice(owner, MakeDeviceType("Daily turn probe").id(), "daily-turn-1");
+  // Three days ahead: after the days the tests above close.
+  const int64_t later = (std::time(nullptr) / 86400 + 3) * 86400;
+  database_->Query(
+      absl::StrCat("INSERT INTO sensor_data (device_id, measurement_value, \"timestamp\") VALUES (",
+                   device.id(), ", 7, to_timestamp(", later + 600, "))"));
+  const absl::Time now = absl::FromUnixSeconds(later + 24 * 3600 + 7200);
+  const std::string summed =
+      absl::StrCat("SELECT count(*) FROM sensor_data_daily WHERE device_id = ", device.id());
+  std::unique_ptr<pqxx::connection> other_keeper = database_->Connect();
+  {
+    pqxx::nontransaction session(*other_keeper);
+    // The job's lock key, "plantmdj" (storage/daily_rollups.cc).
+    session.exec("SELECT pg_advisory_lock(8100956956760302698)");
+  }
+  absl::StatusOr<storage::PartitionRound> waited =
+      storage::KeepPartitions(database_->Config(1, 0), now, storage::PartitionPolicy());
+  ASSERT_TRUE(waited.ok()) << waited.status();
+  EXPECT_EQ(database_->Query(summed)[0][0].as<int64_t>(), 0);
+  {
+    pqxx::nontransaction session(*other_keeper);
+    session.exec("SELECT pg_advisory_unlock(8100956956760302698)");
+  }
+  absl::StatusOr<storage::PartitionRound> turn =
+      storage::KeepPartitions(database_->Config(1, 0), now, storage::PartitionPolicy());
+  ASSERT_TRUE(turn.ok()) << turn.status();
+  EXPECT_EQ(database_->Query(summed)[0][0].as<int64_t>(), 1);
+}
+
 TEST_F(TelemetryQueriesTest, PlantOverviewAndTopAnomalousPlants) {
   SignedInUser owner = SignUp("overview_owner");
   v1::PlantType species = MakePlantType("Overview fern");
