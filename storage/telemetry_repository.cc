@@ -302,17 +302,16 @@ const std::string& AggregateSql(bool from_rollups) {
 }
 
 // Whether every offset from UTC `zone` has in [start, end) is a whole number
-// of `seconds` (an hour: each of its calendar buckets there begins and ends on
-// a UTC hour; zones such as Asia/Kolkata (+05:30) or historic local mean
-// times are not).
-bool OffsetsAreMultiplesOf(const absl::TimeZone& zone, absl::Time start, absl::Time end,
-                           int seconds) {
+// of `period`s (for an hour: zones such as Asia/Kolkata (+05:30) or historic
+// local mean times are not).
+bool OffsetsAreWhole(const absl::TimeZone& zone, absl::Time start, absl::Time end,
+                     absl::Duration period) {
   // A bound on the walk; ranges are capped at 10,000 buckets, and zones
   // change their offset twice a year at most.
   constexpr int kMaxTransitions = 100000;
   absl::Time at = start;
   for (int i = 0; i < kMaxTransitions; ++i) {
-    if (zone.At(at).offset % seconds != 0) return false;
+    if (absl::Seconds(zone.At(at).offset) % period != absl::ZeroDuration()) return false;
     absl::TimeZone::CivilTransition transition;
     if (!zone.NextTransition(at, &transition)) return true;
     const absl::Time next = zone.At(transition.to).trans;
@@ -323,28 +322,41 @@ bool OffsetsAreMultiplesOf(const absl::TimeZone& zone, absl::Time start, absl::T
   return false;
 }
 
+// Whether each of the query's buckets begins and ends on a whole UTC
+// `period` (an hour or a day), so that rollups of that period add up to it:
+// calendar buckets no shorter than the period in a zone whose offsets over
+// the range are whole periods, or fixed widths of whole periods from a start
+// on one.
+bool BucketsAreWhole(const AggregateQuery& query, absl::Duration period) {
+  const absl::Duration since_epoch = query.start_time - absl::UnixEpoch();
+  if (!query.calendar_unit.has_value()) {
+    return query.bucket_width % period == absl::ZeroDuration() &&
+           absl::Floor(since_epoch, period) == since_epoch;
+  }
+  if (*query.calendar_unit == "hour" && period > absl::Hours(1)) return false;
+  absl::TimeZone zone;
+  return absl::LoadTimeZone(query.time_zone, &zone) &&
+         OffsetsAreWhole(zone, query.start_time, query.end_time, period);
+}
+
+// The whole UTC `period`s inside [start, end), or nothing when it holds none.
+std::optional<std::pair<absl::Time, absl::Time>> WholePeriods(absl::Time start, absl::Time end,
+                                                              absl::Duration period) {
+  const absl::Time from = absl::UnixEpoch() + absl::Ceil(start - absl::UnixEpoch(), period);
+  const absl::Time to = absl::UnixEpoch() + absl::Floor(end - absl::UnixEpoch(), period);
+  if (from >= to) return std::nullopt;
+  return std::make_pair(from, to);
+}
+
 // The whole UTC hours of the query's range that hourly rollups (migration
 // 0023) can answer, or nothing when the raw readings must: with a
 // min_quality filter (rollups keep no quality), with buckets that do not
 // begin and end on UTC hours, or when the range holds no whole hour.
 std::optional<std::pair<absl::Time, absl::Time>> RolledUpHours(const AggregateQuery& query) {
-  if (query.min_quality.has_value()) return std::nullopt;
-  const absl::Duration hour = absl::Hours(1);
-  const absl::Duration since_epoch = query.start_time - absl::UnixEpoch();
-  if (query.calendar_unit.has_value()) {
-    absl::TimeZone zone;
-    if (!absl::LoadTimeZone(query.time_zone, &zone) ||
-        !OffsetsAreMultiplesOf(zone, query.start_time, query.end_time, 3600)) {
-      return std::nullopt;
-    }
-  } else if (query.bucket_width % hour != absl::ZeroDuration() ||
-             absl::Floor(since_epoch, hour) != since_epoch) {
+  if (query.min_quality.has_value() || !BucketsAreWhole(query, absl::Hours(1))) {
     return std::nullopt;
   }
-  const absl::Time from = absl::UnixEpoch() + absl::Ceil(since_epoch, hour);
-  const absl::Time to = absl::UnixEpoch() + absl::Floor(query.end_time - absl::UnixEpoch(), hour);
-  if (from >= to) return std::nullopt;
-  return std::make_pair(from, to);
+  return WholePeriods(query.start_time, query.end_time, absl::Hours(1));
 }
 
 // The whole UTC days among `hours` (RolledUpHours) that daily rollups
@@ -355,22 +367,8 @@ std::optional<std::pair<absl::Time, absl::Time>> RolledUpHours(const AggregateQu
 std::pair<absl::Time, absl::Time> RolledUpDays(const AggregateQuery& query,
                                                const std::pair<absl::Time, absl::Time>& hours) {
   const std::pair<absl::Time, absl::Time> none(hours.first, hours.first);
-  const absl::Duration day = absl::Hours(24);
-  if (query.calendar_unit.has_value()) {
-    if (*query.calendar_unit == "hour") return none;
-    absl::TimeZone zone;
-    if (!absl::LoadTimeZone(query.time_zone, &zone) ||
-        !OffsetsAreMultiplesOf(zone, query.start_time, query.end_time, 24 * 3600)) {
-      return none;
-    }
-  } else if (query.bucket_width != day || absl::Floor(query.start_time - absl::UnixEpoch(), day) !=
-                                              query.start_time - absl::UnixEpoch()) {
-    return none;
-  }
-  const absl::Time from = absl::UnixEpoch() + absl::Ceil(hours.first - absl::UnixEpoch(), day);
-  const absl::Time to = absl::UnixEpoch() + absl::Floor(hours.second - absl::UnixEpoch(), day);
-  if (from >= to) return none;
-  return {from, to};
+  if (!BucketsAreWhole(query, absl::Hours(24))) return none;
+  return WholePeriods(hours.first, hours.second, absl::Hours(24)).value_or(none);
 }
 
 }  // namespace
