@@ -51,9 +51,9 @@ bool HasDailyRollups(pqxx::transaction_base& transaction) {
 
 // Moves marked_before to `close_before` once every statement storing readings
 // that began before has finished: from then on each one storing a reading of
-// a day before it marks the day stale. False when the lock was not had in
-// time (the day closes in a later round).
-bool MarkClosed(pqxx::connection& connection, absl::Time close_before) {
+// a day before it marks the day stale. When the lock is not had in time the
+// watermark stays, and the day closes in a later round.
+void MarkClosed(pqxx::connection& connection, absl::Time close_before) {
   pqxx::work transaction(connection);
   const bool behind =
       transaction
@@ -61,19 +61,18 @@ bool MarkClosed(pqxx::connection& connection, absl::Time close_before) {
               "SELECT marked_before < epoch_us_to_timestamptz($1) FROM sensor_data_daily_state",
               absl::ToUnixMicros(close_before))[0]
           .as<bool>();
-  if (!behind) return true;
+  if (!behind) return;
   transaction.exec(absl::StrCat("SET LOCAL lock_timeout = '", kCloseLockTimeout, "'"));
   try {
     transaction.exec("SELECT pg_advisory_xact_lock(sensor_data_daily_lock_key())");
   } catch (const pqxx::sql_error& error) {
-    if (error.sqlstate() == kLockNotAvailable) return false;
+    if (error.sqlstate() == kLockNotAvailable) return;
     throw;
   }
   transaction.exec_params(
       "UPDATE sensor_data_daily_state SET marked_before = epoch_us_to_timestamptz($1)",
       absl::ToUnixMicros(close_before));
   transaction.commit();
-  return true;
 }
 
 }  // namespace
@@ -101,9 +100,8 @@ void RollUpDays(pqxx::connection& connection, absl::Time now, DailyRollupRound& 
         "WITH written AS (" +
         SumDaysStatement("FROM sensor_data_hourly h, sensor_data_daily_state s "
                          "WHERE h.hour >= s.rolled_before AND h.hour < s.marked_before") +
-        " RETURNING day) SELECT count(*), count(DISTINCT day) FROM written");
-    round.rows_written += written[0].as<int64_t>();
-    round.days_closed += written[1].as<int64_t>();
+        " RETURNING day) SELECT count(DISTINCT day) FROM written");
+    round.days_closed += written[0].as<int64_t>();
     transaction.exec("UPDATE sensor_data_daily_state SET rolled_before = marked_before");
   }
   // Days late readings reached: the marks this statement sees, whose

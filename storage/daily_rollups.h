@@ -11,6 +11,11 @@
 
 namespace plantmon::storage {
 
+// A UTC day is summed into daily rollups once it ended this long ago, so
+// that readings of its last minutes still on their way arrive before it is
+// closed rather than as late readings.
+constexpr absl::Duration kDayCloseDelay = absl::Hours(1);
+
 // Closes the UTC days that ended kDayCloseDelay before `now` and sums them
 // from the hourly rollups, then sums again the days late readings have
 // reached since. Does nothing on a schema before migration 0027. May throw

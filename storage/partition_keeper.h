@@ -63,15 +63,9 @@ std::string PartitionBoundLiteral(absl::Time time);
 // would hold them off.
 std::vector<std::string> WeekPartitionStatements(absl::Time week);
 
-// A UTC day is summed into daily rollups once it ended this long ago, so
-// that readings of its last minutes still on their way arrive before it is
-// closed rather than as late readings.
-constexpr absl::Duration kDayCloseDelay = absl::Hours(1);
-
 struct DailyRollupRound {
-  // Days newly closed, and daily rows written for them.
+  // Days newly closed that held readings.
   int64_t days_closed = 0;
-  int64_t rows_written = 0;
   // (device, day) pairs summed again after late readings.
   int64_t days_restated = 0;
 };
