@@ -40,7 +40,7 @@ ABSL_FLAG(int, iterations, 100, "queries per statement");
 // it (std::terminate prints its what()), not carry on with half a setup.
 // NOLINTNEXTLINE(bugprone-exception-escape)
 int main(int argc, char** argv) {
-  using ::plantmon::bench::Percentile;
+  using ::plantmon::bench::PrintLatency;
   using ::plantmon::storage::TelemetryRepository;
   absl::ParseCommandLine(argc, argv);
   const int device_count = absl::GetFlag(FLAGS_devices);
@@ -156,16 +156,14 @@ int main(int argc, char** argv) {
         }
       }
     }
-    std::printf("AggregateSensorData over gRPC (%d days, %s buckets): p50 %.2f ms, p99 %.2f ms\n",
-                span_days, unit.c_str(), Percentile(grpc_ms, 0.5), Percentile(grpc_ms, 0.99));
+    PrintLatency(
+        absl::StrCat("AggregateSensorData over gRPC (", span_days, " days, ", unit, " buckets): "),
+        grpc_ms);
     if (!daily_sql_ms.empty()) {
-      std::printf("  its statement, daily rollups, plain connection:   p50 %.2f ms, p99 %.2f ms\n",
-                  Percentile(daily_sql_ms, 0.5), Percentile(daily_sql_ms, 0.99));
+      PrintLatency("  its statement, daily rollups, plain connection:   ", daily_sql_ms);
     }
-    std::printf("  its statement, hourly rollups, plain connection:  p50 %.2f ms, p99 %.2f ms\n",
-                Percentile(hourly_sql_ms, 0.5), Percentile(hourly_sql_ms, 0.99));
-    std::printf("  the raw-scan statement, plain connection:         p50 %.2f ms, p99 %.2f ms\n",
-                Percentile(raw_sql_ms, 0.5), Percentile(raw_sql_ms, 0.99));
+    PrintLatency("  its statement, hourly rollups, plain connection:  ", hourly_sql_ms);
+    PrintLatency("  the raw-scan statement, plain connection:         ", raw_sql_ms);
   };
   measure("hour", 30);
   measure("day", 30);

@@ -39,6 +39,11 @@ double Percentile(std::vector<double> values, double p) {
   return values[std::min(values.size() - 1, static_cast<size_t>(p * values.size()))];
 }
 
+void PrintLatency(const std::string& label, const std::vector<double>& ms) {
+  std::printf("%sp50 %.2f ms, p99 %.2f ms\n", label.c_str(), Percentile(ms, 0.5),
+              Percentile(ms, 0.99));
+}
+
 std::optional<v1::LoginResponse> SignUpAndLogin(const std::shared_ptr<grpc::Channel>& channel,
                                                 const std::string& name,
                                                 const std::string& password) {

@@ -27,6 +27,9 @@ int64_t ResidentKb(int pid);
 // The p-quantile (0..1) of `values`; 0 for none.
 double Percentile(std::vector<double> values, double p);
 
+// Prints "<label>p50 X ms, p99 Y ms" for latencies in milliseconds.
+void PrintLatency(const std::string& label, const std::vector<double>& ms);
+
 // Signs `name` up (if not already) with `password` and logs in.
 std::optional<v1::LoginResponse> SignUpAndLogin(const std::shared_ptr<grpc::Channel>& channel,
                                                 const std::string& name,

@@ -44,6 +44,7 @@ ABSL_FLAG(int64_t, grow_to, 0, "then grow sensor_data to this many rows and meas
 namespace {
 
 using ::plantmon::bench::Percentile;
+using ::plantmon::bench::PrintLatency;
 
 // ListPlants, a page of 50 of the user's 60 plants, over gRPC beside the
 // statement the server runs (PlantRepository::ListPlantsStatement) on a plain
@@ -98,10 +99,8 @@ int MeasurePlantPages(const plantmon::postgres::DatabaseConfig& config,
     took = absl::ToDoubleMilliseconds(absl::Now() - before);
     if (i >= 20) sql_ms.push_back(took);
   }
-  std::printf("ListPlants over gRPC (page of 50):         p50 %.2f ms, p99 %.2f ms\n",
-              Percentile(grpc_ms, 0.5), Percentile(grpc_ms, 0.99));
-  std::printf("the same SQL on a plain connection:        p50 %.2f ms, p99 %.2f ms\n",
-              Percentile(sql_ms, 0.5), Percentile(sql_ms, 0.99));
+  PrintLatency("ListPlants over gRPC (page of 50):         ", grpc_ms);
+  PrintLatency("the same SQL on a plain connection:        ", sql_ms);
   std::printf("gRPC p50 / plain SQL p50: %.2fx\n",
               Percentile(grpc_ms, 0.5) / Percentile(sql_ms, 0.5));
   return wrong;
@@ -203,12 +202,9 @@ int main(int argc, char** argv) {
       if (i >= 20) sql_ms.push_back(took);
     }
     std::printf("%s\n", label);
-    std::printf("ListSensorData over gRPC (1440 readings): p50 %.2f ms, p99 %.2f ms\n",
-                Percentile(grpc_ms, 0.5), Percentile(grpc_ms, 0.99));
-    std::printf("same query through storage directly:      p50 %.2f ms, p99 %.2f ms\n",
-                Percentile(direct_ms, 0.5), Percentile(direct_ms, 0.99));
-    std::printf("the same SQL on a plain connection:        p50 %.2f ms, p99 %.2f ms\n",
-                Percentile(sql_ms, 0.5), Percentile(sql_ms, 0.99));
+    PrintLatency("ListSensorData over gRPC (1440 readings): ", grpc_ms);
+    PrintLatency("same query through storage directly:      ", direct_ms);
+    PrintLatency("the same SQL on a plain connection:        ", sql_ms);
     std::printf("gRPC p50 / plain SQL p50: %.2fx\n",
                 Percentile(grpc_ms, 0.5) / Percentile(sql_ms, 0.5));
     return Percentile(grpc_ms, 0.5);
