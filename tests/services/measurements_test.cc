@@ -40,20 +40,6 @@ class MeasurementsTest : public ApiTest {
     return reading;
   }
 
-  static v1::UploadReadingsResponse Upload(const std::string& token,
-                                           const std::vector<v1::IncomingReading>& readings) {
-    auto context = Context(token);
-    v1::UploadReadingsResponse response;
-    auto writer = telemetry_->UploadReadings(context.get(), &response);
-    v1::UploadReadingsRequest request;
-    for (const auto& reading : readings) *request.add_readings() = reading;
-    EXPECT_TRUE(writer->Write(request));
-    writer->WritesDone();
-    grpc::Status status = writer->Finish();
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return response;
-  }
-
   static int64_t MakeRule(const SignedInUser& owner, int64_t plant, const std::string& parameter,
                           const std::string& op, double threshold,
                           std::optional<int64_t> device = std::nullopt) {
@@ -225,12 +211,12 @@ TEST_F(MeasurementsTest, OneMultiSensorDeviceFeedsEveryRuleOfItsPlant) {
   const int64_t salty = MakeRule(owner, plant, "conductivity", ">", 2000);
   const int64_t now = std::time(nullptr);
 
-  v1::UploadReadingsResponse response =
-      Upload(owner.token, {Reading(device, std::nullopt, 15, now - 50),   // soil_moisture: dry
-                           Reading(device, "temperature", 35, now - 40),  // hot
-                           Reading(device, "conductivity", 350, now - 30),
-                           Reading(device, "humidity", 50, now - 20),  // not measured
-                           Reading(device, "temperature", 75, now - 10)});
+  v1::UploadReadingsResponse response = UploadOneBatch(
+      owner.token, {Reading(device, std::nullopt, 15, now - 50),   // soil_moisture: dry
+                    Reading(device, "temperature", 35, now - 40),  // hot
+                    Reading(device, "conductivity", 350, now - 30),
+                    Reading(device, "humidity", 50, now - 20),  // not measured
+                    Reading(device, "temperature", 75, now - 10)});
   EXPECT_EQ(response.accepted_count(), 4);
   ASSERT_EQ(response.rejected_readings_size(), 1);
   EXPECT_EQ(response.rejected_readings(0).index(), 3);
@@ -300,9 +286,9 @@ TEST_F(MeasurementsTest, APinnedRuleWatchesOnlyItsDevice) {
       << "a parameter the catalogue does not have";
 
   const int64_t now = std::time(nullptr);
-  Upload(owner.token, {Reading(far, "temperature", 35, now - 10)});
+  UploadOneBatch(owner.token, {Reading(far, "temperature", 35, now - 10)});
   EXPECT_EQ(RulesWithOpenAlerts(owner), (std::set<int64_t>{unpinned}));
-  Upload(owner.token, {Reading(near, "temperature", 36, now - 5)});
+  UploadOneBatch(owner.token, {Reading(near, "temperature", 36, now - 5)});
   EXPECT_EQ(RulesWithOpenAlerts(owner), (std::set<int64_t>{pinned, unpinned}));
 }
 
@@ -318,7 +304,7 @@ TEST_F(MeasurementsTest, QueriesFilterByParameterAndLatestIsPerParameter) {
     readings.push_back(Reading(device, "temperature", 20 + i, now - 595 + i * 10));
   }
   readings.push_back(Reading(device, "battery", 97, now - 700));
-  EXPECT_EQ(Upload(owner.token, readings).accepted_count(), 21);
+  EXPECT_EQ(UploadOneBatch(owner.token, readings).accepted_count(), 21);
 
   // A listing of one parameter, and of all of them in time order across
   // parameters, walked in pages both ways.
@@ -403,8 +389,8 @@ TEST_F(MeasurementsTest, ListDevicesWithLatestReadingsAndDeleteDevicesByFilter) 
   const int64_t others =
       MakeDevice(other, MakeDeviceType("seedcalls theirs").id(), "theirs-1").id();
   const int64_t now = std::time(nullptr);
-  Upload(owner.token, {Reading(flora.device, "soil_moisture", 33, now - 20),
-                       Reading(flora.device, "battery", 91, now - 10)});
+  UploadOneBatch(owner.token, {Reading(flora.device, "soil_moisture", 33, now - 20),
+                               Reading(flora.device, "battery", 91, now - 10)});
 
   v1::ListDevicesRequest list;
   list.set_include_latest_readings(true);

@@ -352,21 +352,12 @@ TEST_F(TelemetryQueriesTest, RollupsAnswerWhatRawReadingsAnswer) {
     incoming.mutable_timestamp()->set_seconds(at);
     return incoming;
   };
-  {
-    auto context = Context(owner.token);
-    v1::UploadReadingsResponse uploaded;
-    auto writer = telemetry_->UploadReadings(context.get(), &uploaded);
-    v1::UploadReadingsRequest batch;
-    *batch.add_readings() = reading(5, base + 3 * 3600 + 11);
-    *batch.add_readings() = reading(95, base + 5 * 24 * 3600 + 1800);
-    *batch.add_readings() = reading(30.5, base + 37);  // same time as a stored one
-    *batch.add_readings() = reading(31.5, base + 9 * 24 * 3600 + 3599);
-    ASSERT_TRUE(writer->Write(batch));
-    writer->WritesDone();
-    grpc::Status status = writer->Finish();
-    ASSERT_TRUE(status.ok()) << status.error_message();
-    ASSERT_EQ(uploaded.accepted_count(), 4);
-  }
+  ASSERT_EQ(UploadOneBatch(owner.token, {reading(5, base + 3 * 3600 + 11),
+                                         reading(95, base + 5 * 24 * 3600 + 1800),
+                                         reading(30.5, base + 37),  // same time as a stored one
+                                         reading(31.5, base + 9 * 24 * 3600 + 3599)})
+                .accepted_count(),
+            4);
   {
     v1::RecordReadingRequest request;
     request.mutable_sensor_data()->set_device_id(device.id());
@@ -503,19 +494,11 @@ TEST_F(TelemetryQueriesTest, DailyRollupsAnswerWhatRawReadingsAnswer) {
   // into the partition) and the single-reading path (through sensor_data):
   // a new minimum and a new last reading of its day.
   {
-    auto context = Context(owner.token);
-    v1::UploadReadingsResponse uploaded;
-    auto writer = telemetry_->UploadReadings(context.get(), &uploaded);
-    v1::UploadReadingsRequest batch;
-    v1::IncomingReading* late = batch.add_readings();
-    late->set_device_id(device.id());
-    late->set_measurement_value(1);
-    late->mutable_timestamp()->set_seconds(base + 2 * day + 4000);
-    ASSERT_TRUE(writer->Write(batch));
-    writer->WritesDone();
-    grpc::Status status = writer->Finish();
-    ASSERT_TRUE(status.ok()) << status.error_message();
-    ASSERT_EQ(uploaded.accepted_count(), 1);
+    v1::IncomingReading late;
+    late.set_device_id(device.id());
+    late.set_measurement_value(1);
+    late.mutable_timestamp()->set_seconds(base + 2 * day + 4000);
+    ASSERT_EQ(UploadOneBatch(owner.token, {late}).accepted_count(), 1);
   }
   {
     v1::RecordReadingRequest late;

@@ -205,6 +205,20 @@ v1::StreamReadingsResponse ApiTest::SendOneBatch(const SignedInUser& owner,
   return ack;
 }
 
+v1::UploadReadingsResponse ApiTest::UploadOneBatch(
+    const std::string& token, const std::vector<v1::IncomingReading>& readings) {
+  auto context = Context(token);
+  v1::UploadReadingsResponse response;
+  auto writer = telemetry_->UploadReadings(context.get(), &response);
+  v1::UploadReadingsRequest request;
+  for (const auto& reading : readings) *request.add_readings() = reading;
+  EXPECT_TRUE(writer->Write(request));
+  writer->WritesDone();
+  grpc::Status status = writer->Finish();
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return response;
+}
+
 v1::Plant ApiTest::MakePlant(const SignedInUser& owner, int64_t plant_type_id,
                              const std::string& name) {
   v1::CreatePlantRequest request;

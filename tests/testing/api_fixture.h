@@ -76,6 +76,10 @@ class ApiTest : public ::testing::Test {
   // acknowledgement; a test failure when the stream does not end OK.
   static v1::StreamReadingsResponse SendOneBatch(const SignedInUser& owner,
                                                  const v1::StreamReadingsRequest& batch);
+  // Uploads `readings` as one UploadReadings batch and returns the answer; a
+  // test failure when the call does not end OK.
+  static v1::UploadReadingsResponse UploadOneBatch(
+      const std::string& token, const std::vector<v1::IncomingReading>& readings);
 
   static TestDatabase* database_;
   static services::PlantmonServer* server_;
