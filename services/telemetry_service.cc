@@ -1,3 +1,6 @@
+#include <deque>
+#include <iterator>
+#include <optional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -242,19 +245,15 @@ absl::Status UnparseableMessage(int64_t messages_read) {
                    "UTF-8); the messages before it were processed, the rest were not"));
 }
 
-// A stream's batch stored for its caller: checked reading by reading
-// (SplitBatch), under `key` when there is one, and not at all once the
-// credential was revoked: nothing a stream sends after that is stored.
-absl::StatusOr<storage::IngestResult> StoreReadings(
-    storage::IngestRepository& ingest, const std::optional<absl::Duration>& retention,
-    const StreamLease& lease,
+// A stream's batch checked reading by reading (SplitBatch), with its key
+// when it has one.
+storage::BatchToStore BatchOf(
     const google::protobuf::RepeatedPtrField<v1::IncomingReading>& readings, int64_t first_index,
-    const std::optional<storage::BatchKey>& key, const std::function<bool()>& ending) {
-  std::vector<storage::IncomingReading> valid;
-  std::vector<storage::RejectedReading> rejected;
-  SplitBatch(readings, first_index, retention, valid, rejected);
-  if (lease.revoked()) return RevokedCredential();
-  return ingest.Ingest(lease.caller().user_id(), valid, std::move(rejected), key, ending);
+    const std::optional<absl::Duration>& retention, std::optional<storage::BatchKey> key) {
+  storage::BatchToStore batch;
+  SplitBatch(readings, first_index, retention, batch.readings, batch.rejected);
+  batch.key = std::move(key);
+  return batch;
 }
 
 // UploadReadings: messages are read one at a time and each is stored on the
@@ -300,9 +299,13 @@ class UploadStream final
       }
       const int64_t first_index = next_index_;
       next_index_ += request_.readings_size();
-      ASSIGN_OR_RETURN(storage::IngestResult result,
-                       StoreReadings(ingest_, retention_, lease(), request_.readings(), first_index,
-                                     key, [this] { return ending(); }));
+      // Nothing a stream sends after its credential was revoked is stored.
+      if (lease().revoked()) return RevokedCredential();
+      ASSIGN_OR_RETURN(
+          storage::IngestResult result,
+          ingest_.Ingest(lease().caller().user_id(),
+                         BatchOf(request_.readings(), first_index, retention_, std::move(key)),
+                         [this] { return ending(); }));
       response_->set_accepted_count(response_->accepted_count() + result.accepted);
       response_->set_duplicate_count(response_->duplicate_count() + result.duplicate);
       response_->set_rejected_count(response_->rejected_count() + result.rejected);
@@ -326,20 +329,30 @@ class UploadStream final
   bool checking_end_ = false;  // the read after the last one (UnparseableMessage)
 };
 
-// StreamReadings: an open gateway stream holds no thread. Each batch is read,
-// stored on the database executor and acknowledged, then the next is read
-// (acknowledged only once committed). A revoked credential ends the stream
-// with UNAUTHENTICATED at once, whatever it is waiting for, and nothing it
-// sends after that is stored.
+// StreamReadings: an open gateway stream holds no thread. Batches are read
+// ahead of their storing, a bounded few (kBatchesAhead, kBytesAhead); those
+// waiting when the executor takes them are stored together
+// (IngestRepository::IngestBatches: one transaction for batches that follow
+// one another in time), and each is acknowledged, in order, once committed.
+// A revoked credential ends the stream with UNAUTHENTICATED at once, whatever
+// it is waiting for, and nothing it sends after that is stored.
 //
 // No extra read (UnparseableMessage) here: a gateway that sends a batch and
 // waits for its acknowledgement must not wait on it. An unparseable batch
 // ends the stream instead, unacknowledged with all after it
-// (docs/telemetry.md).
+// (docs/telemetry.md). So does a batch that cannot be stored, once the
+// batches before it are acknowledged.
 class GatewayStream final
     : public CallbackStream<
           grpc::ServerBidiReactor<v1::StreamReadingsRequest, v1::StreamReadingsResponse>> {
  public:
+  // Batches a stream holds read and not yet acknowledged, and the bytes of
+  // those read and not yet stored beyond the first (docs/telemetry.md,
+  // "Batches stored together"): a gateway that never reads its
+  // acknowledgements stops being read.
+  static constexpr size_t kBatchesAhead = 8;
+  static constexpr size_t kBytesAhead = size_t{4} << 20;
+
   GatewayStream(CallRuntime& runtime, storage::IngestRepository& ingest,
                 std::optional<absl::Duration> retention, grpc::CallbackServerContext* context)
       : CallbackStream(runtime, context, Access::kIngestion),
@@ -349,14 +362,26 @@ class GatewayStream final
   }
 
   void OnReadDone(bool ok) override {
-    if (!ok) {
-      // The gateway closed its side (or went away): every batch it sent has
-      // been answered.
-      Stop(context().IsCancelled() ? absl::CancelledError("the client went away")
-                                   : absl::OkStatus());
-      return;
+    bool store = false;
+    {
+      std::lock_guard<std::mutex> lock(mutex());
+      reading_ = false;
+      if (!ok) {
+        // The gateway closed its side (or went away): the stream ends once
+        // every batch it sent is answered.
+        read_closed_ = true;
+        cancelled_ = context().IsCancelled();
+      } else {
+        unstored_bytes_ += incoming_.ByteSizeLong();
+        received_.push_back(std::move(incoming_));
+        incoming_.Clear();
+        store = !storing_;
+        storing_ = true;
+        StartReadLocked();
+      }
     }
-    Submit([this] { StoreBatch(); });
+    if (store) Submit([this] { StoreReceived(); });
+    FinishWhenAnswered();
   }
 
   void OnWriteDone(bool ok) override {
@@ -364,43 +389,131 @@ class GatewayStream final
       Stop(absl::CancelledError("the client went away"));
       return;
     }
-    IfRunning([this] { StartRead(&request_); });
+    {
+      std::lock_guard<std::mutex> lock(mutex());
+      writing_ = false;
+      acks_.pop_front();
+      StartWriteLocked();
+      StartReadLocked();
+    }
+    FinishWhenAnswered();
   }
 
  private:
   void Opened() override {
-    IfRunning([this] { StartRead(&request_); });
+    std::lock_guard<std::mutex> lock(mutex());
+    StartReadLocked();
   }
 
-  // On the database executor: store the batch just read, then acknowledge it.
-  void StoreBatch() {
-    absl::Status status = [&]() -> absl::Status {
-      ASSIGN_OR_RETURN(storage::BatchKey key,
-                       BatchKeyOf(request_.gateway_id(), request_.sequence(), request_.readings()));
-      RETURN_IF_ERROR(AddSourceMessages(request_, key));
-      ASSIGN_OR_RETURN(storage::IngestResult result,
-                       StoreReadings(ingest_, retention_, lease(), request_.readings(), 0, key,
-                                     [this] { return ending(); }));
-      ack_.Clear();
-      ack_.set_sequence(request_.sequence());
-      ack_.set_accepted_count(result.accepted);
-      ack_.set_duplicate_count(result.duplicate);
-      ack_.set_rejected_count(result.rejected);
-      AddRejections(result, &ack_);
-      return absl::OkStatus();
-    }();
-    if (!status.ok()) {
-      Stop(status);
-      return;
+  // With mutex() held, as every Start...Locked: reads the next batch unless
+  // one is being read, the gateway closed its side, the stream failed, or
+  // the stream holds its bound.
+  void StartReadLocked() {
+    const size_t held = received_.size() + batches_storing_ + acks_.size();
+    const bool room = held == 0 || (held < kBatchesAhead && unstored_bytes_ < kBytesAhead);
+    if (finished_locked() || reading_ || read_closed_ || failure_.has_value() || !room) return;
+    reading_ = true;
+    StartRead(&incoming_);
+  }
+
+  void StartWriteLocked() {
+    if (finished_locked() || writing_ || acks_.empty()) return;
+    writing_ = true;
+    StartWrite(&acks_.front());
+  }
+
+  // On the database executor, one task at a time: stores what was received,
+  // and again while more arrived meanwhile.
+  void StoreReceived() {
+    for (;;) {
+      std::vector<v1::StreamReadingsRequest> batches;
+      {
+        std::lock_guard<std::mutex> lock(mutex());
+        if (received_.empty() || finished_locked() || failure_.has_value()) {
+          storing_ = false;
+          break;
+        }
+        batches.assign(std::make_move_iterator(received_.begin()),
+                       std::make_move_iterator(received_.end()));
+        received_.clear();
+        unstored_bytes_ = 0;
+        batches_storing_ = batches.size();
+      }
+      std::vector<v1::StreamReadingsResponse> acks;
+      const absl::Status stored = StoreBatches(batches, acks);
+      {
+        std::lock_guard<std::mutex> lock(mutex());
+        batches_storing_ = 0;
+        for (v1::StreamReadingsResponse& ack : acks) acks_.push_back(std::move(ack));
+        if (!stored.ok()) failure_ = stored;
+        StartWriteLocked();
+        StartReadLocked();
+      }
     }
-    IfRunning([this] { StartWrite(&ack_); });
+    FinishWhenAnswered();
+  }
+
+  // Stores `batches` in order and adds the acknowledgement of each one
+  // committed to `acks`; the status is that of the first batch that could
+  // not be stored (those after it are not).
+  absl::Status StoreBatches(const std::vector<v1::StreamReadingsRequest>& batches,
+                            std::vector<v1::StreamReadingsResponse>& acks) {
+    std::vector<storage::BatchToStore> to_store;
+    absl::Status invalid;
+    for (const v1::StreamReadingsRequest& request : batches) {
+      absl::StatusOr<storage::BatchKey> key =
+          BatchKeyOf(request.gateway_id(), request.sequence(), request.readings());
+      if (key.ok()) invalid = AddSourceMessages(request, *key);
+      if (!key.ok()) invalid = key.status();
+      if (!invalid.ok()) break;
+      to_store.push_back(BatchOf(request.readings(), 0, retention_, *std::move(key)));
+    }
+    if (lease().revoked()) return RevokedCredential();
+    if (to_store.empty()) return invalid;
+    const std::vector<absl::StatusOr<storage::IngestResult>> results =
+        ingest_.IngestBatches(lease().caller().user_id(), to_store, [this] { return ending(); });
+    for (size_t i = 0; i < results.size(); ++i) {
+      if (!results[i].ok()) return results[i].status();
+      v1::StreamReadingsResponse& ack = acks.emplace_back();
+      ack.set_sequence(batches[i].sequence());
+      ack.set_accepted_count(results[i]->accepted);
+      ack.set_duplicate_count(results[i]->duplicate);
+      ack.set_rejected_count(results[i]->rejected);
+      AddRejections(*results[i], &ack);
+    }
+    return invalid;
+  }
+
+  // Ends the stream once nothing is left to store or acknowledge: with the
+  // failure that stopped it, or when the gateway closed its side.
+  void FinishWhenAnswered() {
+    std::optional<absl::Status> status;
+    {
+      std::lock_guard<std::mutex> lock(mutex());
+      if (storing_ || writing_ || !acks_.empty()) return;
+      if (failure_.has_value()) {
+        status = *failure_;
+      } else if (read_closed_ && received_.empty()) {
+        status = cancelled_ ? absl::CancelledError("the client went away") : absl::OkStatus();
+      }
+    }
+    if (status.has_value()) Stop(*status);
   }
 
   storage::IngestRepository& ingest_;
   const std::optional<absl::Duration> retention_;
-  // One batch at a time: request_ is read, stored, then ack_ written.
-  v1::StreamReadingsRequest request_;
-  v1::StreamReadingsResponse ack_;
+  // Guarded by mutex() (but for incoming_, which the read in flight owns).
+  v1::StreamReadingsRequest incoming_;
+  std::deque<v1::StreamReadingsRequest> received_;  // read, not yet stored
+  size_t unstored_bytes_ = 0;                       // of received_
+  size_t batches_storing_ = 0;
+  std::deque<v1::StreamReadingsResponse> acks_;  // the front one is being written when writing_
+  bool reading_ = false;
+  bool storing_ = false;  // a StoreReceived task is submitted or running
+  bool writing_ = false;
+  bool read_closed_ = false;
+  bool cancelled_ = false;
+  std::optional<absl::Status> failure_;
 };
 
 // plantmon.v1.TelemetryService: readings in (one at a time, uploaded or streamed by gateways) and

@@ -805,83 +805,184 @@ void RecordSourceMessages(pqxx::work& transaction, int64_t owner_id, const Batch
       owner_id, key.gateway_id, PgIntArray(ids), PgTextArray(digests));
 }
 
-}  // namespace
+// The earliest and the latest reading time of a batch; an empty batch has
+// none (InfiniteFuture, InfinitePast), so that it follows any batch.
+std::pair<absl::Time, absl::Time> TimeSpanOf(const BatchToStore& batch) {
+  absl::Time earliest = absl::InfiniteFuture();
+  absl::Time latest = absl::InfinitePast();
+  for (const IncomingReading& reading : batch.readings) {
+    earliest = std::min(earliest, reading.timestamp);
+    latest = std::max(latest, reading.timestamp);
+  }
+  return {earliest, latest};
+}
 
-absl::StatusOr<IngestResult> IngestRepository::Ingest(int64_t owner_id,
-                                                      const std::vector<IncomingReading>& readings,
-                                                      std::vector<RejectedReading> rejected,
-                                                      const std::optional<BatchKey>& key,
-                                                      const std::function<bool()>& abandoned) {
-  absl::StatusOr<IngestResult> ingested =
-      RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<IngestResult> {
-        IngestResult result;
-        // Readings of redelivered source messages already stored are left out.
-        std::vector<IncomingReading> fresh;
-        const std::vector<IncomingReading>* to_store = &readings;
-        if (key.has_value() && !key->source_messages.empty()) {
-          const std::set<int64_t> stored = AlreadyStoredPositions(transaction, owner_id, *key);
-          if (!stored.empty()) {
-            for (const IncomingReading& reading : readings) {
-              if (stored.count(reading.index) == 0) fresh.push_back(reading);
-            }
-            to_store = &fresh;
-            result.duplicate = static_cast<int64_t>(readings.size() - fresh.size());
-          }
+// Stores `batches` in one transaction, each as if alone and in order (its
+// redelivered source messages, its key and its counts), with their readings
+// copied, checked for waterings and evaluated by the alert engine together.
+// The caller passes batches whose readings follow one another in time
+// (IngestBatches).
+absl::StatusOr<std::vector<IngestResult>> StoreTogether(
+    postgres::ConnectionPool& pool, int64_t owner_id,
+    const std::vector<const BatchToStore*>& batches, const std::function<bool()>& abandoned) {
+  return RunInTransaction(
+      pool, [&](pqxx::work& transaction) -> absl::StatusOr<std::vector<IngestResult>> {
+        std::vector<IngestResult> results(batches.size());
+        // The devices of every batch in one statement: a batch's replayed
+        // readings are resolved too, and not used.
+        std::vector<IncomingReading> named;
+        for (const BatchToStore* batch : batches) {
+          named.insert(named.end(), batch->readings.begin(), batch->readings.end());
         }
-        ResolvedDevices devices = ResolveDevices(transaction, owner_id, *to_store);
-        std::vector<Accepted> accepted = Accept(*to_store, devices, rejected);
-        result.accepted = static_cast<int64_t>(accepted.size());
-        result.rejected = static_cast<int64_t>(rejected.size());
-        if (key.has_value()) {
-          // Claims the batch's key with its counts; a key already committed (or
-          // being committed by a concurrent replay, which this waits for) means
-          // the batch is a replay: report what it stored and store nothing.
-          const pqxx::binarystring digest(key->digest);
-          pqxx::result claimed = transaction.exec_params(
-              "INSERT INTO ingest_batches (user_id, gateway_id, sequence, accepted, rejected, "
-              "digest) "
-              "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING 1",
-              owner_id, key->gateway_id, key->sequence, result.accepted, result.rejected, digest);
-          if (claimed.empty()) {
-            pqxx::row stored = transaction.exec_params1(
-                "SELECT accepted, rejected, digest FROM ingest_batches "
-                "WHERE user_id = $1 AND gateway_id = $2 AND sequence = $3",
-                owner_id, key->gateway_id, key->sequence);
-            // Keys committed before migration 0009 carry no digest.
-            if (!stored[2].is_null() && pqxx::binarystring(stored[2]).str() != key->digest) {
-              return absl::FailedPreconditionError(absl::StrCat(
-                  "gateway \"", key->gateway_id, "\" already committed sequence ", key->sequence,
-                  " with other readings; a gateway that restarts its sequence numbers must use a "
-                  "new gateway_id (docs/telemetry.md)"));
+        const ResolvedDevices devices = ResolveDevices(transaction, owner_id, named);
+        std::vector<Accepted> accepted;
+        for (size_t b = 0; b < batches.size(); ++b) {
+          const BatchToStore& batch = *batches[b];
+          IngestResult& result = results[b];
+          std::vector<RejectedReading> rejected = batch.rejected;
+          // Readings of redelivered source messages already stored (by an
+          // earlier transaction or an earlier batch of this one) are left out.
+          std::vector<IncomingReading> fresh;
+          const std::vector<IncomingReading>* to_store = &batch.readings;
+          const std::optional<BatchKey>& key = batch.key;
+          if (key.has_value() && !key->source_messages.empty()) {
+            const std::set<int64_t> stored = AlreadyStoredPositions(transaction, owner_id, *key);
+            if (!stored.empty()) {
+              for (const IncomingReading& reading : batch.readings) {
+                if (stored.count(reading.index) == 0) fresh.push_back(reading);
+              }
+              to_store = &fresh;
+              result.duplicate = static_cast<int64_t>(batch.readings.size() - fresh.size());
             }
-            IngestResult replay;
-            replay.replayed = true;
-            replay.duplicate = stored[0].as<int64_t>();
-            replay.rejected = stored[1].as<int64_t>();
-            return replay;
           }
-          RecordSourceMessages(transaction, owner_id, *key);
+          std::vector<Accepted> batch_accepted = Accept(*to_store, devices, rejected);
+          result.accepted = static_cast<int64_t>(batch_accepted.size());
+          result.rejected = static_cast<int64_t>(rejected.size());
+          if (key.has_value()) {
+            // Claims the batch's key with its counts; a key already committed
+            // (or being committed by a concurrent replay, which this waits
+            // for, or claimed by an earlier batch of this transaction) means
+            // the batch is a replay: report what it stored and store nothing.
+            const pqxx::binarystring digest(key->digest);
+            pqxx::result claimed = transaction.exec_params(
+                "INSERT INTO ingest_batches (user_id, gateway_id, sequence, accepted, rejected, "
+                "digest) "
+                "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING 1",
+                owner_id, key->gateway_id, key->sequence, result.accepted, result.rejected, digest);
+            if (claimed.empty()) {
+              pqxx::row stored = transaction.exec_params1(
+                  "SELECT accepted, rejected, digest FROM ingest_batches "
+                  "WHERE user_id = $1 AND gateway_id = $2 AND sequence = $3",
+                  owner_id, key->gateway_id, key->sequence);
+              // Keys committed before migration 0009 carry no digest.
+              if (!stored[2].is_null() && pqxx::binarystring(stored[2]).str() != key->digest) {
+                return absl::FailedPreconditionError(absl::StrCat(
+                    "gateway \"", key->gateway_id, "\" already committed sequence ", key->sequence,
+                    " with other readings; a gateway that restarts its sequence numbers must use "
+                    "a new gateway_id (docs/telemetry.md)"));
+              }
+              IngestResult replay;
+              replay.replayed = true;
+              replay.duplicate = stored[0].as<int64_t>();
+              replay.rejected = stored[1].as<int64_t>();
+              result = std::move(replay);
+              continue;
+            }
+            RecordSourceMessages(transaction, owner_id, *key);
+          }
+          std::sort(
+              rejected.begin(), rejected.end(),
+              [](const RejectedReading& a, const RejectedReading& b) { return a.index < b.index; });
+          result.rejections = std::move(rejected);
+          std::move(batch_accepted.begin(), batch_accepted.end(), std::back_inserter(accepted));
         }
         if (!accepted.empty()) {
           CopyReadings(transaction, accepted);
+          // The alert changes are counted once, on the first batch.
           const AlertCounts alerts = AfterReadingsStored(transaction, owner_id, accepted);
-          result.alerts_opened = alerts.opened;
-          result.alerts_resolved = alerts.resolved;
+          results.front().alerts_opened = alerts.opened;
+          results.front().alerts_resolved = alerts.resolved;
         }
-        std::sort(
-            rejected.begin(), rejected.end(),
-            [](const RejectedReading& a, const RejectedReading& b) { return a.index < b.index; });
-        result.rejections = std::move(rejected);
         if (abandoned && abandoned()) {
           return absl::CancelledError("the client went away; the batch was rolled back");
         }
-        return result;
+        return results;
       });
-  if (ingested.ok() && !ingested->replayed) {
-    IngestMetrics::Get().Record(ingested->accepted, ingested->rejected, 1,
-                                {ingested->alerts_opened, ingested->alerts_resolved});
+}
+
+}  // namespace
+
+std::vector<absl::StatusOr<IngestResult>> IngestRepository::IngestBatches(
+    int64_t owner_id, const std::vector<BatchToStore>& batches,
+    const std::function<bool()>& abandoned) {
+  std::vector<absl::StatusOr<IngestResult>> results;
+  const auto record = [](const std::vector<IngestResult>& stored) {
+    IngestResult total;
+    int64_t committed = 0;
+    for (const IngestResult& result : stored) {
+      if (result.replayed) continue;
+      ++committed;
+      total.accepted += result.accepted;
+      total.rejected += result.rejected;
+      total.alerts_opened += result.alerts_opened;
+      total.alerts_resolved += result.alerts_resolved;
+    }
+    if (committed > 0) {
+      IngestMetrics::Get().Record(total.accepted, total.rejected, committed,
+                                  {total.alerts_opened, total.alerts_resolved});
+    }
+  };
+  size_t begin = 0;
+  while (begin < batches.size()) {
+    // A run of batches each of whose readings all come after every reading
+    // of the batches before it in the run. The alert engine and watering
+    // detection follow reading time and skip a reading no newer than one
+    // already evaluated: over such a run, evaluating the readings together
+    // changes what they would change one batch at a time in nothing (an
+    // alert's intermediate updates are written once). Batches that overlap
+    // in time are stored apart, as before.
+    std::vector<const BatchToStore*> run = {&batches[begin]};
+    absl::Time latest = TimeSpanOf(batches[begin]).second;
+    size_t end = begin + 1;
+    for (; end < batches.size(); ++end) {
+      const auto [earliest, last] = TimeSpanOf(batches[end]);
+      if (earliest <= latest) break;
+      latest = std::max(latest, last);
+      run.push_back(&batches[end]);
+    }
+    absl::StatusOr<std::vector<IngestResult>> stored =
+        StoreTogether(pool_, owner_id, run, abandoned);
+    if (!stored.ok() && run.size() > 1) {
+      // One batch of the run failed the whole transaction: store them one at
+      // a time, so that those before the failing one commit as they would
+      // have alone, and the failure is that batch's own.
+      for (const BatchToStore* batch : run) {
+        absl::StatusOr<std::vector<IngestResult>> one =
+            StoreTogether(pool_, owner_id, {batch}, abandoned);
+        if (!one.ok()) {
+          results.emplace_back(one.status());
+          return results;
+        }
+        record(*one);
+        results.emplace_back(std::move(one->front()));
+      }
+    } else if (!stored.ok()) {
+      results.emplace_back(stored.status());
+      return results;
+    } else {
+      record(*stored);
+      for (IngestResult& result : *stored) results.emplace_back(std::move(result));
+    }
+    begin = end;
   }
-  return ingested;
+  return results;
+}
+
+absl::StatusOr<IngestResult> IngestRepository::Ingest(int64_t owner_id, BatchToStore batch,
+                                                      const std::function<bool()>& abandoned) {
+  std::vector<BatchToStore> batches;
+  batches.push_back(std::move(batch));
+  return std::move(IngestBatches(owner_id, batches, abandoned).front());
 }
 
 absl::StatusOr<SensorReading> IngestRepository::IngestOne(int64_t owner_id,

@@ -67,29 +67,46 @@ struct IngestResult {
   int64_t alerts_resolved = 0;
 };
 
+// A gateway batch to store: its readings that passed validation, those
+// validation refused (counted and reported), and its key, when it has one.
+struct BatchToStore {
+  std::vector<IncomingReading> readings;
+  std::vector<RejectedReading> rejected;
+  std::optional<BatchKey> key;
+};
+
 // Readings below this quality are flagged as anomalies (the client's `true`
 // is always kept; values outside the device type's range are flagged too).
 inline constexpr int32_t kLowQualityThreshold = 50;
 
-// Stores gateway batches: one transaction per batch that resolves the
-// devices, stores the accepted readings with COPY, moves each device's
-// last_data_received forward, runs the alert engine over the readings, and
-// records the batch's idempotency key. Nothing of a batch is visible, or
-// acknowledged, before all of it commits.
+// Stores gateway batches: one transaction per batch (or per run of batches,
+// IngestBatches) that resolves the devices, stores the accepted readings with COPY, moves each
+// device's last_data_received forward, runs the alert engine over the readings, and records the
+// batch's idempotency key. Nothing of a batch is visible, or acknowledged, before all of it
+// commits.
 class IngestRepository {
  public:
   explicit IngestRepository(postgres::ConnectionPool& pool) : pool_(pool) {}
 
-  // `rejected` are readings validation already refused; they are counted.
-  // With `key`, a batch already committed is not stored again: the result
-  // says `replayed` and counts its readings as duplicates.
+  // `batch.rejected` are readings validation already refused; they are
+  // counted. With `batch.key`, a batch already committed is not stored
+  // again: the result says `replayed` and counts its readings as duplicates.
   // `abandoned` is asked just before the commit: when it says the client has
   // gone, the batch is rolled back (CANCELLED) rather than stored unacknowledged.
-  absl::StatusOr<IngestResult> Ingest(int64_t owner_id,
-                                      const std::vector<IncomingReading>& readings,
-                                      std::vector<RejectedReading> rejected,
-                                      const std::optional<BatchKey>& key,
+  absl::StatusOr<IngestResult> Ingest(int64_t owner_id, BatchToStore batch,
                                       const std::function<bool()>& abandoned = nullptr);
+
+  // Consecutive batches of one stream, each with Ingest's meaning and
+  // result, in order. Batches that follow one another in time (every reading
+  // of one later than every reading before it) share one transaction: one
+  // COPY, one pass of the rollup triggers and of the alert engine, one commit
+  // (docs/telemetry.md, "Batches stored together"). When such a transaction
+  // fails, its batches are stored one at a time. The results stop at the
+  // first batch that failed, with its status: the batches after it are not
+  // stored.
+  std::vector<absl::StatusOr<IngestResult>> IngestBatches(
+      int64_t owner_id, const std::vector<BatchToStore>& batches,
+      const std::function<bool()>& abandoned = nullptr);
 
   // Runs the alert engine over the owner's readings received at
   // `received_at` (a loading transaction's time), in reading order, as if

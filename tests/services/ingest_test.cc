@@ -10,8 +10,11 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "tests/testing/api_fixture.h"
+#include "tests/testing/eventually.h"
 #include "tests/testing/generic_calls.h"
 
 namespace plantmon {
@@ -90,6 +93,77 @@ class IngestTest : public ApiTest {
     EXPECT_TRUE(status.ok()) << status.error_message();
     w.rule = created.id();
     return w;
+  }
+
+  // Holds a device's row locked (FOR UPDATE) while it lives. A batch with
+  // that device's readings waits in its COPY (the foreign key's check) once
+  // it started storing (WaitForABlockedBatch), so that what its stream
+  // sends meanwhile is read ahead and waits to be stored.
+  class DeviceRowLock {
+   public:
+    explicit DeviceRowLock(int64_t device_id)
+        : connection_(database_->Connect()), transaction_(*connection_) {
+      transaction_.exec(
+          absl::StrCat("SELECT 1 FROM devices WHERE id = ", device_id, " FOR UPDATE"));
+    }
+    void Release() { transaction_.commit(); }
+
+   private:
+    std::unique_ptr<pqxx::connection> connection_;
+    pqxx::work transaction_;
+  };
+
+  static bool WaitForABlockedBatch() {
+    return testing::Eventually(
+        [] {
+          return database_
+                     ->Query(
+                         "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                         "current_database() AND wait_event_type = 'Lock' "
+                         "AND query LIKE 'COPY%'")[0][0]
+                     .as<int64_t>() > 0;
+        },
+        absl::Seconds(10));
+  }
+
+  // How many transactions stored the device's readings.
+  static int64_t TransactionsOf(int64_t device_id) {
+    return database_
+        ->Query(
+            absl::StrCat("SELECT count(DISTINCT xmin::text) FROM sensor_data WHERE device_id = ",
+                         device_id))[0][0]
+        .as<int64_t>();
+  }
+
+  static v1::StreamReadingsRequest GatewayBatch(const std::string& gateway, uint64_t sequence,
+                                                std::vector<v1::IncomingReading> readings) {
+    v1::StreamReadingsRequest request;
+    request.set_gateway_id(gateway);
+    request.set_sequence(sequence);
+    for (v1::IncomingReading& reading : readings) *request.add_readings() = std::move(reading);
+    return request;
+  }
+
+  // Sends `batches` on one stream: the first alone, and the rest while it
+  // waits to be stored, so that they are read ahead and stored together
+  // where they can be. The acknowledgements in `acks`, the status returned.
+  static grpc::Status SendWhileTheFirstWaits(const std::string& token, int64_t device_id,
+                                             const std::vector<v1::StreamReadingsRequest>& batches,
+                                             std::vector<v1::StreamReadingsResponse>* acks) {
+    DeviceRowLock lock(device_id);
+    auto context = Context(token);
+    auto stream = telemetry_->StreamReadings(context.get());
+    EXPECT_TRUE(stream->Write(batches.front()));
+    EXPECT_TRUE(WaitForABlockedBatch());
+    for (size_t i = 1; i < batches.size(); ++i) EXPECT_TRUE(stream->Write(batches[i]));
+    // Time for the server to read them (a few small messages); nothing to
+    // poll for, as they are only in its memory.
+    absl::SleepFor(absl::Milliseconds(500));
+    lock.Release();
+    stream->WritesDone();
+    v1::StreamReadingsResponse ack;
+    while (stream->Read(&ack)) acks->push_back(ack);
+    return stream->Finish();
   }
 
   static std::vector<v1::Alert> AlertsOfRule(const SignedInUser& owner, int64_t rule_id) {
@@ -664,6 +738,153 @@ TEST_F(IngestTest, RepeatedViolationsUpdateTheOpenAlertAndAClearReadingResolvesI
   // A new violation after resolution opens a new alert.
   ASSERT_TRUE(Upload(owner.token, {{ById(w.device, 10, now - 10)}}, &response).ok());
   EXPECT_EQ(AlertsOfRule(owner, w.rule).size(), 2u);
+}
+
+// docs/telemetry.md, "Batches stored together". Batches a gateway sent while
+// its first one was being stored are stored in one transaction, each with
+// its own key, counts and rejections, and acknowledged in order.
+TEST_F(IngestTest, BatchesWaitingTogetherAreStoredInOneTransaction) {
+  SignedInUser owner = SignUp("together");
+  v1::Device device = MakeDevice(owner, MakeDeviceType("Together probe").id(), "together-1");
+  const int64_t start = std::time(nullptr) - 3600;
+  std::vector<v1::StreamReadingsRequest> batches;
+  for (uint64_t sequence = 1; sequence <= 5; ++sequence) {
+    std::vector<v1::IncomingReading> readings;
+    for (int i = 0; i < 10; ++i) {
+      readings.push_back(ById(device.id(), static_cast<double>(sequence * 100 + i),
+                              start + static_cast<int64_t>(sequence) * 60 + i));
+    }
+    if (sequence == 3) readings[4] = ById(device.id() + 1000000, 1, start + 184);
+    batches.push_back(GatewayBatch("together-gateway", sequence, std::move(readings)));
+  }
+  std::vector<v1::StreamReadingsResponse> acks;
+  grpc::Status status = SendWhileTheFirstWaits(owner.token, device.id(), batches, &acks);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(acks.size(), 5u);
+  for (size_t i = 0; i < acks.size(); ++i) {
+    EXPECT_EQ(acks[i].sequence(), i + 1);
+    EXPECT_EQ(acks[i].accepted_count(), i == 2 ? 9 : 10) << i;
+    EXPECT_EQ(acks[i].rejected_count(), i == 2 ? 1 : 0) << i;
+  }
+  ASSERT_EQ(acks[2].rejected_readings_size(), 1);
+  EXPECT_EQ(acks[2].rejected_readings(0).index(), 4);
+  EXPECT_EQ(Count(absl::StrCat("device_id = ", device.id())), 49);
+  // The first batch alone, the four sent while it waited together.
+  EXPECT_EQ(TransactionsOf(device.id()), 2);
+  EXPECT_EQ(database_
+                ->Query(absl::StrCat("SELECT count(*), sum(accepted) FROM ingest_batches "
+                                     "WHERE gateway_id = 'together-gateway' AND user_id = ",
+                                     owner.user.id()))[0][1]
+                .as<int64_t>(),
+            49);
+  // Replayed (all sent before any acknowledgement is read), every batch is a
+  // replay again.
+  auto context = Context(owner.token);
+  auto stream = telemetry_->StreamReadings(context.get());
+  for (const v1::StreamReadingsRequest& batch : batches) ASSERT_TRUE(stream->Write(batch));
+  stream->WritesDone();
+  v1::StreamReadingsResponse ack;
+  uint64_t sequence = 0;
+  while (stream->Read(&ack)) {
+    EXPECT_EQ(ack.sequence(), ++sequence);
+    EXPECT_EQ(ack.accepted_count(), 0);
+    EXPECT_EQ(ack.duplicate_count(), ack.sequence() == 3 ? 9 : 10);
+  }
+  ASSERT_TRUE(stream->Finish().ok());
+  EXPECT_EQ(sequence, 5u);
+  EXPECT_EQ(Count(absl::StrCat("device_id = ", device.id())), 49);
+}
+
+// Stored together or one at a time, the same batches raise the same alerts.
+// The last batch is late (older than the one before it): it is stored in a
+// transaction of its own, as evaluating it with the batch before would
+// evaluate readings that one at a time are ignored (older than the newest
+// already evaluated), and open an alert more.
+TEST_F(IngestTest, BatchesStoredTogetherRaiseTheAlertsTheyWouldAlone) {
+  const int64_t start = std::time(nullptr) - 3600;
+  auto batches_for = [&](int64_t device) {
+    const std::vector<std::vector<std::pair<int64_t, double>>> readings = {
+        {{0, 50}, {1, 50}},    // fine
+        {{10, 10}, {11, 12}},  // opens an alert
+        {{20, 15}, {21, 50}},  // extends it, then resolves it
+        {{30, 5}, {40, 6}},    // opens another
+        {{35, 50}},            // late: one at a time, ignored by the rule
+    };
+    std::vector<v1::StreamReadingsRequest> batches;
+    for (size_t b = 0; b < readings.size(); ++b) {
+      std::vector<v1::IncomingReading> batch;
+      for (const auto& [offset, value] : readings[b]) {
+        batch.push_back(ById(device, value, start + offset));
+      }
+      batches.push_back(GatewayBatch("alerting-gateway", b + 1, std::move(batch)));
+    }
+    return batches;
+  };
+  auto alerts_of = [&](const SignedInUser& owner) {
+    return database_
+        ->Query(absl::StrCat(
+            "SELECT string_agg(concat_ws(' ', status, occurrence_count, triggered_value, "
+            "latest_value, worst_value, extract(epoch FROM triggered_at)::bigint - ",
+            start, ", extract(epoch FROM resolved_at)::bigint - ", start,
+            "), '; ' ORDER BY triggered_at) FROM alerts WHERE user_id = ", owner.user.id()))[0][0]
+        .as<std::string>();
+  };
+  SignedInUser alone = SignUp("one_at_a_time");
+  SignedInUser together = SignUp("stored_together");
+  std::string expected;
+  for (const SignedInUser* owner : {&alone, &together}) {
+    const std::string& name = owner->user.username();
+    const int64_t plant = MakePlant(*owner, MakePlantType(name + " fern").id(), name).id();
+    const int64_t device =
+        MakeDevice(*owner, MakeDeviceType(name + " probe").id(), name + "-1").id();
+    AssignDevice(*owner, plant, device, "soil_moisture");
+    MakeDryRule(*owner, plant, 20);
+    const std::vector<v1::StreamReadingsRequest> batches = batches_for(device);
+    if (owner == &alone) {
+      for (const v1::StreamReadingsRequest& batch : batches) {
+        v1::StreamReadingsResponse ack;
+        ASSERT_TRUE(StreamOne(owner->token, batch, &ack).ok());
+        ASSERT_EQ(ack.accepted_count(), batch.readings_size());
+      }
+      expected = alerts_of(*owner);
+      EXPECT_EQ(expected, "resolved 3 10 15 10 10 21; active 2 5 6 5 30") << "one at a time";
+    } else {
+      std::vector<v1::StreamReadingsResponse> acks;
+      grpc::Status status = SendWhileTheFirstWaits(owner->token, device, batches, &acks);
+      ASSERT_TRUE(status.ok()) << status.error_message();
+      ASSERT_EQ(acks.size(), batches.size());
+      // The first alone, the next three together, the late one alone.
+      EXPECT_EQ(TransactionsOf(device), 3);
+      EXPECT_EQ(alerts_of(*owner), expected);
+    }
+  }
+}
+
+// A batch that cannot be stored, among batches stored together: those
+// before it are stored and acknowledged, it ends the stream with its own
+// error, and nothing after it is stored.
+TEST_F(IngestTest, ABatchThatCannotBeStoredEndsTheStreamAfterThoseBeforeIt) {
+  SignedInUser owner = SignUp("together_refused");
+  v1::Device device = MakeDevice(owner, MakeDeviceType("Refused probe").id(), "refused-1");
+  const int64_t start = std::time(nullptr) - 3600;
+  auto batch = [&](uint64_t sequence, double value, int64_t offset) {
+    return GatewayBatch(
+        "refused-gateway", sequence,
+        {ById(device.id(), value, start + offset), ById(device.id(), value, start + offset + 1)});
+  };
+  // Batch 3 reuses sequence 1 with other readings.
+  std::vector<v1::StreamReadingsRequest> batches = {batch(1, 1, 0), batch(2, 2, 10),
+                                                    batch(1, 3, 20), batch(4, 4, 30)};
+  std::vector<v1::StreamReadingsResponse> acks;
+  grpc::Status status = SendWhileTheFirstWaits(owner.token, device.id(), batches, &acks);
+  EXPECT_EQ(status.error_code(), StatusCode::FAILED_PRECONDITION) << status.error_message();
+  EXPECT_NE(status.error_message().find("sequence 1"), std::string::npos) << status.error_message();
+  ASSERT_EQ(acks.size(), 2u);
+  EXPECT_EQ(acks[0].sequence(), 1u);
+  EXPECT_EQ(acks[1].sequence(), 2u);
+  EXPECT_EQ(acks[1].accepted_count(), 2);
+  EXPECT_EQ(Count(absl::StrCat("device_id = ", device.id())), 4);
+  EXPECT_EQ(Count(absl::StrCat("device_id = ", device.id(), " AND measurement_value = 4")), 0);
 }
 
 // docs/telemetry.md, "Flap control". 2,000 readings wobbling around a
