@@ -346,10 +346,12 @@ class GatewayStream final
     : public CallbackStream<
           grpc::ServerBidiReactor<v1::StreamReadingsRequest, v1::StreamReadingsResponse>> {
  public:
-  // Batches a stream holds read and not yet acknowledged, and the bytes of
-  // those read and not yet stored beyond the first (docs/telemetry.md,
-  // "Batches stored together"): a gateway that never reads its
-  // acknowledgements stops being read.
+  // Beside the batches being stored: the batches a stream holds read and not
+  // yet stored, or stored and not yet acknowledged, and the bytes of those
+  // not yet stored beyond the first (docs/telemetry.md, "Batches stored
+  // together"). The next batches are read while a group is stored, so that
+  // they wait for the next transaction together; a gateway that never reads
+  // its acknowledgements stops being read.
   static constexpr size_t kBatchesAhead = 8;
   static constexpr size_t kBytesAhead = size_t{4} << 20;
 
@@ -409,7 +411,7 @@ class GatewayStream final
   // one is being read, the gateway closed its side, the stream failed, or
   // the stream holds its bound.
   void StartReadLocked() {
-    const size_t held = received_.size() + batches_storing_ + acks_.size();
+    const size_t held = received_.size() + acks_.size();
     const bool room = held == 0 || (held < kBatchesAhead && unstored_bytes_ < kBytesAhead);
     if (finished_locked() || reading_ || read_closed_ || failure_.has_value() || !room) return;
     reading_ = true;
@@ -437,13 +439,11 @@ class GatewayStream final
                        std::make_move_iterator(received_.end()));
         received_.clear();
         unstored_bytes_ = 0;
-        batches_storing_ = batches.size();
       }
       std::vector<v1::StreamReadingsResponse> acks;
       const absl::Status stored = StoreBatches(batches, acks);
       {
         std::lock_guard<std::mutex> lock(mutex());
-        batches_storing_ = 0;
         for (v1::StreamReadingsResponse& ack : acks) acks_.push_back(std::move(ack));
         if (!stored.ok()) failure_ = stored;
         StartWriteLocked();
@@ -506,8 +506,7 @@ class GatewayStream final
   v1::StreamReadingsRequest incoming_;
   std::deque<v1::StreamReadingsRequest> received_;  // read, not yet stored
   size_t unstored_bytes_ = 0;                       // of received_
-  size_t batches_storing_ = 0;
-  std::deque<v1::StreamReadingsResponse> acks_;  // the front one is being written when writing_
+  std::deque<v1::StreamReadingsResponse> acks_;     // the front one is being written when writing_
   bool reading_ = false;
   bool storing_ = false;  // a StoreReceived task is submitted or running
   bool writing_ = false;
