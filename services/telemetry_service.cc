@@ -347,11 +347,11 @@ class GatewayStream final
           grpc::ServerBidiReactor<v1::StreamReadingsRequest, v1::StreamReadingsResponse>> {
  public:
   // Beside the batches being stored: the batches a stream holds read and not
-  // yet stored, or stored and not yet acknowledged, and the bytes of those
-  // not yet stored beyond the first (docs/telemetry.md, "Batches stored
+  // yet stored, or stored and not yet acknowledged. And the bytes of the
+  // batches read and not yet committed, the next read aside: a stream holds
+  // under kBytesAhead plus one message (docs/telemetry.md, "Batches stored
   // together"). The next batches are read while a group is stored, so that
-  // they wait for the next transaction together; a gateway that never reads
-  // its acknowledgements stops being read.
+  // they wait for the next transaction together.
   static constexpr size_t kBatchesAhead = 8;
   static constexpr size_t kBytesAhead = size_t{4} << 20;
 
@@ -374,7 +374,7 @@ class GatewayStream final
         read_closed_ = true;
         cancelled_ = context().IsCancelled();
       } else {
-        unstored_bytes_ += incoming_.ByteSizeLong();
+        received_bytes_ += incoming_.ByteSizeLong();
         received_.push_back(std::move(incoming_));
         incoming_.Clear();
         store = !storing_;
@@ -412,7 +412,9 @@ class GatewayStream final
   // the stream holds its bound.
   void StartReadLocked() {
     const size_t held = received_.size() + acks_.size();
-    const bool room = held == 0 || (held < kBatchesAhead && unstored_bytes_ < kBytesAhead);
+    const size_t uncommitted_bytes = received_bytes_ + storing_bytes_;
+    const bool room = (held == 0 && uncommitted_bytes == 0) ||
+                      (held < kBatchesAhead && uncommitted_bytes < kBytesAhead);
     if (finished_locked() || reading_ || read_closed_ || failure_.has_value() || !room) return;
     reading_ = true;
     StartRead(&incoming_);
@@ -427,30 +429,40 @@ class GatewayStream final
   // On the database executor, one task at a time: stores what was received,
   // and again while more arrived meanwhile.
   void StoreReceived() {
-    for (;;) {
-      std::vector<v1::StreamReadingsRequest> batches;
-      {
-        std::lock_guard<std::mutex> lock(mutex());
-        if (received_.empty() || finished_locked() || failure_.has_value()) {
-          storing_ = false;
-          break;
-        }
-        batches.assign(std::make_move_iterator(received_.begin()),
-                       std::make_move_iterator(received_.end()));
-        received_.clear();
-        unstored_bytes_ = 0;
-      }
+    std::vector<v1::StreamReadingsRequest> batches;
+    {
+      std::lock_guard<std::mutex> lock(mutex());
+      TakeReceivedLocked(batches);
+    }
+    while (!batches.empty()) {
       std::vector<v1::StreamReadingsResponse> acks;
       const absl::Status stored = StoreBatches(batches, acks);
-      {
-        std::lock_guard<std::mutex> lock(mutex());
-        for (v1::StreamReadingsResponse& ack : acks) acks_.push_back(std::move(ack));
-        if (!stored.ok()) failure_ = stored;
-        StartWriteLocked();
-        StartReadLocked();
-      }
+      batches.clear();
+      std::lock_guard<std::mutex> lock(mutex());
+      storing_bytes_ = 0;
+      for (v1::StreamReadingsResponse& ack : acks) acks_.push_back(std::move(ack));
+      if (!stored.ok()) failure_ = stored;
+      // The next group is taken before reading resumes, so that the bytes
+      // bound counts it.
+      TakeReceivedLocked(batches);
+      StartWriteLocked();
+      StartReadLocked();
     }
     FinishWhenAnswered();
+  }
+
+  // Moves what waits to be stored into `batches`; when there is nothing (or
+  // the stream is over), the storing task ends.
+  void TakeReceivedLocked(std::vector<v1::StreamReadingsRequest>& batches) {
+    if (received_.empty() || finished_locked() || failure_.has_value()) {
+      storing_ = false;
+      return;
+    }
+    batches.assign(std::make_move_iterator(received_.begin()),
+                   std::make_move_iterator(received_.end()));
+    received_.clear();
+    storing_bytes_ = received_bytes_;
+    received_bytes_ = 0;
   }
 
   // Stores `batches` in order and adds the acknowledgement of each one
@@ -505,7 +517,8 @@ class GatewayStream final
   // Guarded by mutex() (but for incoming_, which the read in flight owns).
   v1::StreamReadingsRequest incoming_;
   std::deque<v1::StreamReadingsRequest> received_;  // read, not yet stored
-  size_t unstored_bytes_ = 0;                       // of received_
+  size_t received_bytes_ = 0;                       // of received_
+  size_t storing_bytes_ = 0;                        // of the batches being stored
   std::deque<v1::StreamReadingsResponse> acks_;     // the front one is being written when writing_
   bool reading_ = false;
   bool storing_ = false;  // a StoreReceived task is submitted or running

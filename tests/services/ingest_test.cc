@@ -155,11 +155,16 @@ class IngestTest : public ApiTest {
     auto stream = telemetry_->StreamReadings(context.get());
     EXPECT_TRUE(stream->Write(batches.front()));
     EXPECT_TRUE(WaitForABlockedBatch());
-    for (size_t i = 1; i < batches.size(); ++i) EXPECT_TRUE(stream->Write(batches[i]));
-    // Time for the server to read them (a few small messages); nothing to
-    // poll for, as they are only in its memory.
+    // Written from a thread of their own: a write the server does not read
+    // yet (past its read-ahead bound) waits until the first batch is stored.
+    std::thread writer([&] {
+      for (size_t i = 1; i < batches.size(); ++i) EXPECT_TRUE(stream->Write(batches[i]));
+    });
+    // Time for the server to read what it reads ahead; nothing to poll for,
+    // as the batches are only in its memory.
     absl::SleepFor(absl::Milliseconds(500));
     lock.Release();
+    writer.join();
     stream->WritesDone();
     v1::StreamReadingsResponse ack;
     while (stream->Read(&ack)) acks->push_back(ack);
@@ -793,6 +798,42 @@ TEST_F(IngestTest, BatchesWaitingTogetherAreStoredInOneTransaction) {
   ASSERT_TRUE(stream->Finish().ok());
   EXPECT_EQ(sequence, 5u);
   EXPECT_EQ(Count(absl::StrCat("device_id = ", device.id())), 49);
+}
+
+// The read-ahead's byte bound counts the batches being stored: while the
+// first batch (1.2 MB) waits, the stream reads batches until they and it
+// reach 4 MiB (three more), and the next ones only once those are taken to
+// be stored.
+TEST_F(IngestTest, BigBatchesAreReadAheadOnlyUpToTheByteBound) {
+  SignedInUser owner = SignUp("big_batches");
+  v1::Device device = MakeDevice(owner, MakeDeviceType("Big batch probe").id(), "big-1");
+  const int64_t start = std::time(nullptr) - 3600;
+  std::vector<v1::StreamReadingsRequest> batches;
+  for (int64_t sequence = 1; sequence <= 7; ++sequence) {
+    std::vector<v1::IncomingReading> readings;
+    for (int i = 0; i < 20; ++i) {
+      readings.push_back(ById(device.id(), static_cast<double>(i), start + sequence * 60 + i));
+      readings.back().set_raw_data(std::string(60000, 'r'));
+    }
+    batches.push_back(
+        GatewayBatch("big-gateway", static_cast<uint64_t>(sequence), std::move(readings)));
+  }
+  std::vector<v1::StreamReadingsResponse> acks;
+  grpc::Status status = SendWhileTheFirstWaits(owner.token, device.id(), batches, &acks);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(acks.size(), 7u);
+  EXPECT_EQ(Count(absl::StrCat("device_id = ", device.id())), 140);
+  const auto transaction_of = [&](int64_t sequence) {
+    return database_
+        ->Query(
+            absl::StrCat("SELECT min(xmin::text) FROM sensor_data WHERE device_id = ", device.id(),
+                         " AND \"timestamp\" = to_timestamp(", start + sequence * 60, ")"))[0][0]
+        .as<std::string>();
+  };
+  EXPECT_NE(transaction_of(1), transaction_of(2));
+  EXPECT_EQ(transaction_of(2), transaction_of(3));
+  EXPECT_EQ(transaction_of(3), transaction_of(4));
+  EXPECT_NE(transaction_of(4), transaction_of(5));
 }
 
 // Stored together or one at a time, the same batches raise the same alerts.
