@@ -16,12 +16,14 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <mutex>
 #include <pqxx/pqxx>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -128,48 +130,63 @@ int main(int argc, char** argv) {
         context.AddMetadata("authorization", "Bearer " + login.access_token());
         context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
         auto stream = telemetry->StreamReadings(&context);
-        // Replay everything not acknowledged, then go on; a few in flight.
-        int sent = next_unacknowledged;
-        bool broken = false;
-        while (next_unacknowledged <= batches && !broken) {
-          while (sent <= batches && sent < next_unacknowledged + 4) {
-            if (!stream->Write(make_batch(g, sent))) {
-              broken = true;
-              break;
-            }
-            ++sent;
-          }
+        // Acknowledgements are read on a thread of their own, as they arrive,
+        // so that the time recorded for each is when it came (what the loss
+        // window and its check are measured by), not when a paced writer got
+        // round to reading it.
+        std::mutex mutex;
+        std::condition_variable acknowledged;
+        bool reader_done = false;
+        std::thread ack_reader([&] {
           plantmon::v1::StreamReadingsResponse ack;
-          if (broken || !stream->Read(&ack)) {
-            broken = true;
-            break;
+          while (stream->Read(&ack)) {
+            const int64_t now_micros = absl::ToUnixMicros(absl::Now());
+            std::lock_guard<std::mutex> lock(mutex);
+            if (static_cast<int>(ack.sequence()) != next_unacknowledged) {
+              std::fprintf(stderr, "out-of-order acknowledgement\n");
+              std::exit(1);
+            }
+            // A replayed batch was stored before: it counts as acknowledged.
+            acknowledged_readings += ack.accepted_count() + ack.duplicate_count();
+            acknowledged_at[g][next_unacknowledged] = now_micros;
+            if (opened_after_fault && resumed_at[g] == 0) resumed_at[g] = now_micros;
+            if (fault_done_micros != 0 && first_ack_after_fault[g] == 0) {
+              first_ack_after_fault[g] = now_micros;
+            }
+            if (ack.rejected_count() != 0) {
+              std::fprintf(stderr, "rejected readings in batch %llu\n",
+                           static_cast<unsigned long long>(ack.sequence()));
+            }
+            ++next_unacknowledged;
+            backoff = absl::Milliseconds(50);
+            acknowledged.notify_all();
           }
-          if (static_cast<int>(ack.sequence()) != next_unacknowledged) {
-            std::fprintf(stderr, "out-of-order acknowledgement\n");
-            std::exit(1);
-          }
-          // A replayed batch was stored before: it counts as acknowledged.
-          acknowledged_readings += ack.accepted_count() + ack.duplicate_count();
-          const int64_t now_micros = absl::ToUnixMicros(absl::Now());
-          acknowledged_at[g][next_unacknowledged] = now_micros;
-          if (opened_after_fault && resumed_at[g] == 0) resumed_at[g] = now_micros;
-          if (fault_done_micros != 0 && first_ack_after_fault[g] == 0) {
-            first_ack_after_fault[g] = now_micros;
-          }
-          if (ack.rejected_count() != 0) {
-            std::fprintf(stderr, "rejected readings in batch %llu\n",
-                         static_cast<unsigned long long>(ack.sequence()));
-          }
-          ++next_unacknowledged;
-          backoff = absl::Milliseconds(50);
-          absl::SleepFor(absl::Milliseconds(5));  // a gateway's pace
+          // After a failed Read the server has ended the call (or every
+          // batch was answered), and Finish returns its status.
+          std::lock_guard<std::mutex> lock(mutex);
+          reader_done = true;
+          acknowledged.notify_all();
+        });
+        // Replay everything not acknowledged, then go on: a few in flight, at
+        // a gateway's pace.
+        int sent;
+        {
+          std::lock_guard<std::mutex> lock(mutex);
+          sent = next_unacknowledged;
         }
-        // After a failed Read or Write the server has ended the call, and
-        // Finish returns its status (no cancel, which would hide it).
-        if (next_unacknowledged > batches) {
-          stream->WritesDone();
-          if (fault_start_micros == 0) done_before_fault[g] = 1;
+        while (sent <= batches) {
+          {
+            std::unique_lock<std::mutex> lock(mutex);
+            acknowledged.wait(lock, [&] { return reader_done || sent < next_unacknowledged + 4; });
+            if (reader_done) break;
+          }
+          if (!stream->Write(make_batch(g, sent))) break;
+          ++sent;
+          absl::SleepFor(absl::Milliseconds(5));
         }
+        if (sent > batches) stream->WritesDone();
+        ack_reader.join();
+        if (next_unacknowledged > batches && fault_start_micros == 0) done_before_fault[g] = 1;
         grpc::Status status = stream->Finish();
         if (!status.ok() && next_unacknowledged <= batches) {
           CountError("gateway", status.error_code());
@@ -350,6 +367,29 @@ int main(int argc, char** argv) {
                   recovery <= absl::GetFlag(FLAGS_max_recovery_seconds) && stuck == 0 &&
                   server_connections <= 30 &&
                   serving.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+  if (!ok) {
+    // Which checks failed, so that a failing drill says why.
+    const std::vector<std::pair<const char*, bool>> checks = {
+        {"the fault command exited 0", rc == 0},
+        {"no reading stored twice", rows == distinct},
+        {"every reading stored but the lost ones", rows == expected - lost_readings},
+        {"loss only where measured, whole batches acknowledged before the fault returned", loss_ok},
+        {"only UNAVAILABLE errors", only_unavailable},
+        {"every reading acknowledged", acknowledged_readings == expected},
+        {"every gateway resumed", every_gateway_resumed},
+        {"resumed in time", recovery <= absl::GetFlag(FLAGS_max_recovery_seconds)},
+        {"no connection idle in transaction", stuck == 0},
+        {"at most 30 server connections", server_connections <= 30},
+        {"health SERVING", serving.status() == grpc::health::v1::HealthCheckResponse::SERVING},
+    };
+    for (const auto& [check, passed] : checks) {
+      if (!passed) std::printf("failed: %s\n", check);
+    }
+    if (!loss_ok && newest_lost_ack != 0) {
+      std::printf("newest lost acknowledgement at %+.3f s from the fault command's return\n",
+                  (newest_lost_ack - fault_done_micros) / 1e6);
+    }
+  }
   std::printf("%s\n", ok ? "PASS" : "FAIL");
   return ok ? 0 : 1;
 }
