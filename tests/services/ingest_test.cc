@@ -144,6 +144,23 @@ class IngestTest : public ApiTest {
     return request;
   }
 
+  // `count` batches of `size` readings of the device, sequences 1 to count:
+  // reading i of batch s is worth s * 100 + i, at start + s * 60 + i.
+  static std::vector<v1::StreamReadingsRequest> SequencedBatches(const std::string& gateway,
+                                                                 int64_t device_id, int64_t start,
+                                                                 int count, int size) {
+    std::vector<v1::StreamReadingsRequest> batches;
+    for (int sequence = 1; sequence <= count; ++sequence) {
+      std::vector<v1::IncomingReading> readings;
+      for (int i = 0; i < size; ++i) {
+        readings.push_back(ById(device_id, sequence * 100 + i, start + int64_t{sequence} * 60 + i));
+      }
+      batches.push_back(
+          GatewayBatch(gateway, static_cast<uint64_t>(sequence), std::move(readings)));
+    }
+    return batches;
+  }
+
   // Sends `batches` on one stream: the first alone, and the rest while it
   // waits to be stored, so that they are read ahead and stored together
   // where they can be. The acknowledgements in `acks`, the status returned.
@@ -752,16 +769,9 @@ TEST_F(IngestTest, BatchesWaitingTogetherAreStoredInOneTransaction) {
   SignedInUser owner = SignUp("together");
   v1::Device device = MakeDevice(owner, MakeDeviceType("Together probe").id(), "together-1");
   const int64_t start = std::time(nullptr) - 3600;
-  std::vector<v1::StreamReadingsRequest> batches;
-  for (uint64_t sequence = 1; sequence <= 5; ++sequence) {
-    std::vector<v1::IncomingReading> readings;
-    for (int i = 0; i < 10; ++i) {
-      readings.push_back(ById(device.id(), static_cast<double>(sequence * 100 + i),
-                              start + static_cast<int64_t>(sequence) * 60 + i));
-    }
-    if (sequence == 3) readings[4] = ById(device.id() + 1000000, 1, start + 184);
-    batches.push_back(GatewayBatch("together-gateway", sequence, std::move(readings)));
-  }
+  std::vector<v1::StreamReadingsRequest> batches =
+      SequencedBatches("together-gateway", device.id(), start, 5, 10);
+  *batches[2].mutable_readings(4) = ById(device.id() + 1000000, 1, start + 184);
   std::vector<v1::StreamReadingsResponse> acks;
   grpc::Status status = SendWhileTheFirstWaits(owner.token, device.id(), batches, &acks);
   ASSERT_TRUE(status.ok()) << status.error_message();
@@ -808,15 +818,12 @@ TEST_F(IngestTest, BigBatchesAreReadAheadOnlyUpToTheByteBound) {
   SignedInUser owner = SignUp("big_batches");
   v1::Device device = MakeDevice(owner, MakeDeviceType("Big batch probe").id(), "big-1");
   const int64_t start = std::time(nullptr) - 3600;
-  std::vector<v1::StreamReadingsRequest> batches;
-  for (int64_t sequence = 1; sequence <= 7; ++sequence) {
-    std::vector<v1::IncomingReading> readings;
-    for (int i = 0; i < 20; ++i) {
-      readings.push_back(ById(device.id(), static_cast<double>(i), start + sequence * 60 + i));
-      readings.back().set_raw_data(std::string(60000, 'r'));
+  std::vector<v1::StreamReadingsRequest> batches =
+      SequencedBatches("big-gateway", device.id(), start, 7, 20);
+  for (v1::StreamReadingsRequest& batch : batches) {
+    for (v1::IncomingReading& reading : *batch.mutable_readings()) {
+      reading.set_raw_data(std::string(60000, 'r'));
     }
-    batches.push_back(
-        GatewayBatch("big-gateway", static_cast<uint64_t>(sequence), std::move(readings)));
   }
   std::vector<v1::StreamReadingsResponse> acks;
   grpc::Status status = SendWhileTheFirstWaits(owner.token, device.id(), batches, &acks);
