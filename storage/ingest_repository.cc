@@ -952,10 +952,12 @@ std::vector<absl::StatusOr<IngestResult>> IngestRepository::IngestBatches(
     }
     absl::StatusOr<std::vector<IngestResult>> stored =
         StoreTogether(pool_, owner_id, run, abandoned);
-    if (!stored.ok() && run.size() > 1) {
+    const bool gone = abandoned && abandoned();
+    if (!stored.ok() && run.size() > 1 && !gone) {
       // One batch of the run failed the whole transaction: store them one at
       // a time, so that those before the failing one commit as they would
-      // have alone, and the failure is that batch's own.
+      // have alone, and the failure is that batch's own. (Not when the
+      // stream is over: nothing would be acknowledged.)
       for (const BatchToStore* batch : run) {
         absl::StatusOr<std::vector<IngestResult>> one =
             StoreTogether(pool_, owner_id, {batch}, abandoned);
