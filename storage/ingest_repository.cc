@@ -734,6 +734,7 @@ class IngestMetrics {
     readings_.Add({}, static_cast<double>(readings));
     rejected_.Add({}, static_cast<double>(rejected));
     batches_.Add({}, static_cast<double>(batches));
+    transactions_.Add({}, 1);
     CountAlertChanges("opened", "readings", alerts.opened);
     CountAlertChanges("resolved", "readings", alerts.resolved);
   }
@@ -749,11 +750,16 @@ class IngestMetrics {
         batches_(metrics::DefaultRegistry().Counter(
             "plantmon_reading_batches_ingested_total",
             "Batches committed by this process (StreamReadings, UploadReadings, MQTT); replays "
-            "of committed batches are not counted.")) {}
+            "of committed batches are not counted.")),
+        transactions_(metrics::DefaultRegistry().Counter(
+            "plantmon_ingest_transactions_total",
+            "Transactions that stored readings; one holds several batches of a gateway stream "
+            "when they waited together.")) {}
 
   metrics::CounterFamily& readings_;
   metrics::CounterFamily& rejected_;
   metrics::CounterFamily& batches_;
+  metrics::CounterFamily& transactions_;
 };
 
 // The readings of `readings` that came from redelivered source messages

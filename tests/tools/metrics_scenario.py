@@ -143,6 +143,7 @@ if inf != value(after, "plantmon_rpc_duration_seconds_count",
 expect_delta(before, after, "plantmon_readings_ingested_total", "", 4)
 expect_delta(before, after, "plantmon_readings_rejected_total", "", 1)
 expect_delta(before, after, "plantmon_reading_batches_ingested_total", "", 1)
+expect_delta(before, after, "plantmon_ingest_transactions_total", "", 1)
 changes = "plantmon_alert_changes_total"
 expect_delta(before, after, changes, '{change="opened",by="readings"}', 2)
 expect_delta(before, after, changes, '{change="resolved",by="readings"}', 1)
