@@ -70,18 +70,20 @@ struct ResolvedDevices {
   absl::flat_hash_map<std::string, int64_t> id_by_identifier;
 };
 
-// The owner's devices among those the readings name, one row per declared
-// measurement. Not locked: the COPY's foreign-key checks lock them anyway,
-// and a device deleted in between makes the batch fail as a whole
-// (FAILED_PRECONDITION, nothing stored) so that the gateway's retry sees the
-// device gone and gets those readings rejected.
+// The owner's devices among those the readings (of one batch or of several)
+// name, one row per declared measurement. Not locked: the COPY's foreign-key checks lock them
+// anyway, and a device deleted in between makes the batch fail as a whole (FAILED_PRECONDITION,
+// nothing stored) so that the gateway's retry sees the device gone and gets those readings
+// rejected.
 ResolvedDevices ResolveDevices(pqxx::work& transaction, int64_t owner_id,
-                               const std::vector<IncomingReading>& readings) {
+                               const std::vector<const std::vector<IncomingReading>*>& batches) {
   std::set<int64_t> ids;
   std::set<std::string> identifiers;
-  for (const IncomingReading& reading : readings) {
-    if (reading.device_id) ids.insert(*reading.device_id);
-    if (reading.unique_identifier) identifiers.insert(*reading.unique_identifier);
+  for (const std::vector<IncomingReading>* readings : batches) {
+    for (const IncomingReading& reading : *readings) {
+      if (reading.device_id) ids.insert(*reading.device_id);
+      if (reading.unique_identifier) identifiers.insert(*reading.unique_identifier);
+    }
   }
   ResolvedDevices resolved;
   if (ids.empty() && identifiers.empty()) return resolved;
@@ -836,10 +838,8 @@ absl::StatusOr<std::vector<IngestResult>> StoreTogether(
         std::vector<IngestResult> results(batches.size());
         // The devices of every batch in one statement: a batch's replayed
         // readings are resolved too, and not used.
-        std::vector<IncomingReading> named;
-        for (const BatchToStore* batch : batches) {
-          named.insert(named.end(), batch->readings.begin(), batch->readings.end());
-        }
+        std::vector<const std::vector<IncomingReading>*> named;
+        for (const BatchToStore* batch : batches) named.push_back(&batch->readings);
         const ResolvedDevices devices = ResolveDevices(transaction, owner_id, named);
         std::vector<Accepted> accepted;
         for (size_t b = 0; b < batches.size(); ++b) {
@@ -998,9 +998,10 @@ absl::StatusOr<SensorReading> IngestRepository::IngestOne(int64_t owner_id,
   AlertCounts alerts;
   absl::StatusOr<SensorReading> stored_reading =
       RunInTransaction(pool_, [&](pqxx::work& transaction) -> absl::StatusOr<SensorReading> {
-        ResolvedDevices devices = ResolveDevices(transaction, owner_id, {reading});
+        const std::vector<IncomingReading> readings = {reading};
+        ResolvedDevices devices = ResolveDevices(transaction, owner_id, {&readings});
         std::vector<RejectedReading> rejected;
-        std::vector<Accepted> accepted = Accept({reading}, devices, rejected);
+        std::vector<Accepted> accepted = Accept(readings, devices, rejected);
         if (accepted.empty()) {
           if (!rejected.empty() && rejected.front().reason != kDeviceNotFound) {
             return absl::InvalidArgumentError(rejected.front().reason);
