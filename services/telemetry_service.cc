@@ -475,8 +475,7 @@ class GatewayStream final
     for (const v1::StreamReadingsRequest& request : batches) {
       absl::StatusOr<storage::BatchKey> key =
           BatchKeyOf(request.gateway_id(), request.sequence(), request.readings());
-      if (key.ok()) invalid = AddSourceMessages(request, *key);
-      if (!key.ok()) invalid = key.status();
+      invalid = key.ok() ? AddSourceMessages(request, *key) : key.status();
       if (!invalid.ok()) break;
       to_store.push_back(BatchOf(request.readings(), 0, retention_, *std::move(key)));
     }
