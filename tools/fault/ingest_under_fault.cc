@@ -296,13 +296,24 @@ int main(int argc, char** argv) {
               "AND pid <> pg_backend_pid()")
           .front()
           .as<int64_t>();
-  const auto stuck =
-      query
-          .exec1(
-              "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'plantmon' "
-              "AND state LIKE 'idle in transaction%'")
-          .front()
-          .as<int64_t>();
+  // A leaked transaction stays idle in transaction; a healthy one is so only
+  // between its statements, for milliseconds (the alert sweeper's pass, say,
+  // which a fresh-clone CI run once caught). So the drill samples for up to
+  // 10 s and counts as stuck what is idle in transaction in every sample.
+  const char* const kIdleInTransaction =
+      "SELECT pid, now() - state_change, left(query, 120) FROM pg_stat_activity "
+      "WHERE application_name = 'plantmon' AND state LIKE 'idle in transaction%'";
+  pqxx::result idle_in_transaction = query.exec(kIdleInTransaction);
+  const absl::Time stuck_after = absl::Now() + absl::Seconds(10);
+  while (!idle_in_transaction.empty() && absl::Now() < stuck_after) {
+    absl::SleepFor(absl::Milliseconds(50));
+    idle_in_transaction = query.exec(kIdleInTransaction);
+  }
+  const auto stuck = static_cast<int64_t>(idle_in_transaction.size());
+  for (const auto& row : idle_in_transaction) {
+    std::printf("idle in transaction: pid %s for %s: %s\n", row[0].c_str(), row[1].c_str(),
+                row[2].c_str());
+  }
   auto health = grpc::health::v1::Health::NewStub(channel);
   grpc::ClientContext health_context;
   grpc::health::v1::HealthCheckResponse serving;
