@@ -9,7 +9,14 @@ start_server
 mqtt_port=$(pg_free_port)
 mqtt_prepare_broker "$bench_dir/mosquitto" 127.0.0.1 "$mqtt_port" bench bench-broker
 mqtt_start_broker "$bench_dir/mosquitto" "$mqtt_port"
-trap 'mqtt_stop_broker; bench_cleanup' EXIT
+# The broker's own account of its clients' connections, for a run that stored
+# something twice (docs/benchmarks.md, "MQTT bridge").
+broker_connections() {
+  echo "broker log (connections):"
+  grep -E 'New client|disconnect|Socket error|exceeded|closed its connection' \
+    "$bench_dir/mosquitto/mosquitto.log" | sed 's/^/  /' || true
+}
+trap 'broker_connections; mqtt_stop_broker; bench_cleanup' EXIT
 machine_line
 echo "broker: $(mosquitto -h 2>&1 | head -1), persistence on, max_inflight_messages 1000"
 "$BIN/tools/bench/mqtt_bench" --port="$SERVER_PORT" --mqtt_port="$mqtt_port" --mqtt_user=bench \
