@@ -100,37 +100,6 @@ class IngestTest : public ApiTest {
     return w;
   }
 
-  // Holds a device's row locked (FOR UPDATE) while it lives. A batch with
-  // that device's readings waits in its COPY (the foreign key's check) once
-  // it started storing (WaitForABlockedBatch), so that what its stream
-  // sends meanwhile is read ahead and waits to be stored.
-  class DeviceRowLock {
-   public:
-    explicit DeviceRowLock(int64_t device_id)
-        : connection_(database_->Connect()), transaction_(*connection_) {
-      transaction_.exec(
-          absl::StrCat("SELECT 1 FROM devices WHERE id = ", device_id, " FOR UPDATE"));
-    }
-    void Release() { transaction_.commit(); }
-
-   private:
-    std::unique_ptr<pqxx::connection> connection_;
-    pqxx::work transaction_;
-  };
-
-  static bool WaitForABlockedBatch() {
-    return testing::Eventually(
-        [] {
-          return database_
-                     ->Query(
-                         "SELECT count(*) FROM pg_stat_activity WHERE datname = "
-                         "current_database() AND wait_event_type = 'Lock' "
-                         "AND query LIKE 'COPY%'")[0][0]
-                     .as<int64_t>() > 0;
-        },
-        absl::Seconds(10));
-  }
-
   // A counter of this process's metrics (docs/operations.md), 0 before it
   // was first counted.
   static double Counted(const std::string& name) {
@@ -140,15 +109,6 @@ class IngestTest : public ApiTest {
       if (absl::ConsumePrefix(&line, name + " ") && absl::SimpleAtod(line, &value)) return value;
     }
     return 0;
-  }
-
-  // How many transactions stored the device's readings.
-  static int64_t TransactionsOf(int64_t device_id) {
-    return database_
-        ->Query(
-            absl::StrCat("SELECT count(DISTINCT xmin::text) FROM sensor_data WHERE device_id = ",
-                         device_id))[0][0]
-        .as<int64_t>();
   }
 
   static v1::StreamReadingsRequest GatewayBatch(const std::string& gateway, uint64_t sequence,

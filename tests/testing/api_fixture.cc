@@ -3,6 +3,8 @@
 #include <atomic>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "tests/testing/eventually.h"
 
 namespace plantmon::testing {
 
@@ -255,6 +257,31 @@ v1::AlertRule ApiTest::MakeDryRule(const SignedInUser& owner, int64_t plant_id, 
   grpc::Status status = alerts_->CreateAlertRule(Context(owner.token).get(), request, &rule);
   EXPECT_TRUE(status.ok()) << status.error_message();
   return rule;
+}
+
+ApiTest::DeviceRowLock::DeviceRowLock(int64_t device_id)
+    : connection_(database_->Connect()), transaction_(*connection_) {
+  transaction_.exec(absl::StrCat("SELECT 1 FROM devices WHERE id = ", device_id, " FOR UPDATE"));
+}
+
+bool ApiTest::WaitForABlockedBatch() {
+  return Eventually(
+      [] {
+        return database_
+                   ->Query(
+                       "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                       "current_database() AND wait_event_type = 'Lock' "
+                       "AND query LIKE 'COPY%'")[0][0]
+                   .as<int64_t>() > 0;
+      },
+      absl::Seconds(10));
+}
+
+int64_t ApiTest::TransactionsOf(int64_t device_id) {
+  return database_
+      ->Query(absl::StrCat("SELECT count(DISTINCT xmin::text) FROM sensor_data WHERE device_id = ",
+                           device_id))[0][0]
+      .as<int64_t>();
 }
 
 }  // namespace plantmon::testing

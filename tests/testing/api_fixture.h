@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <pqxx/pqxx>
 #include <string>
 #include <vector>
 
@@ -80,6 +81,24 @@ class ApiTest : public ::testing::Test {
   // test failure when the call does not end OK.
   static v1::UploadReadingsResponse UploadOneBatch(
       const std::string& token, const std::vector<v1::IncomingReading>& readings);
+
+  // Holds a device's row locked (FOR UPDATE) while it lives. A batch with
+  // that device's readings waits in its COPY (the foreign key's check) once
+  // it started storing (WaitForABlockedBatch), so that what its stream
+  // sends meanwhile is read ahead and waits to be stored.
+  class DeviceRowLock {
+   public:
+    explicit DeviceRowLock(int64_t device_id);
+    void Release() { transaction_.commit(); }
+
+   private:
+    std::unique_ptr<pqxx::connection> connection_;
+    pqxx::work transaction_;
+  };
+  // True once a batch waits on a lock in its COPY (within 10 s).
+  static bool WaitForABlockedBatch();
+  // How many transactions stored the device's readings.
+  static int64_t TransactionsOf(int64_t device_id);
 
   static TestDatabase* database_;
   static services::PlantmonServer* server_;
