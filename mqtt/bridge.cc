@@ -32,9 +32,13 @@ constexpr size_t kMaxRememberedProblems = 10000;
 constexpr absl::Duration kCountersLogInterval = absl::Seconds(60);
 constexpr absl::Duration kFirstBackoff = absl::Milliseconds(250);
 constexpr absl::Duration kMaxBackoff = absl::Seconds(30);
-// One batch committing while the next is read: the server stores a stream's
-// batches one after the other, so more in flight would only wait.
-constexpr int kMaxBatchesInFlight = 2;
+// Batches on their way to the server at once, besides the one being
+// collected. The server stores a stream's batches that wait together in one
+// transaction (docs/telemetry.md, "Batches stored together"), so several on
+// the stream make fewer, larger transactions; each holds its messages
+// unacknowledged at the broker, whose max_inflight_messages must leave room
+// for them (docs/mqtt.md).
+constexpr int kMaxBatchesInFlight = 4;
 
 std::string Environment(const char* name, const std::string& fallback = "") {
   const char* value = std::getenv(name);
@@ -77,10 +81,14 @@ struct Batch {
   // For each reading of the request, the message (in held) it came from.
   std::vector<size_t> message_of_reading;
   absl::StatusOr<v1::StreamReadingsResponse> outcome = absl::UnknownError("not sent");
+  // The outcome is final (acknowledged, refused, nothing to send, or given
+  // up on when stopping).
+  bool settled = false;
 };
 
 // The StreamReadings stream, opened when first needed and again after it
-// broke. One batch at a time: sent, then its acknowledgement read.
+// broke. One thread writes and one reads, as gRPC's synchronous streams
+// allow; Open and Finish are the writer's, with no read under way.
 class ServerLink {
  public:
   ServerLink(const std::string& address, std::string api_key) : api_key_(std::move(api_key)) {
@@ -93,33 +101,22 @@ class ServerLink {
     stub_ = v1::TelemetryService::NewStub(channel_);
   }
 
-  ~ServerLink() { Close(); }
-
-  absl::StatusOr<v1::StreamReadingsResponse> Send(const v1::StreamReadingsRequest& batch) {
-    if (stream_ == nullptr) {
-      context_ = std::make_unique<grpc::ClientContext>();
-      context_->AddMetadata("authorization", "Bearer " + api_key_);
-      stream_ = stub_->StreamReadings(context_.get());
-    }
-    v1::StreamReadingsResponse ack;
-    if (stream_->Write(batch) && stream_->Read(&ack)) {
-      if (ack.sequence() == batch.sequence()) return ack;
-      Close();
-      return absl::InternalError(absl::StrCat("the server acknowledged sequence ", ack.sequence(),
-                                              " for ", batch.sequence()));
-    }
-    const grpc::Status status = Finish();
-    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                        status.ok() ? "the server ended the stream" : status.error_message());
-  }
-
-  void Close() {
+  ~ServerLink() {
     if (stream_ == nullptr) return;
-    context_->TryCancel();
+    Cancel();
     Finish();
   }
 
- private:
+  void Open() {
+    context_ = std::make_unique<grpc::ClientContext>();
+    context_->AddMetadata("authorization", "Bearer " + api_key_);
+    stream_ = stub_->StreamReadings(context_.get());
+  }
+  bool open() const { return stream_ != nullptr; }
+  bool Write(const v1::StreamReadingsRequest& batch) { return stream_->Write(batch); }
+  bool Read(v1::StreamReadingsResponse& ack) { return stream_->Read(&ack); }
+  // From either thread: ends the stream, so that a blocked Read returns.
+  void Cancel() { context_->TryCancel(); }
   grpc::Status Finish() {
     grpc::Status status = stream_->Finish();
     stream_.reset();
@@ -127,6 +124,7 @@ class ServerLink {
     return status;
   }
 
+ private:
   std::string api_key_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::TelemetryService::Stub> stub_;
@@ -135,15 +133,22 @@ class ServerLink {
       stream_;
 };
 
-// Sends batches to the server on its own thread, one at a time and each
-// until it is stored (retrying with backoff while the server is away), so
-// that the bridge reads and parses the next batch meanwhile.
+// Sends batches to the server on its own thread, without waiting for the
+// acknowledgements before them, and reads those on another, so that the
+// bridge reads and parses the next messages meanwhile and the server finds
+// several batches waiting. A batch is sent until it is stored: when the
+// stream breaks, the batches it left unacknowledged are sent again, in
+// order, on a new stream after a backoff (a batch that had committed comes
+// back as a duplicate under its key, not as a second copy). Batches are done
+// in the order they were submitted, so PUBACKs go out in the order the
+// messages came (MQTT 3.1.1, 4.6).
 class Committer {
  public:
   Committer(ServerLink& server, std::function<void(const std::string&)> problem,
             const std::atomic<bool>& stop)
       : server_(server), problem_(std::move(problem)), stop_(stop), thread_([this] { Loop(); }) {}
 
+  // Once every submitted batch is done (Bridge::RunSession waits for that).
   ~Committer() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -157,7 +162,7 @@ class Committer {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       ++in_flight_;
-      queue_.push_back(std::move(batch));
+      pending_.push_back(std::move(batch));
     }
     changed_.notify_all();
   }
@@ -183,46 +188,126 @@ class Committer {
   }
 
  private:
+  // The writer.
   void Loop() {
+    std::unique_lock<std::mutex> lock(mutex_);
     while (true) {
-      std::unique_ptr<Batch> batch;
-      {
-        std::unique_lock<std::mutex> lock(mutex_);
-        changed_.wait(lock, [this] { return shutting_down_ || !queue_.empty(); });
-        if (queue_.empty()) return;
-        batch = std::move(queue_.front());
-        queue_.pop_front();
+      changed_.wait(lock, [this] {
+        return stream_ended_ || sent_ < pending_.size() || (shutting_down_ && pending_.empty());
+      });
+      if (stream_ended_) {
+        Recover(lock);
+        continue;
       }
-      Commit(*batch);
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        done_.push_back(std::move(batch));
+      if (sent_ == pending_.size()) break;  // shutting down, nothing left
+      Batch& batch = *pending_[sent_++];
+      if (batch.request.readings_size() == 0) {
+        batch.outcome = v1::StreamReadingsResponse();
+        batch.settled = true;
+        SettleLocked();
+        continue;
       }
-      changed_.notify_all();
+      if (!reading_) {
+        server_.Open();
+        reading_ = true;
+        reader_ = std::thread([this] { ReadAcknowledgements(); });
+      }
+      lock.unlock();
+      // A write that fails means the stream is over, which the reader sees.
+      // The batch may be acknowledged, and freed by the bridge, before Write
+      // returns; that cannot happen before gRPC serialized the request,
+      // which it does before anything is sent.
+      server_.Write(batch.request);
+      lock.lock();
+    }
+    if (reading_) {
+      server_.Cancel();
+      lock.unlock();
+      reader_.join();
+      server_.Finish();
     }
   }
 
-  void Commit(Batch& batch) {
-    if (batch.request.readings_size() == 0) {
-      batch.outcome = v1::StreamReadingsResponse();
+  // The reader: one acknowledgement per batch, in the order they were sent.
+  void ReadAcknowledgements() {
+    v1::StreamReadingsResponse ack;
+    while (server_.Read(ack)) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (sent_ == 0 || pending_.front()->request.sequence() != ack.sequence()) {
+        mismatch_ = absl::InternalError(absl::StrCat(
+            "the server acknowledged sequence ", ack.sequence(), " while ",
+            sent_ == 0 ? "no batch was waiting"
+                       : absl::StrCat("batch ", pending_.front()->request.sequence(), " was")));
+        server_.Cancel();
+        break;
+      }
+      pending_.front()->outcome = std::move(ack);
+      pending_.front()->settled = true;
+      backoff_ = kFirstBackoff;
+      SettleLocked();
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stream_ended_ = true;
+    }
+    changed_.notify_all();
+  }
+
+  // After the reader saw the stream end: finishes it, settles a batch the
+  // server refused, and has the rest sent again.
+  void Recover(std::unique_lock<std::mutex>& lock) {
+    lock.unlock();
+    reader_.join();
+    const grpc::Status finished = server_.Finish();
+    lock.lock();
+    reading_ = false;
+    stream_ended_ = false;
+    absl::Status ended = !mismatch_.ok() ? mismatch_
+                         : finished.ok()
+                             ? absl::UnavailableError("the server ended the stream")
+                             : absl::Status(static_cast<absl::StatusCode>(finished.error_code()),
+                                            finished.error_message());
+    mismatch_ = absl::OkStatus();
+    if (sent_ == 0) return;  // an idle stream ended: the next batch opens another
+    if (ended.code() == absl::StatusCode::kInvalidArgument) {
+      // The server refuses a batch as a whole, which no retry changes. It
+      // acknowledges every batch before one it refuses, so the refused one
+      // is the first unacknowledged; those after it go again.
+      pending_.front()->outcome = ended;
+      pending_.front()->settled = true;
+      SettleLocked();
+      sent_ = 0;
       return;
     }
-    absl::Duration delay = kFirstBackoff;
-    while (true) {
-      batch.outcome = server_.Send(batch.request);
-      if (batch.outcome.ok() ||
-          batch.outcome.status().code() == absl::StatusCode::kInvalidArgument) {
-        return;
+    sent_ = 0;
+    problem_(absl::StrCat(ended.message(),
+                          " (retrying with backoff; nothing is acknowledged to the broker "
+                          "meanwhile)"));
+    absl::Duration delay = backoff_;
+    lock.unlock();
+    Backoff(delay, stop_);
+    lock.lock();
+    backoff_ = delay;
+    if (stop_) {
+      for (auto& batch : pending_) {
+        if (!batch->settled) batch->outcome = absl::CancelledError("stopping");
+        batch->settled = true;
       }
-      problem_(absl::StrCat(batch.outcome.status().message(),
-                            " (retrying with backoff; nothing is acknowledged to the broker "
-                            "meanwhile)"));
-      Backoff(delay, stop_);
-      if (stop_) {
-        batch.outcome = absl::CancelledError("stopping");
-        return;
-      }
+      sent_ = pending_.size();
+      SettleLocked();
     }
+  }
+
+  // Moves the settled batches at the front, among those sent, to done_.
+  void SettleLocked() {
+    bool moved = false;
+    while (sent_ > 0 && pending_.front()->settled) {
+      done_.push_back(std::move(pending_.front()));
+      pending_.pop_front();
+      --sent_;
+      moved = true;
+    }
+    if (moved) changed_.notify_all();
   }
 
   ServerLink& server_;
@@ -230,11 +315,19 @@ class Committer {
   const std::atomic<bool>& stop_;
   std::mutex mutex_;  // std::mutex rather than absl::Mutex: see common/sync.h.
   std::condition_variable changed_;
-  std::deque<std::unique_ptr<Batch>> queue_;  // guarded by mutex_, as are the three below
+  // Guarded by mutex_, as are the members below it: the submitted batches
+  // not yet done, in order; the first sent_ of them are on the stream.
+  std::deque<std::unique_ptr<Batch>> pending_;
+  size_t sent_ = 0;
   std::deque<std::unique_ptr<Batch>> done_;
   int in_flight_ = 0;
   bool shutting_down_ = false;
-  std::thread thread_;
+  bool reading_ = false;       // the reader runs, on an open stream
+  bool stream_ended_ = false;  // the reader saw the stream end
+  absl::Status mismatch_;      // an acknowledgement for another batch
+  absl::Duration backoff_ = kFirstBackoff;
+  std::thread reader_;
+  std::thread thread_;  // last: started once the members above are
 };
 
 bool TopicMatches(absl::string_view filter, absl::string_view topic) {
@@ -385,10 +478,7 @@ absl::Status Bridge::RunSession(const std::atomic<bool>& stop) {
   // with them keep those from being stored twice.
   while (committer_->in_flight() > 0) Conclude(committer_->TakeDone(absl::Milliseconds(100)));
   concluded_.clear();
-  if (stop) {
-    session.Disconnect();
-    server_->Close();
-  }
+  if (stop) session.Disconnect();
   return ended;
 }
 

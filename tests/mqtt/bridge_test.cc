@@ -120,6 +120,9 @@ class BridgeTest : public ApiTest {
     return done();
   }
 
+  int64_t PublishFourWhileTheFirstIsHeld(const std::string& name, std::string& log,
+                                         const std::function<void()>& while_held);
+
   static int64_t Readings(int64_t device_id, const std::string& where = "true") {
     return database_
         ->Query(absl::StrCat("SELECT count(*) FROM sensor_data WHERE device_id = ", device_id,
@@ -280,6 +283,73 @@ INSTANTIATE_TEST_SUITE_P(Crashes, BridgeCrashTest, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& info) {
                            return info.param ? "AfterACommit" : "KillNine";
                          });
+
+// Four messages to a device `name`, each a batch of its own
+// (PLANTMON_MQTT_BATCH_READINGS=1): the first is held in its COPY by a row
+// lock while the bridge sends the other three; `while_held` runs before the
+// lock goes. The device's id, and the bridge's log in `log`.
+int64_t BridgeTest::PublishFourWhileTheFirstIsHeld(const std::string& name, std::string& log,
+                                                   const std::function<void()>& while_held) {
+  SignedInUser owner = SignUp(name);
+  v1::DeviceType type = MakeMultiSensor(name + " probe", {"temperature"});
+  v1::Device device = MakeDevice(owner, type.id(), name);
+  log = name + ".log";
+  StartBridge(ApiKey(owner), name + "-bridge", log, {{"PLANTMON_MQTT_BATCH_READINGS", "1"}});
+  MqttPublisher publisher(broker_->port(), kBrokerUser, kBrokerPassword);
+  EXPECT_TRUE(publisher.connected());
+  const std::string topic = "zigbee2mqtt/" + name;
+  DeviceRowLock lock(device.id());
+  publisher.Publish(topic, R"({"temperature":20})");
+  EXPECT_TRUE(WaitForABlockedBatch()) << ReadFile(TempPath(log));
+  for (int i = 1; i <= 3; ++i) {
+    publisher.Publish(topic, absl::StrCat(R"({"temperature":)", 20 + i, "}"));
+  }
+  EXPECT_TRUE(publisher.Flush());
+  // Time for the bridge to send them and the server to read them; nothing
+  // to poll for, as they are only in the server's memory.
+  absl::SleepFor(absl::Seconds(1));
+  while_held();
+  lock.Release();
+  return device.id();
+}
+
+// The bridge sends a batch without waiting for the acknowledgements of those
+// before it: batches that come while one is being stored wait on the stream
+// and are stored together, in one transaction.
+TEST_F(BridgeTest, BatchesSentWhileOneIsStoredAreStoredTogether) {
+  std::string log;
+  const int64_t device = PublishFourWhileTheFirstIsHeld("in-flight", log, [] {});
+  ASSERT_TRUE(WaitFor([&] { return Readings(device) == 4; })) << ReadFile(TempPath(log));
+  // The first alone, the three sent while it waited together.
+  EXPECT_EQ(TransactionsOf(device), 2);
+}
+
+// The server goes away with batches on the bridge's stream, the first of
+// them being stored: those it left unacknowledged are sent again, in order,
+// once a server is back, and every message is stored once.
+TEST_F(BridgeTest, BatchesLeftOnABrokenStreamAreSentAgain) {
+  const int port = server_->port();
+  std::string log;
+  std::thread stop;
+  const int64_t device = PublishFourWhileTheFirstIsHeld("broken-stream", log, [&] {
+    // The server's shutdown waits for the batch being stored: the lock goes
+    // once the shutdown has begun.
+    stop = std::thread([] { StopServer(); });
+    absl::SleepFor(absl::Milliseconds(200));
+  });
+  stop.join();
+  ASSERT_TRUE(WaitFor([&] {
+    return absl::StrContains(ReadFile(TempPath(log)), "retrying with backoff");
+  })) << ReadFile(TempPath(log));
+  options_->listen_address = absl::StrCat("127.0.0.1:", port);
+  RestartServer();
+  options_->listen_address = "127.0.0.1:0";
+  ASSERT_TRUE(WaitFor([&] { return Readings(device) == 4; })) << ReadFile(TempPath(log));
+  // Nothing comes later, a second time.
+  absl::SleepFor(absl::Seconds(1));
+  EXPECT_EQ(Readings(device), 4);
+  EXPECT_EQ(Readings(device, "measurement_value = 23"), 1);
+}
 
 // The bridge writes with its key's owner's rights: another user's device of
 // the same name is not found, and nothing is stored for it.

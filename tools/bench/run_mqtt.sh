@@ -2,6 +2,7 @@
 # MQTT bridge benchmark: READINGS published to a private Mosquitto as zigbee2mqtt
 # messages and stored by plantmon_mqtt_bridge, against the same readings over
 # StreamReadings, in one run. Usage: tools/bench/run_mqtt.sh [READINGS]
+# PLANTMON_BENCH_BRIDGE: another build's plantmon_mqtt_bridge to measure instead.
 source "$(dirname "$0")/lib.sh"
 source tools/lib/mosquitto.sh
 bazel build -c opt //mqtt:plantmon_mqtt_bridge >/dev/null 2>&1 || bazel build -c opt //mqtt:plantmon_mqtt_bridge
@@ -18,6 +19,6 @@ broker_connections() {
 }
 trap 'broker_connections; mqtt_stop_broker; bench_cleanup' EXIT
 machine_line
-echo "broker: $(mosquitto -h 2>&1 | head -1), persistence on, max_inflight_messages 1000"
+echo "broker: $(mosquitto -h 2>&1 | head -1), persistence on, $(grep "^max_inflight_messages" "$bench_dir/mosquitto/mosquitto.conf")"
 "$BIN/tools/bench/mqtt_bench" --port="$SERVER_PORT" --mqtt_port="$mqtt_port" --mqtt_user=bench \
-  --mqtt_password=bench-broker --bridge="$BIN/mqtt/plantmon_mqtt_bridge" --readings="${1:-200000}"
+  --mqtt_password=bench-broker --bridge="${PLANTMON_BENCH_BRIDGE:-$BIN/mqtt/plantmon_mqtt_bridge}" --readings="${1:-200000}"
