@@ -208,7 +208,11 @@ class Committer {
         continue;
       }
       if (!reading_) {
+        // Opening may wait for a connection: not under the lock the bridge's
+        // thread takes to hand over batches and take them back.
+        lock.unlock();
         server_.Open();
+        lock.lock();
         reading_ = true;
         reader_ = std::thread([this] { ReadAcknowledgements(); });
       }
@@ -216,7 +220,8 @@ class Committer {
       // A write that fails means the stream is over, which the reader sees.
       // The batch may be acknowledged, and freed by the bridge, before Write
       // returns; that cannot happen before gRPC serialized the request,
-      // which it does before anything is sent.
+      // which it does before anything is sent (the channel has no
+      // interceptor that could look at the request later).
       server_.Write(batch.request);
       lock.lock();
     }
