@@ -9,15 +9,10 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
-#include "absl/strings/string_view.h"
-#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "metrics/registry.h"
 #include "tests/testing/api_fixture.h"
 #include "tests/testing/eventually.h"
 #include "tests/testing/generic_calls.h"
@@ -98,17 +93,6 @@ class IngestTest : public ApiTest {
     EXPECT_TRUE(status.ok()) << status.error_message();
     w.rule = created.id();
     return w;
-  }
-
-  // A counter of this process's metrics (docs/operations.md), 0 before it
-  // was first counted.
-  static double Counted(const std::string& name) {
-    const std::string text = metrics::DefaultRegistry().Render();
-    for (absl::string_view line : absl::StrSplit(text, '\n')) {
-      double value = 0;
-      if (absl::ConsumePrefix(&line, name + " ") && absl::SimpleAtod(line, &value)) return value;
-    }
-    return 0;
   }
 
   static v1::StreamReadingsRequest GatewayBatch(const std::string& gateway, uint64_t sequence,
@@ -748,14 +732,14 @@ TEST_F(IngestTest, BatchesWaitingTogetherAreStoredInOneTransaction) {
   std::vector<v1::StreamReadingsRequest> batches =
       SequencedBatches("together-gateway", device.id(), start, 5, 10);
   *batches[2].mutable_readings(4) = ById(device.id() + 1000000, 1, start + 184);
-  const double batches_before = Counted("plantmon_reading_batches_ingested_total");
-  const double transactions_before = Counted("plantmon_ingest_transactions_total");
+  const double batches_before = MetricSample("plantmon_reading_batches_ingested_total");
+  const double transactions_before = MetricSample("plantmon_ingest_transactions_total");
   std::vector<v1::StreamReadingsResponse> acks;
   grpc::Status status = SendWhileTheFirstWaits(owner.token, device.id(), batches, &acks);
   ASSERT_TRUE(status.ok()) << status.error_message();
   ASSERT_EQ(acks.size(), 5u);
-  EXPECT_EQ(Counted("plantmon_reading_batches_ingested_total") - batches_before, 5);
-  EXPECT_EQ(Counted("plantmon_ingest_transactions_total") - transactions_before, 2);
+  EXPECT_EQ(MetricSample("plantmon_reading_batches_ingested_total") - batches_before, 5);
+  EXPECT_EQ(MetricSample("plantmon_ingest_transactions_total") - transactions_before, 2);
   for (size_t i = 0; i < acks.size(); ++i) {
     EXPECT_EQ(acks[i].sequence(), i + 1);
     EXPECT_EQ(acks[i].accepted_count(), i == 2 ? 9 : 10) << i;

@@ -10,12 +10,9 @@
 #include <vector>
 
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
-#include "metrics/registry.h"
 #include "tests/testing/api_fixture.h"
 #include "tests/testing/eventually.h"
 
@@ -26,23 +23,15 @@ using ::google::protobuf::util::TimeUtil;
 using ::plantmon::testing::Eventually;
 using ::plantmon::testing::SignedInUser;
 
-// A counter or gauge sample of this process's registry (the server under
-// test records into it).
-double Sample(const std::string& name_and_labels) {
-  for (absl::string_view line : absl::StrSplit(metrics::DefaultRegistry().Render(), '\n')) {
-    if (absl::ConsumePrefix(&line, name_and_labels + " ")) {
-      double value = 0;
-      if (absl::SimpleAtod(line, &value)) return value;
-    }
-  }
-  return 0;
-}
-
-double StandbyReads() { return Sample(R"(plantmon_lag_tolerant_reads_total{target="standby"})"); }
-double PrimaryReads() { return Sample(R"(plantmon_lag_tolerant_reads_total{target="primary"})"); }
-
 class StandbyReadsTest : public testing::ApiTest {
  protected:
+  static double StandbyReads() {
+    return MetricSample(R"(plantmon_lag_tolerant_reads_total{target="standby"})");
+  }
+  static double PrimaryReads() {
+    return MetricSample(R"(plantmon_lag_tolerant_reads_total{target="primary"})");
+  }
+
   static void SetUpTestSuite() {
     StartSuite(/*access_log=*/false, [](services::ServerOptions& options) {
       postgres::DatabaseConfig standby = database_->StandbyConfig(/*pool_size=*/4,
@@ -99,7 +88,8 @@ class StandbyReadsTest : public testing::ApiTest {
   }
 
   static bool StandbyUsable() {
-    return Eventually([] { return Sample("plantmon_replica_usable") == 1; }, absl::Seconds(20));
+    return Eventually([] { return MetricSample("plantmon_replica_usable") == 1; },
+                      absl::Seconds(20));
   }
 };
 
@@ -144,8 +134,8 @@ TEST_F(StandbyReadsTest, ListsAndAggregatesAreReadFromTheStandbyWhileItKeepsUp) 
   for (const auto& bucket : buckets.buckets()) counted += bucket.count();
   EXPECT_EQ(counted, 1);
   EXPECT_EQ(StandbyReads() - standby_before, 1) << "the aggregate";
-  EXPECT_GE(Sample("plantmon_replica_lag_seconds"), 0);
-  EXPECT_LT(Sample("plantmon_replica_lag_seconds"), 0.5);
+  EXPECT_GE(MetricSample("plantmon_replica_lag_seconds"), 0);
+  EXPECT_LT(MetricSample("plantmon_replica_lag_seconds"), 0.5);
 }
 
 TEST_F(StandbyReadsTest, AStandbyBehindTheBoundIsNotRead) {
@@ -160,8 +150,8 @@ TEST_F(StandbyReadsTest, AStandbyBehindTheBoundIsNotRead) {
     // The heartbeat stops arriving: past the bound, reads go to the primary,
     // which has the new reading.
     ASSERT_TRUE(
-        Eventually([] { return Sample("plantmon_replica_usable") == 0; }, absl::Seconds(10)));
-    EXPECT_GT(Sample("plantmon_replica_lag_seconds"), 0.5);
+        Eventually([] { return MetricSample("plantmon_replica_usable") == 0; }, absl::Seconds(10)));
+    EXPECT_GT(MetricSample("plantmon_replica_lag_seconds"), 0.5);
     const double primary_before = PrimaryReads();
     EXPECT_EQ(Listed(owner, device), (std::vector<double>{10, 11}));
     EXPECT_EQ(PrimaryReads() - primary_before, 1);

@@ -2,8 +2,13 @@
 
 #include <atomic>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "metrics/registry.h"
 #include "tests/testing/eventually.h"
 
 namespace plantmon::testing {
@@ -282,6 +287,16 @@ int64_t ApiTest::TransactionsOf(int64_t device_id) {
       ->Query(absl::StrCat("SELECT count(DISTINCT xmin::text) FROM sensor_data WHERE device_id = ",
                            device_id))[0][0]
       .as<int64_t>();
+}
+
+double ApiTest::MetricSample(const std::string& name_and_labels) {
+  for (absl::string_view line : absl::StrSplit(metrics::DefaultRegistry().Render(), '\n')) {
+    double value = 0;
+    if (absl::ConsumePrefix(&line, name_and_labels + " ") && absl::SimpleAtod(line, &value)) {
+      return value;
+    }
+  }
+  return 0;
 }
 
 }  // namespace plantmon::testing

@@ -99,6 +99,10 @@ class ApiTest : public ::testing::Test {
   static bool WaitForABlockedBatch();
   // How many transactions stored the device's readings.
   static int64_t TransactionsOf(int64_t device_id);
+  // A counter or gauge sample of this process's metrics registry (the
+  // server under test records into it), "name" or "name{labels}"; 0 before
+  // it was first recorded (docs/operations.md).
+  static double MetricSample(const std::string& name_and_labels);
 
   static TestDatabase* database_;
   static services::PlantmonServer* server_;
