@@ -112,7 +112,6 @@ class ServerLink {
     context_->AddMetadata("authorization", "Bearer " + api_key_);
     stream_ = stub_->StreamReadings(context_.get());
   }
-  bool open() const { return stream_ != nullptr; }
   bool Write(const v1::StreamReadingsRequest& batch) { return stream_->Write(batch); }
   bool Read(v1::StreamReadingsResponse& ack) { return stream_->Read(&ack); }
   // From either thread: ends the stream, so that a blocked Read returns.

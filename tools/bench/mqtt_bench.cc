@@ -278,7 +278,7 @@ int main(int argc, char** argv) {
   // send quota on CONNACK outside its lock, and QoS 1 messages this thread
   // sent beyond the in-flight limit meanwhile are sent again, as new messages
   // the broker forwards twice (docs/mqtt.md, "Publishers"). Runs that did so
-  // stored 45-300 of the messages twice.
+  // stored 45-296 of the messages twice.
   const absl::Time connack_deadline = absl::Now() + absl::Seconds(10);
   while (publisher_connects == 0 && absl::Now() < connack_deadline) {
     absl::SleepFor(absl::Milliseconds(1));

@@ -297,9 +297,10 @@ int main(int argc, char** argv) {
           .front()
           .as<int64_t>();
   // A leaked transaction stays idle in transaction; a healthy one is so only
-  // between its statements, for milliseconds (the alert sweeper's pass, say,
-  // which a fresh-clone CI run once caught). So the drill samples for up to
-  // 10 s and counts as stuck what is idle in transaction in every sample.
+  // between its statements, for milliseconds (the standby monitor's beat,
+  // say; one sample in a fresh-clone CI run found one such connection). So
+  // the drill samples for up to 10 s and counts as stuck what is idle in
+  // transaction in every sample.
   const char* const kIdleInTransaction =
       "SELECT pid, now() - state_change, left(query, 120) FROM pg_stat_activity "
       "WHERE application_name = 'plantmon' AND state LIKE 'idle in transaction%'";
