@@ -14,40 +14,59 @@
 
 #include <charconv>
 #include <cstdint>
+#include <optional>
 #include <pqxx/pqxx>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <type_traits>
 
 namespace plantmon::postgres {
 
+// `text` (a field's text, not NULL) as T, or nullopt when it is not what
+// PostgreSQL's output functions write for T.
 template <typename T>
-T FieldAs(const pqxx::field& field) {
+std::optional<T> FieldTextAs(std::string_view text) {
   if constexpr (std::is_same_v<T, std::string>) {
-    if (field.is_null()) return field.as<T>();  // throws, as libpqxx does
-    return std::string(field.c_str(), field.size());
+    return std::string(text);
   } else if constexpr (std::is_same_v<T, bool>) {
     // boolout writes "t" or "f".
-    if (!field.is_null() && field.size() == 1) {
-      const char c = field.c_str()[0];
-      if (c == 't') return true;
-      if (c == 'f') return false;
-    }
-    return field.as<T>();
-  } else if constexpr (std::is_integral_v<T> || std::is_floating_point_v<T>) {
-    if (!field.is_null()) {
-      const char* begin = field.c_str();
-      const char* end = begin + field.size();
-      T value{};
-      // float8out writes "NaN", "Infinity" and "-Infinity", which
-      // std::from_chars reads as strtod does.
-      const std::from_chars_result parsed = std::from_chars(begin, end, value);
-      if (parsed.ec == std::errc() && parsed.ptr == end) return value;
-    }
-    return field.as<T>();
+    if (text == "t") return true;
+    if (text == "f") return false;
+    return std::nullopt;
   } else {
-    return field.as<T>();
+    static_assert(std::is_integral_v<T> || std::is_floating_point_v<T>);
+    const char* end = text.data() + text.size();
+    T value{};
+    // float8out writes "NaN", "Infinity" and "-Infinity", which
+    // std::from_chars reads as strtod does.
+    const std::from_chars_result parsed = std::from_chars(text.data(), end, value);
+    if (parsed.ec == std::errc() && parsed.ptr == end) return value;
+    return std::nullopt;
   }
+}
+
+// The same from text that is not NULL, where anything FieldTextAs does not
+// read goes to libpqxx's conversion, which converts it or throws its
+// conversion_error.
+template <typename T>
+T TextAs(std::string_view text) {
+  if (std::optional<T> value = FieldTextAs<T>(text)) return *std::move(value);
+  T value{};
+  pqxx::from_string(std::string(text), value);
+  return value;
+}
+
+template <typename T>
+T FieldAs(const pqxx::field& field) {
+  if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, bool> ||
+                std::is_integral_v<T> || std::is_floating_point_v<T>) {
+    if (field.is_null()) return field.as<T>();  // throws, as libpqxx does
+    if (std::optional<T> value = FieldTextAs<T>(std::string_view(field.c_str(), field.size()))) {
+      return *std::move(value);
+    }
+  }
+  return field.as<T>();
 }
 
 }  // namespace plantmon::postgres

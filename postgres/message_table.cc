@@ -13,6 +13,7 @@
 #include "google/protobuf/util/field_mask_util.h"
 #include "google/protobuf/util/time_util.h"
 #include "postgres/field_text.h"
+#include "postgres/session_timeout.h"
 
 namespace plantmon::postgres {
 namespace {
@@ -159,33 +160,44 @@ std::string MessageTable::SelectList(const std::string& alias) const {
 }
 
 void MessageTable::Read(const pqxx::row& row, Message* out, int first_column) const {
+  ReadText(
+      [&row](int column) -> std::optional<std::string_view> {
+        const pqxx::field value = row[column];
+        if (value.is_null()) return std::nullopt;
+        return std::string_view(value.c_str(), value.size());
+      },
+      out, first_column);
+}
+
+void MessageTable::ReadText(ColumnText column_text, Message* out, int first_column) const {
   const Reflection* reflection = out->GetReflection();
   for (size_t i = 0; i < fields_.size(); ++i) {
     const FieldDescriptor* field = fields_[i];
-    const pqxx::field value = row[first_column + static_cast<int>(i)];
-    if (value.is_null()) {
+    const std::optional<std::string_view> value = column_text(first_column + static_cast<int>(i));
+    if (!value.has_value()) {
       reflection->ClearField(out, field);
       continue;
     }
     switch (field->cpp_type()) {
       case FieldDescriptor::CPPTYPE_INT32:
-        reflection->SetInt32(out, field, FieldAs<int32_t>(value));
+        reflection->SetInt32(out, field, TextAs<int32_t>(*value));
         break;
       case FieldDescriptor::CPPTYPE_INT64:
-        reflection->SetInt64(out, field, FieldAs<int64_t>(value));
+        reflection->SetInt64(out, field, TextAs<int64_t>(*value));
         break;
       case FieldDescriptor::CPPTYPE_DOUBLE:
-        reflection->SetDouble(out, field, FieldAs<double>(value));
+        reflection->SetDouble(out, field, TextAs<double>(*value));
         break;
       case FieldDescriptor::CPPTYPE_BOOL:
-        reflection->SetBool(out, field, FieldAs<bool>(value));
+        reflection->SetBool(out, field, TextAs<bool>(*value));
         break;
       case FieldDescriptor::CPPTYPE_STRING:
-        reflection->SetString(out, field, FieldAs<std::string>(value));
+        reflection->SetString(out, field, std::string(*value));
         break;
       case FieldDescriptor::CPPTYPE_ENUM: {
         const auto* enum_value = field->enum_type()->FindValueByName(
-            enum_prefixes_[i] + absl::AsciiStrToUpper(FieldAs<std::string>(value)));
+            enum_prefixes_[i] +
+            absl::AsciiStrToUpper(absl::string_view(value->data(), value->size())));
         // A value the API does not know reads as UNSPECIFIED (0).
         reflection->SetEnumValue(out, field, enum_value == nullptr ? 0 : enum_value->number());
         break;
@@ -193,10 +205,10 @@ void MessageTable::Read(const pqxx::row& row, Message* out, int first_column) co
       case FieldDescriptor::CPPTYPE_MESSAGE:
         if (IsDuration(field)) {
           reflection->MutableMessage(out, field)
-              ->CopyFrom(TimeUtil::MicrosecondsToDuration(FieldAs<int64_t>(value)));
+              ->CopyFrom(TimeUtil::MicrosecondsToDuration(TextAs<int64_t>(*value)));
         } else {
           reflection->MutableMessage(out, field)
-              ->CopyFrom(TimeUtil::MicrosecondsToTimestamp(FieldAs<int64_t>(value)));
+              ->CopyFrom(TimeUtil::MicrosecondsToTimestamp(TextAs<int64_t>(*value)));
         }
         break;
       default:
@@ -300,6 +312,12 @@ Statement MessageTable::Update(const Message& values, const std::string& where,
 pqxx::result Execute(pqxx::transaction_base& transaction, const Statement& statement) {
   return transaction.exec_params(statement.sql,
                                  pqxx::prepare::make_dynamic_params(statement.params));
+}
+
+pqxx::result ExecutePrepared(pqxx::transaction_base& transaction, const Statement& statement) {
+  const std::string name = PreparedStatementName(statement.sql);
+  transaction.conn().prepare(name, statement.sql);
+  return transaction.exec_prepared(name, pqxx::prepare::make_dynamic_params(statement.params));
 }
 
 void MergeMasked(const Message& values, const google::protobuf::FieldMask& mask, Message* current) {

@@ -21,9 +21,12 @@
 #include <optional>
 #include <pqxx/pqxx>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/field_mask.pb.h"
 #include "google/protobuf/message.h"
@@ -111,6 +114,10 @@ class MessageTable {
     Read(row, &message);
     return message;
   }
+  // The same from a row given as its columns' text (nullopt for NULL), for
+  // results libpqxx does not hold (pipelined_reader.h).
+  using ColumnText = absl::FunctionRef<std::optional<std::string_view>(int column)>;
+  void ReadText(ColumnText column_text, google::protobuf::Message* out, int first_column = 0) const;
 
   // INSERT of the create-only and writable fields of `values`, plus `fixed`
   // (column, value) pairs the server decides (the owner), RETURNING the row.
@@ -142,6 +149,20 @@ std::string DatabaseEnumName(const google::protobuf::EnumValueDescriptor* value)
 
 // Runs `statement` in `transaction`.
 pqxx::result Execute(pqxx::transaction_base& transaction, const Statement& statement);
+// The same as a prepared statement of the connection (ExecPrepared), for a
+// statement of fixed text.
+pqxx::result ExecutePrepared(pqxx::transaction_base& transaction, const Statement& statement);
+
+// A read of at most one row of a message table, described by storage for
+// whichever runs it: storage's ReadMessage on a pooled connection, or the
+// pipelined reader (services/rpc_service.h). The statement has fixed text and
+// selects `table`'s select_list(); `not_found` is the answer when it finds no
+// row.
+struct MessageRead {
+  Statement statement;
+  const MessageTable* table = nullptr;
+  absl::Status not_found;
+};
 
 // Applies `mask` (FieldMaskUtil: paths named but unset in `values` are
 // cleared) from `values` onto `current`.

@@ -69,6 +69,23 @@ absl::StatusCode StatusCodeFromSqlState(absl::string_view sqlstate) {
   return absl::StatusCode::kInternal;
 }
 
+absl::Status StatusFromSqlError(absl::string_view sqlstate, absl::string_view message) {
+  absl::StatusCode code = StatusCodeFromSqlState(sqlstate);
+  if (code == absl::StatusCode::kInternal) {
+    std::fprintf(stderr, "storage: unexpected database error %.*s: %.*s\n",
+                 static_cast<int>(sqlstate.size()), sqlstate.data(),
+                 static_cast<int>(message.size()), message.data());
+  }
+  absl::Status status(code, MessageForCode(code));
+  if (std::optional<std::string> constraint = ConstraintNameFromMessage(message);
+      constraint.has_value() && absl::StartsWith(sqlstate, "23")) {
+    status =
+        absl::Status(code, absl::StrCat(MessageForCode(code), " (constraint ", *constraint, ")"));
+    status.SetPayload(kConstraintPayloadKey, absl::Cord(*constraint));
+  }
+  return status;
+}
+
 absl::Status StatusFromException(const std::exception& error) {
   if (dynamic_cast<const pqxx::broken_connection*>(&error) != nullptr) {
     return absl::UnavailableError("the database connection was lost");
@@ -78,19 +95,7 @@ absl::Status StatusFromException(const std::exception& error) {
     return absl::UnavailableError("the database connection was lost before the outcome was known");
   }
   if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error)) {
-    absl::StatusCode code = StatusCodeFromSqlState(sql->sqlstate());
-    if (code == absl::StatusCode::kInternal) {
-      std::fprintf(stderr, "storage: unexpected database error %s: %s\n", sql->sqlstate().c_str(),
-                   sql->what());
-    }
-    absl::Status status(code, MessageForCode(code));
-    if (std::optional<std::string> constraint = ConstraintNameFromMessage(sql->what());
-        constraint.has_value() && absl::StartsWith(sql->sqlstate(), "23")) {
-      status =
-          absl::Status(code, absl::StrCat(MessageForCode(code), " (constraint ", *constraint, ")"));
-      status.SetPayload(kConstraintPayloadKey, absl::Cord(*constraint));
-    }
-    return status;
+    return StatusFromSqlError(sql->sqlstate(), sql->what());
   }
   std::fprintf(stderr, "storage: unexpected error: %s\n", error.what());
   return absl::InternalError("internal database error");

@@ -21,6 +21,10 @@ inline constexpr absl::string_view kConstraintPayloadKey = "type.plantmon.dev/co
 // details written to the server log only.
 absl::Status StatusFromException(const std::exception& error);
 
+// The same for an error PostgreSQL reported with `sqlstate` and `message`
+// (the libpq reads of pipelined_reader.h).
+absl::Status StatusFromSqlError(absl::string_view sqlstate, absl::string_view message);
+
 // Maps a SQLSTATE code to the canonical status code.
 absl::StatusCode StatusCodeFromSqlState(absl::string_view sqlstate);
 

@@ -20,6 +20,7 @@
 #include "postgres/connection_pool.h"
 #include "postgres/pqxx_status.h"
 #include "postgres/request_deadline.h"
+#include "postgres/session_timeout.h"
 
 // libpqxx 6.4 already passes std::optional<T> parameters (nullopt as NULL)
 // through its optional-like string_traits in <pqxx/internal/type_utils.hxx>.
@@ -96,26 +97,15 @@ auto RunInTransaction(ConnectionPool& pool, Body&& body,
 
 namespace internal {
 
-// Gives the session a statement_timeout that ends statements by `deadline`
-// without a SET per call: the setting is kept while it lies between what
-// the deadline needs and twice that (a statement may then outlive its
-// call's deadline by as much again, never more), and otherwise set to the
-// need rounded up to a power of two milliseconds.
+// Gives the session the statement_timeout `deadline` needs
+// (SessionTimeoutFor), which rarely takes a statement of its own.
 inline void LimitSession(pqxx::nontransaction& autocommit, PooledConnection& connection,
                          absl::Time deadline) {
   int64_t& current = connection.session_statement_timeout_ms();
-  if (deadline == absl::InfiniteFuture()) {
-    if (current == 0) return;
-    autocommit.exec("SET statement_timeout = 0");
-    current = 0;
-    return;
-  }
-  const int64_t needed = std::max<int64_t>(1, absl::ToInt64Milliseconds(deadline - absl::Now()));
-  if (current >= needed && current <= 2 * needed) return;
-  int64_t rounded = 1;
-  while (rounded < needed) rounded *= 2;
-  autocommit.exec("SET statement_timeout = " + std::to_string(rounded));
-  current = rounded;
+  const std::optional<int64_t> timeout = SessionTimeoutFor(current, deadline, absl::Now());
+  if (!timeout.has_value()) return;
+  autocommit.exec("SET statement_timeout = " + std::to_string(*timeout));
+  current = *timeout;
 }
 
 }  // namespace internal
@@ -178,7 +168,7 @@ auto RunWithConnection(ConnectionPool& pool, Body&& body)
 template <typename... Args>
 pqxx::result ExecPrepared(pqxx::transaction_base& transaction, const std::string& sql,
                           const Args&... args) {
-  const std::string name = "plantmon_" + std::to_string(std::hash<std::string>{}(sql));
+  const std::string name = PreparedStatementName(sql);
   transaction.conn().prepare(name, sql);
   return transaction.exec_prepared(name, args...);
 }

@@ -1,0 +1,465 @@
+#include "postgres/pipelined_reader.h"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "postgres/pqxx_status.h"
+#include "postgres/session_timeout.h"
+
+namespace plantmon::postgres {
+namespace {
+
+// A failed connection attempt is not repeated sooner than this: meanwhile
+// reads are answered UNAVAILABLE at once instead of each waiting for a
+// connect_timeout on the reader's one thread.
+constexpr absl::Duration kReconnectBackoff = absl::Seconds(1);
+
+absl::Status ConnectionLost() { return absl::UnavailableError("the database connection was lost"); }
+
+// Errors that end the session rather than the statement: class 08
+// (connection exception) and 57P01-57P03 (terminated, crash shutdown,
+// cannot connect now).
+bool IsConnectionSqlState(absl::string_view sqlstate) {
+  return absl::StartsWith(sqlstate, "08") || sqlstate == "57P01" || sqlstate == "57P02" ||
+         sqlstate == "57P03";
+}
+
+void Log(absl::string_view what, const char* detail) {
+  std::fprintf(stderr, "pipelined reads: %.*s: %s\n", static_cast<int>(what.size()), what.data(),
+               detail == nullptr ? "" : detail);
+}
+
+}  // namespace
+
+struct PipelinedReader::Pending {
+  explicit Pending(PipelinedRead read) : read(std::move(read)) {}
+  ~Pending() { Reset(); }
+
+  // Forgets an attempt's results, before the read is sent again.
+  void Reset() {
+    if (rows != nullptr) PQclear(rows);
+    if (error != nullptr) PQclear(error);
+    rows = nullptr;
+    error = nullptr;
+    prepared_here.clear();
+    sets_timeout = false;
+    queries_done = 0;
+    in_query = false;
+    aborted = false;
+  }
+  int queries() const { return (prepared_here.empty() ? 0 : 1) + (sets_timeout ? 1 : 0) + 1; }
+
+  PipelinedRead read;
+  bool retried = false;
+  // done() has run (the deadline passed); what is still on the connection
+  // is read and dropped.
+  bool answered = false;
+
+  // The attempt on a connection: up to three queries, each ending with a
+  // NULL from PQgetResult: the statement's PREPARE if this read prepared it
+  // (under this name), a SET of the session's statement_timeout if it
+  // needed one, then the statement.
+  std::string prepared_here;
+  bool sets_timeout = false;
+  int queries_done = 0;
+  bool in_query = false;      // a result of the current query has come
+  bool aborted = false;       // skipped for another read's error
+  PGresult* rows = nullptr;   // the statement's rows
+  PGresult* error = nullptr;  // the first error of the attempt
+};
+
+struct PipelinedReader::Connection {
+  ~Connection() {
+    if (conn != nullptr) PQfinish(conn);
+  }
+
+  PGconn* conn = nullptr;
+  int fd = -1;
+  bool want_write = false;
+  // The session's statement_timeout as last set; -1 when a SET failed.
+  int64_t statement_timeout_ms = 0;
+  absl::flat_hash_set<std::string> prepared;  // statement names
+  bool unsynced = false;                      // reads sent since the last sync
+  int syncs_outstanding = 0;  // syncs sent whose PGRES_PIPELINE_SYNC is still to come
+  // Sent, in the order their results come back.
+  std::deque<std::unique_ptr<Pending>> in_flight;
+};
+
+PipelinedReader::PipelinedReader(const std::string& conninfo, int connections)
+    // libpq takes the last of a repeated keyword.
+    : conninfo_(absl::StrCat(conninfo, " application_name=", kApplicationName)),
+      max_connections_(std::max(1, connections)) {
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  epoll_event event{};
+  event.events = EPOLLIN;
+  event.data.ptr = nullptr;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &event);
+  thread_ = std::thread([this] { Loop(); });
+}
+
+PipelinedReader::~PipelinedReader() {
+  Shutdown();
+  close(wake_fd_);
+  close(epoll_fd_);
+}
+
+void PipelinedReader::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  const uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof(one));
+  if (thread_.joinable()) thread_.join();
+}
+
+int PipelinedReader::pending() const { return pending_count_.load(); }
+
+void PipelinedReader::Submit(PipelinedRead read) {
+  auto pending = std::make_unique<Pending>(std::move(read));
+  std::unique_ptr<Pending> refused;
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) {
+      refused = std::move(pending);
+    } else {
+      // The loop takes the whole queue at once, so only a read that finds it
+      // empty needs to wake it.
+      wake = submitted_.empty();
+      submitted_.push_back(std::move(pending));
+      ++pending_count_;
+    }
+  }
+  if (refused != nullptr) {
+    refused->read.done(absl::UnavailableError("the server is shutting down"));
+    return;
+  }
+  if (wake) {
+    const uint64_t one = 1;
+    (void)!write(wake_fd_, &one, sizeof(one));
+  }
+}
+
+void PipelinedReader::Answer(Pending& pending, absl::StatusOr<const PGresult*> result) {
+  if (pending.answered) return;
+  pending.answered = true;
+  --pending_count_;
+  pending.read.done(std::move(result));
+}
+
+void PipelinedReader::Loop() {
+  std::vector<epoll_event> events(64);
+  for (;;) {
+    std::deque<std::unique_ptr<Pending>> batch;
+    bool stopping = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      batch.swap(submitted_);
+      stopping = stopping_;
+    }
+    if (stopping) {
+      const absl::Status down = absl::UnavailableError("the server is shutting down");
+      for (auto& pending : retry_) Answer(*pending, down);
+      for (auto& pending : batch) Answer(*pending, down);
+      for (auto& connection : connections_) {
+        for (auto& pending : connection->in_flight) Answer(*pending, down);
+        if (connection->conn != nullptr) {
+          PQfinish(connection->conn);
+          connection->conn = nullptr;
+        }
+      }
+      return;
+    }
+    // Reads a broken connection left go first, in their order.
+    std::deque<std::unique_ptr<Pending>> retries;
+    retries.swap(retry_);
+    for (auto& pending : retries) Send(std::move(pending));
+    for (auto& pending : batch) Send(std::move(pending));
+    // One sync per connection and round: the reads sent together run as one
+    // implicit transaction (each SELECT with a snapshot of its own), and
+    // PostgreSQL answers them in one write. An error in one skips the
+    // others behind it, which are sent again (Receive).
+    for (auto& connection : connections_) {
+      if (connection->conn == nullptr || !connection->unsynced) continue;
+      connection->unsynced = false;
+      if (PQpipelineSync(connection->conn) != 1) {
+        Break(*connection, PQerrorMessage(connection->conn));
+        continue;
+      }
+      ++connection->syncs_outstanding;
+    }
+    for (auto& connection : connections_) Flush(*connection);
+
+    const absl::Time now = absl::Now();
+    ExpireOverdue(now);
+    absl::Time next_deadline = absl::InfiniteFuture();
+    for (const auto& connection : connections_) {
+      for (const auto& pending : connection->in_flight) {
+        if (!pending->answered) next_deadline = std::min(next_deadline, pending->read.deadline);
+      }
+    }
+    int timeout_ms = -1;
+    if (!retry_.empty()) {
+      timeout_ms = 0;
+    } else if (next_deadline != absl::InfiniteFuture()) {
+      timeout_ms = static_cast<int>(std::min<int64_t>(
+          1000, absl::ToInt64Milliseconds(absl::Ceil(
+                    std::max(next_deadline - now, absl::ZeroDuration()), absl::Milliseconds(1)))));
+    }
+    const int ready =
+        epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), timeout_ms);
+    for (int i = 0; i < ready; ++i) {
+      auto* connection = static_cast<Connection*>(events[i].data.ptr);
+      if (connection == nullptr) {
+        uint64_t count = 0;
+        (void)!read(wake_fd_, &count, sizeof(count));
+        continue;
+      }
+      if (connection->conn == nullptr) continue;  // broke earlier in this round
+      if ((events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) != 0) Receive(*connection);
+      if (connection->conn != nullptr && (events[i].events & EPOLLOUT) != 0) Flush(*connection);
+    }
+  }
+}
+
+PipelinedReader::Connection* PipelinedReader::OpenConnection() {
+  const absl::Time now = absl::Now();
+  if (now < next_connect_attempt_) return nullptr;
+  PGconn* conn = PQconnectdb(conninfo_.c_str());
+  if (PQstatus(conn) != CONNECTION_OK || PQsetnonblocking(conn, 1) != 0 ||
+      PQenterPipelineMode(conn) != 1) {
+    Log("cannot connect", PQerrorMessage(conn));
+    PQfinish(conn);
+    next_connect_attempt_ = now + kReconnectBackoff;
+    return nullptr;
+  }
+  Connection* slot = nullptr;
+  for (auto& connection : connections_) {
+    if (connection->conn == nullptr) {
+      slot = connection.get();
+      break;
+    }
+  }
+  if (slot == nullptr) {
+    connections_.push_back(std::make_unique<Connection>());
+    slot = connections_.back().get();
+  }
+  slot->conn = conn;
+  slot->fd = PQsocket(conn);
+  slot->want_write = false;
+  slot->statement_timeout_ms = 0;
+  slot->prepared.clear();
+  slot->unsynced = false;
+  slot->syncs_outstanding = 0;
+  epoll_event event{};
+  event.events = EPOLLIN;
+  event.data.ptr = slot;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, slot->fd, &event);
+  return slot;
+}
+
+void PipelinedReader::Send(std::unique_ptr<Pending> pending) {
+  const absl::Time now = absl::Now();
+  if (pending->read.deadline <= now) {
+    Answer(*pending, absl::DeadlineExceededError("the call's deadline passed"));
+    return;
+  }
+  // The least busy open connection; another is opened while every open one
+  // has reads on it and there is room for more.
+  Connection* target = nullptr;
+  int open = 0;
+  for (auto& connection : connections_) {
+    if (connection->conn == nullptr) continue;
+    ++open;
+    if (target == nullptr || connection->in_flight.size() < target->in_flight.size()) {
+      target = connection.get();
+    }
+  }
+  if ((target == nullptr || !target->in_flight.empty()) && open < max_connections_) {
+    if (Connection* opened = OpenConnection()) target = opened;
+  }
+  if (target == nullptr) {
+    Answer(*pending, absl::UnavailableError("cannot connect to the database"));
+    return;
+  }
+  PGconn* conn = target->conn;
+  const PipelinedRead& read = pending->read;
+  const std::string name = PreparedStatementName(read.sql);
+  bool sent = true;
+  if (!target->prepared.contains(name)) {
+    sent = PQsendPrepare(conn, name.c_str(), read.sql.c_str(), 0, nullptr) == 1;
+    target->prepared.insert(name);
+    pending->prepared_here = name;
+  }
+  // The deadline reaches PostgreSQL as RunReadOnly's does, and a SET it
+  // needs rides in the same round trip.
+  if (const std::optional<int64_t> timeout =
+          SessionTimeoutFor(target->statement_timeout_ms, read.deadline, now);
+      sent && timeout.has_value()) {
+    const std::string set = absl::StrCat("SET statement_timeout = ", *timeout);
+    sent = PQsendQueryParams(conn, set.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+    target->statement_timeout_ms = *timeout;
+    pending->sets_timeout = true;
+  }
+  if (sent) {
+    std::vector<const char*> values;
+    values.reserve(read.params.size());
+    for (const std::optional<std::string>& param : read.params) {
+      values.push_back(param.has_value() ? param->c_str() : nullptr);
+    }
+    sent = PQsendQueryPrepared(conn, name.c_str(), static_cast<int>(values.size()), values.data(),
+                               nullptr, nullptr, 0) == 1;
+  }
+  target->unsynced = true;
+  target->in_flight.push_back(std::move(pending));
+  if (!sent) Break(*target, PQerrorMessage(conn));
+}
+
+void PipelinedReader::Flush(Connection& connection) {
+  if (connection.conn == nullptr) return;
+  const int flushed = PQflush(connection.conn);
+  if (flushed < 0) {
+    Break(connection, PQerrorMessage(connection.conn));
+    return;
+  }
+  const bool want_write = flushed == 1;
+  if (want_write == connection.want_write) return;
+  connection.want_write = want_write;
+  epoll_event event{};
+  event.events = EPOLLIN | (want_write ? EPOLLOUT : 0);
+  event.data.ptr = &connection;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, connection.fd, &event);
+}
+
+void PipelinedReader::Receive(Connection& connection) {
+  PGconn* conn = connection.conn;
+  if (PQconsumeInput(conn) != 1) {
+    Break(connection, PQerrorMessage(conn));
+    return;
+  }
+  while ((!connection.in_flight.empty() || connection.syncs_outstanding > 0) &&
+         PQisBusy(conn) == 0) {
+    PGresult* result = PQgetResult(conn);
+    if (result == nullptr) {
+      // A NULL ends a query that has had its result; any other means nothing
+      // more has come yet.
+      if (connection.in_flight.empty() || !connection.in_flight.front()->in_query) break;
+      Pending& pending = *connection.in_flight.front();
+      pending.in_query = false;
+      if (++pending.queries_done == pending.queries()) {
+        std::unique_ptr<Pending> done = std::move(connection.in_flight.front());
+        connection.in_flight.pop_front();
+        Complete(std::move(done));
+      }
+      continue;
+    }
+    const ExecStatusType status = PQresultStatus(result);
+    if (status == PGRES_PIPELINE_SYNC) {
+      --connection.syncs_outstanding;
+      PQclear(result);
+      continue;
+    }
+    if (connection.in_flight.empty()) {  // cannot happen: every query is a read's
+      PQclear(result);
+      Break(connection, "a result that no read asked for");
+      return;
+    }
+    Pending& pending = *connection.in_flight.front();
+    pending.in_query = true;
+    const bool is_prepare = !pending.prepared_here.empty() && pending.queries_done == 0;
+    const bool is_set = !is_prepare && pending.sets_timeout &&
+                        pending.queries_done == (pending.prepared_here.empty() ? 0 : 1);
+    if (status == PGRES_PIPELINE_ABORTED) pending.aborted = true;
+    // A statement that was not prepared is not there to execute, and a SET
+    // that did not run leaves the session's timeout unknown.
+    if (is_prepare && status != PGRES_COMMAND_OK) connection.prepared.erase(pending.prepared_here);
+    if (is_set && status != PGRES_COMMAND_OK) connection.statement_timeout_ms = -1;
+    if (status == PGRES_TUPLES_OK && !is_prepare && !is_set) {
+      if (pending.rows != nullptr) PQclear(pending.rows);
+      pending.rows = result;
+    } else if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK &&
+               status != PGRES_PIPELINE_ABORTED && pending.error == nullptr) {
+      // A backend that is terminated (or a server shutting down) says so
+      // as the error of the statement it was running, then closes: the
+      // connection broke, which the read did not cause.
+      const char* sqlstate = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+      if (sqlstate != nullptr && IsConnectionSqlState(sqlstate)) {
+        PQclear(result);
+        Break(connection, PQerrorMessage(conn));
+        return;
+      }
+      pending.error = result;
+      // The error rolls back the round's implicit transaction, and with it
+      // a SET sent earlier in the round.
+      connection.statement_timeout_ms = -1;
+    } else {
+      PQclear(result);
+    }
+  }
+  if (PQstatus(conn) == CONNECTION_BAD) Break(connection, PQerrorMessage(conn));
+}
+
+void PipelinedReader::Complete(std::unique_ptr<Pending> pending) {
+  if (pending->answered) return;
+  if (pending->error != nullptr) {
+    const char* sqlstate = PQresultErrorField(pending->error, PG_DIAG_SQLSTATE);
+    Answer(*pending, StatusFromSqlError(sqlstate == nullptr ? "" : sqlstate,
+                                        PQresultErrorMessage(pending->error)));
+  } else if (pending->aborted) {
+    // Skipped for another read's error: nothing ran, so it goes again.
+    pending->Reset();
+    retry_.push_back(std::move(pending));
+  } else if (pending->rows != nullptr) {
+    Answer(*pending, pending->rows);
+  } else {
+    Answer(*pending, absl::InternalError("the database returned no rows for a read"));
+  }
+}
+
+void PipelinedReader::Break(Connection& connection, const char* what) {
+  Log("connection lost", what);
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, connection.fd, nullptr);
+  PQfinish(connection.conn);
+  connection.conn = nullptr;
+  connection.fd = -1;
+  connection.want_write = false;
+  connection.prepared.clear();
+  connection.unsynced = false;
+  connection.syncs_outstanding = 0;
+  std::deque<std::unique_ptr<Pending>> lost;
+  lost.swap(connection.in_flight);
+  for (auto& pending : lost) {
+    if (pending->answered) continue;
+    if (pending->retried) {
+      Answer(*pending, ConnectionLost());
+      continue;
+    }
+    // Nothing reached the caller, and reading again changes nothing.
+    pending->retried = true;
+    pending->Reset();
+    retry_.push_back(std::move(pending));
+  }
+}
+
+void PipelinedReader::ExpireOverdue(absl::Time now) {
+  for (auto& connection : connections_) {
+    for (auto& pending : connection->in_flight) {
+      if (!pending->answered && pending->read.deadline <= now) {
+        Answer(*pending, absl::DeadlineExceededError("the call's deadline passed"));
+      }
+    }
+  }
+}
+
+}  // namespace plantmon::postgres

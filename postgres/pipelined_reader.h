@@ -1,0 +1,138 @@
+#ifndef PLANTMON_POSTGRES_PIPELINED_READER_H_
+#define PLANTMON_POSTGRES_PIPELINED_READER_H_
+
+// Single-statement reads without a thread per read: one thread keeps a few
+// connections in libpq's pipeline mode (PostgreSQL 14+) and sends every read
+// that arrives as soon as it arrives, so that reads arriving together share
+// the round trips, the system calls and the wake-ups, on our side and on the
+// database's.
+//
+// Why not the pool: a pooled read holds a thread and a connection for the
+// whole round trip, and every read pays two thread hand-offs of its own (to
+// the thread, and to the database backend and back). On a two-core machine
+// those hand-offs, not PostgreSQL's work, bounded an authenticated GetPlant
+// (docs/benchmarks.md, "Keyed reads in a pipeline"). libpqxx 6.4 has no
+// asynchronous API, hence libpq's own here; results are read as text
+// (ResultRow), as everywhere else.
+//
+// What a read keeps from RunReadOnly (transaction.h): autocommit, a
+// statement prepared once per connection, the call's deadline (the read
+// answers DEADLINE_EXCEEDED by it, and the session's statement_timeout ends
+// the statement on the server too), and one retry on a fresh connection when
+// the connection breaks before the answer came.
+
+#include <libpq-fe.h>
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace plantmon::postgres {
+
+// One row of a result, its fields as PostgreSQL's text output.
+class ResultRow {
+ public:
+  ResultRow(const PGresult* result, int row) : result_(result), row_(row) {}
+  int size() const { return PQnfields(result_); }
+  bool is_null(int column) const { return PQgetisnull(result_, row_, column) != 0; }
+  std::string_view text(int column) const {
+    return {PQgetvalue(result_, row_, column),
+            static_cast<size_t>(PQgetlength(result_, row_, column))};
+  }
+
+ private:
+  const PGresult* result_;
+  int row_;
+};
+
+// A read the reader runs: one statement of fixed text (values travel only as
+// parameters), as a prepared statement of the connection.
+struct PipelinedRead {
+  std::string sql;
+  std::vector<std::optional<std::string>> params;
+  absl::Time deadline = absl::InfiniteFuture();
+  // Called exactly once, on the reader's thread, with the statement's rows
+  // (valid only during the call) or why there are none. Must not block.
+  std::function<void(absl::StatusOr<const PGresult*>)> done;
+};
+
+class PipelinedReader {
+ public:
+  // The reader's connections carry this application_name (pg_stat_activity).
+  static constexpr char kApplicationName[] = "plantmon_reads";
+
+  // `conninfo`: a libpq connection string (LibpqConnectionString), multi-host
+  // and target_session_attrs included, so that a failover is followed.
+  PipelinedReader(const std::string& conninfo, int connections);
+  ~PipelinedReader();  // Shutdown()
+
+  PipelinedReader(const PipelinedReader&) = delete;
+  PipelinedReader& operator=(const PipelinedReader&) = delete;
+
+  // Queues `read`. After Shutdown() it is answered UNAVAILABLE at once.
+  void Submit(PipelinedRead read);
+
+  // Answers every read not yet answered with UNAVAILABLE, closes the
+  // connections and stops the thread. Idempotent.
+  void Shutdown();
+
+  // Reads queued or sent and not yet answered (for metrics and tests).
+  int pending() const;
+
+ private:
+  struct Connection;
+  struct Pending;
+
+  void Loop();
+  // Sends `pending` on the least busy open connection, opening one if none
+  // is; answers it UNAVAILABLE when none can be opened.
+  void Send(std::unique_ptr<Pending> pending);
+  Connection* OpenConnection();
+  // Reads what `connection` has received and answers the reads it
+  // completes.
+  void Receive(Connection& connection);
+  // A read whose queries have all come back: answered, or sent again when
+  // another read's error skipped it.
+  void Complete(std::unique_ptr<Pending> pending);
+  // The connection broke: reads on it that were not retried yet are sent
+  // again (once), the others answered UNAVAILABLE.
+  void Break(Connection& connection, const char* what);
+  void ExpireOverdue(absl::Time now);
+  // Sends what libpq has buffered for `connection`, and asks to hear when
+  // the socket takes more if it did not all go.
+  void Flush(Connection& connection);
+  // Calls the read's done() unless it was called already.
+  void Answer(Pending& pending, absl::StatusOr<const PGresult*> result);
+
+  const std::string conninfo_;
+  const int max_connections_;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+
+  mutable std::mutex mu_;
+  std::deque<std::unique_ptr<Pending>> submitted_;  // guarded by mu_
+  bool stopping_ = false;                           // guarded by mu_
+  std::atomic<int> pending_count_{0};
+
+  // The loop thread's own.
+  std::vector<std::unique_ptr<Connection>> connections_;
+  std::deque<std::unique_ptr<Pending>> retry_;  // from broken connections
+  absl::Time next_connect_attempt_ = absl::InfinitePast();
+  std::thread thread_;
+};
+
+}  // namespace plantmon::postgres
+
+#endif  // PLANTMON_POSTGRES_PIPELINED_READER_H_
