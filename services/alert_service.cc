@@ -393,12 +393,8 @@ void AlertService::AddRuleMethods() {
              return Respond(alerts_.CreateRule(caller.user_id(), row), response);
            });
 
-  SignedIn("GetAlertRule",
-           [this](const auth::Caller& caller, const v1::GetAlertRuleRequest& request,
-                  v1::AlertRule* response) -> absl::Status {
-             RETURN_IF_ERROR(CheckId(request.id(), "id"));
-             return Respond(alerts_.GetRule(caller.user_id(), request.id()), response);
-           });
+  SignedInRead<v1::AlertRule>("GetAlertRule", OwnedRowById<v1::GetAlertRuleRequest>(
+                                                  &storage::AlertRepository::GetRuleRead));
 
   SignedIn("ListAlertRules",
            [this](const auth::Caller& caller, const v1::ListAlertRulesRequest& request,
@@ -453,12 +449,8 @@ void AlertService::AddRuleMethods() {
 }
 
 void AlertService::AddAlertMethods() {
-  SignedIn("GetAlert",
-           [this](const auth::Caller& caller, const v1::GetAlertRequest& request,
-                  v1::Alert* response) -> absl::Status {
-             RETURN_IF_ERROR(CheckId(request.id(), "id"));
-             return Respond(alerts_.GetAlert(caller.user_id(), request.id()), response);
-           });
+  SignedInRead<v1::Alert>(
+      "GetAlert", OwnedRowById<v1::GetAlertRequest>(&storage::AlertRepository::GetAlertRead));
 
   SignedIn("ListAlerts",
            [this](const auth::Caller& caller, const v1::ListAlertsRequest& request,

@@ -219,12 +219,9 @@ void DeviceService::AddManufacturerMethods() {
              return Respond(catalog_.CreateManufacturer(value), response);
            });
 
-  SignedIn("GetManufacturer",
-           [this](const auth::Caller& /*caller*/, const v1::GetManufacturerRequest& request,
-                  v1::Manufacturer* response) -> absl::Status {
-             RETURN_IF_ERROR(CheckId(request.id(), "id"));
-             return Respond(catalog_.GetManufacturer(request.id()), response);
-           });
+  SignedInRead<v1::Manufacturer>(
+      "GetManufacturer",
+      CatalogRowById<v1::GetManufacturerRequest>(&storage::CatalogRepository::GetManufacturerRead));
 
   SignedIn("ListManufacturers",
            [this](const auth::Caller& /*caller*/, const v1::ListManufacturersRequest& request,
@@ -372,12 +369,8 @@ void DeviceService::AddDeviceMethods() {
              return Respond(devices_.Create(caller.user_id(), row), response);
            });
 
-  SignedIn("GetDevice",
-           [this](const auth::Caller& caller, const v1::GetDeviceRequest& request,
-                  v1::Device* response) -> absl::Status {
-             RETURN_IF_ERROR(CheckId(request.id(), "id"));
-             return Respond(devices_.Get(caller.user_id(), request.id()), response);
-           });
+  SignedInRead<v1::Device>("GetDevice",
+                           OwnedRowById<v1::GetDeviceRequest>(&storage::DeviceRepository::GetRead));
 
   SignedIn(
       "ListDevices",

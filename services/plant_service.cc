@@ -141,12 +141,8 @@ void PlantService::AddPlantTypeMethods() {
         return Respond(catalog_.CreatePlantType(value), response);
       });
 
-  SignedIn("GetPlantType",
-           [this](const auth::Caller& /*caller*/, const v1::GetPlantTypeRequest& request,
-                  v1::PlantType* response) -> absl::Status {
-             RETURN_IF_ERROR(CheckId(request.id(), "id"));
-             return Respond(catalog_.GetPlantType(request.id()), response);
-           });
+  SignedInRead<v1::PlantType>("GetPlantType", CatalogRowById<v1::GetPlantTypeRequest>(
+                                                  &storage::CatalogRepository::GetPlantTypeRead));
 
   SignedIn(
       "ListPlantTypes",
@@ -200,12 +196,8 @@ void PlantService::AddPlantMethods() {
              return Respond(plants_.CreatePlant(caller.user_id(), row), response);
            });
 
-  SignedIn("GetPlant",
-           [this](const auth::Caller& caller, const v1::GetPlantRequest& request,
-                  v1::Plant* response) -> absl::Status {
-             RETURN_IF_ERROR(CheckId(request.id(), "id"));
-             return Respond(plants_.GetPlant(caller.user_id(), request.id()), response);
-           });
+  SignedInRead<v1::Plant>(
+      "GetPlant", OwnedRowById<v1::GetPlantRequest>(&storage::PlantRepository::GetPlantRead));
 
   SignedIn(
       "ListPlants",
@@ -267,12 +259,9 @@ void PlantService::AddAssignmentMethods() {
              return Respond(plants_.CreateAssignment(caller.user_id(), row), response);
            });
 
-  SignedIn("GetPlantDeviceAssignment",
-           [this](const auth::Caller& caller, const v1::GetPlantDeviceAssignmentRequest& request,
-                  v1::PlantDeviceAssignment* response) -> absl::Status {
-             RETURN_IF_ERROR(CheckId(request.id(), "id"));
-             return Respond(plants_.GetAssignment(caller.user_id(), request.id()), response);
-           });
+  SignedInRead<v1::PlantDeviceAssignment>("GetPlantDeviceAssignment",
+                                          OwnedRowById<v1::GetPlantDeviceAssignmentRequest>(
+                                              &storage::PlantRepository::GetAssignmentRead));
 
   SignedIn("ListPlantDeviceAssignments",
            [this](const auth::Caller& caller, const v1::ListPlantDeviceAssignmentsRequest& request,

@@ -1,11 +1,14 @@
 #include "services/rpc_service.h"
 
 #include <algorithm>
+#include <optional>
+#include <string_view>
 #include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "postgres/pqxx_status.h"
 #include "postgres/request_deadline.h"
 #include "services/grpc_status.h"
 #include "services/status_macros.h"
@@ -73,12 +76,14 @@ grpc::Status RequestProblem(bool had_message) {
 }  // namespace internal
 
 CallRuntime::CallRuntime(auth::Authenticator& authenticator, const CallLimits& limits,
-                         int database_threads, absl::Duration database_wait)
+                         int database_threads, absl::Duration database_wait,
+                         std::unique_ptr<postgres::PipelinedReader> reader)
     : authenticator_(authenticator),
       limits_(limits),
       database_wait_(database_wait),
       unread_responses_(int64_t{limits.max_unread_response_mib} << 20,
                         int64_t{limits.max_unread_response_mib_per_connection} << 20),
+      reader_(std::move(reader)),
       // Admission caps what can wait here, so the queue never refuses an
       // admitted call.
       database_(database_threads, limits.max_concurrent_calls),
@@ -127,28 +132,16 @@ absl::Status CallRuntime::HoldResponse(grpc::CallbackServerContext& context, Una
   return absl::OkStatus();
 }
 
-void CallRuntime::StartUnary(grpc::CallbackServerContext* context, UnaryCall* call,
-                             const google::protobuf::MessageLite& response, Access access,
-                             Work work, std::function<absl::Status(const auth::Caller*)> body) {
-  if (calls_in_flight_.fetch_add(1) >= limits_.max_concurrent_calls) {
-    calls_in_flight_.fetch_sub(1);
-    call->Finish(ToGrpcStatus(TooManyCalls()));
-    return;
-  }
-  const absl::Time deadline = CallDeadline(*context);
-  auto finish = [this, context, call, &response](absl::Status status) {
-    calls_in_flight_.fetch_sub(1);
-    if (status.ok()) status = HoldResponse(*context, *call, response);
-    call->Finish(ToGrpcStatus(status));
-  };
-  auto run = [this, context, deadline, finish, access, body = std::move(body)] {
-    if (context->IsCancelled()) {
-      finish(absl::CancelledError("the call was cancelled while it waited to run"));
-      return;
-    }
-    postgres::ScopedRequestDeadline scoped_deadline(deadline);
-    finish(RunAuthenticated(*context, access, body));
-  };
+void CallRuntime::FinishUnary(grpc::CallbackServerContext* context, UnaryCall* call,
+                              const google::protobuf::MessageLite& response, absl::Status status) {
+  calls_in_flight_.fetch_sub(1);
+  if (status.ok()) status = HoldResponse(*context, *call, response);
+  call->Finish(ToGrpcStatus(status));
+}
+
+void CallRuntime::Schedule(grpc::CallbackServerContext* context, Work work, absl::Time deadline,
+                           std::function<void()> run,
+                           const std::function<void(absl::Status)>& finish) {
   const bool hashing = work == Work::kPasswordHashing;
   // A waiting call answers by its deadline, and a database call no later
   // than the pool would have refused it.
@@ -172,6 +165,97 @@ void CallRuntime::StartUnary(grpc::CallbackServerContext* context, UnaryCall* ca
                          " per connection); retry later"))
                    : TooManyCalls());
   }
+}
+
+void CallRuntime::StartUnary(grpc::CallbackServerContext* context, UnaryCall* call,
+                             const google::protobuf::MessageLite& response, Access access,
+                             Work work, std::function<absl::Status(const auth::Caller*)> body) {
+  if (calls_in_flight_.fetch_add(1) >= limits_.max_concurrent_calls) {
+    calls_in_flight_.fetch_sub(1);
+    call->Finish(ToGrpcStatus(TooManyCalls()));
+    return;
+  }
+  const absl::Time deadline = CallDeadline(*context);
+  auto finish = [this, context, call, &response](absl::Status status) {
+    FinishUnary(context, call, response, std::move(status));
+  };
+  auto run = [this, context, deadline, finish, access, body = std::move(body)] {
+    if (context->IsCancelled()) {
+      finish(absl::CancelledError("the call was cancelled while it waited to run"));
+      return;
+    }
+    postgres::ScopedRequestDeadline scoped_deadline(deadline);
+    finish(RunAuthenticated(*context, access, body));
+  };
+  Schedule(context, work, deadline, std::move(run), finish);
+}
+
+void CallRuntime::StartRead(
+    grpc::CallbackServerContext* context, UnaryCall* call, google::protobuf::Message* response,
+    Access access,
+    std::function<absl::StatusOr<postgres::MessageRead>(const auth::Caller&)> describe) {
+  if (calls_in_flight_.fetch_add(1) >= limits_.max_concurrent_calls) {
+    calls_in_flight_.fetch_sub(1);
+    call->Finish(ToGrpcStatus(TooManyCalls()));
+    return;
+  }
+  const absl::Time deadline = CallDeadline(*context);
+  auto finish = [this, context, call, response](absl::Status status) {
+    FinishUnary(context, call, *response, std::move(status));
+  };
+  auto read = [this, deadline, finish, response,
+               describe = std::move(describe)](const auth::Caller& caller) {
+    absl::StatusOr<postgres::MessageRead> described = describe(caller);
+    if (!described.ok()) {
+      finish(described.status());
+      return;
+    }
+    const postgres::MessageTable* table = described->table;
+    reader_->Submit(postgres::PipelinedRead{
+        std::move(described->statement.sql), std::move(described->statement.params), deadline,
+        [finish, response, table,
+         not_found = std::move(described->not_found)](absl::StatusOr<const PGresult*> rows) {
+          if (!rows.ok()) return finish(rows.status());
+          if (PQntuples(*rows) == 0) return finish(not_found);
+          const postgres::ResultRow row(*rows, 0);
+          try {
+            table->ReadText(
+                [&row](int column) -> std::optional<std::string_view> {
+                  if (row.is_null(column)) return std::nullopt;
+                  return row.text(column);
+                },
+                response);
+          } catch (const std::exception& error) {
+            return finish(postgres::StatusFromException(error));
+          }
+          finish(absl::OkStatus());
+        }});
+  };
+  // A cached credential (or a header that is none) is settled here, on
+  // gRPC's thread; only a lookup goes to the database executor.
+  std::optional<absl::StatusOr<auth::Caller>> settled =
+      authenticator_.AuthenticateWithoutDatabase(*context, access == Access::kIngestion);
+  if (settled.has_value()) {
+    if (!settled->ok()) {
+      finish(settled->status());
+    } else {
+      read(**settled);
+    }
+    return;
+  }
+  auto run = [this, context, deadline, access, finish, read = std::move(read)] {
+    if (context->IsCancelled()) {
+      finish(absl::CancelledError("the call was cancelled while it waited to run"));
+      return;
+    }
+    postgres::ScopedRequestDeadline scoped_deadline(deadline);
+    absl::Status refused = RunAuthenticated(*context, access, [&read](const auth::Caller* caller) {
+      read(*caller);
+      return absl::OkStatus();
+    });
+    if (!refused.ok()) finish(std::move(refused));
+  };
+  Schedule(context, Work::kDatabase, deadline, std::move(run), finish);
 }
 
 absl::Status RevokedCredential() {
@@ -204,6 +288,7 @@ CallRuntime::~CallRuntime() {
 void CallRuntime::DrainExecutors() {
   database_.Shutdown();
   hashing_.Shutdown();
+  reader_->Shutdown();
 }
 
 absl::StatusOr<auth::Caller> CallRuntime::AuthenticateHeader(absl::string_view authorization,

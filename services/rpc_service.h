@@ -37,7 +37,10 @@
 #include "common/bounded_executor.h"
 #include "common/byte_budget.h"
 #include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
 #include "google/protobuf/message_lite.h"
+#include "postgres/message_table.h"
+#include "postgres/pipelined_reader.h"
 #include "services/auth/authenticator.h"
 #include "storage/alert_listener.h"
 
@@ -159,8 +162,9 @@ class CallRuntime {
   // `database_threads`: as many as the pool keeps connections, so a running
   // body never waits for one. A call that waited `database_wait` (the pool's
   // acquire timeout) for a thread is refused as the pool would refuse it.
+  // `reader` runs the one-row reads of StartRead.
   CallRuntime(auth::Authenticator& authenticator, const CallLimits& limits, int database_threads,
-              absl::Duration database_wait);
+              absl::Duration database_wait, std::unique_ptr<postgres::PipelinedReader> reader);
   ~CallRuntime();
 
   const CallLimits& limits() const { return limits_; }
@@ -169,6 +173,8 @@ class CallRuntime {
   // of them still waiting for a database thread, and open streams.
   int calls_in_flight() const { return calls_in_flight_.load(); }
   int calls_waiting() const { return database_.queued(); }
+  // Keyed reads on the pipelined reader not yet answered.
+  int keyed_reads_pending() const { return reader_->pending(); }
   int open_streams() const;
   // Bytes of unary responses sent but not yet read by clients (ByteBudget).
   int64_t unread_response_bytes() const { return unread_responses_.total(); }
@@ -183,6 +189,17 @@ class CallRuntime {
   void StartUnary(grpc::CallbackServerContext* context, UnaryCall* call,
                   const google::protobuf::MessageLite& response, Access access, Work work,
                   std::function<absl::Status(const auth::Caller*)> body);
+
+  // Admits a unary call whose body only describes a one-row read (`describe`
+  // validates, authorizes and asks storage for the read). The caller is
+  // authenticated on gRPC's thread when the credential cache can tell, else
+  // on the database executor; the read then runs on the pipelined reader,
+  // whose thread fills `response` from the row and finishes `call`. No
+  // thread waits for the database meanwhile.
+  void StartRead(
+      grpc::CallbackServerContext* context, UnaryCall* call, google::protobuf::Message* response,
+      Access access,
+      std::function<absl::StatusOr<postgres::MessageRead>(const auth::Caller&)> describe);
 
   // For streams on the callback API: authentication from the header the
   // stream kept (auth::Authenticator::AuthorizationOf), a stream slot and its
@@ -209,6 +226,14 @@ class CallRuntime {
  private:
   absl::Status RunAuthenticated(const grpc::ServerContextBase& context, Access access,
                                 const std::function<absl::Status(const auth::Caller*)>& body);
+  // A unary call's last step: the response is held against the
+  // unread-response budget (when `status` is OK) and `call` finished.
+  void FinishUnary(grpc::CallbackServerContext* context, UnaryCall* call,
+                   const google::protobuf::MessageLite& response, absl::Status status);
+  // Runs `run` on the executor for `work`, or `finish` with why it could not
+  // (its deadline, the pool's wait, a full queue).
+  void Schedule(grpc::CallbackServerContext* context, Work work, absl::Time deadline,
+                std::function<void()> run, const std::function<void(absl::Status)>& finish);
   // Reserves the budget for `response` on `call` (RESOURCE_EXHAUSTED naming
   // the limit when it does not fit).
   absl::Status HoldResponse(grpc::CallbackServerContext& context, UnaryCall& call,
@@ -229,7 +254,9 @@ class CallRuntime {
   std::condition_variable stop_expiry_;
   bool stopping_ = false;  // guarded by streams_mu_
   std::thread expiry_;
-  // Last, so that they drain (and finish their calls) before the rest goes.
+  // Last, so that they drain (and finish their calls) before the rest goes;
+  // the reader after the executors, which may still hand it reads.
+  std::unique_ptr<postgres::PipelinedReader> reader_;
   common::BoundedExecutor database_;
   common::BoundedExecutor hashing_;
 };
@@ -300,6 +327,13 @@ struct BodyTraits<Result (Class::*)(const Request&, Response*) const> {
   using ResponseType = Response;
 };
 
+template <typename Method>
+struct ReadBodyTraits;
+template <typename Class, typename Result, typename Request>
+struct ReadBodyTraits<Result (Class::*)(const auth::Caller&, const Request&) const> {
+  using RequestType = Request;
+};
+
 }  // namespace internal
 
 class RpcService : public grpc::Service {
@@ -323,6 +357,33 @@ class RpcService : public grpc::Service {
   void Ingestion(absl::string_view method, Body body) {
     BindCallerUnary(method, Access::kIngestion, Work::kDatabase, std::move(body));
   }
+  // `body(const auth::Caller&, const Request&)` for a signed-in caller,
+  // returning the one-row read that answers the call
+  // (absl::StatusOr<postgres::MessageRead>, from storage); the response is
+  // that row. Such a call holds no thread while the database works
+  // (CallRuntime::StartRead).
+  template <typename Response, typename Body>
+  void SignedInRead(absl::string_view method, Body body) {
+    using Request = typename internal::ReadBodyTraits<decltype(&Body::operator())>::RequestType;
+    AddMethod(NewMethod(method, grpc::internal::RpcMethod::NORMAL_RPC, *Request::descriptor(),
+                        *Response::descriptor(), nullptr));
+    MarkMethodCallback(
+        static_cast<int>(bound_.size()) - 1,
+        new internal::CheckedHandler<grpc::internal::CallbackUnaryHandler<Request, Response>>(
+            [this, body = std::move(body)](grpc::CallbackServerContext* context,
+                                           const Request* request, Response* response) {
+              UnaryCall* call = runtime_.NewUnaryCall();
+              if (const grpc::Status* problem = internal::CurrentRequestProblem()) {
+                call->Finish(*problem);
+                return call;
+              }
+              runtime_.StartRead(
+                  context, call, response, Access::kSignedIn,
+                  [body, request](const auth::Caller& caller) { return body(caller, *request); });
+              return call;
+            }));
+  }
+
   // `body(const Request&, Response*)`: no credentials needed.
   template <typename Body>
   void Public(absl::string_view method, Body body, Work work = Work::kDatabase) {

@@ -81,6 +81,13 @@ void RaiseFileLimit() {
 // Threads gRPC may start for synchronous methods (server reflection).
 constexpr int kSynchronousThreads = 16;
 
+// Connections of the pipelined reader. Reads queue on each back to back, so
+// a few carry what the pool's ten did (one and two measured alike under
+// h2load, docs/benchmarks.md, "Keyed reads in a pipeline"); with two, a read
+// that waits (on a lock a migration holds, say) stalls only the reads queued
+// behind it on its connection, while new ones go to the other.
+constexpr int kPipelinedReadConnections = 2;
+
 int Milliseconds(absl::Duration duration) {
   return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(duration), INT32_MAX));
 }
@@ -150,9 +157,13 @@ absl::StatusOr<std::unique_ptr<PlantmonServer>> PlantmonServer::Start(
   // connection (a SCRAM handshake) for every call. Profiled under h2load,
   // that was half of the server's CPU. Overflow connections remain for work
   // outside the executor (the database monitor, migrations, tools).
-  server->runtime_ =
-      std::make_unique<CallRuntime>(server->backends_->authenticator, options.limits,
-                                    options.database.pool_size, options.database.acquire_timeout);
+  // Keyed reads share a few pipelined connections (postgres/pipelined_reader.h)
+  // on the primary: a read after the caller's own write sees it.
+  server->runtime_ = std::make_unique<CallRuntime>(
+      server->backends_->authenticator, options.limits, options.database.pool_size,
+      options.database.acquire_timeout,
+      std::make_unique<postgres::PipelinedReader>(postgres::LibpqConnectionString(options.database),
+                                                  kPipelinedReadConnections));
   Backends& backends = *server->backends_;
   CallRuntime& runtime = *server->runtime_;
   // Credential changes from any server process reach the cache at once, and
@@ -275,6 +286,10 @@ void PlantmonServer::RegisterGauges() {
       registry.Gauge("plantmon_calls_waiting",
                      "Unary calls waiting for a database thread (one per pooled connection).", {},
                      {}, [runtime] { return static_cast<double>(runtime->calls_waiting()); }));
+  gauges_.push_back(registry.Gauge(
+      "plantmon_keyed_reads_pending",
+      "Keyed reads (GetPlant, GetDevice, ...) sent to the pipelined reader and not yet answered.",
+      {}, {}, [runtime] { return static_cast<double>(runtime->keyed_reads_pending()); }));
   gauges_.push_back(registry.Gauge(
       "plantmon_open_streams", "Open StreamReadings, UploadReadings and WatchAlerts streams.", {},
       {}, [runtime] { return static_cast<double>(runtime->open_streams()); }));

@@ -129,8 +129,8 @@ absl::StatusOr<v1::AlertRule> AlertRepository::CreateRule(int64_t owner_id,
       rule);
 }
 
-absl::StatusOr<v1::AlertRule> AlertRepository::GetRule(int64_t owner_id, int64_t id) {
-  return GetOwnedMessage<v1::AlertRule>(pool_, Rules(), "alert rule", owner_id, id);
+postgres::MessageRead AlertRepository::GetRuleRead(int64_t owner_id, int64_t id) {
+  return OwnedMessageRead(Rules(), "alert rule", owner_id, id);
 }
 
 absl::StatusOr<std::vector<v1::AlertRule>> AlertRepository::ListRules(int64_t owner_id,
@@ -183,8 +183,8 @@ absl::StatusOr<v1::Alert> AlertRepository::CreateAlert(int64_t owner_id, int64_t
   });
 }
 
-absl::StatusOr<v1::Alert> AlertRepository::GetAlert(int64_t owner_id, int64_t id) {
-  return GetOwnedMessage<v1::Alert>(pool_, Alerts(), "alert", owner_id, id);
+postgres::MessageRead AlertRepository::GetAlertRead(int64_t owner_id, int64_t id) {
+  return OwnedMessageRead(Alerts(), "alert", owner_id, id);
 }
 
 absl::StatusOr<std::vector<v1::Alert>> AlertRepository::ListAlerts(int64_t owner_id,

@@ -9,6 +9,7 @@
 #include "google/protobuf/field_mask.pb.h"
 #include "plantmon/v1/alert.pb.h"
 #include "postgres/connection_pool_fwd.h"
+#include "postgres/message_table.h"
 #include "storage/models.h"
 
 namespace plantmon::storage {
@@ -47,7 +48,8 @@ class AlertRepository {
   // (alerting/rules.h). NOT_FOUND when the plant is missing or not the owner's;
   // FAILED_PRECONDITION for a deviation rule the species has no optimum for.
   absl::StatusOr<v1::AlertRule> CreateRule(int64_t owner_id, const v1::AlertRule& rule);
-  absl::StatusOr<v1::AlertRule> GetRule(int64_t owner_id, int64_t id);
+  // The rule `id` of `owner_id`, described for the pipelined reader.
+  static postgres::MessageRead GetRuleRead(int64_t owner_id, int64_t id);
   absl::StatusOr<std::vector<v1::AlertRule>> ListRules(int64_t owner_id,
                                                        const AlertRuleFilter& filter,
                                                        const PageRequest& page);
@@ -63,7 +65,8 @@ class AlertRepository {
                                         const std::string& message,
                                         std::optional<double> triggered_value,
                                         absl::Time triggered_at);
-  absl::StatusOr<v1::Alert> GetAlert(int64_t owner_id, int64_t id);
+  // The alert `id` of `owner_id`, described for the pipelined reader.
+  static postgres::MessageRead GetAlertRead(int64_t owner_id, int64_t id);
   // Newest first (by id).
   absl::StatusOr<std::vector<v1::Alert>> ListAlerts(int64_t owner_id, const AlertFilter& filter,
                                                     const PageRequest& page);

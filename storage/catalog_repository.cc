@@ -176,7 +176,11 @@ absl::StatusOr<v1::Manufacturer> CatalogRepository::CreateManufacturer(
 }
 
 absl::StatusOr<v1::Manufacturer> CatalogRepository::GetManufacturer(int64_t id) {
-  return GetMessage<v1::Manufacturer>(pool_, Manufacturers(), "manufacturer", id);
+  return ReadMessage<v1::Manufacturer>(pool_, GetManufacturerRead(id));
+}
+
+postgres::MessageRead CatalogRepository::GetManufacturerRead(int64_t id) {
+  return MessageByIdRead(Manufacturers(), "manufacturer", id);
 }
 
 absl::StatusOr<std::vector<v1::Manufacturer>> CatalogRepository::ListManufacturers(
@@ -314,7 +318,11 @@ absl::StatusOr<v1::PlantType> CatalogRepository::CreatePlantType(const v1::Plant
 }
 
 absl::StatusOr<v1::PlantType> CatalogRepository::GetPlantType(int64_t id) {
-  return GetMessage<v1::PlantType>(pool_, PlantTypes(), "plant type", id);
+  return ReadMessage<v1::PlantType>(pool_, GetPlantTypeRead(id));
+}
+
+postgres::MessageRead CatalogRepository::GetPlantTypeRead(int64_t id) {
+  return MessageByIdRead(PlantTypes(), "plant type", id);
 }
 
 absl::StatusOr<std::vector<v1::PlantType>> CatalogRepository::ListPlantTypes(

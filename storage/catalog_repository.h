@@ -10,6 +10,7 @@
 #include "plantmon/v1/device.pb.h"
 #include "plantmon/v1/plant.pb.h"
 #include "postgres/connection_pool_fwd.h"
+#include "postgres/message_table.h"
 #include "storage/models.h"
 
 namespace plantmon::storage {
@@ -38,6 +39,8 @@ class CatalogRepository {
   // field unset in `values` becomes NULL.
   absl::StatusOr<v1::Manufacturer> CreateManufacturer(const v1::Manufacturer& value);
   absl::StatusOr<v1::Manufacturer> GetManufacturer(int64_t id);
+  // The same read, described for the pipelined reader.
+  static postgres::MessageRead GetManufacturerRead(int64_t id);
   absl::StatusOr<std::vector<v1::Manufacturer>> ListManufacturers(const PageRequest& page);
   absl::StatusOr<v1::Manufacturer> UpdateManufacturer(int64_t id, const v1::Manufacturer& values,
                                                       const google::protobuf::FieldMask& mask);
@@ -60,6 +63,8 @@ class CatalogRepository {
 
   absl::StatusOr<v1::PlantType> CreatePlantType(const v1::PlantType& value);
   absl::StatusOr<v1::PlantType> GetPlantType(int64_t id);
+  // The same read, described for the pipelined reader.
+  static postgres::MessageRead GetPlantTypeRead(int64_t id);
   absl::StatusOr<std::vector<v1::PlantType>> ListPlantTypes(const PlantTypeFilter& filter,
                                                             const PageRequest& page);
   absl::StatusOr<v1::PlantType> UpdatePlantType(int64_t id, const v1::PlantType& values,

@@ -48,7 +48,11 @@ absl::StatusOr<v1::Device> DeviceRepository::Create(int64_t owner_id, const v1::
 }
 
 absl::StatusOr<v1::Device> DeviceRepository::Get(int64_t owner_id, int64_t id) {
-  return GetOwnedMessage<v1::Device>(pool_, Devices(), "device", owner_id, id);
+  return ReadMessage<v1::Device>(pool_, GetRead(owner_id, id));
+}
+
+postgres::MessageRead DeviceRepository::GetRead(int64_t owner_id, int64_t id) {
+  return OwnedMessageRead(Devices(), "device", owner_id, id);
 }
 
 absl::StatusOr<std::vector<v1::Device>> DeviceRepository::List(int64_t owner_id,

@@ -9,6 +9,7 @@
 #include "google/protobuf/field_mask.pb.h"
 #include "plantmon/v1/device.pb.h"
 #include "postgres/connection_pool_fwd.h"
+#include "postgres/message_table.h"
 #include "storage/models.h"
 
 namespace plantmon::storage {
@@ -31,6 +32,8 @@ class DeviceRepository {
   // unique_identifier is taken.
   absl::StatusOr<v1::Device> Create(int64_t owner_id, const v1::Device& device);
   absl::StatusOr<v1::Device> Get(int64_t owner_id, int64_t id);
+  // The same read, described for the pipelined reader.
+  static postgres::MessageRead GetRead(int64_t owner_id, int64_t id);
   absl::StatusOr<std::vector<v1::Device>> List(int64_t owner_id, const DeviceFilter& filter,
                                                const PageRequest& page);
   // Sets the fields `mask` names (writable ones, checked by the caller) from

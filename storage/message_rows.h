@@ -26,27 +26,50 @@ namespace plantmon::storage {
 
 using BeforeWrite = std::function<absl::Status(pqxx::work&)>;
 
-// The row `id` of `table` (NOT_FOUND naming `what` when there is none), in
-// one autocommit SELECT.
+// Runs `read` in autocommit on a pooled connection.
+template <typename Message>
+absl::StatusOr<Message> ReadMessage(postgres::ConnectionPool& pool,
+                                    const postgres::MessageRead& read) {
+  return postgres::RunReadOnly(
+      pool, [&](pqxx::transaction_base& transaction) -> absl::StatusOr<Message> {
+        pqxx::result rows = postgres::ExecutePrepared(transaction, read.statement);
+        if (rows.empty()) return read.not_found;
+        return read.table->Read<Message>(rows[0]);
+      });
+}
+
+// The row `id` of `table` (NOT_FOUND naming `what` when there is none).
+inline postgres::MessageRead MessageByIdRead(const postgres::MessageTable& table,
+                                             absl::string_view what, int64_t id) {
+  return {{absl::StrCat("SELECT ", table.select_list(), " FROM ", table.table(), " WHERE id = $1"),
+           {absl::StrCat(id)}},
+          &table,
+          NotFound(what, id)};
+}
+
 template <typename Message>
 absl::StatusOr<Message> GetMessage(postgres::ConnectionPool& pool,
                                    const postgres::MessageTable& table, absl::string_view what,
                                    int64_t id) {
-  return ReadOne<Message>(
-      pool, what, id, [&](const pqxx::row& row) { return table.Read<Message>(row); },
-      "SELECT " + table.select_list() + " FROM " + table.table() + " WHERE id = $1", id);
+  return ReadMessage<Message>(pool, MessageByIdRead(table, what, id));
 }
 
 // The same for a table of owned rows: a row of another user is NOT_FOUND too.
+inline postgres::MessageRead OwnedMessageRead(const postgres::MessageTable& table,
+                                              absl::string_view what, int64_t owner_id,
+                                              int64_t id) {
+  return {{absl::StrCat("SELECT ", table.select_list(), " FROM ", table.table(),
+                        " WHERE id = $1 AND user_id = $2"),
+           {absl::StrCat(id), absl::StrCat(owner_id)}},
+          &table,
+          NotFound(what, id)};
+}
+
 template <typename Message>
 absl::StatusOr<Message> GetOwnedMessage(postgres::ConnectionPool& pool,
                                         const postgres::MessageTable& table, absl::string_view what,
                                         int64_t owner_id, int64_t id) {
-  return ReadOne<Message>(
-      pool, what, id, [&](const pqxx::row& row) { return table.Read<Message>(row); },
-      "SELECT " + table.select_list() + " FROM " + table.table() +
-          " WHERE id = $1 AND user_id = $2",
-      id, owner_id);
+  return ReadMessage<Message>(pool, OwnedMessageRead(table, what, owner_id, id));
 }
 
 // The statement ListOwnedMessages runs: $1 the owner, $2 the id to list

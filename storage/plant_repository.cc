@@ -72,6 +72,10 @@ absl::StatusOr<v1::Plant> PlantRepository::GetPlant(int64_t owner_id, int64_t id
   return GetOwnedMessage<v1::Plant>(pool_, Plants(), "plant", owner_id, id);
 }
 
+postgres::MessageRead PlantRepository::GetPlantRead(int64_t owner_id, int64_t id) {
+  return OwnedMessageRead(Plants(), "plant", owner_id, id);
+}
+
 namespace {
 // ListPlants' filters, $3 to $5.
 constexpr char kPlantFilters[] =
@@ -126,14 +130,14 @@ absl::StatusOr<v1::PlantDeviceAssignment> PlantRepository::CreateAssignment(
   return created;
 }
 
-absl::StatusOr<v1::PlantDeviceAssignment> PlantRepository::GetAssignment(int64_t owner_id,
-                                                                         int64_t id) {
-  return ReadOne<v1::PlantDeviceAssignment>(
-      pool_, "plant device assignment", id, ReadAssignment,
-      "SELECT " + Assignments().SelectList("a") +
-          " FROM plant_device_assignments a JOIN plants p ON p.id = a.plant_id "
-          "WHERE a.id = $1 AND p.user_id = $2",
-      id, owner_id);
+postgres::MessageRead PlantRepository::GetAssignmentRead(int64_t owner_id, int64_t id) {
+  // Assignments are owned through their plant.
+  return {{"SELECT " + Assignments().SelectList("a") +
+               " FROM plant_device_assignments a JOIN plants p ON p.id = a.plant_id "
+               "WHERE a.id = $1 AND p.user_id = $2",
+           {absl::StrCat(id), absl::StrCat(owner_id)}},
+          &Assignments(),
+          NotFound("plant device assignment", id)};
 }
 
 absl::StatusOr<std::vector<v1::PlantDeviceAssignment>> PlantRepository::ListAssignments(

@@ -10,6 +10,7 @@
 #include "google/protobuf/field_mask.pb.h"
 #include "plantmon/v1/plant.pb.h"
 #include "postgres/connection_pool_fwd.h"
+#include "postgres/message_table.h"
 #include "storage/models.h"
 
 namespace plantmon::storage {
@@ -40,6 +41,8 @@ class PlantRepository {
   // `values` becoming NULL.
   absl::StatusOr<v1::Plant> CreatePlant(int64_t owner_id, const v1::Plant& plant);
   absl::StatusOr<v1::Plant> GetPlant(int64_t owner_id, int64_t id);
+  // The same read, described for the pipelined reader.
+  static postgres::MessageRead GetPlantRead(int64_t owner_id, int64_t id);
   absl::StatusOr<std::vector<v1::Plant>> ListPlants(int64_t owner_id, const PlantFilter& filter,
                                                     const PageRequest& page);
   // The statement ListPlants runs ($1 the owner, $2 the id to list after,
@@ -60,7 +63,9 @@ class PlantRepository {
 
   absl::StatusOr<v1::PlantDeviceAssignment> CreateAssignment(
       int64_t owner_id, const v1::PlantDeviceAssignment& assignment);
-  absl::StatusOr<v1::PlantDeviceAssignment> GetAssignment(int64_t owner_id, int64_t id);
+  // The assignment `id` of a plant of `owner_id`, described for the
+  // pipelined reader.
+  static postgres::MessageRead GetAssignmentRead(int64_t owner_id, int64_t id);
   absl::StatusOr<std::vector<v1::PlantDeviceAssignment>> ListAssignments(
       int64_t owner_id, const AssignmentFilter& filter, const PageRequest& page);
   absl::StatusOr<v1::PlantDeviceAssignment> UpdateAssignment(

@@ -29,6 +29,25 @@ absl::string_view AuthorizationView(const grpc::ServerContextBase& context) {
   return absl::string_view(it->second.data(), it->second.size());
 }
 
+// The token of a `Bearer <token>` header, or nullopt when there is none.
+std::optional<absl::string_view> BearerToken(absl::string_view authorization) {
+  absl::string_view value = absl::StripAsciiWhitespace(authorization);
+  if (value.size() < 7 || !absl::EqualsIgnoreCase(value.substr(0, 7), "bearer ")) {
+    return std::nullopt;
+  }
+  absl::string_view token = absl::StripAsciiWhitespace(value.substr(7));
+  if (token.empty() || token.size() > kMaxTokenLength) return std::nullopt;
+  return token;
+}
+
+absl::StatusOr<Caller> Permitted(const Caller& caller, bool allow_api_key) {
+  if (caller.api_key_id != 0 && !allow_api_key) {
+    return absl::PermissionDeniedError(
+        "API keys can only upload readings; log in for everything else");
+  }
+  return caller;
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> NewRandomToken() {
@@ -66,24 +85,25 @@ std::string Authenticator::AuthorizationOf(const grpc::ServerContextBase& contex
   return std::string(AuthorizationView(context));
 }
 
+std::optional<absl::StatusOr<Caller>> Authenticator::AuthenticateWithoutDatabase(
+    const grpc::ServerContextBase& context, bool allow_api_key) {
+  std::optional<absl::string_view> token = BearerToken(AuthorizationView(context));
+  if (!token.has_value()) return Unauthenticated();
+  if (std::optional<Caller> cached = cache_.Find(common::Sha256(*token), absl::Now())) {
+    return Permitted(*cached, allow_api_key);
+  }
+  return std::nullopt;
+}
+
 absl::StatusOr<Caller> Authenticator::AuthenticateHeader(absl::string_view authorization,
                                                          bool allow_api_key) {
-  absl::string_view value = absl::StripAsciiWhitespace(authorization);
-  if (value.size() < 7 || !absl::EqualsIgnoreCase(value.substr(0, 7), "bearer ")) {
-    return Unauthenticated();
-  }
-  absl::string_view token = absl::StripAsciiWhitespace(value.substr(7));
-  if (token.empty() || token.size() > kMaxTokenLength) return Unauthenticated();
-
-  const bool is_api_key = absl::StartsWith(token, kApiKeyPrefix);
-  const std::string token_sha256 = common::Sha256(token);
+  std::optional<absl::string_view> token = BearerToken(authorization);
+  if (!token.has_value()) return Unauthenticated();
+  const bool is_api_key = absl::StartsWith(*token, kApiKeyPrefix);
+  const std::string token_sha256 = common::Sha256(*token);
   const absl::Time now = absl::Now();
-  auto permitted = [allow_api_key](const Caller& caller) -> absl::StatusOr<Caller> {
-    if (caller.api_key_id != 0 && !allow_api_key) {
-      return absl::PermissionDeniedError(
-          "API keys can only upload readings; log in for everything else");
-    }
-    return caller;
+  auto permitted = [allow_api_key](const Caller& caller) {
+    return Permitted(caller, allow_api_key);
   };
   if (std::optional<Caller> cached = cache_.Find(token_sha256, now)) return permitted(*cached);
   const uint64_t generation = cache_.generation();

@@ -4,6 +4,7 @@
 #include <grpcpp/server_context.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -48,6 +49,13 @@ class Authenticator {
   // changes). "" when the call had none.
   static std::string AuthorizationOf(const grpc::ServerContextBase& context);
   absl::StatusOr<Caller> AuthenticateHeader(absl::string_view authorization, bool allow_api_key);
+
+  // The answer Authenticate (or, with `allow_api_key`,
+  // AuthenticateForIngestion) would give, when it needs no database: a
+  // header that is no credential, or one the cache holds. nullopt when only
+  // the database can tell.
+  std::optional<absl::StatusOr<Caller>> AuthenticateWithoutDatabase(
+      const grpc::ServerContextBase& context, bool allow_api_key);
 
   // Starts a session for `user_id`.
   absl::StatusOr<IssuedToken> IssueToken(int64_t user_id);
