@@ -4,6 +4,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <utility>
@@ -60,6 +61,7 @@ struct PipelinedReader::Pending {
 
   PipelinedRead read;
   bool retried = false;
+  bool prepared_again = false;  // sent again after "prepared statement does not exist"
   // done() has run (the deadline passed); what is still on the connection
   // is read and dropped.
   bool answered = false;
@@ -84,6 +86,10 @@ struct PipelinedReader::Connection {
 
   PGconn* conn = nullptr;
   int fd = -1;
+  // Opening (PQconnectStart), until PQconnectPoll says it is open and it
+  // enters pipeline mode; it fails at connect_deadline.
+  bool connecting = false;
+  absl::Time connect_deadline;
   bool want_write = false;
   // The session's statement_timeout as last set; -1 when a SET failed.
   int64_t statement_timeout_ms = 0;
@@ -94,10 +100,12 @@ struct PipelinedReader::Connection {
   std::deque<std::unique_ptr<Pending>> in_flight;
 };
 
-PipelinedReader::PipelinedReader(const std::string& conninfo, int connections)
+PipelinedReader::PipelinedReader(const std::string& conninfo, int connections,
+                                 absl::Duration connect_timeout)
     // libpq takes the last of a repeated keyword.
     : conninfo_(absl::StrCat(conninfo, " application_name=", kApplicationName)),
-      max_connections_(std::max(1, connections)) {
+      max_connections_(std::max(1, connections)),
+      connect_timeout_(connect_timeout) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   epoll_event event{};
@@ -171,6 +179,7 @@ void PipelinedReader::Loop() {
     if (stopping) {
       const absl::Status down = absl::UnavailableError("the server is shutting down");
       for (auto& pending : retry_) Answer(*pending, down);
+      for (auto& pending : waiting_) Answer(*pending, down);
       for (auto& pending : batch) Answer(*pending, down);
       for (auto& connection : connections_) {
         for (auto& pending : connection->in_flight) Answer(*pending, down);
@@ -191,23 +200,26 @@ void PipelinedReader::Loop() {
     // PostgreSQL answers them in one write. An error in one skips the
     // others behind it, which are sent again (Receive).
     for (auto& connection : connections_) {
-      if (connection->conn == nullptr || !connection->unsynced) continue;
-      connection->unsynced = false;
-      if (PQpipelineSync(connection->conn) != 1) {
-        Break(*connection, PQerrorMessage(connection->conn));
-        continue;
-      }
-      ++connection->syncs_outstanding;
+      if (connection->conn == nullptr || connection->connecting || !connection->unsynced) continue;
+      if (!Sync(*connection)) Break(*connection, PQerrorMessage(connection->conn));
     }
-    for (auto& connection : connections_) Flush(*connection);
+    for (auto& connection : connections_) {
+      if (!connection->connecting) Flush(*connection);
+    }
 
     const absl::Time now = absl::Now();
     ExpireOverdue(now);
     absl::Time next_deadline = absl::InfiniteFuture();
     for (const auto& connection : connections_) {
+      if (connection->connecting) {
+        next_deadline = std::min(next_deadline, connection->connect_deadline);
+      }
       for (const auto& pending : connection->in_flight) {
         if (!pending->answered) next_deadline = std::min(next_deadline, pending->read.deadline);
       }
+    }
+    for (const auto& pending : waiting_) {
+      next_deadline = std::min(next_deadline, pending->read.deadline);
     }
     int timeout_ms = -1;
     if (!retry_.empty()) {
@@ -227,22 +239,28 @@ void PipelinedReader::Loop() {
         continue;
       }
       if (connection->conn == nullptr) continue;  // broke earlier in this round
+      if (connection->connecting) {
+        ContinueConnecting(*connection);
+        continue;
+      }
       if ((events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) != 0) Receive(*connection);
       if (connection->conn != nullptr && (events[i].events & EPOLLOUT) != 0) Flush(*connection);
     }
   }
 }
 
-PipelinedReader::Connection* PipelinedReader::OpenConnection() {
+void PipelinedReader::StartConnecting() {
   const absl::Time now = absl::Now();
-  if (now < next_connect_attempt_) return nullptr;
-  PGconn* conn = PQconnectdb(conninfo_.c_str());
-  if (PQstatus(conn) != CONNECTION_OK || PQsetnonblocking(conn, 1) != 0 ||
-      PQenterPipelineMode(conn) != 1) {
-    Log("cannot connect", PQerrorMessage(conn));
-    PQfinish(conn);
+  if (now < next_connect_attempt_) return;
+  for (const auto& connection : connections_) {
+    if (connection->connecting) return;  // one attempt at a time
+  }
+  PGconn* conn = PQconnectStart(conninfo_.c_str());
+  if (conn == nullptr || PQstatus(conn) == CONNECTION_BAD) {
+    Log("cannot connect", conn == nullptr ? "out of memory" : PQerrorMessage(conn));
+    if (conn != nullptr) PQfinish(conn);
     next_connect_attempt_ = now + kReconnectBackoff;
-    return nullptr;
+    return;
   }
   Connection* slot = nullptr;
   for (auto& connection : connections_) {
@@ -256,17 +274,68 @@ PipelinedReader::Connection* PipelinedReader::OpenConnection() {
     slot = connections_.back().get();
   }
   slot->conn = conn;
-  slot->fd = PQsocket(conn);
+  slot->connecting = true;
+  slot->connect_deadline = now + connect_timeout_;
+  slot->fd = -1;
   slot->want_write = false;
   slot->statement_timeout_ms = 0;
   slot->prepared.clear();
   slot->unsynced = false;
   slot->syncs_outstanding = 0;
+  // libpq's protocol: start as if PQconnectPoll had asked to write.
+  Watch(*slot, EPOLLOUT);
+}
+
+void PipelinedReader::Watch(Connection& connection, uint32_t events) const {
+  // The socket changes while libpq tries the hosts of a multi-host string.
+  const int fd = PQsocket(connection.conn);
   epoll_event event{};
-  event.events = EPOLLIN;
-  event.data.ptr = slot;
-  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, slot->fd, &event);
-  return slot;
+  event.events = events;
+  event.data.ptr = &connection;
+  if (fd != connection.fd) {
+    if (connection.fd >= 0) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, connection.fd, nullptr);
+    connection.fd = fd;
+    if (fd >= 0) epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event);
+  } else if (fd >= 0) {
+    epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &event);
+  }
+}
+
+void PipelinedReader::ContinueConnecting(Connection& connection) {
+  switch (PQconnectPoll(connection.conn)) {
+    case PGRES_POLLING_READING:
+      Watch(connection, EPOLLIN);
+      return;
+    case PGRES_POLLING_WRITING:
+      Watch(connection, EPOLLOUT);
+      return;
+    case PGRES_POLLING_OK:
+      if (PQsetnonblocking(connection.conn, 1) == 0 && PQenterPipelineMode(connection.conn) == 1) {
+        connection.connecting = false;
+        Watch(connection, EPOLLIN);
+        // The reads that waited for it go out in the next round.
+        for (auto& pending : waiting_) retry_.push_back(std::move(pending));
+        waiting_.clear();
+        return;
+      }
+      break;
+    default:
+      break;
+  }
+  FailConnecting(connection, PQerrorMessage(connection.conn));
+}
+
+void PipelinedReader::FailConnecting(Connection& connection, const char* what) {
+  Log("cannot connect", what);
+  if (connection.fd >= 0) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, connection.fd, nullptr);
+  PQfinish(connection.conn);
+  connection.conn = nullptr;
+  connection.connecting = false;
+  connection.fd = -1;
+  next_connect_attempt_ = absl::Now() + kReconnectBackoff;
+  // Reads go to a connection that is open, or are answered now.
+  for (auto& pending : waiting_) retry_.push_back(std::move(pending));
+  waiting_.clear();
 }
 
 void PipelinedReader::Send(std::unique_ptr<Pending> pending) {
@@ -279,38 +348,59 @@ void PipelinedReader::Send(std::unique_ptr<Pending> pending) {
   // has reads on it and there is room for more.
   Connection* target = nullptr;
   int open = 0;
+  bool connecting = false;
   for (auto& connection : connections_) {
     if (connection->conn == nullptr) continue;
     ++open;
+    if (connection->connecting) {
+      connecting = true;
+      continue;
+    }
     if (target == nullptr || connection->in_flight.size() < target->in_flight.size()) {
       target = connection.get();
     }
   }
   if ((target == nullptr || !target->in_flight.empty()) && open < max_connections_) {
-    if (Connection* opened = OpenConnection()) target = opened;
+    StartConnecting();
+    connecting = connecting || std::any_of(connections_.begin(), connections_.end(),
+                                           [](const auto& c) { return c->connecting; });
   }
   if (target == nullptr) {
-    Answer(*pending, absl::UnavailableError("cannot connect to the database"));
+    if (connecting) {
+      waiting_.push_back(std::move(pending));
+    } else {
+      Answer(*pending, absl::UnavailableError("cannot connect to the database"));
+    }
     return;
   }
   PGconn* conn = target->conn;
   const PipelinedRead& read = pending->read;
   const std::string name = PreparedStatementName(read.sql);
   bool sent = true;
-  if (!target->prepared.contains(name)) {
-    sent = PQsendPrepare(conn, name.c_str(), read.sql.c_str(), 0, nullptr) == 1;
-    target->prepared.insert(name);
-    pending->prepared_here = name;
-  }
+  const bool prepare = !target->prepared.contains(name);
   // The deadline reaches PostgreSQL as RunReadOnly's does, and a SET it
   // needs rides in the same round trip.
-  if (const std::optional<int64_t> timeout =
-          SessionTimeoutFor(target->statement_timeout_ms, read.deadline, now);
-      sent && timeout.has_value()) {
-    const std::string set = absl::StrCat("SET statement_timeout = ", *timeout);
-    sent = PQsendQueryParams(conn, set.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
-    target->statement_timeout_ms = *timeout;
-    pending->sets_timeout = true;
+  const std::optional<int64_t> timeout =
+      SessionTimeoutFor(target->statement_timeout_ms, read.deadline, now);
+  if (prepare || timeout.has_value()) {
+    // In an implicit transaction of their own, closed by a Sync before and
+    // after: reads sent later count on the statement and the setting, which
+    // another read's error in a shared transaction would skip or roll back
+    // (results for the reads already on the wire may not have come yet).
+    if (target->unsynced) sent = Sync(*target);
+    if (sent && prepare) {
+      sent = PQsendPrepare(conn, name.c_str(), read.sql.c_str(), 0, nullptr) == 1;
+      target->prepared.insert(name);
+      pending->prepared_here = name;
+    }
+    if (sent && timeout.has_value()) {
+      const std::string set = absl::StrCat("SET statement_timeout = ", *timeout);
+      sent = PQsendQueryParams(conn, set.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+      target->statement_timeout_ms = *timeout;
+      pending->sets_timeout = true;
+    }
+    target->unsynced = true;
+    if (sent) sent = Sync(*target);
   }
   if (sent) {
     std::vector<const char*> values;
@@ -326,12 +416,26 @@ void PipelinedReader::Send(std::unique_ptr<Pending> pending) {
   if (!sent) Break(*target, PQerrorMessage(conn));
 }
 
+bool PipelinedReader::Sync(Connection& connection) {
+  connection.unsynced = false;
+  if (PQpipelineSync(connection.conn) != 1) return false;
+  ++connection.syncs_outstanding;
+  return true;
+}
+
 void PipelinedReader::Flush(Connection& connection) {
   if (connection.conn == nullptr) return;
   const int flushed = PQflush(connection.conn);
   if (flushed < 0) {
     Break(connection, PQerrorMessage(connection.conn));
     return;
+  }
+  // While its output does not all go, libpq reads what has come in (so that
+  // the server never waits on us to read): results may then wait in libpq's
+  // buffer, where epoll does not see them.
+  if (!connection.in_flight.empty() || connection.syncs_outstanding > 0) {
+    Receive(connection);
+    if (connection.conn == nullptr) return;
   }
   const bool want_write = flushed == 1;
   if (want_write == connection.want_write) return;
@@ -394,15 +498,25 @@ void PipelinedReader::Receive(Connection& connection) {
       // as the error of the statement it was running, then closes: the
       // connection broke, which the read did not cause.
       const char* sqlstate = PQresultErrorField(result, PG_DIAG_SQLSTATE);
-      if (sqlstate != nullptr && IsConnectionSqlState(sqlstate)) {
+      const char* severity = PQresultErrorField(result, PG_DIAG_SEVERITY_NONLOCALIZED);
+      if ((sqlstate != nullptr && IsConnectionSqlState(sqlstate)) ||
+          (severity != nullptr &&
+           (absl::string_view(severity) == "FATAL" || absl::string_view(severity) == "PANIC"))) {
         PQclear(result);
         Break(connection, PQerrorMessage(conn));
         return;
       }
+      if (sqlstate != nullptr && absl::string_view(sqlstate) == "26000" &&
+          !pending.prepared_again) {
+        // The statement is not prepared after all (the bookkeeping and the
+        // session disagree): prepare it again and send the read once more.
+        connection.prepared.erase(PreparedStatementName(pending.read.sql));
+        pending.prepared_again = true;
+        pending.aborted = true;
+        PQclear(result);
+        continue;
+      }
       pending.error = result;
-      // The error rolls back the round's implicit transaction, and with it
-      // a SET sent earlier in the round.
-      connection.statement_timeout_ms = -1;
     } else {
       PQclear(result);
     }
@@ -434,6 +548,7 @@ void PipelinedReader::Break(Connection& connection, const char* what) {
   connection.conn = nullptr;
   connection.fd = -1;
   connection.want_write = false;
+  connection.connecting = false;
   connection.prepared.clear();
   connection.unsynced = false;
   connection.syncs_outstanding = 0;
@@ -453,6 +568,20 @@ void PipelinedReader::Break(Connection& connection, const char* what) {
 }
 
 void PipelinedReader::ExpireOverdue(absl::Time now) {
+  for (auto& connection : connections_) {
+    // libpq leaves connect_timeout to the caller of PQconnectPoll.
+    if (connection->connecting && connection->connect_deadline <= now) {
+      FailConnecting(*connection, "connect_timeout passed");
+    }
+  }
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    if ((*it)->read.deadline <= now) {
+      Answer(**it, absl::DeadlineExceededError("the call's deadline passed"));
+      it = waiting_.erase(it);
+    } else {
+      ++it;
+    }
+  }
   for (auto& connection : connections_) {
     for (auto& pending : connection->in_flight) {
       if (!pending->answered && pending->read.deadline <= now) {

@@ -20,6 +20,11 @@
 // answers DEADLINE_EXCEEDED by it, and the session's statement_timeout ends
 // the statement on the server too), and one retry on a fresh connection when
 // the connection breaks before the answer came.
+//
+// Connections are opened without blocking (PQconnectStart, PQconnectPoll on
+// the same loop), one at a time; reads wait for one being opened, and a
+// failed attempt is not repeated for a second, during which reads with no
+// open connection are answered UNAVAILABLE at once.
 
 #include <libpq-fe.h>
 
@@ -74,8 +79,11 @@ class PipelinedReader {
   static constexpr char kApplicationName[] = "plantmon_reads";
 
   // `conninfo`: a libpq connection string (LibpqConnectionString), multi-host
-  // and target_session_attrs included, so that a failover is followed.
-  PipelinedReader(const std::string& conninfo, int connections);
+  // and target_session_attrs included, so that a failover is followed. An
+  // attempt to open a connection gives up after `connect_timeout` (libpq
+  // leaves that to the caller of PQconnectPoll).
+  PipelinedReader(const std::string& conninfo, int connections,
+                  absl::Duration connect_timeout = absl::Seconds(10));
   ~PipelinedReader();  // Shutdown()
 
   PipelinedReader(const PipelinedReader&) = delete;
@@ -99,7 +107,14 @@ class PipelinedReader {
   // Sends `pending` on the least busy open connection, opening one if none
   // is; answers it UNAVAILABLE when none can be opened.
   void Send(std::unique_ptr<Pending> pending);
-  Connection* OpenConnection();
+  // Starts opening a connection (PQconnectStart) unless one is being opened
+  // or an attempt failed less than a second ago.
+  void StartConnecting();
+  // Takes the opening on when the socket is ready (PQconnectPoll).
+  void ContinueConnecting(Connection& connection);
+  void FailConnecting(Connection& connection, const char* what);
+  // Watches `connection`'s socket (which may have changed) for `events`.
+  void Watch(Connection& connection, uint32_t events) const;
   // Reads what `connection` has received and answers the reads it
   // completes.
   void Receive(Connection& connection);
@@ -110,6 +125,9 @@ class PipelinedReader {
   // again (once), the others answered UNAVAILABLE.
   void Break(Connection& connection, const char* what);
   void ExpireOverdue(absl::Time now);
+  // Ends the implicit transaction of what was sent on `connection` since
+  // the last Sync (false when libpq refuses).
+  bool Sync(Connection& connection);
   // Sends what libpq has buffered for `connection`, and asks to hear when
   // the socket takes more if it did not all go.
   void Flush(Connection& connection);
@@ -118,6 +136,7 @@ class PipelinedReader {
 
   const std::string conninfo_;
   const int max_connections_;
+  const absl::Duration connect_timeout_;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
 
@@ -128,7 +147,8 @@ class PipelinedReader {
 
   // The loop thread's own.
   std::vector<std::unique_ptr<Connection>> connections_;
-  std::deque<std::unique_ptr<Pending>> retry_;  // from broken connections
+  std::deque<std::unique_ptr<Pending>> retry_;    // from broken connections
+  std::deque<std::unique_ptr<Pending>> waiting_;  // for a connection being opened
   absl::Time next_connect_attempt_ = absl::InfinitePast();
   std::thread thread_;
 };

@@ -1,8 +1,14 @@
 #include "postgres/pipelined_reader.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <future>
 #include <memory>
 #include <optional>
+#include <pqxx/pqxx>
 #include <string>
 #include <thread>
 #include <vector>
@@ -57,7 +63,7 @@ absl::StatusOr<Rows> Read(PipelinedReader& reader, std::string sql,
 }
 
 class PipelinedReaderTest : public ::testing::Test {
- protected:
+ public:
   static void SetUpTestSuite() {
     database_ = TestDatabase::CreateOrDie(/*migrate=*/false).release();
   }
@@ -77,22 +83,22 @@ class PipelinedReaderTest : public ::testing::Test {
         .as<int>();
   }
 
-  // Waits until a reader backend runs a statement containing `text`.
-  static bool WaitUntilRunning(const std::string& text) {
+  // The pid of a reader backend running a statement containing `text`
+  // (other than `except_pid`), once there is one; 0 after 2 s without.
+  static int RunningPid(const std::string& text, int except_pid = 0) {
     for (int i = 0; i < 200; ++i) {
-      const int running =
-          database_
-              ->Query(absl::StrCat("SELECT count(*) FROM pg_stat_activity WHERE datname = '",
-                                   database_->name(), "' AND application_name = '",
-                                   PipelinedReader::kApplicationName,
-                                   "' AND state = 'active' "
-                                   "AND query LIKE '%",
-                                   text, "%'"))[0][0]
-              .as<int>();
-      if (running > 0) return true;
+      pqxx::result rows = database_->Query(absl::StrCat(
+          "SELECT pid FROM pg_stat_activity WHERE datname = '", database_->name(),
+          "' AND application_name = '", PipelinedReader::kApplicationName,
+          "' AND state = 'active' AND pid <> ", except_pid, " AND query LIKE '%", text, "%'"));
+      if (!rows.empty()) return rows[0][0].as<int>();
       absl::SleepFor(absl::Milliseconds(10));
     }
-    return false;
+    return 0;
+  }
+  static bool WaitUntilRunning(const std::string& text) { return RunningPid(text) != 0; }
+  static void Terminate(int pid) {
+    database_->Query(absl::StrCat("SELECT pg_terminate_backend(", pid, ")"));
   }
 
   static TestDatabase* database_;
@@ -171,6 +177,42 @@ TEST_F(PipelinedReaderTest, AnErrorAnswersOnlyItsOwnReadAndTheReadsItSkippedGoAg
   }
 }
 
+// A read that prepares its statement shares a round with a read that
+// fails; a read of the same statement goes out in the next round before the
+// failure is known, counting on the statement being prepared. Neither the
+// failure nor the round may take the statement away from it.
+TEST_F(PipelinedReaderTest, AStatementPreparedBesideAFailingReadServesTheNextRound) {
+  auto reader = NewReader(1);
+  ASSERT_TRUE(Read(*reader, "SELECT 1", {}).ok());
+  // A read whose answer holds the reader's thread until released, so that
+  // the two reads below are taken as one round.
+  std::promise<void> holding;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  reader->Submit({"SELECT 1",
+                  {},
+                  absl::Now() + absl::Seconds(10),
+                  [&holding, released](const absl::StatusOr<const PGresult*>&) {
+                    holding.set_value();
+                    released.wait();
+                  }});
+  holding.get_future().wait();
+  // random() keeps the planner from dividing by zero before the sleep.
+  auto failing =
+      Start(*reader, "SELECT 1 / ($1::int + (0 * random())::int) FROM pg_sleep(0.3)", {"0"});
+  auto first = Start(*reader, "SELECT $1::int + 100", {"1"});
+  release.set_value();
+  ASSERT_TRUE(WaitUntilRunning("pg_sleep(0.3)"));
+  auto second = Start(*reader, "SELECT $1::int + 100", {"2"});
+  EXPECT_EQ(failing.get().status().code(), absl::StatusCode::kInvalidArgument);
+  absl::StatusOr<Rows> first_rows = first.get();
+  ASSERT_TRUE(first_rows.ok()) << first_rows.status();
+  EXPECT_EQ((*first_rows)[0][0], "101");
+  absl::StatusOr<Rows> second_rows = second.get();
+  ASSERT_TRUE(second_rows.ok()) << second_rows.status();
+  EXPECT_EQ((*second_rows)[0][0], "102");
+}
+
 TEST_F(PipelinedReaderTest, AReadPastItsDeadlineIsAnsweredByItAndEndedOnTheServer) {
   auto reader = NewReader(1);
   const absl::Time start = absl::Now();
@@ -186,14 +228,26 @@ TEST_F(PipelinedReaderTest, AReadPastItsDeadlineIsAnsweredByItAndEndedOnTheServe
   EXPECT_LT(absl::Now() - start, absl::Seconds(3));
 }
 
+// A read of 9 that sleeps half a second first, on a reader whose one
+// connection is open.
+std::future<absl::StatusOr<Rows>> StartSleepyRead(PipelinedReader& reader) {
+  EXPECT_TRUE(Read(reader, "SELECT 1", {}).ok());
+  return Start(reader, "SELECT $1::int FROM pg_sleep(0.5)", {"9"});
+}
+
+// Terminates the backend running the sleepy read (a backend other than
+// `except_pid`: a terminated one may still show as active for a moment) and
+// returns its pid; 0 when none ran it.
+int TerminateSleepyRead(int except_pid = 0) {
+  const int pid = PipelinedReaderTest::RunningPid("pg_sleep(0.5)", except_pid);
+  if (pid != 0) PipelinedReaderTest::Terminate(pid);
+  return pid;
+}
+
 TEST_F(PipelinedReaderTest, AReadOnABrokenConnectionIsSentAgainOnAFreshOne) {
   auto reader = NewReader(1);
-  ASSERT_TRUE(Read(*reader, "SELECT 1", {}).ok());
-  auto answer = Start(*reader, "SELECT $1::int FROM pg_sleep(0.5)", {"9"});
-  ASSERT_TRUE(WaitUntilRunning("pg_sleep(0.5)"));
-  database_->Query(absl::StrCat(
-      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '", database_->name(),
-      "' AND application_name = '", PipelinedReader::kApplicationName, "'"));
+  auto answer = StartSleepyRead(*reader);
+  ASSERT_NE(TerminateSleepyRead(), 0);
   absl::StatusOr<Rows> rows = answer.get();
   ASSERT_TRUE(rows.ok()) << rows.status();
   EXPECT_EQ((*rows)[0][0], "9");
@@ -201,18 +255,63 @@ TEST_F(PipelinedReaderTest, AReadOnABrokenConnectionIsSentAgainOnAFreshOne) {
 
 TEST_F(PipelinedReaderTest, AReadWhoseConnectionBreaksTwiceIsUnavailable) {
   auto reader = NewReader(1);
-  ASSERT_TRUE(Read(*reader, "SELECT 1", {}).ok());
-  auto answer = Start(*reader, "SELECT $1::int FROM pg_sleep(0.5)", {"9"});
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    ASSERT_TRUE(WaitUntilRunning("pg_sleep(0.5)"));
-    database_->Query(absl::StrCat(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '",
-        database_->name(), "' AND application_name = '", PipelinedReader::kApplicationName, "'"));
-  }
+  auto answer = StartSleepyRead(*reader);
+  const int first = TerminateSleepyRead();
+  ASSERT_NE(first, 0);
+  ASSERT_NE(TerminateSleepyRead(first), 0);
   EXPECT_EQ(answer.get().status().code(), absl::StatusCode::kUnavailable);
   // The reader goes on with a new connection.
   absl::StatusOr<Rows> rows = Read(*reader, "SELECT $1::int", {"3"});
   ASSERT_TRUE(rows.ok()) << rows.status();
+}
+
+// A "database" that accepts TCP connections (the kernel does, into the
+// listen backlog) and never says a word.
+class SilentServer {
+ public:
+  SilentServer() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    listening_ = bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+                 listen(fd_, 16) == 0 &&
+                 getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) == 0;
+    port_ = ntohs(address.sin_port);
+  }
+  bool listening() const { return listening_; }
+  ~SilentServer() { close(fd_); }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  bool listening_ = false;
+};
+
+// Opening a connection does not hold up the reader's thread: reads waiting
+// for it still answer by their deadlines, and the attempt gives up at the
+// reader's connect timeout.
+TEST_F(PipelinedReaderTest, ADatabaseThatNeverAnswersHoldsNoReadPastItsDeadline) {
+  SilentServer silent;
+  ASSERT_TRUE(silent.listening());
+  PipelinedReader reader(absl::StrCat("host=127.0.0.1 port=", silent.port(),
+                                      " dbname=nothing user=nobody sslmode=disable"),
+                         1, /*connect_timeout=*/absl::Seconds(2));
+  absl::Time start = absl::Now();
+  auto first = Start(reader, "SELECT 1", {}, absl::Milliseconds(300));
+  auto second = Start(reader, "SELECT 2", {}, absl::Milliseconds(600));
+  EXPECT_EQ(first.get().status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(second.get().status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(1500));
+  // After the attempt gave up, a read is answered at once, not at its
+  // deadline.
+  absl::SleepFor(absl::Seconds(2) - (absl::Now() - start) + absl::Milliseconds(200));
+  start = absl::Now();
+  EXPECT_EQ(Read(reader, "SELECT 3", {}, absl::Seconds(5)).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
 }
 
 TEST_F(PipelinedReaderTest, ShutdownAnswersEveryPendingReadUnavailable) {
@@ -224,6 +323,10 @@ TEST_F(PipelinedReaderTest, ShutdownAnswersEveryPendingReadUnavailable) {
   EXPECT_EQ(answer.get().status().code(), absl::StatusCode::kUnavailable);
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));
   EXPECT_EQ(Read(*reader, "SELECT 1", {}).status().code(), absl::StatusCode::kUnavailable);
+  // Closing the connection does not end its backend's sleep.
+  database_->Query(absl::StrCat(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '", database_->name(),
+      "' AND application_name = '", PipelinedReader::kApplicationName, "'"));
 }
 
 }  // namespace
