@@ -21,6 +21,9 @@ int HashingThreads() {
   return cores == 0 ? 1 : static_cast<int>(cores);
 }
 
+// The deadline of a keyed read whose call has none (StartRead).
+constexpr absl::Duration kLongestKeyedRead = absl::Seconds(30);
+
 // Set by CheckedHandler for the one synchronous call into the reactor
 // factory; no state survives that call.
 thread_local const grpc::Status* current_request_problem = nullptr;
@@ -199,7 +202,11 @@ void CallRuntime::StartRead(
     call->Finish(ToGrpcStatus(TooManyCalls()));
     return;
   }
-  const absl::Time deadline = CallDeadline(*context);
+  // A read queues on its connection behind the reads sent before it, so
+  // one without a deadline is given one: a keyed read takes well under a
+  // millisecond, and one stuck behind a lock (a migration's) must not hold
+  // up the others for longer than this.
+  const absl::Time deadline = std::min(CallDeadline(*context), absl::Now() + kLongestKeyedRead);
   auto finish = [this, context, call, response](absl::Status status) {
     FinishUnary(context, call, *response, std::move(status));
   };

@@ -163,7 +163,8 @@ absl::StatusOr<std::unique_ptr<PlantmonServer>> PlantmonServer::Start(
       server->backends_->authenticator, options.limits, options.database.pool_size,
       options.database.acquire_timeout,
       std::make_unique<postgres::PipelinedReader>(postgres::LibpqConnectionString(options.database),
-                                                  kPipelinedReadConnections));
+                                                  kPipelinedReadConnections,
+                                                  options.database.connect_timeout));
   Backends& backends = *server->backends_;
   CallRuntime& runtime = *server->runtime_;
   // Credential changes from any server process reach the cache at once, and

@@ -35,9 +35,16 @@ TEST_F(KeyedReadTest, KeyedReadsAreAnsweredWhileEveryDatabaseThreadWaits) {
   const v1::PlantType type = MakePlantType("Keyed fern");
   const v1::Plant plant = MakePlant(owner, type.id(), "Keyed");
   const v1::Device device = MakeDevice(owner, MakeDeviceType("Keyed sensor").id(), "keyed-1");
-  // The server's listener hears credential changes by now, so this call
-  // leaves the credential in the cache and the next ones need no lookup.
-  absl::SleepFor(absl::Milliseconds(200));
+  // Once the server's listener hears credential changes, the cache keeps
+  // what the next call looks up, and the calls after it need no lookup.
+  for (int i = 0; i < 200; ++i) {
+    const auto listening = database_->Query(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND query LIKE 'LISTEN%'")[0][0];
+    if (listening.as<int>() > 0) break;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  absl::SleepFor(absl::Milliseconds(50));
   v1::GetPlantRequest get_plant;
   get_plant.set_id(plant.id());
   v1::Plant read;
