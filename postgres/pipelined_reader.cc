@@ -292,13 +292,16 @@ void PipelinedReader::Watch(Connection& connection, uint32_t events) const {
   epoll_event event{};
   event.events = events;
   event.data.ptr = &connection;
-  if (fd != connection.fd) {
-    if (connection.fd >= 0) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, connection.fd, nullptr);
-    connection.fd = fd;
-    if (fd >= 0) epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event);
-  } else if (fd >= 0) {
-    epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &event);
+  if (fd >= 0 && fd == connection.fd && epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &event) == 0) {
+    return;
   }
+  // Another socket, possibly with the old one's number: closing the old one
+  // took it out of epoll, so the number is added again either way.
+  if (connection.fd >= 0 && fd != connection.fd) {
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, connection.fd, nullptr);
+  }
+  connection.fd = fd;
+  if (fd >= 0) epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event);
 }
 
 void PipelinedReader::ContinueConnecting(Connection& connection) {
@@ -505,6 +508,14 @@ void PipelinedReader::Receive(Connection& connection) {
         PQclear(result);
         Break(connection, PQerrorMessage(conn));
         return;
+      }
+      if (is_prepare && sqlstate != nullptr && absl::string_view(sqlstate) == "42P05") {
+        // Already prepared (the bookkeeping had forgotten it): as good as
+        // done, though what followed in its transaction was skipped.
+        connection.prepared.insert(pending.prepared_here);
+        pending.aborted = true;
+        PQclear(result);
+        continue;
       }
       if (sqlstate != nullptr && absl::string_view(sqlstate) == "26000" &&
           !pending.prepared_again) {

@@ -24,7 +24,10 @@
 // Connections are opened without blocking (PQconnectStart, PQconnectPoll on
 // the same loop), one at a time; reads wait for one being opened, and a
 // failed attempt is not repeated for a second, during which reads with no
-// open connection are answered UNAVAILABLE at once.
+// open connection are answered UNAVAILABLE at once. Known limits: host names
+// are still resolved by libpq (getaddrinfo) on the reader's thread, and the
+// connect timeout covers a whole attempt, so a first host that drops packets
+// silently uses it up before the next host of a multi-host string is tried.
 
 #include <libpq-fe.h>
 

@@ -314,6 +314,27 @@ TEST_F(PipelinedReaderTest, ADatabaseThatNeverAnswersHoldsNoReadPastItsDeadline)
   EXPECT_LT(absl::Now() - start, absl::Seconds(1));
 }
 
+// A multi-host string whose first host refuses: libpq moves on to the next
+// with a new socket (often with the old one's number), which the reader must
+// watch, as it does when a failover left the first host down.
+TEST_F(PipelinedReaderTest, AReadFindsTheSecondHostWhenTheFirstRefuses) {
+  int closed_port = 0;
+  {
+    SilentServer gone;  // its port, with nothing listening once it closes
+    ASSERT_TRUE(gone.listening());
+    closed_port = gone.port();
+  }
+  const postgres::DatabaseConfig config = database_->Config();
+  PipelinedReader reader(absl::StrCat(LibpqConnectionString(config), " host='", config.host, ",",
+                                      config.host, "' port='", closed_port, ",", config.port, "'"),
+                         1, /*connect_timeout=*/absl::Seconds(5));
+  const absl::Time start = absl::Now();
+  absl::StatusOr<Rows> rows = Read(reader, "SELECT $1::int", {"5"}, absl::Seconds(4));
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ((*rows)[0][0], "5");
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+}
+
 TEST_F(PipelinedReaderTest, ShutdownAnswersEveryPendingReadUnavailable) {
   auto reader = NewReader(1);
   auto answer = Start(*reader, "SELECT pg_sleep($1::float8)", {"5"});
