@@ -13,7 +13,7 @@
 #include "google/protobuf/util/field_mask_util.h"
 #include "google/protobuf/util/time_util.h"
 #include "postgres/field_text.h"
-#include "postgres/session_timeout.h"
+#include "postgres/transaction.h"
 
 namespace plantmon::postgres {
 namespace {
@@ -315,9 +315,8 @@ pqxx::result Execute(pqxx::transaction_base& transaction, const Statement& state
 }
 
 pqxx::result ExecutePrepared(pqxx::transaction_base& transaction, const Statement& statement) {
-  const std::string name = PreparedStatementName(statement.sql);
-  transaction.conn().prepare(name, statement.sql);
-  return transaction.exec_prepared(name, pqxx::prepare::make_dynamic_params(statement.params));
+  return ExecPrepared(transaction, statement.sql,
+                      pqxx::prepare::make_dynamic_params(statement.params));
 }
 
 void MergeMasked(const Message& values, const google::protobuf::FieldMask& mask, Message* current) {

@@ -10,7 +10,6 @@
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "postgres/pqxx_status.h"
@@ -25,14 +24,7 @@ namespace {
 constexpr absl::Duration kReconnectBackoff = absl::Seconds(1);
 
 absl::Status ConnectionLost() { return absl::UnavailableError("the database connection was lost"); }
-
-// Errors that end the session rather than the statement: class 08
-// (connection exception) and 57P01-57P03 (terminated, crash shutdown,
-// cannot connect now).
-bool IsConnectionSqlState(absl::string_view sqlstate) {
-  return absl::StartsWith(sqlstate, "08") || sqlstate == "57P01" || sqlstate == "57P02" ||
-         sqlstate == "57P03";
-}
+absl::Status DeadlinePassed() { return absl::DeadlineExceededError("the call's deadline passed"); }
 
 void Log(absl::string_view what, const char* detail) {
   std::fprintf(stderr, "pipelined reads: %.*s: %s\n", static_cast<int>(what.size()), what.data(),
@@ -40,6 +32,18 @@ void Log(absl::string_view what, const char* detail) {
 }
 
 }  // namespace
+
+absl::Status ReadMessageRow(const MessageRead& read, const PGresult* rows,
+                            google::protobuf::Message* out) {
+  if (PQntuples(rows) == 0) return read.not_found;
+  const ResultRow row(rows, 0);
+  try {
+    read.table->ReadText([&row](int column) { return row.column(column); }, out);
+  } catch (const std::exception& error) {
+    return StatusFromException(error);
+  }
+  return absl::OkStatus();
+}
 
 struct PipelinedReader::Pending {
   explicit Pending(PipelinedRead read) : read(std::move(read)) {}
@@ -183,10 +187,7 @@ void PipelinedReader::Loop() {
       for (auto& pending : batch) Answer(*pending, down);
       for (auto& connection : connections_) {
         for (auto& pending : connection->in_flight) Answer(*pending, down);
-        if (connection->conn != nullptr) {
-          PQfinish(connection->conn);
-          connection->conn = nullptr;
-        }
+        Close(*connection);
       }
       return;
     }
@@ -249,18 +250,18 @@ void PipelinedReader::Loop() {
   }
 }
 
-void PipelinedReader::StartConnecting() {
-  const absl::Time now = absl::Now();
-  if (now < next_connect_attempt_) return;
+bool PipelinedReader::StartConnecting() {
   for (const auto& connection : connections_) {
-    if (connection->connecting) return;  // one attempt at a time
+    if (connection->connecting) return true;  // one attempt at a time
   }
+  const absl::Time now = absl::Now();
+  if (now < next_connect_attempt_) return false;
   PGconn* conn = PQconnectStart(conninfo_.c_str());
   if (conn == nullptr || PQstatus(conn) == CONNECTION_BAD) {
     Log("cannot connect", conn == nullptr ? "out of memory" : PQerrorMessage(conn));
     if (conn != nullptr) PQfinish(conn);
     next_connect_attempt_ = now + kReconnectBackoff;
-    return;
+    return false;
   }
   Connection* slot = nullptr;
   for (auto& connection : connections_) {
@@ -273,17 +274,26 @@ void PipelinedReader::StartConnecting() {
     connections_.push_back(std::make_unique<Connection>());
     slot = connections_.back().get();
   }
+  // A slot is as Close() left it.
   slot->conn = conn;
   slot->connecting = true;
   slot->connect_deadline = now + connect_timeout_;
-  slot->fd = -1;
-  slot->want_write = false;
-  slot->statement_timeout_ms = 0;
-  slot->prepared.clear();
-  slot->unsynced = false;
-  slot->syncs_outstanding = 0;
   // libpq's protocol: start as if PQconnectPoll had asked to write.
   Watch(*slot, EPOLLOUT);
+  return true;
+}
+
+void PipelinedReader::Close(Connection& connection) const {
+  if (connection.fd >= 0) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, connection.fd, nullptr);
+  if (connection.conn != nullptr) PQfinish(connection.conn);
+  connection.conn = nullptr;
+  connection.fd = -1;
+  connection.connecting = false;
+  connection.want_write = false;
+  connection.statement_timeout_ms = 0;
+  connection.prepared.clear();
+  connection.unsynced = false;
+  connection.syncs_outstanding = 0;
 }
 
 void PipelinedReader::Watch(Connection& connection, uint32_t events) const {
@@ -330,11 +340,7 @@ void PipelinedReader::ContinueConnecting(Connection& connection) {
 
 void PipelinedReader::FailConnecting(Connection& connection, const char* what) {
   Log("cannot connect", what);
-  if (connection.fd >= 0) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, connection.fd, nullptr);
-  PQfinish(connection.conn);
-  connection.conn = nullptr;
-  connection.connecting = false;
-  connection.fd = -1;
+  Close(connection);
   next_connect_attempt_ = absl::Now() + kReconnectBackoff;
   // Reads go to a connection that is open, or are answered now.
   for (auto& pending : waiting_) retry_.push_back(std::move(pending));
@@ -344,7 +350,7 @@ void PipelinedReader::FailConnecting(Connection& connection, const char* what) {
 void PipelinedReader::Send(std::unique_ptr<Pending> pending) {
   const absl::Time now = absl::Now();
   if (pending->read.deadline <= now) {
-    Answer(*pending, absl::DeadlineExceededError("the call's deadline passed"));
+    Answer(*pending, DeadlinePassed());
     return;
   }
   // The least busy open connection; another is opened while every open one
@@ -364,9 +370,7 @@ void PipelinedReader::Send(std::unique_ptr<Pending> pending) {
     }
   }
   if ((target == nullptr || !target->in_flight.empty()) && open < max_connections_) {
-    StartConnecting();
-    connecting = connecting || std::any_of(connections_.begin(), connections_.end(),
-                                           [](const auto& c) { return c->connecting; });
+    connecting = StartConnecting();
   }
   if (target == nullptr) {
     if (connecting) {
@@ -443,10 +447,7 @@ void PipelinedReader::Flush(Connection& connection) {
   const bool want_write = flushed == 1;
   if (want_write == connection.want_write) return;
   connection.want_write = want_write;
-  epoll_event event{};
-  event.events = EPOLLIN | (want_write ? EPOLLOUT : 0);
-  event.data.ptr = &connection;
-  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, connection.fd, &event);
+  Watch(connection, EPOLLIN | (want_write ? EPOLLOUT : 0));
 }
 
 void PipelinedReader::Receive(Connection& connection) {
@@ -502,7 +503,8 @@ void PipelinedReader::Receive(Connection& connection) {
       // connection broke, which the read did not cause.
       const char* sqlstate = PQresultErrorField(result, PG_DIAG_SQLSTATE);
       const char* severity = PQresultErrorField(result, PG_DIAG_SEVERITY_NONLOCALIZED);
-      if ((sqlstate != nullptr && IsConnectionSqlState(sqlstate)) ||
+      if ((sqlstate != nullptr &&
+           StatusCodeFromSqlState(sqlstate) == absl::StatusCode::kUnavailable) ||
           (severity != nullptr &&
            (absl::string_view(severity) == "FATAL" || absl::string_view(severity) == "PANIC"))) {
         PQclear(result);
@@ -554,15 +556,7 @@ void PipelinedReader::Complete(std::unique_ptr<Pending> pending) {
 
 void PipelinedReader::Break(Connection& connection, const char* what) {
   Log("connection lost", what);
-  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, connection.fd, nullptr);
-  PQfinish(connection.conn);
-  connection.conn = nullptr;
-  connection.fd = -1;
-  connection.want_write = false;
-  connection.connecting = false;
-  connection.prepared.clear();
-  connection.unsynced = false;
-  connection.syncs_outstanding = 0;
+  Close(connection);
   std::deque<std::unique_ptr<Pending>> lost;
   lost.swap(connection.in_flight);
   for (auto& pending : lost) {
@@ -587,7 +581,7 @@ void PipelinedReader::ExpireOverdue(absl::Time now) {
   }
   for (auto it = waiting_.begin(); it != waiting_.end();) {
     if ((*it)->read.deadline <= now) {
-      Answer(**it, absl::DeadlineExceededError("the call's deadline passed"));
+      Answer(**it, DeadlinePassed());
       it = waiting_.erase(it);
     } else {
       ++it;
@@ -596,7 +590,7 @@ void PipelinedReader::ExpireOverdue(absl::Time now) {
   for (auto& connection : connections_) {
     for (auto& pending : connection->in_flight) {
       if (!pending->answered && pending->read.deadline <= now) {
-        Answer(*pending, absl::DeadlineExceededError("the call's deadline passed"));
+        Answer(*pending, DeadlinePassed());
       }
     }
   }

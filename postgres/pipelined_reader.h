@@ -46,6 +46,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "google/protobuf/message.h"
+#include "postgres/message_table.h"
 
 namespace plantmon::postgres {
 
@@ -54,10 +56,11 @@ class ResultRow {
  public:
   ResultRow(const PGresult* result, int row) : result_(result), row_(row) {}
   int size() const { return PQnfields(result_); }
-  bool is_null(int column) const { return PQgetisnull(result_, row_, column) != 0; }
-  std::string_view text(int column) const {
-    return {PQgetvalue(result_, row_, column),
-            static_cast<size_t>(PQgetlength(result_, row_, column))};
+  // The column's text, nullopt for NULL (MessageTable::ColumnText).
+  std::optional<std::string_view> column(int column) const {
+    if (PQgetisnull(result_, row_, column) != 0) return std::nullopt;
+    return std::string_view(PQgetvalue(result_, row_, column),
+                            static_cast<size_t>(PQgetlength(result_, row_, column)));
   }
 
  private:
@@ -75,6 +78,12 @@ struct PipelinedRead {
   // (valid only during the call) or why there are none. Must not block.
   std::function<void(absl::StatusOr<const PGresult*>)> done;
 };
+
+// `rows`, the answer to `read`, as the message `out`: read.not_found when
+// there is no row (storage's ReadMessage does the same on a pooled
+// connection).
+absl::Status ReadMessageRow(const MessageRead& read, const PGresult* rows,
+                            google::protobuf::Message* out);
 
 class PipelinedReader {
  public:
@@ -111,11 +120,15 @@ class PipelinedReader {
   // is; answers it UNAVAILABLE when none can be opened.
   void Send(std::unique_ptr<Pending> pending);
   // Starts opening a connection (PQconnectStart) unless one is being opened
-  // or an attempt failed less than a second ago.
-  void StartConnecting();
+  // or an attempt failed less than a second ago. True while one is being
+  // opened.
+  bool StartConnecting();
   // Takes the opening on when the socket is ready (PQconnectPoll).
   void ContinueConnecting(Connection& connection);
   void FailConnecting(Connection& connection, const char* what);
+  // Closes `connection`'s socket and leaves it as a slot for the next one
+  // (its reads in flight are the caller's to settle).
+  void Close(Connection& connection) const;
   // Watches `connection`'s socket (which may have changed) for `events`.
   void Watch(Connection& connection, uint32_t events) const;
   // Reads what `connection` has received and answers the reads it

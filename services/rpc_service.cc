@@ -2,13 +2,11 @@
 
 #include <algorithm>
 #include <optional>
-#include <string_view>
 #include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "postgres/pqxx_status.h"
 #include "postgres/request_deadline.h"
 #include "services/grpc_status.h"
 #include "services/status_macros.h"
@@ -170,14 +168,17 @@ void CallRuntime::Schedule(grpc::CallbackServerContext* context, Work work, absl
   }
 }
 
+bool CallRuntime::Admit(UnaryCall* call) {
+  if (calls_in_flight_.fetch_add(1) < limits_.max_concurrent_calls) return true;
+  calls_in_flight_.fetch_sub(1);
+  call->Finish(ToGrpcStatus(TooManyCalls()));
+  return false;
+}
+
 void CallRuntime::StartUnary(grpc::CallbackServerContext* context, UnaryCall* call,
                              const google::protobuf::MessageLite& response, Access access,
                              Work work, std::function<absl::Status(const auth::Caller*)> body) {
-  if (calls_in_flight_.fetch_add(1) >= limits_.max_concurrent_calls) {
-    calls_in_flight_.fetch_sub(1);
-    call->Finish(ToGrpcStatus(TooManyCalls()));
-    return;
-  }
+  if (!Admit(call)) return;
   const absl::Time deadline = CallDeadline(*context);
   auto finish = [this, context, call, &response](absl::Status status) {
     FinishUnary(context, call, response, std::move(status));
@@ -197,11 +198,7 @@ void CallRuntime::StartRead(
     grpc::CallbackServerContext* context, UnaryCall* call, google::protobuf::Message* response,
     Access access,
     std::function<absl::StatusOr<postgres::MessageRead>(const auth::Caller&)> describe) {
-  if (calls_in_flight_.fetch_add(1) >= limits_.max_concurrent_calls) {
-    calls_in_flight_.fetch_sub(1);
-    call->Finish(ToGrpcStatus(TooManyCalls()));
-    return;
-  }
+  if (!Admit(call)) return;
   // A read queues on its connection behind the reads sent before it, so
   // one without a deadline is given one: a keyed read takes well under a
   // millisecond, and one stuck behind a lock (a migration's) must not hold
@@ -217,25 +214,13 @@ void CallRuntime::StartRead(
       finish(described.status());
       return;
     }
-    const postgres::MessageTable* table = described->table;
+    // The statement travels to the reader; the read keeps its table and
+    // its answer for no row.
+    postgres::Statement statement = std::move(described->statement);
     reader_->Submit(postgres::PipelinedRead{
-        std::move(described->statement.sql), std::move(described->statement.params), deadline,
-        [finish, response, table,
-         not_found = std::move(described->not_found)](absl::StatusOr<const PGresult*> rows) {
-          if (!rows.ok()) return finish(rows.status());
-          if (PQntuples(*rows) == 0) return finish(not_found);
-          const postgres::ResultRow row(*rows, 0);
-          try {
-            table->ReadText(
-                [&row](int column) -> std::optional<std::string_view> {
-                  if (row.is_null(column)) return std::nullopt;
-                  return row.text(column);
-                },
-                response);
-          } catch (const std::exception& error) {
-            return finish(postgres::StatusFromException(error));
-          }
-          finish(absl::OkStatus());
+        std::move(statement.sql), std::move(statement.params), deadline,
+        [finish, response, read = *std::move(described)](absl::StatusOr<const PGresult*> rows) {
+          finish(rows.ok() ? postgres::ReadMessageRow(read, *rows, response) : rows.status());
         }});
   };
   // A cached credential (or a header that is none) is settled here, on

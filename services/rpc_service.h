@@ -224,6 +224,9 @@ class CallRuntime {
   absl::Status TooManyCalls() const;
 
  private:
+  // Counts `call` among the calls in flight, or finishes it RESOURCE_EXHAUSTED
+  // (false) when PLANTMON_MAX_CONCURRENT_CALLS are.
+  bool Admit(UnaryCall* call);
   absl::Status RunAuthenticated(const grpc::ServerContextBase& context, Access access,
                                 const std::function<absl::Status(const auth::Caller*)>& body);
   // A unary call's last step: the response is held against the
@@ -327,10 +330,9 @@ struct BodyTraits<Result (Class::*)(const Request&, Response*) const> {
   using ResponseType = Response;
 };
 
-template <typename Method>
-struct ReadBodyTraits;
+// A SignedInRead body, which returns its read instead of filling a response.
 template <typename Class, typename Result, typename Request>
-struct ReadBodyTraits<Result (Class::*)(const auth::Caller&, const Request&) const> {
+struct BodyTraits<Result (Class::*)(const auth::Caller&, const Request&) const> {
   using RequestType = Request;
 };
 
@@ -364,7 +366,7 @@ class RpcService : public grpc::Service {
   // (CallRuntime::StartRead).
   template <typename Response, typename Body>
   void SignedInRead(absl::string_view method, Body body) {
-    using Request = typename internal::ReadBodyTraits<decltype(&Body::operator())>::RequestType;
+    using Request = typename internal::BodyTraits<decltype(&Body::operator())>::RequestType;
     AddMethod(NewMethod(method, grpc::internal::RpcMethod::NORMAL_RPC, *Request::descriptor(),
                         *Response::descriptor(), nullptr));
     MarkMethodCallback(

@@ -47,13 +47,6 @@ inline postgres::MessageRead MessageByIdRead(const postgres::MessageTable& table
           NotFound(what, id)};
 }
 
-template <typename Message>
-absl::StatusOr<Message> GetMessage(postgres::ConnectionPool& pool,
-                                   const postgres::MessageTable& table, absl::string_view what,
-                                   int64_t id) {
-  return ReadMessage<Message>(pool, MessageByIdRead(table, what, id));
-}
-
 // The same for a table of owned rows: a row of another user is NOT_FOUND too.
 inline postgres::MessageRead OwnedMessageRead(const postgres::MessageTable& table,
                                               absl::string_view what, int64_t owner_id,

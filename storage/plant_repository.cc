@@ -69,7 +69,7 @@ absl::StatusOr<v1::Plant> PlantRepository::CreatePlant(int64_t owner_id, const v
 }
 
 absl::StatusOr<v1::Plant> PlantRepository::GetPlant(int64_t owner_id, int64_t id) {
-  return GetOwnedMessage<v1::Plant>(pool_, Plants(), "plant", owner_id, id);
+  return ReadMessage<v1::Plant>(pool_, GetPlantRead(owner_id, id));
 }
 
 postgres::MessageRead PlantRepository::GetPlantRead(int64_t owner_id, int64_t id) {

@@ -102,10 +102,9 @@ absl::StatusOr<Caller> Authenticator::AuthenticateHeader(absl::string_view autho
   const bool is_api_key = absl::StartsWith(*token, kApiKeyPrefix);
   const std::string token_sha256 = common::Sha256(*token);
   const absl::Time now = absl::Now();
-  auto permitted = [allow_api_key](const Caller& caller) {
-    return Permitted(caller, allow_api_key);
-  };
-  if (std::optional<Caller> cached = cache_.Find(token_sha256, now)) return permitted(*cached);
+  if (std::optional<Caller> cached = cache_.Find(token_sha256, now)) {
+    return Permitted(*cached, allow_api_key);
+  }
   const uint64_t generation = cache_.generation();
 
   if (is_api_key) {
@@ -117,7 +116,7 @@ absl::StatusOr<Caller> Authenticator::AuthenticateHeader(absl::string_view autho
     if (!owner.ok() || !owner->is_active()) return Unauthenticated();
     Caller caller{*std::move(owner), "", 0, key->id};
     cache_.Put(generation, token_sha256, caller, absl::InfiniteFuture(), now);
-    return permitted(caller);
+    return Permitted(caller, allow_api_key);
   }
 
   absl::StatusOr<storage::SessionUser> found = users_.FindSession(token_sha256);

@@ -43,11 +43,8 @@ std::future<absl::StatusOr<Rows>> Start(PipelinedReader& reader, std::string sql
                      const ResultRow row(*result, r);
                      std::vector<std::optional<std::string>> values;
                      for (int c = 0; c < row.size(); ++c) {
-                       if (row.is_null(c)) {
-                         values.emplace_back(std::nullopt);
-                       } else {
-                         values.emplace_back(std::string(row.text(c)));
-                       }
+                       const std::optional<std::string_view> text = row.column(c);
+                       values.push_back(text ? std::optional<std::string>(*text) : std::nullopt);
                      }
                      rows.push_back(std::move(values));
                    }
@@ -74,23 +71,22 @@ class PipelinedReaderTest : public ::testing::Test {
                                              connections);
   }
 
-  // Backends of the readers (application_name 'plantmon') in this database.
+  // pg_stat_activity's rows for the readers' backends in this database.
+  static std::string ReaderBackendsWhere() {
+    return absl::StrCat("FROM pg_stat_activity WHERE datname = '", database_->name(),
+                        "' AND application_name = '", PipelinedReader::kApplicationName, "'");
+  }
   static int ReaderBackends() {
-    return database_
-        ->Query(absl::StrCat("SELECT count(*) FROM pg_stat_activity WHERE datname = '",
-                             database_->name(), "' AND application_name = '",
-                             PipelinedReader::kApplicationName, "'"))[0][0]
-        .as<int>();
+    return database_->Query("SELECT count(*) " + ReaderBackendsWhere())[0][0].as<int>();
   }
 
   // The pid of a reader backend running a statement containing `text`
   // (other than `except_pid`), once there is one; 0 after 2 s without.
   static int RunningPid(const std::string& text, int except_pid = 0) {
     for (int i = 0; i < 200; ++i) {
-      pqxx::result rows = database_->Query(absl::StrCat(
-          "SELECT pid FROM pg_stat_activity WHERE datname = '", database_->name(),
-          "' AND application_name = '", PipelinedReader::kApplicationName,
-          "' AND state = 'active' AND pid <> ", except_pid, " AND query LIKE '%", text, "%'"));
+      pqxx::result rows = database_->Query(
+          absl::StrCat("SELECT pid ", ReaderBackendsWhere(), " AND state = 'active' AND pid <> ",
+                       except_pid, " AND query LIKE '%", text, "%'"));
       if (!rows.empty()) return rows[0][0].as<int>();
       absl::SleepFor(absl::Milliseconds(10));
     }
@@ -345,9 +341,7 @@ TEST_F(PipelinedReaderTest, ShutdownAnswersEveryPendingReadUnavailable) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));
   EXPECT_EQ(Read(*reader, "SELECT 1", {}).status().code(), absl::StatusCode::kUnavailable);
   // Closing the connection does not end its backend's sleep.
-  database_->Query(absl::StrCat(
-      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '", database_->name(),
-      "' AND application_name = '", PipelinedReader::kApplicationName, "'"));
+  database_->Query("SELECT pg_terminate_backend(pid) " + ReaderBackendsWhere());
 }
 
 }  // namespace
