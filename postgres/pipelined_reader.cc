@@ -23,6 +23,16 @@ namespace {
 // connect_timeout on the reader's one thread.
 constexpr absl::Duration kReconnectBackoff = absl::Seconds(1);
 
+// An idle loop still wakes this often, so that a read its submitter sent
+// with a deadline this far off or more is answered by it even if the
+// database never answers (nearer deadlines wake the loop).
+constexpr int kLongestWaitMs = 1000;
+
+// Set on a thread while it holds loop_mu_ (the loop's own thread always): a
+// read submitted from a done() callback then queues instead of locking the
+// mutex a second time.
+thread_local bool holds_loop_mutex = false;
+
 absl::Status ConnectionLost() { return absl::UnavailableError("the database connection was lost"); }
 absl::Status DeadlinePassed() { return absl::DeadlineExceededError("the call's deadline passed"); }
 
@@ -130,15 +140,28 @@ void PipelinedReader::Shutdown() {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
   }
+  WakeLoop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void PipelinedReader::WakeLoop() const {
   const uint64_t one = 1;
   (void)!write(wake_fd_, &one, sizeof(one));
-  if (thread_.joinable()) thread_.join();
 }
 
 int PipelinedReader::pending() const { return pending_count_.load(); }
 
 void PipelinedReader::Submit(PipelinedRead read) {
   auto pending = std::make_unique<Pending>(std::move(read));
+  // The loop holds loop_mu_ except while it waits for the sockets; the
+  // flag keeps busy submitters from contending for it with the loop.
+  if (idle_.load(std::memory_order_relaxed) && !holds_loop_mutex && loop_mu_.try_lock()) {
+    std::lock_guard<std::mutex> loop_lock(loop_mu_, std::adopt_lock);
+    holds_loop_mutex = true;
+    pending = SendIfIdle(std::move(pending));
+    holds_loop_mutex = false;
+    if (pending == nullptr) return;
+  }
   std::unique_ptr<Pending> refused;
   bool wake = false;
   {
@@ -157,10 +180,39 @@ void PipelinedReader::Submit(PipelinedRead read) {
     refused->read.done(absl::UnavailableError("the server is shutting down"));
     return;
   }
-  if (wake) {
-    const uint64_t one = 1;
-    (void)!write(wake_fd_, &one, sizeof(one));
+  if (wake) WakeLoop();
+}
+
+std::unique_ptr<PipelinedReader::Pending> PipelinedReader::SendIfIdle(
+    std::unique_ptr<Pending> pending) {
+  // The loop must wake by the read's deadline to answer it when the
+  // database does not.
+  if (!Idle() || pending->read.deadline < loop_wakes_by_) return pending;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ || !submitted_.empty()) return pending;
+    ++pending_count_;
   }
+  ++sent_by_submitter_;
+  Send(std::move(pending));
+  SyncAndFlush();
+  // Flushing may have read the answer too (the loop then does not wake for
+  // it), so the flag is set again here.
+  idle_.store(Idle(), std::memory_order_relaxed);
+  // A read to send again (its connection broke) is the loop's to send.
+  if (!retry_.empty()) WakeLoop();
+  return nullptr;
+}
+
+bool PipelinedReader::Idle() const {
+  // Opening a connection is left to the loop: libpq may resolve a host name.
+  if (!retry_.empty() || !waiting_.empty()) return false;
+  bool open = false;
+  for (const auto& connection : connections_) {
+    if (!connection->in_flight.empty()) return false;
+    open = open || (connection->conn != nullptr && !connection->connecting);
+  }
+  return open;
 }
 
 void PipelinedReader::Answer(Pending& pending, absl::StatusOr<const PGresult*> result) {
@@ -172,6 +224,8 @@ void PipelinedReader::Answer(Pending& pending, absl::StatusOr<const PGresult*> r
 
 void PipelinedReader::Loop() {
   std::vector<epoll_event> events(64);
+  std::unique_lock<std::mutex> loop_lock(loop_mu_);
+  holds_loop_mutex = true;
   for (;;) {
     std::deque<std::unique_ptr<Pending>> batch;
     bool stopping = false;
@@ -196,17 +250,7 @@ void PipelinedReader::Loop() {
     retries.swap(retry_);
     for (auto& pending : retries) Send(std::move(pending));
     for (auto& pending : batch) Send(std::move(pending));
-    // One sync per connection and round: the reads sent together run as one
-    // implicit transaction (each SELECT with a snapshot of its own), and
-    // PostgreSQL answers them in one write. An error in one skips the
-    // others behind it, which are sent again (Receive).
-    for (auto& connection : connections_) {
-      if (connection->conn == nullptr || connection->connecting || !connection->unsynced) continue;
-      if (!Sync(*connection)) Break(*connection, PQerrorMessage(connection->conn));
-    }
-    for (auto& connection : connections_) {
-      if (!connection->connecting) Flush(*connection);
-    }
+    SyncAndFlush();
 
     const absl::Time now = absl::Now();
     ExpireOverdue(now);
@@ -222,16 +266,21 @@ void PipelinedReader::Loop() {
     for (const auto& pending : waiting_) {
       next_deadline = std::min(next_deadline, pending->read.deadline);
     }
-    int timeout_ms = -1;
+    int timeout_ms = kLongestWaitMs;
     if (!retry_.empty()) {
       timeout_ms = 0;
     } else if (next_deadline != absl::InfiniteFuture()) {
       timeout_ms = static_cast<int>(std::min<int64_t>(
-          1000, absl::ToInt64Milliseconds(absl::Ceil(
-                    std::max(next_deadline - now, absl::ZeroDuration()), absl::Milliseconds(1)))));
+          kLongestWaitMs,
+          absl::ToInt64Milliseconds(absl::Ceil(std::max(next_deadline - now, absl::ZeroDuration()),
+                                               absl::Milliseconds(1)))));
     }
+    loop_wakes_by_ = now + absl::Milliseconds(timeout_ms);
+    idle_.store(Idle(), std::memory_order_relaxed);
+    loop_lock.unlock();
     const int ready =
         epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), timeout_ms);
+    loop_lock.lock();
     for (int i = 0; i < ready; ++i) {
       auto* connection = static_cast<Connection*>(events[i].data.ptr);
       if (connection == nullptr) {
@@ -421,6 +470,20 @@ void PipelinedReader::Send(std::unique_ptr<Pending> pending) {
   target->unsynced = true;
   target->in_flight.push_back(std::move(pending));
   if (!sent) Break(*target, PQerrorMessage(conn));
+}
+
+void PipelinedReader::SyncAndFlush() {
+  // One sync per connection and round: the reads sent together run as one
+  // implicit transaction (each SELECT with a snapshot of its own), and
+  // PostgreSQL answers them in one write. An error in one skips the others
+  // behind it, which are sent again (Receive).
+  for (auto& connection : connections_) {
+    if (connection->conn == nullptr || connection->connecting || !connection->unsynced) continue;
+    if (!Sync(*connection)) Break(*connection, PQerrorMessage(connection->conn));
+  }
+  for (auto& connection : connections_) {
+    if (!connection->connecting) Flush(*connection);
+  }
 }
 
 bool PipelinedReader::Sync(Connection& connection) {

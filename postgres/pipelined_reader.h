@@ -21,6 +21,12 @@
 // the statement on the server too), and one retry on a fresh connection when
 // the connection breaks before the answer came.
 //
+// A read that arrives while the reader is idle (its thread waiting in
+// epoll_wait, no read on any connection) is sent by the thread that submits
+// it: one thread hand-off fewer for a read that comes alone, which is most
+// of the latency of one call at a time (docs/benchmarks.md). Under load the
+// thread sends, so that reads arriving together keep sharing a Sync.
+//
 // Connections are opened without blocking (PQconnectStart, PQconnectPoll on
 // the same loop), one at a time; reads wait for one being opened, and a
 // failed attempt is not repeated for a second, during which reads with no
@@ -101,7 +107,9 @@ class PipelinedReader {
   PipelinedReader(const PipelinedReader&) = delete;
   PipelinedReader& operator=(const PipelinedReader&) = delete;
 
-  // Queues `read`. After Shutdown() it is answered UNAVAILABLE at once.
+  // Sends `read` now when the reader is idle, else queues it for the
+  // reader's thread. After Shutdown() it is answered UNAVAILABLE at once.
+  // read.done may run before Submit returns.
   void Submit(PipelinedRead read);
 
   // Answers every read not yet answered with UNAVAILABLE, closes the
@@ -110,12 +118,20 @@ class PipelinedReader {
 
   // Reads queued or sent and not yet answered (for metrics and tests).
   int pending() const;
+  // Reads their submitting thread sent (for tests).
+  int64_t sent_by_submitter() const { return sent_by_submitter_.load(); }
 
  private:
   struct Connection;
   struct Pending;
 
   void Loop();
+  // With loop_mu_ held: sends `pending` on an idle connection and returns
+  // null, or returns it when the reader is not idle.
+  std::unique_ptr<Pending> SendIfIdle(std::unique_ptr<Pending> pending);
+  // No read waits for the loop or is on a connection, and one is open.
+  bool Idle() const;
+  void WakeLoop() const;
   // Sends `pending` on the least busy open connection, opening one if none
   // is; answers it UNAVAILABLE when none can be opened.
   void Send(std::unique_ptr<Pending> pending);
@@ -141,6 +157,9 @@ class PipelinedReader {
   // again (once), the others answered UNAVAILABLE.
   void Break(Connection& connection, const char* what);
   void ExpireOverdue(absl::Time now);
+  // Syncs every connection with reads sent since its last sync, and flushes
+  // every open one.
+  void SyncAndFlush();
   // Ends the implicit transaction of what was sent on `connection` since
   // the last Sync (false when libpq refuses).
   bool Sync(Connection& connection);
@@ -156,12 +175,24 @@ class PipelinedReader {
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
 
+  // Held by the loop thread except while it waits in epoll_wait, and by a
+  // submitting thread that sends its read itself: everything below marked
+  // "the loop's" is touched only with it held. Taken before mu_.
+  std::mutex loop_mu_;
+  // When the loop's epoll_wait returns at the latest (guarded by loop_mu_):
+  // a read sent by its submitter with an earlier deadline wakes the loop.
+  absl::Time loop_wakes_by_ = absl::InfinitePast();
+  // Idle() as the loop last saw it before waiting: a hint read without the
+  // lock, so that submitters try for it only when it may pay.
+  std::atomic<bool> idle_{false};
+  std::atomic<int64_t> sent_by_submitter_{0};
+
   mutable std::mutex mu_;
   std::deque<std::unique_ptr<Pending>> submitted_;  // guarded by mu_
   bool stopping_ = false;                           // guarded by mu_
   std::atomic<int> pending_count_{0};
 
-  // The loop thread's own.
+  // The loop's (guarded by loop_mu_).
   std::vector<std::unique_ptr<Connection>> connections_;
   std::deque<std::unique_ptr<Pending>> retry_;    // from broken connections
   std::deque<std::unique_ptr<Pending>> waiting_;  // for a connection being opened

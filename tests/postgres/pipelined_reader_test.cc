@@ -180,24 +180,29 @@ TEST_F(PipelinedReaderTest, AnErrorAnswersOnlyItsOwnReadAndTheReadsItSkippedGoAg
 TEST_F(PipelinedReaderTest, AStatementPreparedBesideAFailingReadServesTheNextRound) {
   auto reader = NewReader(1);
   ASSERT_TRUE(Read(*reader, "SELECT 1", {}).ok());
-  // A read whose answer holds the reader's thread until released, so that
-  // the two reads below are taken as one round.
+  // A read whose answer holds the reader until released, so that the two
+  // reads below are taken as one round. It is submitted from a thread of
+  // its own: an idle reader lets the submitter send it, and the answer may
+  // then come on the submitter's thread, which it holds as well.
   std::promise<void> holding;
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
-  reader->Submit({"SELECT 1",
-                  {},
-                  absl::Now() + absl::Seconds(10),
-                  [&holding, released](const absl::StatusOr<const PGresult*>&) {
-                    holding.set_value();
-                    released.wait();
-                  }});
+  std::thread holder([&] {
+    reader->Submit({"SELECT 1",
+                    {},
+                    absl::Now() + absl::Seconds(10),
+                    [&holding, released](const absl::StatusOr<const PGresult*>&) {
+                      holding.set_value();
+                      released.wait();
+                    }});
+  });
   holding.get_future().wait();
   // random() keeps the planner from dividing by zero before the sleep.
   auto failing =
       Start(*reader, "SELECT 1 / ($1::int + (0 * random())::int) FROM pg_sleep(0.3)", {"0"});
   auto first = Start(*reader, "SELECT $1::int + 100", {"1"});
   release.set_value();
+  holder.join();
   ASSERT_TRUE(WaitUntilRunning("pg_sleep(0.3)"));
   auto second = Start(*reader, "SELECT $1::int + 100", {"2"});
   EXPECT_EQ(failing.get().status().code(), absl::StatusCode::kInvalidArgument);
@@ -329,6 +334,36 @@ TEST_F(PipelinedReaderTest, AReadFindsTheSecondHostWhenTheFirstRefuses) {
   ASSERT_TRUE(rows.ok()) << rows.status();
   EXPECT_EQ((*rows)[0][0], "5");
   EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+}
+
+TEST_F(PipelinedReaderTest, AReadThatArrivesWhileTheReaderIsIdleIsSentByItsSubmitter) {
+  auto reader = NewReader(1);
+  ASSERT_TRUE(Read(*reader, "SELECT 1", {}).ok());  // the loop opens the connection
+  constexpr int kReads = 20;
+  for (int i = 0; i < kReads; ++i) {
+    absl::SleepFor(absl::Milliseconds(20));  // the loop is back in epoll_wait
+    absl::StatusOr<Rows> rows = Read(*reader, "SELECT $1::int", {absl::StrCat(i)});
+    ASSERT_TRUE(rows.ok()) << rows.status();
+    EXPECT_EQ((*rows)[0][0], absl::StrCat(i));
+  }
+  // Not every one (a sanitizer's slowness may keep the loop busy past the
+  // pause), but most.
+  EXPECT_GE(reader->sent_by_submitter(), kReads * 3 / 4);
+}
+
+TEST_F(PipelinedReaderTest, AnIdleReaderWakesForADeadlineNearerThanItsOwnWait) {
+  auto reader = NewReader(1);
+  // Prepares the statement and leaves the session's statement_timeout at
+  // 1,024 ms, which a read with 600 ms to go keeps (SessionTimeoutFor): the
+  // read below sends nothing PostgreSQL answers before it ends the
+  // statement, after the idle loop's own one-second wait.
+  ASSERT_TRUE(Read(*reader, "SELECT pg_sleep($1::float8)", {"0"}, absl::Seconds(1)).ok());
+  absl::SleepFor(absl::Milliseconds(20));
+  const absl::Time start = absl::Now();
+  absl::StatusOr<Rows> slow =
+      Read(*reader, "SELECT pg_sleep($1::float8)", {"30"}, absl::Milliseconds(600));
+  EXPECT_EQ(slow.status().code(), absl::StatusCode::kDeadlineExceeded) << slow.status();
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(850));
 }
 
 TEST_F(PipelinedReaderTest, ShutdownAnswersEveryPendingReadUnavailable) {
