@@ -33,6 +33,14 @@ constexpr int kLongestWaitMs = 1000;
 // mutex a second time.
 thread_local bool holds_loop_mutex = false;
 
+class HoldingLoopMutex {
+ public:
+  HoldingLoopMutex() { holds_loop_mutex = true; }
+  ~HoldingLoopMutex() { holds_loop_mutex = false; }
+  HoldingLoopMutex(const HoldingLoopMutex&) = delete;
+  HoldingLoopMutex& operator=(const HoldingLoopMutex&) = delete;
+};
+
 absl::Status ConnectionLost() { return absl::UnavailableError("the database connection was lost"); }
 absl::Status DeadlinePassed() { return absl::DeadlineExceededError("the call's deadline passed"); }
 
@@ -157,9 +165,8 @@ void PipelinedReader::Submit(PipelinedRead read) {
   // flag keeps busy submitters from contending for it with the loop.
   if (idle_.load(std::memory_order_relaxed) && !holds_loop_mutex && loop_mu_.try_lock()) {
     std::lock_guard<std::mutex> loop_lock(loop_mu_, std::adopt_lock);
-    holds_loop_mutex = true;
+    const HoldingLoopMutex holding;
     pending = SendIfIdle(std::move(pending));
-    holds_loop_mutex = false;
     if (pending == nullptr) return;
   }
   std::unique_ptr<Pending> refused;
@@ -186,7 +193,9 @@ void PipelinedReader::Submit(PipelinedRead read) {
 std::unique_ptr<PipelinedReader::Pending> PipelinedReader::SendIfIdle(
     std::unique_ptr<Pending> pending) {
   // The loop must wake by the read's deadline to answer it when the
-  // database does not.
+  // database does not. (A deadline nearer than the idle loop's wait, under
+  // a second, therefore goes through the loop; a timerfd the submitter
+  // could pull earlier would lift that.)
   if (!Idle() || pending->read.deadline < loop_wakes_by_) return pending;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -275,7 +284,9 @@ void PipelinedReader::Loop() {
           absl::ToInt64Milliseconds(absl::Ceil(std::max(next_deadline - now, absl::ZeroDuration()),
                                                absl::Milliseconds(1)))));
     }
-    loop_wakes_by_ = now + absl::Milliseconds(timeout_ms);
+    // From the time the wait starts, not the round's: answering expired
+    // reads may have taken a while.
+    loop_wakes_by_ = absl::Now() + absl::Milliseconds(timeout_ms);
     idle_.store(Idle(), std::memory_order_relaxed);
     loop_lock.unlock();
     const int ready =

@@ -80,8 +80,10 @@ struct PipelinedRead {
   std::string sql;
   std::vector<std::optional<std::string>> params;
   absl::Time deadline = absl::InfiniteFuture();
-  // Called exactly once, on the reader's thread, with the statement's rows
-  // (valid only during the call) or why there are none. Must not block.
+  // Called exactly once with the statement's rows (valid only during the
+  // call) or why there are none: on the reader's thread, or on the thread
+  // that submitted the read when it sent it itself (inside Submit, even),
+  // with the reader held either way. Must not block or call Shutdown().
   std::function<void(absl::StatusOr<const PGresult*>)> done;
 };
 
@@ -120,6 +122,9 @@ class PipelinedReader {
   int pending() const;
   // Reads their submitting thread sent (for tests).
   int64_t sent_by_submitter() const { return sent_by_submitter_.load(); }
+  // Whether the loop last went to wait idle (for tests: a read submitted
+  // now is sent by its submitter).
+  bool idle_hint() const { return idle_.load(); }
 
  private:
   struct Connection;

@@ -194,8 +194,9 @@ class CallRuntime {
   // validates, authorizes and asks storage for the read). The caller is
   // authenticated on gRPC's thread when the credential cache can tell, else
   // on the database executor; the read then runs on the pipelined reader,
-  // whose thread fills `response` from the row and finishes `call`. No
-  // thread waits for the database meanwhile.
+  // which fills `response` from the row and finishes `call` (on its own
+  // thread, or on this one when the reader was idle and the answer came at
+  // once). No thread waits for the database meanwhile.
   void StartRead(
       grpc::CallbackServerContext* context, UnaryCall* call, google::protobuf::Message* response,
       Access access,
