@@ -386,9 +386,7 @@ void PipelinedReader::ContinueConnecting(Connection& connection) {
       if (PQsetnonblocking(connection.conn, 1) == 0 && PQenterPipelineMode(connection.conn) == 1) {
         connection.connecting = false;
         Watch(connection, EPOLLIN);
-        // The reads that waited for it go out in the next round.
-        for (auto& pending : waiting_) retry_.push_back(std::move(pending));
-        waiting_.clear();
+        SendWaitingNextRound();
         return;
       }
       break;
@@ -403,6 +401,10 @@ void PipelinedReader::FailConnecting(Connection& connection, const char* what) {
   Close(connection);
   next_connect_attempt_ = absl::Now() + kReconnectBackoff;
   // Reads go to a connection that is open, or are answered now.
+  SendWaitingNextRound();
+}
+
+void PipelinedReader::SendWaitingNextRound() {
   for (auto& pending : waiting_) retry_.push_back(std::move(pending));
   waiting_.clear();
 }

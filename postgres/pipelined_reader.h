@@ -147,6 +147,9 @@ class PipelinedReader {
   // Takes the opening on when the socket is ready (PQconnectPoll).
   void ContinueConnecting(Connection& connection);
   void FailConnecting(Connection& connection, const char* what);
+  // The reads waiting for a connection being opened go out (or are
+  // answered) in the next round, which Send settles.
+  void SendWaitingNextRound();
   // Closes `connection`'s socket and leaves it as a slot for the next one
   // (its reads in flight are the caller's to settle).
   void Close(Connection& connection) const;

@@ -93,6 +93,12 @@ class PipelinedReaderTest : public ::testing::Test {
     return 0;
   }
   static bool WaitUntilRunning(const std::string& text) { return RunningPid(text) != 0; }
+  // Until the reader's loop has gone to wait idle (2 s at most).
+  static void WaitUntilIdle(const PipelinedReader& reader) {
+    for (int wait = 0; wait < 400 && !reader.idle_hint(); ++wait) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+  }
   static void Terminate(int pid) {
     database_->Query(absl::StrCat("SELECT pg_terminate_backend(", pid, ")"));
   }
@@ -342,9 +348,7 @@ TEST_F(PipelinedReaderTest, AReadThatArrivesWhileTheReaderIsIdleIsSentByItsSubmi
   constexpr int kReads = 20;
   for (int i = 0; i < kReads; ++i) {
     // The loop is back in epoll_wait, idle.
-    for (int wait = 0; wait < 400 && !reader->idle_hint(); ++wait) {
-      absl::SleepFor(absl::Milliseconds(5));
-    }
+    WaitUntilIdle(*reader);
     absl::SleepFor(absl::Milliseconds(1));
     absl::StatusOr<Rows> rows = Read(*reader, "SELECT $1::int", {absl::StrCat(i)});
     ASSERT_TRUE(rows.ok()) << rows.status();
@@ -362,9 +366,7 @@ TEST_F(PipelinedReaderTest, AnIdleReaderWakesForADeadlineNearerThanItsOwnWait) {
   // read below sends nothing PostgreSQL answers before it ends the
   // statement, after the idle loop's own one-second wait.
   ASSERT_TRUE(Read(*reader, "SELECT pg_sleep($1::float8)", {"0"}, absl::Seconds(1)).ok());
-  for (int wait = 0; wait < 400 && !reader->idle_hint(); ++wait) {
-    absl::SleepFor(absl::Milliseconds(5));
-  }
+  WaitUntilIdle(*reader);
   const int64_t sent_by_submitter = reader->sent_by_submitter();
   const absl::Time start = absl::Now();
   absl::StatusOr<Rows> slow =
