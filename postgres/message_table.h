@@ -22,6 +22,7 @@
 #include <pqxx/pqxx>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -85,6 +86,25 @@ struct Statement {
   // Appends a parameter and returns its placeholder ("$3").
   std::string Add(std::optional<std::string> value);
 };
+
+// A value as a statement parameter, in the text libpqxx would send for it
+// (ExecPrepared): integers in decimal, booleans as true/false, an empty
+// optional as NULL.
+template <typename Value>
+std::optional<std::string> ParamText(const Value& value) {
+  if constexpr (std::is_same_v<Value, bool>) {
+    return std::string(value ? "true" : "false");
+  } else if constexpr (std::is_integral_v<Value>) {
+    return std::to_string(value);
+  } else {
+    return std::string(value);
+  }
+}
+template <typename Value>
+std::optional<std::string> ParamText(const std::optional<Value>& value) {
+  if (!value.has_value()) return std::nullopt;
+  return ParamText(*value);
+}
 
 class MessageTable {
  public:
@@ -162,6 +182,13 @@ struct MessageRead {
   Statement statement;
   const MessageTable* table = nullptr;
   absl::Status not_found;
+};
+
+// The same for a read of any number of rows (a list page), each into a
+// message of its own.
+struct MessageListRead {
+  Statement statement;
+  const MessageTable* table = nullptr;
 };
 
 // Applies `mask` (FieldMaskUtil: paths named but unset in `values` are

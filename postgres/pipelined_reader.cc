@@ -54,9 +54,14 @@ void Log(absl::string_view what, const char* detail) {
 absl::Status ReadMessageRow(const MessageRead& read, const PGresult* rows,
                             google::protobuf::Message* out) {
   if (PQntuples(rows) == 0) return read.not_found;
-  const ResultRow row(rows, 0);
+  return ReadTableRow(*read.table, rows, 0, out);
+}
+
+absl::Status ReadTableRow(const MessageTable& table, const PGresult* rows, int row,
+                          google::protobuf::Message* out) {
+  const ResultRow fields(rows, row);
   try {
-    read.table->ReadText([&row](int column) { return row.column(column); }, out);
+    table.ReadText([&fields](int column) { return fields.column(column); }, out);
   } catch (const std::exception& error) {
     return StatusFromException(error);
   }

@@ -396,24 +396,25 @@ void AlertService::AddRuleMethods() {
   SignedInRead<v1::AlertRule>("GetAlertRule", OwnedRowById<v1::GetAlertRuleRequest>(
                                                   &storage::AlertRepository::GetRuleRead));
 
-  SignedIn("ListAlertRules",
-           [this](const auth::Caller& caller, const v1::ListAlertRulesRequest& request,
-                  v1::ListAlertRulesResponse* response) -> absl::Status {
-             storage::AlertRuleFilter filter;
-             ASSIGN_OR_RETURN(filter.plant_id,
-                              OptionalId(request.has_plant_id(), request.plant_id(), "plant_id"));
-             if (request.has_is_active()) filter.is_active = request.is_active();
-             QueryFingerprint query("ListAlertRules");
-             query.AddOptional("plant_id", request.has_plant_id(), request.plant_id());
-             query.AddOptional("is_active", request.has_is_active(), int64_t{request.is_active()});
-             return PageById(
-                 query, request.page_size(), request.page_token(),
-                 [&](const storage::PageRequest& page) {
-                   return alerts_.ListRules(caller.user_id(), filter, page);
-                 },
-                 [&](v1::AlertRule& row) { response->add_alert_rules()->Swap(&row); },
-                 response->mutable_next_page_token());
-           });
+  SignedInListRead(
+      "ListAlertRules",
+      [](const auth::Caller& caller, const v1::ListAlertRulesRequest& request,
+         v1::ListAlertRulesResponse* response) -> absl::StatusOr<ReaderCall> {
+        storage::AlertRuleFilter filter;
+        ASSIGN_OR_RETURN(filter.plant_id,
+                         OptionalId(request.has_plant_id(), request.plant_id(), "plant_id"));
+        if (request.has_is_active()) filter.is_active = request.is_active();
+        QueryFingerprint query("ListAlertRules");
+        query.AddOptional("plant_id", request.has_plant_id(), request.plant_id());
+        query.AddOptional("is_active", request.has_is_active(), int64_t{request.is_active()});
+        return PageByIdRead<v1::AlertRule>(
+            std::move(query), request.page_size(), request.page_token(),
+            [&](const storage::PageRequest& page) {
+              return storage::AlertRepository::ListRulesRead(caller.user_id(), filter, page);
+            },
+            [response](v1::AlertRule& row) { response->add_alert_rules()->Swap(&row); },
+            response->mutable_next_page_token());
+      });
 
   SignedIn("UpdateAlertRule",
            [this](const auth::Caller& caller, const v1::UpdateAlertRuleRequest& request,
@@ -554,21 +555,21 @@ void AlertService::AddChannelMethods() {
                                    response);
            });
 
-  SignedIn("ListNotificationChannels",
-           [this](const auth::Caller& caller, const v1::ListNotificationChannelsRequest& request,
-                  v1::ListNotificationChannelsResponse* response) -> absl::Status {
-             return PageById(
-                 QueryFingerprint("ListNotificationChannels"), request.page_size(),
-                 request.page_token(),
-                 [&](const storage::PageRequest& page) {
-                   return notifications_.ListChannels(caller.user_id(), page);
-                 },
-                 [&](v1::NotificationChannel& row) {
-                   HideSecret(row);
-                   response->add_notification_channels()->Swap(&row);
-                 },
-                 response->mutable_next_page_token());
-           });
+  SignedInListRead(
+      "ListNotificationChannels",
+      [](const auth::Caller& caller, const v1::ListNotificationChannelsRequest& request,
+         v1::ListNotificationChannelsResponse* response) -> absl::StatusOr<ReaderCall> {
+        return PageByIdRead<v1::NotificationChannel>(
+            QueryFingerprint("ListNotificationChannels"), request.page_size(), request.page_token(),
+            [&](const storage::PageRequest& page) {
+              return storage::NotificationRepository::ListChannelsRead(caller.user_id(), page);
+            },
+            [response](v1::NotificationChannel& row) {
+              HideSecret(row);
+              response->add_notification_channels()->Swap(&row);
+            },
+            response->mutable_next_page_token());
+      });
 
   SignedIn(
       "UpdateNotificationChannel",

@@ -4,11 +4,17 @@
 // Steps that handler bodies share (services/rpc_service.h runs the bodies).
 
 #include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "postgres/message_table.h"
+#include "postgres/pipelined_reader.h"
 #include "services/auth/authenticator.h"
+#include "services/pagination.h"
+#include "services/rpc_service.h"
 #include "services/status_macros.h"
 #include "services/validation.h"
 
@@ -40,6 +46,28 @@ auto CatalogRowById(postgres::MessageRead (*read)(int64_t id)) {
     RETURN_IF_ERROR(CheckId(request.id(), "id"));
     return read(request.id());
   };
+}
+
+// PageById for a SignedInListRead body: `read(storage::PageRequest)`
+// describes the page's read (a postgres::MessageListRead of `Row`s, from
+// storage) and, when its rows come, each row of the page goes to `emit` and
+// `next_page_token` is set. Both are used after this returns, on the
+// reader's thread: `emit` may capture the response (by pointer), not the
+// body's locals.
+template <typename Row, typename Read, typename Emit>
+absl::StatusOr<ReaderCall> PageByIdRead(QueryFingerprint query, int32_t page_size,
+                                        const std::string& page_token, Read&& read, Emit emit,
+                                        std::string* next_page_token) {
+  ASSIGN_OR_RETURN(PageCursor cursor, ParsePage(page_size, page_token, query, 1));
+  postgres::MessageListRead list = read(PageByIdRequest(cursor));
+  return ReaderCall{
+      std::move(list.statement),
+      [table = list.table, cursor = std::move(cursor), query = std::move(query),
+       emit = std::move(emit), next_page_token](const PGresult* rows) -> absl::Status {
+        ASSIGN_OR_RETURN(std::vector<Row> page, postgres::ReadMessageRows<Row>(*table, rows));
+        EmitPageById(page, cursor, query, emit, next_page_token);
+        return absl::OkStatus();
+      }};
 }
 
 inline absl::Status RequireAdmin(const auth::Caller& caller) {

@@ -114,24 +114,39 @@ auto RowId(const Row& row) -> decltype(row.id) {
   return row.id;
 }
 
-// One page of a list ordered by id: parses the token, fetches one row more
-// than the page size through `fetch(storage::PageRequest)`, hands each row of
-// the page to `emit`, and sets `next_page_token`. Inserts between pages never
-// make a walk repeat or skip a row, since each page starts after an id.
+// The rows a page ordered by id fetches: one more than its size (to tell
+// whether another page follows), after the id the cursor continues from.
+inline storage::PageRequest PageByIdRequest(const PageCursor& cursor) {
+  storage::PageRequest page;
+  page.after_id = cursor.position.empty() ? 0 : cursor.position[0];
+  page.limit = cursor.page_size + 1;
+  return page;
+}
+
+// A page ordered by id, once its rows are fetched: trims them (FinishPage),
+// sets `next_page_token` and hands each row of the page to `emit`.
+template <typename Row, typename Emit>
+void EmitPageById(std::vector<Row>& rows, const PageCursor& cursor, const QueryFingerprint& query,
+                  Emit&& emit, std::string* next_page_token) {
+  *next_page_token = FinishPage(rows, cursor, query,
+                                [](const Row& row) { return std::vector<int64_t>{RowId(row)}; });
+  for (Row& row : rows) emit(row);
+}
+
+// One page of a list ordered by id: parses the token, fetches the page's
+// rows through `fetch(storage::PageRequest)`, hands each row of the page to
+// `emit`, and sets `next_page_token`. Inserts between pages never make a
+// walk repeat or skip a row, since each page starts after an id.
+// (PageByIdRead, services/handler.h, does the same on the pipelined reader.)
 template <typename Fetch, typename Emit>
 absl::Status PageById(const QueryFingerprint& query, int32_t page_size,
                       const std::string& page_token, Fetch&& fetch, Emit&& emit,
                       std::string* next_page_token) {
   absl::StatusOr<PageCursor> cursor = ParsePage(page_size, page_token, query, 1);
   if (!cursor.ok()) return cursor.status();
-  storage::PageRequest page;
-  page.after_id = cursor->position.empty() ? 0 : cursor->position[0];
-  page.limit = cursor->page_size + 1;
-  auto rows = fetch(page);
+  auto rows = fetch(PageByIdRequest(*cursor));
   if (!rows.ok()) return rows.status();
-  *next_page_token = FinishPage(*rows, *cursor, query,
-                                [](const auto& row) { return std::vector<int64_t>{RowId(row)}; });
-  for (auto& row : *rows) emit(row);
+  EmitPageById(*rows, *cursor, query, emit, next_page_token);
   return absl::OkStatus();
 }
 

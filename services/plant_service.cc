@@ -199,10 +199,10 @@ void PlantService::AddPlantMethods() {
   SignedInRead<v1::Plant>(
       "GetPlant", OwnedRowById<v1::GetPlantRequest>(&storage::PlantRepository::GetPlantRead));
 
-  SignedIn(
+  SignedInListRead(
       "ListPlants",
-      [this](const auth::Caller& caller, const v1::ListPlantsRequest& request,
-             v1::ListPlantsResponse* response) -> absl::Status {
+      [](const auth::Caller& caller, const v1::ListPlantsRequest& request,
+         v1::ListPlantsResponse* response) -> absl::StatusOr<ReaderCall> {
         storage::PlantFilter filter;
         if (request.has_is_healthy()) filter.is_healthy = request.is_healthy();
         ASSIGN_OR_RETURN(
@@ -217,12 +217,12 @@ void PlantService::AddPlantMethods() {
         query.AddOptional("plant_type_id", request.has_plant_type_id(), request.plant_type_id());
         query.AddOptional("plant_type_name", request.has_plant_type_name(),
                           request.plant_type_name());
-        return PageById(
-            query, request.page_size(), request.page_token(),
+        return PageByIdRead<v1::Plant>(
+            std::move(query), request.page_size(), request.page_token(),
             [&](const storage::PageRequest& page) {
-              return plants_.ListPlants(caller.user_id(), filter, page);
+              return storage::PlantRepository::ListPlantsRead(caller.user_id(), filter, page);
             },
-            [&](v1::Plant& row) { response->add_plants()->Swap(&row); },
+            [response](v1::Plant& row) { response->add_plants()->Swap(&row); },
             response->mutable_next_page_token());
       });
 

@@ -19,8 +19,9 @@ int HashingThreads() {
   return cores == 0 ? 1 : static_cast<int>(cores);
 }
 
-// The deadline of a keyed read whose call has none (StartRead).
-constexpr absl::Duration kLongestKeyedRead = absl::Seconds(30);
+// The deadline of a read on the pipelined reader whose call has none
+// (StartRead).
+constexpr absl::Duration kLongestReaderRead = absl::Seconds(30);
 
 // Set by CheckedHandler for the one synchronous call into the reactor
 // factory; no state survives that call.
@@ -180,8 +181,8 @@ void CallRuntime::StartUnary(grpc::CallbackServerContext* context, UnaryCall* ca
                              Work work, std::function<absl::Status(const auth::Caller*)> body) {
   if (!Admit(call)) return;
   const absl::Time deadline = CallDeadline(*context);
-  auto finish = [this, context, call, &response](absl::Status status) {
-    FinishUnary(context, call, response, std::move(status));
+  auto finish = [this, context, call, response = &response](absl::Status status) {
+    FinishUnary(context, call, *response, std::move(status));
   };
   auto run = [this, context, deadline, finish, access, body = std::move(body)] {
     if (context->IsCancelled()) {
@@ -195,32 +196,29 @@ void CallRuntime::StartUnary(grpc::CallbackServerContext* context, UnaryCall* ca
 }
 
 void CallRuntime::StartRead(
-    grpc::CallbackServerContext* context, UnaryCall* call, google::protobuf::Message* response,
-    Access access,
-    std::function<absl::StatusOr<postgres::MessageRead>(const auth::Caller&)> describe) {
+    grpc::CallbackServerContext* context, UnaryCall* call,
+    const google::protobuf::MessageLite& response, Access access,
+    std::function<absl::StatusOr<ReaderCall>(const auth::Caller&)> describe) {
   if (!Admit(call)) return;
   // A read queues on its connection behind the reads sent before it, so
   // one without a deadline is given one: a keyed read takes well under a
-  // millisecond, and one stuck behind a lock (a migration's) must not hold
-  // up the others for longer than this.
-  const absl::Time deadline = std::min(CallDeadline(*context), absl::Now() + kLongestKeyedRead);
-  auto finish = [this, context, call, response](absl::Status status) {
+  // millisecond and a list page (at most 500 rows of an owner's index) a
+  // few, and one stuck behind a lock (a migration's) must not hold up the
+  // others for longer than this.
+  const absl::Time deadline = std::min(CallDeadline(*context), absl::Now() + kLongestReaderRead);
+  auto finish = [this, context, call, response = &response](absl::Status status) {
     FinishUnary(context, call, *response, std::move(status));
   };
-  auto read = [this, deadline, finish, response,
-               describe = std::move(describe)](const auth::Caller& caller) {
-    absl::StatusOr<postgres::MessageRead> described = describe(caller);
+  auto read = [this, deadline, finish, describe = std::move(describe)](const auth::Caller& caller) {
+    absl::StatusOr<ReaderCall> described = describe(caller);
     if (!described.ok()) {
       finish(described.status());
       return;
     }
-    // The statement travels to the reader; the read keeps its table and
-    // its answer for no row.
-    postgres::Statement statement = std::move(described->statement);
     reader_->Submit(postgres::PipelinedRead{
-        std::move(statement.sql), std::move(statement.params), deadline,
-        [finish, response, read = *std::move(described)](absl::StatusOr<const PGresult*> rows) {
-          finish(rows.ok() ? postgres::ReadMessageRow(read, *rows, response) : rows.status());
+        std::move(described->statement.sql), std::move(described->statement.params), deadline,
+        [finish, respond = std::move(described->respond)](absl::StatusOr<const PGresult*> rows) {
+          finish(rows.ok() ? respond(*rows) : rows.status());
         }});
   };
   // A cached credential (or a header that is none) is settled here, on

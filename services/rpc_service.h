@@ -155,6 +155,16 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
 // The client's deadline, which storage passes on to PostgreSQL.
 absl::Time CallDeadline(const grpc::ServerContextBase& context);
 
+// A call answered by one statement on the pipelined reader: the statement
+// (from storage), and how its rows become the call's response, which
+// `respond` fills. `respond` runs on the reader's thread or the submitter's
+// (PipelinedRead::done), after the body that described the call returned:
+// what it uses must outlive the call, as the response does.
+struct ReaderCall {
+  postgres::Statement statement;
+  std::function<absl::Status(const PGresult* rows)> respond;
+};
+
 // The executors and counters every call goes through; shared by all services
 // of one server.
 class CallRuntime {
@@ -190,17 +200,16 @@ class CallRuntime {
                   const google::protobuf::MessageLite& response, Access access, Work work,
                   std::function<absl::Status(const auth::Caller*)> body);
 
-  // Admits a unary call whose body only describes a one-row read (`describe`
-  // validates, authorizes and asks storage for the read). The caller is
+  // Admits a unary call whose body only describes one read (`describe`
+  // validates, authorizes and asks storage for the statement). The caller is
   // authenticated on gRPC's thread when the credential cache can tell, else
   // on the database executor; the read then runs on the pipelined reader,
-  // which fills `response` from the row and finishes `call` (on its own
-  // thread, or on this one when the reader was idle and the answer came at
-  // once). No thread waits for the database meanwhile.
-  void StartRead(
-      grpc::CallbackServerContext* context, UnaryCall* call, google::protobuf::Message* response,
-      Access access,
-      std::function<absl::StatusOr<postgres::MessageRead>(const auth::Caller&)> describe);
+  // whose answer fills `response` (ReaderCall::respond) and finishes `call`
+  // (on the reader's thread, or on this one when the reader was idle and the
+  // answer came at once). No thread waits for the database meanwhile.
+  void StartRead(grpc::CallbackServerContext* context, UnaryCall* call,
+                 const google::protobuf::MessageLite& response, Access access,
+                 std::function<absl::StatusOr<ReaderCall>(const auth::Caller&)> describe);
 
   // For streams on the callback API: authentication from the header the
   // stream kept (auth::Authenticator::AuthorizationOf), a stream slot and its
@@ -368,23 +377,30 @@ class RpcService : public grpc::Service {
   template <typename Response, typename Body>
   void SignedInRead(absl::string_view method, Body body) {
     using Request = typename internal::BodyTraits<decltype(&Body::operator())>::RequestType;
-    AddMethod(NewMethod(method, grpc::internal::RpcMethod::NORMAL_RPC, *Request::descriptor(),
-                        *Response::descriptor(), nullptr));
-    MarkMethodCallback(
-        static_cast<int>(bound_.size()) - 1,
-        new internal::CheckedHandler<grpc::internal::CallbackUnaryHandler<Request, Response>>(
-            [this, body = std::move(body)](grpc::CallbackServerContext* context,
-                                           const Request* request, Response* response) {
-              UnaryCall* call = runtime_.NewUnaryCall();
-              if (const grpc::Status* problem = internal::CurrentRequestProblem()) {
-                call->Finish(*problem);
-                return call;
-              }
-              runtime_.StartRead(
-                  context, call, response, Access::kSignedIn,
-                  [body, request](const auth::Caller& caller) { return body(caller, *request); });
-              return call;
-            }));
+    BindRead<Request, Response>(
+        method,
+        [body = std::move(body)](const auth::Caller& caller, const Request& request,
+                                 Response* response) -> absl::StatusOr<ReaderCall> {
+          absl::StatusOr<postgres::MessageRead> read = body(caller, request);
+          if (!read.ok()) return read.status();
+          // The statement travels to the reader; respond keeps the table
+          // and the answer for no row.
+          postgres::Statement statement = std::move(read->statement);
+          return ReaderCall{std::move(statement),
+                            [read = *std::move(read), response](const PGresult* rows) {
+                              return postgres::ReadMessageRow(read, rows, response);
+                            }};
+        });
+  }
+  // `body(const auth::Caller&, const Request&, Response*)` for a signed-in
+  // caller, returning the one statement that answers the call as a
+  // ReaderCall (a list page: PageByIdRead, services/pagination.h), which
+  // fills the response when the rows come. Such a call holds no thread
+  // while the database works either.
+  template <typename Body>
+  void SignedInListRead(absl::string_view method, Body body) {
+    using Traits = internal::BodyTraits<decltype(&Body::operator())>;
+    BindRead<typename Traits::RequestType, typename Traits::ResponseType>(method, std::move(body));
   }
 
   // `body(const Request&, Response*)`: no credentials needed.
@@ -445,6 +461,31 @@ class RpcService : public grpc::Service {
   CallRuntime& runtime() { return runtime_; }
 
  private:
+  template <typename Request, typename Response>
+  void BindRead(
+      absl::string_view method,
+      std::function<absl::StatusOr<ReaderCall>(const auth::Caller&, const Request&, Response*)>
+          describe) {
+    AddMethod(NewMethod(method, grpc::internal::RpcMethod::NORMAL_RPC, *Request::descriptor(),
+                        *Response::descriptor(), nullptr));
+    MarkMethodCallback(
+        static_cast<int>(bound_.size()) - 1,
+        new internal::CheckedHandler<grpc::internal::CallbackUnaryHandler<Request, Response>>(
+            [this, describe = std::move(describe)](grpc::CallbackServerContext* context,
+                                                   const Request* request, Response* response) {
+              UnaryCall* call = runtime_.NewUnaryCall();
+              if (const grpc::Status* problem = internal::CurrentRequestProblem()) {
+                call->Finish(*problem);
+                return call;
+              }
+              runtime_.StartRead(context, call, *response, Access::kSignedIn,
+                                 [describe, request, response](const auth::Caller& caller) {
+                                   return describe(caller, *request, response);
+                                 });
+              return call;
+            }));
+  }
+
   template <typename Body>
   void BindCallerUnary(absl::string_view method, Access access, Work work, Body body) {
     using Traits = internal::BodyTraits<decltype(&Body::operator())>;

@@ -289,7 +289,8 @@ void PlantmonServer::RegisterGauges() {
                      {}, [runtime] { return static_cast<double>(runtime->calls_waiting()); }));
   gauges_.push_back(registry.Gauge(
       "plantmon_keyed_reads_pending",
-      "Keyed reads (GetPlant, GetDevice, ...) sent to the pipelined reader and not yet answered.",
+      "Keyed reads (GetPlant, GetDevice, ...) and list pages (ListPlants, ...) sent to the "
+      "pipelined reader and not yet answered.",
       {}, {}, [runtime] { return static_cast<double>(runtime->keyed_reads_pending()); }));
   gauges_.push_back(registry.Gauge(
       "plantmon_open_streams", "Open StreamReadings, UploadReadings and WatchAlerts streams.", {},

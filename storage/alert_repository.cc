@@ -133,13 +133,13 @@ postgres::MessageRead AlertRepository::GetRuleRead(int64_t owner_id, int64_t id)
   return OwnedMessageRead(Rules(), "alert rule", owner_id, id);
 }
 
-absl::StatusOr<std::vector<v1::AlertRule>> AlertRepository::ListRules(int64_t owner_id,
-                                                                      const AlertRuleFilter& filter,
-                                                                      const PageRequest& page) {
-  return ListOwnedMessages<v1::AlertRule>(pool_, Rules(), owner_id, page,
-                                          "AND ($3::integer IS NULL OR plant_id = $3) "
-                                          "AND ($4::boolean IS NULL OR is_active = $4)",
-                                          filter.plant_id, filter.is_active);
+postgres::MessageListRead AlertRepository::ListRulesRead(int64_t owner_id,
+                                                         const AlertRuleFilter& filter,
+                                                         const PageRequest& page) {
+  return OwnedListRead(Rules(), owner_id, page,
+                       "AND ($3::integer IS NULL OR plant_id = $3) "
+                       "AND ($4::boolean IS NULL OR is_active = $4)",
+                       filter.plant_id, filter.is_active);
 }
 
 absl::StatusOr<v1::AlertRule> AlertRepository::UpdateRule(int64_t owner_id, int64_t id,

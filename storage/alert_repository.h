@@ -50,9 +50,9 @@ class AlertRepository {
   absl::StatusOr<v1::AlertRule> CreateRule(int64_t owner_id, const v1::AlertRule& rule);
   // The rule `id` of `owner_id`, described for the pipelined reader.
   static postgres::MessageRead GetRuleRead(int64_t owner_id, int64_t id);
-  absl::StatusOr<std::vector<v1::AlertRule>> ListRules(int64_t owner_id,
-                                                       const AlertRuleFilter& filter,
-                                                       const PageRequest& page);
+  // A page of the owner's rules, described for the pipelined reader.
+  static postgres::MessageListRead ListRulesRead(int64_t owner_id, const AlertRuleFilter& filter,
+                                                 const PageRequest& page);
   // Sets the fields `mask` names (writable ones, checked by the caller).
   absl::StatusOr<v1::AlertRule> UpdateRule(int64_t owner_id, int64_t id,
                                            const v1::AlertRule& values,

@@ -58,10 +58,11 @@ postgres::MessageRead DeviceRepository::GetRead(int64_t owner_id, int64_t id) {
 absl::StatusOr<std::vector<v1::Device>> DeviceRepository::List(int64_t owner_id,
                                                                const DeviceFilter& filter,
                                                                const PageRequest& page) {
-  return ListOwnedMessages<v1::Device>(pool_, Devices(), owner_id, page,
-                                       "AND ($3::boolean IS NULL OR is_active = $3) "
-                                       "AND ($4::integer IS NULL OR device_type_id = $4)",
-                                       filter.is_active, filter.device_type_id);
+  return ReadMessages<v1::Device>(pool_,
+                                  OwnedListRead(Devices(), owner_id, page,
+                                                "AND ($3::boolean IS NULL OR is_active = $3) "
+                                                "AND ($4::integer IS NULL OR device_type_id = $4)",
+                                                filter.is_active, filter.device_type_id));
 }
 
 absl::StatusOr<v1::Device> DeviceRepository::Update(int64_t owner_id, int64_t id,

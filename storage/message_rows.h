@@ -65,7 +65,7 @@ absl::StatusOr<Message> GetOwnedMessage(postgres::ConnectionPool& pool,
   return ReadMessage<Message>(pool, OwnedMessageRead(table, what, owner_id, id));
 }
 
-// The statement ListOwnedMessages runs: $1 the owner, $2 the id to list
+// The statement OwnedListRead runs: $1 the owner, $2 the id to list
 // after, then `filter_count` filters, then the page's limit.
 inline std::string OwnedListStatement(const postgres::MessageTable& table,
                                       absl::string_view filters, size_t filter_count) {
@@ -74,19 +74,32 @@ inline std::string OwnedListStatement(const postgres::MessageTable& table,
                       filter_count + 3);
 }
 
-// A page of the owner's rows of `table` in id order after `page.after_id`:
-// those `filters` (SQL conditions on $3 on, bound to `filter_values` in
-// order) let through.
-template <typename Message, typename... Values>
-absl::StatusOr<std::vector<Message>> ListOwnedMessages(postgres::ConnectionPool& pool,
-                                                       const postgres::MessageTable& table,
-                                                       int64_t owner_id, const PageRequest& page,
-                                                       const std::string& filters,
-                                                       const Values&... filter_values) {
-  return ReadMany<Message>(
-      pool, [&](const pqxx::row& row) { return table.Read<Message>(row); },
-      OwnedListStatement(table, filters, sizeof...(Values)), owner_id, page.after_id,
-      filter_values..., page.limit);
+// The read of a page of the owner's rows of `table` in id order after
+// `page.after_id`: those `filters` (SQL conditions on $3 on, bound to
+// `filter_values` in order) let through. It runs on a pooled connection
+// (ReadMessages) or on the pipelined reader (services/rpc_service.h).
+template <typename... Values>
+postgres::MessageListRead OwnedListRead(const postgres::MessageTable& table, int64_t owner_id,
+                                        const PageRequest& page, absl::string_view filters,
+                                        const Values&... filter_values) {
+  return {{OwnedListStatement(table, filters, sizeof...(Values)),
+           {postgres::ParamText(owner_id), postgres::ParamText(page.after_id),
+            postgres::ParamText(filter_values)..., postgres::ParamText(page.limit)}},
+          &table};
+}
+
+// Runs `read` in autocommit on a pooled connection.
+template <typename Message>
+absl::StatusOr<std::vector<Message>> ReadMessages(postgres::ConnectionPool& pool,
+                                                  const postgres::MessageListRead& read) {
+  return postgres::RunReadOnly(
+      pool, [&](pqxx::transaction_base& transaction) -> absl::StatusOr<std::vector<Message>> {
+        std::vector<Message> messages;
+        for (const pqxx::row& row : postgres::ExecutePrepared(transaction, read.statement)) {
+          messages.push_back(read.table->Read<Message>(row));
+        }
+        return messages;
+      });
 }
 
 template <typename Message>

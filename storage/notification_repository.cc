@@ -264,9 +264,9 @@ absl::StatusOr<v1::NotificationChannel> NotificationRepository::GetChannel(int64
                                                   owner_id, id);
 }
 
-absl::StatusOr<std::vector<v1::NotificationChannel>> NotificationRepository::ListChannels(
-    int64_t owner_id, const PageRequest& page) {
-  return ListOwnedMessages<v1::NotificationChannel>(pool_, Channels(), owner_id, page, "");
+postgres::MessageListRead NotificationRepository::ListChannelsRead(int64_t owner_id,
+                                                                   const PageRequest& page) {
+  return OwnedListRead(Channels(), owner_id, page, "");
 }
 
 absl::StatusOr<v1::NotificationChannel> NotificationRepository::UpdateChannel(

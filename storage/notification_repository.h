@@ -17,6 +17,7 @@
 #include "google/protobuf/field_mask.pb.h"
 #include "plantmon/v1/alert.pb.h"
 #include "postgres/connection_pool_fwd.h"
+#include "postgres/message_table.h"
 #include "storage/models.h"
 
 namespace plantmon::storage {
@@ -58,8 +59,9 @@ class NotificationRepository {
   absl::StatusOr<v1::NotificationChannel> CreateChannel(int64_t owner_id,
                                                         const v1::NotificationChannel& values);
   absl::StatusOr<v1::NotificationChannel> GetChannel(int64_t owner_id, int64_t id);
-  absl::StatusOr<std::vector<v1::NotificationChannel>> ListChannels(int64_t owner_id,
-                                                                    const PageRequest& page);
+  // A page of the owner's channels, described for the pipelined reader
+  // (secrets included: the caller hides them).
+  static postgres::MessageListRead ListChannelsRead(int64_t owner_id, const PageRequest& page);
   absl::StatusOr<v1::NotificationChannel> UpdateChannel(int64_t owner_id, int64_t id,
                                                         const v1::NotificationChannel& values,
                                                         const google::protobuf::FieldMask& mask);

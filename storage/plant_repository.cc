@@ -84,12 +84,11 @@ constexpr char kPlantFilters[] =
     "AND ($5::text IS NULL OR plant_type_id IN (SELECT id FROM plant_types WHERE name = $5))";
 }  // namespace
 
-absl::StatusOr<std::vector<v1::Plant>> PlantRepository::ListPlants(int64_t owner_id,
-                                                                   const PlantFilter& filter,
-                                                                   const PageRequest& page) {
-  return ListOwnedMessages<v1::Plant>(pool_, Plants(), owner_id, page, kPlantFilters,
-                                      filter.is_healthy, filter.plant_type_id,
-                                      filter.plant_type_name);
+postgres::MessageListRead PlantRepository::ListPlantsRead(int64_t owner_id,
+                                                          const PlantFilter& filter,
+                                                          const PageRequest& page) {
+  return OwnedListRead(Plants(), owner_id, page, kPlantFilters, filter.is_healthy,
+                       filter.plant_type_id, filter.plant_type_name);
 }
 
 std::string PlantRepository::ListPlantsStatement() {

@@ -43,9 +43,10 @@ class PlantRepository {
   absl::StatusOr<v1::Plant> GetPlant(int64_t owner_id, int64_t id);
   // The same read, described for the pipelined reader.
   static postgres::MessageRead GetPlantRead(int64_t owner_id, int64_t id);
-  absl::StatusOr<std::vector<v1::Plant>> ListPlants(int64_t owner_id, const PlantFilter& filter,
-                                                    const PageRequest& page);
-  // The statement ListPlants runs ($1 the owner, $2 the id to list after,
+  // A page of the owner's plants, described for the pipelined reader.
+  static postgres::MessageListRead ListPlantsRead(int64_t owner_id, const PlantFilter& filter,
+                                                  const PageRequest& page);
+  // Its statement ($1 the owner, $2 the id to list after,
   // $3-$5 the filters, $6 the limit), for measuring it on a plain connection.
   static std::string ListPlantsStatement();
   absl::StatusOr<v1::Plant> UpdatePlant(int64_t owner_id, int64_t id, const v1::Plant& values,

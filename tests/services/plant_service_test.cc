@@ -1,3 +1,6 @@
+#include <string>
+#include <vector>
+
 #include "gtest/gtest.h"
 #include "plantmon/v1/plant.grpc.pb.h"
 #include "tests/testing/api_fixture.h"
@@ -102,6 +105,41 @@ TEST_F(PlantServiceTest, PlantsRoundTripWithFiltersForHealthAndSpecies) {
   EXPECT_EQ(
       plants_->DeletePlantType(Context(admin_->token).get(), delete_type, &empty).error_code(),
       StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(PlantServiceTest, PagesOfPlantsWithLongNotesStayUnderTheCapAndReachEveryPlant) {
+  SignedInUser owner = SignUp("long_notes");
+  const v1::PlantType type = MakePlantType("Verbose fern");
+  // 70 plants of 64 KiB of notes each: more than one 4 MiB response holds.
+  std::vector<int64_t> made;
+  v1::CreatePlantRequest request;
+  request.mutable_plant()->set_plant_type_id(type.id());
+  request.mutable_plant()->set_notes(std::string(65536, 'n'));
+  for (int i = 0; i < 70; ++i) {
+    request.mutable_plant()->set_plant_name("Verbose " + std::to_string(i));
+    v1::Plant plant;
+    ASSERT_TRUE(plants_->CreatePlant(Context(owner.token).get(), request, &plant).ok());
+    made.push_back(plant.id());
+  }
+  std::vector<int64_t> listed;
+  v1::ListPlantsRequest list;
+  list.set_page_size(500);
+  int pages = 0;
+  do {
+    v1::ListPlantsResponse page;
+    // A client's default receive limit (4 MiB) would refuse a larger one.
+    grpc::Status status = plants_->ListPlants(Context(owner.token).get(), list, &page);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_LE(page.ByteSizeLong(), size_t{4} << 20);
+    for (const v1::Plant& plant : page.plants()) {
+      EXPECT_EQ(plant.notes().size(), 65536u);
+      listed.push_back(plant.id());
+    }
+    list.set_page_token(page.next_page_token());
+    ++pages;
+  } while (!list.page_token().empty() && pages < 10);
+  EXPECT_EQ(pages, 2);
+  EXPECT_EQ(listed, made);
 }
 
 TEST_F(PlantServiceTest, AssignmentsNeedTheCallersPlantAndDeviceAndAKnownRole) {
