@@ -97,19 +97,6 @@ absl::Status ReadMessageRow(const MessageRead& read, const PGresult* rows,
 absl::Status ReadTableRow(const MessageTable& table, const PGresult* rows, int row,
                           google::protobuf::Message* out);
 
-// Every row of `rows`, the answer to a MessageListRead of `table`, as a
-// message of its own.
-template <typename Message>
-absl::StatusOr<std::vector<Message>> ReadMessageRows(const MessageTable& table,
-                                                     const PGresult* rows) {
-  std::vector<Message> messages(static_cast<size_t>(PQntuples(rows)));
-  for (size_t row = 0; row < messages.size(); ++row) {
-    absl::Status read = ReadTableRow(table, rows, static_cast<int>(row), &messages[row]);
-    if (!read.ok()) return read;
-  }
-  return messages;
-}
-
 class PipelinedReader {
  public:
   // The reader's connections carry this application_name (pg_stat_activity).

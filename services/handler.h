@@ -64,7 +64,18 @@ absl::StatusOr<ReaderCall> PageByIdRead(QueryFingerprint query, int32_t page_siz
       std::move(list.statement),
       [table = list.table, cursor = std::move(cursor), query = std::move(query),
        emit = std::move(emit), next_page_token](const PGresult* rows) -> absl::Status {
-        ASSIGN_OR_RETURN(std::vector<Row> page, postgres::ReadMessageRows<Row>(*table, rows));
+        // Rows become messages only until the page's byte cap is crossed
+        // (FinishPage drops the row that crossed it, and a second row
+        // keeps the token when the first alone is over it): a page of long
+        // rows costs the reader's thread what it sends, not every row
+        // fetched.
+        std::vector<Row> page;
+        size_t bytes = 0;
+        for (int row = 0; row < PQntuples(rows); ++row) {
+          if (bytes > kMaxResponseBytes && page.size() >= 2) break;
+          RETURN_IF_ERROR(postgres::ReadTableRow(*table, rows, row, &page.emplace_back()));
+          bytes += RowBytes(page.back(), 0) + 8;
+        }
         EmitPageById(page, cursor, query, emit, next_page_token);
         return absl::OkStatus();
       }};

@@ -172,7 +172,7 @@ class CallRuntime {
   // `database_threads`: as many as the pool keeps connections, so a running
   // body never waits for one. A call that waited `database_wait` (the pool's
   // acquire timeout) for a thread is refused as the pool would refuse it.
-  // `reader` runs the one-row reads of StartRead.
+  // `reader` runs the reads of StartRead (keyed reads and list pages).
   CallRuntime(auth::Authenticator& authenticator, const CallLimits& limits, int database_threads,
               absl::Duration database_wait, std::unique_ptr<postgres::PipelinedReader> reader);
   ~CallRuntime();
@@ -183,7 +183,8 @@ class CallRuntime {
   // of them still waiting for a database thread, and open streams.
   int calls_in_flight() const { return calls_in_flight_.load(); }
   int calls_waiting() const { return database_.queued(); }
-  // Keyed reads on the pipelined reader not yet answered.
+  // Reads (keyed reads, list pages) on the pipelined reader not yet
+  // answered.
   int keyed_reads_pending() const { return reader_->pending(); }
   int open_streams() const;
   // Bytes of unary responses sent but not yet read by clients (ByteBudget).
@@ -394,7 +395,7 @@ class RpcService : public grpc::Service {
   }
   // `body(const auth::Caller&, const Request&, Response*)` for a signed-in
   // caller, returning the one statement that answers the call as a
-  // ReaderCall (a list page: PageByIdRead, services/pagination.h), which
+  // ReaderCall (a list page: PageByIdRead, services/handler.h), which
   // fills the response when the rows come. Such a call holds no thread
   // while the database works either.
   template <typename Body>

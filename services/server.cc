@@ -157,8 +157,9 @@ absl::StatusOr<std::unique_ptr<PlantmonServer>> PlantmonServer::Start(
   // connection (a SCRAM handshake) for every call. Profiled under h2load,
   // that was half of the server's CPU. Overflow connections remain for work
   // outside the executor (the database monitor, migrations, tools).
-  // Keyed reads share a few pipelined connections (postgres/pipelined_reader.h)
-  // on the primary: a read after the caller's own write sees it.
+  // Keyed reads and list pages share a few pipelined connections
+  // (postgres/pipelined_reader.h) on the primary: a read after the caller's
+  // own write sees it.
   server->runtime_ = std::make_unique<CallRuntime>(
       server->backends_->authenticator, options.limits, options.database.pool_size,
       options.database.acquire_timeout,

@@ -66,11 +66,15 @@ absl::StatusOr<Message> GetOwnedMessage(postgres::ConnectionPool& pool,
 }
 
 // The statement OwnedListRead runs: $1 the owner, $2 the id to list
-// after, then `filter_count` filters, then the page's limit.
+// after, then `filter_count` filters, then the page's limit. $2 comes from a
+// page token, which a client can forge: as a bigint it compares with the
+// integer ids for any value (an empty page past the last id) instead of
+// failing the statement out of range, which on the pipelined reader would
+// also skip the reads sent behind it.
 inline std::string OwnedListStatement(const postgres::MessageTable& table,
                                       absl::string_view filters, size_t filter_count) {
   return absl::StrCat("SELECT ", table.select_list(), " FROM ", table.table(),
-                      " WHERE user_id = $1 AND id > $2 ", filters, " ORDER BY id LIMIT $",
+                      " WHERE user_id = $1 AND id > $2::bigint ", filters, " ORDER BY id LIMIT $",
                       filter_count + 3);
 }
 

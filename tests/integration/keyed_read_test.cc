@@ -36,6 +36,20 @@ class KeyedReadTest : public ApiTest {
     return context;
   }
 
+  // Once the server's listener hears credential changes, the cache keeps
+  // what the next call looks up, and the calls after it need no lookup (so
+  // no database thread).
+  static void WaitUntilTheCacheListens() {
+    for (int i = 0; i < 200; ++i) {
+      const auto listening = database_->Query(
+          "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+          "AND query LIKE 'LISTEN%'")[0][0];
+      if (listening.as<int>() > 0) break;
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+
   // Uploads one reading of `device_id` on a thread of its own (join it).
   static std::thread UploadOneReading(const std::string& token, int64_t device_id) {
     v1::IncomingReading reading;
@@ -51,16 +65,7 @@ TEST_F(KeyedReadTest, KeyedReadsAreAnsweredWhileEveryDatabaseThreadWaits) {
   const v1::PlantType type = MakePlantType("Keyed fern");
   const v1::Plant plant = MakePlant(owner, type.id(), "Keyed");
   const v1::Device device = MakeDevice(owner, MakeDeviceType("Keyed sensor").id(), "keyed-1");
-  // Once the server's listener hears credential changes, the cache keeps
-  // what the next call looks up, and the calls after it need no lookup.
-  for (int i = 0; i < 200; ++i) {
-    const auto listening = database_->Query(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-        "AND query LIKE 'LISTEN%'")[0][0];
-    if (listening.as<int>() > 0) break;
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  absl::SleepFor(absl::Milliseconds(50));
+  WaitUntilTheCacheListens();
   v1::GetPlantRequest get_plant;
   get_plant.set_id(plant.id());
   v1::Plant read;
@@ -95,6 +100,7 @@ TEST_F(KeyedReadTest, KeyedReadsAreAnsweredWhileEveryDatabaseThreadWaits) {
 }
 
 TEST_F(KeyedReadTest, ListPagesAreAnsweredWhileEveryDatabaseThreadWaits) {
+  WaitUntilTheCacheListens();
   const SignedInUser owner = SignUp("lister");
   const SignedInUser other = SignUp("lister-other");
   const v1::PlantType type = MakePlantType("Listed fern");

@@ -3,6 +3,7 @@
 
 #include "gtest/gtest.h"
 #include "plantmon/v1/plant.grpc.pb.h"
+#include "services/pagination.h"
 #include "tests/testing/api_fixture.h"
 
 namespace plantmon {
@@ -140,6 +141,27 @@ TEST_F(PlantServiceTest, PagesOfPlantsWithLongNotesStayUnderTheCapAndReachEveryP
   } while (!list.page_token().empty() && pages < 10);
   EXPECT_EQ(pages, 2);
   EXPECT_EQ(listed, made);
+}
+
+TEST_F(PlantServiceTest, AForgedPageTokenPastEveryIdIsAnEmptyPage) {
+  SignedInUser owner = SignUp("forger");
+  const v1::Plant plant = MakePlant(owner, MakePlantType("Forged fern").id(), "Forged");
+  // Tokens are not signed: anyone can make one for a position past the
+  // integer ids. It reads an empty page instead of failing the statement
+  // (which on the pipelined reader would skip the reads sent behind it).
+  v1::ListPlantsRequest request;
+  request.set_page_token(
+      services::MakePageToken(services::QueryFingerprint("ListPlants"), {int64_t{3} << 32}));
+  v1::ListPlantsResponse page;
+  grpc::Status status = plants_->ListPlants(Context(owner.token).get(), request, &page);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(page.plants_size(), 0);
+  EXPECT_TRUE(page.next_page_token().empty());
+  request.set_page_token(
+      services::MakePageToken(services::QueryFingerprint("ListPlants"), {plant.id() - 1}));
+  ASSERT_TRUE(plants_->ListPlants(Context(owner.token).get(), request, &page).ok());
+  ASSERT_EQ(page.plants_size(), 1);
+  EXPECT_EQ(page.plants(0).id(), plant.id());
 }
 
 TEST_F(PlantServiceTest, AssignmentsNeedTheCallersPlantAndDeviceAndAKnownRole) {
