@@ -74,7 +74,7 @@ absl::StatusOr<ReaderCall> PageByIdRead(QueryFingerprint query, int32_t page_siz
         for (int row = 0; row < PQntuples(rows); ++row) {
           if (bytes > kMaxResponseBytes && page.size() >= 2) break;
           RETURN_IF_ERROR(postgres::ReadTableRow(*table, rows, row, &page.emplace_back()));
-          bytes += RowBytes(page.back(), 0) + 8;
+          bytes += RowBytes(page.back(), 0) + kRepeatedElementOverhead;
         }
         EmitPageById(page, cursor, query, emit, next_page_token);
         return absl::OkStatus();

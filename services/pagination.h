@@ -65,6 +65,10 @@ std::string MakePageToken(const QueryFingerprint& query, const std::vector<int64
 // it carries, so every row stays reachable.
 inline constexpr size_t kMaxResponseBytes = (4 << 20) - (64 << 10);
 
+// A repeated field's element costs its size plus a tag and a length: at
+// most this much more.
+inline constexpr size_t kRepeatedElementOverhead = 8;
+
 // The encoded size of a row: exact for API messages, sizeof otherwise (small
 // storage structs with no long text).
 template <typename Row>
@@ -87,8 +91,7 @@ std::string FinishPage(std::vector<Row>& rows, const PageCursor& cursor,
   size_t kept = 0;
   size_t bytes = 0;
   while (kept < most) {
-    // A repeated field's element costs its size plus a tag and a length.
-    const size_t next = bytes_of(rows[kept]) + 8;
+    const size_t next = bytes_of(rows[kept]) + kRepeatedElementOverhead;
     if (kept > 0 && bytes + next > kMaxResponseBytes) break;
     bytes += next;
     ++kept;

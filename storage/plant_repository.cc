@@ -92,7 +92,7 @@ postgres::MessageListRead PlantRepository::ListPlantsRead(int64_t owner_id,
 }
 
 std::string PlantRepository::ListPlantsStatement() {
-  return OwnedListStatement(Plants(), kPlantFilters, 3);
+  return ListPlantsRead(0, {}, {}).statement.sql;
 }
 
 absl::StatusOr<v1::Plant> PlantRepository::UpdatePlant(int64_t owner_id, int64_t id,
